@@ -1,0 +1,448 @@
+/*
+ * badak.h — the one public header of libbadak.
+ *
+ * badak (바닥, "the floor") implements the neural-network training system of
+ * "Deep Learning from Scratch" (밑바닥부터 시작하는 딥러닝) in C11.
+ *
+ * Conventions
+ *  - Every fallible function returns bd_status; BD_OK is 0. On failure the
+ *    reason is in bd_errmsg() (thread-local), naming the file, layer or shape
+ *    at fault, e.g. "Affine2: input 784 vs weight 100x10".
+ *  - Shapes are written in comments as [B, D] (batch first), [B, C, H, W].
+ *  - Every buffer is owned by a bd_tensor, so it can later live on a device.
+ *  - Nothing allocates inside the training loop: networks reserve their
+ *    activation buffers for a maximum batch size once (bd_net_reserve).
+ */
+#ifndef BADAK_H
+#define BADAK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BD_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum bd_status {
+    BD_OK = 0,
+    BD_ERR_NOMEM,   /* allocation failed */
+    BD_ERR_ARG,     /* bad argument / option value */
+    BD_ERR_SHAPE,   /* shape mismatch */
+    BD_ERR_IO,      /* file missing, unreadable, unwritable */
+    BD_ERR_FORMAT,  /* file readable but malformed (bad magic, truncated...) */
+    BD_ERR_NUMERIC, /* loss or gradient stopped being finite */
+    BD_ERR_CHECK    /* a check (gradient check) failed */
+} bd_status;
+
+/* Message of the last error raised on this thread ("" if none). */
+const char *bd_errmsg(void);
+/* Name of a status code, e.g. "BD_ERR_SHAPE". */
+const char *bd_status_name(bd_status s);
+/* Record an error (printf-style) and return s; used by the library and by
+ * programs that want to report their own errors the same way. */
+bd_status bd_error(bd_status s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------- PRNG */
+
+/* The project's own PRNG: xoshiro256** seeded through splitmix64. Every random
+ * draw in badak (init, shuffling, sampling) comes from a bd_rng, never rand(). */
+typedef struct bd_rng {
+    uint64_t s[4];
+    int has_spare;   /* Box-Muller produces normals in pairs */
+    float spare;
+} bd_rng;
+
+void bd_rng_seed(bd_rng *r, uint64_t seed);
+uint64_t bd_rng_u64(bd_rng *r);
+uint32_t bd_rng_below(bd_rng *r, uint32_t n);  /* uniform in [0, n), unbiased */
+float bd_rng_uniform(bd_rng *r);               /* uniform in [0, 1) */
+float bd_rng_normal(bd_rng *r);                /* standard normal */
+void bd_rng_shuffle(bd_rng *r, int32_t *a, size_t n); /* Fisher-Yates */
+
+/* ----------------------------------------------------------------- tensors */
+
+#define BD_MAXDIM 4
+
+typedef enum bd_dtype { BD_F32 = 0, BD_U8 = 1, BD_I32 = 2 } bd_dtype;
+
+/* A contiguous n-d array. A tensor either owns its buffer (bd_tensor_alloc)
+ * or is a view into another tensor's buffer (bd_tensor_view); only owners
+ * free. `cap` is the number of elements the buffer can hold, so a tensor can
+ * be reshaped to a smaller batch without reallocating. */
+typedef struct bd_tensor {
+    void *data;
+    bd_dtype dtype;
+    int ndim;
+    int shape[BD_MAXDIM];
+    size_t size;   /* product of shape */
+    size_t cap;    /* elements available in data */
+    int owner;     /* 1: data was allocated by this tensor */
+} bd_tensor;
+
+bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape);
+/* Convenience: float32 tensor of 1..4 dims given as arguments, zero-filled. */
+bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2, int d3);
+void bd_tensor_free(bd_tensor *t);
+/* A view of `n` float elements starting at `data`, with the given shape. */
+bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
+/* Change the shape, keeping the buffer; fails with BD_ERR_SHAPE naming `who`
+ * if the new size exceeds the capacity. */
+bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char *who);
+size_t bd_dtype_size(bd_dtype dt);
+/* "[100, 784]" into buf (at least 64 bytes); returns buf. */
+const char *bd_shape_str(const bd_tensor *t, char *buf, size_t len);
+
+static inline float *bd_f32(const bd_tensor *t) { return (float *)t->data; }
+static inline int32_t *bd_i32(const bd_tensor *t) { return (int32_t *)t->data; }
+static inline uint8_t *bd_u8(const bd_tensor *t) { return (uint8_t *)t->data; }
+
+/* ----------------------------------------------------------------- runtime */
+
+/* Set the number of threads of every thread pool the process uses (OpenBLAS).
+ * n <= 0 means all online cores. Returns the number actually set. */
+int bd_set_threads(int n);
+int bd_get_threads(void);
+/* Flush denormals to zero (FTZ/DAZ) on this thread; returns the previous
+ * control word so it can be restored with bd_restore_denormals. */
+unsigned bd_flush_denormals(void);
+void bd_restore_denormals(unsigned saved);
+/* Peak resident set size of this process in bytes (0 if unknown). */
+size_t bd_peak_rss(void);
+/* Monotonic wall clock in seconds. */
+double bd_seconds(void);
+
+/* ---------------------------------------------------------- layer kernels */
+/* Plain functions over flat float arrays (llm.c style). No allocation. */
+
+/* y = x W + b (book eq. 5.13 forward).  x [B,I], W [I,O], b [O] -> y [B,O] */
+void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
+                       int B, int I, int O);
+/* dx = dy W^T, dW = x^T dy, db = sum_B dy (eq. 5.13).
+ * dy [B,O], x [B,I], W [I,O] -> dx [B,I] (may be NULL), dW [I,O], db [O] */
+void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
+                        const float *x, const float *W, int B, int I, int O);
+/* y = max(0, x)                         x [n] -> y [n] */
+void bd_relu_forward(float *y, const float *x, size_t n);
+/* dx = dy * (y > 0)  (book 5.5.1)        dy, y [n] -> dx [n] */
+void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n);
+/* y = 1 / (1 + exp(-x))                 x [n] -> y [n] */
+void bd_sigmoid_forward(float *y, const float *x, size_t n);
+/* dx = dy * y (1 - y)   (book eq. 5.12)  dy, y [n] -> dx [n] */
+void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
+
+/* Labels: either class indices (idx [B]) or one-hot / soft targets
+ * (onehot [B, C]); exactly one of the two is non-NULL. */
+typedef struct bd_labels {
+    const int32_t *idx;
+    const float *onehot;
+} bd_labels;
+
+/* Softmax with the row maximum subtracted, then mean cross-entropy over the
+ * batch computed from log-softmax, so it is finite for any finite logits.
+ * logits [B,C] -> prob [B,C]; returns the mean loss (book 4.2.2, 5.6.3). */
+float bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
+                            int B, int C);
+/* dlogits = (prob - t) / B  (book 5.6.3)   prob [B,C] -> dlogits [B,C] */
+void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
+                            int B, int C);
+/* Mean squared error, the book's 0.5 * sum (y - t)^2, averaged over the batch
+ * (class indices become one-hot targets).  y [B,C] -> loss */
+float bd_mse_forward(const float *y, bd_labels t, int B, int C);
+/* dy = (y - t) / B                          y [B,C] -> dy [B,C] */
+void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
+
+/* ------------------------------------------------------------- networks */
+
+typedef enum bd_layer_kind {
+    BD_LAYER_AFFINE = 0,
+    BD_LAYER_RELU,
+    BD_LAYER_SIGMOID,
+    BD_LAYER_KIND_COUNT
+} bd_layer_kind;
+
+typedef enum bd_loss_kind {
+    BD_LOSS_SOFTMAX_CE = 0, /* SoftmaxWithLoss */
+    BD_LOSS_MSE,            /* mean squared error on the raw outputs */
+    BD_LOSS_KIND_COUNT
+} bd_loss_kind;
+
+typedef enum bd_init_kind {
+    BD_INIT_STD = 0, /* N(0, std^2), the book's weight_init_std (0.01) */
+    BD_INIT_XAVIER,  /* N(0, 1/n_in)   (book 6.2.2) */
+    BD_INIT_HE       /* N(0, 2/n_in)   (book 6.2.3) */
+} bd_init_kind;
+
+typedef struct bd_init {
+    bd_init_kind kind;
+    float std;       /* used by BD_INIT_STD */
+} bd_init;
+
+/* One layer of a sequential network. The op table in src/layers/layer.c
+ * gives each kind its forward/backward; parameters and gradients are views
+ * into the network's single parameter and gradient blocks. */
+typedef struct bd_layer {
+    bd_layer_kind kind;
+    char name[32];        /* "Affine1", "Relu1", ... */
+    int in_size;          /* features per sample going in */
+    int out_size;         /* features per sample coming out */
+    int units;            /* Affine: output size asked for */
+    /* parameters (views; empty for layers without parameters) */
+    bd_tensor W, b;       /* Affine: W [I,O], b [O] */
+    bd_tensor dW, db;     /* their gradients, same shapes */
+    size_t param_offset;  /* where W starts in the network's block */
+    size_t param_count;
+    /* activations, owned, reserved for max_batch rows */
+    bd_tensor out;        /* [B, out_size] */
+    bd_tensor dx;         /* [B, in_size] gradient w.r.t. the input */
+    const bd_tensor *in;  /* the input of the last forward (not owned) */
+} bd_layer;
+
+typedef struct bd_net {
+    int in_c, in_h, in_w;    /* one sample's shape; in_size = c*h*w */
+    int in_size, out_size;
+    int nlayers, layers_cap;
+    bd_layer *layers;
+    bd_loss_kind loss;
+    bd_init init;
+    bd_tensor params;        /* every parameter, one contiguous block */
+    bd_tensor grads;         /* every gradient, same layout */
+    bd_tensor prob;          /* [B, out] softmax output of the last loss */
+    bd_tensor dlogits;       /* [B, out] */
+    bd_labels last_t;        /* labels of the last loss forward */
+    int max_batch;           /* rows the activation buffers hold */
+    int built;
+    char desc[128];          /* "two_layer 784-50-10", set by presets */
+} bd_net;
+
+/* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
+bd_status bd_net_create(bd_net *net, int c, int h, int w);
+bd_status bd_net_add_affine(bd_net *net, int units);
+bd_status bd_net_add_relu(bd_net *net);
+bd_status bd_net_add_sigmoid(bd_net *net);
+bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
+void bd_net_set_loss(bd_net *net, bd_loss_kind loss);
+/* Allocate the parameter and gradient blocks and initialise the weights
+ * (biases are zero). */
+bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
+/* Re-draw every weight (biases zero) with the given init. */
+void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
+/* Make the activation buffers hold at least max_batch rows (call outside the
+ * training loop; forward/backward never allocate). */
+bd_status bd_net_reserve(bd_net *net, int max_batch);
+void bd_net_free(bd_net *net);
+size_t bd_net_param_count(const bd_net *net);
+/* Layer by name ("Affine2") or NULL. */
+bd_layer *bd_net_layer(bd_net *net, const char *name);
+/* Print the architecture, one layer a line. */
+void bd_net_print(const bd_net *net, FILE *f);
+
+/* Forward x [B, in...] through every layer; *logits points at the output
+ * [B, out] (owned by the network). */
+bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
+/* Forward plus the loss layer; *loss is the mean loss over the batch. */
+bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+/* Backward from the loss of the last bd_net_loss; fills net->grads. */
+bd_status bd_net_backward(bd_net *net);
+/* bd_net_loss then bd_net_backward (the book's gradient()). */
+bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+
+/* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7). */
+bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out,
+                           bd_init init, bd_rng *rng);
+/* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's MultiLayerNet). */
+bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
+                     int out, bd_layer_kind act, bd_init init, bd_rng *rng);
+
+/* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
+bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
+bd_status bd_parse_init(const char *s, bd_init *init);
+const char *bd_layer_kind_name(bd_layer_kind k);
+
+/* ------------------------------------------------------------- optimizers */
+
+typedef struct bd_optim bd_optim;
+
+/* Hyperparameters; 0 means "the optimizer's default". */
+typedef struct bd_optim_config {
+    float lr;
+    float momentum;
+    float beta1, beta2;
+    float eps;
+    float decay;
+} bd_optim_config;
+
+/* One optimizer = one entry of the table in src/optim/optim.c. `init`
+ * allocates the state once; `step` updates n parameters in place. */
+typedef struct bd_optim_ops {
+    const char *name;
+    float default_lr;
+    bd_status (*init)(bd_optim *o, size_t n);
+    void (*step)(bd_optim *o, float *p, const float *g, size_t n);
+} bd_optim_ops;
+
+struct bd_optim {
+    const bd_optim_ops *ops;
+    bd_optim_config cfg;
+    long t;                /* steps taken */
+    bd_tensor state[2];    /* per-parameter state (velocity, moments...) */
+};
+
+/* Create the optimizer named `name` ("sgd") for n parameters. */
+bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg,
+                          size_t n);
+/* One update of the whole parameter block from the gradient block. */
+void bd_optim_step(bd_optim *o, bd_net *net);
+void bd_optim_free(bd_optim *o);
+/* Names of the known optimizers, NULL-terminated. */
+const char *const *bd_optim_names(void);
+
+/* ------------------------------------------------------------------- data */
+
+/* An IDX file (the MNIST format): magic 0x00 0x00 type ndim, then ndim
+ * big-endian uint32 sizes, then the data. Only unsigned bytes (type 0x08)
+ * are kept as they are; other types are read into float32. */
+typedef struct bd_idx {
+    int ndim;
+    int dims[BD_MAXDIM];
+    bd_tensor t;             /* BD_U8 for type 0x08, else BD_F32 */
+} bd_idx;
+
+/* Read an IDX file, plain or gzip-compressed (zlib). Validates the magic, the
+ * dimensions and that the data is exactly as long as they say. */
+bd_status bd_idx_read(const char *path, bd_idx *out);
+void bd_idx_free(bd_idx *idx);
+
+/* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
+ * `scale` when gathered into a float batch: MNIST uses 1/255 to normalise to
+ * [0,1]) or floats (BD_F32, scale 1). y holds N int32 class indices. */
+typedef struct bd_dataset {
+    bd_tensor x;   /* [N, C, H, W] or [N, D] */
+    bd_tensor y;   /* [N] int32 */
+    int n;
+    int c, h, w;   /* one sample's shape; D = c*h*w */
+    int nclasses;
+    float scale;
+    char name[64];
+} bd_dataset;
+
+/* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz.
+ * Checks that image and label counts agree and labels are < 10. */
+bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test);
+/* Resolve a --data name: "mnist", "fashion" or a folder path, into the folder
+ * to read. Named sets are looked up in $BADAK_DATA, then ./data/<name>. */
+bd_status bd_data_dir(const char *name, char *dir, size_t len);
+
+/* CSV of numbers, one sample a row. label_col is the column holding the
+ * class index (negative counts from the end: -1 is the last column). A first
+ * row that is not numeric is taken as a header. */
+bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
+/* Keep the first n samples (the book's --train-size). */
+bd_status bd_dataset_truncate(bd_dataset *ds, int n);
+/* Split off a shuffled fraction `frac` of ds into `part` (ds keeps the rest). */
+bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part);
+/* Copy samples idx[0..n) into a float batch xb [n, D...] and labels yb [n]. */
+bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
+                            bd_tensor *xb, bd_tensor *yb);
+/* Copy the contiguous samples [start, start+n). */
+bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
+                           bd_tensor *xb, bd_tensor *yb);
+void bd_dataset_free(bd_dataset *ds);
+
+/* ---------------------------------------------------------------- training */
+
+typedef enum bd_sampling {
+    BD_SAMPLE_SHUFFLE = 0, /* shuffled epochs, each sample once per epoch */
+    BD_SAMPLE_REPLACE      /* the book's np.random.choice: with replacement */
+} bd_sampling;
+
+typedef struct bd_epoch_stats {
+    int epoch;         /* 1-based */
+    long iter;         /* iterations done so far */
+    float loss;        /* mean training loss over this epoch's iterations */
+    float train_acc;   /* on the full training set (-1 if not measured) */
+    float test_acc;    /* on the test set (-1 if no test set) */
+    double seconds;    /* since training started */
+} bd_epoch_stats;
+
+typedef struct bd_train_config {
+    int batch;            /* mini-batch size (default 100) */
+    int epochs;           /* used when iters == 0 */
+    long iters;           /* total iterations; overrides epochs when > 0 */
+    bd_sampling sampling;
+    uint64_t seed;        /* drives shuffling / sampling */
+    int eval_train;       /* measure accuracy on the full training set */
+    const char *log_path; /* CSV log (NULL: none), written atomically */
+    /* hooks, all optional */
+    void (*on_iter)(void *ud, long iter, long total, float loss);
+    void (*on_epoch)(void *ud, const bd_epoch_stats *s);
+    void *ud;
+} bd_train_config;
+
+typedef struct bd_train_result {
+    int epochs;
+    long iters;
+    float final_loss;     /* mean loss of the last epoch */
+    float train_acc, test_acc;
+    double seconds;
+} bd_train_result;
+
+void bd_train_config_default(bd_train_config *c);
+/* Mini-batch training of net with opt on train, evaluating on test (may be
+ * NULL) after every epoch. Flushes denormals for its duration. Stops with
+ * BD_ERR_NUMERIC naming the epoch and iteration if the loss is not finite. */
+bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
+                   const bd_dataset *test, const bd_train_config *cfg,
+                   bd_train_result *res);
+/* Accuracy of net on ds, in batches of the net's reserved size. */
+bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
+
+/* -------------------------------------------------- numerical gradient */
+
+/* A scalar function of the tensor it is given (book 4.4). */
+typedef float (*bd_scalar_fn)(void *ud);
+
+/* Central difference (f(x+h) - f(x-h)) / 2h for every element of x (book
+ * eq. 4.4 numerical_gradient); x is restored afterwards. grad has x's size.
+ * If `which` is non-NULL only those `count` element indices are computed. */
+void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
+                           size_t n, float h, const size_t *which, size_t count);
+
+typedef struct bd_gradcheck_row {
+    char name[40];        /* "W1", "b1", ... */
+    size_t checked;       /* elements compared */
+    double mean_abs, max_abs, mean_rel, max_rel;
+} bd_gradcheck_row;
+
+typedef struct bd_gradcheck_config {
+    float h;              /* difference step (default 1e-2 for float32) */
+    size_t max_entries;   /* per parameter, 0 = all */
+    float tol_abs;        /* mean absolute difference allowed (1e-4) */
+    float tol_rel;        /* worst relative difference allowed (1e-2) */
+    uint64_t seed;        /* picks the entries when sampling */
+} bd_gradcheck_config;
+
+void bd_gradcheck_config_default(bd_gradcheck_config *c);
+/* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
+ * every parameter tensor. rows must hold 2 * number of Affine layers.
+ * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a
+ * difference exceeds the tolerances, BD_OK otherwise. */
+bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
+                       const bd_gradcheck_config *cfg, bd_gradcheck_row *rows,
+                       int *nrows);
+
+/* Test hook: when set, the named layer kind's backward is deliberately wrong
+ * (its input gradient is scaled by 1.5), so tests can show that the gradient
+ * check catches a broken backward. Never set it outside tests. */
+void bd_debug_break_backward(bd_layer_kind kind, int broken);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BADAK_H */
