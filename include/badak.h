@@ -122,11 +122,11 @@ double bd_seconds(void);
 
 /* y = x W + b (book eq. 5.13 forward).  x [B,I], W [I,O], b [O] -> y [B,O] */
 void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
-                       int B, int I, int O);
+                       int B, int In, int Out);
 /* dx = dy W^T, dW = x^T dy, db = sum_B dy (eq. 5.13).
  * dy [B,O], x [B,I], W [I,O] -> dx [B,I] (may be NULL), dW [I,O], db [O] */
 void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
-                        const float *x, const float *W, int B, int I, int O);
+                        const float *x, const float *W, int B, int In, int Out);
 /* y = max(0, x)                         x [n] -> y [n] */
 void bd_relu_forward(float *y, const float *x, size_t n);
 /* dx = dy * (y > 0)  (book 5.5.1)        dy, y [n] -> dx [n] */
@@ -146,14 +146,14 @@ typedef struct bd_labels {
 /* Softmax with the row maximum subtracted, then mean cross-entropy over the
  * batch computed from log-softmax, so it is finite for any finite logits.
  * logits [B,C] -> prob [B,C]; returns the mean loss (book 4.2.2, 5.6.3). */
-float bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
+double bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
                             int B, int C);
 /* dlogits = (prob - t) / B  (book 5.6.3)   prob [B,C] -> dlogits [B,C] */
 void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
                             int B, int C);
 /* Mean squared error, the book's 0.5 * sum (y - t)^2, averaged over the batch
  * (class indices become one-hot targets).  y [B,C] -> loss */
-float bd_mse_forward(const float *y, bd_labels t, int B, int C);
+double bd_mse_forward(const float *y, bd_labels t, int B, int C);
 /* dy = (y - t) / B                          y [B,C] -> dy [B,C] */
 void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
@@ -215,6 +215,9 @@ typedef struct bd_net {
     bd_tensor prob;          /* [B, out] softmax output of the last loss */
     bd_tensor dlogits;       /* [B, out] */
     bd_labels last_t;        /* labels of the last loss forward */
+    double last_loss;        /* that loss, unrounded (for gradient checks) */
+    bd_tensor xbatch;        /* [max_batch, in...] input batch (trainer, eval) */
+    bd_tensor ybatch;        /* [max_batch] int32 labels of that batch */
     int max_batch;           /* rows the activation buffers hold */
     int built;
     char desc[128];          /* "two_layer 784-50-10", set by presets */
@@ -406,7 +409,7 @@ bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float 
 /* -------------------------------------------------- numerical gradient */
 
 /* A scalar function of the tensor it is given (book 4.4). */
-typedef float (*bd_scalar_fn)(void *ud);
+typedef double (*bd_scalar_fn)(void *ud);
 
 /* Central difference (f(x+h) - f(x-h)) / 2h for every element of x (book
  * eq. 4.4 numerical_gradient); x is restored afterwards. grad has x's size.
@@ -417,6 +420,8 @@ void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
 typedef struct bd_gradcheck_row {
     char name[40];        /* "W1", "b1", ... */
     size_t checked;       /* elements compared */
+    size_t kinks;         /* elements skipped: the step crossed a ReLU kink,
+                           * where no derivative exists */
     double mean_abs, max_abs, mean_rel, max_rel;
 } bd_gradcheck_row;
 
@@ -431,6 +436,8 @@ typedef struct bd_gradcheck_config {
 void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
  * every parameter tensor. rows must hold 2 * number of Affine layers.
+ * Central differences are only valid where the loss is smooth: if a step
+ * switches any ReLU on or off, the entry is skipped and counted in `kinks`.
  * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a
  * difference exceeds the tolerances, BD_OK otherwise. */
 bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,

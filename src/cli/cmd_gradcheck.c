@@ -1,0 +1,207 @@
+/* cmd_gradcheck.c — `badak gradcheck`: backprop vs. the numerical gradient
+ * (book 5.7.3, gradient_check.py), per parameter. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *HELP =
+    "Usage: badak gradcheck [options]\n"
+    "\n"
+    "Compare the gradient from backpropagation with the numerical gradient\n"
+    "(central difference (f(x+h) - f(x-h)) / 2h, book eq. 4.4) for every\n"
+    "parameter (W1, b1, W2, b2, ...) on a few samples, and print the mean and max\n"
+    "absolute and relative difference of each. The relative difference is\n"
+    "|a - n| / max(|a|, |n|, 1e-3). Exits 1 when a parameter's mean absolute\n"
+    "difference exceeds --tol-abs or its worst relative difference --tol-rel.\n"
+    "Entries whose step would switch a ReLU on or off (a kink, where the loss has\n"
+    "no derivative) are skipped and counted in the 'kinks' column.\n"
+    "\n"
+    "  --model NAME          two_layer (default) or mlp\n"
+    "  --hidden LIST         hidden sizes (defaults as in train)\n"
+    "  --activation NAME     relu (default) or sigmoid\n"
+    "  --init INIT           std=0.01, a std, xavier or he (defaults as in train)\n"
+    "  --data NAME|DIR       take the samples from this data set's training images;\n"
+    "                        default: random inputs in [0,1) with random labels\n"
+    "  --inputs N            features per sample without --data (default 784)\n"
+    "  --classes N           classes without --data (default 10)\n"
+    "  --samples N           samples in the batch (default 3, as in the book)\n"
+    "  --h STEP              difference step (default 1e-2: float32 needs a larger\n"
+    "                        step than the book's 1e-4 in float64)\n"
+    "  --max-entries N       check at most N random entries per parameter\n"
+    "                        (default 0: all)\n"
+    "  --tol-abs X           mean absolute difference allowed (default 1e-4)\n"
+    "  --tol-rel X           worst relative difference allowed (default 1e-2)\n"
+    "  --seed N              seed for weights, inputs and sampled entries (default 1)\n"
+    "  --break-backward K    deliberately break a layer kind's backward (affine,\n"
+    "                        relu or sigmoid) to see the check catch it\n"
+    "  --threads N           threads (default all cores)\n"
+    "  -h, --help            this help\n";
+
+enum {
+    O_MODEL = 256, O_HIDDEN, O_ACT, O_INIT, O_DATA, O_INPUTS, O_CLASSES, O_SAMPLES, O_H,
+    O_MAXE, O_TABS, O_TREL, O_SEED, O_BREAK, O_THREADS
+};
+
+static const struct option LONGOPTS[] = {
+    {"model", required_argument, 0, O_MODEL},
+    {"hidden", required_argument, 0, O_HIDDEN},
+    {"activation", required_argument, 0, O_ACT},
+    {"init", required_argument, 0, O_INIT},
+    {"data", required_argument, 0, O_DATA},
+    {"inputs", required_argument, 0, O_INPUTS},
+    {"classes", required_argument, 0, O_CLASSES},
+    {"samples", required_argument, 0, O_SAMPLES},
+    {"h", required_argument, 0, O_H},
+    {"max-entries", required_argument, 0, O_MAXE},
+    {"tol-abs", required_argument, 0, O_TABS},
+    {"tol-rel", required_argument, 0, O_TREL},
+    {"seed", required_argument, 0, O_SEED},
+    {"break-backward", required_argument, 0, O_BREAK},
+    {"threads", required_argument, 0, O_THREADS},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+int cmd_gradcheck(int argc, char **argv)
+{
+    net_opts no = {.model = "two_layer", .activation = "relu"};
+    const char *data = NULL;
+    long inputs = 784, classes = 10, samples = 3, max_entries = 0, threads = 0;
+    bd_gradcheck_config gc;
+    bd_gradcheck_config_default(&gc);
+    uint64_t seed = 1;
+    int broken = -1;
+
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
+        const char *o = optarg;
+        int bad = 0;
+        switch (c) {
+        case 'h': fputs(HELP, stdout); return 0;
+        case O_MODEL: no.model = o; break;
+        case O_HIDDEN:
+            no.nhidden = cli_int_list("gradcheck", "--hidden", o, no.hidden, 64);
+            bad = no.nhidden < 0;
+            break;
+        case O_ACT: no.activation = o; break;
+        case O_INIT: no.init = o; break;
+        case O_DATA: data = o; break;
+        case O_INPUTS: bad = cli_int("gradcheck", "--inputs", o, 1, 1 << 20, &inputs); break;
+        case O_CLASSES: bad = cli_int("gradcheck", "--classes", o, 2, 1 << 16, &classes); break;
+        case O_SAMPLES: bad = cli_int("gradcheck", "--samples", o, 1, 10000, &samples); break;
+        case O_H: bad = cli_float("gradcheck", "--h", o, 1e-8, 1.0, &gc.h); break;
+        case O_MAXE: bad = cli_int("gradcheck", "--max-entries", o, 0, 1L << 40, &max_entries); break;
+        case O_TABS: bad = cli_float("gradcheck", "--tol-abs", o, 0, 1e9, &gc.tol_abs); break;
+        case O_TREL: bad = cli_float("gradcheck", "--tol-rel", o, 0, 1e9, &gc.tol_rel); break;
+        case O_SEED: bad = cli_u64("gradcheck", "--seed", o, &seed); break;
+        case O_THREADS: bad = cli_int("gradcheck", "--threads", o, 1, 1024, &threads); break;
+        case O_BREAK:
+            if (strcmp(o, "affine") == 0)
+                broken = BD_LAYER_AFFINE;
+            else if (strcmp(o, "relu") == 0)
+                broken = BD_LAYER_RELU;
+            else if (strcmp(o, "sigmoid") == 0)
+                broken = BD_LAYER_SIGMOID;
+            else
+                return cli_usage_error("gradcheck", "--break-backward: '%s' (expected affine, relu or sigmoid)", o);
+            break;
+        default: return cli_usage_error("gradcheck", "unknown or incomplete option");
+        }
+        if (bad)
+            return EXIT_USAGE;
+    }
+    if (optind < argc)
+        return cli_usage_error("gradcheck", "unexpected argument '%s'", argv[optind]);
+    bd_set_threads((int)threads);
+    gc.max_entries = (size_t)max_entries;
+    gc.seed = seed;
+
+    /* the batch: real samples or random ones */
+    bd_tensor x = {0}, y = {0};
+    bd_status s = BD_OK;
+    int in = (int)inputs, C = (int)classes;
+    if (data) {
+        char dir[4096];
+        bd_dataset tr, te;
+        s = bd_data_dir(data, dir, sizeof dir);
+        if (s == BD_OK)
+            s = bd_mnist_load(dir, &tr, &te);
+        if (s != BD_OK)
+            return cli_fail(s);
+        bd_dataset_free(&te);
+        in = tr.c * tr.h * tr.w;
+        C = tr.nclasses;
+        if (samples > tr.n)
+            samples = tr.n;
+        int xs[2] = {(int)samples, in}, ys[1] = {(int)samples};
+        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
+        if (s == BD_OK)
+            s = bd_tensor_alloc(&y, BD_I32, 1, ys);
+        if (s == BD_OK)
+            s = bd_dataset_slice(&tr, 0, (int)samples, &x, &y);
+        bd_dataset_free(&tr);
+    } else {
+        int xs[2] = {(int)samples, in}, ys[1] = {(int)samples};
+        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
+        if (s == BD_OK)
+            s = bd_tensor_alloc(&y, BD_I32, 1, ys);
+        if (s == BD_OK) {
+            bd_rng r;
+            bd_rng_seed(&r, seed ^ 0xda7aULL);
+            for (size_t i = 0; i < x.size; i++)
+                bd_f32(&x)[i] = bd_rng_uniform(&r);
+            for (int i = 0; i < (int)samples; i++)
+                bd_i32(&y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
+        }
+    }
+    bd_net net;
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
+    memset(&net, 0, sizeof net);
+    if (s == BD_OK)
+        s = cli_build_net(&no, in, C, &rng, &net);
+    if (s == BD_OK)
+        s = bd_net_reserve(&net, (int)samples);
+    if (s != BD_OK) {
+        bd_tensor_free(&x);
+        bd_tensor_free(&y);
+        bd_net_free(&net);
+        return cli_fail(s);
+    }
+    if (broken >= 0) {
+        bd_debug_break_backward((bd_layer_kind)broken, 1);
+        printf("note: %s backward deliberately broken (--break-backward)\n",
+               bd_layer_kind_name((bd_layer_kind)broken));
+    }
+    printf("gradient check: %s, %ld samples, %s inputs, h = %g\n", net.desc, samples,
+           data ? data : "random", (double)gc.h);
+    int nrows = 0;
+    bd_gradcheck_row *rows = calloc((size_t)net.nlayers * 2 + 2, sizeof *rows);
+    double t0 = bd_seconds();
+    if (!rows)
+        s = bd_error(BD_ERR_NOMEM, "out of memory");
+    else
+        s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nrows);
+    double dt = bd_seconds() - t0;
+    printf("%-6s %9s %6s %12s %12s %12s %12s\n", "param", "entries", "kinks", "mean |diff|",
+           "max |diff|", "mean rel", "max rel");
+    for (int i = 0; i < nrows; i++)
+        printf("%-6s %9zu %6zu %12.3e %12.3e %12.3e %12.3e\n", rows[i].name, rows[i].checked,
+               rows[i].kinks, rows[i].mean_abs, rows[i].max_abs, rows[i].mean_rel,
+               rows[i].max_rel);
+    int rc = 0;
+    if (s == BD_OK)
+        printf("gradient check passed in %.2fs (mean |diff| <= %g, max rel <= %g)\n", dt,
+               (double)gc.tol_abs, (double)gc.tol_rel);
+    else
+        rc = cli_fail(s);
+    free(rows);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+    return rc;
+}

@@ -1,0 +1,317 @@
+/* cmd_train.c — `badak train`: parse options, load data, build the network,
+ * hand everything to bd_train, print per-epoch lines and a summary. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *HELP =
+    "Usage: badak train [options]\n"
+    "\n"
+    "Train a network and print per-epoch loss, train and test accuracy, then a\n"
+    "summary. With no options it runs the book's chapter-5 TwoLayerNet on MNIST:\n"
+    "  --model two_layer --hidden 50 --optimizer sgd --lr 0.1 --batch 100 --iters 10000\n"
+    "\n"
+    "Data:\n"
+    "  --data NAME|DIR       mnist (default), fashion, or a folder with the four\n"
+    "                        MNIST-style IDX files (plain or .gz)\n"
+    "  --csv FILE            train on a CSV of numbers instead, one sample a row\n"
+    "  --label-col N         CSV column of the class index (default -1: the last;\n"
+    "                        negative counts from the end)\n"
+    "  --test-csv FILE       CSV test set (same columns)\n"
+    "  --test-split F        without --test-csv: hold out a shuffled fraction F of\n"
+    "                        the CSV as the test set (default 0.2)\n"
+    "  --train-size N        use only the first N training samples\n"
+    "\n"
+    "Network:\n"
+    "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss)\n"
+    "                        or mlp (book's MultiLayerNet)\n"
+    "  --hidden LIST         hidden sizes, e.g. 50 or 100,100 (defaults: two_layer 50,\n"
+    "                        mlp 100,100,100,100,100)\n"
+    "  --activation NAME     relu (default) or sigmoid\n"
+    "  --init INIT           std=0.01 (two_layer default), a std like 0.05, xavier,\n"
+    "                        or he (mlp default with relu; xavier with sigmoid)\n"
+    "\n"
+    "Training:\n"
+    "  --optimizer NAME      sgd (default)\n"
+    "  --lr RATE             learning rate (default 0.1)\n"
+    "  --batch N             mini-batch size (default 100)\n"
+    "  --epochs N            train for N epochs ...\n"
+    "  --iters N             ... or N iterations (default 10000); one epoch is\n"
+    "                        max(train size / batch, 1) iterations, as in the book\n"
+    "  --sampling MODE       shuffle (default: each sample once per epoch) or\n"
+    "                        replace (the book's np.random.choice, with replacement)\n"
+    "  --seed N              seed of badak's PRNG (default 1); same seed and thread\n"
+    "                        count give the same numbers, bit for bit\n"
+    "  --threads N           threads for every pool (OpenBLAS); default all cores\n"
+    "  --no-train-acc        skip the full training-set accuracy each epoch\n"
+    "\n"
+    "Output:\n"
+    "  --log FILE.csv        per-iteration loss and per-epoch accuracies as CSV\n"
+    "  --json                end with one JSON line: test_accuracy, train_accuracy,\n"
+    "                        epochs, iterations, seconds, seed, ...\n"
+    "  --quiet               no progress bar, no per-epoch lines\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 done, 1 failed (data, numerics), 2 bad option.\n";
+
+typedef struct run_ctx {
+    progress bar;
+    int quiet;
+    long total;
+} run_ctx;
+
+static void on_iter(void *ud, long iter, long total, float loss)
+{
+    run_ctx *c = ud;
+    c->total = total;
+    progress_update(&c->bar, iter, total, loss);
+}
+
+static void on_epoch(void *ud, const bd_epoch_stats *s)
+{
+    run_ctx *c = ud;
+    if (c->quiet)
+        return;
+    progress_clear(&c->bar);
+    printf("epoch %3d  iter %6ld  loss %.4f", s->epoch, s->iter, (double)s->loss);
+    if (s->train_acc >= 0)
+        printf("  train acc %.4f", (double)s->train_acc);
+    if (s->test_acc >= 0)
+        printf("  test acc %.4f", (double)s->test_acc);
+    printf("  %.2fs\n", s->seconds);
+    fflush(stdout);
+}
+
+enum {
+    O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_MODEL, O_HIDDEN,
+    O_ACT, O_INIT, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
+    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET
+};
+
+static const struct option LONGOPTS[] = {
+    {"data", required_argument, 0, O_DATA},
+    {"csv", required_argument, 0, O_CSV},
+    {"label-col", required_argument, 0, O_LABELCOL},
+    {"test-csv", required_argument, 0, O_TESTCSV},
+    {"test-split", required_argument, 0, O_TESTSPLIT},
+    {"train-size", required_argument, 0, O_TRAINSIZE},
+    {"model", required_argument, 0, O_MODEL},
+    {"hidden", required_argument, 0, O_HIDDEN},
+    {"activation", required_argument, 0, O_ACT},
+    {"init", required_argument, 0, O_INIT},
+    {"optimizer", required_argument, 0, O_OPT},
+    {"lr", required_argument, 0, O_LR},
+    {"batch", required_argument, 0, O_BATCH},
+    {"epochs", required_argument, 0, O_EPOCHS},
+    {"iters", required_argument, 0, O_ITERS},
+    {"sampling", required_argument, 0, O_SAMPLING},
+    {"seed", required_argument, 0, O_SEED},
+    {"threads", required_argument, 0, O_THREADS},
+    {"no-train-acc", no_argument, 0, O_NOTRAINACC},
+    {"log", required_argument, 0, O_LOG},
+    {"json", no_argument, 0, O_JSON},
+    {"quiet", no_argument, 0, O_QUIET},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+/* Load the training and test sets named by the options. */
+static bd_status load_data(const char *data, const char *csv, int label_col,
+                           const char *test_csv, float test_split, uint64_t seed,
+                           bd_dataset *train, bd_dataset *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!csv) {
+        char dir[4096];
+        bd_status s = bd_data_dir(data, dir, sizeof dir);
+        if (s != BD_OK)
+            return s;
+        return bd_mnist_load(dir, train, test);
+    }
+    bd_status s = bd_csv_load(csv, label_col, train);
+    if (s != BD_OK)
+        return s;
+    if (test_csv) {
+        s = bd_csv_load(test_csv, label_col, test);
+        if (s == BD_OK && test->c * test->h * test->w != train->c * train->h * train->w)
+            s = bd_error(BD_ERR_SHAPE, "%s has %d features, %s has %d", test_csv,
+                         test->c * test->h * test->w, csv, train->c * train->h * train->w);
+    } else {
+        bd_rng rng;
+        bd_rng_seed(&rng, seed ^ 0x7e57ULL);
+        s = bd_dataset_split(train, test_split, &rng, test);
+    }
+    if (s != BD_OK) {
+        bd_dataset_free(train);
+        bd_dataset_free(test);
+    }
+    return s;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *data = "mnist", *csv = NULL, *test_csv = NULL, *optimizer = "sgd";
+    const char *log_path = NULL;
+    long label_col = -1, train_size = 0, batch = 100, epochs = 0, iters = 0, threads = 0;
+    float test_split = 0.2f, lr = 0.1f;
+    uint64_t seed = 1;
+    int json = 0, quiet = 0, eval_train = 1;
+    bd_sampling sampling = BD_SAMPLE_SHUFFLE;
+    net_opts no = {.model = "two_layer", .activation = "relu"};
+
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
+        const char *o = optarg;
+        int bad = 0;
+        switch (c) {
+        case 'h': fputs(HELP, stdout); return 0;
+        case O_DATA: data = o; break;
+        case O_CSV: csv = o; break;
+        case O_LABELCOL: bad = cli_int("train", "--label-col", o, -100000, 100000, &label_col); break;
+        case O_TESTCSV: test_csv = o; break;
+        case O_TESTSPLIT: bad = cli_float("train", "--test-split", o, 0.001, 0.999, &test_split); break;
+        case O_TRAINSIZE: bad = cli_int("train", "--train-size", o, 1, 1L << 30, &train_size); break;
+        case O_MODEL: no.model = o; break;
+        case O_HIDDEN:
+            no.nhidden = cli_int_list("train", "--hidden", o, no.hidden, 64);
+            bad = no.nhidden < 0;
+            break;
+        case O_ACT: no.activation = o; break;
+        case O_INIT: no.init = o; break;
+        case O_OPT: optimizer = o; break;
+        case O_LR: bad = cli_float("train", "--lr", o, 1e-12, 1e6, &lr); break;
+        case O_BATCH: bad = cli_int("train", "--batch", o, 1, 1 << 20, &batch); break;
+        case O_EPOCHS: bad = cli_int("train", "--epochs", o, 1, 1000000, &epochs); break;
+        case O_ITERS: bad = cli_int("train", "--iters", o, 1, 1L << 40, &iters); break;
+        case O_SAMPLING:
+            if (strcmp(o, "shuffle") == 0)
+                sampling = BD_SAMPLE_SHUFFLE;
+            else if (strcmp(o, "replace") == 0)
+                sampling = BD_SAMPLE_REPLACE;
+            else
+                return cli_usage_error("train", "--sampling: '%s' (expected shuffle or replace)", o);
+            break;
+        case O_SEED: bad = cli_u64("train", "--seed", o, &seed); break;
+        case O_THREADS: bad = cli_int("train", "--threads", o, 1, 1024, &threads); break;
+        case O_NOTRAINACC: eval_train = 0; break;
+        case O_LOG: log_path = o; break;
+        case O_JSON: json = 1; break;
+        case O_QUIET: quiet = 1; break;
+        default: return cli_usage_error("train", "unknown or incomplete option");
+        }
+        if (bad)
+            return EXIT_USAGE;
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (epochs && iters)
+        return cli_usage_error("train", "give --epochs or --iters, not both");
+    if (!epochs && !iters)
+        iters = 10000;
+    if ((test_csv || label_col != -1) && !csv)
+        return cli_usage_error("train", "--test-csv and --label-col need --csv");
+
+    /* Check the cheap things (model, optimizer) before loading the data. */
+    bd_layer_kind act;
+    bd_init init;
+    bd_status s = bd_parse_activation(no.activation, &act);
+    if (s == BD_OK && no.init)
+        s = bd_parse_init(no.init, &init);
+    if (s == BD_OK && strcmp(no.model, "two_layer") && strcmp(no.model, "mlp"))
+        s = bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", no.model);
+    bd_optim opt;
+    if (s == BD_OK) {
+        s = bd_optim_create(&opt, optimizer, &(bd_optim_config){.lr = lr}, 0);
+        bd_optim_free(&opt);
+    }
+    if (s != BD_OK)
+        return cli_usage_error("train", "%s", bd_errmsg());
+
+    int nthreads = bd_set_threads((int)threads);
+    double t0 = bd_seconds();
+    bd_dataset train, test;
+    s = load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
+    if (s != BD_OK)
+        return cli_fail(s);
+    if (train_size && (s = bd_dataset_truncate(&train, (int)train_size)) != BD_OK) {
+        bd_dataset_free(&train);
+        bd_dataset_free(&test);
+        return cli_fail(s);
+    }
+    double t_load = bd_seconds() - t0;
+
+    bd_net net;
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
+    int classes = train.nclasses > test.nclasses ? train.nclasses : test.nclasses;
+    s = cli_build_net(&no, train.c * train.h * train.w, classes, &rng, &net);
+    if (s == BD_OK)
+        s = bd_optim_create(&opt, optimizer, &(bd_optim_config){.lr = lr},
+                            bd_net_param_count(&net));
+    if (s != BD_OK) {
+        bd_dataset_free(&train);
+        bd_dataset_free(&test);
+        return cli_fail(s);
+    }
+    if (!quiet) {
+        printf("badak %s: %s on %s (%d train, %d test), %zu parameters\n", BD_VERSION, net.desc,
+               train.name, train.n, test.n, bd_net_param_count(&net));
+        printf("optimizer %s lr %g, batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n",
+               opt.ops->name, (double)opt.cfg.lr, batch, epochs ? "epochs" : "iterations",
+               epochs ? epochs : iters, (unsigned long long)seed, nthreads, t_load);
+        fflush(stdout);
+    }
+
+    run_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.quiet = quiet;
+    progress_init(&ctx.bar, quiet);
+    bd_train_config cfg;
+    bd_train_config_default(&cfg);
+    cfg.batch = (int)batch;
+    cfg.epochs = (int)epochs;
+    cfg.iters = iters;
+    cfg.sampling = sampling;
+    cfg.seed = seed;
+    cfg.eval_train = eval_train;
+    cfg.log_path = log_path;
+    cfg.on_iter = on_iter;
+    cfg.on_epoch = on_epoch;
+    cfg.ud = &ctx;
+    bd_train_result res;
+    s = bd_train(&net, &opt, &train, test.n ? &test : NULL, &cfg, &res);
+    progress_clear(&ctx.bar);
+    double total_s = bd_seconds() - t0;
+    int rc = 0;
+    if (s != BD_OK)
+        rc = cli_fail(s);
+    if (!quiet && s == BD_OK) {
+        printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
+               res.epochs, res.iters, res.seconds, res.seconds > 0 ? res.iters / res.seconds : 0.0,
+               total_s);
+        if (res.train_acc >= 0)
+            printf("train accuracy %.4f\n", (double)res.train_acc);
+        if (res.test_acc >= 0)
+            printf("test accuracy %.4f\n", (double)res.test_acc);
+        printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
+    }
+    if (json)
+        printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
+               "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
+               "\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,\"seconds\":%.4f,"
+               "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f}\n",
+               s == BD_OK ? "ok" : bd_status_name(s), no.model, train.name, opt.ops->name,
+               (double)opt.cfg.lr, batch, (double)res.test_acc, (double)res.train_acc,
+               (double)res.final_loss, res.epochs, res.iters, res.seconds, total_s,
+               (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6);
+    bd_optim_free(&opt);
+    bd_net_free(&net);
+    bd_dataset_free(&train);
+    bd_dataset_free(&test);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* common.c — option parsing helpers, errors and the network options. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(bd_status s)
+{
+    fprintf(stderr, "badak: error: %s\n", bd_errmsg());
+    return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "badak %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'badak %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || s[0] == '-') {
+        cli_usage_error(cmd, "%s: '%s' is not a non-negative integer", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int max)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ',') || n == max) {
+            cli_usage_error(cmd, "%s: '%s' is not a list of up to %d sizes like 100,100", opt,
+                            s, max);
+            return -1;
+        }
+        out[n++] = (int)v;
+        p = *end ? end + 1 : end;
+        if (*end == ',' && !*p) {
+            cli_usage_error(cmd, "%s: '%s' ends with a comma", opt, s);
+            return -1;
+        }
+    }
+    if (n == 0) {
+        cli_usage_error(cmd, "%s: empty list", opt);
+        return -1;
+    }
+    return n;
+}
+
+bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net)
+{
+    bd_layer_kind act;
+    bd_status s = bd_parse_activation(o->activation, &act);
+    if (s != BD_OK)
+        return s;
+    int two = strcmp(o->model, "two_layer") == 0;
+    if (!two && strcmp(o->model, "mlp") != 0)
+        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", o->model);
+    if (two && o->nhidden > 1)
+        return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
+                        o->nhidden);
+    /* Defaults as in the book: TwoLayerNet uses weight_init_std 0.01 and 50
+     * hidden units (ch.5); MultiLayerNet uses He for ReLU, Xavier for
+     * sigmoid (ch.6) and here 5 hidden layers of 100. */
+    int def_hidden[5] = {100, 100, 100, 100, 100};
+    const int *hidden = o->nhidden ? o->hidden : (two ? (const int[]){50} : def_hidden);
+    int nhidden = o->nhidden ? o->nhidden : (two ? 1 : 5);
+    const char *init_s = o->init ? o->init
+                                 : (two ? "std=0.01" : (act == BD_LAYER_RELU ? "he" : "xavier"));
+    bd_init init;
+    s = bd_parse_init(init_s, &init);
+    if (s != BD_OK)
+        return s;
+    if (two && act == BD_LAYER_RELU)
+        return bd_net_two_layer(net, in, hidden[0], classes, init, rng);
+    return bd_net_mlp(net, in, hidden, nhidden, classes, act, init, rng);
+}

@@ -1,0 +1,42 @@
+/* main.c — the badak command: dispatch to a subcommand. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *HELP =
+    "badak " BD_VERSION " — neural networks from the floor up (Deep Learning from Scratch, in C)\n"
+    "\n"
+    "Usage: badak <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  train       train a network (default: the book's chapter-5 TwoLayerNet on MNIST)\n"
+    "  gradcheck   compare backprop with the numerical gradient, per parameter\n"
+    "  version     print the version\n"
+    "  help        this help\n"
+    "\n"
+    "'badak <command> --help' describes every option of a command.\n"
+    "Data sets are read from ./data (or $BADAK_DATA); 'bash scripts/setup.sh' installs them.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(HELP, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(HELP, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("badak %s\n", BD_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gradcheck"))
+        return cmd_gradcheck(argc - 1, argv + 1);
+    fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);
+    return EXIT_USAGE;
+}

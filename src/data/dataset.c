@@ -1,0 +1,215 @@
+/* dataset.c — truncating, splitting and batching a bd_dataset.
+ *
+ * gather/slice run every training iteration (100 rows of 784 for MNIST), so
+ * they never allocate and their inner loops are plain element-wise loops over
+ * restrict pointers that the compiler vectorises. */
+#include "internal.h"
+
+#include <stdio.h>
+
+/* Features per sample (c*h*w). */
+static size_t sample_size(const bd_dataset *ds)
+{
+    return (size_t)ds->c * (size_t)ds->h * (size_t)ds->w;
+}
+
+/* Set dim 0 of t (N of [N, ...]) without touching the buffer. */
+static void set_rows(bd_tensor *t, int n)
+{
+    size_t per = t->shape[0] ? t->size / (size_t)t->shape[0] : 0;
+    t->shape[0] = n;
+    t->size = per * (size_t)n;
+}
+
+bd_status bd_dataset_truncate(bd_dataset *ds, int n)
+{
+    if (n < 1 || n > ds->n)
+        return bd_error(BD_ERR_ARG, "%s: cannot keep %d samples (it has %d; 1..%d allowed)",
+                        ds->name, n, ds->n, ds->n);
+    set_rows(&ds->x, n);
+    set_rows(&ds->y, n);
+    ds->n = n;
+    return BD_OK;
+}
+
+/* Copy the rows of ds where take[i] == want into a fresh (x, y) pair. */
+static bd_status copy_rows(const bd_dataset *ds, const uint8_t *take, uint8_t want, int n,
+                           bd_tensor *x, bd_tensor *y)
+{
+    int shape[BD_MAXDIM];
+    memcpy(shape, ds->x.shape, sizeof shape);
+    shape[0] = n;
+    BD_TRY(bd_tensor_alloc(x, ds->x.dtype, ds->x.ndim, shape));
+    bd_status s = bd_tensor_alloc(y, BD_I32, 1, &n);
+    if (s != BD_OK) {
+        bd_tensor_free(x);
+        return s;
+    }
+    size_t row = sample_size(ds) * bd_dtype_size(ds->x.dtype);
+    const char *src = ds->x.data;
+    char *dst = x->data;
+    const int32_t *ys = bd_i32(&ds->y);
+    int32_t *yd = bd_i32(y);
+    int k = 0;
+    for (int i = 0; i < ds->n; i++)
+        if (take[i] == want) {
+            memcpy(dst + (size_t)k * row, src + (size_t)i * row, row);
+            yd[k++] = ys[i];
+        }
+    return BD_OK;
+}
+
+bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part)
+{
+    memset(part, 0, sizeof *part);
+    if (!(frac > 0.0f && frac < 1.0f))
+        return bd_error(BD_ERR_ARG, "%s: split fraction %g not in (0, 1)", ds->name,
+                        (double)frac);
+    int n = ds->n;
+    int k = (int)((double)frac * n + 0.5);
+    if (k < 1 || k > n - 1)
+        return bd_error(BD_ERR_ARG,
+                        "%s: splitting %g of %d samples leaves a side empty (%d vs %d)",
+                        ds->name, (double)frac, n, k, n - k);
+    if (ds->x.dtype != BD_U8 && ds->x.dtype != BD_F32)
+        return bd_error(BD_ERR_ARG, "%s: samples must be u8 or f32", ds->name);
+
+    /* Draw the k samples of part by shuffling all indices; both sides keep
+     * the original order among themselves. */
+    int32_t *perm = malloc((size_t)n * sizeof *perm);
+    uint8_t *take = calloc((size_t)n, 1);
+    if (!perm || !take) {
+        free(perm);
+        free(take);
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory splitting %d samples", ds->name, n);
+    }
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    bd_rng_shuffle(rng, perm, (size_t)n);
+    for (int i = 0; i < k; i++)
+        take[perm[i]] = 1;
+    free(perm);
+
+    bd_tensor px = {0}, py = {0}, kx = {0}, ky = {0};
+    bd_status s = copy_rows(ds, take, 1, k, &px, &py);
+    if (s == BD_OK) {
+        s = copy_rows(ds, take, 0, n - k, &kx, &ky);
+        if (s != BD_OK) {
+            bd_tensor_free(&px);
+            bd_tensor_free(&py);
+        }
+    }
+    free(take);
+    if (s != BD_OK)
+        return s; /* ds untouched */
+
+    *part = *ds;
+    part->x = px;
+    part->y = py;
+    part->n = k;
+    snprintf(part->name, sizeof part->name, "%.59s-val", ds->name);
+    bd_tensor_free(&ds->x);
+    bd_tensor_free(&ds->y);
+    ds->x = kx;
+    ds->y = ky;
+    ds->n = n - k;
+    return BD_OK;
+}
+
+/* Shape xb [n, c, h, w] (4-d data) or [n, D] and yb [n]; check dtypes. */
+static bd_status shape_batch(const bd_dataset *ds, int n, bd_tensor *xb, bd_tensor *yb,
+                             const char *who)
+{
+    if (n < 1)
+        return bd_error(BD_ERR_ARG, "%s: %s of %d samples", ds->name, who, n);
+    if (xb->dtype != BD_F32)
+        return bd_error(BD_ERR_ARG, "%s: %s: batch tensor must be f32", ds->name, who);
+    if (ds->x.dtype != BD_U8 && ds->x.dtype != BD_F32)
+        return bd_error(BD_ERR_ARG, "%s: samples must be u8 or f32", ds->name);
+    if (ds->x.ndim == 4) {
+        int s4[4] = {n, ds->c, ds->h, ds->w};
+        BD_TRY(bd_tensor_reshape(xb, 4, s4, who));
+    } else {
+        int s2[2] = {n, (int)sample_size(ds)};
+        BD_TRY(bd_tensor_reshape(xb, 2, s2, who));
+    }
+    if (yb) {
+        if (yb->dtype != BD_I32)
+            return bd_error(BD_ERR_ARG, "%s: %s: label tensor must be i32", ds->name, who);
+        BD_TRY(bd_tensor_reshape(yb, 1, &n, who));
+    }
+    return BD_OK;
+}
+
+/* d[j] = s[j] * scale for one row of D bytes. */
+static inline void row_u8(float *restrict d, const uint8_t *restrict s, size_t D, float scale)
+{
+    for (size_t j = 0; j < D; j++)
+        d[j] = (float)s[j] * scale;
+}
+
+static inline void row_f32(float *restrict d, const float *restrict s, size_t D, float scale)
+{
+    if (scale == 1.0f) {
+        memcpy(d, s, D * sizeof *d);
+        return;
+    }
+    for (size_t j = 0; j < D; j++)
+        d[j] = s[j] * scale;
+}
+
+bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_tensor *xb,
+                            bd_tensor *yb)
+{
+    BD_TRY(shape_batch(ds, n, xb, yb, "gather"));
+    for (int r = 0; r < n; r++)
+        if (idx[r] < 0 || idx[r] >= ds->n)
+            return bd_error(BD_ERR_ARG, "%s: gather: sample index %d (batch row %d) not in 0..%d",
+                            ds->name, (int)idx[r], r, ds->n - 1);
+    size_t D = sample_size(ds);
+    float *xd = bd_f32(xb);
+    float scale = ds->scale;
+    if (ds->x.dtype == BD_U8) {
+        const uint8_t *xs = bd_u8(&ds->x);
+        for (int r = 0; r < n; r++)
+            row_u8(xd + (size_t)r * D, xs + (size_t)idx[r] * D, D, scale);
+    } else {
+        const float *xs = bd_f32(&ds->x);
+        for (int r = 0; r < n; r++)
+            row_f32(xd + (size_t)r * D, xs + (size_t)idx[r] * D, D, scale);
+    }
+    if (yb) {
+        const int32_t *ys = bd_i32(&ds->y);
+        int32_t *yd = bd_i32(yb);
+        for (int r = 0; r < n; r++)
+            yd[r] = ys[idx[r]];
+    }
+    return BD_OK;
+}
+
+bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n, bd_tensor *xb,
+                           bd_tensor *yb)
+{
+    BD_TRY(shape_batch(ds, n, xb, yb, "slice"));
+    if (start < 0 || start > ds->n - n)
+        return bd_error(BD_ERR_ARG, "%s: slice of %d samples from index %d exceeds its %d samples",
+                        ds->name, n, start, ds->n);
+    size_t D = sample_size(ds);
+    size_t off = (size_t)start * D, len = (size_t)n * D;
+    if (ds->x.dtype == BD_U8)
+        row_u8(bd_f32(xb), bd_u8(&ds->x) + off, len, ds->scale);
+    else
+        row_f32(bd_f32(xb), bd_f32(&ds->x) + off, len, ds->scale);
+    if (yb)
+        memcpy(yb->data, bd_i32(&ds->y) + start, (size_t)n * sizeof(int32_t));
+    return BD_OK;
+}
+
+void bd_dataset_free(bd_dataset *ds)
+{
+    if (!ds)
+        return;
+    bd_tensor_free(&ds->x);
+    bd_tensor_free(&ds->y);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,84 @@
+/* loss.c — the loss layers: SoftmaxWithLoss (book 5.6.3, appendix A) and mean
+ * squared error (book 4.2.1). Labels are class indices or one-hot rows. */
+#include "internal.h"
+
+#include <math.h>
+
+/* logits [B,C] -> prob [B,C]; returns mean cross-entropy over the batch.
+ * log p_k = (a_k − max) − log Σ exp(a_j − max): the max is subtracted so exp
+ * cannot overflow (book 3.5.2), and the log is taken of the sum, which is ≥ 1,
+ * so the loss is finite for any finite logits — no 1e-7 fudge needed. */
+double bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t, int B, int C)
+{
+    double total = 0.0;
+    for (int r = 0; r < B; r++) {
+        const float *a = logits + (size_t)r * C;
+        float *p = prob + (size_t)r * C;
+        float m = a[0];
+        for (int k = 1; k < C; k++)
+            m = a[k] > m ? a[k] : m;
+        double sum = 0.0;
+        for (int k = 0; k < C; k++) {
+            float e = expf(a[k] - m);
+            p[k] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (int k = 0; k < C; k++)
+            p[k] *= inv;
+        double logsum = log(sum);
+        if (t.idx) {
+            total -= (double)(a[t.idx[r]] - m) - logsum;
+        } else {
+            const float *tr = t.onehot + (size_t)r * C;
+            for (int k = 0; k < C; k++)
+                if (tr[k] != 0.0f)
+                    total -= (double)tr[k] * ((double)(a[k] - m) - logsum);
+        }
+    }
+    return total / B;
+}
+
+/* prob [B,C] -> dlogits [B,C] = (y − t) / B */
+void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t, int B, int C)
+{
+    float inv = 1.0f / (float)B;
+    size_t n = (size_t)B * C;
+    if (t.idx) {
+        for (size_t i = 0; i < n; i++)
+            dlogits[i] = prob[i] * inv;
+        for (int r = 0; r < B; r++)
+            dlogits[(size_t)r * C + t.idx[r]] -= inv;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dlogits[i] = (prob[i] - t.onehot[i]) * inv;
+    }
+}
+
+static inline float target(bd_labels t, int r, int k, int C)
+{
+    if (t.idx)
+        return t.idx[r] == k ? 1.0f : 0.0f;
+    return t.onehot[(size_t)r * C + k];
+}
+
+/* y [B,C] -> mean over the batch of 0.5 Σ_k (y_k − t_k)² */
+double bd_mse_forward(const float *y, bd_labels t, int B, int C)
+{
+    double total = 0.0;
+    for (int r = 0; r < B; r++)
+        for (int k = 0; k < C; k++) {
+            double d = (double)y[(size_t)r * C + k] - target(t, r, k, C);
+            total += 0.5 * d * d;
+        }
+    return total / B;
+}
+
+/* y [B,C] -> dy [B,C] = (y − t) / B */
+void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C)
+{
+    float inv = 1.0f / (float)B;
+    for (int r = 0; r < B; r++)
+        for (int k = 0; k < C; k++)
+            dy[(size_t)r * C + k] = (y[(size_t)r * C + k] - target(t, r, k, C)) * inv;
+}

@@ -1,0 +1,58 @@
+/* evaluate.c — accuracy (book 4.5, TwoLayerNet.accuracy) over a whole data
+ * set, in chunks of the rows the network has reserved. */
+#include "internal.h"
+
+#include <math.h>
+
+/* argmax over C classes of each row of y [B,C]; counts matches with labels */
+static int count_correct(const float *y, const int32_t *t, int B, int C)
+{
+    int ok = 0;
+    for (int r = 0; r < B; r++) {
+        const float *row = y + (size_t)r * C;
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (row[k] > row[best])
+                best = k;
+        ok += best == t[r];
+    }
+    return ok;
+}
+
+bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+{
+    if (ds->n < 1)
+        return bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+    if ((size_t)ds->x.size / (size_t)ds->n != (size_t)net->in_size)
+        return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network takes %d",
+                        ds->name, ds->x.size / (size_t)ds->n, net->in_size);
+    if (net->max_batch < 1)
+        BD_TRY(bd_net_reserve(net, 100));
+    long correct = 0;
+    double total_loss = 0.0;
+    for (int start = 0; start < ds->n; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, ds->n - start);
+        BD_TRY(bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch));
+        bd_labels t = {bd_i32(&net->ybatch), NULL};
+        if (loss) {
+            float l;
+            BD_TRY(bd_net_loss(net, &net->xbatch, t, &l));
+            total_loss += (double)l * n;
+            correct += count_correct(bd_f32(&net->layers[net->nlayers - 1].out), t.idx, n,
+                                     net->out_size);
+        } else {
+            const bd_tensor *y;
+            BD_TRY(bd_net_forward(net, &net->xbatch, &y));
+            for (int r = 0; r < n; r++)
+                if (t.idx[r] < 0 || t.idx[r] >= net->out_size)
+                    return bd_error(BD_ERR_SHAPE, "%s: label %d of sample %d outside 0..%d",
+                                    ds->name, t.idx[r], start + r, net->out_size - 1);
+            correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
+        }
+    }
+    if (accuracy)
+        *accuracy = (float)((double)correct / ds->n);
+    if (loss)
+        *loss = (float)(total_loss / ds->n);
+    return BD_OK;
+}

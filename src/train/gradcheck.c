@@ -1,0 +1,210 @@
+/* gradcheck.c — the numerical gradient (book 4.4, eq. 4.4 central
+ * difference) and the gradient check built on it (book 5.7.3): backprop is
+ * fast but easy to get wrong; the numerical gradient is slow but simple. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad, size_t n,
+                           float h, const size_t *which, size_t count)
+{
+    size_t m = which ? count : n;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = which ? which[k] : k;
+        if (i >= n)
+            continue;
+        float keep = x[i];
+        x[i] = keep + h;
+        double fp = f(ud);
+        x[i] = keep - h;
+        double fm = f(ud);
+        x[i] = keep;
+        /* divide by the step actually taken, which float rounding may change */
+        double step = (double)(keep + h) - (double)(keep - h);
+        grad[i] = (float)((fp - fm) / step);
+    }
+}
+
+void bd_gradcheck_config_default(bd_gradcheck_config *c)
+{
+    c->h = 1e-2f;
+    c->max_entries = 0;
+    c->tol_abs = 1e-4f;
+    c->tol_rel = 1e-2f;
+    c->seed = 1;
+}
+
+typedef struct loss_ctx {
+    bd_net *net;
+    const bd_tensor *x;
+    bd_labels t;
+} loss_ctx;
+
+/* The relative difference |a − n| / max(|a|, |n|, floor): the floor keeps
+ * entries whose true gradient is ~0 from dominating with noise. */
+#define REL_FLOOR 1e-3
+
+static double loss_of(void *ud)
+{
+    loss_ctx *c = ud;
+    if (bd_net_loss(c->net, c->x, c->t, NULL) != BD_OK)
+        return NAN;
+    return c->net->last_loss;
+}
+
+/* A fingerprint of which ReLUs are on after the last forward: if it changes
+ * between x-h and x+h, the loss has a kink in between. */
+static uint64_t relu_pattern(const bd_net *net)
+{
+    uint64_t hsh = 1469598103934665603ULL; /* FNV-1a over the on/off bits */
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer *l = &net->layers[i];
+        if (l->kind != BD_LAYER_RELU)
+            continue;
+        const float *y = bd_f32(&l->out);
+        for (size_t k = 0; k < l->out.size; k++) {
+            hsh ^= (uint64_t)(y[k] > 0.0f) + 2 * (k & 0xff);
+            hsh *= 1099511628211ULL;
+        }
+    }
+    return hsh;
+}
+
+/* Central difference at element i of p. Returns 1 (and no value) if the
+ * step switches any ReLU on or off: across a kink the loss has no derivative
+ * and the difference means nothing. Retrying with a smaller step does not
+ * help in float32: at h/100 the rounding noise is as large as the error. */
+static int kink_free_diff(loss_ctx *c, float *p, size_t i, float h, uint64_t base, double *g)
+{
+    float keep = p[i];
+    p[i] = keep + h;
+    double fp = loss_of(c);
+    uint64_t pp = relu_pattern(c->net);
+    p[i] = keep - h;
+    double fm = loss_of(c);
+    uint64_t pm = relu_pattern(c->net);
+    p[i] = keep;
+    if (pp != base || pm != base)
+        return 1;
+    *g = (fp - fm) / ((double)(keep + h) - (double)(keep - h));
+    return 0;
+}
+
+bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
+                       const bd_gradcheck_config *cfg, bd_gradcheck_row *rows, int *nrows)
+{
+    bd_gradcheck_config dc;
+    if (!cfg) {
+        bd_gradcheck_config_default(&dc);
+        cfg = &dc;
+    }
+    int B = x->ndim ? x->shape[0] : 0;
+    if (B > net->max_batch)
+        BD_TRY(bd_net_reserve(net, B));
+    BD_TRY(bd_net_gradient(net, x, t, NULL));
+
+    /* Copy backprop's answer: the numerical passes run forwards only, but a
+     * copy keeps the comparison honest whatever the layers do. */
+    size_t P = net->params.size;
+    bd_tensor back;
+    int shape[1] = {(int)P};
+    BD_TRY(bd_tensor_alloc(&back, BD_F32, 1, shape));
+    bd_status s = BD_OK;
+    memcpy(back.data, net->grads.data, P * sizeof(float));
+
+    bd_rng rng;
+    bd_rng_seed(&rng, cfg->seed);
+    loss_ctx ctx = {net, x, t};
+    loss_of(&ctx);
+    const uint64_t base = relu_pattern(net);
+    size_t *which = NULL;
+    int nr = 0, naff = 0;
+    double worst = 0.0;
+    char worst_name[40] = "";
+    int failed = 0;
+    for (int li = 0; li < net->nlayers && s == BD_OK; li++) {
+        bd_layer *l = &net->layers[li];
+        if (l->param_count == 0)
+            continue;
+        naff++;
+        bd_tensor *pt[2] = {&l->W, &l->b};
+        const char *pn[2] = {"W", "b"};
+        for (int q = 0; q < 2; q++) {
+            size_t n = pt[q]->size, off = (size_t)(bd_f32(pt[q]) - bd_f32(&net->params));
+            size_t count = n;
+            free(which);
+            which = NULL;
+            if (cfg->max_entries && n > cfg->max_entries) {
+                /* a seeded random sample of entries, without repeats */
+                count = cfg->max_entries;
+                which = malloc(n * sizeof *which);
+                if (!which) {
+                    s = bd_error(BD_ERR_NOMEM, "gradcheck: out of memory");
+                    break;
+                }
+                for (size_t i = 0; i < n; i++)
+                    which[i] = i;
+                for (size_t i = 0; i < count; i++) {
+                    size_t j = i + bd_rng_below(&rng, (uint32_t)(n - i));
+                    size_t tmp = which[i];
+                    which[i] = which[j];
+                    which[j] = tmp;
+                }
+            }
+            bd_gradcheck_row row;
+            memset(&row, 0, sizeof row);
+            snprintf(row.name, sizeof row.name, "%s%d", pn[q], naff);
+            const float *bg = bd_f32(&back) + off;
+            size_t used = 0;
+            for (size_t k = 0; k < count; k++) {
+                size_t i = which ? which[k] : k;
+                double nv;
+                if (kink_free_diff(&ctx, bd_f32(pt[q]), i, cfg->h, base, &nv)) {
+                    row.kinks++;
+                    continue;
+                }
+                used++;
+                double a = bg[i];
+                double d = fabs(a - nv);
+                if (!isfinite(nv))
+                    d = INFINITY;
+                double den = fmax(fmax(fabs(a), fabs(nv)), REL_FLOOR);
+                double rel = d / den;
+                row.mean_abs += d;
+                row.mean_rel += rel;
+                row.max_abs = fmax(row.max_abs, d);
+                row.max_rel = fmax(row.max_rel, rel);
+            }
+            row.checked = used;
+            row.mean_abs /= (double)(used ? used : 1);
+            row.mean_rel /= (double)(used ? used : 1);
+            if (row.mean_abs > cfg->tol_abs || row.max_rel > cfg->tol_rel ||
+                !isfinite(row.mean_abs) || (used == 0 && count > 0)) {
+                failed = 1;
+                double score = fmax(row.mean_abs / cfg->tol_abs, row.max_rel / cfg->tol_rel);
+                if (!(score <= worst)) {
+                    worst = score;
+                    snprintf(worst_name, sizeof worst_name, "%s", row.name);
+                }
+            }
+            if (rows)
+                rows[nr] = row;
+            nr++;
+        }
+    }
+    free(which);
+    /* leave the gradient block as backprop computed it */
+    memcpy(net->grads.data, back.data, P * sizeof(float));
+    bd_tensor_free(&back);
+    if (nrows)
+        *nrows = nr;
+    if (s != BD_OK)
+        return s;
+    if (failed)
+        return bd_error(BD_ERR_CHECK,
+                        "gradient check failed: %s differs from the numerical gradient "
+                        "(limits: mean abs %g, max rel %g)",
+                        worst_name, (double)cfg->tol_abs, (double)cfg->tol_rel);
+    return BD_OK;
+}
