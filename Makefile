@@ -10,6 +10,7 @@ CFLAGS  += -std=c11 $(OPT) $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 LDLIBS  := $(BLAS_LIBS) -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
+export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
                              src/train/*.c src/data/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))

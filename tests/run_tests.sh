@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
 # run_tests.sh BUILD_DIR — every cmocka program, then the CLI and example
-# tests. Ends with one "N passed, N failed" line; exits non-zero on a failure.
+# tests. Ends with one "tests: N passed, N failed" line counting individual
+# tests; exits non-zero if any failed or a program crashed.
 set -u
 B=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+export BADAK_MNIST_DIR=${BADAK_MNIST_DIR:-$root/data/mnist}
 pass=0
 fail=0
-failed=()
+skip=0
+crashed=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() { # sum the N of lines matching "$1 N test(s)" / "N passed, N failed"
+    sed -n "s/$1/\\1/p" "$log" | awk '{ s += $1 } END { print s + 0 }'
+}
+
 for t in "$B"/tests/test_*; do
     [ -x "$t" ] || continue
-    name=$(basename "$t")
-    if "$t"; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$name"); fi
+    "$t" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    p=$(count '^\[  PASSED  \] \([0-9]*\) test.*')
+    f=$(count '^\[  FAILED  \] \([0-9]*\) test.*')
+    s=$(count '^\[  SKIPPED \] \([0-9]*\) test.*')
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); crashed+=("$(basename "$t")"); fi
 done
-if BADAK_BIN="$B/badak" BADAK_EXAMPLE="$B/examples/mnist_train" bash tests/cli_test.sh; then
-    pass=$((pass + 1))
-else
-    fail=$((fail + 1))
-    failed+=("cli_test.sh")
-fi
+BADAK_BIN="$B/badak" BADAK_EXAMPLE="$B/examples/mnist_train" bash tests/cli_test.sh 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+p=$(count '^cli tests: \([0-9]*\) passed.*')
+f=$(sed -n 's/^cli tests: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$log")
+f=${f:-0}
+pass=$((pass + p)); fail=$((fail + f))
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); crashed+=("cli_test.sh"); fi
 echo
-[ "$fail" -gt 0 ] && echo "failed: ${failed[*]}"
-echo "tests: $pass passed, $fail failed"
+[ ${#crashed[@]} -gt 0 ] && echo "crashed or failed without a count: ${crashed[*]}"
+echo "tests: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

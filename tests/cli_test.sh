@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# cli_test.sh — the badak command as a user meets it: exit codes, messages,
+# a training run on CSV data made here, gradcheck, and (when MNIST is
+# installed) a short MNIST run and the example program.
+set -u
+BADAK=${BADAK_BIN:-build/badak}
+EXAMPLE=${BADAK_EXAMPLE:-build/examples/mnist_train}
+MNIST=${BADAK_MNIST_DIR:-data/mnist}
+QUICK=${BADAK_QUICK:-0}   # set under the sanitizers: skips the slow MNIST runs
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE "substring" -- command...   (stdout+stderr must contain substring)
+expect() {
+    local code=$1 want=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "'$*' exited $rc, expected $code"$'\n'"$out"
+    elif [ -n "$want" ] && ! grep -qF -- "$want" <<<"$out"; then
+        bad "'$*' output lacks '$want'"$'\n'"$out"
+    else
+        ok
+    fi
+}
+
+echo "== cli tests ($BADAK)"
+expect 0 "Commands:" -- "$BADAK" --help
+expect 2 "Usage: badak" -- "$BADAK"
+expect 2 "unknown command 'fly'" -- "$BADAK" fly
+expect 0 "badak 0." -- "$BADAK" version
+for opt in --data --csv --label-col --test-csv --test-split --train-size --model --hidden \
+    --activation --init --optimizer --lr --batch --epochs --iters --sampling --seed --threads \
+    --log --json --quiet; do
+    expect 0 "$opt" -- "$BADAK" train --help
+done
+for opt in --model --hidden --activation --init --data --samples --h --max-entries --tol-abs \
+    --tol-rel --seed --break-backward; do
+    expect 0 "$opt" -- "$BADAK" gradcheck --help
+done
+
+# bad options: exit 2 and a message naming the option
+expect 2 "unknown or incomplete option" -- "$BADAK" train --frobnicate
+expect 2 "--lr: 'abc' is not a number" -- "$BADAK" train --lr abc
+expect 2 "--batch: '0' is not an integer" -- "$BADAK" train --batch 0
+expect 2 "--hidden: '100,,5'" -- "$BADAK" train --hidden 100,,5
+expect 2 "unknown optimizer 'adamw'" -- "$BADAK" train --optimizer adamw
+expect 2 "unknown model 'resnet9'" -- "$BADAK" train --model resnet9
+expect 2 "unknown activation 'swish'" -- "$BADAK" train --activation swish
+expect 2 "bad weight init 'glorot'" -- "$BADAK" train --init glorot
+expect 2 "not both" -- "$BADAK" train --epochs 2 --iters 5
+expect 2 "unexpected argument 'extra'" -- "$BADAK" train extra
+expect 2 "--sampling" -- "$BADAK" train --sampling sometimes
+
+# a missing data folder: exit 1, the folder named, the fix suggested
+expect 1 "$tmp/nowhere" -- "$BADAK" train --data "$tmp/nowhere"
+expect 1 "setup.sh" -- "$BADAK" train --data "$tmp/nowhere"
+mkdir -p "$tmp/empty"
+expect 1 "-ubyte: not found" -- "$BADAK" train --data "$tmp/empty"
+# a folder of valid IDX files (2 train and 1 test image of 2x2), then one
+# truncated: the message names the file and says what is wrong
+idx_images() { printf '\0\0\10\3\0\0\0\'"$1"'\0\0\0\2\0\0\0\2'; head -c $(($1 * 4)) /dev/zero; }
+idx_labels() { printf '\0\0\10\1\0\0\0\'"$1"; head -c "$1" /dev/zero; }
+mkdir -p "$tmp/tiny"
+idx_images 2 >"$tmp/tiny/train-images-idx3-ubyte"
+idx_labels 2 >"$tmp/tiny/train-labels-idx1-ubyte"
+idx_images 1 >"$tmp/tiny/t10k-images-idx3-ubyte"
+idx_labels 1 >"$tmp/tiny/t10k-labels-idx1-ubyte"
+expect 0 "test accuracy" -- "$BADAK" train --data "$tmp/tiny" --epochs 1 --batch 2
+head -c 20 "$tmp/tiny/train-images-idx3-ubyte" >"$tmp/tiny/cut" && mv "$tmp/tiny/cut" "$tmp/tiny/train-images-idx3-ubyte"
+expect 1 "train-images-idx3-ubyte: truncated" -- "$BADAK" train --data "$tmp/tiny"
+idx_images 2 | sed 's/^\x00\x00\x08/\x00\x01\x08/' >"$tmp/tiny/train-images-idx3-ubyte"
+expect 1 "magic" -- "$BADAK" train --data "$tmp/tiny"
+
+# user CSV data (seed 002: two features, 300 rows, two classes), made here:
+# class 1 inside a circle of radius 1, class 0 outside; not linearly separable
+awk 'BEGIN { srand(7); print "x1,x2,label";
+  for (i = 0; i < 400; i++) { x = 4 * rand() - 2; y = 4 * rand() - 2;
+    printf "%.4f,%.4f,%d\n", x, y, (x*x + y*y < 1.3) ? 1 : 0 } }' >"$tmp/circle.csv"
+out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 32,32 --lr 0.1 --batch 20 \
+    --epochs 150 --seed 3 --json --quiet --log "$tmp/run.csv" 2>&1)
+rc=$?
+last=$(tail -n 1 <<<"$out")
+acc=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$last")
+if [ $rc -eq 0 ] && [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.90) }'; then
+    ok
+else
+    bad "CSV circle training: rc $rc, test accuracy '$acc' (want >= 0.90)"$'\n'"$out"
+fi
+for key in test_accuracy train_accuracy epochs iterations seconds seed; do
+    grep -q "\"$key\":" <<<"$last" && ok || bad "JSON lacks $key: $last"
+done
+# the log: a header, one row per iteration, one per epoch
+if [ -f "$tmp/run.csv" ] && [ "$(head -n 1 "$tmp/run.csv")" = "kind,epoch,iter,loss,train_acc,test_acc,seconds" ] &&
+    [ "$(grep -c '^epoch,' "$tmp/run.csv")" -eq 150 ] &&
+    [ "$(grep -c '^iter,' "$tmp/run.csv")" -eq $((150 * 16)) ]; then
+    ok
+else
+    bad "log file $tmp/run.csv malformed: $(head -n 3 "$tmp/run.csv" 2>&1)"
+fi
+# same seed, same numbers, to the bit; another seed, other numbers
+a=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 --epochs 5 --batch 20 --seed 9 --json --quiet --threads 1 | tail -n 1 | sed 's/"seconds".*//')
+b=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 --epochs 5 --batch 20 --seed 9 --json --quiet --threads 1 | tail -n 1 | sed 's/"seconds".*//')
+c=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 --epochs 5 --batch 20 --seed 10 --json --quiet --threads 1 | tail -n 1 | sed 's/"seconds".*//')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "same seed gave different results: $a vs $b"
+[ "$a" != "$c" ] && ok || bad "different seeds gave the same result: $a"
+# a ragged CSV names the file and line
+printf '1,2,0\n3,4\n' >"$tmp/ragged.csv"
+expect 1 "ragged.csv:2" -- "$BADAK" train --csv "$tmp/ragged.csv"
+# the NaN guard: exit 1 with the epoch and iteration named
+expect 1 "lower --lr" -- "$BADAK" train --csv "$tmp/circle.csv" --lr 100000 --init std=10 --epochs 50 --quiet
+
+# gradcheck: passes on both presets, fails (exit 1) when a backward is broken
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model two_layer --inputs 40 --hidden 20
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 40 --hidden 20,20,20
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --activation sigmoid --inputs 40 --hidden 20,20
+for k in affine relu; do
+    expect 1 "gradient check failed" -- "$BADAK" gradcheck --model two_layer --inputs 40 --hidden 20 --break-backward $k
+done
+expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --activation sigmoid --inputs 40 --hidden 20 --break-backward sigmoid
+
+if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
+    # gradcheck on real digits, as the book does (3 samples of MNIST)
+    expect 0 "gradient check passed" -- "$BADAK" gradcheck --data "$MNIST" --max-entries 2000
+    if [ "$QUICK" != 1 ]; then
+        # a short run on a subset must reach a stated accuracy
+        out=$("$BADAK" train --data "$MNIST" --train-size 10000 --epochs 5 --init he --json --quiet 2>&1)
+        acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+        if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.90) }'; then ok; else
+            bad "MNIST 10000-sample run: test accuracy '$acc' (want >= 0.90)"$'\n'"$out"; fi
+        # the example program, through the public API only
+        expect 0 "test accuracy 0.9" -- "$EXAMPLE" "$MNIST" 2
+    fi
+else
+    echo "note: MNIST not installed in $MNIST: skipping the MNIST runs"
+fi
+
+echo "cli tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
