@@ -85,6 +85,23 @@ static void on_epoch(void *ud, const bd_epoch_stats *s)
     fflush(stdout);
 }
 
+/* s as a JSON string body: quotes, backslashes and control bytes escaped */
+static const char *json_str(const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
+        else if (ch < 0x20)
+            o += (size_t)snprintf(buf + o, len - o, "\\u%04x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 enum {
     O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_MODEL, O_HIDDEN,
     O_ACT, O_INIT, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
@@ -300,12 +317,14 @@ int cmd_train(int argc, char **argv)
             printf("test accuracy %.4f\n", (double)res.test_acc);
         printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
     }
+    char jdata[256];
     if (json)
         printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
                "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
                "\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,\"seconds\":%.4f,"
                "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f}\n",
-               s == BD_OK ? "ok" : bd_status_name(s), no.model, train.name, opt.ops->name,
+               s == BD_OK ? "ok" : bd_status_name(s), no.model, json_str(train.name, jdata, sizeof jdata),
+               opt.ops->name,
                (double)opt.cfg.lr, batch, (double)res.test_acc, (double)res.train_acc,
                (double)res.final_loss, res.epochs, res.iters, res.seconds, total_s,
                (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6);

@@ -10,6 +10,7 @@
 
 int cli_fail(bd_status s)
 {
+    fflush(stdout); /* what was printed so far comes before the error */
     fprintf(stderr, "badak: error: %s\n", bd_errmsg());
     return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
 }
