@@ -5,7 +5,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parame
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
            -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC $(EXTRA_CFLAGS)
 LDLIBS  := $(BLAS_LIBS) -lz -lm $(EXTRA_LDLIBS)
 

@@ -163,12 +163,23 @@ typedef enum bd_layer_kind {
     BD_LAYER_AFFINE = 0,
     BD_LAYER_RELU,
     BD_LAYER_SIGMOID,
+    BD_LAYER_TANH,
+    BD_LAYER_LEAKY_RELU, /* p0: slope for x < 0 (default 0.01) */
+    BD_LAYER_PRELU,      /* slope learned per feature, starting at p0 (0.25) */
+    BD_LAYER_RRELU,      /* slope uniform in [p0, p1] while training (1/8, 1/3),
+                          * the mean (p0 + p1) / 2 at evaluation */
+    BD_LAYER_ELU,        /* p0: alpha (default 1) */
+    BD_LAYER_BATCHNORM,  /* p0: running-average momentum (0.9), p1: eps (1e-7) */
+    BD_LAYER_DROPOUT,    /* p0: drop probability (0.5) */
     BD_LAYER_KIND_COUNT
 } bd_layer_kind;
 
 typedef enum bd_loss_kind {
     BD_LOSS_SOFTMAX_CE = 0, /* SoftmaxWithLoss */
     BD_LOSS_MSE,            /* mean squared error on the raw outputs */
+    BD_LOSS_MAE,            /* mean absolute error on the raw outputs */
+    BD_LOSS_SIGMOID_BCE,    /* sigmoid + binary cross-entropy: one output unit,
+                             * labels 0/1 (two classes) */
     BD_LOSS_KIND_COUNT
 } bd_loss_kind;
 
@@ -186,24 +197,35 @@ typedef struct bd_init {
 /* One layer of a sequential network. The op table in src/layers/layer.c
  * gives each kind its forward/backward; parameters and gradients are views
  * into the network's single parameter and gradient blocks. */
+typedef struct bd_net bd_net;
+
 typedef struct bd_layer {
     bd_layer_kind kind;
     char name[32];        /* "Affine1", "Relu1", ... */
     int in_size;          /* features per sample going in */
     int out_size;         /* features per sample coming out */
     int units;            /* Affine: output size asked for */
+    float p0, p1;         /* the kind's hyperparameters (see bd_layer_kind) */
+    bd_net *net;          /* the network it belongs to (mode, PRNG) */
     /* parameters (views; empty for layers without parameters) */
-    bd_tensor W, b;       /* Affine: W [I,O], b [O] */
+    bd_tensor W, b;       /* Affine: W [I,O], b [O]; BatchNorm: gamma [D], beta [D];
+                           * PReLU: slopes [D] in W */
     bd_tensor dW, db;     /* their gradients, same shapes */
     size_t param_offset;  /* where W starts in the network's block */
     size_t param_count;
-    /* activations, owned, reserved for max_batch rows */
+    /* non-trainable state (views into net->state): BatchNorm running mean
+     * and variance, each [D] */
+    bd_tensor s0, s1;
+    size_t state_offset, state_count;
+    /* activations and scratch, owned, reserved for max_batch rows */
     bd_tensor out;        /* [B, out_size] */
     bd_tensor dx;         /* [B, in_size] gradient w.r.t. the input */
+    bd_tensor aux;        /* [B, aux cols]: Dropout mask, RReLU slopes, BN x-hat */
+    bd_tensor aux2;       /* [aux2 size]: BatchNorm batch mean and 1/std */
     const bd_tensor *in;  /* the input of the last forward (not owned) */
 } bd_layer;
 
-typedef struct bd_net {
+struct bd_net {
     int in_c, in_h, in_w;    /* one sample's shape; in_size = c*h*w */
     int in_size, out_size;
     int nlayers, layers_cap;
@@ -212,6 +234,12 @@ typedef struct bd_net {
     bd_init init;
     bd_tensor params;        /* every parameter, one contiguous block */
     bd_tensor grads;         /* every gradient, same layout */
+    bd_tensor state;         /* non-trainable state (BatchNorm running stats) */
+    int training;            /* 1: training mode (Dropout drops, BatchNorm uses
+                              * batch statistics); 0: evaluation. Default 1. */
+    float weight_decay;      /* L2: + 1/2 λ Σ W² on every Affine W (book 6.4.1) */
+    float l1;                /* L1: + λ Σ |W| on every Affine W */
+    bd_rng rng;              /* the layers' own draws (Dropout, RReLU) */
     bd_tensor prob;          /* [B, out] softmax output of the last loss */
     bd_tensor dlogits;       /* [B, out] */
     bd_labels last_t;        /* labels of the last loss forward */
@@ -221,7 +249,7 @@ typedef struct bd_net {
     int max_batch;           /* rows the activation buffers hold */
     int built;
     char desc[128];          /* "two_layer 784-50-10", set by presets */
-} bd_net;
+};
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
 bd_status bd_net_create(bd_net *net, int c, int h, int w);
@@ -229,9 +257,16 @@ bd_status bd_net_add_affine(bd_net *net, int units);
 bd_status bd_net_add_relu(bd_net *net);
 bd_status bd_net_add_sigmoid(bd_net *net);
 bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
+/* Add a layer with its hyperparameters p0, p1 (0 means the kind's default;
+ * see bd_layer_kind). */
+bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1);
+/* Training (1) or evaluation (0) mode for every layer. bd_evaluate switches
+ * to evaluation and back by itself. */
+void bd_net_set_training(bd_net *net, int training);
 void bd_net_set_loss(bd_net *net, bd_loss_kind loss);
-/* Allocate the parameter and gradient blocks and initialise the weights
- * (biases are zero). */
+/* Allocate the parameter, gradient and state blocks and initialise the
+ * weights (biases zero, BatchNorm gamma 1 / beta 0, running variance 1). The
+ * layers' PRNG is seeded from rng. */
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
 /* Re-draw every weight (biases zero) with the given init. */
 void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
@@ -254,6 +289,38 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 bd_status bd_net_backward(bd_net *net);
 /* bd_net_loss then bd_net_backward (the book's gradient()). */
 bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+
+/* A network described by its options (what `badak train` flags say), so the
+ * library can build it again: for hyperparameter search, model files. */
+typedef struct bd_net_spec {
+    char model[32];          /* "two_layer" (book 5.7) or "mlp" (MultiLayerNet) */
+    int hidden[32];          /* hidden layer sizes */
+    int nhidden;             /* 0: the model's default (two_layer 50; mlp 100 x 5) */
+    bd_layer_kind act;       /* activation after each hidden Affine (ReLU) */
+    float act_p0, act_p1;    /* its hyperparameters (0: the kind's defaults) */
+    bd_init init;
+    int init_set;            /* 0: the model's default init: two_layer std 0.01;
+                              * mlp He for ReLU-like, Xavier for sigmoid/tanh */
+    int batchnorm;           /* BatchNorm after each hidden Affine, before the
+                              * activation (book 6.3, MultiLayerNetExtend) */
+    float bn_momentum;       /* 0: 0.9 */
+    float dropout;           /* Dropout with this p after each hidden activation */
+    bd_loss_kind loss;       /* SoftmaxWithLoss by default */
+    float weight_decay;      /* L2 lambda (book 6.4.1) */
+    float l1;                /* L1 lambda */
+} bd_net_spec;
+
+void bd_net_spec_default(bd_net_spec *s);
+/* Build (and initialise) the network of spec s for samples of shape c x h x w
+ * and `classes` classes (one output unit for BD_LOSS_SIGMOID_BCE). */
+bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+                           int classes, bd_rng *rng);
+/* Parse "relu", "sigmoid", "tanh", "leaky_relu[:slope]", "prelu[:a0]",
+ * "rrelu[:lo,hi]", "elu[:alpha]" into a kind and its hyperparameters. */
+bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1);
+/* "softmax_ce" (or "ce"), "mse", "mae", "bce" (sigmoid + binary CE) */
+bd_status bd_parse_loss(const char *s, bd_loss_kind *loss);
+const char *bd_loss_kind_name(bd_loss_kind k);
 
 /* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7). */
 bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out,
@@ -418,7 +485,8 @@ void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
                            size_t n, float h, const size_t *which, size_t count);
 
 typedef struct bd_gradcheck_row {
-    char name[40];        /* "W1", "b1", ... */
+    char name[40];        /* "W1", "b1", "gamma2", ... numbered per layer with
+                           * parameters */
     size_t checked;       /* elements compared */
     size_t kinks;         /* elements skipped: the step crossed a ReLU kink,
                            * where no derivative exists */
@@ -435,7 +503,7 @@ typedef struct bd_gradcheck_config {
 
 void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
- * every parameter tensor. rows must hold 2 * number of Affine layers.
+ * every parameter tensor. rows must hold 2 rows per layer with parameters.
  * Central differences are only valid where the loss is smooth: if a step
  * switches any ReLU on or off, the entry is skipped and counted in `kinks`.
  * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a

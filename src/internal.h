@@ -20,22 +20,50 @@
 
 /* Is the named layer kind's backward deliberately broken (tests only)? */
 int bd__backward_broken(bd_layer_kind kind);
+/* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */
+void bd__maybe_break(bd_layer_kind kind, float *g, size_t n);
 
-
-
-/* The op table (KANN style): every layer kind's behaviour in one place. */
+/* The op table (KANN style): what each layer kind does. Each kind defines
+ * its row next to its kernels (bd__op_affine in affine.c, ...); layer.c
+ * lists them by kind. Sizes are per layer; NULL functions mean "none". */
 typedef struct bd_layer_op {
-    const char *name;                      /* "Affine", "Relu", ... */
-    /* parameters this layer needs given in_size (and units) */
+    const char *name;            /* "Affine", "Relu", ... (layer names: Affine1) */
+    const char *pname[2];        /* names of W and b in gradient checks ("W", "b") */
+    int decay;                   /* 1: weight decay applies to W (Affine) */
+    float def_p0, def_p1;        /* defaults of the hyperparameters p0, p1 */
+    /* trainable parameters (W then b) and non-trainable state (s0 then s1) */
     size_t (*param_count)(const bd_layer *l);
-    /* make W/b/dW/db views into the blocks at p, g */
-    void (*bind)(bd_layer *l, float *p, float *g);
-    /* l->in [B, in_size] -> l->out [B, out_size] */
+    size_t (*state_count)(const bd_layer *l);
+    /* scratch: aux [B, aux_cols] and aux2 [aux2_size] */
+    size_t (*aux_cols)(const bd_layer *l);
+    size_t (*aux2_size)(const bd_layer *l);
+    /* make W/b/dW/db (and s0/s1) views into the blocks at p, g, s */
+    void (*bind)(bd_layer *l, float *p, float *g, float *s);
+    /* initial parameter and state values (NULL: zeros) */
+    void (*init)(bd_layer *l, bd_init init, bd_rng *rng);
+    /* l->in [B, in_size] -> l->out [B, out_size]; l->net->training tells the
+     * mode and l->net->rng gives random draws */
     void (*forward)(bd_layer *l, int B);
-    /* dy [B, out_size] -> l->dx [B, in_size] (if need_dx) and the parameter
-     * gradients */
+    /* dy [B, out_size] -> l->dx [B, in_size] (if need_dx) and dW/db. A layer
+     * with parameters must fill its dW/db even when need_dx is 0. */
     void (*backward)(bd_layer *l, const float *dy, int B, int need_dx);
 } bd_layer_op;
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind);
+
+/* rows of the table, defined next to their kernels */
+extern const bd_layer_op bd__op_affine;
+extern const bd_layer_op bd__op_relu, bd__op_sigmoid;
+
+/* The loss layers, same idea: net->prob holds what backward needs. */
+typedef struct bd_loss_op {
+    const char *name;            /* "SoftmaxWithLoss", ... */
+    /* y [B,C] -> mean loss; may fill prob [B,C] for backward */
+    double (*forward)(float *prob, const float *y, bd_labels t, int B, int C);
+    /* -> dy [B,C] from prob (or y) and t */
+    void (*backward)(float *dy, const float *prob, const float *y, bd_labels t, int B, int C);
+} bd_loss_op;
+
+const bd_loss_op *bd__loss_op(bd_loss_kind kind);
+
 #endif

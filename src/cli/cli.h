@@ -26,10 +26,14 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
 /* The network options shared by train and gradcheck. */
 typedef struct net_opts {
     const char *model;       /* two_layer | mlp */
-    int hidden[64];
+    int hidden[32];
     int nhidden;             /* 0: the model's default */
-    const char *activation;  /* relu | sigmoid */
+    const char *activation;  /* relu | sigmoid | tanh | leaky_relu[:s] | ... */
     const char *init;        /* NULL: the model's default */
+    const char *loss;        /* NULL: softmax_ce */
+    int batchnorm;
+    float dropout;
+    float weight_decay, l1;
 } net_opts;
 
 /* Build the network described by o for in -> classes; prints nothing. */

@@ -84,7 +84,7 @@ int cmd_gradcheck(int argc, char **argv)
         case 'h': fputs(HELP, stdout); return 0;
         case O_MODEL: no.model = o; break;
         case O_HIDDEN:
-            no.nhidden = cli_int_list("gradcheck", "--hidden", o, no.hidden, 64);
+            no.nhidden = cli_int_list("gradcheck", "--hidden", o, no.hidden, 32);
             bad = no.nhidden < 0;
             break;
         case O_ACT: no.activation = o; break;

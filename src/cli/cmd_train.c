@@ -195,7 +195,7 @@ int cmd_train(int argc, char **argv)
         case O_TRAINSIZE: bad = cli_int("train", "--train-size", o, 1, 1L << 30, &train_size); break;
         case O_MODEL: no.model = o; break;
         case O_HIDDEN:
-            no.nhidden = cli_int_list("train", "--hidden", o, no.hidden, 64);
+            no.nhidden = cli_int_list("train", "--hidden", o, no.hidden, 32);
             bad = no.nhidden < 0;
             break;
         case O_ACT: no.activation = o; break;

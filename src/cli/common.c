@@ -94,29 +94,24 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
 
 bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net)
 {
-    bd_layer_kind act;
-    bd_status s = bd_parse_activation(o->activation, &act);
-    if (s != BD_OK)
-        return s;
-    int two = strcmp(o->model, "two_layer") == 0;
-    if (!two && strcmp(o->model, "mlp") != 0)
+    bd_net_spec s;
+    bd_net_spec_default(&s);
+    if (snprintf(s.model, sizeof s.model, "%s", o->model) >= (int)sizeof s.model)
         return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", o->model);
-    if (two && o->nhidden > 1)
-        return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
-                        o->nhidden);
-    /* Defaults as in the book: TwoLayerNet uses weight_init_std 0.01 and 50
-     * hidden units (ch.5); MultiLayerNet uses He for ReLU, Xavier for
-     * sigmoid (ch.6) and here 5 hidden layers of 100. */
-    int def_hidden[5] = {100, 100, 100, 100, 100};
-    const int *hidden = o->nhidden ? o->hidden : (two ? (const int[]){50} : def_hidden);
-    int nhidden = o->nhidden ? o->nhidden : (two ? 1 : 5);
-    const char *init_s = o->init ? o->init
-                                 : (two ? "std=0.01" : (act == BD_LAYER_RELU ? "he" : "xavier"));
-    bd_init init;
-    s = bd_parse_init(init_s, &init);
-    if (s != BD_OK)
-        return s;
-    if (two && act == BD_LAYER_RELU)
-        return bd_net_two_layer(net, in, hidden[0], classes, init, rng);
-    return bd_net_mlp(net, in, hidden, nhidden, classes, act, init, rng);
+    memcpy(s.hidden, o->hidden, sizeof s.hidden);
+    s.nhidden = o->nhidden;
+    bd_status st = bd_parse_act(o->activation, &s.act, &s.act_p0, &s.act_p1);
+    if (st == BD_OK && o->init) {
+        st = bd_parse_init(o->init, &s.init);
+        s.init_set = 1;
+    }
+    if (st == BD_OK && o->loss)
+        st = bd_parse_loss(o->loss, &s.loss);
+    if (st != BD_OK)
+        return st;
+    s.batchnorm = o->batchnorm;
+    s.dropout = o->dropout;
+    s.weight_decay = o->weight_decay;
+    s.l1 = o->l1;
+    return bd_net_from_spec(net, &s, 1, 1, in, classes, rng);
 }

@@ -38,3 +38,38 @@ void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n)
     for (size_t i = 0; i < n; i++)
         dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
+
+/* ---- op table rows: element-wise, no parameters, out_size = in_size */
+
+static void relu_fwd(bd_layer *l, int B)
+{
+    bd_relu_forward(bd_f32(&l->out), bd_f32(l->in), (size_t)B * l->out_size);
+}
+
+static void relu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_relu_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
+    bd__maybe_break(BD_LAYER_RELU, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_relu = {.name = "Relu", .forward = relu_fwd, .backward = relu_bwd};
+
+static void sigmoid_fwd(bd_layer *l, int B)
+{
+    bd_sigmoid_forward(bd_f32(&l->out), bd_f32(l->in), (size_t)B * l->out_size);
+}
+
+static void sigmoid_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_sigmoid_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
+    bd__maybe_break(BD_LAYER_SIGMOID, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_sigmoid = {
+    .name = "Sigmoid", .forward = sigmoid_fwd, .backward = sigmoid_bwd};

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <math.h>
 
 /* x [B,I], W [I,O], b [O] -> y [B,O] */
 void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
@@ -33,3 +34,59 @@ void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
             db[j] += row[j];
     }
 }
+
+/* ---- the Affine row of the op table */
+
+static size_t affine_params(const bd_layer *l)
+{
+    return (size_t)l->in_size * l->units + (size_t)l->units;
+}
+
+static void affine_bind(bd_layer *l, float *p, float *g, float *s)
+{
+    int ws[2] = {l->in_size, l->units};
+    int bs[1] = {l->units};
+    l->W = bd_tensor_view(p, 2, ws);
+    l->b = bd_tensor_view(p + (size_t)l->in_size * l->units, 1, bs);
+    l->dW = bd_tensor_view(g, 2, ws);
+    l->db = bd_tensor_view(g + (size_t)l->in_size * l->units, 1, bs);
+}
+
+/* W ~ N(0, std²): std fixed (book's weight_init_std), Xavier 1/√n (6.2.2) or
+ * He √(2/n) (6.2.3), n the fan-in; b = 0 */
+static void affine_init(bd_layer *l, bd_init init, bd_rng *rng)
+{
+    float std = init.std;
+    if (init.kind == BD_INIT_XAVIER)
+        std = sqrtf(1.0f / (float)l->in_size);
+    else if (init.kind == BD_INIT_HE)
+        std = sqrtf(2.0f / (float)l->in_size);
+    float *W = bd_f32(&l->W);
+    for (size_t k = 0; k < l->W.size; k++)
+        W[k] = std * bd_rng_normal(rng);
+    memset(l->b.data, 0, l->b.size * sizeof(float));
+}
+
+static void affine_fwd(bd_layer *l, int B)
+{
+    bd_affine_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b), B,
+                      l->in_size, l->out_size);
+}
+
+static void affine_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    bd_affine_backward(need_dx ? bd_f32(&l->dx) : NULL, bd_f32(&l->dW), bd_f32(&l->db), dy,
+                       bd_f32(l->in), bd_f32(&l->W), B, l->in_size, l->out_size);
+    bd__maybe_break(BD_LAYER_AFFINE, bd_f32(&l->dW), l->dW.size);
+}
+
+const bd_layer_op bd__op_affine = {
+    .name = "Affine",
+    .pname = {"W", "b"},
+    .decay = 1,
+    .param_count = affine_params,
+    .bind = affine_bind,
+    .init = affine_init,
+    .forward = affine_fwd,
+    .backward = affine_bwd,
+};

@@ -82,3 +82,43 @@ void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C)
         for (int k = 0; k < C; k++)
             dy[(size_t)r * C + k] = (y[(size_t)r * C + k] - target(t, r, k, C)) * inv;
 }
+
+/* ---- the loss table */
+
+static double ce_fwd(float *prob, const float *y, bd_labels t, int B, int C)
+{
+    return bd_softmax_ce_forward(prob, y, t, B, C);
+}
+
+static void ce_bwd(float *dy, const float *prob, const float *y, bd_labels t, int B, int C)
+{
+    bd_softmax_ce_backward(dy, prob, t, B, C);
+}
+
+static double mse_fwd(float *prob, const float *y, bd_labels t, int B, int C)
+{
+    return bd_mse_forward(y, t, B, C);
+}
+
+static void mse_bwd(float *dy, const float *prob, const float *y, bd_labels t, int B, int C)
+{
+    bd_mse_backward(dy, y, t, B, C);
+}
+
+static const bd_loss_op LOSSES[BD_LOSS_KIND_COUNT] = {
+    [BD_LOSS_SOFTMAX_CE] = {"SoftmaxWithLoss", ce_fwd, ce_bwd},
+    [BD_LOSS_MSE] = {"MeanSquaredError", mse_fwd, mse_bwd},
+};
+
+const bd_loss_op *bd__loss_op(bd_loss_kind kind)
+{
+    if ((int)kind < 0 || kind >= BD_LOSS_KIND_COUNT || !LOSSES[kind].name)
+        return NULL;
+    return &LOSSES[kind];
+}
+
+const char *bd_loss_kind_name(bd_loss_kind k)
+{
+    const bd_loss_op *op = bd__loss_op(k);
+    return op ? op->name : "?";
+}

@@ -1,7 +1,8 @@
 /* net.c — a sequential network: layers in order, then a loss layer (the
  * book's OrderedDict of layers + lastLayer, 5.7.2). Parameters live in one
- * contiguous block and gradients in another, so an optimizer step is one
- * loop and a checkpoint one write. */
+ * contiguous block, gradients in another and non-trainable state (BatchNorm
+ * running statistics) in a third, so an optimizer step is one loop and a
+ * checkpoint one write per block. */
 #include "internal.h"
 
 #include <math.h>
@@ -19,18 +20,22 @@ bd_status bd_net_create(bd_net *net, int c, int h, int w)
     net->in_size = c * h * w;
     net->out_size = net->in_size;
     net->loss = BD_LOSS_SOFTMAX_CE;
+    net->training = 1;
     return BD_OK;
 }
 
-bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units)
+bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1)
 {
     if (net->built)
         return bd_error(BD_ERR_ARG, "cannot add a layer to a network already built");
-    if ((int)kind < 0 || kind >= BD_LAYER_KIND_COUNT)
-        return bd_error(BD_ERR_ARG, "unknown layer kind %d", (int)kind);
+    const bd_layer_op *op = bd__layer_op(kind);
+    if (!op)
+        return bd_error(BD_ERR_ARG, "layer kind %d is not available", (int)kind);
     if (kind == BD_LAYER_AFFINE && units < 1)
         return bd_error(BD_ERR_ARG, "Affine%d: %d units (must be >= 1)",
                         net->nlayers + 1, units);
+    if (!isfinite(p0) || !isfinite(p1))
+        return bd_error(BD_ERR_ARG, "%s: hyperparameters must be finite", op->name);
     if (net->nlayers == net->layers_cap) {
         int cap = net->layers_cap ? 2 * net->layers_cap : 8;
         bd_layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
@@ -46,12 +51,19 @@ bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units)
     bd_layer *l = &net->layers[net->nlayers++];
     memset(l, 0, sizeof *l);
     l->kind = kind;
-    snprintf(l->name, sizeof l->name, "%s%d", bd__layer_op(kind)->name, same);
+    snprintf(l->name, sizeof l->name, "%s%d", op->name, same);
     l->in_size = net->out_size;
     l->units = units;
     l->out_size = kind == BD_LAYER_AFFINE ? units : l->in_size;
+    l->p0 = p0 != 0.0f ? p0 : op->def_p0;
+    l->p1 = p1 != 0.0f ? p1 : op->def_p1;
     net->out_size = l->out_size;
     return BD_OK;
+}
+
+bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units)
+{
+    return bd_net_add_with(net, kind, units, 0.0f, 0.0f);
 }
 
 bd_status bd_net_add_affine(bd_net *net, int units) { return bd_net_add(net, BD_LAYER_AFFINE, units); }
@@ -60,23 +72,31 @@ bd_status bd_net_add_sigmoid(bd_net *net) { return bd_net_add(net, BD_LAYER_SIGM
 
 void bd_net_set_loss(bd_net *net, bd_loss_kind loss) { net->loss = loss; }
 
+void bd_net_set_training(bd_net *net, int training) { net->training = training != 0; }
+
 void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng)
 {
     net->init = init;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
-        if (l->kind != BD_LAYER_AFFINE)
-            continue;
-        float std = init.std;
-        if (init.kind == BD_INIT_XAVIER)
-            std = sqrtf(1.0f / (float)l->in_size);      /* book 6.2.2 */
-        else if (init.kind == BD_INIT_HE)
-            std = sqrtf(2.0f / (float)l->in_size);      /* book 6.2.3 */
-        float *W = bd_f32(&l->W);
-        for (size_t k = 0; k < l->W.size; k++)
-            W[k] = std * bd_rng_normal(rng);
-        memset(l->b.data, 0, l->b.size * sizeof(float));
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        if (op->init)
+            op->init(l, init, rng);
     }
+}
+
+static size_t count_of(size_t (*f)(const bd_layer *), const bd_layer *l)
+{
+    return f ? f(l) : 0;
+}
+
+/* one block of n floats (at least one element so it is never NULL) */
+static bd_status alloc_block(bd_tensor *t, size_t n)
+{
+    int shape[1] = {(int)(n ? n : 1)};
+    BD_TRY(bd_tensor_alloc(t, BD_F32, 1, shape));
+    t->size = n;
+    return BD_OK;
 }
 
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
@@ -87,30 +107,51 @@ bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
         return bd_error(BD_ERR_ARG, "network has no layers");
     if (init.kind == BD_INIT_STD && !(init.std > 0.0f))
         return bd_error(BD_ERR_ARG, "weight init std %g must be > 0", (double)init.std);
-    size_t total = 0;
+    if (!bd__loss_op(net->loss))
+        return bd_error(BD_ERR_ARG, "loss kind %d is not available", (int)net->loss);
+    if (net->loss == BD_LOSS_SIGMOID_BCE && net->out_size != 1)
+        return bd_error(BD_ERR_SHAPE, "%s needs one output unit, the network has %d",
+                        bd_loss_kind_name(net->loss), net->out_size);
+    size_t np = 0, ns = 0;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
-        l->param_offset = total;
-        l->param_count = bd__layer_op(l->kind)->param_count(l);
-        total += l->param_count;
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        l->param_offset = np;
+        l->param_count = count_of(op->param_count, l);
+        l->state_offset = ns;
+        l->state_count = count_of(op->state_count, l);
+        np += l->param_count;
+        ns += l->state_count;
     }
-    int shape[1] = {(int)(total ? total : 1)};
-    if (total > (size_t)INT32_MAX)
-        return bd_error(BD_ERR_SHAPE, "network has %zu parameters (too many)", total);
-    BD_TRY(bd_tensor_alloc(&net->params, BD_F32, 1, shape));
-    bd_status s = bd_tensor_alloc(&net->grads, BD_F32, 1, shape);
+    if (np > (size_t)INT32_MAX || ns > (size_t)INT32_MAX)
+        return bd_error(BD_ERR_SHAPE, "network has %zu parameters (too many)", np);
+    bd_status s = alloc_block(&net->params, np);
+    if (s == BD_OK)
+        s = alloc_block(&net->grads, np);
+    if (s == BD_OK)
+        s = alloc_block(&net->state, ns);
+    for (int i = 0; s == BD_OK && i < net->nlayers; i++) {
+        bd_layer *l = &net->layers[i];
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        size_t a2 = count_of(op->aux2_size, l);
+        if (a2) {
+            int shape[1] = {(int)a2};
+            s = bd_tensor_alloc(&l->aux2, BD_F32, 1, shape);
+        }
+        if (op->bind)
+            op->bind(l, bd_f32(&net->params) + l->param_offset,
+                     bd_f32(&net->grads) + l->param_offset,
+                     bd_f32(&net->state) + l->state_offset);
+    }
     if (s != BD_OK) {
         bd_tensor_free(&net->params);
+        bd_tensor_free(&net->grads);
+        bd_tensor_free(&net->state);
         return s;
-    }
-    net->params.size = net->grads.size = total;
-    for (int i = 0; i < net->nlayers; i++) {
-        bd_layer *l = &net->layers[i];
-        bd__layer_op(l->kind)->bind(l, bd_f32(&net->params) + l->param_offset,
-                                    bd_f32(&net->grads) + l->param_offset);
     }
     net->built = 1;
     bd_net_init_weights(net, init, rng);
+    bd_rng_seed(&net->rng, bd_rng_u64(rng)); /* the layers' own stream */
     return BD_OK;
 }
 
@@ -131,10 +172,14 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         return BD_OK;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
+        const bd_layer_op *op = bd__layer_op(l->kind);
         BD_TRY(alloc_rows(&l->out, BD_F32, max_batch, l->out_size));
         /* the first layer's input gradient is never needed */
         if (i > 0)
             BD_TRY(alloc_rows(&l->dx, BD_F32, max_batch, l->in_size));
+        size_t ac = count_of(op->aux_cols, l);
+        if (ac)
+            BD_TRY(alloc_rows(&l->aux, BD_F32, max_batch, (int)ac));
     }
     BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
     BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
@@ -147,12 +192,16 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
 void bd_net_free(bd_net *net)
 {
     for (int i = 0; i < net->nlayers; i++) {
-        bd_tensor_free(&net->layers[i].out);
-        bd_tensor_free(&net->layers[i].dx);
+        bd_layer *l = &net->layers[i];
+        bd_tensor_free(&l->out);
+        bd_tensor_free(&l->dx);
+        bd_tensor_free(&l->aux);
+        bd_tensor_free(&l->aux2);
     }
     free(net->layers);
     bd_tensor_free(&net->params);
     bd_tensor_free(&net->grads);
+    bd_tensor_free(&net->state);
     bd_tensor_free(&net->prob);
     bd_tensor_free(&net->dlogits);
     bd_tensor_free(&net->xbatch);
@@ -170,11 +219,6 @@ bd_layer *bd_net_layer(bd_net *net, const char *name)
     return NULL;
 }
 
-static const char *loss_name(bd_loss_kind k)
-{
-    return k == BD_LOSS_MSE ? "MeanSquaredError" : "SoftmaxWithLoss";
-}
-
 void bd_net_print(const bd_net *net, FILE *f)
 {
     fprintf(f, "input     %d x %d x %d (%d features)\n", net->in_c, net->in_h, net->in_w,
@@ -182,12 +226,14 @@ void bd_net_print(const bd_net *net, FILE *f)
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
         if (l->kind == BD_LAYER_AFFINE)
-            fprintf(f, "%-9s %d -> %d  (W %dx%d, b %d: %zu parameters)\n", l->name, l->in_size,
+            fprintf(f, "%-12s %d -> %d  (W %dx%d, b %d: %zu parameters)\n", l->name, l->in_size,
                     l->out_size, l->in_size, l->out_size, l->out_size, l->param_count);
+        else if (l->param_count)
+            fprintf(f, "%-12s %d  (%zu parameters)\n", l->name, l->out_size, l->param_count);
         else
-            fprintf(f, "%-9s %d\n", l->name, l->out_size);
+            fprintf(f, "%-12s %d\n", l->name, l->out_size);
     }
-    fprintf(f, "%-9s %d classes\n", loss_name(net->loss), net->out_size);
+    fprintf(f, "%-12s %d outputs\n", bd_loss_kind_name(net->loss), net->out_size);
     fprintf(f, "parameters %zu\n", bd_net_param_count(net));
 }
 
@@ -228,6 +274,7 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
         int shape[2] = {B, l->out_size};
         BD_TRY(bd_tensor_reshape(&l->out, 2, shape, l->name));
         l->in = in;
+        l->net = net; /* the struct may have moved since the layer was added */
         bd__layer_op(l->kind)->forward(l, B);
         in = &l->out;
     }
@@ -236,28 +283,44 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
     return BD_OK;
 }
 
+/* The regularisation term of the loss: ½λ Σ W² (book 6.4.1) + λ₁ Σ |W|, over
+ * the weights of layers that decay (Affine W; not biases, not BatchNorm). */
+static double penalty(const bd_net *net)
+{
+    double l2 = 0.0, l1 = 0.0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer *l = &net->layers[i];
+        if (!bd__layer_op(l->kind)->decay)
+            continue;
+        const float *W = bd_f32(&l->W);
+        for (size_t k = 0; k < l->W.size; k++) {
+            l2 += (double)W[k] * W[k];
+            l1 += fabs((double)W[k]);
+        }
+    }
+    return 0.5 * net->weight_decay * l2 + net->l1 * l1;
+}
+
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
     const bd_tensor *y;
     BD_TRY(bd_net_forward(net, x, &y));
+    const bd_loss_op *op = bd__loss_op(net->loss);
     int B = y->shape[0], C = net->out_size;
     if (!t.idx && !t.onehot)
-        return bd_error(BD_ERR_ARG, "%s: no labels given", loss_name(net->loss));
+        return bd_error(BD_ERR_ARG, "%s: no labels given", op->name);
+    int top = net->loss == BD_LOSS_SIGMOID_BCE ? 1 : C - 1;
     if (t.idx)
         for (int r = 0; r < B; r++)
-            if (t.idx[r] < 0 || t.idx[r] >= C)
-                return bd_error(BD_ERR_SHAPE, "%s: label %d at row %d outside 0..%d",
-                                loss_name(net->loss), t.idx[r], r, C - 1);
+            if (t.idx[r] < 0 || t.idx[r] > top)
+                return bd_error(BD_ERR_SHAPE, "%s: label %d at row %d outside 0..%d", op->name,
+                                t.idx[r], r, top);
     int shape[2] = {B, C};
     BD_TRY(bd_tensor_reshape(&net->prob, 2, shape, "loss"));
     BD_TRY(bd_tensor_reshape(&net->dlogits, 2, shape, "loss"));
-    double L;
-    if (net->loss == BD_LOSS_MSE) {
-        memcpy(net->prob.data, y->data, (size_t)B * C * sizeof(float));
-        L = bd_mse_forward(bd_f32(y), t, B, C);
-    } else {
-        L = bd_softmax_ce_forward(bd_f32(&net->prob), bd_f32(y), t, B, C);
-    }
+    double L = op->forward(bd_f32(&net->prob), bd_f32(y), t, B, C);
+    if (net->weight_decay != 0.0f || net->l1 != 0.0f)
+        L += penalty(net);
     net->last_t = t;
     net->last_loss = L;
     if (loss)
@@ -270,10 +333,9 @@ bd_status bd_net_backward(bd_net *net)
     if (net->nlayers == 0 || !(net->last_t.idx || net->last_t.onehot))
         return bd_error(BD_ERR_ARG, "bd_net_backward needs a bd_net_loss first");
     int B = net->prob.shape[0], C = net->out_size;
-    if (net->loss == BD_LOSS_MSE)
-        bd_mse_backward(bd_f32(&net->dlogits), bd_f32(&net->prob), net->last_t, B, C);
-    else
-        bd_softmax_ce_backward(bd_f32(&net->dlogits), bd_f32(&net->prob), net->last_t, B, C);
+    const bd_layer *last = &net->layers[net->nlayers - 1];
+    bd__loss_op(net->loss)->backward(bd_f32(&net->dlogits), bd_f32(&net->prob),
+                                     bd_f32(&last->out), net->last_t, B, C);
     const float *dy = bd_f32(&net->dlogits);
     for (int i = net->nlayers - 1; i >= 0; i--) {
         bd_layer *l = &net->layers[i];
@@ -281,6 +343,18 @@ bd_status bd_net_backward(bd_net *net)
         if (i > 0)
             dy = bd_f32(&l->dx);
     }
+    /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
+    const float wd = net->weight_decay, l1 = net->l1;
+    if (wd != 0.0f || l1 != 0.0f)
+        for (int i = 0; i < net->nlayers; i++) {
+            bd_layer *l = &net->layers[i];
+            if (!bd__layer_op(l->kind)->decay)
+                continue;
+            const float *W = bd_f32(&l->W);
+            float *dW = bd_f32(&l->dW);
+            for (size_t k = 0; k < l->W.size; k++)
+                dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
+        }
     return BD_OK;
 }
 

@@ -1,4 +1,5 @@
-/* presets.c — the book's networks, and parsing of the names users type. */
+/* presets.c — the book's networks, the spec that describes a network by its
+ * options, and parsing of the names users type. */
 #include "internal.h"
 
 #include <errno.h>
@@ -6,53 +7,203 @@
 #include <stdio.h>
 #include <strings.h>
 
-/* TwoLayerNet (book 5.7.2): Affine1 - Relu1 - Affine2 - SoftmaxWithLoss */
-bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out, bd_init init,
-                           bd_rng *rng)
+void bd_net_spec_default(bd_net_spec *s)
 {
-    return bd_net_mlp(net, in, &hidden, 1, out, BD_LAYER_RELU, init, rng);
+    memset(s, 0, sizeof *s);
+    snprintf(s->model, sizeof s->model, "two_layer");
+    s->act = BD_LAYER_RELU;
+    s->loss = BD_LOSS_SOFTMAX_CE;
+    s->init = (bd_init){BD_INIT_STD, 0.01f};
 }
 
-/* MultiLayerNet (book 6.1.7 / common/multi_layer_net.py):
- * (Affine - activation) x nhidden, Affine, SoftmaxWithLoss */
-bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden, int out,
-                     bd_layer_kind act, bd_init init, bd_rng *rng)
+/* ReLU-like activations take He's init, the others Xavier's (book 6.2.3) */
+static int relu_like(bd_layer_kind k)
 {
-    if (act != BD_LAYER_RELU && act != BD_LAYER_SIGMOID)
-        return bd_error(BD_ERR_ARG, "mlp: activation must be relu or sigmoid");
-    if (nhidden < 0)
-        return bd_error(BD_ERR_ARG, "mlp: %d hidden layers", nhidden);
-    bd_status s = bd_net_create(net, 1, 1, in);
-    for (int i = 0; s == BD_OK && i < nhidden; i++) {
-        s = bd_net_add_affine(net, hidden[i]);
-        if (s == BD_OK)
-            s = bd_net_add(net, act, 0);
+    return k == BD_LAYER_RELU || k == BD_LAYER_LEAKY_RELU || k == BD_LAYER_PRELU ||
+           k == BD_LAYER_RRELU || k == BD_LAYER_ELU;
+}
+
+/* two_layer: Affine1 - act - Affine2 (book 5.7.2, TwoLayerNet);
+ * mlp: (Affine - [BatchNorm] - act - [Dropout]) x n, Affine (book 6.1.7
+ * MultiLayerNet, 6.3 MultiLayerNetExtend); then the loss. */
+bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+                           int classes, bd_rng *rng)
+{
+    int two = strcmp(s->model, "two_layer") == 0;
+    if (!two && strcmp(s->model, "mlp") != 0)
+        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", s->model);
+    if (two && s->nhidden > 1)
+        return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
+                        s->nhidden);
+    if (s->nhidden < 0 || s->nhidden > (int)(sizeof s->hidden / sizeof s->hidden[0]))
+        return bd_error(BD_ERR_ARG, "%d hidden layers (at most %zu)", s->nhidden,
+                        sizeof s->hidden / sizeof s->hidden[0]);
+    if (!(s->dropout >= 0.0f && s->dropout < 1.0f))
+        return bd_error(BD_ERR_ARG, "dropout %g must be in [0, 1)", (double)s->dropout);
+    if (!(s->weight_decay >= 0.0f) || !(s->l1 >= 0.0f) || !isfinite(s->weight_decay) ||
+        !isfinite(s->l1))
+        return bd_error(BD_ERR_ARG, "weight decay %g and L1 %g must be >= 0",
+                        (double)s->weight_decay, (double)s->l1);
+    if (classes < 1)
+        return bd_error(BD_ERR_ARG, "%d classes", classes);
+    if (s->loss == BD_LOSS_SIGMOID_BCE && classes > 2)
+        return bd_error(BD_ERR_ARG, "%s is for two classes; the data has %d",
+                        bd_loss_kind_name(s->loss), classes);
+    static const int def_mlp[5] = {100, 100, 100, 100, 100};
+    const int def_two[1] = {50};
+    const int *hidden = s->nhidden ? s->hidden : (two ? def_two : def_mlp);
+    int nhidden = s->nhidden ? s->nhidden : (two ? 1 : 5);
+    bd_init init = s->init;
+    if (!s->init_set)
+        init = two ? (bd_init){BD_INIT_STD, 0.01f}
+                   : (bd_init){relu_like(s->act) ? BD_INIT_HE : BD_INIT_XAVIER, 0.0f};
+    int outputs = s->loss == BD_LOSS_SIGMOID_BCE ? 1 : classes;
+
+    bd_status st = bd_net_create(net, c, h, w);
+    for (int i = 0; st == BD_OK && i < nhidden; i++) {
+        st = bd_net_add_affine(net, hidden[i]);
+        if (st == BD_OK && s->batchnorm)
+            st = bd_net_add_with(net, BD_LAYER_BATCHNORM, 0, s->bn_momentum, 0.0f);
+        if (st == BD_OK)
+            st = bd_net_add_with(net, s->act, 0, s->act_p0, s->act_p1);
+        if (st == BD_OK && s->dropout > 0.0f)
+            st = bd_net_add_with(net, BD_LAYER_DROPOUT, 0, s->dropout, 0.0f);
     }
-    if (s == BD_OK)
-        s = bd_net_add_affine(net, out);
-    if (s == BD_OK)
-        s = bd_net_build(net, init, rng);
-    if (s != BD_OK) {
+    if (st == BD_OK)
+        st = bd_net_add_affine(net, outputs);
+    if (st == BD_OK) {
+        bd_net_set_loss(net, s->loss);
+        net->weight_decay = s->weight_decay;
+        net->l1 = s->l1;
+        st = bd_net_build(net, init, rng);
+    }
+    if (st != BD_OK) {
         bd_net_free(net);
-        return s;
+        return st;
     }
-    int o = snprintf(net->desc, sizeof net->desc, "%s %d", nhidden == 1 && act == BD_LAYER_RELU
-                                                               ? "two_layer" : "mlp", in);
+    int o = snprintf(net->desc, sizeof net->desc, "%s %d", two ? "two_layer" : "mlp",
+                     net->in_size);
     for (int i = 0; i < nhidden && o < (int)sizeof net->desc; i++)
         o += snprintf(net->desc + o, sizeof net->desc - (size_t)o, "-%d", hidden[i]);
     if (o < (int)sizeof net->desc)
-        snprintf(net->desc + o, sizeof net->desc - (size_t)o, "-%d", out);
+        o += snprintf(net->desc + o, sizeof net->desc - (size_t)o, "-%d", outputs);
+    if (o < (int)sizeof net->desc && (s->act != BD_LAYER_RELU || s->batchnorm || s->dropout > 0))
+        snprintf(net->desc + o, sizeof net->desc - (size_t)o, " %s%s%s",
+                 bd_layer_kind_name(s->act), s->batchnorm ? " +batchnorm" : "",
+                 s->dropout > 0 ? " +dropout" : "");
     return BD_OK;
+}
+
+bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out, bd_init init,
+                           bd_rng *rng)
+{
+    bd_net_spec s;
+    bd_net_spec_default(&s);
+    s.hidden[0] = hidden;
+    s.nhidden = 1;
+    s.init = init;
+    s.init_set = 1;
+    return bd_net_from_spec(net, &s, 1, 1, in, out, rng);
+}
+
+bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden, int out,
+                     bd_layer_kind act, bd_init init, bd_rng *rng)
+{
+    bd_net_spec s;
+    bd_net_spec_default(&s);
+    snprintf(s.model, sizeof s.model, "mlp");
+    if (nhidden < 1 || nhidden > (int)(sizeof s.hidden / sizeof s.hidden[0]))
+        return bd_error(BD_ERR_ARG, "mlp: %d hidden layers (1 to %zu)", nhidden,
+                        sizeof s.hidden / sizeof s.hidden[0]);
+    memcpy(s.hidden, hidden, (size_t)nhidden * sizeof(int));
+    s.nhidden = nhidden;
+    s.act = act;
+    s.init = init;
+    s.init_set = 1;
+    return bd_net_from_spec(net, &s, 1, 1, in, out, rng);
+}
+
+static const struct {
+    const char *name;
+    bd_layer_kind kind;
+} ACTS[] = {
+    {"relu", BD_LAYER_RELU},          {"sigmoid", BD_LAYER_SIGMOID},
+    {"tanh", BD_LAYER_TANH},          {"leaky_relu", BD_LAYER_LEAKY_RELU},
+    {"leakyrelu", BD_LAYER_LEAKY_RELU}, {"prelu", BD_LAYER_PRELU},
+    {"rrelu", BD_LAYER_RRELU},        {"elu", BD_LAYER_ELU},
+};
+
+static int parse_num(const char *s, const char *end, float *out)
+{
+    char buf[64];
+    size_t n = (size_t)(end - s);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    char *e;
+    errno = 0;
+    float v = strtof(buf, &e);
+    if (*e || errno || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
+{
+    const char *colon = strchr(s, ':');
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    *p0 = *p1 = 0.0f;
+    for (size_t i = 0; i < sizeof ACTS / sizeof ACTS[0]; i++) {
+        if (strlen(ACTS[i].name) != n || strncasecmp(s, ACTS[i].name, n) != 0)
+            continue;
+        *kind = ACTS[i].kind;
+        if (!bd__layer_op(*kind))
+            return bd_error(BD_ERR_ARG, "activation '%s' is not available in this build", s);
+        if (!colon)
+            return BD_OK;
+        const char *a = colon + 1, *comma = strchr(a, ',');
+        int bad = parse_num(a, comma ? comma : a + strlen(a), p0) != 0;
+        if (!bad && comma)
+            bad = parse_num(comma + 1, comma + 1 + strlen(comma + 1), p1) != 0;
+        if (bad || (comma && *kind != BD_LAYER_RRELU) ||
+            *kind == BD_LAYER_RELU || *kind == BD_LAYER_SIGMOID || *kind == BD_LAYER_TANH)
+            return bd_error(BD_ERR_ARG,
+                            "bad activation '%s' (parameters: leaky_relu:SLOPE, prelu:A0, "
+                            "rrelu:LO,HI, elu:ALPHA)", s);
+        if (*kind == BD_LAYER_RRELU && !(*p0 >= 0.0f && *p1 > *p0))
+            return bd_error(BD_ERR_ARG, "rrelu:%g,%g: need 0 <= lower < upper", (double)*p0,
+                            (double)*p1);
+        if (*kind == BD_LAYER_ELU && !(*p0 > 0.0f))
+            return bd_error(BD_ERR_ARG, "elu alpha %g must be > 0", (double)*p0);
+        return BD_OK;
+    }
+    return bd_error(BD_ERR_ARG,
+                    "unknown activation '%s' (expected relu, sigmoid, tanh, leaky_relu, "
+                    "prelu, rrelu or elu)", s);
 }
 
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind)
 {
-    if (strcasecmp(s, "relu") == 0)
-        *kind = BD_LAYER_RELU;
-    else if (strcasecmp(s, "sigmoid") == 0)
-        *kind = BD_LAYER_SIGMOID;
+    float p0, p1;
+    return bd_parse_act(s, kind, &p0, &p1);
+}
+
+bd_status bd_parse_loss(const char *s, bd_loss_kind *loss)
+{
+    if (!strcasecmp(s, "softmax_ce") || !strcasecmp(s, "ce") || !strcasecmp(s, "cross_entropy"))
+        *loss = BD_LOSS_SOFTMAX_CE;
+    else if (!strcasecmp(s, "mse"))
+        *loss = BD_LOSS_MSE;
+    else if (!strcasecmp(s, "mae"))
+        *loss = BD_LOSS_MAE;
+    else if (!strcasecmp(s, "bce") || !strcasecmp(s, "sigmoid_bce"))
+        *loss = BD_LOSS_SIGMOID_BCE;
     else
-        return bd_error(BD_ERR_ARG, "unknown activation '%s' (expected relu or sigmoid)", s);
+        return bd_error(BD_ERR_ARG, "unknown loss '%s' (expected softmax_ce, mse, mae or bce)", s);
+    if (!bd__loss_op(*loss))
+        return bd_error(BD_ERR_ARG, "loss '%s' is not available in this build", s);
     return BD_OK;
 }
 

@@ -1,23 +1,196 @@
-/* optim.c — the optimizer interface and its table. An optimizer sees only the
- * network's flat parameter and gradient blocks, so one step is one loop and
- * new optimizers (Momentum, Adam, ...) plug in with a row in OPTIMS without
- * touching networks or the trainer. State is allocated once, in create. */
+/* optim.c — the optimizer interface and its table (book chapter 6.1). An
+ * optimizer sees only the network's flat parameter and gradient blocks, so one
+ * step is one loop over p [n] and g [n], and a new optimizer plugs in with a
+ * row in OPTIMS without touching networks or the trainer.
+ *
+ * `init` fills in the optimizer's defaults for the config fields left at 0,
+ * validates them and allocates the per-parameter state (state[0], state[1],
+ * each [n]) once; `step` never allocates. bd_optim_step counts the step
+ * before calling `step`, so inside it o->t is the 1-based step number.
+ *
+ * Every formula follows the book's common/optimizer.py exactly, in float. */
 #include "internal.h"
 
+#include <limits.h>
+#include <math.h>
 #include <strings.h>
 
-/* SGD (book 6.1.2):  W ← W − η ∂L/∂W */
+#define BD_OPTIM_EPS 1e-7f  /* the book's 1e-7 in AdaGrad, RMSprop, Adam */
+
+/* Note: gcc vectorises the AdaGrad/RMSprop/Adam loops only when built with
+ * -fno-math-errno (sqrtf could otherwise set errno, a call inside the loop);
+ * their sqrtf arguments are sums of squares, never negative. */
+
+/* ------------------------------------------------------------- helpers */
+
+/* A rate in [0, 1): 0 becomes `def`. */
+static bd_status rate_field(const bd_optim *o, const char *field, float *v, float def)
+{
+    if (*v == 0.0f)
+        *v = def;
+    if (!(*v >= 0.0f && *v < 1.0f))
+        return bd_error(BD_ERR_ARG, "%s: %s %g must be in [0, 1)", o->ops->name, field,
+                        (double)*v);
+    return BD_OK;
+}
+
+/* eps > 0 (finite): 0 becomes the book's 1e-7. */
+static bd_status eps_field(bd_optim *o)
+{
+    if (o->cfg.eps == 0.0f)
+        o->cfg.eps = BD_OPTIM_EPS;
+    if (!(o->cfg.eps > 0.0f && isfinite(o->cfg.eps)))
+        return bd_error(BD_ERR_ARG, "%s: eps %g must be > 0", o->ops->name,
+                        (double)o->cfg.eps);
+    return BD_OK;
+}
+
+/* Allocate `count` zeroed state vectors of n floats (the book's
+ * np.zeros_like(param), done once here instead of on the first update). */
+static bd_status alloc_state(bd_optim *o, size_t n, int count)
+{
+    if (n > (size_t)INT_MAX)
+        return bd_error(BD_ERR_SHAPE, "%s: %zu parameters are too many for the state",
+                        o->ops->name, n);
+    int shape[1] = {(int)n};
+    for (int i = 0; i < count; i++)
+        BD_TRY(bd_tensor_alloc(&o->state[i], BD_F32, 1, shape));
+    return BD_OK;
+}
+
+/* ----------------------------------------------------------------- SGD */
+
+/* SGD (book eq. 6.1):  W ← W − η ∂L/∂W.  No state. */
 static bd_status sgd_init(bd_optim *o, size_t n) { return BD_OK; }
 
-static void sgd_step(bd_optim *o, float *p, const float *g, size_t n)
+static void sgd_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr;
     for (size_t i = 0; i < n; i++)
         p[i] -= lr * g[i];
 }
 
+/* ------------------------------------------------------------ Momentum */
+
+/* Momentum (book eq. 6.3, 6.4), state[0] = v [n], zero at the start:
+ *   v ← αv − η ∂L/∂W        (α = cfg.momentum, default 0.9)
+ *   W ← W + v                                                       */
+static bd_status momentum_init(bd_optim *o, size_t n)
+{
+    BD_TRY(rate_field(o, "momentum", &o->cfg.momentum, 0.9f));
+    return alloc_state(o, n, 1);
+}
+
+static void momentum_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+{
+    const float lr = o->cfg.lr, a = o->cfg.momentum;
+    float *restrict v = bd_f32(&o->state[0]);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = a * v[i] - lr * g[i];
+        p[i] += v[i];
+    }
+}
+
+/* ------------------------------------------------------------ Nesterov */
+
+/* Nesterov's accelerated gradient as in the book's common/optimizer.py
+ * (the form of arXiv:1212.0901), state[0] = v [n]:
+ *   v ← αv − η g
+ *   W ← W + α² v − (1 + α) η g                                      */
+static void nesterov_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+{
+    const float lr = o->cfg.lr, a = o->cfg.momentum;
+    const float a2 = a * a, c = (1.0f + a) * lr;
+    float *restrict v = bd_f32(&o->state[0]);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = a * v[i] - lr * g[i];
+        p[i] += a2 * v[i] - c * g[i];
+    }
+}
+
+/* ------------------------------------------------------------- AdaGrad */
+
+/* AdaGrad (book eq. 6.5, 6.6), state[0] = h [n], zero at the start:
+ *   h ← h + ∂L/∂W ⊙ ∂L/∂W
+ *   W ← W − η ∂L/∂W / (√h + ε)     (ε = cfg.eps, default 1e-7)      */
+static bd_status adagrad_init(bd_optim *o, size_t n)
+{
+    BD_TRY(eps_field(o));
+    return alloc_state(o, n, 1);
+}
+
+static void adagrad_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+{
+    const float lr = o->cfg.lr, eps = o->cfg.eps;
+    float *restrict h = bd_f32(&o->state[0]);
+    for (size_t i = 0; i < n; i++) {
+        h[i] += g[i] * g[i];
+        p[i] -= lr * g[i] / (sqrtf(h[i]) + eps);
+    }
+}
+
+/* ------------------------------------------------------------- RMSprop */
+
+/* RMSprop (book 6.1.5, common/optimizer.py), state[0] = h [n]:
+ *   h ← ρh + (1 − ρ) g ⊙ g         (ρ = cfg.decay, default 0.99)
+ *   W ← W − η g / (√h + ε)                                          */
+static bd_status rmsprop_init(bd_optim *o, size_t n)
+{
+    BD_TRY(rate_field(o, "decay", &o->cfg.decay, 0.99f));
+    BD_TRY(eps_field(o));
+    return alloc_state(o, n, 1);
+}
+
+static void rmsprop_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+{
+    const float lr = o->cfg.lr, eps = o->cfg.eps, rho = o->cfg.decay, c = 1.0f - rho;
+    float *restrict h = bd_f32(&o->state[0]);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = rho * h[i] + c * g[i] * g[i];
+        p[i] -= lr * g[i] / (sqrtf(h[i]) + eps);
+    }
+}
+
+/* ---------------------------------------------------------------- Adam */
+
+/* Adam (book 6.1.6, common/optimizer.py), state[0] = m [n], state[1] = v [n],
+ * t = o->t (1-based). The bias correction is folded into the step size:
+ *   η_t = η √(1 − β2^t) / (1 − β1^t)
+ *   m ← m + (1 − β1)(g − m)
+ *   v ← v + (1 − β2)(g ⊙ g − v)
+ *   W ← W − η_t m / (√v + ε)    (β1 0.9, β2 0.999, ε 1e-7 by default) */
+static bd_status adam_init(bd_optim *o, size_t n)
+{
+    BD_TRY(rate_field(o, "beta1", &o->cfg.beta1, 0.9f));
+    BD_TRY(rate_field(o, "beta2", &o->cfg.beta2, 0.999f));
+    BD_TRY(eps_field(o));
+    return alloc_state(o, n, 2);
+}
+
+static void adam_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+{
+    const double t = (double)o->t;
+    const float lr_t = (float)((double)o->cfg.lr * sqrt(1.0 - pow((double)o->cfg.beta2, t)) /
+                               (1.0 - pow((double)o->cfg.beta1, t)));
+    const float c1 = 1.0f - o->cfg.beta1, c2 = 1.0f - o->cfg.beta2, eps = o->cfg.eps;
+    float *restrict m = bd_f32(&o->state[0]);
+    float *restrict v = bd_f32(&o->state[1]);
+    for (size_t i = 0; i < n; i++) {
+        m[i] += c1 * (g[i] - m[i]);
+        v[i] += c2 * (g[i] * g[i] - v[i]);
+        p[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+/* --------------------------------------------------------------- table */
+
 static const bd_optim_ops OPTIMS[] = {
     {"sgd", 0.01f, sgd_init, sgd_step},
+    {"momentum", 0.01f, momentum_init, momentum_step},
+    {"nesterov", 0.01f, momentum_init, nesterov_step},
+    {"adagrad", 0.01f, adagrad_init, adagrad_step},
+    {"rmsprop", 0.01f, rmsprop_init, rmsprop_step},
+    {"adam", 0.001f, adam_init, adam_step},
 };
 #define NOPTIMS (sizeof OPTIMS / sizeof OPTIMS[0])
 
@@ -33,7 +206,7 @@ const char *const *bd_optim_names(void)
 bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n)
 {
     memset(o, 0, sizeof *o);
-    for (size_t i = 0; i < NOPTIMS; i++) {
+    for (size_t i = 0; name && i < NOPTIMS; i++) {
         if (strcasecmp(name, OPTIMS[i].name) != 0)
             continue;
         o->ops = &OPTIMS[i];
@@ -41,23 +214,38 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
             o->cfg = *cfg;
         if (o->cfg.lr == 0.0f)
             o->cfg.lr = OPTIMS[i].default_lr;
-        if (!(o->cfg.lr > 0.0f))
-            return bd_error(BD_ERR_ARG, "%s: learning rate %g must be > 0", name,
+        if (!(o->cfg.lr > 0.0f && isfinite(o->cfg.lr)))
+            return bd_error(BD_ERR_ARG, "%s: learning rate %g must be > 0", o->ops->name,
                             (double)o->cfg.lr);
-        return o->ops->init(o, n);
+        bd_status s = o->ops->init(o, n);
+        if (s != BD_OK) {
+            /* leave nothing behind: a failed create needs no free */
+            bd_tensor_free(&o->state[0]);
+            bd_tensor_free(&o->state[1]);
+        }
+        return s;
     }
     char list[256] = "";
     for (size_t i = 0; i < NOPTIMS; i++) {
         strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, OPTIMS[i].name, sizeof list - strlen(list) - 1);
     }
-    return bd_error(BD_ERR_ARG, "unknown optimizer '%s' (known: %s)", name, list);
+    return bd_error(BD_ERR_ARG, "unknown optimizer '%s' (known: %s)", name ? name : "(null)",
+                    list);
 }
 
 void bd_optim_step(bd_optim *o, bd_net *net)
 {
+    size_t n = net->params.size;
+    /* The state was sized in create; a block of another size would read and
+     * write past it. Refuse (recorded in bd_errmsg) rather than corrupt. */
+    if (o->state[0].data && o->state[0].size != n) {
+        bd_error(BD_ERR_SHAPE, "%s: %zu parameters, but the optimizer was created for %zu",
+                 o->ops->name, n, o->state[0].size);
+        return;
+    }
     o->t++;
-    o->ops->step(o, bd_f32(&net->params), bd_f32(&net->grads), net->params.size);
+    o->ops->step(o, bd_f32(&net->params), bd_f32(&net->grads), n);
 }
 
 void bd_optim_free(bd_optim *o)

@@ -4,10 +4,16 @@
 
 #include <math.h>
 
-/* argmax over C classes of each row of y [B,C]; counts matches with labels */
+/* argmax over C classes of each row of y [B,C]; counts matches with labels.
+ * One output unit (sigmoid + BCE) predicts class 1 when its logit is > 0. */
 static int count_correct(const float *y, const int32_t *t, int B, int C)
 {
     int ok = 0;
+    if (C == 1) {
+        for (int r = 0; r < B; r++)
+            ok += (y[r] > 0.0f) == (t[r] == 1);
+        return ok;
+    }
     for (int r = 0; r < B; r++) {
         const float *row = y + (size_t)r * C;
         int best = 0;
@@ -19,7 +25,7 @@ static int count_correct(const float *y, const int32_t *t, int B, int C)
     return ok;
 }
 
-bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
 {
     if (ds->n < 1)
         return bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
@@ -43,10 +49,11 @@ bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float 
         } else {
             const bd_tensor *y;
             BD_TRY(bd_net_forward(net, &net->xbatch, &y));
+            int top = net->out_size == 1 ? 1 : net->out_size - 1;
             for (int r = 0; r < n; r++)
-                if (t.idx[r] < 0 || t.idx[r] >= net->out_size)
+                if (t.idx[r] < 0 || t.idx[r] > top)
                     return bd_error(BD_ERR_SHAPE, "%s: label %d of sample %d outside 0..%d",
-                                    ds->name, t.idx[r], start + r, net->out_size - 1);
+                                    ds->name, t.idx[r], start + r, top);
             correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
         }
     }
@@ -55,4 +62,15 @@ bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float 
     if (loss)
         *loss = (float)(total_loss / ds->n);
     return BD_OK;
+}
+
+/* Evaluation mode for the duration (Dropout off, BatchNorm running stats),
+ * then back to the mode the caller had. */
+bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+{
+    int mode = net->training;
+    net->training = 0;
+    bd_status s = eval_loop(net, ds, accuracy, loss);
+    net->training = mode;
+    return s;
 }

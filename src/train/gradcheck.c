@@ -119,7 +119,7 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
     loss_of(&ctx);
     const uint64_t base = relu_pattern(net);
     size_t *which = NULL;
-    int nr = 0, naff = 0;
+    int nr = 0, naff = 0; /* rows, layers with parameters so far */
     double worst = 0.0;
     char worst_name[40] = "";
     int failed = 0;
@@ -129,8 +129,10 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
             continue;
         naff++;
         bd_tensor *pt[2] = {&l->W, &l->b};
-        const char *pn[2] = {"W", "b"};
+        const char *const *pn = bd__layer_op(l->kind)->pname;
         for (int q = 0; q < 2; q++) {
+            if (!pt[q]->data || pt[q]->size == 0 || !pn[q])
+                continue;
             size_t n = pt[q]->size, off = (size_t)(bd_f32(pt[q]) - bd_f32(&net->params));
             size_t count = n;
             free(which);
