@@ -432,12 +432,32 @@ typedef enum bd_sampling {
     BD_SAMPLE_REPLACE      /* the book's np.random.choice: with replacement */
 } bd_sampling;
 
+/* Learning-rate schedules, applied at the start of every epoch e (0-based)
+ * of E: constant; step: lr·γ^⌊e/step⌋; exp: lr·γ^e; cosine:
+ * ½ lr (1 + cos(π e / E)); adaptive (seed 004): keep the rate while the
+ * epoch's training loss improves, halve it when the loss gets worse. */
+typedef enum bd_lr_schedule {
+    BD_LR_CONSTANT = 0,
+    BD_LR_STEP,
+    BD_LR_EXP,
+    BD_LR_COSINE,
+    BD_LR_ADAPTIVE
+} bd_lr_schedule;
+
+bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
+const char *bd_schedule_name(bd_lr_schedule s);
+/* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
+float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
+
 typedef struct bd_epoch_stats {
     int epoch;         /* 1-based */
     long iter;         /* iterations done so far */
     float loss;        /* mean training loss over this epoch's iterations */
     float train_acc;   /* on the full training set (-1 if not measured) */
     float test_acc;    /* on the test set (-1 if no test set) */
+    float val_acc;     /* on the validation set (-1 if none) */
+    float val_loss;    /* its mean loss (-1 if none) */
+    float lr;          /* learning rate used in this epoch */
     double seconds;    /* since training started */
 } bd_epoch_stats;
 
@@ -448,6 +468,13 @@ typedef struct bd_train_config {
     bd_sampling sampling;
     uint64_t seed;        /* drives shuffling / sampling */
     int eval_train;       /* measure accuracy on the full training set */
+    const bd_dataset *val;/* validation set (NULL: none), evaluated every epoch */
+    int patience;         /* > 0 (needs val): stop when the validation loss has
+                           * not improved for this many epochs, and end with
+                           * the weights of the best epoch */
+    bd_lr_schedule schedule;
+    int lr_step;          /* BD_LR_STEP: epochs per step (default 10) */
+    float lr_gamma;       /* BD_LR_STEP / BD_LR_EXP factor (0.1 / 0.95) */
     const char *log_path; /* CSV log (NULL: none), written atomically */
     /* hooks, all optional */
     void (*on_iter)(void *ud, long iter, long total, float loss);
@@ -459,14 +486,19 @@ typedef struct bd_train_result {
     int epochs;
     long iters;
     float final_loss;     /* mean loss of the last epoch */
-    float train_acc, test_acc;
+    float train_acc, test_acc, val_acc; /* of the weights the net ends with */
+    int best_epoch;       /* with patience: the epoch whose weights were kept */
+    int stopped_early;    /* 1 if patience ran out */
+    float final_lr;
     double seconds;
 } bd_train_result;
 
 void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
- * NULL) after every epoch. Flushes denormals for its duration. Stops with
- * BD_ERR_NUMERIC naming the epoch and iteration if the loss is not finite. */
+ * NULL) after every epoch. Flushes denormals for its duration. If the loss
+ * stops being finite it stops with BD_ERR_NUMERIC naming the epoch and
+ * iteration, and the net keeps the weights of the last finished epoch (the
+ * initial ones if none finished); *res is filled in either case. */
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                    const bd_dataset *test, const bd_train_config *cfg,
                    bd_train_result *res);

@@ -98,7 +98,7 @@ for key in test_accuracy train_accuracy epochs iterations seconds seed; do
     grep -q "\"$key\":" <<<"$last" && ok || bad "JSON lacks $key: $last"
 done
 # the log: a header, one row per iteration, one per epoch
-if [ -f "$tmp/run.csv" ] && [ "$(head -n 1 "$tmp/run.csv")" = "kind,epoch,iter,loss,train_acc,test_acc,seconds" ] &&
+if [ -f "$tmp/run.csv" ] && [ "$(head -n 1 "$tmp/run.csv")" = "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr" ] &&
     [ "$(grep -c '^epoch,' "$tmp/run.csv")" -eq 150 ] &&
     [ "$(grep -c '^iter,' "$tmp/run.csv")" -eq $((150 * 16)) ]; then
     ok

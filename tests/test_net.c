@@ -449,7 +449,7 @@ static void train_writes_log(void **st)
     int iters = 0, epochs = 0, lines = 0;
     while (fgets(line, sizeof line, f)) {
         if (lines++ == 0)
-            assert_string_equal(line, "kind,epoch,iter,loss,train_acc,test_acc,seconds\n");
+            assert_string_equal(line, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
         iters += strncmp(line, "iter,", 5) == 0;
         epochs += strncmp(line, "epoch,", 6) == 0;
     }

@@ -24,29 +24,61 @@ static const char *HELP =
     "  --test-split F        without --test-csv: hold out a shuffled fraction F of\n"
     "                        the CSV as the test set (default 0.2)\n"
     "  --train-size N        use only the first N training samples\n"
+    "  --val-split F         hold out a shuffled fraction F of the training set\n"
+    "                        (never the test set) for validation; its accuracy and\n"
+    "                        loss are shown every epoch\n"
     "\n"
     "Network:\n"
     "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss)\n"
     "                        or mlp (book's MultiLayerNet)\n"
     "  --hidden LIST         hidden sizes, e.g. 50 or 100,100 (defaults: two_layer 50,\n"
     "                        mlp 100,100,100,100,100)\n"
-    "  --activation NAME     relu (default) or sigmoid\n"
+    "  --activation NAME     relu (default), sigmoid, tanh, leaky_relu[:SLOPE]\n"
+    "                        (0.01), prelu[:A0] (learned slopes, from 0.25),\n"
+    "                        rrelu[:LO,HI] (random slope in [1/8,1/3] while training),\n"
+    "                        elu[:ALPHA] (1.0)\n"
     "  --init INIT           std=0.01 (two_layer default), a std like 0.05, xavier,\n"
-    "                        or he (mlp default with relu; xavier with sigmoid)\n"
+    "                        or he (mlp default with ReLU-like activations; xavier\n"
+    "                        with sigmoid and tanh)\n"
+    "  --batchnorm           BatchNorm after each hidden Affine, before the activation\n"
+    "  --dropout P           inverted Dropout with drop probability P after each\n"
+    "                        hidden activation\n"
+    "  --loss NAME           softmax_ce (default), mse, mae, or bce (sigmoid + binary\n"
+    "                        cross-entropy, one output, for two classes)\n"
+    "  --weight-decay L      L2: adds L/2 * sum W^2 over the Affine weights (not\n"
+    "                        biases) to the loss\n"
+    "  --l1 L                L1: adds L * sum |W| over the Affine weights\n"
     "\n"
     "Training:\n"
-    "  --optimizer NAME      sgd (default)\n"
-    "  --lr RATE             learning rate (default 0.1)\n"
+    "  --optimizer NAME      sgd (default), momentum, nesterov, adagrad, rmsprop, adam\n"
+    "  --lr RATE             learning rate (default: sgd 0.1 as in the book's\n"
+    "                        chapter 5; momentum, nesterov, adagrad, rmsprop 0.01;\n"
+    "                        adam 0.001)\n"
+    "  --momentum M          momentum and nesterov (default 0.9)\n"
+    "  --beta1 B --beta2 B   adam (defaults 0.9, 0.999)\n"
+    "  --decay D             rmsprop's decay (default 0.99)\n"
+    "  --eps E               adagrad, rmsprop, adam (default 1e-7, as in the book)\n"
+    "  --lr-schedule NAME    constant (default), step (lr * gamma^(epoch/step)), exp\n"
+    "                        (lr * gamma^epoch), cosine, or adaptive (keep the rate\n"
+    "                        while the epoch loss improves, halve it when it worsens)\n"
+    "  --lr-step N           epochs per step of the step schedule (default 10)\n"
+    "  --lr-gamma G          factor of step (default 0.1) and exp (0.95)\n"
     "  --batch N             mini-batch size (default 100)\n"
     "  --epochs N            train for N epochs ...\n"
     "  --iters N             ... or N iterations (default 10000); one epoch is\n"
     "                        max(train size / batch, 1) iterations, as in the book\n"
+    "  --patience N          early stopping (needs --val-split): stop when the\n"
+    "                        validation loss has not improved for N epochs and keep\n"
+    "                        the best epoch's weights\n"
     "  --sampling MODE       shuffle (default: each sample once per epoch) or\n"
     "                        replace (the book's np.random.choice, with replacement)\n"
     "  --seed N              seed of badak's PRNG (default 1); same seed and thread\n"
     "                        count give the same numbers, bit for bit\n"
     "  --threads N           threads for every pool (OpenBLAS); default all cores\n"
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
+    "\n"
+    "If the loss stops being finite, training stops with a message naming the epoch\n"
+    "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
     "\n"
     "Output:\n"
     "  --log FILE.csv        per-iteration loss and per-epoch accuracies as CSV\n"
@@ -60,6 +92,7 @@ static const char *HELP =
 typedef struct run_ctx {
     progress bar;
     int quiet;
+    int show_lr;
     long total;
 } run_ctx;
 
@@ -81,6 +114,10 @@ static void on_epoch(void *ud, const bd_epoch_stats *s)
         printf("  train acc %.4f", (double)s->train_acc);
     if (s->test_acc >= 0)
         printf("  test acc %.4f", (double)s->test_acc);
+    if (s->val_acc >= 0)
+        printf("  val acc %.4f  val loss %.4f", (double)s->val_acc, (double)s->val_loss);
+    if (c->show_lr)
+        printf("  lr %.3g", (double)s->lr);
     printf("  %.2fs\n", s->seconds);
     fflush(stdout);
 }
@@ -105,7 +142,8 @@ static const char *json_str(const char *s, char *buf, size_t len)
 enum {
     O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_MODEL, O_HIDDEN,
     O_ACT, O_INIT, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
-    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET
+    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT, O_BN, O_DROPOUT, O_LOSS, O_WD, O_L1,
+    O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE
 };
 
 static const struct option LONGOPTS[] = {
@@ -115,15 +153,30 @@ static const struct option LONGOPTS[] = {
     {"test-csv", required_argument, 0, O_TESTCSV},
     {"test-split", required_argument, 0, O_TESTSPLIT},
     {"train-size", required_argument, 0, O_TRAINSIZE},
+    {"val-split", required_argument, 0, O_VALSPLIT},
     {"model", required_argument, 0, O_MODEL},
     {"hidden", required_argument, 0, O_HIDDEN},
     {"activation", required_argument, 0, O_ACT},
     {"init", required_argument, 0, O_INIT},
+    {"batchnorm", no_argument, 0, O_BN},
+    {"dropout", required_argument, 0, O_DROPOUT},
+    {"loss", required_argument, 0, O_LOSS},
+    {"weight-decay", required_argument, 0, O_WD},
+    {"l1", required_argument, 0, O_L1},
     {"optimizer", required_argument, 0, O_OPT},
     {"lr", required_argument, 0, O_LR},
+    {"momentum", required_argument, 0, O_MOMENTUM},
+    {"beta1", required_argument, 0, O_BETA1},
+    {"beta2", required_argument, 0, O_BETA2},
+    {"decay", required_argument, 0, O_DECAY},
+    {"eps", required_argument, 0, O_EPS},
+    {"lr-schedule", required_argument, 0, O_SCHED},
+    {"lr-step", required_argument, 0, O_LRSTEP},
+    {"lr-gamma", required_argument, 0, O_LRGAMMA},
     {"batch", required_argument, 0, O_BATCH},
     {"epochs", required_argument, 0, O_EPOCHS},
     {"iters", required_argument, 0, O_ITERS},
+    {"patience", required_argument, 0, O_PATIENCE},
     {"sampling", required_argument, 0, O_SAMPLING},
     {"seed", required_argument, 0, O_SEED},
     {"threads", required_argument, 0, O_THREADS},
@@ -172,11 +225,13 @@ static bd_status load_data(const char *data, const char *csv, int label_col,
 int cmd_train(int argc, char **argv)
 {
     const char *data = "mnist", *csv = NULL, *test_csv = NULL, *optimizer = "sgd";
-    const char *log_path = NULL;
+    const char *log_path = NULL, *schedule = "constant";
     long label_col = -1, train_size = 0, batch = 100, epochs = 0, iters = 0, threads = 0;
-    float test_split = 0.2f, lr = 0.1f;
+    long lr_step = 10, patience = 0;
+    float test_split = 0.2f, val_split = 0.0f, lr_gamma = 0.0f;
     uint64_t seed = 1;
-    int json = 0, quiet = 0, eval_train = 1;
+    int json = 0, quiet = 0, eval_train = 1, lr_given = 0;
+    bd_optim_config oc = {0};
     bd_sampling sampling = BD_SAMPLE_SHUFFLE;
     net_opts no = {.model = "two_layer", .activation = "relu"};
 
@@ -193,6 +248,7 @@ int cmd_train(int argc, char **argv)
         case O_TESTCSV: test_csv = o; break;
         case O_TESTSPLIT: bad = cli_float("train", "--test-split", o, 0.001, 0.999, &test_split); break;
         case O_TRAINSIZE: bad = cli_int("train", "--train-size", o, 1, 1L << 30, &train_size); break;
+        case O_VALSPLIT: bad = cli_float("train", "--val-split", o, 0.001, 0.999, &val_split); break;
         case O_MODEL: no.model = o; break;
         case O_HIDDEN:
             no.nhidden = cli_int_list("train", "--hidden", o, no.hidden, 32);
@@ -200,11 +256,25 @@ int cmd_train(int argc, char **argv)
             break;
         case O_ACT: no.activation = o; break;
         case O_INIT: no.init = o; break;
+        case O_BN: no.batchnorm = 1; break;
+        case O_DROPOUT: bad = cli_float("train", "--dropout", o, 0, 0.99, &no.dropout); break;
+        case O_LOSS: no.loss = o; break;
+        case O_WD: bad = cli_float("train", "--weight-decay", o, 0, 1e6, &no.weight_decay); break;
+        case O_L1: bad = cli_float("train", "--l1", o, 0, 1e6, &no.l1); break;
         case O_OPT: optimizer = o; break;
-        case O_LR: bad = cli_float("train", "--lr", o, 1e-12, 1e6, &lr); break;
+        case O_LR: bad = cli_float("train", "--lr", o, 1e-12, 1e6, &oc.lr); lr_given = 1; break;
+        case O_MOMENTUM: bad = cli_float("train", "--momentum", o, 1e-9, 0.999999, &oc.momentum); break;
+        case O_BETA1: bad = cli_float("train", "--beta1", o, 1e-9, 0.999999, &oc.beta1); break;
+        case O_BETA2: bad = cli_float("train", "--beta2", o, 1e-9, 0.999999, &oc.beta2); break;
+        case O_DECAY: bad = cli_float("train", "--decay", o, 1e-9, 0.999999, &oc.decay); break;
+        case O_EPS: bad = cli_float("train", "--eps", o, 1e-30, 1, &oc.eps); break;
+        case O_SCHED: schedule = o; break;
+        case O_LRSTEP: bad = cli_int("train", "--lr-step", o, 1, 1000000, &lr_step); break;
+        case O_LRGAMMA: bad = cli_float("train", "--lr-gamma", o, 1e-6, 1, &lr_gamma); break;
         case O_BATCH: bad = cli_int("train", "--batch", o, 1, 1 << 20, &batch); break;
         case O_EPOCHS: bad = cli_int("train", "--epochs", o, 1, 1000000, &epochs); break;
         case O_ITERS: bad = cli_int("train", "--iters", o, 1, 1L << 40, &iters); break;
+        case O_PATIENCE: bad = cli_int("train", "--patience", o, 1, 1000000, &patience); break;
         case O_SAMPLING:
             if (strcmp(o, "shuffle") == 0)
                 sampling = BD_SAMPLE_SHUFFLE;
@@ -232,18 +302,27 @@ int cmd_train(int argc, char **argv)
         iters = 10000;
     if ((test_csv || label_col != -1) && !csv)
         return cli_usage_error("train", "--test-csv and --label-col need --csv");
+    if (patience && val_split <= 0)
+        return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
+    /* the book's chapter-5 rate for SGD; the other optimizers' own defaults */
+    if (!lr_given && strcmp(optimizer, "sgd") == 0)
+        oc.lr = 0.1f;
 
-    /* Check the cheap things (model, optimizer) before loading the data. */
-    bd_layer_kind act;
-    bd_init init;
-    bd_status s = bd_parse_activation(no.activation, &act);
-    if (s == BD_OK && no.init)
-        s = bd_parse_init(no.init, &init);
-    if (s == BD_OK && strcmp(no.model, "two_layer") && strcmp(no.model, "mlp"))
-        s = bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", no.model);
+    /* Check the cheap things (network, optimizer, schedule) before loading
+     * the data, by building them once on a 1-feature, 2-class problem. */
+    bd_lr_schedule sched;
+    bd_status s = bd_parse_schedule(schedule, &sched);
+    bd_net net;
     bd_optim opt;
+    bd_rng rng;
+    bd_rng_seed(&rng, seed);
     if (s == BD_OK) {
-        s = bd_optim_create(&opt, optimizer, &(bd_optim_config){.lr = lr}, 0);
+        s = cli_build_net(&no, 1, 2, &rng, &net);
+        if (s == BD_OK)
+            bd_net_free(&net);
+    }
+    if (s == BD_OK) {
+        s = bd_optim_create(&opt, optimizer, &oc, 0);
         bd_optim_free(&opt);
     }
     if (s != BD_OK)
@@ -251,42 +330,62 @@ int cmd_train(int argc, char **argv)
 
     int nthreads = bd_set_threads((int)threads);
     double t0 = bd_seconds();
-    bd_dataset train, test;
+    bd_dataset train, test, val;
+    memset(&val, 0, sizeof val);
     s = load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
     if (s != BD_OK)
         return cli_fail(s);
-    if (train_size && (s = bd_dataset_truncate(&train, (int)train_size)) != BD_OK) {
+    if (train_size)
+        s = bd_dataset_truncate(&train, (int)train_size);
+    if (s == BD_OK && val_split > 0) {
+        bd_rng vr;
+        bd_rng_seed(&vr, seed ^ 0x7a1ULL);
+        s = bd_dataset_split(&train, val_split, &vr, &val);
+    }
+    if (s != BD_OK) {
         bd_dataset_free(&train);
         bd_dataset_free(&test);
         return cli_fail(s);
     }
     double t_load = bd_seconds() - t0;
 
-    bd_net net;
-    bd_rng rng;
     bd_rng_seed(&rng, seed);
     int classes = train.nclasses > test.nclasses ? train.nclasses : test.nclasses;
     s = cli_build_net(&no, train.c * train.h * train.w, classes, &rng, &net);
-    if (s == BD_OK)
-        s = bd_optim_create(&opt, optimizer, &(bd_optim_config){.lr = lr},
-                            bd_net_param_count(&net));
+    if (s == BD_OK) {
+        s = bd_optim_create(&opt, optimizer, &oc, bd_net_param_count(&net));
+        if (s != BD_OK)
+            bd_net_free(&net);
+    }
     if (s != BD_OK) {
         bd_dataset_free(&train);
         bd_dataset_free(&test);
+        bd_dataset_free(&val);
         return cli_fail(s);
     }
     if (!quiet) {
-        printf("badak %s: %s on %s (%d train, %d test), %zu parameters\n", BD_VERSION, net.desc,
-               train.name, train.n, test.n, bd_net_param_count(&net));
-        printf("optimizer %s lr %g, batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n",
-               opt.ops->name, (double)opt.cfg.lr, batch, epochs ? "epochs" : "iterations",
-               epochs ? epochs : iters, (unsigned long long)seed, nthreads, t_load);
+        printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net.desc, train.name,
+               train.n, test.n);
+        if (val.n)
+            printf(", %d validation", val.n);
+        printf("), %zu parameters\n", bd_net_param_count(&net));
+        printf("optimizer %s lr %g", opt.ops->name, (double)opt.cfg.lr);
+        if (sched != BD_LR_CONSTANT)
+            printf(" (%s schedule)", bd_schedule_name(sched));
+        if (no.weight_decay > 0)
+            printf(", weight decay %g", (double)no.weight_decay);
+        if (no.l1 > 0)
+            printf(", L1 %g", (double)no.l1);
+        printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", batch,
+               epochs ? "epochs" : "iterations", epochs ? epochs : iters,
+               (unsigned long long)seed, nthreads, t_load);
         fflush(stdout);
     }
 
     run_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.quiet = quiet;
+    ctx.show_lr = sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, quiet);
     bd_train_config cfg;
     bd_train_config_default(&cfg);
@@ -296,6 +395,11 @@ int cmd_train(int argc, char **argv)
     cfg.sampling = sampling;
     cfg.seed = seed;
     cfg.eval_train = eval_train;
+    cfg.val = val.n ? &val : NULL;
+    cfg.patience = (int)patience;
+    cfg.schedule = sched;
+    cfg.lr_step = (int)lr_step;
+    cfg.lr_gamma = lr_gamma;
     cfg.log_path = log_path;
     cfg.on_iter = on_iter;
     cfg.on_epoch = on_epoch;
@@ -308,11 +412,16 @@ int cmd_train(int argc, char **argv)
     if (s != BD_OK)
         rc = cli_fail(s);
     if (!quiet && s == BD_OK) {
+        if (res.stopped_early)
+            printf("early stop: validation loss did not improve for %ld epochs; keeping the "
+                   "weights of epoch %d\n", patience, res.best_epoch);
         printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
                res.epochs, res.iters, res.seconds, res.seconds > 0 ? res.iters / res.seconds : 0.0,
                total_s);
         if (res.train_acc >= 0)
             printf("train accuracy %.4f\n", (double)res.train_acc);
+        if (res.val_acc >= 0)
+            printf("validation accuracy %.4f\n", (double)res.val_acc);
         if (res.test_acc >= 0)
             printf("test accuracy %.4f\n", (double)res.test_acc);
         printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
@@ -321,16 +430,19 @@ int cmd_train(int argc, char **argv)
     if (json)
         printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
                "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
-               "\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,\"seconds\":%.4f,"
+               "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
+               "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
                "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f}\n",
-               s == BD_OK ? "ok" : bd_status_name(s), no.model, json_str(train.name, jdata, sizeof jdata),
-               opt.ops->name,
-               (double)opt.cfg.lr, batch, (double)res.test_acc, (double)res.train_acc,
-               (double)res.final_loss, res.epochs, res.iters, res.seconds, total_s,
+               s == BD_OK ? "ok" : bd_status_name(s), no.model,
+               json_str(train.name, jdata, sizeof jdata), opt.ops->name, (double)opt.cfg.lr,
+               batch, (double)res.test_acc, (double)res.train_acc, (double)res.val_acc,
+               (double)res.final_loss, res.epochs, res.iters, res.best_epoch,
+               res.stopped_early ? "true" : "false", res.seconds, total_s,
                (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6);
     bd_optim_free(&opt);
     bd_net_free(&net);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
+    bd_dataset_free(&val);
     return rc;
 }

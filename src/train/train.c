@@ -1,10 +1,11 @@
 /* train.c — the Trainer (book 4.5.2-4.5.3, common/trainer.py): mini-batch
- * SGD-style training with per-epoch evaluation. Everything is allocated
- * before the loop; the loop itself only computes. */
+ * training with per-epoch evaluation, validation, early stopping, a guard
+ * against non-finite losses and learning-rate schedules. Everything is
+ * allocated before the loop; the loop itself only computes. */
 #include "internal.h"
 
-#include <math.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 
 #define EVAL_ROWS 500 /* rows per evaluation chunk: big GEMMs, small buffers */
@@ -17,6 +18,7 @@ void bd_train_config_default(bd_train_config *c)
     c->sampling = BD_SAMPLE_SHUFFLE;
     c->seed = 1;
     c->eval_train = 1;
+    c->lr_step = 10;
 }
 
 /* The CSV log is written to PATH.tmp and renamed when training ends, so a
@@ -38,7 +40,7 @@ static bd_status log_open(train_log *lg, const char *path)
     if (!lg->f)
         return bd_error(BD_ERR_IO, "%s: cannot write the log: %s", lg->tmp, strerror(errno));
     lg->path = path;
-    fprintf(lg->f, "kind,epoch,iter,loss,train_acc,test_acc,seconds\n");
+    fprintf(lg->f, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
     return BD_OK;
 }
 
@@ -58,6 +60,48 @@ static bd_status log_close(train_log *lg, bd_status s)
     return s;
 }
 
+/* A copy of the weights and state (for the best epoch, the last good one). */
+typedef struct snapshot {
+    bd_tensor p, s;
+} snapshot;
+
+static bd_status snap_alloc(snapshot *sn, const bd_net *net)
+{
+    int ps[1] = {(int)BD_MAX(net->params.size, 1)}, ss[1] = {(int)BD_MAX(net->state.size, 1)};
+    memset(sn, 0, sizeof *sn);
+    BD_TRY(bd_tensor_alloc(&sn->p, BD_F32, 1, ps));
+    return bd_tensor_alloc(&sn->s, BD_F32, 1, ss);
+}
+
+static void snap_take(snapshot *sn, const bd_net *net)
+{
+    memcpy(sn->p.data, net->params.data, net->params.size * sizeof(float));
+    memcpy(sn->s.data, net->state.data, net->state.size * sizeof(float));
+}
+
+static void snap_restore(const snapshot *sn, bd_net *net)
+{
+    memcpy(net->params.data, sn->p.data, net->params.size * sizeof(float));
+    memcpy(net->state.data, sn->s.data, net->state.size * sizeof(float));
+}
+
+static void snap_free(snapshot *sn)
+{
+    bd_tensor_free(&sn->p);
+    bd_tensor_free(&sn->s);
+}
+
+static bd_status check_set(const bd_net *net, const bd_dataset *ds)
+{
+    if (!ds || ds->n == 0)
+        return BD_OK;
+    size_t per = ds->x.size / (size_t)ds->n;
+    if (per != (size_t)net->in_size)
+        return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network input is %d",
+                        ds->name, per, net->in_size);
+    return BD_OK;
+}
+
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd_dataset *test,
                    const bd_train_config *cfg, bd_train_result *res)
 {
@@ -74,21 +118,26 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         return bd_error(BD_ERR_ARG, "need epochs >= 1 or iterations >= 1");
     if (train->n < 1)
         return bd_error(BD_ERR_ARG, "%s: no training samples", train->name);
-    if ((size_t)train->x.size / (size_t)train->n != (size_t)net->in_size)
-        return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network input is %d",
-                        train->name, train->x.size / (size_t)train->n, net->in_size);
-    if (train->nclasses > net->out_size)
+    if (cfg->patience > 0 && !(cfg->val && cfg->val->n > 0))
+        return bd_error(BD_ERR_ARG, "early stopping (patience %d) needs a validation set",
+                        cfg->patience);
+    BD_TRY(check_set(net, train));
+    BD_TRY(check_set(net, test));
+    BD_TRY(check_set(net, cfg->val));
+    int top = net->out_size == 1 ? 2 : net->out_size;
+    if (train->nclasses > top)
         return bd_error(BD_ERR_SHAPE, "%s: %d classes, network output is %d", train->name,
                         train->nclasses, net->out_size);
-    if (test && (size_t)test->x.size / (size_t)BD_MAX(test->n, 1) != (size_t)net->in_size)
-        return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network input is %d",
-                        test->name, test->x.size / (size_t)BD_MAX(test->n, 1), net->in_size);
 
     /* A batch larger than the set is the whole set (shuffled). The book's
      * iterations per epoch: max(train_size / batch_size, 1). */
     const int B = BD_MIN(cfg->batch, train->n);
     const long per_epoch = BD_MAX(train->n / B, 1);
     const long total = cfg->iters > 0 ? cfg->iters : (long)cfg->epochs * per_epoch;
+    const int nepochs = (int)((total + per_epoch - 1) / per_epoch);
+    const float lr0 = opt->cfg.lr;
+    const float gamma = cfg->lr_gamma > 0 ? cfg->lr_gamma
+                                          : (cfg->schedule == BD_LR_EXP ? 0.95f : 0.1f);
 
     BD_TRY(bd_net_reserve(net, BD_MAX(B, EVAL_ROWS)));
     bd_tensor perm;
@@ -97,12 +146,20 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     int32_t *idx = bd_i32(&perm);
     for (int i = 0; i < train->n; i++)
         idx[i] = i;
-    train_log lg;
-    bd_status s = log_open(&lg, cfg->log_path);
+    snapshot good, best;
+    bd_status s = snap_alloc(&good, net);
+    if (s == BD_OK)
+        s = snap_alloc(&best, net);
+    train_log lg = {0};
+    if (s == BD_OK)
+        s = log_open(&lg, cfg->log_path);
     if (s != BD_OK) {
         bd_tensor_free(&perm);
+        snap_free(&good);
+        snap_free(&best);
         return s;
     }
+    snap_take(&good, net);
 
     bd_rng rng;
     bd_rng_seed(&rng, cfg->seed ^ 0x5eed5eedULL); /* separate stream from init */
@@ -110,12 +167,18 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     double t0 = bd_seconds();
     bd_train_result r;
     memset(&r, 0, sizeof r);
-    r.train_acc = r.test_acc = -1.0f;
-    double epoch_loss = 0.0;
+    r.train_acc = r.test_acc = r.val_acc = -1.0f;
+    double epoch_loss = 0.0, prev_epoch_loss = INFINITY, best_val = INFINITY;
     long epoch_iters = 0;
-    int epoch = 1;
+    int epoch = 1, since_best = 0;
+    float lr = lr0;
+    int mode = net->training;
+    net->training = 1;
 
     for (long it = 0; it < total; it++) {
+        if (it % per_epoch == 0 && cfg->schedule != BD_LR_ADAPTIVE)
+            lr = bd_lr_at(cfg->schedule, lr0, epoch - 1, nepochs, cfg->lr_step, gamma);
+        opt->cfg.lr = lr;
         const int32_t *bidx;
         if (cfg->sampling == BD_SAMPLE_REPLACE) {
             /* np.random.choice(train_size, batch_size): with replacement */
@@ -136,11 +199,14 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         if (s != BD_OK)
             break;
         if (!isfinite(loss)) {
+            /* keep the last good weights: those of the last finished epoch */
+            snap_restore(&good, net);
             s = bd_error(BD_ERR_NUMERIC,
                          "loss became %s at epoch %d, iteration %ld: the learning rate "
-                         "(%g) is probably too high, try a lower --lr",
-                         isnan(loss) ? "NaN" : "infinite", epoch, it + 1,
-                         (double)opt->cfg.lr);
+                         "(%g) is probably too high, try a lower --lr; the weights of "
+                         "epoch %d are kept",
+                         isnan(loss) ? "NaN" : "infinite", epoch, it + 1, (double)lr,
+                         epoch - 1);
             break;
         }
         bd_optim_step(opt, net);
@@ -148,41 +214,77 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         epoch_iters++;
         r.iters = it + 1;
         if (lg.f)
-            fprintf(lg.f, "iter,%d,%ld,%.6g,,,\n", epoch, it + 1, (double)loss);
+            fprintf(lg.f, "iter,%d,%ld,%.6g,,,,,,\n", epoch, it + 1, (double)loss);
         if (cfg->on_iter)
             cfg->on_iter(cfg->ud, it + 1, total, loss);
 
-        if ((it + 1) % per_epoch == 0 || it + 1 == total) {
-            bd_epoch_stats st;
-            st.epoch = epoch;
-            st.iter = it + 1;
-            st.loss = (float)(epoch_loss / (double)epoch_iters);
-            st.train_acc = st.test_acc = -1.0f;
-            if (cfg->eval_train)
-                s = bd_evaluate(net, train, &st.train_acc, NULL);
-            if (s == BD_OK && test && test->n > 0)
-                s = bd_evaluate(net, test, &st.test_acc, NULL);
-            if (s != BD_OK)
+        if ((it + 1) % per_epoch != 0 && it + 1 != total)
+            continue;
+        /* ---- end of an epoch */
+        bd_epoch_stats st;
+        st.epoch = epoch;
+        st.iter = it + 1;
+        st.loss = (float)(epoch_loss / (double)epoch_iters);
+        st.train_acc = st.test_acc = st.val_acc = st.val_loss = -1.0f;
+        st.lr = lr;
+        if (cfg->eval_train)
+            s = bd_evaluate(net, train, &st.train_acc, NULL);
+        if (s == BD_OK && test && test->n > 0)
+            s = bd_evaluate(net, test, &st.test_acc, NULL);
+        if (s == BD_OK && cfg->val && cfg->val->n > 0)
+            s = bd_evaluate(net, cfg->val, &st.val_acc, &st.val_loss);
+        if (s != BD_OK)
+            break;
+        st.seconds = bd_seconds() - t0;
+        r.epochs = epoch;
+        r.final_loss = st.loss;
+        r.train_acc = st.train_acc;
+        r.test_acc = st.test_acc;
+        r.val_acc = st.val_acc;
+        r.final_lr = lr;
+        snap_take(&good, net);
+        if (lg.f)
+            fprintf(lg.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", epoch, it + 1,
+                    (double)st.loss, (double)st.train_acc, (double)st.test_acc, st.seconds,
+                    (double)st.val_acc, (double)st.val_loss, (double)lr);
+        if (cfg->on_epoch)
+            cfg->on_epoch(cfg->ud, &st);
+        /* the adaptive rule of seed 004: halve when the loss got worse */
+        if (cfg->schedule == BD_LR_ADAPTIVE && st.loss > prev_epoch_loss)
+            lr *= 0.5f;
+        prev_epoch_loss = st.loss;
+        if (cfg->patience > 0) {
+            if (st.val_loss < best_val) {
+                best_val = st.val_loss;
+                r.best_epoch = epoch;
+                since_best = 0;
+                snap_take(&best, net);
+            } else if (++since_best >= cfg->patience) {
+                r.stopped_early = 1;
                 break;
-            st.seconds = bd_seconds() - t0;
-            r.epochs = epoch;
-            r.final_loss = st.loss;
-            r.train_acc = st.train_acc;
-            r.test_acc = st.test_acc;
-            if (lg.f)
-                fprintf(lg.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f\n", epoch, it + 1,
-                        (double)st.loss, (double)st.train_acc, (double)st.test_acc,
-                        st.seconds);
-            if (cfg->on_epoch)
-                cfg->on_epoch(cfg->ud, &st);
-            epoch++;
-            epoch_loss = 0.0;
-            epoch_iters = 0;
+            }
         }
+        epoch++;
+        epoch_loss = 0.0;
+        epoch_iters = 0;
     }
+    /* early stopping ends with the best epoch's weights: measure those */
+    if (s == BD_OK && cfg->patience > 0 && r.best_epoch > 0 && r.best_epoch != r.epochs) {
+        snap_restore(&best, net);
+        if (cfg->eval_train)
+            s = bd_evaluate(net, train, &r.train_acc, NULL);
+        if (s == BD_OK && test && test->n > 0)
+            s = bd_evaluate(net, test, &r.test_acc, NULL);
+        if (s == BD_OK)
+            s = bd_evaluate(net, cfg->val, &r.val_acc, NULL);
+    }
+    net->training = mode;
+    opt->cfg.lr = lr0;
     r.seconds = bd_seconds() - t0;
     bd_restore_denormals(fpu);
     bd_tensor_free(&perm);
+    snap_free(&good);
+    snap_free(&best);
     s = log_close(&lg, s);
     if (res)
         *res = r;
