@@ -135,6 +135,35 @@ void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n);
 void bd_sigmoid_forward(float *y, const float *x, size_t n);
 /* dx = dy * y (1 - y)   (book eq. 5.12)  dy, y [n] -> dx [n] */
 void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
+/* The variants of seed 002. The kinked ones branch on the input x (x <= 0
+ * takes the slope), so their backward takes x. */
+/* y = tanh(x)                           x [n] -> y [n] */
+void bd_tanh_forward(float *y, const float *x, size_t n);
+/* dx = dy (1 - y^2)                      dy, y [n] -> dx [n] */
+void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n);
+/* Leaky ReLU: y = x > 0 ? x : s x        x [n] -> y [n] */
+void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n);
+/* dx = dy (x > 0 ? 1 : s)                dy, x [n] -> dx [n] */
+void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n);
+/* PReLU (He et al. 2015): y = x > 0 ? x : a_j x, a learned per feature.
+ *                                        x [B,D], a [D] -> y [B,D] */
+void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D);
+/* dx = dy (x > 0 ? 1 : a_j), da_j = sum_B dy (x > 0 ? 0 : x)
+ * dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D] */
+void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
+                       int B, int D);
+/* RReLU (Xu et al. 2015): y = x > 0 ? x : s_i x. With rng (training) each
+ * s_i ~ U[lo, hi); with rng NULL (evaluation) s_i = (lo + hi) / 2. The slopes
+ * are written to slope for backward.     x [n] -> y [n], slope [n] */
+void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi, bd_rng *rng,
+                      size_t n);
+/* dx = dy (x > 0 ? 1 : s_i)              dy, x, slope [n] -> dx [n] */
+void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n);
+/* ELU (Clevert et al. 2016): y = x > 0 ? x : alpha (e^x - 1)   x [n] -> y [n] */
+void bd_elu_forward(float *y, const float *x, float alpha, size_t n);
+/* dx = dy (x > 0 ? 1 : y + alpha)        dy, x, y [n] -> dx [n] */
+void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
+                     size_t n);
 
 /* Labels: either class indices (idx [B]) or one-hot / soft targets
  * (onehot [B, C]); exactly one of the two is non-NULL. */
@@ -156,6 +185,19 @@ void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
 double bd_mse_forward(const float *y, bd_labels t, int B, int C);
 /* dy = (y - t) / B                          y [B,C] -> dy [B,C] */
 void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
+/* Mean absolute error: sum_k |y_k - t_k| averaged over the batch (class
+ * indices become one-hot targets, as for MSE).  y [B,C] -> loss */
+double bd_mae_forward(const float *y, bd_labels t, int B, int C);
+/* dy = sign(y - t) / B, 0 where y == t       y [B,C] -> dy [B,C] */
+void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
+/* Sigmoid + binary cross-entropy (logistic regression): per unit
+ * max(z,0) - z t + log(1 + e^-|z|), summed over units, averaged over the
+ * batch; finite for any finite z. With C == 1 a class index is the target
+ * (0 or 1); with C > 1 indices become one-hot; t.onehot [B,C] may hold
+ * probabilities.  z [B,C] -> prob = sigmoid(z) [B,C]; returns the loss */
+double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
+/* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
+void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
 
 /* ------------------------------------------------------------- networks */
 
@@ -504,6 +546,51 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                    bd_train_result *res);
 /* Accuracy of net on ds, in batches of the net's reserved size. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
+
+/* ------------------------------------------------ hyperparameter search */
+
+/* Random search as in the book (6.5.3, hyperparameter_optimization.py): each
+ * trial samples the learning rate and the weight decay log-uniformly in their
+ * ranges, trains a fresh network for a few epochs on the training part of a
+ * fixed shuffled split, and records the per-epoch accuracies. */
+typedef struct bd_hp_trial {
+    int index;            /* trial number, in sampling order (0-based) */
+    float lr, weight_decay;
+    float val_acc, train_acc; /* after the last epoch */
+    int epochs;           /* epochs run (fewer if the loss stopped being finite) */
+    int diverged;         /* 1: the loss became NaN/inf */
+    float *val_curve;     /* [epochs] validation accuracy per epoch */
+    float *train_curve;   /* [epochs] training accuracy per epoch */
+} bd_hp_trial;
+
+typedef struct bd_hpsearch_config {
+    int trials;           /* default 100 */
+    int epochs;           /* per trial, default 50 */
+    int batch;            /* default 100 */
+    float val_split;      /* default 0.2 */
+    float lr_min, lr_max; /* default 1e-6 .. 1e-2 */
+    float wd_min, wd_max; /* default 1e-8 .. 1e-4 */
+    const char *optimizer;/* default "sgd" */
+    uint64_t seed;        /* trials are reproducible from it */
+    void (*on_trial)(void *ud, const bd_hp_trial *t, int done, int total);
+    void *ud;
+} bd_hpsearch_config;
+
+typedef struct bd_hpsearch_result {
+    int ntrials, epochs, ntrain, nval;
+    bd_hp_trial *trials;  /* sorted by validation accuracy, best first */
+    bd_tensor curves;     /* owns every trial's curves */
+} bd_hpsearch_result;
+
+void bd_hpsearch_config_default(bd_hpsearch_config *c);
+/* Run the search on data (split into training and validation parts) with
+ * networks of spec (its weight_decay is replaced by each trial's). */
+bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
+                      const bd_hpsearch_config *cfg, bd_hpsearch_result *out);
+/* trial,lr,weight_decay,epoch,train_acc,val_acc — one row per trial and
+ * epoch, written to PATH.tmp and renamed. */
+bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path);
+void bd_hpsearch_free(bd_hpsearch_result *r);
 
 /* -------------------------------------------------- numerical gradient */
 

@@ -30,6 +30,8 @@ typedef struct bd_layer_op {
     const char *name;            /* "Affine", "Relu", ... (layer names: Affine1) */
     const char *pname[2];        /* names of W and b in gradient checks ("W", "b") */
     int decay;                   /* 1: weight decay applies to W (Affine) */
+    int kink;                    /* 1: not differentiable at input 0 (ReLU family);
+                                  * gradient checks skip steps that cross it */
     float def_p0, def_p1;        /* defaults of the hyperparameters p0, p1 */
     /* trainable parameters (W then b) and non-trainable state (s0 then s1) */
     size_t (*param_count)(const bd_layer *l);
@@ -54,6 +56,8 @@ const bd_layer_op *bd__layer_op(bd_layer_kind kind);
 /* rows of the table, defined next to their kernels */
 extern const bd_layer_op bd__op_affine;
 extern const bd_layer_op bd__op_relu, bd__op_sigmoid;
+extern const bd_layer_op bd__op_tanh, bd__op_leaky_relu, bd__op_prelu, bd__op_rrelu, bd__op_elu;
+extern const bd_layer_op bd__op_batchnorm, bd__op_dropout;
 
 /* The loss layers, same idea: net->prob holds what backward needs. */
 typedef struct bd_loss_op {

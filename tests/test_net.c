@@ -270,6 +270,79 @@ static void mse_network_gradcheck(void **st)
     bd_net_free(&net);
 }
 
+/* In training mode Dropout and RReLU draw new randomness at every forward;
+ * the check replays the same draws, so they can be checked as they train. */
+static void gradcheck_random_layers_in_training_mode(void **st)
+{
+    bd_net_spec sp;
+    bd_net_spec_default(&sp);
+    snprintf(sp.model, sizeof sp.model, "mlp");
+    sp.hidden[0] = 24;
+    sp.hidden[1] = 16;
+    sp.nhidden = 2;
+    sp.act = BD_LAYER_RRELU;
+    sp.dropout = 0.3f;
+    bd_net net;
+    bd_rng r;
+    bd_rng_seed(&r, 21);
+    assert_ok(bd_net_from_spec(&net, &sp, 1, 1, 30, 10, &r));
+    assert_int_equal(net.training, 1);
+    bd_tensor x, y;
+    random_batch(&x, &y, 4, 30, 10, 8);
+    bd_gradcheck_row rows[6];
+    int nr;
+    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    assert_int_equal(nr, 6);
+    for (int i = 0; i < nr; i++)
+        assert_true(rows[i].checked > 0);
+    bd_debug_break_backward(BD_LAYER_DROPOUT, 1);
+    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
+    bd_debug_break_backward(BD_LAYER_DROPOUT, 0);
+    assert_int_equal(s, BD_ERR_CHECK);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+}
+
+/* L2 weight decay: the loss gains ½λΣW² over Affine weights only, the
+ * gradient λW; the check sees both. */
+static void weight_decay_in_loss_and_gradient(void **st)
+{
+    bd_net a, b;
+    bd_rng r1, r2;
+    bd_rng_seed(&r1, 4);
+    bd_rng_seed(&r2, 4);
+    assert_ok(bd_net_two_layer(&a, 6, 5, 3, (bd_init){BD_INIT_STD, 0.5f}, &r1));
+    assert_ok(bd_net_two_layer(&b, 6, 5, 3, (bd_init){BD_INIT_STD, 0.5f}, &r2));
+    b.weight_decay = 0.1f;
+    for (int i = 0; i < 3; i++) /* biases must not count */
+        bd_f32(&b.layers[2].b)[i] = bd_f32(&a.layers[2].b)[i] = 5.0f;
+    assert_ok(bd_net_reserve(&a, 4));
+    assert_ok(bd_net_reserve(&b, 4));
+    bd_tensor x, y;
+    random_batch(&x, &y, 4, 6, 3, 2);
+    bd_labels t = {bd_i32(&y), NULL};
+    float la, lb;
+    assert_ok(bd_net_gradient(&a, &x, t, &la));
+    assert_ok(bd_net_gradient(&b, &x, t, &lb));
+    double w2 = 0;
+    for (int li = 0; li < 3; li += 2)
+        for (size_t k = 0; k < a.layers[li].W.size; k++)
+            w2 += (double)bd_f32(&a.layers[li].W)[k] * bd_f32(&a.layers[li].W)[k];
+    assert_close(lb - la, 0.05 * w2, 1e-5);
+    for (size_t k = 0; k < a.layers[0].W.size; k++)
+        assert_close(bd_f32(&b.layers[0].dW)[k] - bd_f32(&a.layers[0].dW)[k],
+                     0.1 * bd_f32(&a.layers[0].W)[k], 1e-6);
+    for (int k = 0; k < 3; k++)
+        assert_close(bd_f32(&b.layers[2].db)[k], bd_f32(&a.layers[2].db)[k], 0);
+    b.l1 = 0.01f;
+    assert_ok(bd_gradcheck(&b, &x, t, NULL, NULL, NULL));
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&a);
+    bd_net_free(&b);
+}
+
 static void sgd_step_is_w_minus_lr_grad(void **st)
 {
     bd_net net;
@@ -540,6 +613,8 @@ int main(void)
         cmocka_unit_test(broken_sigmoid_caught),
         cmocka_unit_test(gradcheck_sampled_entries),
         cmocka_unit_test(mse_network_gradcheck),
+        cmocka_unit_test(gradcheck_random_layers_in_training_mode),
+        cmocka_unit_test(weight_decay_in_loss_and_gradient),
         cmocka_unit_test(sgd_step_is_w_minus_lr_grad),
         cmocka_unit_test(train_blobs_reaches_accuracy),
         cmocka_unit_test(training_is_reproducible),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *HELP =
     "Usage: badak gradcheck [options]\n"
@@ -16,18 +17,28 @@ static const char *HELP =
     "absolute and relative difference of each. The relative difference is\n"
     "|a - n| / max(|a|, |n|, 1e-3). Exits 1 when a parameter's mean absolute\n"
     "difference exceeds --tol-abs or its worst relative difference --tol-rel.\n"
-    "Entries whose step would switch a ReLU on or off (a kink, where the loss has\n"
-    "no derivative) are skipped and counted in the 'kinks' column.\n"
+    "Entries whose step would cross the kink at 0 of a ReLU-family activation\n"
+    "(where the loss has no derivative) are skipped and counted in the 'kinks'\n"
+    "column. The check runs in training mode (BatchNorm on batch statistics,\n"
+    "Dropout dropping) unless --eval; the random draws are replayed at every\n"
+    "evaluation so the loss is one fixed function.\n"
     "\n"
     "  --model NAME          two_layer (default) or mlp\n"
     "  --hidden LIST         hidden sizes (defaults as in train)\n"
-    "  --activation NAME     relu (default) or sigmoid\n"
+    "  --activation NAME     relu (default), sigmoid, tanh, leaky_relu[:S], prelu[:A0],\n"
+    "                        rrelu[:LO,HI], elu[:ALPHA]\n"
+    "  --batchnorm           BatchNorm after each hidden Affine\n"
+    "  --dropout P           Dropout after each hidden activation\n"
+    "  --loss NAME           softmax_ce (default), mse, mae, bce\n"
+    "  --weight-decay L      L2 term in the loss (checked too)\n"
+    "  --eval                check in evaluation mode\n"
     "  --init INIT           std=0.01, a std, xavier or he (defaults as in train)\n"
     "  --data NAME|DIR       take the samples from this data set's training images;\n"
     "                        default: random inputs in [0,1) with random labels\n"
     "  --inputs N            features per sample without --data (default 784)\n"
     "  --classes N           classes without --data (default 10)\n"
-    "  --samples N           samples in the batch (default 3, as in the book)\n"
+    "  --samples N           samples in the batch (default 3, as in the book; 32\n"
+    "                        with --batchnorm: statistics of 3 samples are degenerate)\n"
     "  --h STEP              difference step (default 1e-2: float32 needs a larger\n"
     "                        step than the book's 1e-4 in float64)\n"
     "  --max-entries N       check at most N random entries per parameter\n"
@@ -35,14 +46,15 @@ static const char *HELP =
     "  --tol-abs X           mean absolute difference allowed (default 1e-4)\n"
     "  --tol-rel X           worst relative difference allowed (default 1e-2)\n"
     "  --seed N              seed for weights, inputs and sampled entries (default 1)\n"
-    "  --break-backward K    deliberately break a layer kind's backward (affine,\n"
-    "                        relu or sigmoid) to see the check catch it\n"
+    "  --break-backward K    deliberately break a layer kind's backward (affine, relu,\n"
+    "                        sigmoid, tanh, leakyrelu, prelu, rrelu, elu, batchnorm,\n"
+    "                        dropout) to see the check catch it\n"
     "  --threads N           threads (default all cores)\n"
     "  -h, --help            this help\n";
 
 enum {
     O_MODEL = 256, O_HIDDEN, O_ACT, O_INIT, O_DATA, O_INPUTS, O_CLASSES, O_SAMPLES, O_H,
-    O_MAXE, O_TABS, O_TREL, O_SEED, O_BREAK, O_THREADS
+    O_MAXE, O_TABS, O_TREL, O_SEED, O_BREAK, O_THREADS, O_BN, O_DROPOUT, O_LOSS, O_WD, O_EVAL
 };
 
 static const struct option LONGOPTS[] = {
@@ -61,6 +73,11 @@ static const struct option LONGOPTS[] = {
     {"seed", required_argument, 0, O_SEED},
     {"break-backward", required_argument, 0, O_BREAK},
     {"threads", required_argument, 0, O_THREADS},
+    {"batchnorm", no_argument, 0, O_BN},
+    {"dropout", required_argument, 0, O_DROPOUT},
+    {"loss", required_argument, 0, O_LOSS},
+    {"weight-decay", required_argument, 0, O_WD},
+    {"eval", no_argument, 0, O_EVAL},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -69,11 +86,11 @@ int cmd_gradcheck(int argc, char **argv)
 {
     net_opts no = {.model = "two_layer", .activation = "relu"};
     const char *data = NULL;
-    long inputs = 784, classes = 10, samples = 3, max_entries = 0, threads = 0;
+    long inputs = 784, classes = 10, samples = 0, max_entries = 0, threads = 0;
     bd_gradcheck_config gc;
     bd_gradcheck_config_default(&gc);
     uint64_t seed = 1;
-    int broken = -1;
+    int broken = -1, eval = 0;
 
     optind = 1;
     int c;
@@ -100,15 +117,17 @@ int cmd_gradcheck(int argc, char **argv)
         case O_SEED: bad = cli_u64("gradcheck", "--seed", o, &seed); break;
         case O_THREADS: bad = cli_int("gradcheck", "--threads", o, 1, 1024, &threads); break;
         case O_BREAK:
-            if (strcmp(o, "affine") == 0)
-                broken = BD_LAYER_AFFINE;
-            else if (strcmp(o, "relu") == 0)
-                broken = BD_LAYER_RELU;
-            else if (strcmp(o, "sigmoid") == 0)
-                broken = BD_LAYER_SIGMOID;
-            else
-                return cli_usage_error("gradcheck", "--break-backward: '%s' (expected affine, relu or sigmoid)", o);
+            for (int k = 0; k < BD_LAYER_KIND_COUNT; k++)
+                if (strcasecmp(o, bd_layer_kind_name((bd_layer_kind)k)) == 0)
+                    broken = k;
+            if (broken < 0)
+                return cli_usage_error("gradcheck", "--break-backward: unknown layer kind '%s'", o);
             break;
+        case O_BN: no.batchnorm = 1; break;
+        case O_DROPOUT: bad = cli_float("gradcheck", "--dropout", o, 0, 0.99, &no.dropout); break;
+        case O_LOSS: no.loss = o; break;
+        case O_WD: bad = cli_float("gradcheck", "--weight-decay", o, 0, 1e6, &no.weight_decay); break;
+        case O_EVAL: eval = 1; break;
         default: return cli_usage_error("gradcheck", "unknown or incomplete option");
         }
         if (bad)
@@ -116,6 +135,8 @@ int cmd_gradcheck(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("gradcheck", "unexpected argument '%s'", argv[optind]);
+    if (!samples)
+        samples = no.batchnorm ? 32 : 3;
     bd_set_threads((int)threads);
     gc.max_entries = (size_t)max_entries;
     gc.seed = seed;
@@ -172,13 +193,14 @@ int cmd_gradcheck(int argc, char **argv)
         bd_net_free(&net);
         return cli_fail(s);
     }
+    bd_net_set_training(&net, !eval);
     if (broken >= 0) {
         bd_debug_break_backward((bd_layer_kind)broken, 1);
         printf("note: %s backward deliberately broken (--break-backward)\n",
                bd_layer_kind_name((bd_layer_kind)broken));
     }
-    printf("gradient check: %s, %ld samples, %s inputs, h = %g\n", net.desc, samples,
-           data ? data : "random", (double)gc.h);
+    printf("gradient check: %s, %ld samples, %s inputs, %s mode, h = %g\n", net.desc,
+           samples, data ? data : "random", eval ? "evaluation" : "training", (double)gc.h);
     int nrows = 0;
     bd_gradcheck_row *rows = calloc((size_t)net.nlayers * 2 + 2, sizeof *rows);
     double t0 = bd_seconds();

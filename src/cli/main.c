@@ -12,6 +12,7 @@ static const char *HELP =
     "Commands:\n"
     "  train       train a network (default: the book's chapter-5 TwoLayerNet on MNIST)\n"
     "  gradcheck   compare backprop with the numerical gradient, per parameter\n"
+    "  hpsearch    random search of the learning rate and weight decay\n"
     "  version     print the version\n"
     "  help        this help\n"
     "\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "gradcheck"))
         return cmd_gradcheck(argc - 1, argv + 1);
+    if (!strcmp(cmd, "hpsearch"))
+        return cmd_hpsearch(argc - 1, argv + 1);
     fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);
     return EXIT_USAGE;
 }

@@ -1,5 +1,6 @@
-/* activation.c — element-wise activation layers (book 5.5). Backward uses the
- * saved output y, so the layer keeps no extra mask buffer. */
+/* activation.c — element-wise activation layers (book 5.5) and the ReLU
+ * variants of seed 002. ReLU, sigmoid and tanh backward use the saved output
+ * y, so they keep no extra mask buffer. */
 #include "internal.h"
 
 #include <math.h>
@@ -55,7 +56,8 @@ static void relu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     bd__maybe_break(BD_LAYER_RELU, bd_f32(&l->dx), n);
 }
 
-const bd_layer_op bd__op_relu = {.name = "Relu", .forward = relu_fwd, .backward = relu_bwd};
+const bd_layer_op bd__op_relu = {
+    .name = "Relu", .kink = 1, .forward = relu_fwd, .backward = relu_bwd};
 
 static void sigmoid_fwd(bd_layer *l, int B)
 {
@@ -73,3 +75,232 @@ static void sigmoid_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_sigmoid = {
     .name = "Sigmoid", .forward = sigmoid_fwd, .backward = sigmoid_bwd};
+
+/* ---- the variants of seed 002 ("ReLU를 보완하기 위한 변형들"): tanh, Leaky
+ * ReLU, PReLU, RReLU, ELU. The kinked ones decide the branch from the input
+ * x (l->in), not the output, so a slope of any sign works; x == 0 takes the
+ * x <= 0 branch in forward and backward alike. */
+
+/* x [n] -> y [n] */
+void bd_tanh_forward(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = tanhf(x[i]);
+}
+
+/* dy, y [n] -> dx [n]: tanh'(x) = 1 − tanh²(x) */
+void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+/* x [n] -> y [n]: f(x) = max(s x, x) for 0 < s < 1 (Maas et al. 2013) */
+void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : s * x[i];
+}
+
+/* dy, x [n] -> dx [n] */
+void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : s * dy[i];
+}
+
+/* x [B,D], a [D] -> y [B,D]: one learned slope per feature (He et al. 2015) */
+void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D)
+{
+    for (int r = 0; r < B; r++) {
+        const float *xr = x + (size_t)r * D;
+        float *yr = y + (size_t)r * D;
+        for (int j = 0; j < D; j++)
+            yr[j] = xr[j] > 0.0f ? xr[j] : a[j] * xr[j];
+    }
+}
+
+/* dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D]
+ * dL/dx = dy (x > 0 ? 1 : a_j),  dL/da_j = Σ_B dy (x > 0 ? 0 : x)  (He et al. eq. 2-4) */
+void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
+                       int B, int D)
+{
+    for (int j = 0; j < D; j++)
+        da[j] = 0.0f;
+    for (int r = 0; r < B; r++) {
+        const float *xr = x + (size_t)r * D, *dyr = dy + (size_t)r * D;
+        for (int j = 0; j < D; j++)
+            da[j] += xr[j] > 0.0f ? 0.0f : dyr[j] * xr[j];
+        if (dx) {
+            float *dxr = dx + (size_t)r * D;
+            for (int j = 0; j < D; j++)
+                dxr[j] = xr[j] > 0.0f ? dyr[j] : a[j] * dyr[j];
+        }
+    }
+}
+
+/* x [n] -> y [n], slope [n]. Training (rng given): s_i ~ U[lo, hi) per
+ * element (Xu et al. 2015); evaluation (rng NULL): s_i = (lo + hi) / 2. The
+ * slopes are kept in slope for backward. */
+void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi, bd_rng *rng,
+                      size_t n)
+{
+    if (rng) {
+        float w = hi - lo;
+        for (size_t i = 0; i < n; i++)
+            slope[i] = lo + w * bd_rng_uniform(rng);
+    } else {
+        float m = 0.5f * (lo + hi);
+        for (size_t i = 0; i < n; i++)
+            slope[i] = m;
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : slope[i] * x[i];
+}
+
+/* dy, x, slope [n] -> dx [n] */
+void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : slope[i] * dy[i];
+}
+
+/* x [n] -> y [n]: α (e^x − 1) for x <= 0 (Clevert et al. 2016); expm1 keeps
+ * the precision near 0 */
+void bd_elu_forward(float *y, const float *x, float alpha, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : alpha * expm1f(x[i]);
+}
+
+/* dy, x, y [n] -> dx [n]: for x <= 0, d/dx α(e^x − 1) = α e^x = y + α */
+void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha);
+}
+
+/* ---- their op rows (p0, p1: see bd_layer_kind) */
+
+static void tanh_fwd(bd_layer *l, int B)
+{
+    bd_tanh_forward(bd_f32(&l->out), bd_f32(l->in), (size_t)B * l->out_size);
+}
+
+static void tanh_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_tanh_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
+    bd__maybe_break(BD_LAYER_TANH, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_tanh = {.name = "Tanh", .forward = tanh_fwd, .backward = tanh_bwd};
+
+static void leaky_fwd(bd_layer *l, int B)
+{
+    bd_leaky_relu_forward(bd_f32(&l->out), bd_f32(l->in), l->p0, (size_t)B * l->out_size);
+}
+
+static void leaky_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_leaky_relu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), l->p0, n);
+    bd__maybe_break(BD_LAYER_LEAKY_RELU, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_leaky_relu = {
+    .name = "LeakyRelu", .kink = 1, .def_p0 = 0.01f, .forward = leaky_fwd, .backward = leaky_bwd};
+
+/* PReLU: slopes a [D] are the layer's parameter, in W (no b, no decay) */
+static size_t prelu_params(const bd_layer *l) { return (size_t)l->in_size; }
+
+static void prelu_bind(bd_layer *l, float *p, float *g, float *s)
+{
+    int shape[1] = {l->in_size};
+    l->W = bd_tensor_view(p, 1, shape);
+    l->dW = bd_tensor_view(g, 1, shape);
+}
+
+/* every a_j = p0 (0.25 in He et al. 2015), whatever the weight init */
+static void prelu_init(bd_layer *l, bd_init init, bd_rng *rng)
+{
+    float *a = bd_f32(&l->W);
+    for (size_t j = 0; j < l->W.size; j++)
+        a[j] = l->p0;
+}
+
+static void prelu_fwd(bd_layer *l, int B)
+{
+    bd_prelu_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), B, l->in_size);
+}
+
+static void prelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    float *dx = need_dx ? bd_f32(&l->dx) : NULL;
+    bd_prelu_backward(dx, bd_f32(&l->dW), dy, bd_f32(l->in), bd_f32(&l->W), B, l->in_size);
+    bd__maybe_break(BD_LAYER_PRELU, bd_f32(&l->dW), l->dW.size);
+    if (dx)
+        bd__maybe_break(BD_LAYER_PRELU, dx, (size_t)B * l->in_size);
+}
+
+const bd_layer_op bd__op_prelu = {
+    .name = "Prelu",
+    .kink = 1,
+    .pname = {"a", NULL},
+    .def_p0 = 0.25f,
+    .param_count = prelu_params,
+    .bind = prelu_bind,
+    .init = prelu_init,
+    .forward = prelu_fwd,
+    .backward = prelu_bwd,
+};
+
+/* RReLU: the slopes of the last forward live in aux [B, D] */
+static size_t rrelu_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
+
+static void rrelu_fwd(bd_layer *l, int B)
+{
+    bd_rrelu_forward(bd_f32(&l->out), bd_f32(&l->aux), bd_f32(l->in), l->p0, l->p1,
+                     l->net->training ? &l->net->rng : NULL, (size_t)B * l->out_size);
+}
+
+static void rrelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_rrelu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), bd_f32(&l->aux), n);
+    bd__maybe_break(BD_LAYER_RRELU, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_rrelu = {
+    .name = "Rrelu",
+    .kink = 1,
+    .def_p0 = 1.0f / 8.0f,
+    .def_p1 = 1.0f / 3.0f,
+    .aux_cols = rrelu_aux_cols,
+    .forward = rrelu_fwd,
+    .backward = rrelu_bwd,
+};
+
+static void elu_fwd(bd_layer *l, int B)
+{
+    bd_elu_forward(bd_f32(&l->out), bd_f32(l->in), l->p0, (size_t)B * l->out_size);
+}
+
+static void elu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    size_t n = (size_t)B * l->out_size;
+    bd_elu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), bd_f32(&l->out), l->p0, n);
+    bd__maybe_break(BD_LAYER_ELU, bd_f32(&l->dx), n);
+}
+
+const bd_layer_op bd__op_elu = {
+    .name = "Elu", .kink = 1, .def_p0 = 1.0f, .forward = elu_fwd, .backward = elu_bwd};

@@ -7,6 +7,13 @@ static const bd_layer_op *const OPS[BD_LAYER_KIND_COUNT] = {
     [BD_LAYER_AFFINE] = &bd__op_affine,
     [BD_LAYER_RELU] = &bd__op_relu,
     [BD_LAYER_SIGMOID] = &bd__op_sigmoid,
+    [BD_LAYER_TANH] = &bd__op_tanh,
+    [BD_LAYER_LEAKY_RELU] = &bd__op_leaky_relu,
+    [BD_LAYER_PRELU] = &bd__op_prelu,
+    [BD_LAYER_RRELU] = &bd__op_rrelu,
+    [BD_LAYER_ELU] = &bd__op_elu,
+    [BD_LAYER_BATCHNORM] = &bd__op_batchnorm,
+    [BD_LAYER_DROPOUT] = &bd__op_dropout,
 };
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind)

@@ -39,30 +39,37 @@ typedef struct loss_ctx {
     bd_net *net;
     const bd_tensor *x;
     bd_labels t;
+    bd_rng rng; /* the layers' PRNG as it was before the check */
 } loss_ctx;
 
 /* The relative difference |a − n| / max(|a|, |n|, floor): the floor keeps
  * entries whose true gradient is ~0 from dominating with noise. */
 #define REL_FLOOR 1e-3
 
+/* Every evaluation replays the same random draws (Dropout masks, RReLU
+ * slopes), so in training mode the loss is one fixed function of the
+ * parameters and its numerical gradient means something. */
 static double loss_of(void *ud)
 {
     loss_ctx *c = ud;
+    c->net->rng = c->rng;
     if (bd_net_loss(c->net, c->x, c->t, NULL) != BD_OK)
         return NAN;
     return c->net->last_loss;
 }
 
-/* A fingerprint of which ReLUs are on after the last forward: if it changes
- * between x-h and x+h, the loss has a kink in between. */
+/* A fingerprint of which side of 0 the input of every kinked layer (the ReLU
+ * family: op->kink) is on after the last forward: if it changes between x-h
+ * and x+h, the loss has a kink in between. */
 static uint64_t relu_pattern(const bd_net *net)
 {
     uint64_t hsh = 1469598103934665603ULL; /* FNV-1a over the on/off bits */
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
-        if (l->kind != BD_LAYER_RELU)
+        if (!bd__layer_op(l->kind)->kink)
             continue;
-        const float *y = bd_f32(&l->out);
+        /* the input's sign: the output's is the same only for slopes > 0 */
+        const float *y = bd_f32(l->in);
         for (size_t k = 0; k < l->out.size; k++) {
             hsh ^= (uint64_t)(y[k] > 0.0f) + 2 * (k & 0xff);
             hsh *= 1099511628211ULL;
@@ -102,6 +109,7 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
     int B = x->ndim ? x->shape[0] : 0;
     if (B > net->max_batch)
         BD_TRY(bd_net_reserve(net, B));
+    const bd_rng saved = net->rng;
     BD_TRY(bd_net_gradient(net, x, t, NULL));
 
     /* Copy backprop's answer: the numerical passes run forwards only, but a
@@ -115,7 +123,7 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
 
     bd_rng rng;
     bd_rng_seed(&rng, cfg->seed);
-    loss_ctx ctx = {net, x, t};
+    loss_ctx ctx = {net, x, t, saved};
     loss_of(&ctx);
     const uint64_t base = relu_pattern(net);
     size_t *which = NULL;
@@ -196,6 +204,7 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
         }
     }
     free(which);
+    net->rng = saved;
     /* leave the gradient block as backprop computed it */
     memcpy(net->grads.data, back.data, P * sizeof(float));
     bd_tensor_free(&back);
