@@ -117,6 +117,41 @@ expect 1 "ragged.csv:2" -- "$BADAK" train --csv "$tmp/ragged.csv"
 # the NaN guard: exit 1 with the epoch and iteration named
 expect 1 "lower --lr" -- "$BADAK" train --csv "$tmp/circle.csv" --lr 100000 --init std=10 --epochs 50 --quiet
 
+# the training toolkit from the command line (issue 3)
+for opt in --optimizer --momentum --beta1 --beta2 --decay --eps --lr-schedule --lr-step \
+    --lr-gamma --batchnorm --dropout --loss --weight-decay --l1 --val-split --patience; do
+    expect 0 "$opt" -- "$BADAK" train --help
+done
+expect 2 "beta2" -- "$BADAK" train --optimizer adam --beta2 1.5
+expect 2 "unknown learning-rate schedule 'triangle'" -- "$BADAK" train --lr-schedule triangle
+expect 2 "--patience needs --val-split" -- "$BADAK" train --patience 3
+expect 2 "unknown loss 'hinge'" -- "$BADAK" train --loss hinge
+expect 2 "rrelu" -- "$BADAK" train --activation rrelu:0.5,0.1
+expect 2 "--dropout" -- "$BADAK" train --dropout 1.5
+for o in "--optimizer momentum" "--optimizer nesterov" "--optimizer adagrad" "--optimizer rmsprop" \
+    "--optimizer adam --batchnorm" "--optimizer adam --dropout 0.2" "--activation tanh --lr-schedule cosine" \
+    "--activation leaky_relu:0.05 --weight-decay 1e-3" "--activation prelu --l1 1e-4" \
+    "--activation rrelu --lr-schedule step --lr-step 10" "--activation elu --lr-schedule adaptive" \
+    "--val-split 0.2 --patience 5 --optimizer adam"; do
+    # shellcheck disable=SC2086
+    out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 32,32 --batch 20 --epochs 60 \
+        --seed 3 --json --quiet $o 2>&1)
+    acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+    if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'; then ok; else
+        bad "train $o on the circle: test accuracy '$acc' (want >= 0.85)"$'\n'"$out"; fi
+done
+# two classes with one sigmoid output and binary cross-entropy (seed 002)
+out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 32,32 --loss bce --optimizer adam \
+    --batch 20 --epochs 60 --seed 3 --json --quiet 2>&1)
+acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'; then ok; else
+    bad "bce on the circle: test accuracy '$acc'"$'\n'"$out"; fi
+# early stopping says so, and keeps the best epoch
+out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 64,64 --optimizer adam --lr 0.01 \
+    --batch 10 --epochs 300 --val-split 0.25 --patience 3 --seed 3 2>&1)
+grep -q "early stop: validation loss did not improve for 3 epochs" <<<"$out" && ok ||
+    bad "no early stop in 300 epochs"$'\n'"$out"
+
 # gradcheck: passes on both presets, fails (exit 1) when a backward is broken
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model two_layer --inputs 40 --hidden 20
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 40 --hidden 20,20,20
@@ -126,7 +161,29 @@ for k in affine relu; do
 done
 expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --activation sigmoid --inputs 40 --hidden 20 --break-backward sigmoid
 
+for a in tanh leaky_relu prelu rrelu elu; do
+    expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --activation $a --inputs 30 --hidden 20,20
+done
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --batchnorm --dropout 0.3 --inputs 30 --hidden 20,20
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --activation tanh --loss mae --weight-decay 0.1 --inputs 30 --hidden 20
+for k in batchnorm dropout prelu elu; do
+    act=relu
+    case $k in prelu|elu) act=$k ;; esac
+    expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --activation $act --batchnorm --dropout 0.3 --inputs 30 --hidden 20,20 --break-backward $k
+done
+expect 2 "unknown layer kind 'conv'" -- "$BADAK" gradcheck --break-backward conv
+
 if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
+    # hyperparameter search in the notes' form, with its CSV
+    out=$("$BADAK" hpsearch --data "$MNIST" --trials 4 --epochs 3 --train-size 200 --top 2 \
+        --csv "$tmp/hp.csv" --quiet 2>&1)
+    if grep -q "^Best-1 (val acc: 0\.[0-9][0-9]) | lr: .*, weight decay: " <<<"$out" &&
+        [ "$(grep -c '^Best-' <<<"$out")" -eq 2 ] && [ "$(wc -l <"$tmp/hp.csv")" -eq 13 ]; then
+        ok
+    else
+        bad "hpsearch output or CSV wrong"$'\n'"$out"$'\n'"$(head -3 "$tmp/hp.csv" 2>&1)"
+    fi
+    expect 2 "--lr-range" -- "$BADAK" hpsearch --lr-range 1e-2,1e-6
     # gradcheck on real digits, as the book does (3 samples of MNIST)
     expect 0 "gradient check passed" -- "$BADAK" gradcheck --data "$MNIST" --max-entries 2000
     if [ "$QUICK" != 1 ]; then

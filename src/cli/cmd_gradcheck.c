@@ -15,7 +15,7 @@ static const char *HELP =
     "(central difference (f(x+h) - f(x-h)) / 2h, book eq. 4.4) for every\n"
     "parameter (W1, b1, W2, b2, ...) on a few samples, and print the mean and max\n"
     "absolute and relative difference of each. The relative difference is\n"
-    "|a - n| / max(|a|, |n|, 1e-3). Exits 1 when a parameter's mean absolute\n"
+    "|a - n| / max(|a|, |n|, 2e-3). Exits 1 when a parameter's mean absolute\n"
     "difference exceeds --tol-abs or its worst relative difference --tol-rel.\n"
     "Entries whose step would cross the kink at 0 of a ReLU-family activation\n"
     "(where the loss has no derivative) are skipped and counted in the 'kinks'\n"

@@ -12,7 +12,10 @@ static size_t dropout_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
 /* x [B,D] -> y [B,D]; training: y = x·m, m = (u >= p) / (1 − p), u uniform
  * in [0, 1) on a 16-bit grid: four u per 64-bit draw, compared as integers
  * (k/2¹⁶ >= p  ⇔  k >= ⌈p·2¹⁶⌉), so a unit drops with probability p rounded
- * up to a multiple of 2⁻¹⁶. Branch-free: a drop is not predictable. */
+ * up to a multiple of 2⁻¹⁶. The draws go through a small block of uint16 so
+ * the compare-and-select loop vectorises (a drop is not predictable). */
+#define DROP_BLOCK 1024
+
 static void dropout_fwd(bd_layer *l, int B)
 {
     const size_t n = (size_t)B * l->in_size;
@@ -30,14 +33,22 @@ static void dropout_fwd(bd_layer *l, int B)
     const uint32_t T = p < 1.0f ? (uint32_t)ceilf(p * 65536.0f) : 1u << 16;
     float *restrict m = bd_f32(&l->aux);
     bd_rng *rng = &l->net->rng;
-    for (size_t i = 0; i < n; i += 4) {
-        uint64_t u = bd_rng_u64(rng);
-        size_t k = n - i < 4 ? n - i : 4;
-        for (size_t q = 0; q < k; q++)
-            m[i + q] = keep * (float)((uint32_t)(u >> (48 - 16 * q) & 0xffff) >= T);
+    uint16_t k[DROP_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += DROP_BLOCK) {
+        size_t len = BD_MIN(n - i0, (size_t)DROP_BLOCK);
+        for (size_t i = 0; i < len; i += 4) {
+            uint64_t u = bd_rng_u64(rng);
+            k[i] = (uint16_t)(u >> 48);
+            k[i + 1] = (uint16_t)(u >> 32);
+            k[i + 2] = (uint16_t)(u >> 16);
+            k[i + 3] = (uint16_t)u;
+        }
+        for (size_t i = 0; i < len; i++) {
+            float mi = k[i] >= T ? keep : 0.0f;
+            m[i0 + i] = mi;
+            y[i0 + i] = x[i0 + i] * mi;
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] * m[i];
 }
 
 /* dy [B,D] -> dx [B,D]: dx = dy·m (training), dy (evaluation) */
