@@ -293,11 +293,11 @@ static void hpsearch_small(void **st)
     for (int i = 0; i < 12; i++)
         want += a.trials[i].epochs;
     assert_int_equal(rows, want);
-    hc.lr_min = 0;
-    assert_fails(bd_hpsearch(&sp, &data, &hc, &c), BD_ERR_ARG, "ranges");
     bd_hpsearch_free(&a);
     bd_hpsearch_free(&b);
     bd_hpsearch_free(&c);
+    hc.lr_min = 0; /* the result is only written on success */
+    assert_fails(bd_hpsearch(&sp, &data, &hc, &c), BD_ERR_ARG, "ranges");
     bd_dataset_free(&data);
 }
 
