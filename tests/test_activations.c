@@ -330,19 +330,6 @@ static void grad_kernels(void **st)
 
 /* ---- networks */
 
-static void random_batch(bd_tensor *x, bd_tensor *y, int B, int D, int C, uint64_t seed)
-{
-    int xs[2] = {B, D}, ys[1] = {B};
-    assert_ok(bd_tensor_alloc(x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(y, BD_I32, 1, ys));
-    bd_rng r;
-    bd_rng_seed(&r, seed);
-    for (size_t i = 0; i < x->size; i++)
-        bd_f32(x)[i] = bd_rng_uniform(&r);
-    for (int i = 0; i < B; i++)
-        bd_i32(y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
-}
-
 /* mlp 30-20-16-12-C with activation act (p0, p1: 0 for the defaults) */
 static void mlp_net(bd_net *net, bd_layer_kind act, float p0, float p1, bd_loss_kind loss,
                     int C)

@@ -2,50 +2,6 @@
  * broken backward), the optimizer interface, the trainer and its guards. */
 #include "testutil.h"
 
-/* Gaussian blobs: `classes` centres in `d` dimensions, unit noise scaled by
- * `noise`. Deterministic for a seed. Caller frees with bd_dataset_free. */
-static void make_blobs(bd_dataset *ds, int n, int d, int classes, float noise, uint64_t seed,
-                       uint64_t centre_seed)
-{
-    memset(ds, 0, sizeof *ds);
-    int xs[2] = {n, d}, ys[1] = {n};
-    assert_ok(bd_tensor_alloc(&ds->x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(&ds->y, BD_I32, 1, ys));
-    bd_rng rc, r;
-    bd_rng_seed(&rc, centre_seed);
-    bd_rng_seed(&r, seed);
-    float centre[16][16];
-    for (int k = 0; k < classes; k++)
-        for (int j = 0; j < d; j++)
-            centre[k][j] = 2.0f * bd_rng_normal(&rc);
-    for (int i = 0; i < n; i++) {
-        int k = (int)bd_rng_below(&r, (uint32_t)classes);
-        bd_i32(&ds->y)[i] = k;
-        for (int j = 0; j < d; j++)
-            bd_f32(&ds->x)[(size_t)i * d + j] = centre[k][j] + noise * bd_rng_normal(&r);
-    }
-    ds->n = n;
-    ds->c = 1;
-    ds->h = 1;
-    ds->w = d;
-    ds->nclasses = classes;
-    ds->scale = 1.0f;
-    snprintf(ds->name, sizeof ds->name, "blobs");
-}
-
-static void random_batch(bd_tensor *x, bd_tensor *y, int B, int D, int C, uint64_t seed)
-{
-    int xs[2] = {B, D}, ys[1] = {B};
-    assert_ok(bd_tensor_alloc(x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(y, BD_I32, 1, ys));
-    bd_rng r;
-    bd_rng_seed(&r, seed);
-    for (size_t i = 0; i < x->size; i++)
-        bd_f32(x)[i] = bd_rng_uniform(&r);
-    for (int i = 0; i < B; i++)
-        bd_i32(y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
-}
-
 static void two_layer_structure(void **st)
 {
     bd_net net;

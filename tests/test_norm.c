@@ -3,51 +3,6 @@
  * book's formulas and the numerical gradient, masks, and short trainings. */
 #include "testutil.h"
 
-/* Gaussian blobs (as in test_net.c): `classes` centres in `d` dimensions. */
-static void make_blobs(bd_dataset *ds, int n, int d, int classes, float noise, uint64_t seed,
-                       uint64_t centre_seed)
-{
-    memset(ds, 0, sizeof *ds);
-    int xs[2] = {n, d}, ys[1] = {n};
-    assert_ok(bd_tensor_alloc(&ds->x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(&ds->y, BD_I32, 1, ys));
-    bd_rng rc, r;
-    bd_rng_seed(&rc, centre_seed);
-    bd_rng_seed(&r, seed);
-    float centre[16][16];
-    for (int k = 0; k < classes; k++)
-        for (int j = 0; j < d; j++)
-            centre[k][j] = 2.0f * bd_rng_normal(&rc);
-    for (int i = 0; i < n; i++) {
-        int k = (int)bd_rng_below(&r, (uint32_t)classes);
-        bd_i32(&ds->y)[i] = k;
-        for (int j = 0; j < d; j++)
-            bd_f32(&ds->x)[(size_t)i * d + j] = centre[k][j] + noise * bd_rng_normal(&r);
-    }
-    ds->n = n;
-    ds->c = 1;
-    ds->h = 1;
-    ds->w = d;
-    ds->nclasses = classes;
-    ds->scale = 1.0f;
-    snprintf(ds->name, sizeof ds->name, "blobs");
-}
-
-/* x [B, D] uniform in [lo, hi), labels [B] below C */
-static void random_batch(bd_tensor *x, bd_tensor *y, int B, int D, int C, float lo, float hi,
-                         uint64_t seed)
-{
-    int xs[2] = {B, D}, ys[1] = {B};
-    assert_ok(bd_tensor_alloc(x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(y, BD_I32, 1, ys));
-    bd_rng r;
-    bd_rng_seed(&r, seed);
-    for (size_t i = 0; i < x->size; i++)
-        bd_f32(x)[i] = lo + (hi - lo) * bd_rng_uniform(&r);
-    for (int i = 0; i < B; i++)
-        bd_i32(y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
-}
-
 /* A network that is one BatchNorm over D features (MSE loss, unused). */
 static void bn_alone(bd_net *net, int D, int max_batch)
 {
@@ -229,7 +184,7 @@ static void bn_backward_matches_book(void **st)
         bd_f32(&bn->b)[j] = bd_rng_uniform(&r) - 0.5f;
     }
     bd_tensor x, y;
-    random_batch(&x, &y, B, D, D, -2, 3, 4);
+    random_batch_range(&x, &y, B, D, D, -2, 3, 4);
     float t[B * D];
     for (int i = 0; i < B * D; i++)
         t[i] = bd_rng_normal(&r);
@@ -290,7 +245,7 @@ static void bn_gradcheck(bd_layer_kind act, int training, float wd)
     bd_rng_seed(&r, 11);
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 20, 5, &r));
     bd_tensor x, y;
-    random_batch(&x, &y, GC_BATCH, 20, 5, 0, 1, 5);
+    random_batch_range(&x, &y, GC_BATCH, 20, 5, 0, 1, 5);
     if (!training) {
         /* running statistics worth the name: a few training forwards */
         assert_ok(bd_net_reserve(&net, GC_BATCH));
@@ -334,7 +289,7 @@ static void bn_broken_caught(void **st)
     bd_rng_seed(&r, 11);
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 20, 5, &r));
     bd_tensor x, y;
-    random_batch(&x, &y, GC_BATCH, 20, 5, 0, 1, 5);
+    random_batch_range(&x, &y, GC_BATCH, 20, 5, 0, 1, 5);
     bd_gradcheck_config gc;
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[10];
@@ -374,7 +329,7 @@ static void dropout_statistics(void **st)
     dropout_alone(&net, D, B, 0.2f, 1);
     assert_string_equal(net.layers[0].name, "Dropout1");
     bd_tensor x, y;
-    random_batch(&x, &y, B, D, 2, 0.5f, 1.5f, 7);
+    random_batch_range(&x, &y, B, D, 2, 0.5f, 1.5f, 7);
     const bd_tensor *out;
     assert_ok(bd_net_forward(&net, &x, &out));
     const float *xv = bd_f32(&x), *yv = bd_f32(out), *m = bd_f32(&net.layers[0].aux);
@@ -416,7 +371,7 @@ static void dropout_masks(void **st)
     dropout_alone(&b, D, B, 0.5f, 3);
     dropout_alone(&c, D, B, 0.5f, 4);
     bd_tensor x, y;
-    random_batch(&x, &y, B, D, 2, 0.5f, 1.5f, 8);
+    random_batch_range(&x, &y, B, D, 2, 0.5f, 1.5f, 8);
     static float m1[B * D], m2[B * D];
     const size_t sz = sizeof m1;
     assert_ok(bd_net_forward(&a, &x, NULL));
@@ -454,7 +409,7 @@ static void dropout_backward_mask(void **st)
         assert_ok(bd_net_reserve(&net, B));
         bd_net_set_training(&net, training);
         bd_tensor x, y;
-        random_batch(&x, &y, B, D, D, -1, 1, 9);
+        random_batch_range(&x, &y, B, D, D, -1, 1, 9);
         float t[B * D];
         for (int i = 0; i < B * D; i++)
             t[i] = bd_rng_normal(&r);
@@ -488,7 +443,7 @@ static void dropout_gradcheck_eval(void **st)
     assert_string_equal(net.layers[5].name, "Dropout2");
     bd_net_set_training(&net, 0);
     bd_tensor x, y;
-    random_batch(&x, &y, 4, 20, 5, 0, 1, 5);
+    random_batch_range(&x, &y, 4, 20, 5, 0, 1, 5);
     bd_gradcheck_row rows[6];
     int nr = 0;
     assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
@@ -514,7 +469,7 @@ static void dropout_gradcheck_train(void **st)
     bd_rng_seed(&r, 11);
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 20, 5, &r));
     bd_tensor x, y;
-    random_batch(&x, &y, 4, 20, 5, 0, 1, 5);
+    random_batch_range(&x, &y, 4, 20, 5, 0, 1, 5);
     bd_gradcheck_row rows[6];
     int nr = 0;
     assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
@@ -566,7 +521,7 @@ static void dropout_gradcheck_fixed_mask(void **st)
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 20, 5, &r));
     assert_ok(bd_net_reserve(&net, 4));
     bd_tensor x, y;
-    random_batch(&x, &y, 4, 20, 5, 0, 1, 6);
+    random_batch_range(&x, &y, 4, 20, 5, 0, 1, 6);
     fixed_mask_ctx c = {&net, &x, {bd_i32(&y), NULL}, net.rng};
     fixed_mask_loss(&c);
     assert_ok(bd_net_backward(&net));

@@ -3,33 +3,6 @@
  * schedules, hyperparameter search. */
 #include "testutil.h"
 
-static void make_blobs(bd_dataset *ds, int n, int d, int classes, float noise, uint64_t seed)
-{
-    memset(ds, 0, sizeof *ds);
-    int xs[2] = {n, d}, ys[1] = {n};
-    assert_ok(bd_tensor_alloc(&ds->x, BD_F32, 2, xs));
-    assert_ok(bd_tensor_alloc(&ds->y, BD_I32, 1, ys));
-    bd_rng rc, r;
-    bd_rng_seed(&rc, 77);
-    bd_rng_seed(&r, seed);
-    float centre[8][16];
-    for (int k = 0; k < classes; k++)
-        for (int j = 0; j < d; j++)
-            centre[k][j] = 1.5f * bd_rng_normal(&rc);
-    for (int i = 0; i < n; i++) {
-        int k = (int)bd_rng_below(&r, (uint32_t)classes);
-        bd_i32(&ds->y)[i] = k;
-        for (int j = 0; j < d; j++)
-            bd_f32(&ds->x)[(size_t)i * d + j] = centre[k][j] + noise * bd_rng_normal(&r);
-    }
-    ds->n = n;
-    ds->c = ds->h = 1;
-    ds->w = d;
-    ds->nclasses = classes;
-    ds->scale = 1.0f;
-    snprintf(ds->name, sizeof ds->name, "blobs");
-}
-
 static void build(bd_net *net, int d, int classes, uint64_t seed)
 {
     bd_rng r;
@@ -62,8 +35,8 @@ static void early_stopping_keeps_best(void **st)
 {
     /* few noisy samples, a big network: validation loss turns up early */
     bd_dataset tr, val;
-    make_blobs(&tr, 60, 10, 3, 3.0f, 1);
-    make_blobs(&val, 300, 10, 3, 3.0f, 2);
+    make_blobs_spread(&tr, 60, 10, 3, 3.0f, 1.5f, 1, 77);
+    make_blobs_spread(&val, 300, 10, 3, 3.0f, 1.5f, 2, 77);
     bd_net net;
     build(&net, 10, 3, 5);
     bd_optim o;
@@ -106,7 +79,7 @@ static void early_stopping_keeps_best(void **st)
 static void nan_guard_keeps_last_good_weights(void **st)
 {
     bd_dataset tr;
-    make_blobs(&tr, 200, 6, 3, 1.0f, 3);
+    make_blobs_spread(&tr, 200, 6, 3, 1.0f, 1.5f, 3, 77);
     bd_net net;
     build(&net, 6, 3, 2);
     bd_optim o;
@@ -156,7 +129,7 @@ static void schedules(void **st)
 
     /* through the trainer: the epoch's rate is the schedule's */
     bd_dataset tr;
-    make_blobs(&tr, 100, 4, 2, 1.0f, 4);
+    make_blobs_spread(&tr, 100, 4, 2, 1.0f, 1.5f, 4, 77);
     bd_net net;
     build(&net, 4, 2, 1);
     bd_optim o;
@@ -203,8 +176,8 @@ static void schedules(void **st)
 static void validation_metrics_reported(void **st)
 {
     bd_dataset tr, val;
-    make_blobs(&tr, 300, 5, 3, 1.0f, 5);
-    make_blobs(&val, 100, 5, 3, 1.0f, 6);
+    make_blobs_spread(&tr, 300, 5, 3, 1.0f, 1.5f, 5, 77);
+    make_blobs_spread(&val, 100, 5, 3, 1.0f, 1.5f, 6, 77);
     bd_net net;
     build(&net, 5, 3, 1);
     bd_optim o;
@@ -235,7 +208,7 @@ static void validation_metrics_reported(void **st)
 static void hpsearch_small(void **st)
 {
     bd_dataset data;
-    make_blobs(&data, 200, 6, 3, 1.5f, 7);
+    make_blobs_spread(&data, 200, 6, 3, 1.5f, 1.5f, 7, 77);
     bd_net_spec sp;
     bd_net_spec_default(&sp);
     snprintf(sp.model, sizeof sp.model, "mlp");

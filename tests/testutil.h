@@ -43,4 +43,63 @@
             fail_msg("message \"%s\" lacks \"%s\"", bd_errmsg(), (sub));            \
     } while (0)
 
+/* A batch of B random samples of D features uniform in [lo, hi), labels
+ * uniform in 0..C-1. Caller frees x and y. */
+static inline void random_batch_range(bd_tensor *x, bd_tensor *y, int B, int D, int C, float lo,
+                                      float hi, uint64_t seed)
+{
+    int xs[2] = {B, D}, ys[1] = {B};
+    assert_ok(bd_tensor_alloc(x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(y, BD_I32, 1, ys));
+    bd_rng r;
+    bd_rng_seed(&r, seed);
+    for (size_t i = 0; i < x->size; i++)
+        bd_f32(x)[i] = lo + (hi - lo) * bd_rng_uniform(&r);
+    for (int i = 0; i < B; i++)
+        bd_i32(y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
+}
+
+static inline void random_batch(bd_tensor *x, bd_tensor *y, int B, int D, int C, uint64_t seed)
+{
+    random_batch_range(x, y, B, D, C, 0.0f, 1.0f, seed);
+}
+
+/* Gaussian blobs: `classes` centres (spread x N(0,1) per feature, drawn from
+ * centre_seed) in d dimensions, noise x N(0,1) around them; deterministic.
+ * classes <= 16, d <= 16. Caller frees with bd_dataset_free. */
+static inline void make_blobs_spread(bd_dataset *ds, int n, int d, int classes, float noise,
+                                     float spread, uint64_t seed, uint64_t centre_seed)
+{
+    memset(ds, 0, sizeof *ds);
+    int xs[2] = {n, d}, ys[1] = {n};
+    assert_ok(bd_tensor_alloc(&ds->x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(&ds->y, BD_I32, 1, ys));
+    bd_rng rc, r;
+    bd_rng_seed(&rc, centre_seed);
+    bd_rng_seed(&r, seed);
+    float centre[16][16];
+    for (int k = 0; k < classes; k++)
+        for (int j = 0; j < d; j++)
+            centre[k][j] = spread * bd_rng_normal(&rc);
+    for (int i = 0; i < n; i++) {
+        int k = (int)bd_rng_below(&r, (uint32_t)classes);
+        bd_i32(&ds->y)[i] = k;
+        for (int j = 0; j < d; j++)
+            bd_f32(&ds->x)[(size_t)i * d + j] = centre[k][j] + noise * bd_rng_normal(&r);
+    }
+    ds->n = n;
+    ds->c = 1;
+    ds->h = 1;
+    ds->w = d;
+    ds->nclasses = classes;
+    ds->scale = 1.0f;
+    snprintf(ds->name, sizeof ds->name, "blobs");
+}
+
+static inline void make_blobs(bd_dataset *ds, int n, int d, int classes, float noise,
+                              uint64_t seed, uint64_t centre_seed)
+{
+    make_blobs_spread(ds, n, d, classes, noise, 2.0f, seed, centre_seed);
+}
+
 #endif
