@@ -172,6 +172,10 @@ for k in batchnorm dropout prelu elu; do
     expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --activation $act --batchnorm --dropout 0.3 --inputs 30 --hidden 20,20 --break-backward $k
 done
 expect 2 "unknown layer kind 'conv'" -- "$BADAK" gradcheck --break-backward conv
+# L1's |W| has a kink at 0: steps across it are skipped, the rest must agree
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01
+expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01 --break-backward affine
+expect 2 "give --wd-range, not --weight-decay" -- "$BADAK" hpsearch --weight-decay 0.1
 
 if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
     # hyperparameter search in the notes' form, with its CSV

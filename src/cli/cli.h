@@ -37,8 +37,31 @@ typedef struct net_opts {
     float weight_decay, l1;
 } net_opts;
 
+/* The network options every command shares: their getopt codes, their
+ * entries for a command's `struct option` table, and their handler. */
+enum {
+    NET_O_MODEL = 1000, NET_O_HIDDEN, NET_O_ACT, NET_O_INIT, NET_O_BN, NET_O_DROPOUT, NET_O_LOSS,
+    NET_O_WD, NET_O_L1
+};
+#define CLI_NET_LONGOPTS                                          \
+    {"model", required_argument, 0, NET_O_MODEL},                 \
+    {"hidden", required_argument, 0, NET_O_HIDDEN},               \
+    {"activation", required_argument, 0, NET_O_ACT},              \
+    {"init", required_argument, 0, NET_O_INIT},                   \
+    {"batchnorm", no_argument, 0, NET_O_BN},                      \
+    {"dropout", required_argument, 0, NET_O_DROPOUT},             \
+    {"loss", required_argument, 0, NET_O_LOSS},                   \
+    {"weight-decay", required_argument, 0, NET_O_WD},             \
+    {"l1", required_argument, 0, NET_O_L1}
+/* Handle getopt code c with argument arg if it is a network option:
+ * returns 1 if handled, 0 if c is not one, -1 after a usage message. */
+int cli_net_option(const char *cmd, int c, const char *arg, net_opts *no);
+/* The library's description of the network o describes. */
+bd_status cli_net_spec(const net_opts *o, bd_net_spec *s);
 /* Build the network described by o for in -> classes; prints nothing. */
 bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net);
+/* Load the MNIST-style data set named by --data (mnist, fashion or a folder). */
+bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {

@@ -31,6 +31,7 @@ static const char *HELP =
     "  --dropout P           Dropout after each hidden activation\n"
     "  --loss NAME           softmax_ce (default), mse, mae, bce\n"
     "  --weight-decay L      L2 term in the loss (checked too)\n"
+    "  --l1 L                L1 term in the loss (checked too)\n"
     "  --eval                check in evaluation mode\n"
     "  --init INIT           std=0.01, a std, xavier or he (defaults as in train)\n"
     "  --data NAME|DIR       take the samples from this data set's training images;\n"
@@ -53,15 +54,12 @@ static const char *HELP =
     "  -h, --help            this help\n";
 
 enum {
-    O_MODEL = 256, O_HIDDEN, O_ACT, O_INIT, O_DATA, O_INPUTS, O_CLASSES, O_SAMPLES, O_H,
-    O_MAXE, O_TABS, O_TREL, O_SEED, O_BREAK, O_THREADS, O_BN, O_DROPOUT, O_LOSS, O_WD, O_EVAL
+    O_DATA = 256, O_INPUTS, O_CLASSES, O_SAMPLES, O_H,
+    O_MAXE, O_TABS, O_TREL, O_SEED, O_BREAK, O_THREADS, O_EVAL
 };
 
 static const struct option LONGOPTS[] = {
-    {"model", required_argument, 0, O_MODEL},
-    {"hidden", required_argument, 0, O_HIDDEN},
-    {"activation", required_argument, 0, O_ACT},
-    {"init", required_argument, 0, O_INIT},
+    CLI_NET_LONGOPTS,
     {"data", required_argument, 0, O_DATA},
     {"inputs", required_argument, 0, O_INPUTS},
     {"classes", required_argument, 0, O_CLASSES},
@@ -73,10 +71,6 @@ static const struct option LONGOPTS[] = {
     {"seed", required_argument, 0, O_SEED},
     {"break-backward", required_argument, 0, O_BREAK},
     {"threads", required_argument, 0, O_THREADS},
-    {"batchnorm", no_argument, 0, O_BN},
-    {"dropout", required_argument, 0, O_DROPOUT},
-    {"loss", required_argument, 0, O_LOSS},
-    {"weight-decay", required_argument, 0, O_WD},
     {"eval", no_argument, 0, O_EVAL},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -99,13 +93,6 @@ int cmd_gradcheck(int argc, char **argv)
         int bad = 0;
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
-        case O_MODEL: no.model = o; break;
-        case O_HIDDEN:
-            no.nhidden = cli_int_list("gradcheck", "--hidden", o, no.hidden, 32);
-            bad = no.nhidden < 0;
-            break;
-        case O_ACT: no.activation = o; break;
-        case O_INIT: no.init = o; break;
         case O_DATA: data = o; break;
         case O_INPUTS: bad = cli_int("gradcheck", "--inputs", o, 1, 1 << 20, &inputs); break;
         case O_CLASSES: bad = cli_int("gradcheck", "--classes", o, 2, 1 << 16, &classes); break;
@@ -123,12 +110,12 @@ int cmd_gradcheck(int argc, char **argv)
             if (broken < 0)
                 return cli_usage_error("gradcheck", "--break-backward: unknown layer kind '%s'", o);
             break;
-        case O_BN: no.batchnorm = 1; break;
-        case O_DROPOUT: bad = cli_float("gradcheck", "--dropout", o, 0, 0.99, &no.dropout); break;
-        case O_LOSS: no.loss = o; break;
-        case O_WD: bad = cli_float("gradcheck", "--weight-decay", o, 0, 1e6, &no.weight_decay); break;
         case O_EVAL: eval = 1; break;
-        default: return cli_usage_error("gradcheck", "unknown or incomplete option");
+        default:
+            bad = cli_net_option("gradcheck", c, o, &no);
+            if (bad == 0)
+                return cli_usage_error("gradcheck", "unknown or incomplete option");
+            bad = bad < 0;
         }
         if (bad)
             return EXIT_USAGE;
@@ -146,11 +133,8 @@ int cmd_gradcheck(int argc, char **argv)
     bd_status s = BD_OK;
     int in = (int)inputs, C = (int)classes;
     if (data) {
-        char dir[4096];
         bd_dataset tr, te;
-        s = bd_data_dir(data, dir, sizeof dir);
-        if (s == BD_OK)
-            s = bd_mnist_load(dir, &tr, &te);
+        s = cli_load_named(data, &tr, &te);
         if (s != BD_OK)
             return cli_fail(s);
         bd_dataset_free(&te);

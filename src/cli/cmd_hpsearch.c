@@ -28,7 +28,7 @@ static const char *HELP =
     "  --hidden LIST         hidden sizes (default 100,100,100,100,100,100)\n"
     "  --activation NAME     as in train (default relu)\n"
     "  --init INIT           as in train (default: he for relu)\n"
-    "  --batchnorm, --dropout P   as in train\n"
+    "  --batchnorm, --dropout P, --loss NAME, --l1 L   as in train\n"
     "  --optimizer NAME      sgd (default) or another of train's optimizers\n"
     "  --batch N             mini-batch size (default 100)\n"
     "  --top N               print only the N best trials (default: all)\n"
@@ -39,8 +39,7 @@ static const char *HELP =
     "  -h, --help            this help\n";
 
 enum {
-    O_DATA = 256, O_TRAINSIZE, O_VALSPLIT, O_TRIALS, O_EPOCHS, O_LRR, O_WDR, O_MODEL,
-    O_HIDDEN, O_ACT, O_INIT, O_BN, O_DROPOUT, O_OPT, O_BATCH, O_TOP, O_CSV, O_SEED,
+    O_DATA = 256, O_TRAINSIZE, O_VALSPLIT, O_TRIALS, O_EPOCHS, O_LRR, O_WDR, O_OPT, O_BATCH, O_TOP, O_CSV, O_SEED,
     O_THREADS, O_QUIET
 };
 
@@ -52,12 +51,7 @@ static const struct option LONGOPTS[] = {
     {"epochs", required_argument, 0, O_EPOCHS},
     {"lr-range", required_argument, 0, O_LRR},
     {"wd-range", required_argument, 0, O_WDR},
-    {"model", required_argument, 0, O_MODEL},
-    {"hidden", required_argument, 0, O_HIDDEN},
-    {"activation", required_argument, 0, O_ACT},
-    {"init", required_argument, 0, O_INIT},
-    {"batchnorm", no_argument, 0, O_BN},
-    {"dropout", required_argument, 0, O_DROPOUT},
+    CLI_NET_LONGOPTS,
     {"optimizer", required_argument, 0, O_OPT},
     {"batch", required_argument, 0, O_BATCH},
     {"top", required_argument, 0, O_TOP},
@@ -109,8 +103,7 @@ int cmd_hpsearch(int argc, char **argv)
     trials = hc.trials;
     epochs = hc.epochs;
     batch = hc.batch;
-    net_opts no = {.model = "mlp", .activation = "relu", .nhidden = 6,
-                   .hidden = {100, 100, 100, 100, 100, 100}};
+    net_opts no = {.model = "mlp", .activation = "relu"};
 
     optind = 1;
     int c;
@@ -126,15 +119,6 @@ int cmd_hpsearch(int argc, char **argv)
         case O_EPOCHS: bad = cli_int("hpsearch", "--epochs", o, 1, 100000, &epochs); break;
         case O_LRR: bad = parse_range("--lr-range", o, &hc.lr_min, &hc.lr_max); break;
         case O_WDR: bad = parse_range("--wd-range", o, &hc.wd_min, &hc.wd_max); break;
-        case O_MODEL: no.model = o; no.nhidden = 0; break;
-        case O_HIDDEN:
-            no.nhidden = cli_int_list("hpsearch", "--hidden", o, no.hidden, 32);
-            bad = no.nhidden < 0;
-            break;
-        case O_ACT: no.activation = o; break;
-        case O_INIT: no.init = o; break;
-        case O_BN: no.batchnorm = 1; break;
-        case O_DROPOUT: bad = cli_float("hpsearch", "--dropout", o, 0, 0.99, &no.dropout); break;
         case O_OPT: hc.optimizer = o; break;
         case O_BATCH: bad = cli_int("hpsearch", "--batch", o, 1, 1 << 20, &batch); break;
         case O_TOP: bad = cli_int("hpsearch", "--top", o, 1, 1000000, &top); break;
@@ -142,13 +126,24 @@ int cmd_hpsearch(int argc, char **argv)
         case O_SEED: bad = cli_u64("hpsearch", "--seed", o, &hc.seed); break;
         case O_THREADS: bad = cli_int("hpsearch", "--threads", o, 1, 1024, &threads); break;
         case O_QUIET: quiet = 1; break;
-        default: return cli_usage_error("hpsearch", "unknown or incomplete option");
+        default:
+            bad = cli_net_option("hpsearch", c, o, &no);
+            if (bad == 0)
+                return cli_usage_error("hpsearch", "unknown or incomplete option");
+            bad = bad < 0;
         }
         if (bad)
             return EXIT_USAGE;
     }
     if (optind < argc)
         return cli_usage_error("hpsearch", "unexpected argument '%s'", argv[optind]);
+    if (no.weight_decay > 0)
+        return cli_usage_error("hpsearch", "the search samples the weight decay: give --wd-range, not --weight-decay");
+    if (!no.nhidden && strcmp(no.model, "mlp") == 0) { /* the book's 100 x 6 */
+        no.nhidden = 6;
+        for (int i = 0; i < 6; i++)
+            no.hidden[i] = 100;
+    }
     hc.trials = (int)trials;
     hc.epochs = (int)epochs;
     hc.batch = (int)batch;
@@ -167,29 +162,16 @@ int cmd_hpsearch(int argc, char **argv)
 
     bd_set_threads((int)threads);
     double t0 = bd_seconds();
-    char dir[4096];
     bd_dataset train, test;
-    s = bd_data_dir(data, dir, sizeof dir);
-    if (s == BD_OK)
-        s = bd_mnist_load(dir, &train, &test);
+    s = cli_load_named(data, &train, &test);
     if (s != BD_OK)
         return cli_fail(s);
     bd_dataset_free(&test); /* the search never looks at the test set */
     if (train_size < train.n)
         s = bd_dataset_truncate(&train, (int)train_size);
     bd_net_spec spec;
-    bd_net_spec_default(&spec);
-    snprintf(spec.model, sizeof spec.model, "%s", no.model);
-    memcpy(spec.hidden, no.hidden, sizeof spec.hidden);
-    spec.nhidden = no.nhidden;
     if (s == BD_OK)
-        s = bd_parse_act(no.activation, &spec.act, &spec.act_p0, &spec.act_p1);
-    if (s == BD_OK && no.init) {
-        s = bd_parse_init(no.init, &spec.init);
-        spec.init_set = 1;
-    }
-    spec.batchnorm = no.batchnorm;
-    spec.dropout = no.dropout;
+        s = cli_net_spec(&no, &spec);
     hp_ctx ctx;
     progress_init(&ctx.bar, quiet);
     hc.on_trial = on_trial;

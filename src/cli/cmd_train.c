@@ -140,9 +140,8 @@ static const char *json_str(const char *s, char *buf, size_t len)
 }
 
 enum {
-    O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_MODEL, O_HIDDEN,
-    O_ACT, O_INIT, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
-    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT, O_BN, O_DROPOUT, O_LOSS, O_WD, O_L1,
+    O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
+    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT,
     O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE
 };
 
@@ -154,15 +153,7 @@ static const struct option LONGOPTS[] = {
     {"test-split", required_argument, 0, O_TESTSPLIT},
     {"train-size", required_argument, 0, O_TRAINSIZE},
     {"val-split", required_argument, 0, O_VALSPLIT},
-    {"model", required_argument, 0, O_MODEL},
-    {"hidden", required_argument, 0, O_HIDDEN},
-    {"activation", required_argument, 0, O_ACT},
-    {"init", required_argument, 0, O_INIT},
-    {"batchnorm", no_argument, 0, O_BN},
-    {"dropout", required_argument, 0, O_DROPOUT},
-    {"loss", required_argument, 0, O_LOSS},
-    {"weight-decay", required_argument, 0, O_WD},
-    {"l1", required_argument, 0, O_L1},
+    CLI_NET_LONGOPTS,
     {"optimizer", required_argument, 0, O_OPT},
     {"lr", required_argument, 0, O_LR},
     {"momentum", required_argument, 0, O_MOMENTUM},
@@ -195,13 +186,8 @@ static bd_status load_data(const char *data, const char *csv, int label_col,
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    if (!csv) {
-        char dir[4096];
-        bd_status s = bd_data_dir(data, dir, sizeof dir);
-        if (s != BD_OK)
-            return s;
-        return bd_mnist_load(dir, train, test);
-    }
+    if (!csv)
+        return cli_load_named(data, train, test);
     bd_status s = bd_csv_load(csv, label_col, train);
     if (s != BD_OK)
         return s;
@@ -249,18 +235,6 @@ int cmd_train(int argc, char **argv)
         case O_TESTSPLIT: bad = cli_float("train", "--test-split", o, 0.001, 0.999, &test_split); break;
         case O_TRAINSIZE: bad = cli_int("train", "--train-size", o, 1, 1L << 30, &train_size); break;
         case O_VALSPLIT: bad = cli_float("train", "--val-split", o, 0.001, 0.999, &val_split); break;
-        case O_MODEL: no.model = o; break;
-        case O_HIDDEN:
-            no.nhidden = cli_int_list("train", "--hidden", o, no.hidden, 32);
-            bad = no.nhidden < 0;
-            break;
-        case O_ACT: no.activation = o; break;
-        case O_INIT: no.init = o; break;
-        case O_BN: no.batchnorm = 1; break;
-        case O_DROPOUT: bad = cli_float("train", "--dropout", o, 0, 0.99, &no.dropout); break;
-        case O_LOSS: no.loss = o; break;
-        case O_WD: bad = cli_float("train", "--weight-decay", o, 0, 1e6, &no.weight_decay); break;
-        case O_L1: bad = cli_float("train", "--l1", o, 0, 1e6, &no.l1); break;
         case O_OPT: optimizer = o; break;
         case O_LR: bad = cli_float("train", "--lr", o, 1e-12, 1e6, &oc.lr); lr_given = 1; break;
         case O_MOMENTUM: bad = cli_float("train", "--momentum", o, 1e-9, 0.999999, &oc.momentum); break;
@@ -289,7 +263,11 @@ int cmd_train(int argc, char **argv)
         case O_LOG: log_path = o; break;
         case O_JSON: json = 1; break;
         case O_QUIET: quiet = 1; break;
-        default: return cli_usage_error("train", "unknown or incomplete option");
+        default:
+            bad = cli_net_option("train", c, o, &no);
+            if (bad == 0)
+                return cli_usage_error("train", "unknown or incomplete option");
+            bad = bad < 0;
         }
         if (bad)
             return EXIT_USAGE;

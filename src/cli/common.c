@@ -92,26 +92,59 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
     return n;
 }
 
+int cli_net_option(const char *cmd, int c, const char *arg, net_opts *no)
+{
+    switch (c) {
+    case NET_O_MODEL: no->model = arg; return 1;
+    case NET_O_HIDDEN:
+        no->nhidden = cli_int_list(cmd, "--hidden", arg, no->hidden, 32);
+        return no->nhidden < 0 ? -1 : 1;
+    case NET_O_ACT: no->activation = arg; return 1;
+    case NET_O_INIT: no->init = arg; return 1;
+    case NET_O_BN: no->batchnorm = 1; return 1;
+    case NET_O_DROPOUT: return cli_float(cmd, "--dropout", arg, 0, 0.99, &no->dropout) ? -1 : 1;
+    case NET_O_LOSS: no->loss = arg; return 1;
+    case NET_O_WD: return cli_float(cmd, "--weight-decay", arg, 0, 1e6, &no->weight_decay) ? -1 : 1;
+    case NET_O_L1: return cli_float(cmd, "--l1", arg, 0, 1e6, &no->l1) ? -1 : 1;
+    }
+    return 0;
+}
+
+bd_status cli_net_spec(const net_opts *o, bd_net_spec *s)
+{
+    bd_net_spec_default(s);
+    if (snprintf(s->model, sizeof s->model, "%s", o->model) >= (int)sizeof s->model)
+        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", o->model);
+    memcpy(s->hidden, o->hidden, sizeof s->hidden);
+    s->nhidden = o->nhidden;
+    bd_status st = bd_parse_act(o->activation, &s->act, &s->act_p0, &s->act_p1);
+    if (st == BD_OK && o->init) {
+        st = bd_parse_init(o->init, &s->init);
+        s->init_set = 1;
+    }
+    if (st == BD_OK && o->loss)
+        st = bd_parse_loss(o->loss, &s->loss);
+    s->batchnorm = o->batchnorm;
+    s->dropout = o->dropout;
+    s->weight_decay = o->weight_decay;
+    s->l1 = o->l1;
+    return st;
+}
+
 bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net)
 {
     bd_net_spec s;
-    bd_net_spec_default(&s);
-    if (snprintf(s.model, sizeof s.model, "%s", o->model) >= (int)sizeof s.model)
-        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", o->model);
-    memcpy(s.hidden, o->hidden, sizeof s.hidden);
-    s.nhidden = o->nhidden;
-    bd_status st = bd_parse_act(o->activation, &s.act, &s.act_p0, &s.act_p1);
-    if (st == BD_OK && o->init) {
-        st = bd_parse_init(o->init, &s.init);
-        s.init_set = 1;
-    }
-    if (st == BD_OK && o->loss)
-        st = bd_parse_loss(o->loss, &s.loss);
+    bd_status st = cli_net_spec(o, &s);
     if (st != BD_OK)
         return st;
-    s.batchnorm = o->batchnorm;
-    s.dropout = o->dropout;
-    s.weight_decay = o->weight_decay;
-    s.l1 = o->l1;
     return bd_net_from_spec(net, &s, 1, 1, in, classes, rng);
+}
+
+bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test)
+{
+    char dir[4096];
+    bd_status s = bd_data_dir(data, dir, sizeof dir);
+    if (s != BD_OK)
+        return s;
+    return bd_mnist_load(dir, train, test);
 }

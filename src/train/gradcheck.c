@@ -83,12 +83,17 @@ static uint64_t relu_pattern(const bd_net *net)
 }
 
 /* Central difference at element i of p. Returns 1 (and no value) if the
- * step switches any ReLU on or off: across a kink the loss has no derivative
- * and the difference means nothing. Retrying with a smaller step does not
- * help in float32: at h/100 the rounding noise is as large as the error. */
-static int kink_free_diff(loss_ctx *c, float *p, size_t i, float h, uint64_t base, double *g)
+ * step switches any ReLU on or off, or, for a weight under an L1 penalty
+ * (|W| has its kink at 0), moves it across 0: across a kink the loss has no
+ * derivative and the difference means nothing. Retrying with a smaller step
+ * does not help in float32: at h/100 the rounding noise is as large as the
+ * error. */
+static int kink_free_diff(loss_ctx *c, float *p, size_t i, float h, uint64_t base, int l1,
+                          double *g)
 {
     float keep = p[i];
+    if (l1 && (keep - h < 0.0f) != (keep + h < 0.0f))
+        return 1;
     p[i] = keep + h;
     double fp = loss_of(c);
     uint64_t pp = relu_pattern(c->net);
@@ -166,6 +171,8 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
                     which[j] = tmp;
                 }
             }
+            /* the L1 term's kink applies to decayed weights (W, not b) */
+            const int l1_kink = q == 0 && net->l1 != 0.0f && bd__layer_op(l->kind)->decay;
             bd_gradcheck_row row;
             memset(&row, 0, sizeof row);
             snprintf(row.name, sizeof row.name, "%s%d", pn[q], naff);
@@ -174,7 +181,7 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
             for (size_t k = 0; k < count; k++) {
                 size_t i = which ? which[k] : k;
                 double nv;
-                if (kink_free_diff(&ctx, bd_f32(pt[q]), i, cfg->h, base, &nv)) {
+                if (kink_free_diff(&ctx, bd_f32(pt[q]), i, cfg->h, base, l1_kink, &nv)) {
                     row.kinks++;
                     continue;
                 }
