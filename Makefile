@@ -7,7 +7,7 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
            -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC $(EXTRA_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) -lz -lm $(EXTRA_LDLIBS)
+LDLIBS  := $(BLAS_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK

@@ -165,6 +165,52 @@ void bd_elu_forward(float *y, const float *x, float alpha, size_t n);
 void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
                      size_t n);
 
+/* The geometry of one convolution or pooling: input [B, C, H, W], F filters
+ * of K x K (pools: F = C), stride S, zero padding P on each side, output
+ * [B, F, OH, OW] with OH = (H + 2P - K) / S + 1 (book eq. 7.1). */
+typedef struct bd_conv_geom {
+    int B, C, H, W, F, K, S, P, OH, OW;
+} bd_conv_geom;
+
+/* Fill OH and OW; fails naming `who` if the kernel does not fit. */
+bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
+/* Floats of scratch the convolution kernels need: im2col columns
+ * [C*K*K, B*OH*OW] plus the output in [F, B*OH*OW] order. */
+size_t bd_conv2d_scratch(const bd_conv_geom *g);
+/* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW] (a column per output
+ * position, so one GEMM covers the whole batch) */
+void bd_im2col(float *col, const float *x, const bd_conv_geom *g);
+/* col2im: the transpose, summing overlapping windows into dx [B,C,H,W] */
+void bd_col2im(float *dx, const float *col, const bd_conv_geom *g);
+/* y = W * x + b.  x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
+void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
+                       float *scratch, const bd_conv_geom *g);
+/* dy [B,F,OH,OW], x, W -> dx [B,C,H,W] (may be NULL), dW [F,C,K,K], db [F]
+ * (may be NULL). The columns are built again from x, so nothing is kept
+ * between forward and backward. */
+void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                        const float *W, float *scratch, const bd_conv_geom *g);
+/* Max pooling: y [B,C,OH,OW] = window maxima of x; argmax [B*C*OH*OW] keeps
+ * the input index (within the sample) of each maximum for backward. */
+void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
+/* dx = dy routed to each window's maximum.  dy [B,C,OH,OW] -> dx [B,C,H,W] */
+void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
+                         const bd_conv_geom *g);
+/* Average pooling (zero padding is counted in the average). */
+void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g);
+void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g);
+/* BatchNorm per channel of x [B,C,HW]: x̂ = (x − μ_c)/√(σ²_c + ε), y = γ x̂ + β.
+ * With training != 0, μ and σ² are the batch's (biased) and the running
+ * averages rmean/rvar move by `mom`; else they come from rmean/rvar.
+ * xhat [B,C,HW] and mean_istd [2C] are kept for backward. */
+void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
+                     const float *gamma, const float *beta, float *rmean, float *rvar,
+                     float mom, float eps, int training, int B, int C, int HW);
+/* dy [B,C,HW] -> dx (may be NULL; may alias dy), dγ = Σ dy x̂, dβ = Σ dy */
+void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                      const float *xhat, const float *mean_istd, const float *gamma,
+                      int training, int B, int C, int HW);
+
 /* Labels: either class indices (idx [B]) or one-hot / soft targets
  * (onehot [B, C]); exactly one of the two is non-NULL. */
 typedef struct bd_labels {
@@ -213,6 +259,16 @@ typedef enum bd_layer_kind {
     BD_LAYER_ELU,        /* p0: alpha (default 1) */
     BD_LAYER_BATCHNORM,  /* p0: running-average momentum (0.9), p1: eps (1e-7) */
     BD_LAYER_DROPOUT,    /* p0: drop probability (0.5) */
+    /* convolutional layers (book ch. 7), over [B, C, H, W] */
+    BD_LAYER_CONV2D,     /* units: filters; k: kernel side; stride (1), pad (0) */
+    BD_LAYER_MAXPOOL,    /* k: window side; stride (default k) */
+    BD_LAYER_AVGPOOL,    /* k: window side; stride (default k) */
+    BD_LAYER_GAP,        /* global average pooling [C, H, W] -> [C] */
+    BD_LAYER_FLATTEN,    /* [C, H, W] -> [C*H*W] (values unchanged) */
+    BD_LAYER_BATCHNORM2D,/* per channel over B, H, W; p0 momentum (0.9), p1 eps (1e-5) */
+    BD_LAYER_RESBLOCK,   /* units: out channels; stride 1 or 2. Two 3x3 convolutions
+                          * with BatchNorm2d and ReLU, plus an identity (or, when the
+                          * shape changes, 1x1 conv + BatchNorm2d) shortcut, then ReLU */
     BD_LAYER_KIND_COUNT
 } bd_layer_kind;
 
@@ -246,12 +302,17 @@ typedef struct bd_layer {
     char name[32];        /* "Affine1", "Relu1", ... */
     int in_size;          /* features per sample going in */
     int out_size;         /* features per sample coming out */
-    int units;            /* Affine: output size asked for */
+    int in_c, in_h, in_w; /* the input's shape (in_size = in_c*in_h*in_w) */
+    int out_c, out_h, out_w; /* the output's shape (vectors: out_size x 1 x 1) */
+    int units;            /* Affine: outputs; Conv2d: filters; ResBlock: channels */
+    int k, stride, pad;   /* Conv2d / pools: square kernel side, stride, padding */
     float p0, p1;         /* the kind's hyperparameters (see bd_layer_kind) */
     bd_net *net;          /* the network it belongs to (mode, PRNG) */
     /* parameters (views; empty for layers without parameters) */
-    bd_tensor W, b;       /* Affine: W [I,O], b [O]; BatchNorm: gamma [D], beta [D];
-                           * PReLU: slopes [D] in W */
+    bd_tensor W, b;       /* Affine: W [I,O], b [O]; Conv2d: W [F,C,K,K], b [F];
+                           * BatchNorm: gamma [D], beta [D]; PReLU: slopes [D] in W;
+                           * ResBlock: every conv weight in W, every BatchNorm
+                           * gamma/beta in b */
     bd_tensor dW, db;     /* their gradients, same shapes */
     size_t param_offset;  /* where W starts in the network's block */
     size_t param_count;
@@ -270,6 +331,7 @@ typedef struct bd_layer {
 struct bd_net {
     int in_c, in_h, in_w;    /* one sample's shape; in_size = c*h*w */
     int in_size, out_size;
+    int out_c, out_h, out_w; /* the last layer's output shape */
     int nlayers, layers_cap;
     bd_layer *layers;
     bd_loss_kind loss;
@@ -286,6 +348,8 @@ struct bd_net {
     bd_tensor dlogits;       /* [B, out] */
     bd_labels last_t;        /* labels of the last loss forward */
     double last_loss;        /* that loss, unrounded (for gradient checks) */
+    bd_tensor scratch;       /* shared scratch of the layers (im2col columns),
+                              * sized by bd_net_reserve, reused by every layer */
     bd_tensor xbatch;        /* [max_batch, in...] input batch (trainer, eval) */
     bd_tensor ybatch;        /* [max_batch] int32 labels of that batch */
     int max_batch;           /* rows the activation buffers hold */
@@ -302,6 +366,27 @@ bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
 /* Add a layer with its hyperparameters p0, p1 (0 means the kind's default;
  * see bd_layer_kind). */
 bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1);
+/* Everything that describes one layer; 0 in a field means the kind's
+ * default. bd_net_add_layer is the general way to add one. */
+typedef struct bd_layer_conf {
+    bd_layer_kind kind;
+    int units;            /* Affine: outputs; Conv2d: filters; ResBlock: channels */
+    int k;                /* Conv2d / pools: kernel side */
+    int stride;           /* Conv2d 1, pools k, ResBlock 1 */
+    int pad;              /* Conv2d: zero padding on each side */
+    float p0, p1;         /* hyperparameters (see bd_layer_kind) */
+    const char *name;     /* NULL: automatic, the kind's name and its count (Conv1) */
+} bd_layer_conf;
+
+/* Add a layer after the last one; checks its shape against the input it gets
+ * ("Conv2: kernel 5 larger than input 4x4 + padding 0"). */
+bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c);
+/* Conv2d with `filters` k x k filters (book 7.2). */
+bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
+/* Max or average pooling (BD_LAYER_MAXPOOL / BD_LAYER_AVGPOOL) (book 7.3). */
+bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride);
+/* A residual block with `channels` outputs (He et al. 2016). */
+bd_status bd_net_add_resblock(bd_net *net, int channels, int stride);
 /* Training (1) or evaluation (0) mode for every layer. bd_evaluate switches
  * to evaluation and back by itself. */
 void bd_net_set_training(bd_net *net, int training);
@@ -335,7 +420,9 @@ bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *l
 /* A network described by its options (what `badak train` flags say), so the
  * library can build it again: for hyperparameter search, model files. */
 typedef struct bd_net_spec {
-    char model[32];          /* "two_layer" (book 5.7) or "mlp" (MultiLayerNet) */
+    char model[256];         /* "two_layer" (book 5.7), "mlp" (MultiLayerNet),
+                              * "simple_convnet", "deep_convnet", "resnet", or the
+                              * path of a network description (.ini) */
     int hidden[32];          /* hidden layer sizes */
     int nhidden;             /* 0: the model's default (two_layer 50; mlp 100 x 5) */
     bd_layer_kind act;       /* activation after each hidden Affine (ReLU) */
@@ -370,6 +457,39 @@ bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out,
 /* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's MultiLayerNet). */
 bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
                      int out, bd_layer_kind act, bd_init init, bd_rng *rng);
+
+/* The convolutional presets (book ch. 7-8), for c x h x w images:
+ * simple_convnet: Conv 30 5x5 - ReLU - MaxPool 2 - Affine 100 - ReLU - Affine
+ *   (book 7.5 SimpleConvNet); deep_convnet: the book's 8.1 DeepConvNet (six 3x3
+ *   convolutions 16,16,32,32,64,64 with ReLU and three 2x2 max pools, Affine 50,
+ *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
+ * Weights use He's init. */
+bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+
+/* Network description files: INI text, one section per layer, in order:
+ *
+ *   [net]                ; optional: input = 1x28x28, loss = softmax_ce, init = he
+ *   [conv1]              ; a section per layer, named as you like (unique)
+ *   type = conv          ; conv|maxpool|avgpool|gap|flatten|affine|relu|...
+ *   filters = 30         ; (units = for affine; channels = for resblock)
+ *   kernel = 5           ; stride =, pad =, p = (dropout), momentum =, slope = ...
+ *
+ * bd_net_from_ini parses `text` (origin names it in messages: "net.ini:7:
+ * conv1: kernel 0 must be >= 1") and builds the network for samples of shape
+ * c x h x w (the file's input shape, if it gives one, must agree; pass 0s to
+ * take the file's) and `classes` outputs (0: whatever the file says; else the
+ * last layer must give exactly that many). */
+bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
+                          int w, int classes, bd_rng *rng);
+/* Read the file at path, then bd_net_from_ini. */
+bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+                          bd_rng *rng);
+/* The architecture of a network as INI text that bd_net_from_ini reads back
+ * into the same network (every hyperparameter written out). *text is
+ * malloc'd; the caller frees it. */
+bd_status bd_net_to_ini(const bd_net *net, char **text);
 
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);

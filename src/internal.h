@@ -33,12 +33,23 @@ typedef struct bd_layer_op {
     int kink;                    /* 1: not differentiable at input 0 (ReLU family);
                                   * gradient checks skip steps that cross it */
     float def_p0, def_p1;        /* defaults of the hyperparameters p0, p1 */
+    const char *sname[2];        /* names of the state s0, s1 ("running_mean") */
+    /* Set l->out_c/h/w from l->in_c/h/w, l->units, k, stride, pad (filling
+     * their defaults), or fail naming the layer; NULL: the output has the
+     * input's shape (element-wise layers). */
+    bd_status (*shape)(bd_layer *l);
     /* trainable parameters (W then b) and non-trainable state (s0 then s1) */
     size_t (*param_count)(const bd_layer *l);
     size_t (*state_count)(const bd_layer *l);
     /* scratch: aux [B, aux_cols] and aux2 [aux2_size] */
     size_t (*aux_cols)(const bd_layer *l);
     size_t (*aux2_size)(const bd_layer *l);
+    /* floats of the network's shared scratch needed for a batch of B */
+    size_t (*scratch)(const bd_layer *l, int B);
+    /* for kinked layers (gradient checks): fold into h what decides the
+     * branch each output took in the last forward (which window element a
+     * max pool picked...); NULL: the sign of every input (ReLU family) */
+    uint64_t (*kink_hash)(const bd_layer *l, int B, uint64_t h);
     /* make W/b/dW/db (and s0/s1) views into the blocks at p, g, s */
     void (*bind)(bd_layer *l, float *p, float *g, float *s);
     /* initial parameter and state values (NULL: zeros) */
@@ -58,6 +69,18 @@ extern const bd_layer_op bd__op_affine;
 extern const bd_layer_op bd__op_relu, bd__op_sigmoid;
 extern const bd_layer_op bd__op_tanh, bd__op_leaky_relu, bd__op_prelu, bd__op_rrelu, bd__op_elu;
 extern const bd_layer_op bd__op_batchnorm, bd__op_dropout;
+extern const bd_layer_op bd__op_conv2d, bd__op_maxpool, bd__op_avgpool, bd__op_gap;
+extern const bd_layer_op bd__op_flatten, bd__op_batchnorm2d, bd__op_resblock;
+
+/* The geometry of a conv/pool layer for a batch of B. */
+static inline bd_conv_geom bd__geom(const bd_layer *l, int B)
+{
+    bd_conv_geom g = {B, l->in_c, l->in_h, l->in_w, l->out_c, l->k, l->stride, l->pad,
+                      l->out_h, l->out_w};
+    return g;
+}
+/* The network's scratch block. */
+static inline float *bd__scratch(const bd_layer *l) { return bd_f32(&l->net->scratch); }
 
 /* The loss layers, same idea: net->prob holds what backward needs. */
 typedef struct bd_loss_op {

@@ -171,7 +171,7 @@ for k in batchnorm dropout prelu elu; do
     case $k in prelu|elu) act=$k ;; esac
     expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --activation $act --batchnorm --dropout 0.3 --inputs 30 --hidden 20,20 --break-backward $k
 done
-expect 2 "unknown layer kind 'conv'" -- "$BADAK" gradcheck --break-backward conv
+expect 2 "unknown layer kind 'lstm'" -- "$BADAK" gradcheck --break-backward lstm
 # L1's |W| has a kink at 0: steps across it are skipped, the rest must agree
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01
 expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01 --break-backward affine

@@ -26,7 +26,8 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
 
 /* The network options shared by train and gradcheck. */
 typedef struct net_opts {
-    const char *model;       /* two_layer | mlp */
+    const char *model;       /* two_layer | mlp | simple_convnet | deep_convnet |
+                              * resnet | a .ini file */
     int hidden[32];
     int nhidden;             /* 0: the model's default */
     const char *activation;  /* relu | sigmoid | tanh | leaky_relu[:s] | ... */
@@ -58,8 +59,14 @@ enum {
 int cli_net_option(const char *cmd, int c, const char *arg, net_opts *no);
 /* The library's description of the network o describes. */
 bd_status cli_net_spec(const net_opts *o, bd_net_spec *s);
-/* Build the network described by o for in -> classes; prints nothing. */
-bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net);
+/* Build the network described by o for c x h x w samples and `classes`
+ * classes; prints nothing. */
+bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_rng *rng,
+                        bd_net *net);
+/* Is o one of the dense models (two_layer, mlp), which any input fits? */
+int cli_is_dense(const net_opts *o);
+/* "784", "28x28" or "1x28x28" -> c, h, w; 0 or -1 after a usage message */
+int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w);
 /* Load the MNIST-style data set named by --data (mnist, fashion or a folder). */
 bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
 

@@ -36,7 +36,8 @@ static const char *HELP =
     "  --init INIT           std=0.01, a std, xavier or he (defaults as in train)\n"
     "  --data NAME|DIR       take the samples from this data set's training images;\n"
     "                        default: random inputs in [0,1) with random labels\n"
-    "  --inputs N            features per sample without --data (default 784)\n"
+    "  --inputs N|CxHxW      sample shape without --data (default 784; e.g. 1x8x8\n"
+    "                        for convolutional models)\n"
     "  --classes N           classes without --data (default 10)\n"
     "  --samples N           samples in the batch (default 3, as in the book; 32\n"
     "                        with --batchnorm: statistics of 3 samples are degenerate)\n"
@@ -80,7 +81,8 @@ int cmd_gradcheck(int argc, char **argv)
 {
     net_opts no = {.model = "two_layer", .activation = "relu"};
     const char *data = NULL;
-    long inputs = 784, classes = 10, samples = 0, max_entries = 0, threads = 0;
+    int in_c = 1, in_h = 1, in_w = 784;
+    long classes = 10, samples = 0, max_entries = 0, threads = 0;
     bd_gradcheck_config gc;
     bd_gradcheck_config_default(&gc);
     uint64_t seed = 1;
@@ -94,7 +96,7 @@ int cmd_gradcheck(int argc, char **argv)
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
         case O_DATA: data = o; break;
-        case O_INPUTS: bad = cli_int("gradcheck", "--inputs", o, 1, 1 << 20, &inputs); break;
+        case O_INPUTS: bad = cli_shape("gradcheck", "--inputs", o, &in_c, &in_h, &in_w) != 0; break;
         case O_CLASSES: bad = cli_int("gradcheck", "--classes", o, 2, 1 << 16, &classes); break;
         case O_SAMPLES: bad = cli_int("gradcheck", "--samples", o, 1, 10000, &samples); break;
         case O_H: bad = cli_float("gradcheck", "--h", o, 1e-8, 1.0, &gc.h); break;
@@ -131,7 +133,7 @@ int cmd_gradcheck(int argc, char **argv)
     /* the batch: real samples or random ones */
     bd_tensor x = {0}, y = {0};
     bd_status s = BD_OK;
-    int in = (int)inputs, C = (int)classes;
+    int in = in_c * in_h * in_w, C = (int)classes;
     if (data) {
         bd_dataset tr, te;
         s = cli_load_named(data, &tr, &te);
@@ -139,6 +141,7 @@ int cmd_gradcheck(int argc, char **argv)
             return cli_fail(s);
         bd_dataset_free(&te);
         in = tr.c * tr.h * tr.w;
+        in_c = tr.c, in_h = tr.h, in_w = tr.w;
         C = tr.nclasses;
         if (samples > tr.n)
             samples = tr.n;
@@ -168,7 +171,7 @@ int cmd_gradcheck(int argc, char **argv)
     bd_rng_seed(&rng, seed);
     memset(&net, 0, sizeof net);
     if (s == BD_OK)
-        s = cli_build_net(&no, in, C, &rng, &net);
+        s = cli_build_net(&no, in_c, in_h, in_w, C, &rng, &net);
     if (s == BD_OK)
         s = bd_net_reserve(&net, (int)samples);
     if (s != BD_OK) {

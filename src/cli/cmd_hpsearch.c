@@ -150,7 +150,7 @@ int cmd_hpsearch(int argc, char **argv)
     bd_net net;
     bd_rng rng;
     bd_rng_seed(&rng, hc.seed);
-    bd_status s = cli_build_net(&no, 1, 2, &rng, &net);
+    bd_status s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
     if (s == BD_OK) {
         bd_net_free(&net);
         bd_optim opt;

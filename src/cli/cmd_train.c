@@ -295,9 +295,13 @@ int cmd_train(int argc, char **argv)
     bd_rng rng;
     bd_rng_seed(&rng, seed);
     if (s == BD_OK) {
-        s = cli_build_net(&no, 1, 2, &rng, &net);
-        if (s == BD_OK)
-            bd_net_free(&net);
+        bd_net_spec spec;
+        s = cli_net_spec(&no, &spec);
+        if (s == BD_OK && cli_is_dense(&no)) {
+            s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
+            if (s == BD_OK)
+                bd_net_free(&net);
+        }
     }
     if (s == BD_OK) {
         s = bd_optim_create(&opt, optimizer, &oc, 0);
@@ -329,7 +333,7 @@ int cmd_train(int argc, char **argv)
 
     bd_rng_seed(&rng, seed);
     int classes = train.nclasses > test.nclasses ? train.nclasses : test.nclasses;
-    s = cli_build_net(&no, train.c * train.h * train.w, classes, &rng, &net);
+    s = cli_build_net(&no, train.c, train.h, train.w, classes, &rng, &net);
     if (s == BD_OK) {
         s = bd_optim_create(&opt, optimizer, &oc, bd_net_param_count(&net));
         if (s != BD_OK)

@@ -114,7 +114,7 @@ bd_status cli_net_spec(const net_opts *o, bd_net_spec *s)
 {
     bd_net_spec_default(s);
     if (snprintf(s->model, sizeof s->model, "%s", o->model) >= (int)sizeof s->model)
-        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", o->model);
+        return bd_error(BD_ERR_ARG, "model path '%.40s...' is too long", o->model);
     memcpy(s->hidden, o->hidden, sizeof s->hidden);
     s->nhidden = o->nhidden;
     bd_status st = bd_parse_act(o->activation, &s->act, &s->act_p0, &s->act_p1);
@@ -131,13 +131,47 @@ bd_status cli_net_spec(const net_opts *o, bd_net_spec *s)
     return st;
 }
 
-bd_status cli_build_net(const net_opts *o, int in, int classes, bd_rng *rng, bd_net *net)
+bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_rng *rng,
+                        bd_net *net)
 {
     bd_net_spec s;
     bd_status st = cli_net_spec(o, &s);
     if (st != BD_OK)
         return st;
-    return bd_net_from_spec(net, &s, 1, 1, in, classes, rng);
+    return bd_net_from_spec(net, &s, c, h, w, classes, rng);
+}
+
+int cli_is_dense(const net_opts *o)
+{
+    return !strcmp(o->model, "two_layer") || !strcmp(o->model, "mlp");
+}
+
+int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w)
+{
+    int d[3] = {0, 0, 0}, n = 0;
+    const char *p = s;
+    while (n < 3) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > (1 << 20))
+            break;
+        d[n++] = (int)v;
+        if (!*end) {
+            if (n == 1)
+                *c = 1, *h = 1, *w = d[0];
+            else if (n == 2)
+                *c = 1, *h = d[0], *w = d[1];
+            else
+                *c = d[0], *h = d[1], *w = d[2];
+            return 0;
+        }
+        if (*end != 'x' && *end != 'X' && *end != ',')
+            break;
+        p = end + 1;
+    }
+    cli_usage_error(cmd, "%s '%s': expected N or CxHxW (e.g. 784 or 1x28x28)", opt, s);
+    return -1;
 }
 
 bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test)

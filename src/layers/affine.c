@@ -42,6 +42,17 @@ static size_t affine_params(const bd_layer *l)
     return (size_t)l->in_size * l->units + (size_t)l->units;
 }
 
+/* any input [C,H,W] is taken as a vector of C*H*W (the book's Affine
+ * reshapes x the same way) -> [units] */
+static bd_status affine_shape(bd_layer *l)
+{
+    if (l->units < 1)
+        return bd_error(BD_ERR_ARG, "%s: %d units (must be >= 1)", l->name, l->units);
+    l->out_c = l->units;
+    l->out_h = l->out_w = 1;
+    return BD_OK;
+}
+
 static void affine_bind(bd_layer *l, float *p, float *g, float *s)
 {
     int ws[2] = {l->in_size, l->units};
@@ -84,6 +95,7 @@ const bd_layer_op bd__op_affine = {
     .name = "Affine",
     .pname = {"W", "b"},
     .decay = 1,
+    .shape = affine_shape,
     .param_count = affine_params,
     .bind = affine_bind,
     .init = affine_init,

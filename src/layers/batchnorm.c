@@ -163,6 +163,7 @@ static void bn_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 const bd_layer_op bd__op_batchnorm = {
     .name = "BatchNorm",
     .pname = {"gamma", "beta"},
+    .sname = {"running_mean", "running_var"},
     .decay = 0,
     .def_p0 = 0.9f,
     .def_p1 = 1e-7f,

@@ -14,6 +14,13 @@ static const bd_layer_op *const OPS[BD_LAYER_KIND_COUNT] = {
     [BD_LAYER_ELU] = &bd__op_elu,
     [BD_LAYER_BATCHNORM] = &bd__op_batchnorm,
     [BD_LAYER_DROPOUT] = &bd__op_dropout,
+    [BD_LAYER_CONV2D] = &bd__op_conv2d,
+    [BD_LAYER_MAXPOOL] = &bd__op_maxpool,
+    [BD_LAYER_AVGPOOL] = &bd__op_avgpool,
+    [BD_LAYER_GAP] = &bd__op_gap,
+    [BD_LAYER_FLATTEN] = &bd__op_flatten,
+    [BD_LAYER_BATCHNORM2D] = &bd__op_batchnorm2d,
+    [BD_LAYER_RESBLOCK] = &bd__op_resblock,
 };
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind)

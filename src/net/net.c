@@ -14,9 +14,9 @@ bd_status bd_net_create(bd_net *net, int c, int h, int w)
     if (c < 1 || h < 1 || w < 1)
         return bd_error(BD_ERR_SHAPE, "network input shape %dx%dx%d: every side must be >= 1",
                         c, h, w);
-    net->in_c = c;
-    net->in_h = h;
-    net->in_w = w;
+    net->in_c = net->out_c = c;
+    net->in_h = net->out_h = h;
+    net->in_w = net->out_w = w;
     net->in_size = c * h * w;
     net->out_size = net->in_size;
     net->loss = BD_LOSS_SOFTMAX_CE;
@@ -24,18 +24,57 @@ bd_status bd_net_create(bd_net *net, int c, int h, int w)
     return BD_OK;
 }
 
-bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1)
+bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c)
 {
     if (net->built)
         return bd_error(BD_ERR_ARG, "cannot add a layer to a network already built");
-    const bd_layer_op *op = bd__layer_op(kind);
+    const bd_layer_op *op = bd__layer_op(c->kind);
     if (!op)
-        return bd_error(BD_ERR_ARG, "layer kind %d is not available", (int)kind);
-    if (kind == BD_LAYER_AFFINE && units < 1)
-        return bd_error(BD_ERR_ARG, "Affine%d: %d units (must be >= 1)",
-                        net->nlayers + 1, units);
-    if (!isfinite(p0) || !isfinite(p1))
-        return bd_error(BD_ERR_ARG, "%s: hyperparameters must be finite", op->name);
+        return bd_error(BD_ERR_ARG, "layer kind %d is not available", (int)c->kind);
+    /* Names count per kind, as the book does: Affine1, Relu1, Affine2... */
+    int same = 1;
+    for (int i = 0; i < net->nlayers; i++)
+        same += net->layers[i].kind == c->kind;
+    char name[32];
+    if (c->name && c->name[0])
+        snprintf(name, sizeof name, "%s", c->name);
+    else
+        snprintf(name, sizeof name, "%s%d", op->name, same);
+    for (int i = 0; i < net->nlayers; i++)
+        if (strcmp(net->layers[i].name, name) == 0)
+            return bd_error(BD_ERR_ARG, "%s: two layers with that name", name);
+    if (!isfinite(c->p0) || !isfinite(c->p1))
+        return bd_error(BD_ERR_ARG, "%s: hyperparameters must be finite", name);
+    if (c->units < 0 || c->k < 0 || c->stride < 0 || c->pad < 0)
+        return bd_error(BD_ERR_ARG, "%s: sizes must be >= 0 (units %d, kernel %d, stride %d, "
+                        "pad %d)", name, c->units, c->k, c->stride, c->pad);
+    bd_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = c->kind;
+    snprintf(l.name, sizeof l.name, "%s", name);
+    l.in_c = net->out_c;
+    l.in_h = net->out_h;
+    l.in_w = net->out_w;
+    l.in_size = net->out_size;
+    l.units = c->units;
+    l.k = c->k;
+    l.stride = c->stride;
+    l.pad = c->pad;
+    l.p0 = c->p0 != 0.0f ? c->p0 : op->def_p0;
+    l.p1 = c->p1 != 0.0f ? c->p1 : op->def_p1;
+    l.net = net;
+    if (op->shape) {
+        BD_TRY(op->shape(&l));
+    } else {
+        l.out_c = l.in_c;
+        l.out_h = l.in_h;
+        l.out_w = l.in_w;
+    }
+    size_t out = (size_t)l.out_c * l.out_h * l.out_w;
+    if (l.out_c < 1 || l.out_h < 1 || l.out_w < 1 || out > (size_t)INT32_MAX / 4)
+        return bd_error(BD_ERR_SHAPE, "%s: output %dx%dx%d is empty or too large", name,
+                        l.out_c, l.out_h, l.out_w);
+    l.out_size = (int)out;
     if (net->nlayers == net->layers_cap) {
         int cap = net->layers_cap ? 2 * net->layers_cap : 8;
         bd_layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
@@ -44,21 +83,40 @@ bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, 
         net->layers = nl;
         net->layers_cap = cap;
     }
-    /* Names count per kind, as the book does: Affine1, Relu1, Affine2... */
-    int same = 1;
-    for (int i = 0; i < net->nlayers; i++)
-        same += net->layers[i].kind == kind;
-    bd_layer *l = &net->layers[net->nlayers++];
-    memset(l, 0, sizeof *l);
-    l->kind = kind;
-    snprintf(l->name, sizeof l->name, "%s%d", op->name, same);
-    l->in_size = net->out_size;
-    l->units = units;
-    l->out_size = kind == BD_LAYER_AFFINE ? units : l->in_size;
-    l->p0 = p0 != 0.0f ? p0 : op->def_p0;
-    l->p1 = p1 != 0.0f ? p1 : op->def_p1;
-    net->out_size = l->out_size;
+    net->layers[net->nlayers++] = l;
+    net->out_c = l.out_c;
+    net->out_h = l.out_h;
+    net->out_w = l.out_w;
+    net->out_size = l.out_size;
     return BD_OK;
+}
+
+bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1)
+{
+    bd_layer_conf c = {.kind = kind, .units = units, .p0 = p0, .p1 = p1};
+    return bd_net_add_layer(net, &c);
+}
+
+bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad)
+{
+    bd_layer_conf c = {.kind = BD_LAYER_CONV2D, .units = filters, .k = k, .stride = stride,
+                       .pad = pad};
+    return bd_net_add_layer(net, &c);
+}
+
+bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride)
+{
+    if (kind != BD_LAYER_MAXPOOL && kind != BD_LAYER_AVGPOOL)
+        return bd_error(BD_ERR_ARG, "bd_net_add_pool: kind %s is not a pooling layer",
+                        bd_layer_kind_name(kind));
+    bd_layer_conf c = {.kind = kind, .k = k, .stride = stride};
+    return bd_net_add_layer(net, &c);
+}
+
+bd_status bd_net_add_resblock(bd_net *net, int channels, int stride)
+{
+    bd_layer_conf c = {.kind = BD_LAYER_RESBLOCK, .units = channels, .stride = stride};
+    return bd_net_add_layer(net, &c);
 }
 
 bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units)
@@ -181,6 +239,21 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         if (ac)
             BD_TRY(alloc_rows(&l->aux, BD_F32, max_batch, (int)ac));
     }
+    size_t scratch = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer_op *op = bd__layer_op(net->layers[i].kind);
+        if (op->scratch)
+            scratch = BD_MAX(scratch, op->scratch(&net->layers[i], max_batch));
+    }
+    if (scratch) {
+        bd_tensor_free(&net->scratch);
+        int shape[1] = {0};
+        if (scratch > (size_t)INT32_MAX)
+            return bd_error(BD_ERR_NOMEM, "layer scratch of %zu floats for batch %d is too large",
+                            scratch, max_batch);
+        shape[0] = (int)scratch;
+        BD_TRY(bd_tensor_alloc(&net->scratch, BD_F32, 1, shape));
+    }
     BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
     BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
     BD_TRY(alloc_rows(&net->xbatch, BD_F32, max_batch, net->in_size));
@@ -203,6 +276,7 @@ void bd_net_free(bd_net *net)
     bd_tensor_free(&net->grads);
     bd_tensor_free(&net->state);
     bd_tensor_free(&net->prob);
+    bd_tensor_free(&net->scratch);
     bd_tensor_free(&net->dlogits);
     bd_tensor_free(&net->xbatch);
     bd_tensor_free(&net->ybatch);

@@ -26,12 +26,52 @@ static int relu_like(bd_layer_kind k)
 /* two_layer: Affine1 - act - Affine2 (book 5.7.2, TwoLayerNet);
  * mlp: (Affine - [BatchNorm] - act - [Dropout]) x n, Affine (book 6.1.7
  * MultiLayerNet, 6.3 MultiLayerNetExtend); then the loss. */
+/* Is the model a path to a network description? */
+static int is_ini(const char *m)
+{
+    size_t n = strlen(m);
+    return strchr(m, '/') || (n > 4 && strcasecmp(m + n - 4, ".ini") == 0);
+}
+
+/* The convolutional presets and description files: the spec's options for
+ * hidden layers do not apply to them; its loss and regularisation do. */
+static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+                                int classes, bd_rng *rng)
+{
+    if (s->nhidden || s->batchnorm || s->dropout > 0.0f || s->act != BD_LAYER_RELU ||
+        s->init_set)
+        return bd_error(BD_ERR_ARG, "%s: hidden sizes, activation, init, batchnorm and dropout "
+                        "options are for two_layer and mlp (write them in a .ini instead)",
+                        s->model);
+    if (s->loss == BD_LOSS_SIGMOID_BCE)
+        classes = 1;
+    bd_status st;
+    if (strcmp(s->model, "simple_convnet") == 0)
+        st = bd_net_simple_convnet(net, c, h, w, classes, rng);
+    else if (strcmp(s->model, "deep_convnet") == 0)
+        st = bd_net_deep_convnet(net, c, h, w, classes, rng);
+    else if (strcmp(s->model, "resnet") == 0)
+        st = bd_net_resnet(net, c, h, w, classes, rng);
+    else
+        st = bd_net_load_ini(net, s->model, c, h, w, classes, rng);
+    BD_TRY(st);
+    if (s->loss != net->loss && s->loss != BD_LOSS_SOFTMAX_CE)
+        net->loss = s->loss;
+    net->weight_decay = s->weight_decay;
+    net->l1 = s->l1;
+    return BD_OK;
+}
+
 bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
                            int classes, bd_rng *rng)
 {
+    if (!strcmp(s->model, "simple_convnet") || !strcmp(s->model, "deep_convnet") ||
+        !strcmp(s->model, "resnet") || is_ini(s->model))
+        return from_spec_conv(net, s, c, h, w, classes, rng);
     int two = strcmp(s->model, "two_layer") == 0;
     if (!two && strcmp(s->model, "mlp") != 0)
-        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer or mlp)", s->model);
+        return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer, mlp, "
+                        "simple_convnet, deep_convnet, resnet or a .ini file)", s->model);
     if (two && s->nhidden > 1)
         return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
                         s->nhidden);

@@ -70,8 +70,13 @@ static uint64_t relu_pattern(const bd_net *net)
     uint64_t hsh = 1469598103934665603ULL; /* FNV-1a over the on/off bits */
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
-        if (!bd__layer_op(l->kind)->kink)
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        if (!op->kink)
             continue;
+        if (op->kink_hash) {
+            hsh = op->kink_hash(l, l->out.shape[0], hsh);
+            continue;
+        }
         /* the input's sign: the output's is the same only for slopes > 0 */
         const float *y = bd_f32(l->in);
         for (size_t k = 0; k < l->out.size; k++) {

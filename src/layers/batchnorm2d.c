@@ -1,0 +1,161 @@
+/* batchnorm2d.c — Batch Normalization for convolutional layers: the dense
+ * BatchNorm of book 6.3 with one mean and variance per channel, taken over
+ * the batch and every position (B·H·W values), as in Ioffe & Szegedy 2015
+ * §3.2 ("so that different elements of the same feature map, at different
+ * locations, are normalized in the same way"). */
+#include "internal.h"
+
+#include <math.h>
+
+/* x [B,C,HW] -> y, xhat [B,C,HW]; mean_istd [2C] = μ_c, 1/√(σ²_c + ε) */
+void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
+                     const float *gamma, const float *beta, float *rmean, float *rvar,
+                     float mom, float eps, int training, int B, int C, int HW)
+{
+    float *mu = mean_istd, *istd = mean_istd + C;
+    if (training) {
+        /* two passes per channel, sums in double: B·H·W values can be many */
+        const double inv = 1.0 / ((double)B * HW);
+        for (int c = 0; c < C; c++) {
+            double s = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *xp = x + ((size_t)b * C + c) * HW;
+                float part = 0.0f;
+                for (int p = 0; p < HW; p++)
+                    part += xp[p];
+                s += part;
+            }
+            const float m = (float)(s * inv);
+            double v = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *xp = x + ((size_t)b * C + c) * HW;
+                float part = 0.0f;
+                for (int p = 0; p < HW; p++) {
+                    float d = xp[p] - m;
+                    part += d * d;
+                }
+                v += part;
+            }
+            const float var = (float)(v * inv);
+            mu[c] = m;
+            istd[c] = 1.0f / sqrtf(var + eps);
+            /* running = momentum·running + (1 − momentum)·batch (book 6.3) */
+            rmean[c] = mom * rmean[c] + (1.0f - mom) * m;
+            rvar[c] = mom * rvar[c] + (1.0f - mom) * var;
+        }
+    } else {
+        for (int c = 0; c < C; c++) {
+            mu[c] = rmean[c];
+            istd[c] = 1.0f / sqrtf(rvar[c] + eps);
+        }
+    }
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            const float m = mu[c], is = istd[c], g = gamma[c], be = beta[c];
+            for (int p = 0; p < HW; p++) {
+                float h = (x[o + p] - m) * is;
+                xhat[o + p] = h;
+                y[o + p] = g * h + be;
+            }
+        }
+}
+
+/* dy [B,C,HW] -> dγ, dβ [C]; dx = γ·istd·(dy − (dβ + x̂·dγ)/M) with M = B·HW
+ * (training) or γ·istd·dy (evaluation). dx may alias dy. */
+void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                      const float *xhat, const float *mean_istd, const float *gamma,
+                      int training, int B, int C, int HW)
+{
+    const float *istd = mean_istd + C;
+    for (int c = 0; c < C; c++) {
+        double sb = 0.0, sg = 0.0;
+        for (int b = 0; b < B; b++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            float pb = 0.0f, pg = 0.0f;
+            for (int p = 0; p < HW; p++) {
+                pb += dy[o + p];
+                pg += dy[o + p] * xhat[o + p];
+            }
+            sb += pb;
+            sg += pg;
+        }
+        dbeta[c] = (float)sb;
+        dgamma[c] = (float)sg;
+    }
+    if (!dx)
+        return;
+    const float invM = training ? 1.0f / ((float)B * HW) : 0.0f;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            const float k = gamma[c] * istd[c], db = dbeta[c] * invM, dg = dgamma[c] * invM;
+            for (int p = 0; p < HW; p++)
+                dx[o + p] = k * (dy[o + p] - db - xhat[o + p] * dg);
+        }
+}
+
+/* ---- the BatchNorm2d row of the op table: gamma in W, beta in b (each
+ * [C]); running mean s0, running variance s1 (each [C]) */
+
+static size_t bn2d_params(const bd_layer *l) { return 2 * (size_t)l->in_c; }
+static size_t bn2d_state(const bd_layer *l) { return 2 * (size_t)l->in_c; }
+/* aux [B, C*H*W]: x̂; aux2 [2C]: the mean used and 1/std */
+static size_t bn2d_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
+static size_t bn2d_aux2(const bd_layer *l) { return 2 * (size_t)l->in_c; }
+
+static void bn2d_bind(bd_layer *l, float *p, float *g, float *s)
+{
+    const size_t C = (size_t)l->in_c;
+    int shape[1] = {l->in_c};
+    l->W = bd_tensor_view(p, 1, shape);
+    l->b = bd_tensor_view(p + C, 1, shape);
+    l->dW = bd_tensor_view(g, 1, shape);
+    l->db = bd_tensor_view(g + C, 1, shape);
+    l->s0 = bd_tensor_view(s, 1, shape);
+    l->s1 = bd_tensor_view(s + C, 1, shape);
+}
+
+/* γ = 1, β = 0; running mean 0, running variance 1 */
+static void bn2d_init(bd_layer *l, bd_init init, bd_rng *rng)
+{
+    for (int c = 0; c < l->in_c; c++) {
+        bd_f32(&l->W)[c] = 1.0f;
+        bd_f32(&l->b)[c] = 0.0f;
+        bd_f32(&l->s0)[c] = 0.0f;
+        bd_f32(&l->s1)[c] = 1.0f;
+    }
+}
+
+static void bn2d_fwd(bd_layer *l, int B)
+{
+    bd_bn2d_forward(bd_f32(&l->out), bd_f32(&l->aux), bd_f32(&l->aux2), bd_f32(l->in),
+                    bd_f32(&l->W), bd_f32(&l->b), bd_f32(&l->s0), bd_f32(&l->s1), l->p0, l->p1,
+                    l->net->training, B, l->in_c, l->in_h * l->in_w);
+}
+
+static void bn2d_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    float *dx = need_dx ? bd_f32(&l->dx) : NULL;
+    bd_bn2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(&l->aux),
+                     bd_f32(&l->aux2), bd_f32(&l->W), l->net->training, B, l->in_c,
+                     l->in_h * l->in_w);
+    if (dx)
+        bd__maybe_break(BD_LAYER_BATCHNORM2D, dx, (size_t)B * l->in_size);
+}
+
+const bd_layer_op bd__op_batchnorm2d = {
+    .name = "BatchNorm2d",
+    .pname = {"gamma", "beta"},
+    .sname = {"running_mean", "running_var"},
+    .def_p0 = 0.9f,
+    .def_p1 = 1e-5f,
+    .param_count = bn2d_params,
+    .state_count = bn2d_state,
+    .aux_cols = bn2d_aux_cols,
+    .aux2_size = bn2d_aux2,
+    .bind = bn2d_bind,
+    .init = bn2d_init,
+    .forward = bn2d_fwd,
+    .backward = bn2d_bwd,
+};

@@ -1,0 +1,273 @@
+/* pool.c — pooling (book 7.3, 7.4.4 Pooling), global average pooling and
+ * Flatten. Pooling works per channel, so it needs no im2col: each output
+ * is the max (or mean) of its K x K window of one channel. */
+#include "internal.h"
+
+#include <float.h>
+
+/* The common 2x2, stride 2, no padding case: every window lies inside the
+ * input, so no bounds are checked (4x faster than the general loop). */
+static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
+{
+    const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
+    const int W = g->W;
+    for (int bc = 0; bc < g->B * g->C; bc++) {
+        const float *xp = x + (size_t)bc * HW;
+        const int32_t base = (int32_t)((bc % g->C) * HW);
+        float *yp = y + (size_t)bc * OHW;
+        int32_t *ap = argmax + (size_t)bc * OHW;
+        for (int oh = 0; oh < g->OH; oh++) {
+            const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            for (int ow = 0; ow < g->OW; ow++) {
+                int j = 2 * ow, at = 2 * oh * W + j;
+                float m = r0[j];
+                if (r0[j + 1] > m)
+                    m = r0[j + 1], at = 2 * oh * W + j + 1;
+                if (r1[j] > m)
+                    m = r1[j], at = (2 * oh + 1) * W + j;
+                if (r1[j + 1] > m)
+                    m = r1[j + 1], at = (2 * oh + 1) * W + j + 1;
+                yp[oh * g->OW + ow] = m;
+                ap[oh * g->OW + ow] = base + at;
+            }
+        }
+    }
+}
+
+/* x [B,C,H,W] -> y [B,C,OH,OW], argmax: index in the sample of each max */
+void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
+{
+    if (g->K == 2 && g->S == 2 && g->P == 0) {
+        maxpool_2x2(y, argmax, x, g);
+        return;
+    }
+    const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
+    for (int bc = 0; bc < g->B * g->C; bc++) {
+        const float *xp = x + (size_t)bc * HW;
+        const int32_t base = (int32_t)((bc % g->C) * HW); /* channel offset in the sample */
+        float *yp = y + (size_t)bc * OHW;
+        int32_t *ap = argmax + (size_t)bc * OHW;
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++) {
+                int h0 = oh * g->S - g->P, w0 = ow * g->S - g->P;
+                float m = -FLT_MAX;
+                int32_t at = -1;
+                for (int i = BD_MAX(h0, 0); i < BD_MIN(h0 + g->K, g->H); i++)
+                    for (int j = BD_MAX(w0, 0); j < BD_MIN(w0 + g->K, g->W); j++) {
+                        float v = xp[(size_t)i * g->W + j];
+                        if (at < 0 || v > m) {
+                            m = v;
+                            at = i * g->W + j;
+                        }
+                    }
+                yp[oh * g->OW + ow] = m;
+                ap[oh * g->OW + ow] = base + at;
+            }
+    }
+}
+
+/* dy [B,C,OH,OW] -> dx [B,C,H,W]: each gradient goes to its window's max */
+void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
+                         const bd_conv_geom *g)
+{
+    const size_t in = (size_t)g->C * g->H * g->W, out = (size_t)g->C * g->OH * g->OW;
+    memset(dx, 0, (size_t)g->B * in * sizeof(float));
+    for (int b = 0; b < g->B; b++) {
+        float *d = dx + (size_t)b * in;
+        const float *s = dy + (size_t)b * out;
+        const int32_t *a = argmax + (size_t)b * out;
+        for (size_t i = 0; i < out; i++)
+            d[a[i]] += s[i];
+    }
+}
+
+/* x [B,C,H,W] -> y [B,C,OH,OW]: window means (padding counts as zeros) */
+void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g)
+{
+    const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
+    const float inv = 1.0f / (float)(g->K * g->K);
+    for (int bc = 0; bc < g->B * g->C; bc++) {
+        const float *xp = x + (size_t)bc * HW;
+        float *yp = y + (size_t)bc * OHW;
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++) {
+                int h0 = oh * g->S - g->P, w0 = ow * g->S - g->P;
+                float s = 0.0f;
+                for (int i = BD_MAX(h0, 0); i < BD_MIN(h0 + g->K, g->H); i++)
+                    for (int j = BD_MAX(w0, 0); j < BD_MIN(w0 + g->K, g->W); j++)
+                        s += xp[(size_t)i * g->W + j];
+                yp[oh * g->OW + ow] = s * inv;
+            }
+    }
+}
+
+/* dy [B,C,OH,OW] -> dx [B,C,H,W]: each window gets dy / K² */
+void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g)
+{
+    const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
+    const float inv = 1.0f / (float)(g->K * g->K);
+    memset(dx, 0, (size_t)g->B * g->C * HW * sizeof(float));
+    for (int bc = 0; bc < g->B * g->C; bc++) {
+        float *xp = dx + (size_t)bc * HW;
+        const float *yp = dy + (size_t)bc * OHW;
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++) {
+                int h0 = oh * g->S - g->P, w0 = ow * g->S - g->P;
+                float v = yp[oh * g->OW + ow] * inv;
+                for (int i = BD_MAX(h0, 0); i < BD_MIN(h0 + g->K, g->H); i++)
+                    for (int j = BD_MAX(w0, 0); j < BD_MIN(w0 + g->K, g->W); j++)
+                        xp[(size_t)i * g->W + j] += v;
+            }
+    }
+}
+
+/* ---- the pooling rows of the op table */
+
+static bd_status pool_shape(bd_layer *l)
+{
+    if (l->k < 1)
+        return bd_error(BD_ERR_ARG, "%s: window size %d (must be >= 1)", l->name, l->k);
+    if (l->stride == 0)
+        l->stride = l->k;
+    bd_conv_geom g = bd__geom(l, 1);
+    g.F = l->in_c;
+    BD_TRY(bd_conv_geom_init(&g, l->name));
+    l->out_c = l->in_c;
+    l->out_h = g.OH;
+    l->out_w = g.OW;
+    return BD_OK;
+}
+
+/* aux [B, out_size]: the argmax of every output, as int32 */
+static size_t maxpool_aux(const bd_layer *l) { return (size_t)l->out_size; }
+
+static void maxpool_fwd(bd_layer *l, int B)
+{
+    bd_conv_geom g = bd__geom(l, B);
+    bd_maxpool_forward(bd_f32(&l->out), (int32_t *)l->aux.data, bd_f32(l->in), &g);
+}
+
+static void maxpool_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    bd_conv_geom g = bd__geom(l, B);
+    bd_maxpool_backward(bd_f32(&l->dx), dy, (const int32_t *)l->aux.data, &g);
+    bd__maybe_break(BD_LAYER_MAXPOOL, bd_f32(&l->dx), (size_t)B * l->in_size);
+}
+
+/* Which input each window picked: a step that changes it crosses a kink. */
+static uint64_t maxpool_kinks(const bd_layer *l, int B, uint64_t h)
+{
+    const int32_t *a = (const int32_t *)l->aux.data;
+    for (size_t i = 0; i < (size_t)B * l->out_size; i++) {
+        h ^= (uint64_t)(uint32_t)a[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+const bd_layer_op bd__op_maxpool = {
+    .name = "MaxPool",
+    .kink = 1,
+    .shape = pool_shape,
+    .aux_cols = maxpool_aux,
+    .forward = maxpool_fwd,
+    .backward = maxpool_bwd,
+    .kink_hash = maxpool_kinks,
+};
+
+static void avgpool_fwd(bd_layer *l, int B)
+{
+    bd_conv_geom g = bd__geom(l, B);
+    bd_avgpool_forward(bd_f32(&l->out), bd_f32(l->in), &g);
+}
+
+static void avgpool_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    bd_conv_geom g = bd__geom(l, B);
+    bd_avgpool_backward(bd_f32(&l->dx), dy, &g);
+    bd__maybe_break(BD_LAYER_AVGPOOL, bd_f32(&l->dx), (size_t)B * l->in_size);
+}
+
+const bd_layer_op bd__op_avgpool = {
+    .name = "AvgPool",
+    .shape = pool_shape,
+    .forward = avgpool_fwd,
+    .backward = avgpool_bwd,
+};
+
+/* ---- global average pooling: [C, H, W] -> [C] */
+
+static bd_status gap_shape(bd_layer *l)
+{
+    l->out_c = l->in_c;
+    l->out_h = l->out_w = 1;
+    return BD_OK;
+}
+
+/* x [B,C,HW] -> y [B,C] */
+static void gap_fwd(bd_layer *l, int B)
+{
+    const int HW = l->in_h * l->in_w;
+    const float inv = 1.0f / (float)HW, *x = bd_f32(l->in);
+    float *y = bd_f32(&l->out);
+    for (size_t bc = 0; bc < (size_t)B * l->in_c; bc++) {
+        float s = 0.0f;
+        for (int p = 0; p < HW; p++)
+            s += x[bc * HW + p];
+        y[bc] = s * inv;
+    }
+}
+
+/* dy [B,C] -> dx [B,C,HW] = dy / HW */
+static void gap_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    const int HW = l->in_h * l->in_w;
+    const float inv = 1.0f / (float)HW;
+    float *dx = bd_f32(&l->dx);
+    for (size_t bc = 0; bc < (size_t)B * l->in_c; bc++)
+        for (int p = 0; p < HW; p++)
+            dx[bc * HW + p] = dy[bc] * inv;
+    bd__maybe_break(BD_LAYER_GAP, dx, (size_t)B * l->in_size);
+}
+
+const bd_layer_op bd__op_gap = {
+    .name = "GlobalAvgPool",
+    .shape = gap_shape,
+    .forward = gap_fwd,
+    .backward = gap_bwd,
+};
+
+/* ---- Flatten: the same values, seen as a vector [C*H*W] */
+
+static bd_status flatten_shape(bd_layer *l)
+{
+    l->out_c = l->in_size;
+    l->out_h = l->out_w = 1;
+    return BD_OK;
+}
+
+static void flatten_fwd(bd_layer *l, int B)
+{
+    memcpy(l->out.data, l->in->data, (size_t)B * l->in_size * sizeof(float));
+}
+
+static void flatten_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+{
+    if (!need_dx)
+        return;
+    memcpy(l->dx.data, dy, (size_t)B * l->in_size * sizeof(float));
+    bd__maybe_break(BD_LAYER_FLATTEN, bd_f32(&l->dx), (size_t)B * l->in_size);
+}
+
+const bd_layer_op bd__op_flatten = {
+    .name = "Flatten",
+    .shape = flatten_shape,
+    .forward = flatten_fwd,
+    .backward = flatten_bwd,
+};

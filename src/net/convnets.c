@@ -1,0 +1,84 @@
+/* convnets.c — the convolutional presets (book ch. 7-8, seed 002). Each is a
+ * list of layer descriptions, so what a preset builds is exactly what the
+ * same list in a .ini file would. */
+#include "internal.h"
+
+#include <stdio.h>
+
+#define CONV(f_, k_, s_, p_) \
+    {.kind = BD_LAYER_CONV2D, .units = (f_), .k = (k_), .stride = (s_), .pad = (p_)}
+#define POOL(k_) {.kind = BD_LAYER_MAXPOOL, .k = (k_), .stride = (k_)}
+#define LAYER(kd) {.kind = (kd)}
+#define AFFINE(n) {.kind = BD_LAYER_AFFINE, .units = (n)}
+#define RES(c_, s_) {.kind = BD_LAYER_RESBLOCK, .units = (c_), .stride = (s_)}
+
+/* Build the layers (the last Affine gets `classes` units), He init. */
+static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, int n, int c,
+                       int h, int w, int classes, bd_rng *rng)
+{
+    if (classes < 1)
+        return bd_error(BD_ERR_ARG, "%s: %d classes", desc, classes);
+    bd_status s = bd_net_create(net, c, h, w);
+    for (int i = 0; s == BD_OK && i < n; i++) {
+        bd_layer_conf lc = ls[i];
+        if (i == n - 1)
+            lc.units = classes;
+        s = bd_net_add_layer(net, &lc);
+    }
+    if (s == BD_OK)
+        s = bd_net_build(net, (bd_init){BD_INIT_HE, 0.0f}, rng);
+    if (s != BD_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", bd_errmsg());
+        bd_net_free(net);
+        return bd_error(s, "%s for %dx%dx%d input: %s", desc, c, h, w, msg);
+    }
+    snprintf(net->desc, sizeof net->desc, "%s %dx%dx%d-%d", desc, c, h, w, classes);
+    return BD_OK;
+}
+
+/* Book 7.5 SimpleConvNet: conv 30 5x5 (stride 1, pad 0) - ReLU - max pool
+ * 2x2 - Affine 100 - ReLU - Affine - SoftmaxWithLoss. */
+bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+{
+    static const bd_layer_conf L[] = {
+        CONV(30, 5, 1, 0), LAYER(BD_LAYER_RELU), POOL(2),
+        AFFINE(100),       LAYER(BD_LAYER_RELU), AFFINE(0),
+    };
+    return build(net, "simple_convnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
+                 rng);
+}
+
+/* Book 8.1 DeepConvNet (ch08/deep_convnet.py): 3x3 convolutions with ReLU,
+ * 16 16 pool 32 32 pool 64 64 pool (the fourth pads by 2, so 28 -> 14 -> 16
+ * -> 8 -> 4), then Affine 50 - ReLU - Dropout 0.5 - Affine. */
+bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+{
+    static const bd_layer_conf L[] = {
+        CONV(16, 3, 1, 1), LAYER(BD_LAYER_RELU), CONV(16, 3, 1, 1), LAYER(BD_LAYER_RELU),
+        POOL(2),
+        CONV(32, 3, 1, 1), LAYER(BD_LAYER_RELU), CONV(32, 3, 1, 2), LAYER(BD_LAYER_RELU),
+        POOL(2),
+        CONV(64, 3, 1, 1), LAYER(BD_LAYER_RELU), CONV(64, 3, 1, 1), LAYER(BD_LAYER_RELU),
+        POOL(2),
+        AFFINE(50), LAYER(BD_LAYER_RELU), {.kind = BD_LAYER_DROPOUT, .p0 = 0.5f},
+        AFFINE(0),
+    };
+    return build(net, "deep_convnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes, rng);
+}
+
+/* A small ResNet for 28x28 images (He et al. 2016, the CIFAR variant scaled
+ * down): a 3x3 conv stem with 16 channels, BatchNorm2d and ReLU, then three
+ * stages of residual blocks, 16 channels at 28x28, 32 at 14x14, 64 at 7x7
+ * (the first block of a stage halves the size with stride 2 and a 1x1
+ * projection shortcut), global average pooling and one Affine. 14 weighted
+ * layers (1 + 6x2 convolutions + 1 Affine), about 0.17 M parameters. */
+bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+{
+    static const bd_layer_conf L[] = {
+        CONV(16, 3, 1, 1), LAYER(BD_LAYER_BATCHNORM2D), LAYER(BD_LAYER_RELU),
+        RES(16, 1), RES(16, 1), RES(32, 2), RES(32, 1), RES(64, 2), RES(64, 1),
+        LAYER(BD_LAYER_GAP), AFFINE(0),
+    };
+    return build(net, "resnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes, rng);
+}

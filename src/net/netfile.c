@@ -1,0 +1,539 @@
+/* netfile.c — networks described in a small INI file (parsed by libinih),
+ * one section per layer, in order:
+ *
+ *   [net]
+ *   input = 1x28x28        ; optional when the data gives it
+ *   loss = softmax_ce      ; softmax_ce | mse | mae | bce
+ *   init = he              ; he | xavier | std=0.01
+ *
+ *   [conv1]                ; the layer's name: any unique word
+ *   type = conv
+ *   filters = 30
+ *   kernel = 5
+ *
+ * The same text is what bd_net_to_ini writes, so a model file can carry its
+ * architecture and rebuild it (model files keep it in their metadata). */
+#include "internal.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+
+/* What each layer type reads: its kind, the key of `units`, and the names
+ * of p0 and p1 (NULL: none). */
+static const struct ltype {
+    const char *type;
+    bd_layer_kind kind;
+    const char *units;   /* "units", "filters", "channels" or NULL */
+    int kernel;          /* 1: reads kernel and stride; 2: and pad; 3: stride only */
+    const char *p0, *p1;
+} TYPES[] = {
+    {"affine", BD_LAYER_AFFINE, "units", 0, NULL, NULL},
+    {"conv", BD_LAYER_CONV2D, "filters", 2, NULL, NULL},
+    {"maxpool", BD_LAYER_MAXPOOL, NULL, 1, NULL, NULL},
+    {"avgpool", BD_LAYER_AVGPOOL, NULL, 1, NULL, NULL},
+    {"gap", BD_LAYER_GAP, NULL, 0, NULL, NULL},
+    {"flatten", BD_LAYER_FLATTEN, NULL, 0, NULL, NULL},
+    {"relu", BD_LAYER_RELU, NULL, 0, NULL, NULL},
+    {"sigmoid", BD_LAYER_SIGMOID, NULL, 0, NULL, NULL},
+    {"tanh", BD_LAYER_TANH, NULL, 0, NULL, NULL},
+    {"leaky_relu", BD_LAYER_LEAKY_RELU, NULL, 0, "slope", NULL},
+    {"prelu", BD_LAYER_PRELU, NULL, 0, "slope", NULL},
+    {"rrelu", BD_LAYER_RRELU, NULL, 0, "lower", "upper"},
+    {"elu", BD_LAYER_ELU, NULL, 0, "alpha", NULL},
+    {"batchnorm", BD_LAYER_BATCHNORM, NULL, 0, "momentum", "eps"},
+    {"batchnorm2d", BD_LAYER_BATCHNORM2D, NULL, 0, "momentum", "eps"},
+    {"dropout", BD_LAYER_DROPOUT, NULL, 0, "p", NULL},
+    {"resblock", BD_LAYER_RESBLOCK, "channels", 3, "momentum", "eps"},
+};
+#define NTYPES (int)(sizeof TYPES / sizeof TYPES[0])
+
+static const struct ltype *type_of_kind(bd_layer_kind k)
+{
+    for (int i = 0; i < NTYPES; i++)
+        if (TYPES[i].kind == k)
+            return &TYPES[i];
+    return NULL;
+}
+
+static const char *const LOSS_TOKENS[BD_LOSS_KIND_COUNT] = {
+    [BD_LOSS_SOFTMAX_CE] = "softmax_ce",
+    [BD_LOSS_MSE] = "mse",
+    [BD_LOSS_MAE] = "mae",
+    [BD_LOSS_SIGMOID_BCE] = "bce",
+};
+
+#define MAX_LAYERS 256
+
+typedef struct sect {
+    char name[32];
+    const struct ltype *t;
+    bd_layer_conf c;
+    unsigned seen;      /* bit per key already given (a key twice is an error) */
+} sect;
+
+typedef struct parse_ctx {
+    char cur[64];       /* section of the previous call */
+    int in_net;         /* the current section is [net] */
+    int nsect;
+    sect s[MAX_LAYERS];
+    int c, h, w, has_input;
+    bd_loss_kind loss;
+    bd_init init;
+    unsigned net_seen;
+    char err[256];      /* the first error, without its line */
+} parse_ctx;
+
+static int fail(parse_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(parse_ctx *p, const char *fmt, ...)
+{
+    if (!p->err[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err, sizeof p->err, fmt, ap);
+        va_end(ap);
+    }
+    return 0; /* inih: this line is in error */
+}
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi)
+        return 0;
+    *out = (int)x;
+    return 1;
+}
+
+static int parse_float(const char *v, float *out)
+{
+    char *end;
+    errno = 0;
+    float x = strtof(v, &end);
+    if (end == v || *end || errno || !isfinite(x))
+        return 0;
+    *out = x;
+    return 1;
+}
+
+/* "1x28x28" or "1,28,28" (or "784": a vector) */
+static int parse_shape(const char *v, int *c, int *h, int *w)
+{
+    int d[3] = {1, 1, 1}, n = 0;
+    const char *s = v;
+    while (n < 3) {
+        char *end;
+        errno = 0;
+        long x = strtol(s, &end, 10);
+        if (end == s || errno || x < 1 || x > 1 << 20)
+            return 0;
+        d[n++] = (int)x;
+        if (*end == 0)
+            break;
+        if (*end != 'x' && *end != 'X' && *end != ',')
+            return 0;
+        s = end + 1;
+    }
+    if (*s && n == 3 && strpbrk(s, "xX,"))
+        return 0;
+    if (n == 1) {
+        *c = 1, *h = 1, *w = d[0];
+    } else if (n == 2) {
+        *c = 1, *h = d[0], *w = d[1];
+    } else {
+        *c = d[0], *h = d[1], *w = d[2];
+    }
+    return 1;
+}
+
+/* a key may appear once per section */
+static int once(parse_ctx *p, unsigned *seen, int bit, const char *sec, const char *key)
+{
+    if (*seen & (1u << bit))
+        return fail(p, "[%s]: '%s' given twice", sec, key);
+    *seen |= 1u << bit;
+    return 1;
+}
+
+static int net_key(parse_ctx *p, const char *key, const char *val)
+{
+    if (!strcmp(key, "input")) {
+        if (!once(p, &p->net_seen, 0, "net", key))
+            return 0;
+        if (!parse_shape(val, &p->c, &p->h, &p->w))
+            return fail(p, "[net]: input '%s' is not a shape like 1x28x28", val);
+        p->has_input = 1;
+        return 1;
+    }
+    if (!strcmp(key, "loss")) {
+        if (!once(p, &p->net_seen, 1, "net", key))
+            return 0;
+        if (bd_parse_loss(val, &p->loss) != BD_OK)
+            return fail(p, "[net]: %s", bd_errmsg());
+        return 1;
+    }
+    if (!strcmp(key, "init")) {
+        if (!once(p, &p->net_seen, 2, "net", key))
+            return 0;
+        if (bd_parse_init(val, &p->init) != BD_OK)
+            return fail(p, "[net]: %s", bd_errmsg());
+        return 1;
+    }
+    return fail(p, "[net]: unknown key '%s' (expected input, loss or init)", key);
+}
+
+static int layer_key(parse_ctx *p, sect *s, const char *key, const char *val)
+{
+    if (!strcmp(key, "type")) {
+        if (!once(p, &s->seen, 0, s->name, key))
+            return 0;
+        for (int i = 0; i < NTYPES; i++)
+            if (!strcasecmp(val, TYPES[i].type)) {
+                s->t = &TYPES[i];
+                s->c.kind = TYPES[i].kind;
+                return 1;
+            }
+        return fail(p, "[%s]: unknown type '%s' (expected affine, conv, maxpool, avgpool, gap, "
+                    "flatten, relu, sigmoid, tanh, leaky_relu, prelu, rrelu, elu, batchnorm, "
+                    "batchnorm2d, dropout or resblock)", s->name, val);
+    }
+    if (!s->t)
+        return fail(p, "[%s]: 'type' must come first", s->name);
+    const struct ltype *t = s->t;
+    int *ip = NULL, bit = 0, lo = 1;
+    if (t->units && !strcmp(key, t->units))
+        ip = &s->c.units, bit = 1;
+    else if ((t->kernel == 1 || t->kernel == 2) && !strcmp(key, "kernel"))
+        ip = &s->c.k, bit = 2;
+    else if (t->kernel && !strcmp(key, "stride"))
+        ip = &s->c.stride, bit = 3;
+    else if (t->kernel == 2 && !strcmp(key, "pad"))
+        ip = &s->c.pad, bit = 4, lo = 0;
+    if (ip) {
+        if (!once(p, &s->seen, bit, s->name, key))
+            return 0;
+        if (!parse_int(val, lo, 1 << 20, ip))
+            return fail(p, "[%s]: %s '%s' must be an integer >= %d", s->name, key, val, lo);
+        return 1;
+    }
+    float *fp = NULL;
+    if (t->p0 && !strcmp(key, t->p0))
+        fp = &s->c.p0, bit = 5;
+    else if (t->p1 && !strcmp(key, t->p1))
+        fp = &s->c.p1, bit = 6;
+    if (fp) {
+        if (!once(p, &s->seen, bit, s->name, key))
+            return 0;
+        if (!parse_float(val, fp) || !(*fp > 0.0f))
+            return fail(p, "[%s]: %s '%s' must be a number > 0", s->name, key, val);
+        return 1;
+    }
+    char keys[128] = "type";
+    size_t o = strlen(keys);
+    const char *k[7] = {t->units, t->kernel == 1 || t->kernel == 2 ? "kernel" : NULL,
+                        t->kernel ? "stride" : NULL,
+                        t->kernel == 2 ? "pad" : NULL, t->p0, t->p1, NULL};
+    for (int i = 0; i < 6; i++)
+        if (k[i] && o < sizeof keys)
+            o += (size_t)snprintf(keys + o, sizeof keys - o, ", %s", k[i]);
+    return fail(p, "[%s]: '%s' is not a key of a %s layer (expected %s)", s->name, key, t->type,
+                keys);
+}
+
+static int handler(void *user, const char *section, const char *key, const char *val)
+{
+    parse_ctx *p = user;
+    if (strcmp(section, p->cur) != 0) { /* a new section starts */
+        snprintf(p->cur, sizeof p->cur, "%s", section);
+        p->in_net = !strcasecmp(section, "net");
+        if (p->in_net) {
+            if (p->nsect > 0)
+                return fail(p, "[net] must come before the layers");
+            if (p->net_seen)
+                return fail(p, "[net] given twice");
+        } else {
+            if (strlen(section) >= sizeof p->s[0].name)
+                return fail(p, "[%s]: layer names have at most 31 characters", section);
+            for (int i = 0; i < p->nsect; i++)
+                if (!strcmp(p->s[i].name, section))
+                    return fail(p, "[%s]: a second layer with that name", section);
+            if (p->nsect == MAX_LAYERS)
+                return fail(p, "more than %d layers", MAX_LAYERS);
+            sect *s = &p->s[p->nsect++];
+            memset(s, 0, sizeof *s);
+            snprintf(s->name, sizeof s->name, "%s", section);
+        }
+    }
+    if (!section[0])
+        return fail(p, "'%s' outside any section (start with [net] or a layer)", key);
+    if (p->in_net)
+        return net_key(p, key, val);
+    return layer_key(p, &p->s[p->nsect - 1], key, val);
+}
+
+/* Line numbers and names of the layer section headers, in order (inih does
+ * not give the handler its line, and a section with no key never reaches the
+ * handler, so empty sections are found here). Returns the count. */
+static int header_lines(const char *text, int *lines, char (*names)[32], int max,
+                        int *net_line)
+{
+    int n = 0, line = 1;
+    *net_line = 0;
+    for (const char *s = text; *s;) {
+        const char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        size_t i = 0;
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+            i++;
+        if (i < len && s[i] == '[') {
+            const char *nm = s + i + 1, *close = memchr(nm, ']', len - i - 1);
+            size_t nl = close ? (size_t)(close - nm) : 0;
+            while (nl && (nm[0] == ' ' || nm[0] == '\t'))
+                nm++, nl--;
+            while (nl && (nm[nl - 1] == ' ' || nm[nl - 1] == '\t'))
+                nl--;
+            if (nl == 3 && !strncasecmp(nm, "net", 3)) {
+                *net_line = line;
+            } else {
+                if (n < max) {
+                    lines[n] = line;
+                    snprintf(names[n], 32, "%.*s", (int)BD_MIN(nl, 31), nm);
+                }
+                n++;
+            }
+        }
+        if (!e)
+            break;
+        s = e + 1;
+        line++;
+    }
+    return n;
+}
+
+bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
+                          int w, int classes, bd_rng *rng)
+{
+    memset(net, 0, sizeof *net);
+    if (!origin)
+        origin = "network description";
+    parse_ctx *p = calloc(1, sizeof *p);
+    int *lines = calloc(MAX_LAYERS, sizeof *lines);
+    char (*names)[32] = calloc(MAX_LAYERS, sizeof *names);
+    if (!p || !lines || !names) {
+        free(p);
+        free(lines);
+        free(names);
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory", origin);
+    }
+    p->loss = BD_LOSS_SOFTMAX_CE;
+    p->init = (bd_init){BD_INIT_HE, 0.01f};
+    bd_status st = BD_OK;
+    int net_line;
+    int nhead = header_lines(text, lines, names, MAX_LAYERS, &net_line);
+    int bad = ini_parse_string(text, handler, p);
+    if (bad) {
+        st = bd_error(BD_ERR_FORMAT, "%s:%d: %s", origin, bad,
+                      p->err[0] ? p->err : "not INI syntax (expected [section] or key = value)");
+        goto done;
+    }
+    for (int i = 0; i < nhead && i < MAX_LAYERS; i++)
+        if (i >= p->nsect || strcmp(names[i], p->s[i].name) != 0) {
+            /* inih never reported this section: it has no keys */
+            st = bd_error(BD_ERR_FORMAT, "%s:%d: [%s] is empty: every layer section needs "
+                          "'type = ...'", origin, lines[i], names[i]);
+            goto done;
+        }
+    if (p->nsect == 0) {
+        st = bd_error(BD_ERR_FORMAT, "%s: no layers (add sections like [fc1] type = affine)",
+                      origin);
+        goto done;
+    }
+    for (int i = 0; i < p->nsect; i++)
+        if (!p->s[i].t) {
+            st = bd_error(BD_ERR_FORMAT, "%s:%d: [%s] has no 'type'", origin, lines[i],
+                          p->s[i].name);
+            goto done;
+        }
+    if (!p->has_input) {
+        if (c < 1 || h < 1 || w < 1) {
+            st = bd_error(BD_ERR_FORMAT, "%s: no input shape: add 'input = 1x28x28' to [net]",
+                          origin);
+            goto done;
+        }
+        p->c = c, p->h = h, p->w = w;
+    } else if (c > 0 && (p->c * p->h * p->w != c * h * w || (h > 1 && (p->h != h || p->w != w)))) {
+        st = bd_error(BD_ERR_SHAPE, "%s:%d: input %dx%dx%d but the data has %dx%dx%d", origin,
+                      net_line, p->c, p->h, p->w, c, h, w);
+        goto done;
+    }
+    if (c > 0)
+        p->c = c, p->h = h, p->w = w;
+    st = bd_net_create(net, p->c, p->h, p->w);
+    for (int i = 0; st == BD_OK && i < p->nsect; i++) {
+        p->s[i].c.name = p->s[i].name;
+        st = bd_net_add_layer(net, &p->s[i].c);
+        if (st != BD_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", bd_errmsg());
+            st = bd_error(st, "%s:%d: %s", origin, lines[i], msg);
+        }
+    }
+    if (st == BD_OK && classes > 0) {
+        int want = p->loss == BD_LOSS_SIGMOID_BCE ? 1 : classes;
+        if (net->out_size != want)
+            st = bd_error(BD_ERR_SHAPE, "%s:%d: the last layer [%s] gives %d outputs but the "
+                          "data needs %d", origin, lines[p->nsect - 1],
+                          p->s[p->nsect - 1].name, net->out_size, want);
+    }
+    if (st == BD_OK) {
+        net->loss = p->loss;
+        st = bd_net_build(net, p->init, rng);
+        if (st != BD_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", bd_errmsg());
+            st = bd_error(st, "%s: %s", origin, msg);
+        }
+    }
+    if (st == BD_OK) {
+        const char *base = strrchr(origin, '/');
+        snprintf(net->desc, sizeof net->desc, "%s %dx%dx%d-%d", base ? base + 1 : origin,
+                 p->c, p->h, p->w, net->out_size);
+    }
+done:
+    if (st != BD_OK)
+        bd_net_free(net);
+    free(p);
+    free(lines);
+    free(names);
+    return st;
+}
+
+bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+                          bd_rng *rng)
+{
+    memset(net, 0, sizeof *net);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap > (1u << 20)) {
+                free(text);
+                fclose(f);
+                return bd_error(BD_ERR_FORMAT, "%s: larger than 1 MiB: not a network description",
+                                path);
+            }
+            cap = cap ? 2 * cap : 8192;
+            char *t = realloc(text, cap + 1);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return bd_error(BD_ERR_NOMEM, "%s: out of memory", path);
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(text);
+        return bd_error(BD_ERR_IO, "%s: read error", path);
+    }
+    text[len] = 0;
+    if (strlen(text) != len) {
+        free(text);
+        return bd_error(BD_ERR_FORMAT, "%s: contains a NUL byte: not a text file", path);
+    }
+    bd_status s = bd_net_from_ini(net, text, path, c, h, w, classes, rng);
+    free(text);
+    return s;
+}
+
+/* ---- writing */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void put(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+bd_status bd_net_to_ini(const bd_net *net, char **text)
+{
+    *text = NULL;
+    sbuf b = {malloc(1024), 0, 1024, 0};
+    if (!b.p)
+        return bd_error(BD_ERR_NOMEM, "out of memory writing the network description");
+    b.p[0] = 0;
+    put(&b, "; badak network description (badak %s)\n[net]\ninput = %dx%dx%d\nloss = %s\n",
+        BD_VERSION, net->in_c, net->in_h, net->in_w,
+        (unsigned)net->loss < BD_LOSS_KIND_COUNT ? LOSS_TOKENS[net->loss] : "softmax_ce");
+    if (net->init.kind == BD_INIT_HE)
+        put(&b, "init = he\n");
+    else if (net->init.kind == BD_INIT_XAVIER)
+        put(&b, "init = xavier\n");
+    else
+        put(&b, "init = std=%.9g\n", (double)net->init.std);
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer *l = &net->layers[i];
+        const struct ltype *t = type_of_kind(l->kind);
+        if (!t) {
+            free(b.p);
+            return bd_error(BD_ERR_ARG, "%s: this layer kind has no description type", l->name);
+        }
+        put(&b, "\n[%s]\ntype = %s\n", l->name, t->type);
+        if (t->units)
+            put(&b, "%s = %d\n", t->units, l->units);
+        if (t->kernel == 1 || t->kernel == 2)
+            put(&b, "kernel = %d\n", l->k);
+        if (t->kernel)
+            put(&b, "stride = %d\n", l->stride);
+        if (t->kernel == 2)
+            put(&b, "pad = %d\n", l->pad);
+        if (t->p0)
+            put(&b, "%s = %.9g\n", t->p0, (double)l->p0);
+        if (t->p1)
+            put(&b, "%s = %.9g\n", t->p1, (double)l->p1);
+    }
+    if (b.oom) {
+        free(b.p);
+        return bd_error(BD_ERR_NOMEM, "out of memory writing the network description");
+    }
+    *text = b.p;
+    return BD_OK;
+}
