@@ -18,6 +18,33 @@
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
+ * single float accumulator is a chain of dependent adds). */
+static inline float bd__sum(const float *x, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k];
+    for (; i < n; i++)
+        acc[0] += x[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* Σ x[i]·y[i] the same way */
+static inline float bd__dot(const float *x, const float *y, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k] * y[i + k];
+    for (; i < n; i++)
+        acc[0] += x[i] * y[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* Is the named layer kind's backward deliberately broken (tests only)? */
 int bd__backward_broken(bd_layer_kind kind);
 /* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */

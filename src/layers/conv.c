@@ -152,13 +152,9 @@ void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const 
         for (int f = 0; f < g->F; f++) {
             const float *src = dy + ((size_t)bi * g->F + f) * OHW;
             float *dst = dY + (size_t)f * N + (size_t)bi * OHW;
-            float s = 0.0f;
-            for (int p = 0; p < OHW; p++) {
-                dst[p] = src[p];
-                s += src[p];
-            }
+            memcpy(dst, src, (size_t)OHW * sizeof(float));
             if (db)
-                db[f] += s;
+                db[f] += bd__sum(src, (size_t)OHW);
         }
     bd_im2col(col, x, g);
     /* dW [F, CKK] = dY [F, N] · colᵀ [N, CKK] */

@@ -18,17 +18,17 @@ static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv
         int32_t *ap = argmax + (size_t)bc * OHW;
         for (int oh = 0; oh < g->OH; oh++) {
             const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            const int32_t i0 = base + 2 * oh * W, i1 = i0 + W;
+            /* branch-free: the first of equal maxima wins, as in the
+             * general loop's scan order */
             for (int ow = 0; ow < g->OW; ow++) {
-                int j = 2 * ow, at = 2 * oh * W + j;
-                float m = r0[j];
-                if (r0[j + 1] > m)
-                    m = r0[j + 1], at = 2 * oh * W + j + 1;
-                if (r1[j] > m)
-                    m = r1[j], at = (2 * oh + 1) * W + j;
-                if (r1[j + 1] > m)
-                    m = r1[j + 1], at = (2 * oh + 1) * W + j + 1;
-                yp[oh * g->OW + ow] = m;
-                ap[oh * g->OW + ow] = base + at;
+                const int j = 2 * ow;
+                const float a = r0[j], b = r0[j + 1], c = r1[j], d = r1[j + 1];
+                const float m0 = a >= b ? a : b, m1 = c >= d ? c : d;
+                const int32_t k0 = a >= b ? i0 + j : i0 + j + 1;
+                const int32_t k1 = c >= d ? i1 + j : i1 + j + 1;
+                yp[oh * g->OW + ow] = m0 >= m1 ? m0 : m1;
+                ap[oh * g->OW + ow] = m0 >= m1 ? k0 : k1;
             }
         }
     }
