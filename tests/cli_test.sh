@@ -177,6 +177,43 @@ expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 20 -
 expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01 --break-backward affine
 expect 2 "give --wd-range, not --weight-decay" -- "$BADAK" hpsearch --weight-decay 0.1
 
+# convolutional networks: gradient checks on small random images, a
+# description file, and the messages of bad ones
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model simple_convnet --inputs 1x8x8 \
+    --samples 2 --max-entries 100
+cat >"$tmp/small.ini" <<'EOF'
+; a small convolutional network for 1x8x8 images
+[net]
+input = 1x8x8
+[conv1]
+type = conv
+filters = 3
+kernel = 3
+pad = 1
+[bn1]
+type = batchnorm2d
+[act1]
+type = tanh
+[pool1]
+type = avgpool
+kernel = 2
+[flat]
+type = flatten
+[out]
+type = affine
+units = 10
+EOF
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model "$tmp/small.ini" --inputs 1x8x8 \
+    --samples 8 --max-entries 100
+printf '[net]\ninput = 1x8x8\n[c]\ntype = conv\nfilters = 2\nkernal = 3\n' >"$tmp/bad.ini"
+expect 1 "bad.ini:6: [c]: 'kernal' is not a key of a conv layer" -- \
+    "$BADAK" gradcheck --model "$tmp/bad.ini" --inputs 1x8x8
+expect 1 "Conv1: kernel 5 larger than input 1x4 + padding 0" -- \
+    "$BADAK" gradcheck --model simple_convnet --inputs 4
+expect 2 "--inputs '1x0x3'" -- "$BADAK" gradcheck --inputs 1x0x3
+expect 2 "are for two_layer and mlp" -- "$BADAK" gradcheck --model resnet --hidden 10 --inputs 1x8x8
+expect 1 "cannot open" -- "$BADAK" gradcheck --model /nonexistent/net.ini --inputs 1x8x8
+
 if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
     # hyperparameter search in the notes' form, with its CSV
     out=$("$BADAK" hpsearch --data "$MNIST" --trials 4 --epochs 3 --train-size 200 --top 2 \
@@ -196,6 +233,16 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
         if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.90) }'; then ok; else
             bad "MNIST 10000-sample run: test accuracy '$acc' (want >= 0.90)"$'\n'"$out"; fi
+        # the book's SimpleConvNet on a subset, and the same network from a .ini
+        out=$("$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 \
+            --train-size 3000 --epochs 2 --json --quiet 2>&1)
+        acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+        if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.90) }'; then ok; else
+            bad "simple_convnet 3000-sample run: test accuracy '$acc' (want >= 0.90)"$'\n'"$out"; fi
+        out2=$("$BADAK" train --data "$MNIST" --model examples/simple_convnet.ini --optimizer adam \
+            --lr 0.001 --train-size 3000 --epochs 2 --json --quiet 2>&1)
+        if [ "$(tail -n 1 <<<"$out2" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')" = "$acc" ]; then
+            ok; else bad "examples/simple_convnet.ini differs from --model simple_convnet"$'\n'"$out2"; fi
         # the example program, through the public API only
         expect 0 "test accuracy 0.9" -- "$EXAMPLE" "$MNIST" 2
     fi
