@@ -72,7 +72,7 @@ bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_
  * stages of residual blocks, 16 channels at 28x28, 32 at 14x14, 64 at 7x7
  * (the first block of a stage halves the size with stride 2 and a 1x1
  * projection shortcut), global average pooling and one Affine. 14 weighted
- * layers (1 + 6x2 convolutions + 1 Affine), about 0.17 M parameters. */
+ * layers (1 + 6x2 convolutions + 1 Affine), 174,986 parameters. */
 bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
