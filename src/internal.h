@@ -18,6 +18,18 @@
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The thread pool (parallel.c): fn(ctx, lo, hi, part) is called for
+ * contiguous parts [lo, hi) of [0, n), one part per thread, and the call
+ * returns when all are done. Threads other than the pool's owner, and
+ * threads marked serial (hpsearch trials), run the whole range in one part.
+ * Every part calls BLAS single-threaded. */
+typedef void (*bd__range_fn)(void *ctx, int lo, int hi, int part);
+void bd__parallel_for(int n, bd__range_fn fn, void *ctx);
+/* parts a loop of this thread is split into (1 = serial) */
+int bd__parts(void);
+int bd__pool_resize(int n);
+void bd__set_serial(int serial);
+
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */
 static inline float bd__sum(const float *x, size_t n)
