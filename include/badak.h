@@ -463,7 +463,8 @@ bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
  *   (book 7.5 SimpleConvNet); deep_convnet: the book's 8.1 DeepConvNet (six 3x3
  *   convolutions 16,16,32,32,64,64 with ReLU and three 2x2 max pools, Affine 50,
  *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
- * Weights use He's init. */
+ * Weights start as the book's: N(0, 0.01²) for simple_convnet, He's for the
+ * others (bd_net_init_weights re-draws them with another init). */
 bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
 bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
 bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);

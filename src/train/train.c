@@ -139,7 +139,13 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     const float gamma = cfg->lr_gamma > 0 ? cfg->lr_gamma
                                           : (cfg->schedule == BD_LR_EXP ? 0.95f : 0.1f);
 
-    BD_TRY(bd_net_reserve(net, BD_MAX(B, EVAL_ROWS)));
+    /* Dense networks evaluate in chunks of EVAL_ROWS (bigger GEMMs); for
+     * convolutional ones every reserved row costs whole feature maps (and
+     * im2col columns), so they evaluate in training-sized batches. */
+    int conv = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        conv |= bd__layer_op(net->layers[i].kind)->scratch != NULL;
+    BD_TRY(bd_net_reserve(net, conv ? B : BD_MAX(B, EVAL_ROWS)));
     bd_tensor perm;
     int pshape[1] = {train->n};
     BD_TRY(bd_tensor_alloc(&perm, BD_I32, 1, pshape));
