@@ -516,6 +516,65 @@ void bd_augment_flip(float *x, int C, int H, int W);
  * x [C,H,W] -> y [C,H,W]; y and x must not overlap. */
 void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degrees);
 
+/* ------------------------------------------------------------------ images */
+
+/* A grayscale image, row-major, values in [0, 1] (0 black, 1 white). */
+typedef struct bd_image {
+    int w, h;
+    float *px;            /* [h, w], owned; free with bd_image_free */
+} bd_image;
+
+#define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
+#define BD_IMAGE_MAX_PIXELS (1L << 26)     /* and in all (64 Mpx: 256 MB of floats) */
+
+/* A zero (black) image of w x h. */
+bd_status bd_image_alloc(bd_image *img, int w, int h);
+void bd_image_free(bd_image *img);
+/* Read a PNG (libpng: any colour type and bit depth; palette, gray, RGB,
+ * alpha composited over white, 16-bit kept to 16 bits; gamma ignored) or a
+ * PNM (PGM P2/P5, PPM P3/P6, maxval up to 65535), chosen by the file's first
+ * bytes. Colour becomes gray as 0.299 R + 0.587 G + 0.114 B (ITU-R 601).
+ * Every size is checked against the caps above before anything is
+ * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
+ * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
+bd_status bd_image_load(const char *path, bd_image *out);
+/* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
+ * to PATH.tmp, flushed and fsynced, then renamed to path. */
+bd_status bd_image_write_pgm(const bd_image *img, const char *path);
+
+/* Resizing (as bd_image_to_input does it): each axis separately, averaging
+ * the covered source area when shrinking, bilinear when growing. */
+/* src [sh, sw] -> dst [dh, dw] */
+void bd_image_resize(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                     float *tmp /* [sh, dw] */);
+
+/* How an image becomes a network input (bd_image_to_input). */
+typedef enum bd_invert_mode {
+    BD_INVERT_AUTO = 0,   /* invert when the mean of the border pixels > 0.5: a
+                           * dark digit on white paper becomes MNIST's white
+                           * on black */
+    BD_INVERT_NEVER,
+    BD_INVERT_ALWAYS
+} bd_invert_mode;
+
+typedef struct bd_image_prep {
+    bd_invert_mode invert;
+    int fit;              /* 1 (default): as MNIST was made: stretch levels so
+                           * the background (border mean) is 0 and the
+                           * brightest ink 1, crop to the ink's bounding box,
+                           * scale it (aspect kept, area-averaged) to fit a
+                           * box of 20/28 of the output, and place it so that
+                           * its centre of mass is at pixel (W/2, H/2), as in
+                           * MNIST.
+                           * 0: resize the whole image to H x W, nothing else */
+    int inverted;         /* out: 1 if the image was inverted */
+} bd_image_prep;
+
+void bd_image_prep_default(bd_image_prep *p);
+/* img -> out [H, W] in [0, 1], white ink on black, as the network's input
+ * (p NULL: the defaults). Allocates its working buffers and frees them. */
+bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum bd_sampling {
