@@ -74,28 +74,40 @@ void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degr
     double t = (double)degrees * (3.14159265358979323846 / 180.0);
     const float ct = (float)cos(t), st = (float)sin(t);
     const float cy = 0.5f * (float)(H - 1), cx = 0.5f * (float)(W - 1);
-    for (int i = 0; i < H; i++)
+    const size_t HW = (size_t)H * W;
+    for (int i = 0; i < H; i++) {
+        const float v = (float)i - cy;
+        const float rx = cx - v * st, ry = cy + v * ct; /* the row's terms */
         for (int j = 0; j < W; j++) {
-            float u = (float)j - cx, v = (float)i - cy;
-            float sx = cx + u * ct - v * st;
-            float sy = cy + u * st + v * ct;
-            float fx0 = floorf(sx), fy0 = floorf(sy);
-            size_t o = (size_t)i * W + j;
+            const float u = (float)j - cx;
+            const float sx = rx + u * ct, sy = ry + u * st;
+            const float fx0 = floorf(sx), fy0 = floorf(sy);
+            const size_t o = (size_t)i * W + j;
             if (!(fx0 >= -1.0f && fx0 < (float)W && fy0 >= -1.0f && fy0 < (float)H)) {
                 for (int c = 0; c < C; c++)
-                    y[(size_t)c * H * W + o] = 0.0f;
+                    y[c * HW + o] = 0.0f;
                 continue;
             }
-            int x0 = (int)fx0, y0 = (int)fy0;
-            float ax = sx - fx0, ay = sy - fy0;
-            for (int c = 0; c < C; c++) {
-                const float *xc = x + (size_t)c * H * W;
-                float top = (1.0f - ax) * px(xc, H, W, y0, x0) + ax * px(xc, H, W, y0, x0 + 1);
-                float bot = (1.0f - ax) * px(xc, H, W, y0 + 1, x0) +
-                            ax * px(xc, H, W, y0 + 1, x0 + 1);
-                y[(size_t)c * H * W + o] = (1.0f - ay) * top + ay * bot;
+            const int x0 = (int)fx0, y0 = (int)fy0;
+            const float ax = sx - fx0, ay = sy - fy0;
+            const float w00 = (1.0f - ax) * (1.0f - ay), w01 = ax * (1.0f - ay);
+            const float w10 = (1.0f - ax) * ay, w11 = ax * ay;
+            if (x0 >= 0 && x0 + 1 < W && y0 >= 0 && y0 + 1 < H) { /* inside: no checks */
+                const size_t k = (size_t)y0 * W + x0;
+                for (int c = 0; c < C; c++) {
+                    const float *xc = x + c * HW + k;
+                    y[c * HW + o] = w00 * xc[0] + w01 * xc[1] + w10 * xc[W] + w11 * xc[W + 1];
+                }
+            } else { /* at the border: the missing neighbours are zeros */
+                for (int c = 0; c < C; c++) {
+                    const float *xc = x + c * HW;
+                    y[c * HW + o] = w00 * px(xc, H, W, y0, x0) + w01 * px(xc, H, W, y0, x0 + 1) +
+                                    w10 * px(xc, H, W, y0 + 1, x0) +
+                                    w11 * px(xc, H, W, y0 + 1, x0 + 1);
+                }
             }
         }
+    }
 }
 
 /* -------------------------------------------------------------- batch */
