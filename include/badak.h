@@ -567,6 +567,10 @@ typedef struct bd_image_prep {
                            * its centre of mass is at pixel (W/2, H/2), as in
                            * MNIST.
                            * 0: resize the whole image to H x W, nothing else */
+    float box;            /* fit: the box's side as a fraction of the output
+                           * (0: 20/28, MNIST's; Fashion-MNIST's is 1) */
+    int center_box;       /* fit: 0 centre of mass at (W/2, H/2) (MNIST);
+                           * 1 the box centred instead (Fashion-MNIST) */
     int inverted;         /* out: 1 if the image was inverted */
 } bd_image_prep;
 

@@ -257,6 +257,7 @@ static void png_damaged_files_fail_cleanly(void **st)
     (void)st;
     bd_image img;
     assert_fails(bd_image_load(tpath("missing.png"), &img), BD_ERR_IO, "missing.png: cannot open");
+    assert_fails(bd_image_load(g_dir, &img), BD_ERR_IO, "cannot read");
     write_bytes(tpath("empty.png"), "", 0);
     expect_format_error(tpath("empty.png"), "empty file");
     write_bytes(tpath("text.png"), "hello, world\n", 13);
@@ -569,6 +570,15 @@ static void to_input_fits_like_mnist(void **st)
     /* centre of mass at pixel (14, 14) as in MNIST, to the half pixel */
     assert_close(mx / m, 14, 0.5);
     assert_close(my / m, 14, 0.5);
+    /* Fashion-MNIST's way: the box fills the output, centred as a box */
+    p.box = 1.0f;
+    p.center_box = 1;
+    assert_ok(bd_image_to_input(&img, 28, 28, &p, out));
+    for (int y = 0; y < 28; y++)
+        for (int x = 0; x < 28; x++) /* 30x50 -> 17x28 at columns 5..21 */
+            assert_close(out[y * 28 + x], (x >= 5 && x < 22) ? 1.0 : 0.0, 1e-5);
+    p.box = 1.5f;
+    assert_fails(bd_image_to_input(&img, 28, 28, &p, out), BD_ERR_ARG, "box 1.5");
     bd_image_free(&img);
 
     /* an MNIST-like input (a 20x20 digit in 28x28 at offset 4, its centre

@@ -11,6 +11,8 @@ void bd_image_prep_default(bd_image_prep *p)
 {
     p->invert = BD_INVERT_AUTO;
     p->fit = 1;
+    p->box = 0.0f;
+    p->center_box = 0;
     p->inverted = 0;
 }
 
@@ -84,8 +86,9 @@ static bd_status resize_alloc(const float *ink, int w, int h, float *out, int W,
 }
 
 /* The MNIST fit of ink [h, w] (levels already stretched to [0, 1]) into
- * out [H, W]; the box is 20/28 of the output. */
-static bd_status fit(const float *ink, int w, int h, float *out, int W, int H)
+ * out [H, W]; the box is a fraction `box` of the output. */
+static bd_status fit(const float *ink, int w, int h, float *out, int W, int H, double box,
+                     int center_box)
 {
     /* bounding box of the clear ink (faint specks left out) */
     int x0 = w, x1 = -1, y0 = h, y1 = -1;
@@ -98,7 +101,7 @@ static bd_status fit(const float *ink, int w, int h, float *out, int W, int H)
     if (x1 < 0)
         return resize_alloc(ink, w, h, out, W, H);
     int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-    int boxw = BD_MAX(1, (int)lround(W * 20.0 / 28.0)), boxh = BD_MAX(1, (int)lround(H * 20.0 / 28.0));
+    int boxw = BD_MAX(1, (int)lround(W * box)), boxh = BD_MAX(1, (int)lround(H * box));
     double sc = fmin((double)boxw / bw, (double)boxh / bh);
     int nw = BD_MIN(W, BD_MAX(1, (int)lround(bw * sc)));
     int nh = BD_MIN(H, BD_MAX(1, (int)lround(bh * sc)));
@@ -124,6 +127,8 @@ static bd_status fit(const float *ink, int w, int h, float *out, int W, int H)
         }
     double cx = m > 0 ? mx / m : (nw - 1) / 2.0, cy = m > 0 ? my / m : (nh - 1) / 2.0;
     int ox = (int)lround(W / 2.0 - cx), oy = (int)lround(H / 2.0 - cy);
+    if (center_box) /* the box in the middle: equal margins (one more after) */
+        ox = (W - nw) / 2, oy = (H - nh) / 2;
     memset(out, 0, (size_t)W * H * sizeof *out);
     for (int y = 0; y < nh; y++) {
         int ty = y + oy;
@@ -151,6 +156,8 @@ bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p,
         return bd_error(BD_ERR_ARG, "bd_image_to_input: empty image");
     if (H < 1 || W < 1 || H > BD_IMAGE_MAX_SIDE || W > BD_IMAGE_MAX_SIDE)
         return bd_error(BD_ERR_ARG, "bd_image_to_input: bad output size %dx%d", W, H);
+    if (!(p->box >= 0.0f && p->box <= 1.0f))
+        return bd_error(BD_ERR_ARG, "bd_image_to_input: box %g not in 0..1", (double)p->box);
     const int w = img->w, h = img->h;
     const size_t n = (size_t)w * h;
     double bm = border_mean(img->px, w, h);
@@ -173,7 +180,8 @@ bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p,
             float v = (ink[k] - bg) * sc;
             ink[k] = v > 0.0f ? v : 0.0f;
         }
-        s = fit(ink, w, h, out, W, H);
+        s = fit(ink, w, h, out, W, H, p->box > 0.0f ? (double)p->box : 20.0 / 28.0,
+                p->center_box);
     } else {
         s = resize_alloc(ink, w, h, out, W, H); /* as it is (or blank: nothing to fit) */
     }
