@@ -4,10 +4,12 @@ OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng16)
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC $(EXTRA_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+           -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) -fPIC $(EXTRA_CFLAGS)
+LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK

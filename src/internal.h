@@ -132,4 +132,11 @@ typedef struct bd_loss_op {
 
 const bd_loss_op *bd__loss_op(bd_loss_kind kind);
 
+/* Image readers behind bd_image_load (src/data/image_png.c, image_pnm.c).
+ * f is open and positioned after the magic bytes already read (the PNG
+ * signature's 8; the PNM "P2".."P6" 2); fsize is the file's size in bytes, -1
+ * if unknown (a pipe). They fill out (zeroed first) or return an error. */
+bd_status bd__png_read(const char *path, FILE *f, long fsize, bd_image *out);
+bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image *out);
+
 #endif

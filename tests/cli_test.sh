@@ -117,6 +117,38 @@ expect 1 "ragged.csv:2" -- "$BADAK" train --csv "$tmp/ragged.csv"
 # the NaN guard: exit 1 with the epoch and iteration named
 expect 1 "lower --lr" -- "$BADAK" train --csv "$tmp/circle.csv" --lr 100000 --init std=10 --epochs 50 --quiet
 
+# data augmentation (issue 4), on 6x6 images made here: a bar on the left
+# (class 0) or the right (class 1) at a varying row, noise elsewhere
+expect 0 "--augment LIST" -- "$BADAK" train --help
+expect 0 "not digits" -- "$BADAK" train --help
+expect 2 "--augment: unknown augmentation 'tilt'" -- "$BADAK" train --augment shift,tilt
+expect 2 "'rotate:x'" -- "$BADAK" train --augment rotate:x
+expect 2 "'shift' given twice" -- "$BADAK" train --augment shift,shift:3
+mkdir -p "$tmp/bars"
+bars() { # bars N SEED: N images (IDX) then their labels in $tmp/bars/lab
+    printf '\0\0\10\3\0\0\0\'"$(printf %o "$1")"'\0\0\0\6\0\0\0\6'
+    LC_ALL=C awk -v n="$1" -v seed="$2" 'BEGIN { srand(seed);
+        for (s = 0; s < n; s++) { k = s % 2; row = int(6 * rand());
+            for (i = 0; i < 6; i++) for (j = 0; j < 6; j++)
+                printf "%c", (i == row && (k ? j >= 3 : j < 3)) ? 120 : 1 + int(20 * rand()) } }'
+}
+labels() { printf '\0\0\10\1\0\0\0\'"$(printf %o "$1")"; for ((i = 0; i < $1; i++)); do printf "\\$((i % 2))"; done; }
+bars 40 1 >"$tmp/bars/train-images-idx3-ubyte"
+labels 40 >"$tmp/bars/train-labels-idx1-ubyte"
+bars 10 2 >"$tmp/bars/t10k-images-idx3-ubyte"
+labels 10 >"$tmp/bars/t10k-labels-idx1-ubyte"
+aug_run() { "$BADAK" train --data "$tmp/bars" --hidden 16 --epochs 3 --batch 10 --seed 4 --threads 1 --json --quiet "$@" 2>&1 | tail -n 1 | sed 's/"seconds".*//'; }
+a=$(aug_run --augment shift:1,flip,rotate:15)
+b=$(aug_run --augment shift:1,flip,rotate:15)
+c=$(aug_run)
+d=$(aug_run --augment shift:0,rotate:0)  # the identity: same numbers as none
+grep -q '"status":"ok"' <<<"$a" && [ "$a" = "$b" ] && ok || bad "augmented runs differ or failed: $a vs $b"
+[ "$a" != "$c" ] && ok || bad "augmentation changed nothing: $a"
+[ -n "$c" ] && [ "$c" = "$d" ] && ok || bad "identity augmentation changed the run: $c vs $d"
+expect 0 "augment shift:2,rotate:10" -- "$BADAK" train --data "$tmp/bars" --epochs 1 --batch 10 --augment shift,rotate
+expect 2 "bars-train: augmentation: shift 6 must be in 0..5" -- "$BADAK" train --data "$tmp/bars" --epochs 1 --augment shift:6
+expect 2 "augmentation needs images" -- "$BADAK" train --csv "$tmp/circle.csv" --epochs 1 --augment shift
+
 # the training toolkit from the command line (issue 3)
 for opt in --optimizer --momentum --beta1 --beta2 --decay --eps --lr-schedule --lr-step \
     --lr-gamma --batchnorm --dropout --loss --weight-decay --l1 --val-split --patience; do
