@@ -12,6 +12,7 @@
 int cmd_train(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_hpsearch(int argc, char **argv);
+int cmd_figure(int argc, char **argv);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
