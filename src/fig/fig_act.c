@@ -45,13 +45,12 @@ static void draw_act_hist(const void *data)
             double lo = d->lo[a], hi = d->hi[a];
             for (int l = 0; l < AH_LAYERS; l++) {
                 char title[64], ylab[64];
-                snprintf(title, sizeof title, "%s, %s: layer %d", AH_ACT_LABEL[a],
-                         AH_INIT_LABEL[w], l + 1);
-                snprintf(ylab, sizeof ylab, "count");
+                snprintf(title, sizeof title, "%d-layer", l + 1);
+                snprintf(ylab, sizeof ylab, "%s, %s", AH_ACT_LABEL[a], AH_INIT_LABEL[w]);
                 plot_axes ax = {.nx = AH_LAYERS, .ny = AH_ACTS * AH_INITS, .i = row * AH_LAYERS + l,
                                 .xmin = lo, .xmax = hi, .ymin = 0, .ymax = 1.15 * ymax,
-                                .title = title, .ylabel = l == 0 ? ylab : "",
-                                .no_yticks = l != 0};
+                                .xtick = 0.5, .title = title, .ylabel = l == 0 ? ylab : "",
+                                .no_yticks = 1};
                 plot_panel(&ax);
                 double edges[AH_BINS + 1], cnt[AH_BINS];
                 for (int k = 0; k <= AH_BINS; k++)
@@ -62,12 +61,12 @@ static void draw_act_hist(const void *data)
                 char note[64];
                 if (first == 2 && d->counts[a][w][l][1] > ymax) {
                     snprintf(note, sizeof note, "#[0x2190] %ld", d->counts[a][w][l][1]);
-                    plot_text(edges[1] + 0.01 * (hi - lo), 1.02 * ymax, note, PC_FG, 0, 0.7);
+                    plot_text(edges[1] + 0.01 * (hi - lo), 1.02 * ymax, note, PC_FG, 0, 0.8);
                 }
                 long out = d->counts[a][w][l][0] + d->counts[a][w][l][AH_BINS + 1];
                 if (out > d->total / 100) {
                     snprintf(note, sizeof note, "%.0f%% outside", 100.0 * out / d->total);
-                    plot_text(hi - 0.02 * (hi - lo), 0.9 * ymax, note, PC_RED, 1, 0.7);
+                    plot_text(hi - 0.02 * (hi - lo), 0.95 * ymax, note, PC_RED, 1, 0.8);
                 }
             }
         }
@@ -112,9 +111,9 @@ bd_status fig_make_act_hist(fig_ctx *ctx)
         s = fig_csv_close(&c);
     }
     if (s == BD_OK)
-        s = fig_draw(ctx, "activation-histograms", 1500, 2700,
-                     "Activations of 5 layers of 100 units (input 1000 x 100, N(0, 1)) for each "
-                     "weight init: sigmoid, tanh, ReLU",
+        s = fig_draw(ctx, "activation-histograms", 1400, 2200,
+                     "Activations of 5 layers of 100 units (1000 x 100 inputs from N(0, 1)), "
+                     "one row per activation and weight init",
                      draw_act_hist, d);
     free(d);
     return s;

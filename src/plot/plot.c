@@ -25,9 +25,11 @@ int plot_cycle(int i)
 
 /* the page's title height, kept for plot_panel */
 static double g_top_mm;
-/* text size relative to PLplot's default (which is large for cairo pages) */
-#define TEXT 0.72
-static void text_size(double rel) { plschr(0, TEXT * rel); }
+/* PLplot's default text height grows with the page; figures want the same
+ * text size on every page: 4.8 mm, about 13.6 pixels (cairo pages are 72
+ * dpi), times rel */
+#define TEXT_MM 4.8
+static void text_size(double rel) { plschr(TEXT_MM, rel); }
 
 /* PLplot prints notes on stdout/stderr now and then (driver loading); the
  * command's output must stay clean, so both are sent to /dev/null while
@@ -87,8 +89,8 @@ bd_status plot_open(plot_page *pg, const char *path, int width, int height, int 
     pg->open = 1;
     pladv(0);
     text_size(1.0);
-    plsmaj(0, 0.6);
-    plsmin(0, 0.6);
+    plsmaj(2.4, 1.0);
+    plsmin(1.4, 1.0);
     g_top_mm = 0;
     if (title && *title) {
         PLFLT def, ht;
@@ -148,9 +150,9 @@ void plot_panel(const plot_axes *a)
     /* margins: y numbers and label on the left, x numbers and label below,
      * the panel title above */
     double ml = (a->no_yticks ? 2.5 : 6.2) * ch / W, mr = 1.8 * ch / W;
-    double mb = (a->xlabel && *a->xlabel ? 4.6 : 2.6) * ch / H, mt = 2.6 * ch / H;
+    double mb = (a->xlabel && *a->xlabel ? 4.4 : 2.6) * ch / H, mt = 2.6 * ch / H;
     if (a->ylabel && *a->ylabel && a->no_yticks)
-        ml = 3.8 * ch / W;
+        ml = 3.0 * ch / W;
     double vx0 = x0 + ml, vx1 = x1 - mr, vy0 = y0 + mb, vy1 = y1 - mt;
     if (a->equal) { /* same mm per unit on both axes */
         double pw = (vx1 - vx0) * W, ph = (vy1 - vy0) * H;
@@ -175,11 +177,15 @@ void plot_panel(const plot_axes *a)
     }
     if (!a->no_grid) {
         plcol0(PC_GRID);
-        plbox("g", 0, 0, "g", 0, 0);
+        plbox("g", a->xtick, 0, "g", a->ytick, 0);
     }
     plcol0(PC_FG);
-    plbox(a->no_xticks ? "bcst" : "bcnst", 0, 0, a->no_yticks ? "bcst" : "bcnstv", 0, 0);
-    pllab(a->xlabel ? a->xlabel : "", a->ylabel ? a->ylabel : "", "");
+    plbox(a->no_xticks ? "bcst" : "bcnst", a->xtick, 0, a->no_yticks ? "bcst" : "bcnstv",
+          a->ytick, 0);
+    if (a->xlabel && *a->xlabel)
+        plmtex("b", a->no_xticks ? 1.6 : 3.0, 0.5, 0.5, a->xlabel);
+    if (a->ylabel && *a->ylabel)
+        plmtex("l", a->no_yticks ? 1.2 : 4.2, 0.5, 0.5, a->ylabel);
     if (a->title && *a->title)
         plmtex("t", 0.9, 0.5, 0.5, a->title);
 }

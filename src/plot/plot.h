@@ -48,6 +48,7 @@ typedef struct plot_axes {
     int no_xticks;   /* 1: no numbers on the x axis */
     int no_grid;
     int equal;       /* 1: same scale on both axes (centred in the cell) */
+    double xtick, ytick; /* tick spacing (0: PLplot chooses) */
     int no_box;      /* 1: no axes, only the title (a 3-D panel) */
 } plot_axes;
 
