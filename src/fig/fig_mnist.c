@@ -185,6 +185,7 @@ typedef struct bn_data {
     float std[BN_N];
     int epochs;
     float *acc[BN_N][2]; /* [std][0 without, 1 with BatchNorm] -> [epochs] */
+    int ran[BN_N][2];    /* epochs finished (fewer when the loss stopped being finite) */
 } bn_data;
 
 static void draw_bn(const void *data)
@@ -201,9 +202,15 @@ static void draw_bn(const void *data)
                        .no_xticks = k < 12};
         plot_panel(&a);
         for (int b = 0; b < 2; b++) {
-            int n = d->epochs < 1023 ? d->epochs : 1023;
-            x[0] = 0; /* the book plots from epoch 0: the accuracy before training is not
-                       * measured here, so the curves start at epoch 1 */
+            /* the book plots from epoch 0; the accuracy before training is not
+             * measured here, so the curves start at epoch 1 */
+            int n = d->ran[k][b] < 1023 ? d->ran[k][b] : 1023;
+            if (n < d->epochs) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "%s: loss diverged at epoch %d",
+                         b ? "BatchNorm" : "without", n + 1);
+                plot_text(0.5, b ? 0.62 : 0.52, msg, b ? PC_BLUE : PC_ORANGE, 0, 0.8);
+            }
             for (int e = 0; e < n; e++) {
                 x[e] = e + 1;
                 y[e] = d->acc[k][b][e];
@@ -245,6 +252,7 @@ bd_status fig_make_bn_mnist(fig_ctx *ctx)
             if (s != BD_OK)
                 break;
             d.acc[k][b] = calloc((size_t)d.epochs, sizeof(float));
+            d.ran[k][b] = run.epochs < d.epochs ? run.epochs : d.epochs;
             if (d.acc[k][b])
                 for (int e = 0; e < run.epochs && e < d.epochs; e++)
                     d.acc[k][b][e] = run.train_acc[e];
@@ -259,7 +267,7 @@ bd_status fig_make_bn_mnist(fig_ctx *ctx)
     if (s == BD_OK) {
         for (int k = 0; k < BN_N; k++)
             for (int b = 0; b < 2; b++)
-                for (int e = 0; e < d.epochs; e++)
+                for (int e = 0; e < d.ran[k][b]; e++) /* a diverged run stops early */
                     fig_csv_row(&c, "%.6g,%d,%d,%.6g", (double)d.std[k], b, e + 1,
                                 (double)d.acc[k][b][e]);
         s = fig_csv_close(&c);

@@ -127,7 +127,8 @@ bd_status fig_read_log(const char *path, fig_run *out)
         return bd_error(BD_ERR_IO, "%s: cannot read the training log: %s", path,
                         strerror(errno));
     char line[1024];
-    if (!fgets(line, sizeof line, f) || strncmp(line, "kind,epoch,iter,loss,train_acc,test_acc", 40)) {
+    static const char HEAD[] = "kind,epoch,iter,loss,train_acc,test_acc";
+    if (!fgets(line, sizeof line, f) || strncmp(line, HEAD, sizeof HEAD - 1)) {
         fclose(f);
         return bd_error(BD_ERR_FORMAT, "%s: not a `badak train --log` CSV (header should "
                         "start with kind,epoch,iter,loss,train_acc,test_acc)", path);

@@ -297,7 +297,7 @@ void plot_legend(int n, const char *const *labels, const int *colors, const int 
     pos |= (corner && corner[1] == 'l') ? PL_POSITION_LEFT : PL_POSITION_RIGHT;
     PLFLT w, h;
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.02, 0.06,
-             PC_BG, PC_MUTED, 1, 0, 0, n, opt, 0.8, 0.62, 1.8, 0.0, tcol, labels, NULL, NULL,
+             PC_BG, PC_MUTED, 1, 0, 0, n, opt, 0.8, 0.85, 1.8, 0.0, tcol, labels, NULL, NULL,
              NULL, NULL, lcol, lsty, lw, scol, ssc, snum, sym);
 }
 
