@@ -207,8 +207,7 @@ static void draw_bn(const void *data)
             int n = d->ran[k][b] < 1023 ? d->ran[k][b] : 1023;
             if (n < d->epochs) {
                 char msg[64];
-                snprintf(msg, sizeof msg, "%s: loss diverged at epoch %d",
-                         b ? "BatchNorm" : "without", n + 1);
+                snprintf(msg, sizeof msg, "%s: diverged in epoch %d", b ? "BN" : "no BN", n + 1);
                 plot_text(0.5, b ? 0.62 : 0.52, msg, b ? PC_BLUE : PC_ORANGE, 0, 0.8);
             }
             for (int e = 0; e < n; e++) {
@@ -399,7 +398,7 @@ static void draw_hp(const void *data)
     for (int k = 0; k < n; k++) {
         const bd_hp_trial *t = &r->trials[k];
         char title[96];
-        snprintf(title, sizeof title, "Best-%d: lr %.2g, wd %.2g", k + 1, (double)t->lr,
+        snprintf(title, sizeof title, "%d: lr %.2g, wd %.1e", k + 1, (double)t->lr,
                  (double)t->weight_decay);
         plot_axes a = {.nx = 5, .ny = 4, .i = k, .xmin = 0, .xmax = r->epochs, .ymin = 0,
                        .ymax = 1, .ytick = 0.2, .title = title,
@@ -461,7 +460,7 @@ bd_status fig_make_hpsearch(fig_ctx *ctx)
                  r.nval, (double)r.trials[0].val_acc, (double)r.trials[0].lr,
                  (double)r.trials[0].weight_decay);
         s = fig_draw(ctx, "hpsearch", 1500, 1000,
-                     "Random search of the learning rate and weight decay: the best 20 trials "
+                     "Random search of the learning rate (lr) and weight decay (wd): the best 20 trials "
                      "(validation solid, training dashed)",
                      draw_hp, &r);
     }
