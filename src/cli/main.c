@@ -13,6 +13,7 @@ static const char *HELP =
     "  train       train a network (default: the book's chapter-5 TwoLayerNet on MNIST)\n"
     "  gradcheck   compare backprop with the numerical gradient, per parameter\n"
     "  hpsearch    random search of the learning rate and weight decay\n"
+    "  figure      draw one of the notes' figures (PNG + CSV); --list names them\n"
     "  version     print the version\n"
     "  help        this help\n"
     "\n"
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         return cmd_gradcheck(argc - 1, argv + 1);
     if (!strcmp(cmd, "hpsearch"))
         return cmd_hpsearch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "figure"))
+        return cmd_figure(argc - 1, argv + 1);
     fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);
     return EXIT_USAGE;
 }
