@@ -75,7 +75,10 @@ static void im2col_ld(float *col, size_t N, const float *x, const bd_conv_geom *
                         for (int ow = 0; ow < lo; ow++)
                             d[ow] = 0.0f;
                         if (S == 1)
-                            memcpy(d + lo, xr + lo, (size_t)(hi - lo) * sizeof(float));
+                            /* rows are short (28 floats): a plain loop
+                             * beats a memcpy call per row */
+                            for (int ow = lo; ow < hi; ow++)
+                                d[ow] = xr[ow];
                         else
                             for (int ow = lo; ow < hi; ow++)
                                 d[ow] = xr[ow * S];
