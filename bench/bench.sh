@@ -3,7 +3,8 @@
 #  1. the book's chapter-5 run (TwoLayerNet, SGD lr 0.1, batch 100, 10000
 #     iterations), 3 times: seconds end to end, iterations per second, peak
 #     memory, final accuracies;
-#  2. mlp 100x5 ReLU/He, SGD lr 0.1, 10 epochs: seconds per epoch, accuracy.
+#  2. mlp 100x5 ReLU/He, SGD lr 0.1, 10 epochs: seconds per epoch, accuracy;
+#  3. one epoch of each convolutional preset: seconds, accuracy, peak memory.
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -32,3 +33,15 @@ j=$("$BADAK" train --data mnist --model mlp --hidden 100,100,100,100,100 --init 
 printf 'seconds %.2f (%.3f s/epoch incl. evaluation), test %s, train %s, peak %s MB\n' \
     "$(field seconds "$j")" "$(calc "$(field seconds "$j") / 10")" \
     "$(field test_accuracy "$j")" "$(field train_accuracy "$j")" "$(field peak_rss_mb "$j")"
+echo
+echo "convolutional presets: one epoch each (600 iterations, then the 10000-image test pass),"
+echo "Adam lr 0.001, batch 100, seed 1; resnet on Fashion-MNIST"
+printf '%-15s %10s %8s %9s\n' model s/epoch test peak_MB
+for m in simple_convnet deep_convnet resnet; do
+    d=mnist
+    [ "$m" = resnet ] && d=fashion
+    j=$("$BADAK" train --data "$d" --model "$m" --optimizer adam --lr 0.001 --batch 100 \
+        --epochs 1 --seed 1 --no-train-acc --quiet --json | tail -n 1)
+    printf '%-15s %10.2f %8s %9s\n' "$m" "$(field seconds "$j")" "$(field test_accuracy "$j")" \
+        "$(field peak_rss_mb "$j")"
+done
