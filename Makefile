@@ -7,18 +7,21 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
            -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC $(EXTRA_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
+CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
+CFLAGS  += $(CJSON_CFLAGS)
+LDLIBS  := $(BLAS_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
-                             src/train/*.c src/data/*.c))
+                             src/train/*.c src/data/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC:= $(sort $(wildcard tests/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h)
+HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/io/*.h)
 
 .PHONY: all lib cli test test-asan check bench data run clean help examples
 

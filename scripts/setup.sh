@@ -59,7 +59,7 @@ pkg_installed() {
 
 install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
-                dataset-fashion-mnist)
+                libcjson-dev dataset-fashion-mnist)
     command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
     local missing=() p
     for p in "${want[@]}"; do
