@@ -365,6 +365,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         memset(&ck->net, 0, sizeof ck->net);
         memset(&ck->opt, 0, sizeof ck->opt);
     } else {
+        memset(&net, 0, sizeof net); /* a failed build leaves it empty, so free is safe */
         if (init_from) {
             /* transfer learning: a trained model, maybe with a new head */
             s = bd_model_load(&net, init_from, NULL);
