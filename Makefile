@@ -28,7 +28,7 @@ HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/io/*.h)
 all: lib cli examples
 lib: $(B)/libbadak.a $(B)/libbadak.so
 cli: $(B)/badak
-examples: $(B)/examples/mnist_train
+examples: $(B)/examples/mnist_train $(B)/examples/transfer_mnist
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
