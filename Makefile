@@ -23,7 +23,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/io/*.h)
 
-.PHONY: all lib cli test test-asan check bench data run clean help examples
+.PHONY: all lib cli test test-asan check bench data run clean help examples fuzz fuzz-run
 
 all: lib cli examples
 lib: $(B)/libbadak.a $(B)/libbadak.so
@@ -48,7 +48,7 @@ $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadak.a $(HDRS)
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS) -lcmocka
 
@@ -65,6 +65,28 @@ test-asan:
 
 check: test test-asan
 
+# Fuzzing (libFuzzer, clang from Debian): `make fuzz` builds one binary per
+# target in tests/fuzz/, `make fuzz-run FUZZ_SECONDS=N` runs each for N
+# seconds from its corpus (new inputs go to build/fuzz/corpus_<t>; add the
+# ones worth keeping to tests/fuzz/corpus/<t>/, which `make test` replays).
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := idx model netini
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DBD_LIBFUZZER \
+                -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(CJSON_CFLAGS)
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus_$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/corpus/$$t || exit 1; done
+
 bench: all
 	@bash bench/bench.sh $(B)
 
@@ -80,3 +102,4 @@ help:
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
+	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

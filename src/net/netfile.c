@@ -318,6 +318,12 @@ static int header_lines(const char *text, int *lines, char (*names)[32], int max
 bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
                           int w, int classes, bd_rng *rng)
 {
+    return bd__net_from_ini_limited(net, text, origin, c, h, w, classes, rng, SIZE_MAX);
+}
+
+bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
+                                   int h, int w, int classes, bd_rng *rng, size_t max_values)
+{
     memset(net, 0, sizeof *net);
     if (!origin)
         origin = "network description";
@@ -389,6 +395,22 @@ bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int
             st = bd_error(BD_ERR_SHAPE, "%s:%d: the last layer [%s] gives %d outputs but the "
                           "data needs %d", origin, lines[p->nsect - 1],
                           p->s[p->nsect - 1].name, net->out_size, want);
+    }
+    if (st == BD_OK && max_values != SIZE_MAX) {
+        /* count before allocating: an untrusted description (a model file's)
+         * may not claim more parameters and state than its file holds */
+        size_t n = 0;
+        for (int i = 0; i < net->nlayers; i++) {
+            const bd_layer_op *op = bd__layer_op(net->layers[i].kind);
+            n += (op->param_count ? op->param_count(&net->layers[i]) : 0) +
+                 (op->state_count ? op->state_count(&net->layers[i]) : 0);
+            if (n > max_values) {
+                st = bd_error(BD_ERR_FORMAT, "%s: the network needs more than %zu parameter and "
+                              "state values (at layer [%s])", origin, max_values,
+                              net->layers[i].name);
+                break;
+            }
+        }
     }
     if (st == BD_OK) {
         net->loss = p->loss;
