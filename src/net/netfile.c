@@ -248,6 +248,11 @@ static int layer_key(parse_ctx *p, sect *s, const char *key, const char *val)
 static int handler(void *user, const char *section, const char *key, const char *val)
 {
     parse_ctx *p = user;
+    /* inih goes on after a line in error; the state may not fit the next
+     * line (a refused section was never added: found by fuzzing), and only
+     * the first error is reported, so read nothing more */
+    if (p->err[0])
+        return 0;
     if (strcmp(section, p->cur) != 0) { /* a new section starts */
         snprintf(p->cur, sizeof p->cur, "%s", section);
         p->in_net = !strcasecmp(section, "net");
