@@ -515,6 +515,17 @@ static void bad_bad_metadata_value(void **st)
     expect_bad(put_parts(&p), "'badak.epochs' = 'many' is not an integer");
 }
 
+/* an architecture far larger than the file is refused before allocating */
+static void bad_architecture_too_large(void **st)
+{
+    parts p;
+    good_parts(&p);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(p.root, "__metadata__"), "badak.net",
+                              cJSON_CreateString("[net]\ninput = 100000\n[fc]\ntype = affine\n"
+                                                 "units = 100000\n"));
+    expect_bad(put_parts(&p), "the network needs more than 1048590 parameter and state values");
+}
+
 static void missing_file(void **st)
 {
     bd_net net;
@@ -624,6 +635,7 @@ int main(void)
         cmocka_unit_test(bad_nan_weight),
         cmocka_unit_test(bad_duplicate_tensor),
         cmocka_unit_test(bad_bad_metadata_value),
+        cmocka_unit_test(bad_architecture_too_large),
         cmocka_unit_test(missing_file),
         cmocka_unit_test(truncations),
         cmocka_unit_test(freeze_and_replace_head),

@@ -253,8 +253,10 @@ bd_status bd__model_from_st(bd_net *net, const bd__st *st, bd_model_meta *meta, 
     snprintf(origin, sizeof origin, "%s: badak.net", f);
     bd_rng rng; /* the weights come from the file; the draws are overwritten */
     bd_rng_seed(&rng, 0);
-    /* the file's data bounds the network: no allocation beyond what it holds */
-    bd_status s = bd__net_from_ini_limited(net, ini, origin, 0, 0, 0, 0, &rng, st->data_len / 4);
+    /* the file's data bounds the network: no allocation far beyond what it
+     * holds (the slack lets the tensor checks below name a missing tensor) */
+    bd_status s = bd__net_from_ini_limited(net, ini, origin, 0, 0, 0, 0, &rng,
+                                           st->data_len / 4 + ((size_t)1 << 20));
     if (s != BD_OK) {
         if (s != BD_ERR_NOMEM)
             s = BD_ERR_FORMAT; /* a description that builds no network: a bad file */
