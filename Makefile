@@ -4,24 +4,33 @@ OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng16)
+# PLplot draws the figures (src/plot/ only); the library never links it
+PLPLOT_CFLAGS := $(shell pkg-config --cflags plplot 2>/dev/null || echo -I/usr/include/plplot)
+PLPLOT_LIBS   := $(shell pkg-config --libs plplot 2>/dev/null || echo -lplplot)
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC $(EXTRA_CFLAGS)
+           -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(PLPLOT_CFLAGS) -fPIC $(EXTRA_CFLAGS)
 CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CFLAGS  += $(CJSON_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
                              src/train/*.c src/data/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
+# the figures: experiments (src/fig/) and PLplot drawing (src/plot/), in
+# their own archive linked by the command and the tests, not by libbadak
+FIG_SRC := $(sort $(wildcard src/fig/*.c src/plot/*.c))
 TEST_SRC:= $(sort $(wildcard tests/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/io/*.h)
+HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
 .PHONY: all lib cli test test-asan check bench data run clean help examples fuzz fuzz-run
 
@@ -41,16 +50,20 @@ $(B)/libbadak.a: $(LIB_OBJ)
 $(B)/libbadak.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS) $(EXTRA_LDFLAGS)
 
-$(B)/badak: $(CLI_OBJ) $(B)/libbadak.a
-	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbadak.a $(LDLIBS)
+$(B)/libbadakfig.a: $(FIG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/badak: $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
+	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadakfig.a $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS) -lcmocka
 
 # Unit tests (cmocka), then the CLI / example tests. BADAK_BIN points the
 # shell tests at the CLI of this build.

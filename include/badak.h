@@ -481,7 +481,8 @@ bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
  *   (book 7.5 SimpleConvNet); deep_convnet: the book's 8.1 DeepConvNet (six 3x3
  *   convolutions 16,16,32,32,64,64 with ReLU and three 2x2 max pools, Affine 50,
  *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
- * Weights use He's init. */
+ * Weights start as the book's: N(0, 0.01²) for simple_convnet, He's for the
+ * others (bd_net_init_weights re-draws them with another init). */
 bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
 bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
 bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
@@ -605,6 +606,118 @@ bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
                            bd_tensor *xb, bd_tensor *yb);
 void bd_dataset_free(bd_dataset *ds);
 
+/* ------------------------------------------------------- data augmentation */
+
+/* Random, label-preserving changes to training images [B, C, H, W], drawn
+ * from a bd_rng so that a seed gives the same batches. Used by bd_train on
+ * the gathered training batch only, never on evaluation. Per sample, in this
+ * order: rotation, shift, flip; each enabled one draws from the PRNG. */
+enum {
+    BD_AUG_SHIFT = 1,  /* shift by (dy, dx) uniform in [-max_shift, max_shift]^2,
+                        * zero fill: pad-and-random-crop */
+    BD_AUG_FLIP = 2,   /* mirror the columns with probability flip_p; meant for
+                        * Fashion-MNIST, not for digits (a mirrored 2 is no 2) */
+    BD_AUG_ROTATE = 4  /* rotate by an angle uniform in [-max_degrees,
+                        * max_degrees] about the centre, bilinear, zero fill */
+};
+
+typedef struct bd_augment {
+    unsigned flags;       /* BD_AUG_* bits; 0: nothing is done */
+    int max_shift;        /* pixels (default 2) */
+    float max_degrees;    /* degrees (default 10) */
+    float flip_p;         /* probability of a flip (default 0.5) */
+} bd_augment;
+
+/* flags 0, the default parameters. */
+void bd_augment_default(bd_augment *a);
+/* Parse a comma-separated list: "shift[:PIXELS]", "flip[:P]",
+ * "rotate[:DEGREES]", or "none", e.g. "shift:3,rotate:15". Errors name the
+ * bad token. Starts from bd_augment_default. */
+bd_status bd_parse_augment(const char *s, bd_augment *a);
+/* "shift:2,rotate:10" (or "none") into buf; returns buf. */
+const char *bd_augment_str(const bd_augment *a, char *buf, size_t len);
+/* Check a's parameters against images of C x H x W (shift smaller than the
+ * image, angle at most 180, probability in [0, 1]). */
+bd_status bd_augment_check(const bd_augment *a, int C, int H, int W);
+/* Floats of scratch bd_augment_batch needs for images of C x H x W. */
+size_t bd_augment_scratch_size(int C, int H, int W);
+/* Augment a batch in place.  x [B, C, H, W]; scratch [C*H*W]. Allocates
+ * nothing; fails (BD_ERR_ARG) only as bd_augment_check does. */
+bd_status bd_augment_batch(const bd_augment *a, float *x, int B, int C, int H, int W,
+                           float *scratch, bd_rng *rng);
+/* The deterministic kernels, one sample each (also for tests):
+ * y[c][i][j] = x[c][i-dy][j-dx], 0 outside.   x [C,H,W] -> y [C,H,W] */
+void bd_augment_shift(float *y, const float *x, int C, int H, int W, int dy, int dx);
+/* Mirror the columns of every channel in place.  x [C,H,W] */
+void bd_augment_flip(float *x, int C, int H, int W);
+/* Rotate counterclockwise (as the image is seen, row 0 at the top) by
+ * `degrees` about the centre ((H-1)/2, (W-1)/2), bilinear, 0 outside.
+ * x [C,H,W] -> y [C,H,W]; y and x must not overlap. */
+void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degrees);
+
+/* ------------------------------------------------------------------ images */
+
+/* A grayscale image, row-major, values in [0, 1] (0 black, 1 white). */
+typedef struct bd_image {
+    int w, h;
+    float *px;            /* [h, w], owned; free with bd_image_free */
+} bd_image;
+
+#define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
+#define BD_IMAGE_MAX_PIXELS (1L << 26)     /* and in all (64 Mpx: 256 MB of floats) */
+
+/* A zero (black) image of w x h. */
+bd_status bd_image_alloc(bd_image *img, int w, int h);
+void bd_image_free(bd_image *img);
+/* Read a PNG (libpng: any colour type and bit depth; palette, gray, RGB,
+ * alpha composited over white, 16-bit kept to 16 bits; gamma ignored) or a
+ * PNM (PGM P2/P5, PPM P3/P6, maxval up to 65535), chosen by the file's first
+ * bytes. Colour becomes gray as 0.299 R + 0.587 G + 0.114 B (ITU-R 601).
+ * Every size is checked against the caps above before anything is
+ * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
+ * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
+bd_status bd_image_load(const char *path, bd_image *out);
+/* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
+ * to PATH.tmp, flushed and fsynced, then renamed to path. */
+bd_status bd_image_write_pgm(const bd_image *img, const char *path);
+
+/* Resizing (as bd_image_to_input does it): each axis separately, averaging
+ * the covered source area when shrinking, bilinear when growing. */
+/* src [sh, sw] -> dst [dh, dw] */
+void bd_image_resize(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                     float *tmp /* [sh, dw] */);
+
+/* How an image becomes a network input (bd_image_to_input). */
+typedef enum bd_invert_mode {
+    BD_INVERT_AUTO = 0,   /* invert when the mean of the border pixels > 0.5: a
+                           * dark digit on white paper becomes MNIST's white
+                           * on black */
+    BD_INVERT_NEVER,
+    BD_INVERT_ALWAYS
+} bd_invert_mode;
+
+typedef struct bd_image_prep {
+    bd_invert_mode invert;
+    int fit;              /* 1 (default): as MNIST was made: stretch levels so
+                           * the background (border mean) is 0 and the
+                           * brightest ink 1, crop to the ink's bounding box,
+                           * scale it (aspect kept, area-averaged) to fit a
+                           * box of 20/28 of the output, and place it so that
+                           * its centre of mass is at pixel (W/2, H/2), as in
+                           * MNIST.
+                           * 0: resize the whole image to H x W, nothing else */
+    float box;            /* fit: the box's side as a fraction of the output
+                           * (0: 20/28, MNIST's; Fashion-MNIST's is 1) */
+    int center_box;       /* fit: 0 centre of mass at (W/2, H/2) (MNIST);
+                           * 1 the box centred instead (Fashion-MNIST) */
+    int inverted;         /* out: 1 if the image was inverted */
+} bd_image_prep;
+
+void bd_image_prep_default(bd_image_prep *p);
+/* img -> out [H, W] in [0, 1], white ink on black, as the network's input
+ * (p NULL: the defaults). Allocates its working buffers and frees them. */
+bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum bd_sampling {
@@ -656,6 +769,9 @@ typedef struct bd_train_config {
     int lr_step;          /* BD_LR_STEP: epochs per step (default 10) */
     float lr_gamma;       /* BD_LR_STEP / BD_LR_EXP factor (0.1 / 0.95) */
     const char *log_path; /* CSV log (NULL: none), written atomically */
+    const bd_augment *augment; /* augment each training batch (NULL: none); its
+                           * draws come from their own stream of `seed`, so
+                           * shuffling is the same with and without it */
     /* hooks, all optional */
     void (*on_iter)(void *ud, long iter, long total, float loss);
     void (*on_epoch)(void *ud, const bd_epoch_stats *s);
@@ -696,6 +812,7 @@ typedef struct bd_train_pos {
     double best_val;      /* early stopping: best validation loss */
     int since_best;
     bd_rng rng;           /* the trainer's shuffling / sampling stream */
+    bd_rng aug_rng;       /* its augmentation stream */
     bd_tensor perm;       /* [N] int32 sample order of the shuffled epochs */
     bd_tensor best_p, best_s; /* with patience: the best epoch's weights/state */
     bd_train_result res;  /* results so far */
@@ -712,6 +829,9 @@ void bd_train_config_default(bd_train_config *c);
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                    const bd_dataset *test, const bd_train_config *cfg,
                    bd_train_result *res);
+/* The rows bd_train reserves (and so evaluates in) for mini-batches of
+ * `batch`: what `badak eval` reserves to repeat its figures exactly. */
+int bd_train_eval_rows(const bd_net *net, int batch);
 /* Accuracy of net on ds, in batches of the net's reserved size. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
 

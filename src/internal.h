@@ -18,6 +18,45 @@
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The thread pool (parallel.c): fn(ctx, lo, hi, part) is called for
+ * contiguous parts [lo, hi) of [0, n), one part per thread, and the call
+ * returns when all are done. Threads other than the pool's owner, and
+ * threads marked serial (hpsearch trials), run the whole range in one part.
+ * Every part calls BLAS single-threaded. */
+typedef void (*bd__range_fn)(void *ctx, int lo, int hi, int part);
+void bd__parallel_for(int n, bd__range_fn fn, void *ctx);
+/* parts a loop of this thread is split into (1 = serial) */
+int bd__parts(void);
+int bd__pool_resize(int n);
+void bd__set_serial(int serial);
+
+/* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
+ * single float accumulator is a chain of dependent adds). */
+static inline float bd__sum(const float *x, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k];
+    for (; i < n; i++)
+        acc[0] += x[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* Σ x[i]·y[i] the same way */
+static inline float bd__dot(const float *x, const float *y, size_t n)
+{
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k] * y[i + k];
+    for (; i < n; i++)
+        acc[0] += x[i] * y[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* Is the named layer kind's backward deliberately broken (tests only)? */
 int bd__backward_broken(bd_layer_kind kind);
 /* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */
@@ -98,5 +137,12 @@ typedef struct bd_loss_op {
 } bd_loss_op;
 
 const bd_loss_op *bd__loss_op(bd_loss_kind kind);
+
+/* Image readers behind bd_image_load (src/data/image_png.c, image_pnm.c).
+ * f is open and positioned after the magic bytes already read (the PNG
+ * signature's 8; the PNM "P2".."P6" 2); fsize is the file's size in bytes, -1
+ * if unknown (a pipe). They fill out (zeroed first) or return an error. */
+bd_status bd__png_read(const char *path, FILE *f, long fsize, bd_image *out);
+bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image *out);
 
 #endif

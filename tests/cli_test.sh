@@ -117,6 +117,38 @@ expect 1 "ragged.csv:2" -- "$BADAK" train --csv "$tmp/ragged.csv"
 # the NaN guard: exit 1 with the epoch and iteration named
 expect 1 "lower --lr" -- "$BADAK" train --csv "$tmp/circle.csv" --lr 100000 --init std=10 --epochs 50 --quiet
 
+# data augmentation (issue 4), on 6x6 images made here: a bar on the left
+# (class 0) or the right (class 1) at a varying row, noise elsewhere
+expect 0 "--augment LIST" -- "$BADAK" train --help
+expect 0 "not digits" -- "$BADAK" train --help
+expect 2 "--augment: unknown augmentation 'tilt'" -- "$BADAK" train --augment shift,tilt
+expect 2 "'rotate:x'" -- "$BADAK" train --augment rotate:x
+expect 2 "'shift' given twice" -- "$BADAK" train --augment shift,shift:3
+mkdir -p "$tmp/bars"
+bars() { # bars N SEED: N images (IDX) then their labels in $tmp/bars/lab
+    printf '\0\0\10\3\0\0\0\'"$(printf %o "$1")"'\0\0\0\6\0\0\0\6'
+    LC_ALL=C awk -v n="$1" -v seed="$2" 'BEGIN { srand(seed);
+        for (s = 0; s < n; s++) { k = s % 2; row = int(6 * rand());
+            for (i = 0; i < 6; i++) for (j = 0; j < 6; j++)
+                printf "%c", (i == row && (k ? j >= 3 : j < 3)) ? 120 : 1 + int(20 * rand()) } }'
+}
+labels() { printf '\0\0\10\1\0\0\0\'"$(printf %o "$1")"; for ((i = 0; i < $1; i++)); do printf "\\$((i % 2))"; done; }
+bars 40 1 >"$tmp/bars/train-images-idx3-ubyte"
+labels 40 >"$tmp/bars/train-labels-idx1-ubyte"
+bars 10 2 >"$tmp/bars/t10k-images-idx3-ubyte"
+labels 10 >"$tmp/bars/t10k-labels-idx1-ubyte"
+aug_run() { "$BADAK" train --data "$tmp/bars" --hidden 16 --epochs 3 --batch 10 --seed 4 --threads 1 --json --quiet "$@" 2>&1 | tail -n 1 | sed 's/"seconds".*//'; }
+a=$(aug_run --augment shift:1,flip,rotate:15)
+b=$(aug_run --augment shift:1,flip,rotate:15)
+c=$(aug_run)
+d=$(aug_run --augment shift:0,rotate:0)  # the identity: same numbers as none
+grep -q '"status":"ok"' <<<"$a" && [ "$a" = "$b" ] && ok || bad "augmented runs differ or failed: $a vs $b"
+[ "$a" != "$c" ] && ok || bad "augmentation changed nothing: $a"
+[ -n "$c" ] && [ "$c" = "$d" ] && ok || bad "identity augmentation changed the run: $c vs $d"
+expect 0 "augment shift:2,rotate:10" -- "$BADAK" train --data "$tmp/bars" --epochs 1 --batch 10 --augment shift,rotate
+expect 2 "bars-train: augmentation: shift 6 must be in 0..5" -- "$BADAK" train --data "$tmp/bars" --epochs 1 --augment shift:6
+expect 2 "augmentation needs images" -- "$BADAK" train --csv "$tmp/circle.csv" --epochs 1 --augment shift
+
 # the training toolkit from the command line (issue 3)
 for opt in --optimizer --momentum --beta1 --beta2 --decay --eps --lr-schedule --lr-step \
     --lr-gamma --batchnorm --dropout --loss --weight-decay --l1 --val-split --patience; do
@@ -243,6 +275,109 @@ expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 20 -
 expect 1 "gradient check failed" -- "$BADAK" gradcheck --model mlp --inputs 20 --hidden 10 --l1 0.01 --break-backward affine
 expect 2 "give --wd-range, not --weight-decay" -- "$BADAK" hpsearch --weight-decay 0.1
 
+# convolutional networks: gradient checks on small random images, a
+# description file, and the messages of bad ones
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model simple_convnet --inputs 1x8x8 \
+    --samples 2 --max-entries 100
+cat >"$tmp/small.ini" <<'EOF'
+; a small convolutional network for 1x8x8 images
+[net]
+input = 1x8x8
+[conv1]
+type = conv
+filters = 3
+kernel = 3
+pad = 1
+[bn1]
+type = batchnorm2d
+[act1]
+type = tanh
+[pool1]
+type = avgpool
+kernel = 2
+[flat]
+type = flatten
+[out]
+type = affine
+units = 10
+EOF
+expect 0 "gradient check passed" -- "$BADAK" gradcheck --model "$tmp/small.ini" --inputs 1x8x8 \
+    --samples 8 --max-entries 100
+printf '[net]\ninput = 1x8x8\n[c]\ntype = conv\nfilters = 2\nkernal = 3\n' >"$tmp/bad.ini"
+expect 1 "bad.ini:6: [c]: 'kernal' is not a key of a conv layer" -- \
+    "$BADAK" gradcheck --model "$tmp/bad.ini" --inputs 1x8x8
+expect 1 "Conv1: kernel 5 larger than input 1x4 + padding 0" -- \
+    "$BADAK" gradcheck --model simple_convnet --inputs 4
+expect 2 "--inputs '1x0x3'" -- "$BADAK" gradcheck --inputs 1x0x3
+expect 2 "are for two_layer and mlp" -- "$BADAK" gradcheck --model resnet --hidden 10 --inputs 1x8x8
+expect 1 "cannot open" -- "$BADAK" gradcheck --model /nonexistent/net.ini --inputs 1x8x8
+# figures (issue 6): every figure in quick mode makes a PNG and a complete CSV
+for opt in --list --out --svg --quick --seed --data --log --model; do
+    expect 0 "$opt" -- "$BADAK" figure --help
+done
+out=$("$BADAK" figure --list 2>&1)
+for f in gd-1d numerical-diff gd-2d sgd-surface optimizers-2d activation-histograms \
+    optimizers-mnist weight-init-mnist batchnorm-mnist overfitting hpsearch learning-curve \
+    activations filters; do
+    grep -q "^$f " <<<"$out" && ok || bad "figure --list lacks $f"$'\n'"$out"
+done
+expect 2 "which figure" -- "$BADAK" figure
+expect 2 "unknown figure 'pie'" -- "$BADAK" figure pie
+expect 2 "--log is for learning-curve" -- "$BADAK" figure gd-1d --log x.csv
+expect 2 "unexpected argument 'b'" -- "$BADAK" figure gd-1d b
+expect 1 "convolutional" -- "$BADAK" figure filters --model m.safetensors
+# check_fig DIR NAME ROWS: a PNG that is a PNG, a CSV with ROWS data rows
+# (ROWS "+N": at least N) whose rows all have the header's number of fields
+check_fig() {
+    local dir=$1 name=$2 rows=$3 png="$1/$2.png" csv="$1/$2.csv" n
+    if [ ! -s "$png" ] || [ "$(head -c 4 "$png" | od -An -c | tr -d ' ')" != '211PNG' ]; then
+        bad "figure $name: $png missing or not a PNG"; return; fi
+    [ -f "$csv" ] || { bad "figure $name: $csv missing"; return; }
+    n=$(($(wc -l <"$csv") - 1))
+    case $rows in
+        +*) [ "$n" -ge "${rows#+}" ] || { bad "figure $name: $n CSV rows, want >= ${rows#+}"; return; } ;;
+        *) [ "$n" -eq "$rows" ] || { bad "figure $name: $n CSV rows, want $rows"; return; } ;;
+    esac
+    awk -F, 'NR == 1 { nf = NF; next } NF != nf { bad = 1 } END { exit bad }' "$csv" ||
+        { bad "figure $name: ragged CSV $csv"; return; }
+    ls -a "$dir" | grep -q '\.tmp$' && { bad "figure $name: temporary file left in $dir"; return; }
+    ok
+}
+fig=$tmp/fig
+for spec in gd-1d:60 numerical-diff:291 gd-2d:21 sgd-surface:62 optimizers-2d:186 \
+    activation-histograms:1920 activations:2005; do
+    name=${spec%%:*}
+    out=$("$BADAK" figure "$name" --quick --out "$fig" 2>&1)
+    if [ $? -ne 0 ] || [ "$(wc -l <<<"$out")" -ne 1 ] || ! grep -q "^$name: .*$name.png" <<<"$out"; then
+        bad "figure $name: exit status or output"$'\n'"$out"; continue; fi
+    check_fig "$fig" "$name" "${spec#*:}"
+done
+# the numbers: the 1-D path's first steps and the SGD path on x^2/20 + y^2
+awk -F, '$1 == "quadratic" && $2 == 0.2 && $4 == 1 { exit !($5 > 3.19999 && $5 < 3.20001) }' \
+    "$fig/gd-1d.csv" && ok || bad "gd-1d: x1 for lr 0.2 is not 4 - 0.2*4 = 3.2"
+awk -F, '$1 == "sgd" && $3 == 1 { exit !($4 > -6.3351 && $4 < -6.3349 && $5 > -1.8001 && $5 < -1.7999) }' \
+    "$fig/optimizers-2d.csv" && ok || bad "optimizers-2d: SGD step 1 is not (-6.335, -1.8)"
+# histogram counts add up to 1000 x 100 per layer
+awk -F, 'NR > 1 { s[$1 "," $2 "," $3] += $6 } END { for (k in s) if (s[k] != 100000) exit 1; exit length(s) != 60 }' \
+    "$fig/activation-histograms.csv" && ok || bad "activation-histograms: counts do not add up to 100000"
+# --svg adds an SVG; same seed, same CSV
+expect 0 "gd-2d.svg" -- "$BADAK" figure gd-2d --svg --out "$fig"
+grep -q "<svg" "$fig/gd-2d.svg" && ok || bad "gd-2d.svg is not an SVG"
+# the learning curve of a `badak train --log` run on CSV data (no MNIST needed)
+"$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 --epochs 12 --batch 20 --seed 3 \
+    --quiet --log "$tmp/curve.csv" >/dev/null 2>&1
+expect 0 "learning-curve.png" -- "$BADAK" figure learning-curve --log "$tmp/curve.csv" --out "$fig"
+check_fig "$fig" learning-curve $((12 * 16 + 12))
+expect 1 "cannot read the training log" -- "$BADAK" figure learning-curve --log "$tmp/none.csv" --out "$fig"
+expect 1 "not a \`badak train --log\` CSV" -- "$BADAK" figure learning-curve --log "$tmp/circle.csv" --out "$fig"
+touch "$tmp/file"
+expect 1 "cannot create the output folder" -- "$BADAK" figure gd-1d --out "$tmp/file/sub"
+# without MNIST the MNIST figures say so: exit 1 alone, skipped by 'all'
+expect 1 "setup.sh" -- "$BADAK" figure optimizers-mnist --quick --data "$tmp/nowhere" --out "$fig"
+out=$("$BADAK" figure all --quick --data "$tmp/nowhere" --out "$tmp/fignodata" 2>&1)
+if [ $? -eq 0 ] && [ "$(grep -c ': skipped: ' <<<"$out")" -eq 6 ] && [ "$(ls "$tmp/fignodata"/*.png | wc -l)" -eq 7 ]; then
+    ok; else bad "figure all without MNIST"$'\n'"$out"; fi
+
 if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
     # hyperparameter search in the notes' form, with its CSV
     out=$("$BADAK" hpsearch --data "$MNIST" --trials 4 --epochs 3 --train-size 200 --top 2 \
@@ -254,6 +389,16 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         bad "hpsearch output or CSV wrong"$'\n'"$out"$'\n'"$(head -3 "$tmp/hp.csv" 2>&1)"
     fi
     expect 2 "--lr-range" -- "$BADAK" hpsearch --lr-range 1e-2,1e-6
+    # every MNIST figure in quick mode, through 'figure all'
+    out=$("$BADAK" figure all --quick --out "$tmp/figall" 2>&1)
+    if [ $? -eq 0 ] && grep -q "^figure all: 13 figures" <<<"$out"; then ok; else
+        bad "figure all --quick"$'\n'"$out"; fi
+    check_fig "$tmp/figall" optimizers-mnist $((6 * 150))
+    check_fig "$tmp/figall" weight-init-mnist $((3 * 150))
+    check_fig "$tmp/figall" batchnorm-mnist +80   # 16 stds x 2 x 3 epochs, fewer if one diverged
+    check_fig "$tmp/figall" overfitting $((3 * 5))
+    check_fig "$tmp/figall" hpsearch +20
+    check_fig "$tmp/figall" learning-curve $((1200 + 12))
     # gradcheck on real digits, as the book does (3 samples of MNIST)
     expect 0 "gradient check passed" -- "$BADAK" gradcheck --data "$MNIST" --max-entries 2000
     if [ "$QUICK" != 1 ]; then
@@ -262,6 +407,16 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
         if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.90) }'; then ok; else
             bad "MNIST 10000-sample run: test accuracy '$acc' (want >= 0.90)"$'\n'"$out"; fi
+        # the book's SimpleConvNet on a subset, and the same network from a .ini
+        out=$("$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 \
+            --train-size 6000 --epochs 2 --json --quiet 2>&1)
+        acc=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+        if [ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'; then ok; else
+            bad "simple_convnet 6000-sample run: test accuracy '$acc' (want >= 0.85)"$'\n'"$out"; fi
+        out2=$("$BADAK" train --data "$MNIST" --model examples/simple_convnet.ini --optimizer adam \
+            --lr 0.001 --train-size 6000 --epochs 2 --json --quiet 2>&1)
+        if [ "$(tail -n 1 <<<"$out2" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')" = "$acc" ]; then
+            ok; else bad "examples/simple_convnet.ini differs from --model simple_convnet"$'\n'"$out2"; fi
         # the example program, through the public API only
         expect 0 "test accuracy 0.9" -- "$EXAMPLE" "$MNIST" 2
         # a conv model on MNIST: eval repeats the training run's accuracy, and

@@ -17,6 +17,7 @@ int cmd_hpsearch(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_figure(int argc, char **argv);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
@@ -68,7 +69,8 @@ bd_status cli_net_spec(const net_opts *o, bd_net_spec *s);
  * classes; prints nothing. */
 bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_rng *rng,
                         bd_net *net);
-/* Is o one of the dense models (two_layer, mlp), which any input fits? */
+/* Can o be built for any input (two_layer, mlp; or an unknown name, which
+ * fails the same everywhere)? Not for convolutional presets and .ini files. */
 int cli_is_dense(const net_opts *o);
 /* "784", "28x28" or "1x28x28" -> c, h, w; 0 or -1 after a usage message */
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w);

@@ -49,7 +49,6 @@ static const struct option EVAL_OPTS[] = {
     {0, 0, 0, 0},
 };
 
-#define EVAL_ROWS 500 /* the trainer's evaluation chunk: the same sums, the same figure */
 
 /* the predicted class of every sample of ds, one a line, into path */
 static bd_status write_predictions(bd_net *net, const bd_dataset *ds, const char *path)
@@ -133,8 +132,12 @@ int cmd_eval(int argc, char **argv)
     float acc = 0;
     if (test_size && test_size < test.n)
         s = bd_dataset_truncate(&test, (int)test_size);
+    /* the rows the training run evaluated in: B = min(batch, training set) */
+    int B = meta.batch > 0 ? meta.batch : 100;
+    if (train.n > 0 && train.n < B)
+        B = train.n;
     if (s == BD_OK)
-        s = bd_net_reserve(&net, meta.batch > EVAL_ROWS ? meta.batch : EVAL_ROWS);
+        s = bd_net_reserve(&net, bd_train_eval_rows(&net, B));
     if (s == BD_OK)
         s = bd_evaluate(&net, &test, &acc, NULL);
     if (s == BD_OK && pred)

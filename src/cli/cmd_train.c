@@ -31,8 +31,12 @@ static const char *HELP =
     "                        loss are shown every epoch\n"
     "\n"
     "Network:\n"
-    "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss)\n"
-    "                        or mlp (book's MultiLayerNet)\n"
+    "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss),\n"
+    "                        mlp (book's MultiLayerNet), simple_convnet (book 7.5),\n"
+    "                        deep_convnet (book 8.1), resnet (a small ResNet), or\n"
+    "                        FILE.ini, a network description (examples/*.ini,\n"
+    "                        docs/architecture.md); the hidden-layer options below\n"
+    "                        are for two_layer and mlp\n"
     "  --hidden LIST         hidden sizes, e.g. 50 or 100,100 (defaults: two_layer 50,\n"
     "                        mlp 100,100,100,100,100)\n"
     "  --activation NAME     relu (default), sigmoid, tanh, leaky_relu[:SLOPE]\n"
@@ -78,6 +82,17 @@ static const char *HELP =
     "                        count give the same numbers, bit for bit\n"
     "  --threads N           threads for every pool (OpenBLAS); default all cores\n"
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
+    "  --augment LIST        augment every training batch (never the test or\n"
+    "                        validation sets), from a PRNG stream of its own:\n"
+    "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
+    "                        rotate[:DEG]    random rotation in [-DEG, DEG] (10),\n"
+    "                                        bilinear\n"
+    "                        flip[:P]        horizontal flip with probability P\n"
+    "                                        (0.5); off unless asked: meant for\n"
+    "                                        Fashion-MNIST, not digits (a mirrored\n"
+    "                                        2 is no 2)\n"
+    "                        e.g. --augment shift,rotate or shift:3,flip,rotate:15;\n"
+    "                        needs image data (MNIST-style), not CSV rows\n"
     "\n"
     "If the loss stops being finite, training stops with a message naming the epoch\n"
     "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
@@ -173,7 +188,7 @@ enum {
     O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
     O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT,
     O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE,
-    O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD
+    O_AUGMENT, O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD
 };
 
 static const struct option LONGOPTS[] = {
@@ -203,6 +218,7 @@ static const struct option LONGOPTS[] = {
     {"seed", required_argument, 0, O_SEED},
     {"threads", required_argument, 0, O_THREADS},
     {"no-train-acc", no_argument, 0, O_NOTRAINACC},
+    {"augment", required_argument, 0, O_AUGMENT},
     {"log", required_argument, 0, O_LOG},
     {"json", no_argument, 0, O_JSON},
     {"quiet", no_argument, 0, O_QUIET},
@@ -237,6 +253,8 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     int json = 0, quiet = 0, eval_train = 1, lr_given = 0;
     bd_optim_config oc = {0};
     bd_sampling sampling = BD_SAMPLE_SHUFFLE;
+    bd_augment aug;
+    bd_augment_default(&aug);
     net_opts no = {.model = "two_layer", .activation = "relu"};
 
     optind = 1;
@@ -278,6 +296,10 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         case O_SEED: bad = cli_u64("train", "--seed", o, &seed); break;
         case O_THREADS: bad = cli_int("train", "--threads", o, 1, 1024, &threads); break;
         case O_NOTRAINACC: eval_train = 0; break;
+        case O_AUGMENT:
+            if (bd_parse_augment(o, &aug) != BD_OK)
+                return cli_usage_error("train", "--augment: %s", bd_errmsg());
+            break;
         case O_LOG: log_path = o; break;
         case O_JSON: json = 1; break;
         case O_QUIET: quiet = 1; break;
@@ -350,6 +372,11 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         bd_rng_seed(&vr, seed ^ 0x7a1ULL);
         s = bd_dataset_split(&train, val_split, &vr, &val);
     }
+    if (s == BD_OK && aug.flags && bd_augment_check(&aug, train.c, train.h, train.w) != BD_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", bd_errmsg());
+        s = bd_error(BD_ERR_ARG, "%s: %s", train.name, msg);
+    }
     if (s != BD_OK) {
         bd_dataset_free(&train);
         bd_dataset_free(&test);
@@ -411,6 +438,10 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
             printf(", weight decay %g", (double)no.weight_decay);
         if (no.l1 > 0)
             printf(", L1 %g", (double)no.l1);
+        if (aug.flags) {
+            char abuf[96];
+            printf(", augment %s", bd_augment_str(&aug, abuf, sizeof abuf));
+        }
         printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", batch,
                epochs ? "epochs" : "iterations", epochs ? epochs : iters,
                (unsigned long long)seed, nthreads, t_load);
@@ -436,6 +467,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     cfg.lr_step = (int)lr_step;
     cfg.lr_gamma = lr_gamma;
     cfg.log_path = log_path;
+    cfg.augment = aug.flags ? &aug : NULL;
     cfg.on_iter = on_iter;
     cfg.on_epoch = on_epoch;
     cfg.ud = &ctx;
@@ -500,21 +532,21 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         else if (!quiet)
             printf("model saved to %s\n", save_path);
     }
-    char jdata[256];
+    char jdata[256], jaug[96];
     if (json)
         printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
                "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
                "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
                "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
                "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-               "\"interrupted\":%s}\n",
+               "\"augment\":\"%s\",\"interrupted\":%s}\n",
                s == BD_OK ? "ok" : bd_status_name(s), no.model,
                json_str(train.name, jdata, sizeof jdata), opt.ops->name, (double)opt.cfg.lr,
                batch, (double)res.test_acc, (double)res.train_acc, (double)res.val_acc,
                (double)res.final_loss, res.epochs, res.iters, res.best_epoch,
                res.stopped_early ? "true" : "false", res.seconds, total_s,
                (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6,
-               res.interrupted ? "true" : "false");
+               bd_augment_str(&aug, jaug, sizeof jaug), res.interrupted ? "true" : "false");
     bd_optim_free(&opt);
     bd_net_free(&net);
     bd_dataset_free(&train);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,7 +144,12 @@ bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_
 
 int cli_is_dense(const net_opts *o)
 {
-    return !strcmp(o->model, "two_layer") || !strcmp(o->model, "mlp");
+    /* not a convolutional preset, not a description file: two_layer, mlp,
+     * or a name bd_net_from_spec will reject */
+    size_t n = strlen(o->model);
+    return strcmp(o->model, "simple_convnet") && strcmp(o->model, "deep_convnet") &&
+           strcmp(o->model, "resnet") && !strchr(o->model, '/') &&
+           !(n > 4 && !strcasecmp(o->model + n - 4, ".ini"));
 }
 
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w)

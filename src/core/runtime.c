@@ -12,23 +12,24 @@
 
 static int g_threads = 0;
 
-/* badak's own loops are single-threaded on purpose (they are memory-bound and
- * tiny next to the GEMMs), so OpenBLAS's pool is the only pool: setting it
- * here means no two pools ever fight over the cores. */
+/* badak's pool (parallel.c) is the only pool: it splits every layer's batch
+ * over the threads, and each part calls OpenBLAS single-threaded, so no two
+ * pools ever fight over the cores. */
 int bd_set_threads(int n)
 {
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n = c > 0 ? (int)c : 1;
     }
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
+    n = bd__pool_resize(n);
     g_threads = n;
     return n;
 }
 
 int bd_get_threads(void)
 {
-    if (g_threads == 0)
+    if (g_threads == 0) /* never set: OpenBLAS's own pool, at its default */
         return openblas_get_num_threads();
     return g_threads;
 }

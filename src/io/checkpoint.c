@@ -138,6 +138,8 @@ bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim 
     if (s == BD_OK)
         s = put_rng(m, "badak.train.rng", &pos->rng);
     if (s == BD_OK)
+        s = put_rng(m, "badak.train.aug_rng", &pos->aug_rng);
+    if (s == BD_OK)
         s = put_rng(m, "badak.net.rng", &net->rng);
     if (s == BD_OK && run)
         s = bd__meta_str(m, "badak.run", run);
@@ -244,6 +246,8 @@ static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_trai
     }
     if (s == BD_OK)
         s = get_rng(st, "badak.train.rng", &pos->rng);
+    if (s == BD_OK)
+        s = get_rng(st, "badak.train.aug_rng", &pos->aug_rng);
     if (s == BD_OK)
         s = get_rng(st, "badak.net.rng", &net->rng);
     /* the sample order must be a permutation of 0..N-1: the trainer indexes

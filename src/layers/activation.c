@@ -6,17 +6,43 @@
 #include <math.h>
 
 /* x [n] -> y [n] */
+/* Element-wise loops are split over the threads in blocks of CHUNK (below
+ * that the wake-up costs more than the loop). */
+#define CHUNK 16384
+
+typedef struct ew_args {
+    float *out;
+    const float *a, *b;
+    size_t n;
+} ew_args;
+
+static void relu_fwd_part(void *ctx, int lo, int hi, int part)
+{
+    const ew_args *e = ctx;
+    const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
+    for (size_t i = (size_t)lo * CHUNK; i < i1; i++)
+        e->out[i] = e->a[i] > 0.0f ? e->a[i] : 0.0f;
+}
+
 void bd_relu_forward(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    ew_args e = {y, x, NULL, n};
+    bd__parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_fwd_part, &e);
+}
+
+static void relu_bwd_part(void *ctx, int lo, int hi, int part)
+{
+    const ew_args *e = ctx;
+    const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
+    for (size_t i = (size_t)lo * CHUNK; i < i1; i++)
+        e->out[i] = e->b[i] > 0.0f ? e->a[i] : 0.0f;
 }
 
 /* dy, y [n] -> dx [n]: the gradient passes where the unit was on (book 5.5.1) */
 void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    ew_args e = {dx, dy, y, n};
+    bd__parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_bwd_part, &e);
 }
 
 /* x [n] -> y [n]; written so exp never overflows for large |x| */

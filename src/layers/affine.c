@@ -5,15 +5,47 @@
 #include <cblas.h>
 #include <math.h>
 
-/* x [B,I], W [I,O], b [O] -> y [B,O] */
+typedef struct affine_args {
+    float *y, *dx, *dW;
+    const float *x, *W, *b, *dy;
+    int B, In, Out;
+} affine_args;
+
+/* rows [lo, hi) of y = x W + b */
+static void fwd_rows(void *ctx, int lo, int hi, int part)
+{
+    const affine_args *a = ctx;
+    float *y = a->y + (size_t)lo * a->Out;
+    /* Broadcast the bias into y first, then y = 1·x·W + 1·y: one GEMM pass. */
+    for (int r = lo; r < hi; r++)
+        memcpy(a->y + (size_t)r * a->Out, a->b, (size_t)a->Out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, a->Out, a->In, 1.0f,
+                a->x + (size_t)lo * a->In, a->In, a->W, a->Out, 1.0f, y, a->Out);
+}
+
+/* x [B,I], W [I,O], b [O] -> y [B,O]; the batch's rows split over the threads */
 void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
                        int B, int In, int Out)
 {
-    /* Broadcast the bias into y first, then y = 1·x·W + 1·y: one GEMM pass. */
-    for (int r = 0; r < B; r++)
-        memcpy(y + (size_t)r * Out, b, (size_t)Out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Out, In, 1.0f, x, In, W, Out,
-                1.0f, y, Out);
+    affine_args a = {.y = y, .x = x, .W = W, .b = b, .B = B, .In = In, .Out = Out};
+    bd__parallel_for(B, fwd_rows, &a);
+}
+
+/* rows [lo, hi) of dx = dy Wᵀ */
+static void dx_rows(void *ctx, int lo, int hi, int part)
+{
+    const affine_args *a = ctx;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->In, a->Out, 1.0f,
+                a->dy + (size_t)lo * a->Out, a->Out, a->W, a->Out, 0.0f,
+                a->dx + (size_t)lo * a->In, a->In);
+}
+
+/* rows [lo, hi) of dW = xᵀ dy (input features lo..hi): no sums across parts */
+static void dW_rows(void *ctx, int lo, int hi, int part)
+{
+    const affine_args *a = ctx;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, a->Out, a->B, 1.0f, a->x + lo,
+                a->In, a->dy, a->Out, 0.0f, a->dW + (size_t)lo * a->Out, a->Out);
 }
 
 /* dy [B,O], x [B,I], W [I,O] -> dx [B,I] (optional), dW [I,O], db [O]
@@ -21,11 +53,10 @@ void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
 void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
                         const float *x, const float *W, int B, int In, int Out)
 {
+    affine_args a = {.dx = dx, .dW = dW, .x = x, .W = W, .dy = dy, .B = B, .In = In, .Out = Out};
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, In, Out, 1.0f, dy, Out, W, Out,
-                    0.0f, dx, In);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, In, Out, B, 1.0f, x, In, dy, Out, 0.0f,
-                dW, Out);
+        bd__parallel_for(B, dx_rows, &a);
+    bd__parallel_for(In, dW_rows, &a);
     for (int j = 0; j < Out; j++)
         db[j] = 0.0f;
     for (int r = 0; r < B; r++) {

@@ -7,58 +7,97 @@
 
 #include <math.h>
 
+/* Channels are independent, so both passes split the channels over the
+ * threads; each part writes only its channels. */
+typedef struct bn2d_args {
+    float *y, *xhat, *mean_istd, *rmean, *rvar, *dx, *dgamma, *dbeta;
+    const float *x, *gamma, *beta, *dy;
+    float mom, eps;
+    int training, B, C, HW;
+} bn2d_args;
+
+/* channels [lo, hi) of the forward */
+static void fwd_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    const int B = a->B, C = a->C, HW = a->HW;
+    float *mu = a->mean_istd, *istd = a->mean_istd + C;
+    for (int c = lo; c < hi; c++) {
+        if (a->training) {
+            /* two passes per channel, sums in double: B·H·W values can be many */
+            const double inv = 1.0 / ((double)B * HW);
+            double s = 0.0;
+            for (int b = 0; b < B; b++)
+                s += bd__sum(a->x + ((size_t)b * C + c) * HW, (size_t)HW);
+            const float m = (float)(s * inv);
+            double v = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *xp = a->x + ((size_t)b * C + c) * HW;
+                float part_v = 0.0f;
+                for (int p = 0; p < HW; p++) {
+                    float d = xp[p] - m;
+                    part_v += d * d;
+                }
+                v += part_v;
+            }
+            const float var = (float)(v * inv);
+            mu[c] = m;
+            istd[c] = 1.0f / sqrtf(var + a->eps);
+            /* running = momentum·running + (1 − momentum)·batch (book 6.3) */
+            a->rmean[c] = a->mom * a->rmean[c] + (1.0f - a->mom) * m;
+            a->rvar[c] = a->mom * a->rvar[c] + (1.0f - a->mom) * var;
+        } else {
+            mu[c] = a->rmean[c];
+            istd[c] = 1.0f / sqrtf(a->rvar[c] + a->eps);
+        }
+        const float m = mu[c], is = istd[c], g = a->gamma[c], be = a->beta[c];
+        for (int b = 0; b < B; b++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            for (int p = 0; p < HW; p++) {
+                float h = (a->x[o + p] - m) * is;
+                a->xhat[o + p] = h;
+                a->y[o + p] = g * h + be;
+            }
+        }
+    }
+}
+
 /* x [B,C,HW] -> y, xhat [B,C,HW]; mean_istd [2C] = μ_c, 1/√(σ²_c + ε) */
 void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
                      const float *gamma, const float *beta, float *rmean, float *rvar,
                      float mom, float eps, int training, int B, int C, int HW)
 {
-    float *mu = mean_istd, *istd = mean_istd + C;
-    if (training) {
-        /* two passes per channel, sums in double: B·H·W values can be many */
-        const double inv = 1.0 / ((double)B * HW);
-        for (int c = 0; c < C; c++) {
-            double s = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *xp = x + ((size_t)b * C + c) * HW;
-                float part = 0.0f;
-                for (int p = 0; p < HW; p++)
-                    part += xp[p];
-                s += part;
-            }
-            const float m = (float)(s * inv);
-            double v = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *xp = x + ((size_t)b * C + c) * HW;
-                float part = 0.0f;
-                for (int p = 0; p < HW; p++) {
-                    float d = xp[p] - m;
-                    part += d * d;
-                }
-                v += part;
-            }
-            const float var = (float)(v * inv);
-            mu[c] = m;
-            istd[c] = 1.0f / sqrtf(var + eps);
-            /* running = momentum·running + (1 − momentum)·batch (book 6.3) */
-            rmean[c] = mom * rmean[c] + (1.0f - mom) * m;
-            rvar[c] = mom * rvar[c] + (1.0f - mom) * var;
+    bn2d_args a = {.y = y, .xhat = xhat, .mean_istd = mean_istd, .rmean = rmean, .rvar = rvar,
+                   .x = x, .gamma = gamma, .beta = beta, .mom = mom, .eps = eps,
+                   .training = training, .B = B, .C = C, .HW = HW};
+    bd__parallel_for(C, fwd_channels, &a);
+}
+
+/* channels [lo, hi) of the backward */
+static void bwd_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    const int B = a->B, C = a->C, HW = a->HW;
+    const float *istd = a->mean_istd + C;
+    const float invM = a->training ? 1.0f / ((float)B * HW) : 0.0f;
+    for (int c = lo; c < hi; c++) {
+        double sb = 0.0, sg = 0.0;
+        for (int b = 0; b < B; b++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            sb += bd__sum(a->dy + o, (size_t)HW);
+            sg += bd__dot(a->dy + o, a->xhat + o, (size_t)HW);
         }
-    } else {
-        for (int c = 0; c < C; c++) {
-            mu[c] = rmean[c];
-            istd[c] = 1.0f / sqrtf(rvar[c] + eps);
+        a->dbeta[c] = (float)sb;
+        a->dgamma[c] = (float)sg;
+        if (!a->dx)
+            continue;
+        const float k = a->gamma[c] * istd[c], db = a->dbeta[c] * invM, dg = a->dgamma[c] * invM;
+        for (int b = 0; b < B; b++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            for (int p = 0; p < HW; p++)
+                a->dx[o + p] = k * (a->dy[o + p] - db - a->xhat[o + p] * dg);
         }
     }
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const size_t o = ((size_t)b * C + c) * HW;
-            const float m = mu[c], is = istd[c], g = gamma[c], be = beta[c];
-            for (int p = 0; p < HW; p++) {
-                float h = (x[o + p] - m) * is;
-                xhat[o + p] = h;
-                y[o + p] = g * h + be;
-            }
-        }
 }
 
 /* dy [B,C,HW] -> dγ, dβ [C]; dx = γ·istd·(dy − (dβ + x̂·dγ)/M) with M = B·HW
@@ -67,32 +106,10 @@ void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                       const float *xhat, const float *mean_istd, const float *gamma,
                       int training, int B, int C, int HW)
 {
-    const float *istd = mean_istd + C;
-    for (int c = 0; c < C; c++) {
-        double sb = 0.0, sg = 0.0;
-        for (int b = 0; b < B; b++) {
-            const size_t o = ((size_t)b * C + c) * HW;
-            float pb = 0.0f, pg = 0.0f;
-            for (int p = 0; p < HW; p++) {
-                pb += dy[o + p];
-                pg += dy[o + p] * xhat[o + p];
-            }
-            sb += pb;
-            sg += pg;
-        }
-        dbeta[c] = (float)sb;
-        dgamma[c] = (float)sg;
-    }
-    if (!dx)
-        return;
-    const float invM = training ? 1.0f / ((float)B * HW) : 0.0f;
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++) {
-            const size_t o = ((size_t)b * C + c) * HW;
-            const float k = gamma[c] * istd[c], db = dbeta[c] * invM, dg = dgamma[c] * invM;
-            for (int p = 0; p < HW; p++)
-                dx[o + p] = k * (dy[o + p] - db - xhat[o + p] * dg);
-        }
+    bn2d_args a = {.dx = dx, .dgamma = dgamma, .dbeta = dbeta, .dy = dy, .xhat = (float *)xhat,
+                   .mean_istd = (float *)mean_istd, .gamma = gamma, .training = training,
+                   .B = B, .C = C, .HW = HW};
+    bd__parallel_for(C, bwd_channels, &a);
 }
 
 /* ---- the BatchNorm2d row of the op table: gamma in W, beta in b (each

@@ -49,11 +49,12 @@ static void valid_cols(const bd_conv_geom *g, int kw, int *lo, int *hi)
         *lo = *hi;
 }
 
-/* x [B,C,H,W] -> col [C*K*K, B*OH*OW]; row (c,kh,kw), column (b,oh,ow) */
-void bd_im2col(float *col, const float *x, const bd_conv_geom *g)
+/* x [B,C,H,W] -> col [C*K*K, N]: row (c,kh,kw), column (b,oh,ow); rows are
+ * N apart, so a part of the batch can fill its columns of a larger matrix */
+static void im2col_ld(float *col, size_t N, const float *x, const bd_conv_geom *g)
 {
     const int K = g->K, S = g->S, OW = g->OW, OHW = g->OH * g->OW;
-    const size_t N = (size_t)g->B * OHW, HW = (size_t)g->H * g->W;
+    const size_t HW = (size_t)g->H * g->W;
     for (int c = 0; c < g->C; c++)
         for (int kh = 0; kh < K; kh++)
             for (int kw = 0; kw < K; kw++) {
@@ -74,7 +75,10 @@ void bd_im2col(float *col, const float *x, const bd_conv_geom *g)
                         for (int ow = 0; ow < lo; ow++)
                             d[ow] = 0.0f;
                         if (S == 1)
-                            memcpy(d + lo, xr + lo, (size_t)(hi - lo) * sizeof(float));
+                            /* rows are short (28 floats): a plain loop
+                             * beats a memcpy call per row */
+                            for (int ow = lo; ow < hi; ow++)
+                                d[ow] = xr[ow];
                         else
                             for (int ow = lo; ow < hi; ow++)
                                 d[ow] = xr[ow * S];
@@ -85,11 +89,16 @@ void bd_im2col(float *col, const float *x, const bd_conv_geom *g)
             }
 }
 
-/* col [C*K*K, B*OH*OW] -> dx [B,C,H,W], overlapping windows summed */
-void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
+void bd_im2col(float *col, const float *x, const bd_conv_geom *g)
+{
+    im2col_ld(col, (size_t)g->B * g->OH * g->OW, x, g);
+}
+
+/* col [C*K*K, N] -> dx [B,C,H,W], overlapping windows summed */
+static void col2im_ld(float *dx, const float *col, size_t N, const bd_conv_geom *g)
 {
     const int K = g->K, S = g->S, OW = g->OW, OHW = g->OH * g->OW;
-    const size_t N = (size_t)g->B * OHW, HW = (size_t)g->H * g->W;
+    const size_t HW = (size_t)g->H * g->W;
     memset(dx, 0, (size_t)g->B * g->C * HW * sizeof(float));
     for (int c = 0; c < g->C; c++)
         for (int kh = 0; kh < K; kh++)
@@ -117,59 +126,113 @@ void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
             }
 }
 
-/* x [B,C,H,W], W [F,C,K,K], b [F] -> y [B,F,OH,OW] */
-void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
-                       float *scratch, const bd_conv_geom *g)
+void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
 {
-    const int CKK = g->C * g->K * g->K, OHW = g->OH * g->OW;
-    const int N = g->B * OHW;
-    float *col = scratch, *Y = scratch + (size_t)CKK * N;
-    bd_im2col(col, x, g);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, N, CKK, 1.0f, W, CKK, col, N,
-                0.0f, Y, N);
+    col2im_ld(dx, col, (size_t)g->B * g->OH * g->OW, g);
+}
+
+/* The batch is split over the threads by samples; a part [lo, hi) owns the
+ * columns lo*OH*OW .. hi*OH*OW of col and Y, so every part is a convolution
+ * of its own samples writing its own outputs. */
+typedef struct conv_args {
+    const bd_conv_geom *g;
+    float *y, *dx, *dW, *col, *Y;
+    const float *x, *W, *b, *dy;
+    int CKK, OHW, N;
+} conv_args;
+
+/* the geometry of samples [lo, hi) */
+static bd_conv_geom part_geom(const bd_conv_geom *g, int lo, int hi)
+{
+    bd_conv_geom p = *g;
+    p.B = hi - lo;
+    return p;
+}
+
+static void fwd_part(void *ctx, int lo, int hi, int part)
+{
+    const conv_args *a = ctx;
+    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
+    const size_t c0 = (size_t)lo * a->OHW, in = (size_t)g->C * g->H * g->W;
+    float *col = a->col + c0, *Y = a->Y + c0;
+    im2col_ld(col, (size_t)a->N, a->x + (size_t)lo * in, &pg);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, (hi - lo) * a->OHW, a->CKK,
+                1.0f, a->W, a->CKK, col, a->N, 0.0f, Y, a->N);
     /* Y [F, B, OH*OW] -> y [B, F, OH*OW], adding the bias */
-    for (int bi = 0; bi < g->B; bi++)
+    for (int bi = lo; bi < hi; bi++)
         for (int f = 0; f < g->F; f++) {
-            const float *src = Y + (size_t)f * N + (size_t)bi * OHW;
-            float *dst = y + ((size_t)bi * g->F + f) * OHW;
-            const float bias = b ? b[f] : 0.0f;
-            for (int p = 0; p < OHW; p++)
+            const float *src = a->Y + (size_t)f * a->N + (size_t)bi * a->OHW;
+            float *dst = a->y + ((size_t)bi * g->F + f) * a->OHW;
+            const float bias = a->b ? a->b[f] : 0.0f;
+            for (int p = 0; p < a->OHW; p++)
                 dst[p] = src[p] + bias;
         }
 }
 
-/* dy [B,F,OH,OW] -> dx [B,C,H,W] (optional), dW [F,C*K*K], db [F] (optional) */
+/* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
+void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
+                       float *scratch, const bd_conv_geom *g)
+{
+    conv_args a = {.g = g, .y = y, .x = x, .W = W, .b = b};
+    a.CKK = g->C * g->K * g->K;
+    a.OHW = g->OH * g->OW;
+    a.N = g->B * a.OHW;
+    a.col = scratch;
+    a.Y = scratch + (size_t)a.CKK * a.N;
+    bd__parallel_for(g->B, fwd_part, &a);
+}
+
+/* backward, step 1 (by samples): dy [B, F, OH*OW] -> dY [F, B, OH*OW], and
+ * the columns of the part's samples */
+static void bwd_gather(void *ctx, int lo, int hi, int part)
+{
+    const conv_args *a = ctx;
+    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
+    for (int bi = lo; bi < hi; bi++)
+        for (int f = 0; f < g->F; f++)
+            memcpy(a->Y + (size_t)f * a->N + (size_t)bi * a->OHW,
+                   a->dy + ((size_t)bi * g->F + f) * a->OHW, (size_t)a->OHW * sizeof(float));
+    const size_t in = (size_t)g->C * g->H * g->W;
+    im2col_ld(a->col + (size_t)lo * a->OHW, (size_t)a->N, a->x + (size_t)lo * in, &pg);
+}
+
+/* step 2 (by columns of dW, i.e. rows of col): dW [F, lo..hi) = dY · col[lo..hi)ᵀ */
+static void bwd_dW(void *ctx, int lo, int hi, int part)
+{
+    const conv_args *a = ctx;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->g->F, hi - lo, a->N, 1.0f, a->Y,
+                a->N, a->col + (size_t)lo * a->N, a->N, 0.0f, a->dW + lo, a->CKK);
+}
+
+/* step 3 (by samples): dcol = Wᵀ · dY over the part's columns, then col2im */
+static void bwd_dx(void *ctx, int lo, int hi, int part)
+{
+    const conv_args *a = ctx;
+    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
+    const size_t c0 = (size_t)lo * a->OHW, in = (size_t)g->C * g->H * g->W;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->CKK, (hi - lo) * a->OHW, g->F, 1.0f,
+                a->W, a->CKK, a->Y + c0, a->N, 0.0f, a->col + c0, a->N);
+    col2im_ld(a->dx + (size_t)lo * in, a->col + c0, (size_t)a->N, &pg);
+}
+
+/* dy [B,F,OH,OW] -> dx [B,C,H,W] (optional), dW [F,C*K*K], db [F] (optional):
+ * dW = dY · colᵀ, db = Σ dY, dcol = Wᵀ · dY, dx = col2im(dcol) (book 7.4.3) */
 void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                         const float *W, float *scratch, const bd_conv_geom *g)
 {
-    const int CKK = g->C * g->K * g->K, OHW = g->OH * g->OW;
-    const int N = g->B * OHW;
-    float *col = scratch, *dY = scratch + (size_t)CKK * N;
-    /* dy [B, F, OH*OW] -> dY [F, B, OH*OW]; db = Σ over batch and positions */
+    conv_args a = {.g = g, .dx = dx, .dW = dW, .x = x, .W = W, .dy = dy};
+    a.CKK = g->C * g->K * g->K;
+    a.OHW = g->OH * g->OW;
+    a.N = g->B * a.OHW;
+    a.col = scratch;
+    a.Y = scratch + (size_t)a.CKK * a.N; /* dY */
+    bd__parallel_for(g->B, bwd_gather, &a);
+    bd__parallel_for(a.CKK, bwd_dW, &a);
     if (db)
-        memset(db, 0, (size_t)g->F * sizeof(float));
-    for (int bi = 0; bi < g->B; bi++)
-        for (int f = 0; f < g->F; f++) {
-            const float *src = dy + ((size_t)bi * g->F + f) * OHW;
-            float *dst = dY + (size_t)f * N + (size_t)bi * OHW;
-            float s = 0.0f;
-            for (int p = 0; p < OHW; p++) {
-                dst[p] = src[p];
-                s += src[p];
-            }
-            if (db)
-                db[f] += s;
-        }
-    bd_im2col(col, x, g);
-    /* dW [F, CKK] = dY [F, N] · colᵀ [N, CKK] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->F, CKK, N, 1.0f, dY, N, col, N,
-                0.0f, dW, CKK);
-    if (!dx)
-        return;
-    /* dcol [CKK, N] = Wᵀ [CKK, F] · dY [F, N], written over col */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, N, g->F, 1.0f, W, CKK, dY, N,
-                0.0f, col, N);
-    bd_col2im(dx, col, g);
+        for (int f = 0; f < g->F; f++)
+            db[f] = bd__sum(a.Y + (size_t)f * a.N, (size_t)a.N);
+    if (dx)
+        bd__parallel_for(g->B, bwd_dx, &a);
 }
 
 /* ---- the Conv2d row of the op table */

@@ -18,29 +18,56 @@ static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv
         int32_t *ap = argmax + (size_t)bc * OHW;
         for (int oh = 0; oh < g->OH; oh++) {
             const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            const int32_t i0 = base + 2 * oh * W, i1 = i0 + W;
+            /* branch-free: the first of equal maxima wins, as in the
+             * general loop's scan order */
             for (int ow = 0; ow < g->OW; ow++) {
-                int j = 2 * ow, at = 2 * oh * W + j;
-                float m = r0[j];
-                if (r0[j + 1] > m)
-                    m = r0[j + 1], at = 2 * oh * W + j + 1;
-                if (r1[j] > m)
-                    m = r1[j], at = (2 * oh + 1) * W + j;
-                if (r1[j + 1] > m)
-                    m = r1[j + 1], at = (2 * oh + 1) * W + j + 1;
-                yp[oh * g->OW + ow] = m;
-                ap[oh * g->OW + ow] = base + at;
+                const int j = 2 * ow;
+                const float a = r0[j], b = r0[j + 1], c = r1[j], d = r1[j + 1];
+                const float m0 = a >= b ? a : b, m1 = c >= d ? c : d;
+                const int32_t k0 = a >= b ? i0 + j : i0 + j + 1;
+                const int32_t k1 = c >= d ? i1 + j : i1 + j + 1;
+                yp[oh * g->OW + ow] = m0 >= m1 ? m0 : m1;
+                ap[oh * g->OW + ow] = m0 >= m1 ? k0 : k1;
             }
         }
     }
 }
 
-/* x [B,C,H,W] -> y [B,C,OH,OW], argmax: index in the sample of each max */
+static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
+
+typedef struct pool_args {
+    float *y;
+    int32_t *argmax;
+    const float *x, *dy;
+    float *dx;
+    const int32_t *am;
+    const bd_conv_geom *g;
+} pool_args;
+
+/* samples [lo, hi) */
+static void maxpool_part(void *ctx, int lo, int hi, int part)
+{
+    const pool_args *a = ctx;
+    bd_conv_geom pg = *a->g;
+    pg.B = hi - lo;
+    const size_t in = (size_t)pg.C * pg.H * pg.W, out = (size_t)pg.C * pg.OH * pg.OW;
+    if (pg.K == 2 && pg.S == 2 && pg.P == 0)
+        maxpool_2x2(a->y + lo * out, a->argmax + lo * out, a->x + lo * in, &pg);
+    else
+        maxpool_general(a->y + lo * out, a->argmax + lo * out, a->x + lo * in, &pg);
+}
+
+/* x [B,C,H,W] -> y [B,C,OH,OW], argmax: index in the sample of each max;
+ * the samples split over the threads */
 void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
 {
-    if (g->K == 2 && g->S == 2 && g->P == 0) {
-        maxpool_2x2(y, argmax, x, g);
-        return;
-    }
+    pool_args a = {.y = y, .argmax = argmax, .x = x, .g = g};
+    bd__parallel_for(g->B, maxpool_part, &a);
+}
+
+static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
+{
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
     for (int bc = 0; bc < g->B * g->C; bc++) {
         const float *xp = x + (size_t)bc * HW;
@@ -66,19 +93,27 @@ void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv
     }
 }
 
+static void maxpool_bwd_part(void *ctx, int lo, int hi, int part)
+{
+    const pool_args *a = ctx;
+    const bd_conv_geom *g = a->g;
+    const size_t in = (size_t)g->C * g->H * g->W, out = (size_t)g->C * g->OH * g->OW;
+    memset(a->dx + lo * in, 0, (size_t)(hi - lo) * in * sizeof(float));
+    for (int b = lo; b < hi; b++) {
+        float *d = a->dx + (size_t)b * in;
+        const float *s = a->dy + (size_t)b * out;
+        const int32_t *m = a->am + (size_t)b * out;
+        for (size_t i = 0; i < out; i++)
+            d[m[i]] += s[i];
+    }
+}
+
 /* dy [B,C,OH,OW] -> dx [B,C,H,W]: each gradient goes to its window's max */
 void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
                          const bd_conv_geom *g)
 {
-    const size_t in = (size_t)g->C * g->H * g->W, out = (size_t)g->C * g->OH * g->OW;
-    memset(dx, 0, (size_t)g->B * in * sizeof(float));
-    for (int b = 0; b < g->B; b++) {
-        float *d = dx + (size_t)b * in;
-        const float *s = dy + (size_t)b * out;
-        const int32_t *a = argmax + (size_t)b * out;
-        for (size_t i = 0; i < out; i++)
-            d[a[i]] += s[i];
-    }
+    pool_args a = {.dx = dx, .dy = dy, .am = argmax, .g = g};
+    bd__parallel_for(g->B, maxpool_bwd_part, &a);
 }
 
 /* x [B,C,H,W] -> y [B,C,OH,OW]: window means (padding counts as zeros) */

@@ -12,9 +12,9 @@
 #define AFFINE(n) {.kind = BD_LAYER_AFFINE, .units = (n)}
 #define RES(c_, s_) {.kind = BD_LAYER_RESBLOCK, .units = (c_), .stride = (s_)}
 
-/* Build the layers (the last Affine gets `classes` units), He init. */
+/* Build the layers (the last Affine gets `classes` units). */
 static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, int n, int c,
-                       int h, int w, int classes, bd_rng *rng)
+                       int h, int w, int classes, bd_init init, bd_rng *rng)
 {
     if (classes < 1)
         return bd_error(BD_ERR_ARG, "%s: %d classes", desc, classes);
@@ -26,7 +26,7 @@ static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, i
         s = bd_net_add_layer(net, &lc);
     }
     if (s == BD_OK)
-        s = bd_net_build(net, (bd_init){BD_INIT_HE, 0.0f}, rng);
+        s = bd_net_build(net, init, rng);
     if (s != BD_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
@@ -38,7 +38,8 @@ static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, i
 }
 
 /* Book 7.5 SimpleConvNet: conv 30 5x5 (stride 1, pad 0) - ReLU - max pool
- * 2x2 - Affine 100 - ReLU - Affine - SoftmaxWithLoss. */
+ * 2x2 - Affine 100 - ReLU - Affine - SoftmaxWithLoss, weights N(0, 0.01²)
+ * as the book's weight_init_std = 0.01. */
 bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
@@ -46,7 +47,7 @@ bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, b
         AFFINE(100),       LAYER(BD_LAYER_RELU), AFFINE(0),
     };
     return build(net, "simple_convnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
-                 rng);
+                 (bd_init){BD_INIT_STD, 0.01f}, rng);
 }
 
 /* Book 8.1 DeepConvNet (ch08/deep_convnet.py): 3x3 convolutions with ReLU,
@@ -64,7 +65,8 @@ bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_
         AFFINE(50), LAYER(BD_LAYER_RELU), {.kind = BD_LAYER_DROPOUT, .p0 = 0.5f},
         AFFINE(0),
     };
-    return build(net, "deep_convnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes, rng);
+    return build(net, "deep_convnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
+                 (bd_init){BD_INIT_HE, 0.0f}, rng);
 }
 
 /* A small ResNet for 28x28 images (He et al. 2016, the CIFAR variant scaled
@@ -72,7 +74,7 @@ bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_
  * stages of residual blocks, 16 channels at 28x28, 32 at 14x14, 64 at 7x7
  * (the first block of a stage halves the size with stride 2 and a 1x1
  * projection shortcut), global average pooling and one Affine. 14 weighted
- * layers (1 + 6x2 convolutions + 1 Affine), about 0.17 M parameters. */
+ * layers (1 + 6x2 convolutions + 1 Affine), 174,986 parameters. */
 bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
@@ -80,5 +82,6 @@ bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *r
         RES(16, 1), RES(16, 1), RES(32, 2), RES(32, 1), RES(64, 2), RES(64, 1),
         LAYER(BD_LAYER_GAP), AFFINE(0),
     };
-    return build(net, "resnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes, rng);
+    return build(net, "resnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
+                 (bd_init){BD_INIT_HE, 0.0f}, rng);
 }

@@ -38,9 +38,8 @@ static int is_ini(const char *m)
 static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h, int w,
                                 int classes, bd_rng *rng)
 {
-    if (s->nhidden || s->batchnorm || s->dropout > 0.0f || s->act != BD_LAYER_RELU ||
-        s->init_set)
-        return bd_error(BD_ERR_ARG, "%s: hidden sizes, activation, init, batchnorm and dropout "
+    if (s->nhidden || s->batchnorm || s->dropout > 0.0f || s->act != BD_LAYER_RELU)
+        return bd_error(BD_ERR_ARG, "%s: hidden sizes, activation, batchnorm and dropout "
                         "options are for two_layer and mlp (write them in a .ini instead)",
                         s->model);
     if (s->loss == BD_LOSS_SIGMOID_BCE)
@@ -55,6 +54,10 @@ static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h,
     else
         st = bd_net_load_ini(net, s->model, c, h, w, classes, rng);
     BD_TRY(st);
+    if (s->init_set) { /* --init: draw the weights again with it */
+        bd_rng_seed(rng, bd_rng_u64(rng));
+        bd_net_init_weights(net, s->init, rng);
+    }
     if (s->loss != net->loss && s->loss != BD_LOSS_SOFTMAX_CE)
         net->loss = s->loss;
     net->weight_decay = s->weight_decay;

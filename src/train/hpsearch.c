@@ -200,7 +200,11 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
         for (int k = 1; k < BD_MIN(nthreads, 64); k++)
             if (pthread_create(&th[started], NULL, worker, &S) == 0)
                 started++;
-        worker(&S); /* this thread works too */
+        /* this thread works too, serially like the others, so a trial's
+         * numbers do not depend on which thread ran it */
+        bd__set_serial(1);
+        worker(&S);
+        bd__set_serial(0);
         for (int k = 0; k < started; k++)
             pthread_join(th[k], NULL);
         openblas_set_num_threads(blas);

@@ -125,6 +125,14 @@ static bd_status check_set(const bd_net *net, const bd_dataset *ds)
     return BD_OK;
 }
 
+int bd_train_eval_rows(const bd_net *net, int batch)
+{
+    int conv = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        conv |= bd__layer_op(net->layers[i].kind)->scratch != NULL;
+    return conv ? batch : BD_MAX(batch, EVAL_ROWS);
+}
+
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd_dataset *test,
                    const bd_train_config *cfg, bd_train_result *res)
 {
@@ -174,15 +182,34 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     const float gamma = cfg->lr_gamma > 0 ? cfg->lr_gamma
                                           : (cfg->schedule == BD_LR_EXP ? 0.95f : 0.1f);
 
-    BD_TRY(bd_net_reserve(net, BD_MAX(B, EVAL_ROWS)));
-    bd_tensor perm;
+    /* Augmentation works on the images of the gathered batch; its scratch
+     * (one sample) is allocated here, once. */
+    const bd_augment *aug = cfg->augment && cfg->augment->flags ? cfg->augment : NULL;
+    if (aug) {
+        bd_status as = bd_augment_check(aug, train->c, train->h, train->w);
+        if (as != BD_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", bd_errmsg());
+            return bd_error(as, "%s: %s", train->name, msg);
+        }
+    }
+
+    /* Dense networks evaluate in chunks of EVAL_ROWS (bigger GEMMs); for
+     * convolutional ones every reserved row costs whole feature maps (and
+     * im2col columns), so they evaluate in training-sized batches. */
+    BD_TRY(bd_net_reserve(net, bd_train_eval_rows(net, B)));
+    bd_tensor perm, aug_scratch = {0};
     int pshape[1] = {train->n};
     BD_TRY(bd_tensor_alloc(&perm, BD_I32, 1, pshape));
     int32_t *idx = bd_i32(&perm);
     for (int i = 0; i < train->n; i++)
         idx[i] = rp && rp->perm.data ? bd_i32(&rp->perm)[i] : i;
-    snapshot good, best;
+    snapshot good = {0}, best = {0};
     bd_status s = snap_alloc(&good, net);
+    if (s == BD_OK && aug) {
+        int ashape[1] = {(int)bd_augment_scratch_size(train->c, train->h, train->w)};
+        s = bd_tensor_alloc(&aug_scratch, BD_F32, 1, ashape);
+    }
     if (s == BD_OK)
         s = snap_alloc(&best, net);
     train_log lg = {0};
@@ -190,6 +217,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         s = log_open(&lg, cfg->log_path);
     if (s != BD_OK) {
         bd_tensor_free(&perm);
+        bd_tensor_free(&aug_scratch);
         snap_free(&good);
         snap_free(&best);
         return s;
@@ -198,6 +226,10 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
 
     bd_rng rng;
     bd_rng_seed(&rng, cfg->seed ^ 0x5eed5eedULL); /* separate stream from init */
+    /* Augmentation draws from a stream of its own, so that shuffling (and so
+     * a run without augmentation) is the same whether or not it is on. */
+    bd_rng aug_rng;
+    bd_rng_seed(&aug_rng, cfg->seed ^ 0xa06e4a7ea06eULL);
     unsigned fpu = bd_flush_denormals();
     double t0 = bd_seconds();
     bd_train_result r;
@@ -210,6 +242,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     long it0 = 0;
     if (rp) { /* go on exactly where the checkpoint stopped */
         rng = rp->rng;
+        aug_rng = rp->aug_rng;
         r = rp->res;
         r.interrupted = 0;
         epoch_loss = rp->epoch_loss;
@@ -248,6 +281,9 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
             bidx = idx + pos * B;
         }
         s = bd_dataset_gather(train, bidx, B, &net->xbatch, &net->ybatch);
+        if (s == BD_OK && aug)
+            s = bd_augment_batch(aug, bd_f32(&net->xbatch), B, train->c, train->h, train->w,
+                                 bd_f32(&aug_scratch), &aug_rng);
         float loss = 0.0f;
         if (s == BD_OK)
             s = bd_net_gradient(net, &net->xbatch, (bd_labels){bd_i32(&net->ybatch), NULL},
@@ -281,7 +317,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
                 here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .epoch_loss = epoch_loss,
                                      .epoch_iters = epoch_iters, .lr = lr,
                                      .prev_loss = prev_epoch_loss, .best_val = best_val,
-                                     .since_best = since_best, .rng = rng, .res = r};
+                                     .since_best = since_best, .rng = rng, .aug_rng = aug_rng,
+                                 .res = r};
                 if (cfg->checkpoint)
                     s = checkpoint(cfg, net, opt, lr0, &here, &perm, &best);
                 break;
@@ -339,7 +376,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         if (cfg->checkpoint) {
             here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .lr = lr,
                                  .prev_loss = prev_epoch_loss, .best_val = best_val,
-                                 .since_best = since_best, .rng = rng, .res = r};
+                                 .since_best = since_best, .rng = rng, .aug_rng = aug_rng,
+                                 .res = r};
             s = checkpoint(cfg, net, opt, lr0, &here, &perm, &best);
             if (s != BD_OK)
                 break;
@@ -363,6 +401,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     r.seconds = bd_seconds() - t0;
     bd_restore_denormals(fpu);
     bd_tensor_free(&perm);
+    bd_tensor_free(&aug_scratch);
     snap_free(&good);
     snap_free(&best);
     s = log_close(&lg, s);
