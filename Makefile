@@ -12,12 +12,15 @@ PLPLOT_LIBS   := $(shell pkg-config --libs plplot 2>/dev/null || echo -lplplot)
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
            -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(PLPLOT_CFLAGS) -fPIC $(EXTRA_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
+CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
+CFLAGS  += $(CJSON_CFLAGS)
+LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
-                             src/train/*.c src/data/*.c))
+                             src/train/*.c src/data/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 # the figures: experiments (src/fig/) and PLplot drawing (src/plot/), in
 # their own archive linked by the command and the tests, not by libbadak
@@ -27,14 +30,14 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h)
+HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
-.PHONY: all lib cli test test-asan check bench data run clean help examples
+.PHONY: all lib cli test test-asan check bench data run clean help examples fuzz fuzz-run
 
 all: lib cli examples
 lib: $(B)/libbadak.a $(B)/libbadak.so
 cli: $(B)/badak
-examples: $(B)/examples/mnist_train
+examples: $(B)/examples/mnist_train $(B)/examples/transfer_mnist
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -58,7 +61,7 @@ $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadakfig.a $(B)/libbadak.a $(HDRS)
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadakfig.a $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS) -lcmocka
 
@@ -75,6 +78,28 @@ test-asan:
 
 check: test test-asan
 
+# Fuzzing (libFuzzer, clang from Debian): `make fuzz` builds one binary per
+# target in tests/fuzz/, `make fuzz-run FUZZ_SECONDS=N` runs each for N
+# seconds from its corpus (new inputs go to build/fuzz/corpus_<t>; add the
+# ones worth keeping to tests/fuzz/corpus/<t>/, which `make test` replays).
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := idx model netini
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DBD_LIBFUZZER \
+                -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(CJSON_CFLAGS)
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus_$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/corpus/$$t || exit 1; done
+
 bench: all
 	@bash bench/bench.sh $(B)
 
@@ -90,3 +115,4 @@ help:
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
+	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -355,6 +356,9 @@ struct bd_net {
     int max_batch;           /* rows the activation buffers hold */
     int built;
     char desc[128];          /* "two_layer 784-50-10", set by presets */
+    int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
+                              * backward stops before them and the optimizer
+                              * updates only the parameters after them */
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -406,6 +410,20 @@ size_t bd_net_param_count(const bd_net *net);
 bd_layer *bd_net_layer(bd_net *net, const char *name);
 /* Print the architecture, one layer a line. */
 void bd_net_print(const bd_net *net, FILE *f);
+/* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
+ * computes no gradient for them and optimizers created with
+ * bd_net_trainable_count parameters update only the later ones (the
+ * parameter block is in layer order, so those are a suffix of it). */
+bd_status bd_net_freeze(bd_net *net, int n);
+/* Offset in net->params of the first trainable parameter, and how many
+ * there are (the suffix after the frozen layers). */
+size_t bd_net_trainable_offset(const bd_net *net);
+size_t bd_net_trainable_count(const bd_net *net);
+/* Replace the last Affine layer by a fresh one with `outputs` units (drawn
+ * with the network's init from rng); every other layer keeps its name,
+ * weights and state. Layers after that Affine (if any) are initialised
+ * afresh. Rebuilds *net in place (activation buffers are released). */
+bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng);
 
 /* Forward x [B, in...] through every layer; *logits points at the output
  * [B, out] (owned by the network). */
@@ -758,6 +776,15 @@ typedef struct bd_train_config {
     void (*on_iter)(void *ud, long iter, long total, float loss);
     void (*on_epoch)(void *ud, const bd_epoch_stats *s);
     void *ud;
+    /* checkpoints (src/io/checkpoint.c), all optional */
+    const char *checkpoint;        /* folder: a checkpoint after every epoch and
+                                    * when stopped (NULL: none) */
+    const struct bd_model_meta *ckpt_meta; /* training metadata recorded in it */
+    const char *ckpt_run;          /* caller's text kept in it (the CLI's options) */
+    struct bd_train_pos *resume;   /* continue from here (bd_checkpoint_load) */
+    volatile sig_atomic_t *stop;   /* when non-zero (a SIGINT handler sets it):
+                                    * finish the current step, checkpoint, return
+                                    * BD_OK with res->interrupted = 1 */
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -769,7 +796,29 @@ typedef struct bd_train_result {
     int stopped_early;    /* 1 if patience ran out */
     float final_lr;
     double seconds;
+    int interrupted;      /* 1: stopped by cfg->stop before the end */
 } bd_train_result;
+
+/* Where a training run stands after some iteration: everything bd_train
+ * needs, with the network and the optimizer, to go on exactly as if it had
+ * never stopped (same numbers, bit for bit, for the same thread count). */
+typedef struct bd_train_pos {
+    long iter;            /* iterations done */
+    int epoch;            /* the epoch the next iteration belongs to (1-based) */
+    double epoch_loss;    /* sum of this epoch's losses so far */
+    long epoch_iters;
+    float lr;             /* the learning rate in use */
+    double prev_loss;     /* last epoch's mean loss (adaptive schedule) */
+    double best_val;      /* early stopping: best validation loss */
+    int since_best;
+    bd_rng rng;           /* the trainer's shuffling / sampling stream */
+    bd_rng aug_rng;       /* its augmentation stream */
+    bd_tensor perm;       /* [N] int32 sample order of the shuffled epochs */
+    bd_tensor best_p, best_s; /* with patience: the best epoch's weights/state */
+    bd_train_result res;  /* results so far */
+} bd_train_pos;
+
+void bd_train_pos_free(bd_train_pos *pos);
 
 void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
@@ -780,6 +829,9 @@ void bd_train_config_default(bd_train_config *c);
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                    const bd_dataset *test, const bd_train_config *cfg,
                    bd_train_result *res);
+/* The rows bd_train reserves (and so evaluates in) for mini-batches of
+ * `batch`: what `badak eval` reserves to repeat its figures exactly. */
+int bd_train_eval_rows(const bd_net *net, int batch);
 /* Accuracy of net on ds, in batches of the net's reserved size. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
 
@@ -866,6 +918,59 @@ void bd_gradcheck_config_default(bd_gradcheck_config *c);
 bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
                        const bd_gradcheck_config *cfg, bd_gradcheck_row *rows,
                        int *nrows);
+
+/* ------------------------------------------------------------ model files */
+
+/* Training metadata kept in a model file's header (all optional). */
+typedef struct bd_model_meta {
+    char data[256];       /* the data set trained on: mnist, fashion, a path */
+    char optimizer[32];
+    char version[32];     /* on load: the badak version that wrote the file */
+    int epochs;           /* -1: unknown */
+    long iters;
+    int batch;            /* 0: unknown */
+    float lr;
+    float test_acc, train_acc; /* -1: not measured */
+    uint64_t seed;
+} bd_model_meta;
+
+void bd_model_meta_init(bd_model_meta *m);
+/* Save net (architecture as INI text, parameters, BatchNorm state) and meta
+ * (may be NULL) as a safetensors file, atomically (PATH.tmp.PID in the same
+ * folder, fsync, rename). Tensors are named "<layer>.<param>": "Conv1.W",
+ * "BatchNorm1.running_mean". */
+bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta);
+/* Rebuild the network from the file alone and load its weights; meta (may be
+ * NULL) receives the training metadata. Everything is validated first; a bad
+ * file gives BD_ERR_FORMAT naming the file and the problem. */
+bd_status bd_model_load(bd_net *net, const char *path, bd_model_meta *meta);
+/* The same from a file image in memory (origin names it in messages). */
+bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char *origin,
+                            bd_model_meta *meta);
+/* Write a C header with the weights as static const float arrays and a
+ * dependency-free inference function <prefix>_predict (dense and conv
+ * layers, BatchNorm in evaluation form, Dropout as identity). */
+bd_status bd_model_export_c(const bd_net *net, const char *path, const char *prefix);
+
+/* Checkpoints: DIR/checkpoint.safetensors holds the model, the optimizer
+ * (name, hyperparameters, step count, moments), the trainer's position
+ * (pos) and the network's PRNG; written atomically. `run` (may be NULL) is
+ * the caller's text kept with it. */
+bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim *opt,
+                             const bd_train_pos *pos, const bd_model_meta *meta,
+                             const char *run);
+/* Rebuild net, opt and pos from DIR/checkpoint.safetensors; *run (may be
+ * NULL) receives the caller's text (malloc'd). */
+bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+                             bd_model_meta *meta, char **run);
+/* The checkpoint file of folder dir, into buf. */
+const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
+
+/* Test hook: fn(stage) is called between the steps of every model-file
+ * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",
+ * "done"), so tests can kill a writer at each point. Never set it outside
+ * tests. */
+void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 
 /* Test hook: when set, the named layer kind's backward is deliberately wrong
  * (its input gradient is scaled by 1.5), so tests can show that the gradient

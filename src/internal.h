@@ -103,6 +103,12 @@ typedef struct bd_layer_op {
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind);
 
+/* bd_net_from_ini refusing (BD_ERR_FORMAT, before allocating) a network of
+ * more than max_values parameter and state values: for descriptions from
+ * untrusted files (model files, fuzzing). */
+bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
+                                   int h, int w, int classes, bd_rng *rng, size_t max_values);
+
 /* rows of the table, defined next to their kernels */
 extern const bd_layer_op bd__op_affine;
 extern const bd_layer_op bd__op_relu, bd__op_sigmoid;

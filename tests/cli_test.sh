@@ -184,6 +184,72 @@ out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 64,64 --optimi
 grep -q "early stop: validation loss did not improve for 3 epochs" <<<"$out" && ok ||
     bad "no early stop in 300 epochs"$'\n'"$out"
 
+# ---- model files (issue 5): save, eval gives the training run's accuracy,
+# info, corrupt files refused with the problem named
+for opt in --save --checkpoint --resume --init-from --freeze --replace-head; do
+    expect 0 "$opt" -- "$BADAK" train --help
+done
+expect 0 "--predictions" -- "$BADAK" eval --help
+expect 0 "--c-header" -- "$BADAK" export --help
+expect 2 "--model FILE is required" -- "$BADAK" eval
+expect 2 "expected one model file" -- "$BADAK" info
+out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 8 --batchnorm --epochs 3 --batch 20 \
+    --seed 5 --json --quiet --save "$tmp/m.safetensors" 2>&1)
+ta=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+out2=$("$BADAK" eval --model "$tmp/m.safetensors" --csv "$tmp/circle.csv" --json 2>&1)
+ea=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$out2")
+[ -n "$ta" ] && [ "$ta" = "$ea" ] && ok || bad "eval accuracy '$ea' differs from training's '$ta'"$'\n'"$out"$'\n'"$out2"
+expect 0 "BatchNorm1" -- "$BADAK" info "$tmp/m.safetensors"
+expect 0 "test accuracy $(awk -v a="$ta" 'BEGIN { printf "%.4f", a }')" -- "$BADAK" info "$tmp/m.safetensors"
+expect 0 "parameters 58" -- "$BADAK" info "$tmp/m.safetensors"
+head -c 200 "$tmp/m.safetensors" >"$tmp/cut.safetensors"
+expect 1 "cut.safetensors: header length" -- "$BADAK" info "$tmp/cut.safetensors"
+printf 'GARBAGE!GARBAGE!' >"$tmp/junk.safetensors"
+expect 1 "junk.safetensors: header length" -- "$BADAK" eval --model "$tmp/junk.safetensors" --csv "$tmp/circle.csv"
+cp "$tmp/m.safetensors" "$tmp/tail.safetensors" && printf 'xyz' >>"$tmp/tail.safetensors"
+expect 1 "3 bytes of trailing data" -- "$BADAK" info "$tmp/tail.safetensors"
+expect 1 "cannot open" -- "$BADAK" info "$tmp/none.safetensors"
+
+# ---- checkpoints: SIGINT mid-run, resume, bit-identical to a run never stopped
+run=(train --csv "$tmp/circle.csv" --model mlp --hidden 32,32 --optimizer adam --dropout 0.1
+    --batchnorm --epochs 200 --batch 10 --seed 3 --quiet --threads 1)
+"$BADAK" "${run[@]}" --save "$tmp/full.safetensors" >/dev/null 2>&1
+"$BADAK" "${run[@]}" --checkpoint "$tmp/ck" >/dev/null 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 3000); do [ -f "$tmp/ck/checkpoint.safetensors" ] && break; sleep 0.01; done
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+if [ $rc -eq 130 ] && grep -q "interrupted after iteration" "$tmp/int.err"; then ok; else
+    bad "SIGINT: exit $rc, expected 130"$'\n'"$(cat "$tmp/int.err")"; fi
+"$BADAK" train --resume "$tmp/ck" --save "$tmp/resumed.safetensors" --quiet >/dev/null 2>&1
+if cmp -s "$tmp/full.safetensors" "$tmp/resumed.safetensors"; then ok; else
+    bad "resumed run's model differs from the uninterrupted one"; fi
+expect 2 "--lr cannot be changed" -- "$BADAK" train --resume "$tmp/ck" --lr 0.5
+expect 1 "checkpoint.safetensors: cannot open" -- "$BADAK" train --resume "$tmp/nock"
+
+# ---- transfer learning: a trained model, a new head, the first layers frozen
+expect 0 "first 2 layers frozen" -- "$BADAK" train --csv "$tmp/circle.csv" --init-from "$tmp/m.safetensors" \
+    --replace-head 2 --freeze 2 --epochs 2 --batch 20
+expect 2 "--replace-head needs --init-from" -- "$BADAK" train --replace-head 3
+expect 2 "at least the last must train" -- "$BADAK" train --csv "$tmp/circle.csv" --init-from "$tmp/m.safetensors" --freeze 9
+
+# ---- export to C: a header compiled with a small driver predicts what eval does
+(head -n 1 "$tmp/circle.csv"; tail -n 80 "$tmp/circle.csv") >"$tmp/ctest.csv"
+head -n 321 "$tmp/circle.csv" >"$tmp/ctrain.csv"
+"$BADAK" train --csv "$tmp/ctrain.csv" --test-csv "$tmp/ctest.csv" --model mlp --hidden 16,16 --batchnorm \
+    --activation elu --epochs 5 --batch 20 --seed 2 --quiet --save "$tmp/e.safetensors" >/dev/null 2>&1
+"$BADAK" eval --model "$tmp/e.safetensors" --csv "$tmp/ctrain.csv" --test-csv "$tmp/ctest.csv" \
+    --predictions "$tmp/pe.txt" >/dev/null 2>&1
+if "$BADAK" export --c-header "$tmp/e.h" "$tmp/e.safetensors" >/dev/null &&
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I"$tmp" -DMODEL_H='"e.h"' tests/export_driver.c \
+        -o "$tmp/drv" -lm && tail -n +2 "$tmp/ctest.csv" | cut -d, -f1,2 | tr , ' ' | "$tmp/drv" 1 >"$tmp/pc.txt" &&
+    [ "$(wc -l <"$tmp/pc.txt")" -eq 80 ] && cmp -s "$tmp/pe.txt" "$tmp/pc.txt"; then ok; else
+    bad "exported C header's predictions differ from badak eval's (CSV)"; fi
+printf '[net]\ninput = 1x1x2\n[r]\ntype = resblock\nchannels = 2\n[g]\ntype = gap\n[fc]\ntype = affine\nunits = 2\n' >"$tmp/res.ini"
+"$BADAK" train --csv "$tmp/circle.csv" --model "$tmp/res.ini" --epochs 1 --quiet --save "$tmp/res.safetensors" >/dev/null 2>&1
+expect 2 "r: residual blocks are not supported by the C export" -- "$BADAK" export --c-header "$tmp/r.h" "$tmp/res.safetensors"
+
 # gradcheck: passes on both presets, fails (exit 1) when a backward is broken
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model two_layer --inputs 40 --hidden 20
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model mlp --inputs 40 --hidden 20,20,20
@@ -353,6 +419,26 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
             ok; else bad "examples/simple_convnet.ini differs from --model simple_convnet"$'\n'"$out2"; fi
         # the example program, through the public API only
         expect 0 "test accuracy 0.9" -- "$EXAMPLE" "$MNIST" 2
+        # a conv model on MNIST: eval repeats the training run's accuracy, and
+        # the exported C header predicts the first 1000 test digits as eval does
+        out=$("$BADAK" train --data "$MNIST" --model simple_convnet --train-size 2000 --epochs 1 \
+            --no-train-acc --json --quiet --save "$tmp/cnn.safetensors" 2>&1)
+        ta=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+        ea=$("$BADAK" eval --model "$tmp/cnn.safetensors" --data "$MNIST" --json 2>&1 |
+            sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
+        [ -n "$ta" ] && [ "$ta" = "$ea" ] && ok || bad "MNIST eval accuracy '$ea' vs training's '$ta'"
+        if [ -f "$MNIST/t10k-images-idx3-ubyte" ] &&
+            "$BADAK" eval --model "$tmp/cnn.safetensors" --data "$MNIST" --test-size 1000 \
+                --predictions "$tmp/pe_mnist.txt" >/dev/null &&
+            "$BADAK" export --c-header "$tmp/cnn.h" "$tmp/cnn.safetensors" >/dev/null &&
+            ${CC:-cc} -std=c11 -O2 -I"$tmp" -DMODEL_H='"cnn.h"' tests/export_driver.c -o "$tmp/drv_cnn" -lm &&
+            od -An -v -tu1 -w784 -j16 -N $((784 * 1000)) "$MNIST/t10k-images-idx3-ubyte" |
+            "$tmp/drv_cnn" 0.00392156862745098 >"$tmp/pc_mnist.txt" &&
+            [ "$(wc -l <"$tmp/pc_mnist.txt")" -eq 1000 ] && cmp -s "$tmp/pe_mnist.txt" "$tmp/pc_mnist.txt"; then
+            ok
+        else
+            bad "exported conv header's predictions on 1000 MNIST digits differ from badak eval's"
+        fi
     fi
 else
     echo "note: MNIST not installed in $MNIST: skipping the MNIST runs"

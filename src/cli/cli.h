@@ -8,10 +8,15 @@
 /* exit codes */
 #define EXIT_USAGE 2 /* bad option or value */
 #define EXIT_FAIL 1  /* the work itself failed (data, numerics, check) */
+#define EXIT_INTERRUPTED 130 /* train stopped by SIGINT (128 + 2, as shells report
+                              * it); the checkpoint, if any, was saved */
 
 int cmd_train(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_hpsearch(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
@@ -71,6 +76,10 @@ int cli_is_dense(const net_opts *o);
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w);
 /* Load the MNIST-style data set named by --data (mnist, fashion or a folder). */
 bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
+/* The training and test sets of `badak train`'s data options: --data, or
+ * --csv with --test-csv or a shuffled --test-split drawn from seed. */
+bd_status cli_load_data(const char *data, const char *csv, int label_col, const char *test_csv,
+                        float test_split, uint64_t seed, bd_dataset *train, bd_dataset *test);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {

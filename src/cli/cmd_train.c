@@ -2,7 +2,9 @@
  * hand everything to bd_train, print per-epoch lines and a summary. */
 #include "cli.h"
 
+#include <cJSON.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +102,37 @@ static const char *HELP =
     "  --json                end with one JSON line: test_accuracy, train_accuracy,\n"
     "                        epochs, iterations, seconds, seed, ...\n"
     "  --quiet               no progress bar, no per-epoch lines\n"
+    "  --save FILE           save the trained model (safetensors: architecture,\n"
+    "                        weights, training metadata) when training ends\n"
+    "\n"
+    "Checkpoints and transfer learning:\n"
+    "  --checkpoint DIR      save DIR/checkpoint.safetensors (model, optimizer\n"
+    "                        moments and step count, PRNG states, position) after\n"
+    "                        every epoch, atomically; Ctrl-C (SIGINT) finishes the\n"
+    "                        current step, saves it and exits 130\n"
+    "  --resume DIR          continue the run saved in DIR with its own options (give\n"
+    "                        only --threads, --quiet, --json, --save, --log or\n"
+    "                        --checkpoint); it ends with the same weights, bit for bit,\n"
+    "                        as a run never stopped (same thread count)\n"
+    "  --init-from FILE      start from a saved model's architecture and weights\n"
+    "                        (the network options do not apply)\n"
+    "  --replace-head K      with --init-from: a fresh last Affine layer with K outputs\n"
+    "                        (K = the data's classes)\n"
+    "  --freeze N            train only the layers after the first N (no gradient, no\n"
+    "                        optimizer state for them)\n"
     "  -h, --help            this help\n"
     "\n"
-    "Exit status: 0 done, 1 failed (data, numerics), 2 bad option.\n";
+    "Exit status: 0 done, 1 failed (data, numerics), 2 bad option, 130 interrupted by\n"
+    "SIGINT (the checkpoint of --checkpoint saved).\n";
+
+/* set by SIGINT; bd_train checks it between steps */
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
 
 typedef struct run_ctx {
     progress bar;
@@ -158,7 +188,7 @@ enum {
     O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
     O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT,
     O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE,
-    O_AUGMENT
+    O_AUGMENT, O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD
 };
 
 static const struct option LONGOPTS[] = {
@@ -192,41 +222,28 @@ static const struct option LONGOPTS[] = {
     {"log", required_argument, 0, O_LOG},
     {"json", no_argument, 0, O_JSON},
     {"quiet", no_argument, 0, O_QUIET},
+    {"save", required_argument, 0, O_SAVE},
+    {"checkpoint", required_argument, 0, O_CHECKPOINT},
+    {"resume", required_argument, 0, O_RESUME},
+    {"init-from", required_argument, 0, O_INITFROM},
+    {"freeze", required_argument, 0, O_FREEZE},
+    {"replace-head", required_argument, 0, O_REPLACEHEAD},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
 
-/* Load the training and test sets named by the options. */
-static bd_status load_data(const char *data, const char *csv, int label_col,
-                           const char *test_csv, float test_split, uint64_t seed,
-                           bd_dataset *train, bd_dataset *test)
-{
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
-    if (!csv)
-        return cli_load_named(data, train, test);
-    bd_status s = bd_csv_load(csv, label_col, train);
-    if (s != BD_OK)
-        return s;
-    if (test_csv) {
-        s = bd_csv_load(test_csv, label_col, test);
-        if (s == BD_OK && test->c * test->h * test->w != train->c * train->h * train->w)
-            s = bd_error(BD_ERR_SHAPE, "%s has %d features, %s has %d", test_csv,
-                         test->c * test->h * test->w, csv, train->c * train->h * train->w);
-    } else {
-        bd_rng rng;
-        bd_rng_seed(&rng, seed ^ 0x7e57ULL);
-        s = bd_dataset_split(train, test_split, &rng, test);
-    }
-    if (s != BD_OK) {
-        bd_dataset_free(train);
-        bd_dataset_free(test);
-    }
-    return s;
-}
+/* A run to continue (--resume): what the checkpoint holds. */
+typedef struct resume_ctx {
+    const char *dir;
+    bd_net net;
+    bd_optim opt;
+    bd_train_pos pos;
+} resume_ctx;
 
-int cmd_train(int argc, char **argv)
+static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
 {
+    const char *save_path = NULL, *ckpt_dir = NULL, *init_from = NULL;
+    long freeze = -1, replace_head = 0;
     const char *data = "mnist", *csv = NULL, *test_csv = NULL, *optimizer = "sgd";
     const char *log_path = NULL, *schedule = "constant";
     long label_col = -1, train_size = 0, batch = 100, epochs = 0, iters = 0, threads = 0;
@@ -286,6 +303,12 @@ int cmd_train(int argc, char **argv)
         case O_LOG: log_path = o; break;
         case O_JSON: json = 1; break;
         case O_QUIET: quiet = 1; break;
+        case O_SAVE: save_path = o; break;
+        case O_CHECKPOINT: ckpt_dir = o; break;
+        case O_RESUME: break; /* handled by cmd_train */
+        case O_INITFROM: init_from = o; break;
+        case O_FREEZE: bad = cli_int("train", "--freeze", o, 0, 100000, &freeze); break;
+        case O_REPLACEHEAD: bad = cli_int("train", "--replace-head", o, 1, 1000000, &replace_head); break;
         default:
             bad = cli_net_option("train", c, o, &no);
             if (bad == 0)
@@ -305,6 +328,8 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "--test-csv and --label-col need --csv");
     if (patience && val_split <= 0)
         return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
+    if (replace_head && !init_from)
+        return cli_usage_error("train", "--replace-head needs --init-from");
     /* the book's chapter-5 rate for SGD; the other optimizers' own defaults */
     if (!lr_given && strcmp(optimizer, "sgd") == 0)
         oc.lr = 0.1f;
@@ -320,7 +345,7 @@ int cmd_train(int argc, char **argv)
     if (s == BD_OK) {
         bd_net_spec spec;
         s = cli_net_spec(&no, &spec);
-        if (s == BD_OK && cli_is_dense(&no)) {
+        if (s == BD_OK && cli_is_dense(&no) && !init_from && !ck) {
             s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
             if (s == BD_OK)
                 bd_net_free(&net);
@@ -337,7 +362,7 @@ int cmd_train(int argc, char **argv)
     double t0 = bd_seconds();
     bd_dataset train, test, val;
     memset(&val, 0, sizeof val);
-    s = load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
+    s = cli_load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
     if (s != BD_OK)
         return cli_fail(s);
     if (train_size)
@@ -361,9 +386,29 @@ int cmd_train(int argc, char **argv)
 
     bd_rng_seed(&rng, seed);
     int classes = train.nclasses > test.nclasses ? train.nclasses : test.nclasses;
-    s = cli_build_net(&no, train.c, train.h, train.w, classes, &rng, &net);
-    if (s == BD_OK) {
-        s = bd_optim_create(&opt, optimizer, &oc, bd_net_param_count(&net));
+    if (ck) { /* the network and optimizer as the checkpoint left them */
+        net = ck->net;
+        opt = ck->opt;
+        memset(&ck->net, 0, sizeof ck->net);
+        memset(&ck->opt, 0, sizeof ck->opt);
+    } else {
+        memset(&net, 0, sizeof net); /* a failed build leaves it empty, so free is safe */
+        if (init_from) {
+            /* transfer learning: a trained model, maybe with a new head */
+            s = bd_model_load(&net, init_from, NULL);
+            if (s == BD_OK && replace_head)
+                s = bd_net_replace_head(&net, (int)replace_head, &rng);
+            if (s == BD_OK && (no.weight_decay > 0 || no.l1 > 0)) {
+                net.weight_decay = no.weight_decay;
+                net.l1 = no.l1;
+            }
+        } else {
+            s = cli_build_net(&no, train.c, train.h, train.w, classes, &rng, &net);
+        }
+        if (s == BD_OK && freeze >= 0)
+            s = bd_net_freeze(&net, (int)freeze);
+        if (s == BD_OK)
+            s = bd_optim_create(&opt, optimizer, &oc, bd_net_trainable_count(&net));
         if (s != BD_OK)
             bd_net_free(&net);
     }
@@ -378,7 +423,14 @@ int cmd_train(int argc, char **argv)
                train.n, test.n);
         if (val.n)
             printf(", %d validation", val.n);
-        printf("), %zu parameters\n", bd_net_param_count(&net));
+        printf("), %zu parameters", bd_net_param_count(&net));
+        if (net.frozen)
+            printf(" (first %d layers frozen: %zu trainable)", net.frozen,
+                   bd_net_trainable_count(&net));
+        printf("\n");
+        if (ck)
+            printf("resuming %s at iteration %ld (epoch %d)\n", ck->dir, ck->pos.iter,
+                   ck->pos.epoch);
         printf("optimizer %s lr %g", opt.ops->name, (double)opt.cfg.lr);
         if (sched != BD_LR_CONSTANT)
             printf(" (%s schedule)", bd_schedule_name(sched));
@@ -419,8 +471,29 @@ int cmd_train(int argc, char **argv)
     cfg.on_iter = on_iter;
     cfg.on_epoch = on_epoch;
     cfg.ud = &ctx;
+    bd_model_meta meta;
+    bd_model_meta_init(&meta);
+    snprintf(meta.data, sizeof meta.data, "%s", csv ? csv : data);
+    snprintf(meta.optimizer, sizeof meta.optimizer, "%s", opt.ops->name);
+    meta.seed = seed;
+    meta.batch = (int)batch;
+    meta.lr = opt.cfg.lr;
+    cfg.checkpoint = ckpt_dir;
+    cfg.ckpt_meta = &meta;
+    cfg.ckpt_run = run;
+    cfg.resume = ck ? &ck->pos : NULL;
+    /* Ctrl-C: finish the step, checkpoint, stop; a second one kills */
+    g_stop = 0;
+    cfg.stop = &g_stop;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_sa);
     bd_train_result res;
     s = bd_train(&net, &opt, &train, test.n ? &test : NULL, &cfg, &res);
+    sigaction(SIGINT, &old_sa, NULL);
     progress_clear(&ctx.bar);
     double total_s = bd_seconds() - t0;
     int rc = 0;
@@ -441,6 +514,24 @@ int cmd_train(int argc, char **argv)
             printf("test accuracy %.4f\n", (double)res.test_acc);
         printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
     }
+    if (s == BD_OK && res.interrupted) {
+        fflush(stdout);
+        fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", res.iters,
+                ckpt_dir ? "checkpoint saved; continue with --resume" : "nothing saved (no --checkpoint)");
+        if (ckpt_dir)
+            fprintf(stderr, "badak: resume with: badak train --resume %s\n", ckpt_dir);
+        rc = EXIT_INTERRUPTED;
+    } else if (s == BD_OK && save_path) {
+        meta.epochs = res.epochs;
+        meta.iters = res.iters;
+        meta.test_acc = res.test_acc;
+        meta.train_acc = res.train_acc;
+        s = bd_model_save(&net, save_path, &meta);
+        if (s != BD_OK)
+            rc = cli_fail(s);
+        else if (!quiet)
+            printf("model saved to %s\n", save_path);
+    }
     char jdata[256], jaug[96];
     if (json)
         printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
@@ -448,18 +539,118 @@ int cmd_train(int argc, char **argv)
                "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
                "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
                "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-               "\"augment\":\"%s\"}\n",
+               "\"augment\":\"%s\",\"interrupted\":%s}\n",
                s == BD_OK ? "ok" : bd_status_name(s), no.model,
                json_str(train.name, jdata, sizeof jdata), opt.ops->name, (double)opt.cfg.lr,
                batch, (double)res.test_acc, (double)res.train_acc, (double)res.val_acc,
                (double)res.final_loss, res.epochs, res.iters, res.best_epoch,
                res.stopped_early ? "true" : "false", res.seconds, total_s,
                (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6,
-               bd_augment_str(&aug, jaug, sizeof jaug));
+               bd_augment_str(&aug, jaug, sizeof jaug), res.interrupted ? "true" : "false");
     bd_optim_free(&opt);
     bd_net_free(&net);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     bd_dataset_free(&val);
+    return rc;
+}
+
+/* The options --resume allows next to it: the rest come from the checkpoint. */
+static int resume_allowed(const char *name, int *takes_arg)
+{
+    static const char *const with_arg[] = {"resume", "threads", "save", "log", "checkpoint"};
+    static const char *const flags[] = {"quiet", "json", "help", "no-train-acc"};
+    for (size_t i = 0; i < sizeof with_arg / sizeof *with_arg; i++)
+        if (!strcmp(name, with_arg[i]))
+            return *takes_arg = 1, 1;
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (!strcmp(name, flags[i]))
+            return *takes_arg = 0, 1;
+    return 0;
+}
+
+/* The run's options as a JSON array of strings, without --resume: what a
+ * checkpoint keeps so that --resume can run the same command again. */
+static char *run_text(int argc, char **argv)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 1; a && i < argc; i++) {
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (!strncmp(argv[i], "--resume=", 9))
+            continue;
+        cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+    }
+    char *t = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return t;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            break;
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc)
+            dir = argv[i + 1];
+        else if (!strncmp(argv[i], "--resume=", 9))
+            dir = argv[i] + 9;
+    }
+    if (!dir) {
+        char *run = run_text(argc, argv);
+        int rc = train_main(argc, argv, run, NULL);
+        cJSON_free(run);
+        return rc;
+    }
+    /* --resume DIR: only output options may come with it */
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0)
+            return cli_usage_error("train", "unexpected argument '%s'", argv[i]);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[i] + 2, "="), argv[i] + 2);
+        int takes = 0;
+        if (!resume_allowed(name, &takes))
+            return cli_usage_error("train", "--resume continues the run with the options saved in "
+                                   "its checkpoint; --%s cannot be changed (allowed: --threads, "
+                                   "--quiet, --json, --save, --log, --checkpoint)", name);
+        if (takes && !strchr(argv[i], '='))
+            i++;
+    }
+    resume_ctx ck;
+    memset(&ck, 0, sizeof ck);
+    ck.dir = dir;
+    char *saved = NULL;
+    bd_status s = bd_checkpoint_load(dir, &ck.net, &ck.opt, &ck.pos, NULL, &saved);
+    if (s != BD_OK)
+        return cli_fail(s);
+    cJSON *args = saved ? cJSON_Parse(saved) : NULL;
+    free(saved);
+    int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : -1;
+    char **av = n >= 0 ? calloc((size_t)(n + argc + 1), sizeof *av) : NULL;
+    int rc;
+    if (!av) {
+        fprintf(stderr, "badak: error: %s: the checkpoint does not keep the run's options "
+                "(badak.run); it was not written by 'badak train'\n", dir);
+        rc = EXIT_FAIL;
+    } else {
+        /* the saved options first, then the ones given now (later ones win) */
+        int ac = 0;
+        av[ac++] = argv[0];
+        const cJSON *v;
+        cJSON_ArrayForEach(v, args) av[ac++] = cJSON_IsString(v) ? v->valuestring : "";
+        for (int i = 1; i < argc; i++)
+            av[ac++] = argv[i];
+        char *run = run_text(ac, av);
+        rc = train_main(ac, av, run, &ck);
+        cJSON_free(run);
+    }
+    free(av);
+    cJSON_Delete(args);
+    bd_net_free(&ck.net);
+    bd_optim_free(&ck.opt);
+    bd_train_pos_free(&ck.pos);
     return rc;
 }

@@ -188,3 +188,32 @@ bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test)
         return s;
     return bd_mnist_load(dir, train, test);
 }
+
+/* Load the training and test sets named by the options. */
+bd_status cli_load_data(const char *data, const char *csv, int label_col,
+                           const char *test_csv, float test_split, uint64_t seed,
+                           bd_dataset *train, bd_dataset *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!csv)
+        return cli_load_named(data, train, test);
+    bd_status s = bd_csv_load(csv, label_col, train);
+    if (s != BD_OK)
+        return s;
+    if (test_csv) {
+        s = bd_csv_load(test_csv, label_col, test);
+        if (s == BD_OK && test->c * test->h * test->w != train->c * train->h * train->w)
+            s = bd_error(BD_ERR_SHAPE, "%s has %d features, %s has %d", test_csv,
+                         test->c * test->h * test->w, csv, train->c * train->h * train->w);
+    } else {
+        bd_rng rng;
+        bd_rng_seed(&rng, seed ^ 0x7e57ULL);
+        s = bd_dataset_split(train, test_split, &rng, test);
+    }
+    if (s != BD_OK) {
+        bd_dataset_free(train);
+        bd_dataset_free(test);
+    }
+    return s;
+}

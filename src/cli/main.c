@@ -13,6 +13,9 @@ static const char *HELP =
     "  train       train a network (default: the book's chapter-5 TwoLayerNet on MNIST)\n"
     "  gradcheck   compare backprop with the numerical gradient, per parameter\n"
     "  hpsearch    random search of the learning rate and weight decay\n"
+    "  eval        test accuracy of a saved model\n"
+    "  info        architecture, parameter count and metadata of a model file\n"
+    "  export      a saved model as a C header (weights + inference function)\n"
     "  figure      draw one of the notes' figures (PNG + CSV); --list names them\n"
     "  version     print the version\n"
     "  help        this help\n"
@@ -41,6 +44,12 @@ int main(int argc, char **argv)
         return cmd_gradcheck(argc - 1, argv + 1);
     if (!strcmp(cmd, "hpsearch"))
         return cmd_hpsearch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "figure"))
         return cmd_figure(argc - 1, argv + 1);
     fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);

@@ -411,16 +411,18 @@ bd_status bd_net_backward(bd_net *net)
     bd__loss_op(net->loss)->backward(bd_f32(&net->dlogits), bd_f32(&net->prob),
                                      bd_f32(&last->out), net->last_t, B, C);
     const float *dy = bd_f32(&net->dlogits);
-    for (int i = net->nlayers - 1; i >= 0; i--) {
+    /* frozen layers (transfer learning) get no gradient: stop before them */
+    const int stop = net->frozen > 0 ? net->frozen : 0;
+    for (int i = net->nlayers - 1; i >= stop; i--) {
         bd_layer *l = &net->layers[i];
-        bd__layer_op(l->kind)->backward(l, dy, B, i > 0);
-        if (i > 0)
+        bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
+        if (i > stop)
             dy = bd_f32(&l->dx);
     }
     /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
     const float wd = net->weight_decay, l1 = net->l1;
     if (wd != 0.0f || l1 != 0.0f)
-        for (int i = 0; i < net->nlayers; i++) {
+        for (int i = stop; i < net->nlayers; i++) {
             bd_layer *l = &net->layers[i];
             if (!bd__layer_op(l->kind)->decay)
                 continue;

@@ -248,6 +248,11 @@ static int layer_key(parse_ctx *p, sect *s, const char *key, const char *val)
 static int handler(void *user, const char *section, const char *key, const char *val)
 {
     parse_ctx *p = user;
+    /* inih goes on after a line in error; the state may not fit the next
+     * line (a refused section was never added: found by fuzzing), and only
+     * the first error is reported, so read nothing more */
+    if (p->err[0])
+        return 0;
     if (strcmp(section, p->cur) != 0) { /* a new section starts */
         snprintf(p->cur, sizeof p->cur, "%s", section);
         p->in_net = !strcasecmp(section, "net");
@@ -317,6 +322,12 @@ static int header_lines(const char *text, int *lines, char (*names)[32], int max
 
 bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
                           int w, int classes, bd_rng *rng)
+{
+    return bd__net_from_ini_limited(net, text, origin, c, h, w, classes, rng, SIZE_MAX);
+}
+
+bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
+                                   int h, int w, int classes, bd_rng *rng, size_t max_values)
 {
     memset(net, 0, sizeof *net);
     if (!origin)
@@ -389,6 +400,22 @@ bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int
             st = bd_error(BD_ERR_SHAPE, "%s:%d: the last layer [%s] gives %d outputs but the "
                           "data needs %d", origin, lines[p->nsect - 1],
                           p->s[p->nsect - 1].name, net->out_size, want);
+    }
+    if (st == BD_OK && max_values != SIZE_MAX) {
+        /* count before allocating: an untrusted description (a model file's)
+         * may not claim more parameters and state than its file holds */
+        size_t n = 0;
+        for (int i = 0; i < net->nlayers; i++) {
+            const bd_layer_op *op = bd__layer_op(net->layers[i].kind);
+            n += (op->param_count ? op->param_count(&net->layers[i]) : 0) +
+                 (op->state_count ? op->state_count(&net->layers[i]) : 0);
+            if (n > max_values) {
+                st = bd_error(BD_ERR_FORMAT, "%s: the network needs more than %zu parameter and "
+                              "state values (at layer [%s])", origin, max_values,
+                              net->layers[i].name);
+                break;
+            }
+        }
     }
     if (st == BD_OK) {
         net->loss = p->loss;

@@ -236,7 +236,10 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
 
 void bd_optim_step(bd_optim *o, bd_net *net)
 {
-    size_t n = net->params.size;
+    /* after frozen layers (transfer learning) only a suffix of the block
+     * trains; without them the suffix is the whole block */
+    const size_t off = bd_net_trainable_offset(net);
+    size_t n = net->params.size - off;
     /* The state was sized in create; a block of another size would read and
      * write past it. Refuse (recorded in bd_errmsg) rather than corrupt. */
     if (o->state[0].data && o->state[0].size != n) {
@@ -245,7 +248,7 @@ void bd_optim_step(bd_optim *o, bd_net *net)
         return;
     }
     o->t++;
-    o->ops->step(o, bd_f32(&net->params), bd_f32(&net->grads), n);
+    o->ops->step(o, bd_f32(&net->params) + off, bd_f32(&net->grads) + off, n);
 }
 
 void bd_optim_free(bd_optim *o)

@@ -91,6 +91,29 @@ static void snap_free(snapshot *sn)
     bd_tensor_free(&sn->s);
 }
 
+/* A checkpoint of the run as it stands (cfg->checkpoint): the position is
+ * made of views of the trainer's own buffers, so nothing is copied. The
+ * optimizer is saved with its base learning rate. */
+static bd_status checkpoint(const bd_train_config *cfg, bd_net *net, bd_optim *opt, float lr0,
+                            bd_train_pos *pos, const bd_tensor *perm, const snapshot *best)
+{
+    if (cfg->sampling == BD_SAMPLE_SHUFFLE) { /* the order carries over epochs */
+        pos->perm = *perm;
+        pos->perm.owner = 0;
+    }
+    if (cfg->patience > 0) {
+        pos->best_p = best->p;
+        pos->best_s = best->s;
+        pos->best_p.owner = pos->best_s.owner = 0;
+    }
+    const float lr = opt->cfg.lr;
+    opt->cfg.lr = lr0;
+    bd_status s = bd_checkpoint_save(cfg->checkpoint, net, opt, pos, cfg->ckpt_meta,
+                                     cfg->ckpt_run);
+    opt->cfg.lr = lr;
+    return s;
+}
+
 static bd_status check_set(const bd_net *net, const bd_dataset *ds)
 {
     if (!ds || ds->n == 0)
@@ -100,6 +123,14 @@ static bd_status check_set(const bd_net *net, const bd_dataset *ds)
         return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network input is %d",
                         ds->name, per, net->in_size);
     return BD_OK;
+}
+
+int bd_train_eval_rows(const bd_net *net, int batch)
+{
+    int conv = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        conv |= bd__layer_op(net->layers[i].kind)->scratch != NULL;
+    return conv ? batch : BD_MAX(batch, EVAL_ROWS);
 }
 
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd_dataset *test,
@@ -121,6 +152,13 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     if (cfg->patience > 0 && !(cfg->val && cfg->val->n > 0))
         return bd_error(BD_ERR_ARG, "early stopping (patience %d) needs a validation set",
                         cfg->patience);
+    const bd_train_pos *rp = cfg->resume;
+    if (rp && rp->perm.data && rp->perm.size != (size_t)train->n)
+        return bd_error(BD_ERR_SHAPE, "resume: the checkpoint's sample order has %zu samples, "
+                        "%s has %d", rp->perm.size, train->name, train->n);
+    if (rp && cfg->patience > 0 && !rp->best_p.data)
+        return bd_error(BD_ERR_ARG, "resume: early stopping, but the checkpoint keeps no best "
+                        "weights");
     BD_TRY(check_set(net, train));
     BD_TRY(check_set(net, test));
     BD_TRY(check_set(net, cfg->val));
@@ -135,6 +173,11 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     const long per_epoch = BD_MAX(train->n / B, 1);
     const long total = cfg->iters > 0 ? cfg->iters : (long)cfg->epochs * per_epoch;
     const int nepochs = (int)((total + per_epoch - 1) / per_epoch);
+    if (rp && (rp->iter > total ||
+               rp->epoch != (rp->iter == total && total % per_epoch ? nepochs + 1
+                                                                    : (int)(rp->iter / per_epoch) + 1)))
+        return bd_error(BD_ERR_ARG, "resume: iteration %ld / epoch %d does not fit this run "
+                        "(%ld iterations, %ld per epoch)", rp->iter, rp->epoch, total, per_epoch);
     const float lr0 = opt->cfg.lr;
     const float gamma = cfg->lr_gamma > 0 ? cfg->lr_gamma
                                           : (cfg->schedule == BD_LR_EXP ? 0.95f : 0.1f);
@@ -154,16 +197,13 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     /* Dense networks evaluate in chunks of EVAL_ROWS (bigger GEMMs); for
      * convolutional ones every reserved row costs whole feature maps (and
      * im2col columns), so they evaluate in training-sized batches. */
-    int conv = 0;
-    for (int i = 0; i < net->nlayers; i++)
-        conv |= bd__layer_op(net->layers[i].kind)->scratch != NULL;
-    BD_TRY(bd_net_reserve(net, conv ? B : BD_MAX(B, EVAL_ROWS)));
+    BD_TRY(bd_net_reserve(net, bd_train_eval_rows(net, B)));
     bd_tensor perm, aug_scratch = {0};
     int pshape[1] = {train->n};
     BD_TRY(bd_tensor_alloc(&perm, BD_I32, 1, pshape));
     int32_t *idx = bd_i32(&perm);
     for (int i = 0; i < train->n; i++)
-        idx[i] = i;
+        idx[i] = rp && rp->perm.data ? bd_i32(&rp->perm)[i] : i;
     snapshot good = {0}, best = {0};
     bd_status s = snap_alloc(&good, net);
     if (s == BD_OK && aug) {
@@ -199,10 +239,32 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     long epoch_iters = 0;
     int epoch = 1, since_best = 0;
     float lr = lr0;
+    long it0 = 0;
+    if (rp) { /* go on exactly where the checkpoint stopped */
+        rng = rp->rng;
+        aug_rng = rp->aug_rng;
+        r = rp->res;
+        r.interrupted = 0;
+        epoch_loss = rp->epoch_loss;
+        epoch_iters = rp->epoch_iters;
+        prev_epoch_loss = rp->prev_loss;
+        best_val = rp->best_val;
+        epoch = rp->epoch;
+        since_best = rp->since_best;
+        lr = rp->lr;
+        it0 = rp->iter;
+        if (cfg->patience > 0) {
+            memcpy(best.p.data, rp->best_p.data, net->params.size * sizeof(float));
+            memcpy(best.s.data, rp->best_s.data, net->state.size * sizeof(float));
+        }
+    }
     int mode = net->training;
     net->training = 1;
+    int stopped = 0;
+    bd_train_pos here; /* the position a checkpoint saves */
+    memset(&here, 0, sizeof here);
 
-    for (long it = 0; it < total; it++) {
+    for (long it = it0; it < total; it++) {
         if (it % per_epoch == 0 && cfg->schedule != BD_LR_ADAPTIVE)
             lr = bd_lr_at(cfg->schedule, lr0, epoch - 1, nepochs, cfg->lr_step, gamma);
         opt->cfg.lr = lr;
@@ -248,8 +310,21 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         if (cfg->on_iter)
             cfg->on_iter(cfg->ud, it + 1, total, loss);
 
-        if ((it + 1) % per_epoch != 0 && it + 1 != total)
+        if ((it + 1) % per_epoch != 0 && it + 1 != total) {
+            if (cfg->stop && *cfg->stop) {
+                /* stopped mid-epoch: save the position after this step */
+                stopped = 1;
+                here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .epoch_loss = epoch_loss,
+                                     .epoch_iters = epoch_iters, .lr = lr,
+                                     .prev_loss = prev_epoch_loss, .best_val = best_val,
+                                     .since_best = since_best, .rng = rng, .aug_rng = aug_rng,
+                                 .res = r};
+                if (cfg->checkpoint)
+                    s = checkpoint(cfg, net, opt, lr0, &here, &perm, &best);
+                break;
+            }
             continue;
+        }
         /* ---- end of an epoch */
         bd_epoch_stats st;
         st.epoch = epoch;
@@ -297,7 +372,20 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         epoch++;
         epoch_loss = 0.0;
         epoch_iters = 0;
+        stopped = cfg->stop && *cfg->stop && it + 1 < total;
+        if (cfg->checkpoint) {
+            here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .lr = lr,
+                                 .prev_loss = prev_epoch_loss, .best_val = best_val,
+                                 .since_best = since_best, .rng = rng, .aug_rng = aug_rng,
+                                 .res = r};
+            s = checkpoint(cfg, net, opt, lr0, &here, &perm, &best);
+            if (s != BD_OK)
+                break;
+        }
+        if (stopped)
+            break;
     }
+    r.interrupted = stopped;
     /* early stopping ends with the best epoch's weights: measure those */
     if (s == BD_OK && cfg->patience > 0 && r.best_epoch > 0 && r.best_epoch != r.epochs) {
         snap_restore(&best, net);
