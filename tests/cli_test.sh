@@ -325,7 +325,13 @@ expect 2 "which figure" -- "$BADAK" figure
 expect 2 "unknown figure 'pie'" -- "$BADAK" figure pie
 expect 2 "--log is for learning-curve" -- "$BADAK" figure gd-1d --log x.csv
 expect 2 "unexpected argument 'b'" -- "$BADAK" figure gd-1d b
-expect 1 "convolutional" -- "$BADAK" figure filters --model m.safetensors
+expect 2 "filters needs --model FILE" -- "$BADAK" figure filters
+expect 1 "nomodel.safetensors: cannot open" -- "$BADAK" figure filters --model "$tmp/nomodel.safetensors"
+expect 2 "--model is for filters" -- "$BADAK" figure gd-1d --model "$tmp/m.safetensors"
+"$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 8 --epochs 1 --quiet \
+    --save "$tmp/dense.safetensors" >/dev/null 2>&1
+expect 2 "the model has no convolutional layer" -- \
+    "$BADAK" figure filters --model "$tmp/dense.safetensors" --out "$tmp/fig"
 # check_fig DIR NAME ROWS: a PNG that is a PNG, a CSV with ROWS data rows
 # (ROWS "+N": at least N) whose rows all have the header's number of fields
 check_fig() {
@@ -423,6 +429,9 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         # the exported C header predicts the first 1000 test digits as eval does
         out=$("$BADAK" train --data "$MNIST" --model simple_convnet --train-size 2000 --epochs 1 \
             --no-train-acc --json --quiet --save "$tmp/cnn.safetensors" 2>&1)
+        # the first layer's filters of that model (book 7.6.1): 30 images of 5x5
+        expect 0 "filters.png" -- "$BADAK" figure filters --model "$tmp/cnn.safetensors" --out "$fig"
+        check_fig "$fig" filters 750
         ta=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
         ea=$("$BADAK" eval --model "$tmp/cnn.safetensors" --data "$MNIST" --json 2>&1 |
             sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')

@@ -28,7 +28,7 @@ static const char *HELP =
     "  --seed N              seed of every random draw (default 1)\n"
     "  --data NAME|DIR       data set of the MNIST figures (default mnist)\n"
     "  --log FILE            learning-curve: a CSV written by 'badak train --log'\n"
-    "  --model FILE          filters: a trained convolutional model (after the CNN work)\n"
+    "  --model FILE          filters: a trained convolutional model (.safetensors)\n"
     "  --threads N           threads (default all cores)\n"
     "  -h, --help            this help\n";
 
@@ -55,7 +55,7 @@ static void list(void)
     for (int i = 0; i < n; i++)
         printf("%-22s %s%s\n", t[i].name, t[i].desc, t[i].mnist ? " [MNIST]" : "");
     printf("%-22s %s\n", "filters",
-           "first-layer convolution filters of a trained model (--model; after the CNN work)");
+           "first-layer convolution filters of a trained model (--model FILE)");
 }
 
 /* mkdir -p for one level plus its parents */
@@ -79,6 +79,54 @@ static int make_dir(const char *dir)
 }
 
 /* Make one figure and print what it wrote. */
+/* figure filters: the first convolution's filters of a trained model as an
+ * image grid (book 7.6.1, visualize_filter), one image per filter and input
+ * channel, plus their values as CSV. */
+static bd_status make_filters(const fig_ctx *ctx, const char *model)
+{
+    bd_net net;
+    bd_model_meta meta;
+    bd_status ls = bd_model_load(&net, model, &meta);
+    if (ls != BD_OK)
+        return ls;
+    const bd_layer *conv = NULL;
+    for (int i = 0; i < net.nlayers && !conv; i++)
+        if (net.layers[i].kind == BD_LAYER_CONV2D)
+            conv = &net.layers[i];
+    if (!conv) {
+        bd_net_free(&net);
+        return bd_error(BD_ERR_ARG, "%s: the model has no convolutional layer (try one trained "
+                        "with --model simple_convnet)", model);
+    }
+    const int F = conv->units, C = conv->in_c, K = conv->k;
+    char png[4096], csv[4096], title[256];
+    snprintf(png, sizeof png, "%s/filters.png", ctx->outdir);
+    snprintf(csv, sizeof csv, "%s/filters.csv", ctx->outdir);
+    const char *base = strrchr(model, '/');
+    snprintf(title, sizeof title, "%s: %d filters %dx%d of %s", base ? base + 1 : model, F * C, K,
+             K, conv->name);
+    const float *W = bd_f32(&conv->W); /* [F, C, K, K]: F*C images of K x K */
+    bd_status s = BD_OK;
+    if (plot_image_grid(png, W, F * C, K, K, title) != 0)
+        s = BD_ERR_IO;
+    fig_csv out;
+    if (s == BD_OK)
+        s = fig_csv_open(&out, csv, "filter,channel,row,col,weight");
+    if (s == BD_OK) {
+        for (int i = 0; i < F; i++)
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < K; r++)
+                    for (int q = 0; q < K; q++)
+                        fig_csv_row(&out, "%d,%d,%d,%d,%.9g", i, c, r, q,
+                                    (double)W[((size_t)(i * C + c) * K + r) * K + q]);
+        s = fig_csv_close(&out);
+    }
+    if (s == BD_OK)
+        printf("filters: %s, %s\n", png, csv);
+    bd_net_free(&net);
+    return s;
+}
+
 static bd_status make_one(fig_ctx *ctx, const fig_def *f)
 {
     ctx->nfiles = 0;
@@ -140,11 +188,19 @@ int cmd_figure(int argc, char **argv)
     int all = !strcmp(name, "all");
     const fig_def *one = NULL;
     if (!strcmp(name, "filters")) {
-        (void)model;
-        fprintf(stderr, "badak figure: filters needs convolutional models, which this build "
-                        "does not have yet (the CNN work adds them)\n");
-        return EXIT_FAIL;
+        if (!model)
+            return cli_usage_error("figure", "filters needs --model FILE, a trained convolutional "
+                                   "model (badak train --model simple_convnet --save FILE)");
+        if (make_dir(ctx.outdir) != 0) {
+            bd_error(BD_ERR_IO, "%s: cannot create the output folder: %s", ctx.outdir,
+                     strerror(errno));
+            return cli_fail(BD_ERR_IO);
+        }
+        bd_status s = make_filters(&ctx, model);
+        return s == BD_OK ? 0 : cli_fail(s);
     }
+    if (model && !all)
+        return cli_usage_error("figure", "--model is for filters");
     if (!all && !(one = fig_find(name)))
         return cli_usage_error("figure", "unknown figure '%s' ('badak figure --list' names them)",
                                name);
@@ -180,10 +236,17 @@ int cmd_figure(int argc, char **argv)
         else
             made++;
     }
+    if (rc == 0 && model) {
+        bd_status s = make_filters(&ctx, model);
+        if (s != BD_OK)
+            rc = cli_fail(s);
+        else
+            made++;
+    }
     fig_ctx_free(&ctx);
     if (rc == 0)
-        printf("figure all: %d figures in %s/ in %.1fs (%d skipped; filters needs a "
-               "convolutional --model)\n",
-               made, ctx.outdir, bd_seconds() - t0, skipped);
+        printf("figure all: %d figures in %s/ in %.1fs (%d skipped%s)\n", made, ctx.outdir,
+               bd_seconds() - t0, skipped,
+               model ? "" : "; filters needs a convolutional --model");
     return rc;
 }

@@ -395,8 +395,12 @@ int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w
     plot_page pg;
     if (plot_open(&pg, png_path, cols * cell + 40, rows * cell + 80, 0, title) != BD_OK)
         return -1;
-    PLFLT **col = malloc(sizeof *col * (size_t)w);
-    PLFLT *buf = malloc(sizeof *buf * (size_t)w * h);
+    /* plimage takes its values at the corners of the cells it draws (nx
+     * values span nx - 1 cells), so the image gets one more column and row,
+     * copies of its last, for w x h visible pixels */
+    const int gw = w + 1, gh = h + 1;
+    PLFLT **col = malloc(sizeof *col * (size_t)gw);
+    PLFLT *buf = malloc(sizeof *buf * (size_t)gw * gh);
     if (!col || !buf) {
         free(col);
         free(buf);
@@ -404,8 +408,8 @@ int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w
         bd_error(BD_ERR_NOMEM, "%s: no memory for %d images %dx%d", png_path, n, h, w);
         return -1;
     }
-    for (int x = 0; x < w; x++)
-        col[x] = buf + (size_t)x * h;
+    for (int x = 0; x < gw; x++)
+        col[x] = buf + (size_t)x * gh;
     PLFLT pos[2] = {0, 1}, gray[2] = {0, 1};
     plscmap1l(1, 2, pos, gray, gray, gray, NULL);
     double W, H, ch;
@@ -422,9 +426,11 @@ int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w
         float span = hi > lo ? hi - lo : 1.0f;
         /* PLplot's image is indexed [x][y] with y going up: row 0 of the
          * image is the top, so it goes to y = h - 1 */
-        for (int r = 0; r < h; r++)
-            for (int x = 0; x < w; x++)
-                col[x][h - 1 - r] = (im[r * w + x] - lo) / span;
+        for (int r = 0; r < gh; r++)
+            for (int x = 0; x < gw; x++) {
+                int rr = r < h ? r : h - 1, xx = x < w ? x : w - 1;
+                col[x][gh - 1 - r] = (im[rr * w + xx] - lo) / span;
+            }
         int c = k % cols, r = k / cols;
         double x0 = 0.02 + c * cw, y1 = top - r * chh;
         /* square cells, a small gap between images */
@@ -432,7 +438,7 @@ int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w
         double cx = x0 + cw / 2, cy = y1 - chh / 2;
         plvpor(cx - side / 2 / W, cx + side / 2 / W, cy - side / 2 / H, cy + side / 2 / H);
         plwind(0, w, 0, h);
-        plimage((PLFLT_MATRIX)col, w, h, 0, w, 0, h, 0, 1, 0, w, 0, h);
+        plimage((PLFLT_MATRIX)col, gw, gh, 0, w, 0, h, 0, 1, 0, w, 0, h);
         plcol0(PC_MUTED);
         plbox("bc", 0, 0, "bc", 0, 0);
     }
