@@ -325,6 +325,10 @@ expect 2 "which figure" -- "$BADAK" figure
 expect 2 "unknown figure 'pie'" -- "$BADAK" figure pie
 expect 2 "--log is for learning-curve" -- "$BADAK" figure gd-1d --log x.csv
 expect 2 "unexpected argument 'b'" -- "$BADAK" figure gd-1d b
+expect 2 "--model FILE is required" -- "$BADAK" predict x.png
+expect 2 "no image given" -- "$BADAK" predict --model x.safetensors
+expect 2 "--invert 'maybe'" -- "$BADAK" predict --model x.safetensors --invert maybe x.png
+expect 0 "centre of mass" -- "$BADAK" predict --help
 expect 2 "filters needs --model FILE" -- "$BADAK" figure filters
 expect 1 "nomodel.safetensors: cannot open" -- "$BADAK" figure filters --model "$tmp/nomodel.safetensors"
 expect 2 "--model is for filters" -- "$BADAK" figure gd-1d --model "$tmp/m.safetensors"
@@ -427,11 +431,8 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         expect 0 "test accuracy 0.9" -- "$EXAMPLE" "$MNIST" 2
         # a conv model on MNIST: eval repeats the training run's accuracy, and
         # the exported C header predicts the first 1000 test digits as eval does
-        out=$("$BADAK" train --data "$MNIST" --model simple_convnet --train-size 2000 --epochs 1 \
-            --no-train-acc --json --quiet --save "$tmp/cnn.safetensors" 2>&1)
-        # the first layer's filters of that model (book 7.6.1): 30 images of 5x5
-        expect 0 "filters.png" -- "$BADAK" figure filters --model "$tmp/cnn.safetensors" --out "$fig"
-        check_fig "$fig" filters 750
+        out=$("$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 \
+            --train-size 2000 --epochs 1 --no-train-acc --json --quiet --save "$tmp/cnn.safetensors" 2>&1)
         ta=$(tail -n 1 <<<"$out" | sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
         ea=$("$BADAK" eval --model "$tmp/cnn.safetensors" --data "$MNIST" --json 2>&1 |
             sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p')
@@ -448,6 +449,21 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         else
             bad "exported conv header's predictions on 1000 MNIST digits differ from badak eval's"
         fi
+        # predict: the first two test digits (7, 2) as PGM files, one also
+        # inverted (a dark digit on light paper)
+        img=$MNIST/t10k-images-idx3-ubyte
+        { printf 'P5\n28 28\n255\n'; tail -c +17 "$img" | head -c 784; } >"$tmp/d7.pgm"
+        { printf 'P5\n28 28\n255\n'; tail -c +17 "$img" | head -c 784 |
+            perl -0777 -pe 's/(.)/chr(255-ord($1))/gse'; } >"$tmp/d7paper.pgm"
+        { printf 'P5\n28 28\n255\n'; tail -c +801 "$img" | head -c 784; } >"$tmp/d2.pgm"
+        pout=$("$BADAK" predict --model "$tmp/cnn.safetensors" "$tmp/d7.pgm" "$tmp/d7paper.pgm" \
+            "$tmp/d2.pgm" 2>&1)
+        if grep -q "d7.pgm: 7 (0\.[0-9]*)," <<<"$pout" && grep -q "d7paper.pgm: 7 (.*\[inverted\]" <<<"$pout" &&
+            grep -q "d2.pgm: 2 (" <<<"$pout"; then ok; else bad "predict on MNIST digits"$'\n'"$pout"; fi
+        expect 1 "nothere.png: cannot open" -- "$BADAK" predict --model "$tmp/cnn.safetensors" "$tmp/nothere.png"
+        # the first layer's filters of that model (book 7.6.1): 30 images of 5x5
+        expect 0 "filters.png" -- "$BADAK" figure filters --model "$tmp/cnn.safetensors" --out "$fig"
+        check_fig "$fig" filters 750
     fi
 else
     echo "note: MNIST not installed in $MNIST: skipping the MNIST runs"

@@ -16,6 +16,7 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_hpsearch(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
 

@@ -16,6 +16,7 @@ static const char *HELP =
     "  eval        test accuracy of a saved model\n"
     "  info        architecture, parameter count and metadata of a model file\n"
     "  export      a saved model as a C header (weights + inference function)\n"
+    "  predict     classify images (PNG, PGM) with a saved model\n"
     "  figure      draw one of the notes' figures (PNG + CSV); --list names them\n"
     "  version     print the version\n"
     "  help        this help\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict"))
+        return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "figure"))
         return cmd_figure(argc - 1, argv + 1);
     fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);

@@ -1,0 +1,201 @@
+/* cmd_predict.c — `badak predict`: classify image files with a saved model.
+ * Each image (PNG or PGM, any size) is made into the model's input the way
+ * its data set was made (src/data/image_prep.c): gray, inverted when the
+ * paper is light, the ink fitted into the frame; then one forward pass. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *HELP =
+    "Usage: badak predict --model FILE [options] IMAGE...\n"
+    "\n"
+    "Classify images (PNG or PGM/PPM, any size) with a model saved by 'badak train --save'.\n"
+    "Each image is turned into the model's input as its data set was made: grayscale,\n"
+    "inverted when the background is light (a digit on paper), the ink cropped, scaled\n"
+    "into a 20x20 box and centred by its centre of mass (MNIST) or scaled to fill the\n"
+    "frame (Fashion-MNIST models).\n"
+    "\n"
+    "Options:\n"
+    "  --model FILE          the model (.safetensors), required\n"
+    "  --top K               classes to print per image (default 3)\n"
+    "  --invert auto|yes|no  invert the image (default auto: when its border is light)\n"
+    "  --no-fit              only resize the whole image (no crop, box or centring)\n"
+    "  --save-input DIR      also write each prepared input as DIR/<name>.pgm\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Output, one line per image: FILE: CLASS (PROBABILITY), ... best first.\n"
+    "Exit status: 0 all classified, 1 an image or the model could not be read, 2 bad option.\n";
+
+enum { O_MODEL = 256, O_TOP, O_INVERT, O_NOFIT, O_SAVE };
+
+static const struct option LONGOPTS[] = {
+    {"model", required_argument, 0, O_MODEL},
+    {"top", required_argument, 0, O_TOP},
+    {"invert", required_argument, 0, O_INVERT},
+    {"no-fit", no_argument, 0, O_NOFIT},
+    {"save-input", required_argument, 0, O_SAVE},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+static const char *const FASHION[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+/* Write the prepared input [H, W] as a PGM named after the image. */
+static bd_status save_input(const char *dir, const char *image, const float *x, int H, int W)
+{
+    const char *base = strrchr(image, '/');
+    base = base ? base + 1 : image;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.pgm", dir, base);
+    bd_image im;
+    bd_status s = bd_image_alloc(&im, W, H);
+    if (s != BD_OK)
+        return s;
+    memcpy(im.px, x, (size_t)H * W * sizeof(float));
+    s = bd_image_write_pgm(&im, path);
+    bd_image_free(&im);
+    return s;
+}
+
+/* Classify one image; prints its line. */
+static bd_status classify(bd_net *net, const char *path, const bd_image_prep *prep0, int top,
+                          int fashion, const char *save_dir, bd_tensor *x)
+{
+    bd_image img;
+    bd_status s = bd_image_load(path, &img);
+    if (s != BD_OK)
+        return s;
+    bd_image_prep prep = *prep0;
+    s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, bd_f32(x));
+    bd_image_free(&img);
+    if (s == BD_OK && save_dir)
+        s = save_input(save_dir, path, bd_f32(x), net->in_h, net->in_w);
+    const bd_tensor *y = NULL;
+    if (s == BD_OK)
+        s = bd_net_forward(net, x, &y);
+    if (s != BD_OK)
+        return s;
+    const int C = net->out_size;
+    const float *z = bd_f32(y);
+    double p[1024];
+    int n = C < 1024 ? C : 1024;
+    if (net->loss == BD_LOSS_SOFTMAX_CE) { /* softmax, the row max subtracted */
+        double m = z[0], sum = 0.0;
+        for (int k = 1; k < n; k++)
+            m = fmax(m, z[k]);
+        for (int k = 0; k < n; k++)
+            sum += p[k] = exp(z[k] - m);
+        for (int k = 0; k < n; k++)
+            p[k] /= sum;
+    } else if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) { /* P(class 1) */
+        p[0] = 1.0 / (1.0 + exp(-z[0]));
+    } else {
+        for (int k = 0; k < n; k++)
+            p[k] = z[k];
+    }
+    printf("%s:", path);
+    if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) {
+        int k = p[0] >= 0.5;
+        printf(" %d (%.4f)", k, k ? p[0] : 1.0 - p[0]);
+    } else {
+        int used[1024] = {0};
+        for (int t = 0; t < top && t < n; t++) {
+            int best = -1;
+            for (int k = 0; k < n; k++)
+                if (!used[k] && (best < 0 || p[k] > p[best]))
+                    best = k;
+            used[best] = 1;
+            if (fashion && n == 10)
+                printf("%s %d %s (%.4f)", t ? "," : "", best, FASHION[best], p[best]);
+            else
+                printf("%s %d (%.4f)", t ? "," : "", best, p[best]);
+        }
+    }
+    printf("%s\n", prep.inverted ? "  [inverted]" : "");
+    return BD_OK;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model = NULL, *save_dir = NULL;
+    long top = 3;
+    bd_image_prep prep;
+    bd_image_prep_default(&prep);
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'h': fputs(HELP, stdout); return 0;
+        case O_MODEL: model = optarg; break;
+        case O_TOP: bad = cli_int("predict", "--top", optarg, 1, 1024, &top); break;
+        case O_INVERT:
+            if (!strcmp(optarg, "auto"))
+                prep.invert = BD_INVERT_AUTO;
+            else if (!strcmp(optarg, "yes"))
+                prep.invert = BD_INVERT_ALWAYS;
+            else if (!strcmp(optarg, "no"))
+                prep.invert = BD_INVERT_NEVER;
+            else
+                return cli_usage_error("predict", "--invert '%s': expected auto, yes or no",
+                                       optarg);
+            break;
+        case O_NOFIT: prep.fit = 0; break;
+        case O_SAVE: save_dir = optarg; break;
+        default: return cli_usage_error("predict", "unknown or incomplete option");
+        }
+        if (bad)
+            return EXIT_USAGE;
+    }
+    if (!model)
+        return cli_usage_error("predict", "--model FILE is required");
+    if (optind >= argc)
+        return cli_usage_error("predict", "no image given");
+
+    bd_net net;
+    bd_model_meta meta;
+    bd_status s = bd_model_load(&net, model, &meta);
+    if (s != BD_OK)
+        return cli_fail(s);
+    if (net.in_c != 1) {
+        bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale images",
+                 model, net.in_c);
+        bd_net_free(&net);
+        return cli_fail(BD_ERR_SHAPE);
+    }
+    /* a Fashion-MNIST model: its images fill the frame, centred */
+    const char *base = strrchr(meta.data, '/');
+    base = base ? base + 1 : meta.data;
+    int fashion = strstr(base, "fashion") != NULL;
+    if (fashion) {
+        prep.box = 1.0f;
+        prep.center_box = 1;
+    }
+    bd_set_threads(1);
+    bd_net_set_training(&net, 0);
+    bd_tensor x = {0};
+    int xs[2] = {1, net.in_size};
+    s = bd_net_reserve(&net, 1);
+    if (s == BD_OK)
+        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
+    if (s != BD_OK) {
+        bd_net_free(&net);
+        return cli_fail(s);
+    }
+    int failed = 0;
+    for (int i = optind; i < argc; i++) {
+        s = classify(&net, argv[i], &prep, (int)top, fashion, save_dir, &x);
+        if (s != BD_OK) {
+            fprintf(stderr, "badak: error: %s\n", bd_errmsg());
+            failed = 1;
+        }
+    }
+    bd_tensor_free(&x);
+    bd_net_free(&net);
+    return failed ? EXIT_FAIL : 0;
+}
