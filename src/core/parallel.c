@@ -6,8 +6,8 @@
  * memory-bound loops (im2col, ReLU, pooling) over the cores.
  *
  * Determinism: the split depends only on the thread count, and every part
- * writes its own outputs (sums across parts, like a convolution's dW, are
- * added in part order), so a seed and a thread count give the same numbers.
+ * writes its own outputs (no sums cross parts), so a seed and a thread
+ * count give the same numbers.
  *
  * The pool belongs to the thread that calls bd_set_threads (the main
  * thread); any other thread (hpsearch trials) runs its loops serially. */
