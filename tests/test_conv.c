@@ -599,6 +599,26 @@ static void train_small(int threads, float **w, size_t *n)
     bd_net_free(&net);
 }
 
+/* Work posted right after the pool is resized must run on the new workers
+ * (a worker that started late once missed it and the call never returned). */
+static void pool_resize_then_work(void **st)
+{
+    bd_conv_geom g = geom(4, 2, 6, 6, 3, 3, 1, 1);
+    float x[4 * 2 * 36], W[3 * 2 * 9], y[4 * 3 * 36], yr[4 * 3 * 36];
+    float *scr = malloc(bd_conv2d_scratch(&g) * sizeof(float));
+    fill(x, sizeof x / 4, 1, -1, 1);
+    fill(W, sizeof W / 4, 2, -1, 1);
+    conv_direct(yr, x, W, NULL, &g);
+    for (int round = 0; round < 200; round++) {
+        bd_set_threads(1 + round % 2);
+        bd_conv2d_forward(y, x, W, NULL, scr, &g);
+        for (size_t i = 0; i < sizeof y / 4; i++)
+            assert_close(y[i], yr[i], 1e-5);
+    }
+    bd_set_threads(1);
+    free(scr);
+}
+
 static void threads_reproducible(void **st)
 {
     float *a, *b, *c;
@@ -638,6 +658,7 @@ int main(void)
         cmocka_unit_test(presets_shapes),
         cmocka_unit_test(conv_learns_bars),
         cmocka_unit_test(threads_reproducible),
+        cmocka_unit_test(pool_resize_then_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

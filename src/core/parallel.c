@@ -23,10 +23,11 @@ typedef struct pool {
     pthread_t tid[MAX_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t go, done;
-    long generation;           /* bumped for every loop */
-    int pending;               /* workers still running the current loop */
-    int stop;
-    /* the current loop */
+    atomic_long generation;    /* bumped for every loop */
+    atomic_int pending;        /* workers still running the current loop */
+    atomic_int stop;
+    long start_gen;            /* the generation new workers have seen */
+    /* the current loop, written before generation is bumped */
     bd__range_fn fn;
     void *ctx;
     int n;
@@ -40,6 +41,18 @@ static pthread_t g_owner;
 static int g_has_owner;
 static _Thread_local int t_serial; /* this thread runs loops serially */
 
+/* A layer's loops come a few microseconds apart, and waking a sleeping
+ * thread costs tens of microseconds, so both sides spin this many rounds
+ * before they sleep on the condition variable. */
+#define SPIN 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void run_part(const pool *p, int part)
 {
     const int n = p->n, T = p->nthreads;
@@ -52,22 +65,29 @@ static void *worker(void *arg)
 {
     const int part = (int)(intptr_t)arg;
     pool *p = &g_pool;
-    long seen = 0;
+    /* not the current generation: a loop posted before this thread got
+     * here must still be run by it */
+    long seen = p->start_gen;
     t_serial = 1;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->generation == seen && !p->stop)
-            pthread_cond_wait(&p->go, &p->mu);
-        if (p->stop)
+        for (int i = 0; i < SPIN && atomic_load(&p->generation) == seen && !atomic_load(&p->stop); i++)
+            cpu_relax();
+        if (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->go, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop))
             break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        seen = atomic_load(&p->generation);
         run_part(p, part);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
+        if (atomic_fetch_sub(&p->pending, 1) == 1) {
+            pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -75,12 +95,12 @@ static void stop_workers(void)
 {
     pool *p = &g_pool;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->nthreads; i++)
         pthread_join(p->tid[i], NULL);
-    p->stop = 0;
+    atomic_store(&p->stop, 0);
     p->nthreads = 1;
 }
 
@@ -95,6 +115,7 @@ int bd__pool_resize(int n)
     if (n == g_pool.nthreads)
         return n;
     stop_workers();
+    g_pool.start_gen = atomic_load(&g_pool.generation); /* read by the new workers */
     int started = 1;
     for (int i = 1; i < n; i++) {
         if (pthread_create(&g_pool.tid[i], NULL, worker, (void *)(intptr_t)i) != 0)
@@ -124,17 +145,22 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
         return;
     }
     pool *p = &g_pool;
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
-    p->pending = p->nthreads - 1;
-    p->generation++;
+    atomic_store(&p->pending, p->nthreads - 1);
+    /* bump under the lock, so a worker about to sleep sees it or is woken */
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     run_part(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++)
+        cpu_relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0)
+            pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }

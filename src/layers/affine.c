@@ -5,6 +5,19 @@
 #include <cblas.h>
 #include <math.h>
 
+/* Below this many multiply-adds a product is not worth splitting: handing
+ * half of it to another thread costs more than it saves. */
+#define SPLIT_MACS ((size_t)1 << 18)
+
+/* run fn over [0, n) on the pool if the product is big enough, else here */
+static void maybe_parallel(size_t macs, int n, bd__range_fn fn, void *ctx)
+{
+    if (macs < SPLIT_MACS)
+        fn(ctx, 0, n, 0);
+    else
+        bd__parallel_for(n, fn, ctx);
+}
+
 typedef struct affine_args {
     float *y, *dx, *dW;
     const float *x, *W, *b, *dy;
@@ -28,7 +41,7 @@ void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
                        int B, int In, int Out)
 {
     affine_args a = {.y = y, .x = x, .W = W, .b = b, .B = B, .In = In, .Out = Out};
-    bd__parallel_for(B, fwd_rows, &a);
+    maybe_parallel((size_t)B * In * Out, B, fwd_rows, &a);
 }
 
 /* rows [lo, hi) of dx = dy Wᵀ */
@@ -54,9 +67,10 @@ void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
                         const float *x, const float *W, int B, int In, int Out)
 {
     affine_args a = {.dx = dx, .dW = dW, .x = x, .W = W, .dy = dy, .B = B, .In = In, .Out = Out};
+    const size_t macs = (size_t)B * In * Out;
     if (dx)
-        bd__parallel_for(B, dx_rows, &a);
-    bd__parallel_for(In, dW_rows, &a);
+        maybe_parallel(macs, B, dx_rows, &a);
+    maybe_parallel(macs, In, dW_rows, &a);
     for (int j = 0; j < Out; j++)
         db[j] = 0.0f;
     for (int r = 0; r < B; r++) {
