@@ -502,6 +502,9 @@ bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *r
  * last layer must give exactly that many). */
 bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
                           int w, int classes, bd_rng *rng);
+/* "784", "28x28" or "1x28x28" (also with commas) -> c, h, w (missing
+ * leading sides are 1); every side 1 .. 2^20. */
+bd_status bd_parse_shape(const char *s, int *c, int *h, int *w);
 /* Read the file at path, then bd_net_from_ini. */
 bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
                           bd_rng *rng);

@@ -226,6 +226,20 @@ static void spec_uses_ini(void **st)
     unlink(path);
 }
 
+static void shapes(void **st)
+{
+    int c, h, w;
+    assert_ok(bd_parse_shape("784", &c, &h, &w));
+    assert_true(c == 1 && h == 1 && w == 784);
+    assert_ok(bd_parse_shape("28x27", &c, &h, &w));
+    assert_true(c == 1 && h == 28 && w == 27);
+    assert_ok(bd_parse_shape("3,8,9", &c, &h, &w));
+    assert_true(c == 3 && h == 8 && w == 9);
+    const char *bad[] = {"", "x", "5x", "1x0x3", "1x2x3x4", "-4", "2y3", "1x2097152"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_fails(bd_parse_shape(bad[i], &c, &h, &w), BD_ERR_ARG, "is not a shape");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +248,7 @@ int main(void)
         cmocka_unit_test(bad_files),
         cmocka_unit_test(load_files),
         cmocka_unit_test(spec_uses_ini),
+        cmocka_unit_test(shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

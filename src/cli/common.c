@@ -154,28 +154,8 @@ int cli_is_dense(const net_opts *o)
 
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w)
 {
-    int d[3] = {0, 0, 0}, n = 0;
-    const char *p = s;
-    while (n < 3) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 1 || v > (1 << 20))
-            break;
-        d[n++] = (int)v;
-        if (!*end) {
-            if (n == 1)
-                *c = 1, *h = 1, *w = d[0];
-            else if (n == 2)
-                *c = 1, *h = d[0], *w = d[1];
-            else
-                *c = d[0], *h = d[1], *w = d[2];
-            return 0;
-        }
-        if (*end != 'x' && *end != 'X' && *end != ',')
-            break;
-        p = end + 1;
-    }
+    if (bd_parse_shape(s, c, h, w) == BD_OK)
+        return 0;
     cli_usage_error(cmd, "%s '%s': expected N or CxHxW (e.g. 784 or 1x28x28)", opt, s);
     return -1;
 }

@@ -121,34 +121,28 @@ static int parse_float(const char *v, float *out)
     return 1;
 }
 
-/* "1x28x28" or "1,28,28" (or "784": a vector) */
-static int parse_shape(const char *v, int *c, int *h, int *w)
+bd_status bd_parse_shape(const char *v, int *c, int *h, int *w)
 {
     int d[3] = {1, 1, 1}, n = 0;
     const char *s = v;
-    while (n < 3) {
+    for (;;) {
         char *end;
         errno = 0;
         long x = strtol(s, &end, 10);
-        if (end == s || errno || x < 1 || x > 1 << 20)
-            return 0;
-        d[n++] = (int)x;
-        if (*end == 0)
+        if (end == s || errno || x < 1 || x > 1 << 20 || n == 3)
             break;
+        d[n++] = (int)x;
+        if (*end == 0) {
+            *c = n == 3 ? d[0] : 1;
+            *h = n == 3 ? d[1] : n == 2 ? d[0] : 1;
+            *w = d[n - 1];
+            return BD_OK;
+        }
         if (*end != 'x' && *end != 'X' && *end != ',')
-            return 0;
+            break;
         s = end + 1;
     }
-    if (*s && n == 3 && strpbrk(s, "xX,"))
-        return 0;
-    if (n == 1) {
-        *c = 1, *h = 1, *w = d[0];
-    } else if (n == 2) {
-        *c = 1, *h = d[0], *w = d[1];
-    } else {
-        *c = d[0], *h = d[1], *w = d[2];
-    }
-    return 1;
+    return bd_error(BD_ERR_ARG, "'%s' is not a shape like 784, 28x28 or 1x28x28", v);
 }
 
 /* a key may appear once per section */
@@ -165,7 +159,7 @@ static int net_key(parse_ctx *p, const char *key, const char *val)
     if (!strcmp(key, "input")) {
         if (!once(p, &p->net_seen, 0, "net", key))
             return 0;
-        if (!parse_shape(val, &p->c, &p->h, &p->w))
+        if (bd_parse_shape(val, &p->c, &p->h, &p->w) != BD_OK)
             return fail(p, "[net]: input '%s' is not a shape like 1x28x28", val);
         p->has_input = 1;
         return 1;
