@@ -22,7 +22,7 @@ static const char *EVAL_HELP =
     "  --test-size N         only the first N test samples\n"
     "  --predictions FILE    write the predicted class of every test sample, one a\n"
     "                        line\n"
-    "  --threads N           threads (OpenBLAS)\n"
+    "  --threads N           threads of badak's pool (default all cores)\n"
     "  --json                one JSON line: test_accuracy, samples, seconds\n"
     "  -h, --help            this help\n"
     "\n"
