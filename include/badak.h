@@ -175,8 +175,8 @@ typedef struct bd_conv_geom {
 
 /* Fill OH and OW; fails naming `who` if the kernel does not fit. */
 bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
-/* Floats of scratch the convolution kernels need: im2col columns
- * [C*K*K, B*OH*OW] plus the output in [F, B*OH*OW] order. */
+/* Floats of scratch the convolution kernels need: every sample's im2col
+ * columns, [B][C*K*K, OH*OW]. */
 size_t bd_conv2d_scratch(const bd_conv_geom *g);
 /* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW] (a column per output
  * position, so one GEMM covers the whole batch) */

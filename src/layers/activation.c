@@ -19,9 +19,13 @@ typedef struct ew_args {
 static void relu_fwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
+    /* restrict locals: through e the stores could alias e's own fields,
+     * and gcc would then neither hoist the loads nor vectorise */
+    float *restrict y = e->out;
+    const float *restrict x = e->a;
     const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
     for (size_t i = (size_t)lo * CHUNK; i < i1; i++)
-        e->out[i] = e->a[i] > 0.0f ? e->a[i] : 0.0f;
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void bd_relu_forward(float *y, const float *x, size_t n)
@@ -33,9 +37,13 @@ void bd_relu_forward(float *y, const float *x, size_t n)
 static void relu_bwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
+    float *restrict dx = e->out;
+    const float *restrict dy = e->a, *restrict y = e->b;
     const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
-    for (size_t i = (size_t)lo * CHUNK; i < i1; i++)
-        e->out[i] = e->b[i] > 0.0f ? e->a[i] : 0.0f;
+    for (size_t i = (size_t)lo * CHUNK; i < i1; i++) {
+        float g = dy[i]; /* loaded unconditionally: a select, not a branch */
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 /* dy, y [n] -> dx [n]: the gradient passes where the unit was on (book 5.5.1) */

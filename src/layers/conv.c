@@ -34,8 +34,7 @@ bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
 
 size_t bd_conv2d_scratch(const bd_conv_geom *g)
 {
-    size_t n = (size_t)g->B * g->OH * g->OW;
-    return ((size_t)g->C * g->K * g->K + (size_t)g->F) * n;
+    return (size_t)g->B * g->C * g->K * g->K * g->OH * g->OW;
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -131,106 +130,131 @@ void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
     col2im_ld(dx, col, (size_t)g->B * g->OH * g->OW, g);
 }
 
-/* The batch is split over the threads by samples; a part [lo, hi) owns the
- * columns lo*OH*OW .. hi*OH*OW of col and Y, so every part is a convolution
- * of its own samples writing its own outputs. */
+/* The kernels work one sample at a time: col_b [C*K*K, OH*OW] = im2col(x_b)
+ * and y_b [F, OH*OW] = W · col_b is already the sample's NCHW output, so no
+ * reorder pass is needed, and the bias is loaded into y_b before the product
+ * (beta = 1), so BLAS does not zero it first. A sample's columns and output
+ * (tens of KB) stay in the core's cache between the steps, where a
+ * batch-wide product would stream megabytes through memory three times.
+ *
+ * The batch is split over the threads by samples; a part [lo, hi) reuses
+ * the columns block of its first sample, so every part writes only its own
+ * outputs. */
 typedef struct conv_args {
     const bd_conv_geom *g;
-    float *y, *dx, *dW, *col, *Y;
+    float *y, *dx, *dW, *db, *col;
     const float *x, *W, *b, *dy;
-    int CKK, OHW, N;
+    int CKK, OHW;
+    size_t in, out, colsz; /* floats of a sample's x, y and columns */
 } conv_args;
 
-/* the geometry of samples [lo, hi) */
-static bd_conv_geom part_geom(const bd_conv_geom *g, int lo, int hi)
+static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
+{
+    conv_args a = {.g = g, .col = scratch};
+    a.CKK = g->C * g->K * g->K;
+    a.OHW = g->OH * g->OW;
+    a.in = (size_t)g->C * g->H * g->W;
+    a.out = (size_t)g->F * a.OHW;
+    a.colsz = (size_t)a.CKK * a.OHW;
+    return a;
+}
+
+static bd_conv_geom one_sample(const bd_conv_geom *g)
 {
     bd_conv_geom p = *g;
-    p.B = hi - lo;
+    p.B = 1;
     return p;
 }
 
 static void fwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
-    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
-    const size_t c0 = (size_t)lo * a->OHW, in = (size_t)g->C * g->H * g->W;
-    float *col = a->col + c0, *Y = a->Y + c0;
-    im2col_ld(col, (size_t)a->N, a->x + (size_t)lo * in, &pg);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, (hi - lo) * a->OHW, a->CKK,
-                1.0f, a->W, a->CKK, col, a->N, 0.0f, Y, a->N);
-    /* Y [F, B, OH*OW] -> y [B, F, OH*OW], adding the bias */
-    for (int bi = lo; bi < hi; bi++)
-        for (int f = 0; f < g->F; f++) {
-            const float *src = a->Y + (size_t)f * a->N + (size_t)bi * a->OHW;
-            float *dst = a->y + ((size_t)bi * g->F + f) * a->OHW;
-            const float bias = a->b ? a->b[f] : 0.0f;
-            for (int p = 0; p < a->OHW; p++)
-                dst[p] = src[p] + bias;
-        }
+    const bd_conv_geom *g = a->g, g1 = one_sample(g);
+    float *col = a->col + (size_t)lo * a->colsz;
+    for (int bi = lo; bi < hi; bi++) {
+        float *y = a->y + (size_t)bi * a->out;
+        im2col_ld(col, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
+        if (a->b)
+            for (int f = 0; f < g->F; f++) {
+                float *yf = y + (size_t)f * a->OHW;
+                const float bias = a->b[f];
+                for (int p = 0; p < a->OHW; p++)
+                    yf[p] = bias;
+            }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, a->OHW, a->CKK, 1.0f, a->W,
+                    a->CKK, col, a->OHW, a->b ? 1.0f : 0.0f, y, a->OHW);
+    }
 }
 
 /* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
 void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
                        float *scratch, const bd_conv_geom *g)
 {
-    conv_args a = {.g = g, .y = y, .x = x, .W = W, .b = b};
-    a.CKK = g->C * g->K * g->K;
-    a.OHW = g->OH * g->OW;
-    a.N = g->B * a.OHW;
-    a.col = scratch;
-    a.Y = scratch + (size_t)a.CKK * a.N;
+    conv_args a = conv_setup(g, scratch);
+    a.y = y;
+    a.x = x;
+    a.W = W;
+    a.b = b;
     bd__parallel_for(g->B, fwd_part, &a);
 }
 
-/* backward, step 1 (by samples): dy [B, F, OH*OW] -> dY [F, B, OH*OW], and
- * the columns of the part's samples */
-static void bwd_gather(void *ctx, int lo, int hi, int part)
+/* backward, step 1 (by samples): every sample's columns, col [B][C*K*K, OH*OW] */
+static void bwd_cols(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
-    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
+    const bd_conv_geom g1 = one_sample(a->g);
     for (int bi = lo; bi < hi; bi++)
-        for (int f = 0; f < g->F; f++)
-            memcpy(a->Y + (size_t)f * a->N + (size_t)bi * a->OHW,
-                   a->dy + ((size_t)bi * g->F + f) * a->OHW, (size_t)a->OHW * sizeof(float));
-    const size_t in = (size_t)g->C * g->H * g->W;
-    im2col_ld(a->col + (size_t)lo * a->OHW, (size_t)a->N, a->x + (size_t)lo * in, &pg);
+        im2col_ld(a->col + (size_t)bi * a->colsz, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
 }
 
-/* step 2 (by columns of dW, i.e. rows of col): dW [F, lo..hi) = dY · col[lo..hi)ᵀ */
+/* step 2 (by filters, i.e. rows of dW and db):
+ * dW [lo..hi, :] = Σ_b dy_b [lo..hi, OH*OW] · col_bᵀ, db [f] = Σ_b Σ_p dy_b [f, p] */
 static void bwd_dW(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->g->F, hi - lo, a->N, 1.0f, a->Y,
-                a->N, a->col + (size_t)lo * a->N, a->N, 0.0f, a->dW + lo, a->CKK);
+    const int B = a->g->B;
+    for (int bi = 0; bi < B; bi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->CKK, a->OHW, 1.0f,
+                    a->dy + (size_t)bi * a->out + (size_t)lo * a->OHW, a->OHW,
+                    a->col + (size_t)bi * a->colsz, a->OHW, bi ? 1.0f : 0.0f,
+                    a->dW + (size_t)lo * a->CKK, a->CKK);
+    if (a->db)
+        for (int f = lo; f < hi; f++) {
+            double s = 0.0;
+            for (int bi = 0; bi < B; bi++)
+                s += bd__sum(a->dy + (size_t)bi * a->out + (size_t)f * a->OHW, (size_t)a->OHW);
+            a->db[f] = (float)s;
+        }
 }
 
-/* step 3 (by samples): dcol = Wᵀ · dY over the part's columns, then col2im */
+/* step 3 (by samples): dcol_b = Wᵀ · dy_b, then col2im into dx_b */
 static void bwd_dx(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
-    const bd_conv_geom *g = a->g, pg = part_geom(g, lo, hi);
-    const size_t c0 = (size_t)lo * a->OHW, in = (size_t)g->C * g->H * g->W;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->CKK, (hi - lo) * a->OHW, g->F, 1.0f,
-                a->W, a->CKK, a->Y + c0, a->N, 0.0f, a->col + c0, a->N);
-    col2im_ld(a->dx + (size_t)lo * in, a->col + c0, (size_t)a->N, &pg);
+    const bd_conv_geom *g = a->g, g1 = one_sample(g);
+    float *col = a->col + (size_t)lo * a->colsz;
+    for (int bi = lo; bi < hi; bi++) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->CKK, a->OHW, g->F, 1.0f, a->W,
+                    a->CKK, a->dy + (size_t)bi * a->out, a->OHW, 0.0f, col, a->OHW);
+        col2im_ld(a->dx + (size_t)bi * a->in, col, (size_t)a->OHW, &g1);
+    }
 }
 
 /* dy [B,F,OH,OW] -> dx [B,C,H,W] (optional), dW [F,C*K*K], db [F] (optional):
- * dW = dY · colᵀ, db = Σ dY, dcol = Wᵀ · dY, dx = col2im(dcol) (book 7.4.3) */
+ * dW = Σ_b dY_b · col_bᵀ, db = Σ dY, dcol = Wᵀ · dY, dx = col2im(dcol)
+ * (book 7.4.3) */
 void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                         const float *W, float *scratch, const bd_conv_geom *g)
 {
-    conv_args a = {.g = g, .dx = dx, .dW = dW, .x = x, .W = W, .dy = dy};
-    a.CKK = g->C * g->K * g->K;
-    a.OHW = g->OH * g->OW;
-    a.N = g->B * a.OHW;
-    a.col = scratch;
-    a.Y = scratch + (size_t)a.CKK * a.N; /* dY */
-    bd__parallel_for(g->B, bwd_gather, &a);
-    bd__parallel_for(a.CKK, bwd_dW, &a);
-    if (db)
-        for (int f = 0; f < g->F; f++)
-            db[f] = bd__sum(a.Y + (size_t)f * a.N, (size_t)a.N);
+    conv_args a = conv_setup(g, scratch);
+    a.dx = dx;
+    a.dW = dW;
+    a.db = db;
+    a.x = x;
+    a.W = W;
+    a.dy = dy;
+    bd__parallel_for(g->B, bwd_cols, &a);
+    bd__parallel_for(g->F, bwd_dW, &a);
     if (dx)
         bd__parallel_for(g->B, bwd_dx, &a);
 }
