@@ -175,11 +175,11 @@ typedef struct bd_conv_geom {
 
 /* Fill OH and OW; fails naming `who` if the kernel does not fit. */
 bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
-/* Floats of scratch the convolution kernels need: every sample's im2col
- * columns, [B][C*K*K, OH*OW]. */
+/* Floats of scratch the convolution kernels need: im2col columns
+ * [B][C*K*K, OH*OW] and room for per-thread partial sums of dW and db. */
 size_t bd_conv2d_scratch(const bd_conv_geom *g);
-/* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW] (a column per output
- * position, so one GEMM covers the whole batch) */
+/* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW], a column per output
+ * position (the layer itself builds one sample's columns at a time) */
 void bd_im2col(float *col, const float *x, const bd_conv_geom *g);
 /* col2im: the transpose, summing overlapping windows into dx [B,C,H,W] */
 void bd_col2im(float *dx, const float *col, const bd_conv_geom *g);

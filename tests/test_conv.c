@@ -180,6 +180,39 @@ static void conv_backward_numerical(void **st)
     }
 }
 
+/* The backward sums per-thread partial dW/db and adds them in part order:
+ * every batch size against every thread count (more threads than samples
+ * included) must give the serial result up to rounding. */
+static void conv_backward_any_split(void **st)
+{
+    for (int B = 1; B <= 5; B++) {
+        bd_conv_geom g = geom(B, 2, 6, 5, 3, 3, 1, 1);
+        size_t nx = in_n(&g), ny = out_n(&g), nw = (size_t)g.F * g.C * g.K * g.K;
+        float *x = malloc(nx * 4), *W = malloc(nw * 4), *dy = malloc(ny * 4);
+        float *scr = malloc(bd_conv2d_scratch(&g) * 4);
+        float *dx0 = malloc(nx * 4), *dW0 = malloc(nw * 4), *db0 = malloc((size_t)g.F * 4);
+        float *dx = malloc(nx * 4), *dW = malloc(nw * 4), *db = malloc((size_t)g.F * 4);
+        fill(x, nx, 11, -1, 1), fill(W, nw, 12, -1, 1), fill(dy, ny, 13, -1, 1);
+        bd_set_threads(1);
+        bd_conv2d_backward(dx0, dW0, db0, dy, x, W, scr, &g);
+        for (int t = 2; t <= 7; t++) {
+            bd_set_threads(t);
+            memset(dW, 0xff, nw * 4); /* NaN: every element must be written */
+            memset(db, 0xff, (size_t)g.F * 4);
+            bd_conv2d_backward(dx, dW, db, dy, x, W, scr, &g);
+            for (size_t i = 0; i < nw; i++)
+                assert_close(dW[i], dW0[i], 1e-4);
+            for (int f = 0; f < g.F; f++)
+                assert_close(db[f], db0[f], 1e-4);
+            for (size_t i = 0; i < nx; i++)
+                assert_close(dx[i], dx0[i], 1e-5);
+        }
+        bd_set_threads(1);
+        free(x), free(W), free(dy), free(scr), free(dx0), free(dW0), free(db0);
+        free(dx), free(dW), free(db);
+    }
+}
+
 static void conv_geom_errors(void **st)
 {
     bd_conv_geom g = {1, 1, 3, 3, 1, 5, 1, 0, 0, 0};
@@ -643,6 +676,7 @@ int main(void)
         cmocka_unit_test(col2im_adjoint),
         cmocka_unit_test(conv_matches_direct),
         cmocka_unit_test(conv_backward_numerical),
+        cmocka_unit_test(conv_backward_any_split),
         cmocka_unit_test(conv_geom_errors),
         cmocka_unit_test(maxpool_known),
         cmocka_unit_test(maxpool_general),

@@ -1,16 +1,16 @@
 /* conv.c — Conv2d (book 7.2, 7.4 Convolution): im2col turns every output
- * position's input window into a column, so the convolution of the whole
- * batch is one matrix product through cblas_sgemm:
+ * position's input window into a column, so the convolution of a sample is
+ * one matrix product through cblas_sgemm:
  *
- *   col [C*K*K, B*OH*OW] = im2col(x)
- *   Y   [F, B*OH*OW]     = W [F, C*K*K] · col
- *   y   [B, F, OH, OW]   = Y reordered to NCHW, + b
+ *   col_b [C*K*K, OH*OW] = im2col(x_b)
+ *   y_b   [F, OH*OW]     = W [F, C*K*K] · col_b + b     (already NCHW)
  *
- * The book builds col as [B*OH*OW, C*K*K] (one row per window); this is its
- * transpose, which makes the reorder to NCHW a copy of whole OH*OW runs.
- * Backward (book 7.4.3): dW = dY · colᵀ, dcol = Wᵀ · dY, dx = col2im(dcol).
- * The columns live in the network's shared scratch and are built again in
- * backward, so no layer keeps a copy between the passes. */
+ * The book builds col as [OH*OW, C*K*K] (one row per window); this is its
+ * transpose, which makes the product land in NCHW order.
+ * Backward (book 7.4.3): dW = Σ_b dy_b · col_bᵀ, dcol_b = Wᵀ · dy_b,
+ * dx_b = col2im(dcol_b). The columns live in the network's shared scratch
+ * and are built again in backward, so no layer keeps a copy between the
+ * passes. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -34,7 +34,8 @@ bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
 
 size_t bd_conv2d_scratch(const bd_conv_geom *g)
 {
-    return (size_t)g->B * g->C * g->K * g->K * g->OH * g->OW;
+    const size_t CKK = (size_t)g->C * g->K * g->K;
+    return (size_t)g->B * (CKK * g->OH * g->OW + (size_t)g->F * CKK + g->F);
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -142,7 +143,7 @@ void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
  * outputs. */
 typedef struct conv_args {
     const bd_conv_geom *g;
-    float *y, *dx, *dW, *db, *col;
+    float *y, *dx, *col, *part;
     const float *x, *W, *b, *dy;
     int CKK, OHW;
     size_t in, out, colsz; /* floats of a sample's x, y and columns */
@@ -198,45 +199,31 @@ void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
     bd__parallel_for(g->B, fwd_part, &a);
 }
 
-/* backward, step 1 (by samples): every sample's columns, col [B][C*K*K, OH*OW] */
-static void bwd_cols(void *ctx, int lo, int hi, int part)
-{
-    const conv_args *a = ctx;
-    const bd_conv_geom g1 = one_sample(a->g);
-    for (int bi = lo; bi < hi; bi++)
-        im2col_ld(a->col + (size_t)bi * a->colsz, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
-}
-
-/* step 2 (by filters, i.e. rows of dW and db):
- * dW [lo..hi, :] = Σ_b dy_b [lo..hi, OH*OW] · col_bᵀ, db [f] = Σ_b Σ_p dy_b [f, p] */
-static void bwd_dW(void *ctx, int lo, int hi, int part)
-{
-    const conv_args *a = ctx;
-    const int B = a->g->B;
-    for (int bi = 0; bi < B; bi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->CKK, a->OHW, 1.0f,
-                    a->dy + (size_t)bi * a->out + (size_t)lo * a->OHW, a->OHW,
-                    a->col + (size_t)bi * a->colsz, a->OHW, bi ? 1.0f : 0.0f,
-                    a->dW + (size_t)lo * a->CKK, a->CKK);
-    if (a->db)
-        for (int f = lo; f < hi; f++) {
-            double s = 0.0;
-            for (int bi = 0; bi < B; bi++)
-                s += bd__sum(a->dy + (size_t)bi * a->out + (size_t)f * a->OHW, (size_t)a->OHW);
-            a->db[f] = (float)s;
-        }
-}
-
-/* step 3 (by samples): dcol_b = Wᵀ · dy_b, then col2im into dx_b */
-static void bwd_dx(void *ctx, int lo, int hi, int part)
+/* backward, one pass by samples. For each sample of the part: its columns,
+ * the part's partial dW += dy_b · col_bᵀ and db += Σ_p dy_b, then (if dx is
+ * wanted) dcol_b = Wᵀ · dy_b over the same columns block and col2im into
+ * dx_b. The partial sums of the part starting at sample lo live at
+ * part + lo * (F*C*K*K + F), so parts never share a buffer. */
+static void bwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
     const bd_conv_geom *g = a->g, g1 = one_sample(g);
+    const int F = g->F;
     float *col = a->col + (size_t)lo * a->colsz;
+    float *pdW = a->part + (size_t)lo * ((size_t)F * a->CKK + F), *pdb = pdW + (size_t)F * a->CKK;
+    memset(pdb, 0, (size_t)F * sizeof(float));
     for (int bi = lo; bi < hi; bi++) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->CKK, a->OHW, g->F, 1.0f, a->W,
-                    a->CKK, a->dy + (size_t)bi * a->out, a->OHW, 0.0f, col, a->OHW);
-        col2im_ld(a->dx + (size_t)bi * a->in, col, (size_t)a->OHW, &g1);
+        const float *dy = a->dy + (size_t)bi * a->out;
+        im2col_ld(col, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, a->CKK, a->OHW, 1.0f, dy, a->OHW,
+                    col, a->OHW, bi > lo ? 1.0f : 0.0f, pdW, a->CKK);
+        for (int f = 0; f < F; f++)
+            pdb[f] += bd__sum(dy + (size_t)f * a->OHW, (size_t)a->OHW);
+        if (a->dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->CKK, a->OHW, F, 1.0f, a->W,
+                        a->CKK, dy, a->OHW, 0.0f, col, a->OHW);
+            col2im_ld(a->dx + (size_t)bi * a->in, col, (size_t)a->OHW, &g1);
+        }
     }
 }
 
@@ -248,15 +235,34 @@ void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const 
 {
     conv_args a = conv_setup(g, scratch);
     a.dx = dx;
-    a.dW = dW;
-    a.db = db;
     a.x = x;
     a.W = W;
     a.dy = dy;
-    bd__parallel_for(g->B, bwd_cols, &a);
-    bd__parallel_for(g->F, bwd_dW, &a);
-    if (dx)
-        bd__parallel_for(g->B, bwd_dx, &a);
+    a.part = scratch + (size_t)g->B * a.colsz;
+    bd__parallel_for(g->B, bwd_part, &a);
+    /* the parts' sums, added in part order: the same numbers for a given
+     * thread count */
+    const int T = bd__parts(); /* bd__parallel_for's split; a serial loop is one part at 0 */
+    const size_t nw = (size_t)g->F * a.CKK, stride = nw + (size_t)g->F;
+    int first = 1;
+    for (int p = 0; p < T; p++) {
+        const int lo = (int)((long)g->B * p / T), hi = (int)((long)g->B * (p + 1) / T);
+        if (lo == hi)
+            continue;
+        const float *pdW = a.part + (size_t)lo * stride, *pdb = pdW + nw;
+        if (first) {
+            first = 0;
+            memcpy(dW, pdW, nw * sizeof(float));
+            if (db)
+                memcpy(db, pdb, (size_t)g->F * sizeof(float));
+        } else {
+            for (size_t k = 0; k < nw; k++)
+                dW[k] += pdW[k];
+            if (db)
+                for (int f = 0; f < g->F; f++)
+                    db[f] += pdb[f];
+        }
+    }
 }
 
 /* ---- the Conv2d row of the op table */

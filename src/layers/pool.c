@@ -93,11 +93,45 @@ static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_
     }
 }
 
+/* 2x2, stride 2, even H and W: the windows tile the input, so each input
+ * element is written once (its window's gradient or 0) with no memset and
+ * no scatter pass. */
+static void maxpool_2x2_bwd(float *dx, const float *dy, const int32_t *am, const bd_conv_geom *g)
+{
+    const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
+    const int W = g->W;
+    for (int bc = 0; bc < g->B * g->C; bc++) {
+        float *xp = dx + (size_t)bc * HW;
+        const int32_t base = (int32_t)((bc % g->C) * HW);
+        const float *s = dy + (size_t)bc * OHW;
+        const int32_t *m = am + (size_t)bc * OHW;
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            const int32_t i0 = base + 2 * oh * W, i1 = i0 + W;
+            for (int ow = 0; ow < g->OW; ow++) {
+                const int j = 2 * ow;
+                const float v = s[oh * g->OW + ow];
+                const int32_t k = m[oh * g->OW + ow];
+                r0[j] = k == i0 + j ? v : 0.0f;
+                r0[j + 1] = k == i0 + j + 1 ? v : 0.0f;
+                r1[j] = k == i1 + j ? v : 0.0f;
+                r1[j + 1] = k == i1 + j + 1 ? v : 0.0f;
+            }
+        }
+    }
+}
+
 static void maxpool_bwd_part(void *ctx, int lo, int hi, int part)
 {
     const pool_args *a = ctx;
     const bd_conv_geom *g = a->g;
     const size_t in = (size_t)g->C * g->H * g->W, out = (size_t)g->C * g->OH * g->OW;
+    if (g->K == 2 && g->S == 2 && g->P == 0 && g->H % 2 == 0 && g->W % 2 == 0) {
+        bd_conv_geom pg = *g;
+        pg.B = hi - lo;
+        maxpool_2x2_bwd(a->dx + lo * in, a->dy + lo * out, a->am + lo * out, &pg);
+        return;
+    }
     memset(a->dx + lo * in, 0, (size_t)(hi - lo) * in * sizeof(float));
     for (int b = lo; b < hi; b++) {
         float *d = a->dx + (size_t)b * in;
