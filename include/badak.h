@@ -327,6 +327,13 @@ typedef struct bd_layer {
     bd_tensor aux;        /* [B, aux cols]: Dropout mask, RReLU slopes, BN x-hat */
     bd_tensor aux2;       /* [aux2 size]: BatchNorm batch mean and 1/std */
     const bd_tensor *in;  /* the input of the last forward (not owned) */
+    /* ReLU fusion (set by bd_net_build): a ReLU right after a Conv2d is done
+     * by the conv, on each sample's output while it is still in cache, and
+     * the conv masks the incoming gradient itself. The conv then has
+     * relu_after = 1 and its out holds the ReLU's output; the ReLU has
+     * fused = 1, its out is a view of the conv's, and its forward and
+     * backward do nothing. Same numbers, two passes over memory fewer. */
+    int relu_after, fused;
 } bd_layer;
 
 struct bd_net {

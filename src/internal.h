@@ -71,6 +71,9 @@ typedef struct bd_layer_op {
     int decay;                   /* 1: weight decay applies to W (Affine) */
     int kink;                    /* 1: not differentiable at input 0 (ReLU family);
                                   * gradient checks skip steps that cross it */
+    int fuse_relu;               /* 1: can apply a ReLU that follows it itself, to
+                                  * each output while it is in cache, and mask the
+                                  * incoming gradient (Conv2d); see bd_layer.fused */
     float def_p0, def_p1;        /* defaults of the hyperparameters p0, p1 */
     const char *sname[2];        /* names of the state s0, s1 ("running_mean") */
     /* Set l->out_c/h/w from l->in_c/h/w, l->units, k, stride, pad (filling
@@ -124,6 +127,16 @@ static inline bd_conv_geom bd__geom(const bd_layer *l, int B)
                       l->out_h, l->out_w};
     return g;
 }
+/* Conv2d with the following ReLU fused in (relu = 1): y = max(0, W·x + b),
+ * and backward masks dy by y > 0 first. relu = 0 is bd_conv2d_forward /
+ * bd_conv2d_backward. */
+void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
+                        const bd_conv_geom *g, int relu);
+void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                         const float *W, const float *y, float *scratch, const bd_conv_geom *g);
+/* whether bd_net_build fuses ReLUs into the layer before (default 1; tests
+ * compare against 0) */
+extern int bd__fuse;
 /* The network's scratch block. */
 static inline float *bd__scratch(const bd_layer *l) { return bd_f32(&l->net->scratch); }
 

@@ -4,6 +4,8 @@
  * bd_gradcheck (and a broken backward against it). */
 #include "testutil.h"
 
+#include "internal.h" /* bd__fuse */
+
 /* ---- helpers */
 
 static void fill(float *x, size_t n, uint64_t seed, float lo, float hi)
@@ -614,6 +616,8 @@ static void train_small(int threads, float **w, size_t *n)
     bd_set_threads(threads);
     bd_net net;
     build_small(&net, NET_CONV_POOL, 1, 8, 3);
+    assert_int_equal(net.layers[1].fused, bd__fuse); /* Conv-ReLU: fused unless turned off */
+    assert_int_equal(net.layers[0].relu_after, bd__fuse);
     bd_tensor x, y;
     random_batch_range(&x, &y, 40, 64, 4, -1, 1, 9);
     bd_optim opt;
@@ -668,6 +672,25 @@ static void threads_reproducible(void **st)
     free(c);
 }
 
+/* A ReLU fused into the Conv2d before it computes exactly what the two
+ * layers compute apart: the same weights after training, bit for bit, with
+ * one thread and with two. */
+static void relu_fusion_same_numbers(void **st)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        float *fused, *apart;
+        size_t n;
+        train_small(threads, &fused, &n);
+        bd__fuse = 0;
+        train_small(threads, &apart, &n);
+        bd__fuse = 1;
+        assert_memory_equal(fused, apart, n * sizeof(float));
+        free(fused);
+        free(apart);
+    }
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     bd_set_threads(1);
@@ -692,6 +715,7 @@ int main(void)
         cmocka_unit_test(presets_shapes),
         cmocka_unit_test(conv_learns_bars),
         cmocka_unit_test(threads_reproducible),
+        cmocka_unit_test(relu_fusion_same_numbers),
         cmocka_unit_test(pool_resize_then_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

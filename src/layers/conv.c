@@ -34,8 +34,9 @@ bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
 
 size_t bd_conv2d_scratch(const bd_conv_geom *g)
 {
-    const size_t CKK = (size_t)g->C * g->K * g->K;
-    return (size_t)g->B * (CKK * g->OH * g->OW + (size_t)g->F * CKK + g->F);
+    const size_t CKK = (size_t)g->C * g->K * g->K, OHW = (size_t)g->OH * g->OW;
+    /* columns, partial dW and db, the masked gradient of a fused ReLU */
+    return (size_t)g->B * (CKK * OHW + (size_t)g->F * CKK + g->F + (size_t)g->F * OHW);
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -143,8 +144,9 @@ void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
  * outputs. */
 typedef struct conv_args {
     const bd_conv_geom *g;
-    float *y, *dx, *col, *part;
-    const float *x, *W, *b, *dy;
+    float *y, *dx, *col, *part, *mask;
+    const float *x, *W, *b, *dy, *yrelu;
+    int relu;
     int CKK, OHW;
     size_t in, out, colsz; /* floats of a sample's x, y and columns */
 } conv_args;
@@ -184,19 +186,29 @@ static void fwd_part(void *ctx, int lo, int hi, int part)
             }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, a->OHW, a->CKK, 1.0f, a->W,
                     a->CKK, col, a->OHW, a->b ? 1.0f : 0.0f, y, a->OHW);
+        if (a->relu) /* the fused ReLU (book 5.5.1), while y_b is in cache */
+            for (size_t k = 0; k < a->out; k++)
+                y[k] = y[k] > 0.0f ? y[k] : 0.0f;
     }
 }
 
 /* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
-void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
-                       float *scratch, const bd_conv_geom *g)
+void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
+                        const bd_conv_geom *g, int relu)
 {
     conv_args a = conv_setup(g, scratch);
     a.y = y;
     a.x = x;
     a.W = W;
     a.b = b;
+    a.relu = relu;
     bd__parallel_for(g->B, fwd_part, &a);
+}
+
+void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
+                       float *scratch, const bd_conv_geom *g)
+{
+    bd__conv2d_forward(y, x, W, b, scratch, g, 0);
 }
 
 /* backward, one pass by samples. For each sample of the part: its columns,
@@ -214,6 +226,15 @@ static void bwd_part(void *ctx, int lo, int hi, int part)
     memset(pdb, 0, (size_t)F * sizeof(float));
     for (int bi = lo; bi < hi; bi++) {
         const float *dy = a->dy + (size_t)bi * a->out;
+        if (a->yrelu) { /* the fused ReLU's backward: dy where y > 0 */
+            float *restrict m = a->mask + (size_t)lo * a->out;
+            const float *restrict yb = a->yrelu + (size_t)bi * a->out, *restrict d = dy;
+            for (size_t k = 0; k < a->out; k++) {
+                float v = d[k];
+                m[k] = yb[k] > 0.0f ? v : 0.0f;
+            }
+            dy = m;
+        }
         im2col_ld(col, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, a->CKK, a->OHW, 1.0f, dy, a->OHW,
                     col, a->OHW, bi > lo ? 1.0f : 0.0f, pdW, a->CKK);
@@ -233,12 +254,21 @@ static void bwd_part(void *ctx, int lo, int hi, int part)
 void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                         const float *W, float *scratch, const bd_conv_geom *g)
 {
+    bd__conv2d_backward(dx, dW, db, dy, x, W, NULL, scratch, g);
+}
+
+/* y: the output of the forward with a fused ReLU (NULL: none) */
+void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                         const float *W, const float *y, float *scratch, const bd_conv_geom *g)
+{
     conv_args a = conv_setup(g, scratch);
     a.dx = dx;
     a.x = x;
     a.W = W;
     a.dy = dy;
+    a.yrelu = y;
     a.part = scratch + (size_t)g->B * a.colsz;
+    a.mask = a.part + (size_t)g->B * ((size_t)g->F * a.CKK + g->F);
     bd__parallel_for(g->B, bwd_part, &a);
     /* the parts' sums, added in part order: the same numbers for a given
      * thread count */
@@ -322,16 +352,16 @@ static void conv_init(bd_layer *l, bd_init init, bd_rng *rng)
 static void conv_fwd(bd_layer *l, int B)
 {
     bd_conv_geom g = bd__geom(l, B);
-    bd_conv2d_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
-                      bd__scratch(l), &g);
+    bd__conv2d_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
+                       bd__scratch(l), &g, l->relu_after);
 }
 
 static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     bd_conv_geom g = bd__geom(l, B);
     float *dx = need_dx ? bd_f32(&l->dx) : NULL;
-    bd_conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
-                       bd__scratch(l), &g);
+    bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
+                        l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g);
     bd__maybe_break(BD_LAYER_CONV2D, bd_f32(&l->dW), l->dW.size);
 }
 
@@ -339,6 +369,7 @@ const bd_layer_op bd__op_conv2d = {
     .name = "Conv",
     .pname = {"W", "b"},
     .decay = 1,
+    .fuse_relu = 1,
     .shape = conv_shape,
     .param_count = conv_params,
     .scratch = conv_scratch,

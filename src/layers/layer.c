@@ -48,6 +48,8 @@ void bd_debug_break_backward(bd_layer_kind kind, int broken)
 
 int bd__backward_broken(bd_layer_kind kind) { return g_broken[kind]; }
 
+int bd__fuse = 1;
+
 void bd__maybe_break(bd_layer_kind kind, float *g, size_t n)
 {
     if (!g_broken[kind] || !g)

@@ -207,6 +207,12 @@ bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
         bd_tensor_free(&net->state);
         return s;
     }
+    /* a ReLU right after a layer that can apply it is fused into it */
+    for (int i = 1; i < net->nlayers; i++) {
+        bd_layer *l = &net->layers[i], *prev = l - 1;
+        prev->relu_after = l->fused = bd__fuse && l->kind == BD_LAYER_RELU &&
+                                      bd__layer_op(prev->kind)->fuse_relu && !prev->fused;
+    }
     net->built = 1;
     bd_net_init_weights(net, init, rng);
     bd_rng_seed(&net->rng, bd_rng_u64(rng)); /* the layers' own stream */
@@ -231,6 +237,8 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
         const bd_layer_op *op = bd__layer_op(l->kind);
+        if (l->fused) /* its out is a view of the layer before's, and no dx */
+            continue;
         BD_TRY(alloc_rows(&l->out, BD_F32, max_batch, l->out_size));
         /* the first layer's input gradient is never needed */
         if (i > 0)
@@ -346,10 +354,14 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
         int shape[2] = {B, l->out_size};
-        BD_TRY(bd_tensor_reshape(&l->out, 2, shape, l->name));
         l->in = in;
         l->net = net; /* the struct may have moved since the layer was added */
-        bd__layer_op(l->kind)->forward(l, B);
+        if (l->fused) /* done by the layer before: the same values */
+            l->out = bd_tensor_view(bd_f32(in), 2, shape);
+        else {
+            BD_TRY(bd_tensor_reshape(&l->out, 2, shape, l->name));
+            bd__layer_op(l->kind)->forward(l, B);
+        }
         in = &l->out;
     }
     if (logits)
@@ -415,6 +427,8 @@ bd_status bd_net_backward(bd_net *net)
     const int stop = net->frozen > 0 ? net->frozen : 0;
     for (int i = net->nlayers - 1; i >= stop; i--) {
         bd_layer *l = &net->layers[i];
+        if (l->fused) /* dy goes on to the layer before, which masks it */
+            continue;
         bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
         if (i > stop)
             dy = bd_f32(&l->dx);
