@@ -19,10 +19,12 @@ typedef struct ew_args {
 static void relu_fwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
-    /* restrict locals: through e the stores could alias e's own fields,
-     * and gcc would then neither hoist the loads nor vectorise */
-    float *restrict y = e->out;
-    const float *restrict x = e->a;
+    /* locals: through e the stores could alias e's own fields, and gcc
+     * would then neither hoist the loads nor vectorise. No restrict: the
+     * residual block calls these in place (y == x), and gcc's run-time
+     * overlap check lets that case vectorise too. */
+    float *y = e->out;
+    const float *x = e->a;
     const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
     for (size_t i = (size_t)lo * CHUNK; i < i1; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -37,8 +39,8 @@ void bd_relu_forward(float *y, const float *x, size_t n)
 static void relu_bwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
-    float *restrict dx = e->out;
-    const float *restrict dy = e->a, *restrict y = e->b;
+    float *dx = e->out;
+    const float *dy = e->a, *y = e->b;
     const size_t i1 = BD_MIN(e->n, (size_t)hi * CHUNK);
     for (size_t i = (size_t)lo * CHUNK; i < i1; i++) {
         float g = dy[i]; /* loaded unconditionally: a select, not a branch */

@@ -227,6 +227,7 @@ static void bwd_part(void *ctx, int lo, int hi, int part)
     for (int bi = lo; bi < hi; bi++) {
         const float *dy = a->dy + (size_t)bi * a->out;
         if (a->yrelu) { /* the fused ReLU's backward: dy where y > 0 */
+            /* the mask is scratch, never dy or y: restrict holds */
             float *restrict m = a->mask + (size_t)lo * a->out;
             const float *restrict yb = a->yrelu + (size_t)bi * a->out, *restrict d = dy;
             for (size_t k = 0; k < a->out; k++) {
