@@ -104,7 +104,8 @@ static void conv_matches_direct(void **st)
 {
     const int cfg[][5] = {/* C, F, K, S, P */
                           {1, 4, 5, 1, 0}, {3, 2, 3, 1, 1}, {3, 5, 3, 2, 1},
-                          {2, 3, 1, 2, 0}, {2, 2, 4, 3, 2}, {4, 1, 3, 1, 2}};
+                          {2, 3, 1, 2, 0}, {2, 2, 4, 3, 2}, {4, 1, 3, 1, 2},
+                          {2, 3, 5, 1, 2}, {1, 2, 1, 1, 0}}; /* "same" convs: 5x5 pad 2, 1x1 */
     for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
         bd_conv_geom g = geom(3, cfg[t][0], 8, 7, cfg[t][1], cfg[t][2], cfg[t][3], cfg[t][4]);
         size_t nw = (size_t)g.F * g.C * g.K * g.K;
