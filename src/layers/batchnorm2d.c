@@ -16,6 +16,23 @@ typedef struct bn2d_args {
     int training, B, C, HW;
 } bn2d_args;
 
+/* Σ (x[p] − m)² over n values, with 8 partial sums so it vectorises */
+static float sq_dev_sum(const float *x, float m, int n)
+{
+    float acc[8] = {0};
+    int p = 0;
+    for (; p + 8 <= n; p += 8)
+        for (int k = 0; k < 8; k++) {
+            float d = x[p + k] - m;
+            acc[k] += d * d;
+        }
+    for (; p < n; p++) {
+        float d = x[p] - m;
+        acc[0] += d * d;
+    }
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* channels [lo, hi) of the forward */
 static void fwd_channels(void *ctx, int lo, int hi, int part)
 {
@@ -31,15 +48,8 @@ static void fwd_channels(void *ctx, int lo, int hi, int part)
                 s += bd__sum(a->x + ((size_t)b * C + c) * HW, (size_t)HW);
             const float m = (float)(s * inv);
             double v = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *xp = a->x + ((size_t)b * C + c) * HW;
-                float part_v = 0.0f;
-                for (int p = 0; p < HW; p++) {
-                    float d = xp[p] - m;
-                    part_v += d * d;
-                }
-                v += part_v;
-            }
+            for (int b = 0; b < B; b++)
+                v += sq_dev_sum(a->x + ((size_t)b * C + c) * HW, m, HW);
             const float var = (float)(v * inv);
             mu[c] = m;
             istd[c] = 1.0f / sqrtf(var + a->eps);
@@ -53,10 +63,14 @@ static void fwd_channels(void *ctx, int lo, int hi, int part)
         const float m = mu[c], is = istd[c], g = a->gamma[c], be = a->beta[c];
         for (int b = 0; b < B; b++) {
             const size_t o = ((size_t)b * C + c) * HW;
+            /* local pointers: through a, gcc must assume the stores change
+             * a's fields and reloads them every element (no vectorising) */
+            const float *x = a->x + o;
+            float *xh = a->xhat + o, *y = a->y + o;
             for (int p = 0; p < HW; p++) {
-                float h = (a->x[o + p] - m) * is;
-                a->xhat[o + p] = h;
-                a->y[o + p] = g * h + be;
+                float h = (x[p] - m) * is;
+                xh[p] = h;
+                y[p] = g * h + be;
             }
         }
     }
@@ -94,8 +108,10 @@ static void bwd_channels(void *ctx, int lo, int hi, int part)
         const float k = a->gamma[c] * istd[c], db = a->dbeta[c] * invM, dg = a->dgamma[c] * invM;
         for (int b = 0; b < B; b++) {
             const size_t o = ((size_t)b * C + c) * HW;
+            const float *dy = a->dy + o, *xh = a->xhat + o;
+            float *dx = a->dx + o; /* may be dy itself (the residual block) */
             for (int p = 0; p < HW; p++)
-                a->dx[o + p] = k * (a->dy[o + p] - db - a->xhat[o + p] * dg);
+                dx[p] = k * (dy[p] - db - xh[p] * dg);
         }
     }
 }
