@@ -176,7 +176,8 @@ typedef struct bd_conv_geom {
 /* Fill OH and OW; fails naming `who` if the kernel does not fit. */
 bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
 /* Floats of scratch the convolution kernels need: im2col columns
- * [B][C*K*K, OH*OW] and room for per-thread partial sums of dW and db. */
+ * [B][C*K*K, OH*OW], room for per-thread partial sums of dW and db, and for
+ * the masked gradient of a fused ReLU (the network's Conv2d layers). */
 size_t bd_conv2d_scratch(const bd_conv_geom *g);
 /* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW], a column per output
  * position (the layer itself builds one sample's columns at a time) */

@@ -50,8 +50,6 @@ static void valid_cols(const bd_conv_geom *g, int kw, int *lo, int *hi)
         *lo = *hi;
 }
 
-/* x [B,C,H,W] -> col [C*K*K, N]: row (c,kh,kw), column (b,oh,ow); rows are
- * N apart, so a part of the batch can fill its columns of a larger matrix */
 /* A "same" convolution (stride 1, output as large as the input: 3x3 pad 1,
  * 5x5 pad 2): row (c,kh,kw) of a sample's columns is channel c shifted by
  * (kh-P)*W + (kw-P) in the flat image, so it is one long copy, then the
@@ -83,6 +81,8 @@ static void im2col_same_row(float *dst, const float *xc, int kh, int kw, const b
     }
 }
 
+/* x [B,C,H,W] -> col [C*K*K, N]: row (c,kh,kw), column (b,oh,ow); rows are
+ * N apart, so a part of the batch can fill its columns of a larger matrix */
 static void im2col_ld(float *col, size_t N, const float *x, const bd_conv_geom *g)
 {
     const int K = g->K, S = g->S, OW = g->OW, OHW = g->OH * g->OW;
@@ -210,20 +210,24 @@ static void fwd_part(void *ctx, int lo, int hi, int part)
     const conv_args *a = ctx;
     const bd_conv_geom *g = a->g, g1 = one_sample(g);
     float *col = a->col + (size_t)lo * a->colsz;
+    /* sizes in locals: the loops store floats, which gcc must otherwise
+     * assume could change a's fields */
+    const int OHW = a->OHW;
+    const size_t out = a->out;
     for (int bi = lo; bi < hi; bi++) {
-        float *y = a->y + (size_t)bi * a->out;
-        im2col_ld(col, (size_t)a->OHW, a->x + (size_t)bi * a->in, &g1);
+        float *y = a->y + (size_t)bi * out;
+        im2col_ld(col, (size_t)OHW, a->x + (size_t)bi * a->in, &g1);
         if (a->b)
             for (int f = 0; f < g->F; f++) {
-                float *yf = y + (size_t)f * a->OHW;
+                float *yf = y + (size_t)f * OHW;
                 const float bias = a->b[f];
-                for (int p = 0; p < a->OHW; p++)
+                for (int p = 0; p < OHW; p++)
                     yf[p] = bias;
             }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, a->OHW, a->CKK, 1.0f, a->W,
-                    a->CKK, col, a->OHW, a->b ? 1.0f : 0.0f, y, a->OHW);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, OHW, a->CKK, 1.0f, a->W,
+                    a->CKK, col, OHW, a->b ? 1.0f : 0.0f, y, OHW);
         if (a->relu) /* the fused ReLU (book 5.5.1), while y_b is in cache */
-            for (size_t k = 0; k < a->out; k++)
+            for (size_t k = 0; k < out; k++)
                 y[k] = y[k] > 0.0f ? y[k] : 0.0f;
     }
 }
@@ -266,7 +270,8 @@ static void bwd_part(void *ctx, int lo, int hi, int part)
             /* the mask is scratch, never dy or y: restrict holds */
             float *restrict m = a->mask + (size_t)lo * a->out;
             const float *restrict yb = a->yrelu + (size_t)bi * a->out, *restrict d = dy;
-            for (size_t k = 0; k < a->out; k++) {
+            const size_t n = a->out;
+            for (size_t k = 0; k < n; k++) {
                 float v = d[k];
                 m[k] = yb[k] > 0.0f ? v : 0.0f;
             }
