@@ -31,13 +31,16 @@ for t in "$B"/tests/test_*; do
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); crashed+=("$(basename "$t")"); fi
 done
-BADAK_BIN="$B/badak" BADAK_EXAMPLE="$B/examples/mnist_train" bash tests/cli_test.sh 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-p=$(count '^cli tests: \([0-9]*\) passed.*')
-f=$(sed -n 's/^cli tests: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$log")
-f=${f:-0}
-pass=$((pass + p)); fail=$((fail + f))
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); crashed+=("cli_test.sh"); fi
+# every CLI test script (tests/cli_*.sh): each ends with "cli tests: N passed, M failed"
+for sh in tests/cli_*.sh; do
+    BADAK_BIN="$B/badak" BADAK_EXAMPLE="$B/examples/mnist_train" BADAK_BUILD="$B" bash "$sh" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    p=$(count '^cli tests: \([0-9]*\) passed.*')
+    f=$(sed -n 's/^cli tests: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$log")
+    f=${f:-0}
+    pass=$((pass + p)); fail=$((fail + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); crashed+=("$(basename "$sh")"); fi
+done
 echo
 [ ${#crashed[@]} -gt 0 ] && echo "crashed or failed without a count: ${crashed[*]}"
 echo "tests: $pass passed, $fail failed, $skip skipped"
