@@ -265,7 +265,9 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     memset(&here, 0, sizeof here);
 
     for (long it = it0; it < total; it++) {
-        if (it % per_epoch == 0 && cfg->schedule != BD_LR_ADAPTIVE)
+        if (cfg->schedule == BD_LR_ONECYCLE)
+            lr = bd_lr_onecycle(lr0, it, total, cfg->warmup);
+        else if (it % per_epoch == 0 && cfg->schedule != BD_LR_ADAPTIVE)
             lr = bd_lr_at(cfg->schedule, lr0, epoch - 1, nepochs, cfg->lr_step, gamma);
         opt->cfg.lr = lr;
         const int32_t *bidx;
