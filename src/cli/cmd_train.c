@@ -113,9 +113,12 @@ static const char *HELP =
     "                        every epoch, atomically; Ctrl-C (SIGINT) finishes the\n"
     "                        current step, saves it and exits 130\n"
     "  --resume DIR          continue the run saved in DIR with its own options (give\n"
-    "                        only --threads, --quiet, --json, --save, --log or\n"
-    "                        --checkpoint); it ends with the same weights, bit for bit,\n"
-    "                        as a run never stopped (same thread count)\n"
+    "                        only --threads, --quiet, --json, --save, --log,\n"
+    "                        --checkpoint, --no-train-acc, or a new length); it ends\n"
+    "                        with the same weights, bit for bit, as a run never stopped\n"
+    "                        (same thread count). --epochs N or --iters N extend a\n"
+    "                        finished run; a cosine or step schedule is recomputed for\n"
+    "                        the new total from the resumed epoch on\n"
     "  --init-from FILE      start from a saved model's architecture and weights\n"
     "                        (the network options do not apply)\n"
     "  --replace-head K      with --init-from: a fresh last Affine layer with K outputs\n"
@@ -245,8 +248,8 @@ static const train_flag FLAGS[] = {
     INT("lr-step", lr_step, 1, 1000000, 0),
     FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
     INT("batch", batch, 1, 1 << 20, 0),
-    INT("epochs", epochs, 1, 1000000, 0),
-    INT("iters", iters, 1, 1L << 40, 0),
+    INT("epochs", epochs, 1, 1000000, 1), /* --resume: extend the run */
+    INT("iters", iters, 1, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
@@ -674,6 +677,8 @@ static int report(train_run *r, bd_status s)
     int rc = 0;
     if (s != BD_OK)
         rc = cli_fail(s);
+    if (s == BD_ERR_NUMERIC)
+        fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
     if (!o->quiet && s == BD_OK)
         print_summary(r);
     if (s == BD_OK && r->res.interrupted) {
@@ -793,6 +798,50 @@ static int check_resume_args(int argc, char **argv)
     return -1;
 }
 
+/* Is argv[i] --epochs or --iters (the run's length)? Sets *skip to the
+ * number of arguments it takes up. */
+static int is_length_opt(char **argv, int argc, int i, int *skip)
+{
+    static const char *const names[] = {"--epochs", "--iters"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        if (!strncmp(argv[i], names[k], n) && (argv[i][n] == '=' || !argv[i][n])) {
+            *skip = argv[i][n] == '=' || i + 1 >= argc ? 1 : 2;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The saved options, then the ones given now (later ones win). A length
+ * given now (--epochs or --iters) replaces the saved one, whichever it was:
+ * that is how a finished run is extended. */
+static int merge_args(const cJSON *saved, int argc, char **argv, char **av)
+{
+    int ac = 0, skip, new_length = 0;
+    av[ac++] = argv[0];
+    for (int i = 1; i < argc; i++)
+        new_length |= is_length_opt(argv, argc, i, &skip);
+    int n = cJSON_GetArraySize(saved);
+    char **sv = calloc((size_t)n + 1, sizeof *sv);
+    if (!sv)
+        return -1;
+    const cJSON *v;
+    int k = 0;
+    cJSON_ArrayForEach(v, saved) sv[k++] = cJSON_IsString(v) ? v->valuestring : "";
+    for (int i = 0; i < n; i++) {
+        if (new_length && is_length_opt(sv, n, i, &skip)) {
+            i += skip - 1;
+            continue;
+        }
+        av[ac++] = sv[i];
+    }
+    free(sv);
+    for (int i = 1; i < argc; i++)
+        av[ac++] = argv[i];
+    return ac;
+}
+
 /* Continue the run saved in dir: its options first, then the ones given now
  * (later ones win), with the checkpoint's network, optimizer and position. */
 static int resume_main(const char *dir, int argc, char **argv)
@@ -816,14 +865,9 @@ static int resume_main(const char *dir, int argc, char **argv)
                 "(badak.run); it was not written by 'badak train'\n", dir);
         rc = EXIT_FAIL;
     } else {
-        int ac = 0;
-        av[ac++] = argv[0];
-        const cJSON *v;
-        cJSON_ArrayForEach(v, args) av[ac++] = cJSON_IsString(v) ? v->valuestring : "";
-        for (int i = 1; i < argc; i++)
-            av[ac++] = argv[i];
-        char *run = run_text(ac, av);
-        rc = train_main(ac, av, run, &ck);
+        int ac = merge_args(args, argc, argv, av);
+        char *run = ac > 0 ? run_text(ac, av) : NULL;
+        rc = run ? train_main(ac, av, run, &ck) : cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
         cJSON_free(run);
     }
     free(av);
