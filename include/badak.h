@@ -710,6 +710,8 @@ void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degr
 typedef struct bd_image {
     int w, h;
     float *px;            /* [h, w], owned; free with bd_image_free */
+    int c;                /* 0: gray as above; 3: colour planes px [3, h, w]
+                           * (bd_image_load_color) */
 } bd_image;
 
 #define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
@@ -726,6 +728,11 @@ void bd_image_free(bd_image *img);
  * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
  * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
 bd_status bd_image_load(const char *path, bd_image *out);
+/* Read a PNG, JPEG (libjpeg) or PGM/PPM keeping its colour: img->c = 3,
+ * px [3, h, w] in [0, 1], the R, G, B planes (gray images give three equal
+ * planes; PNG alpha is composited over white). Sizes are checked against
+ * the caps before anything is allocated. */
+bd_status bd_image_load_color(const char *path, bd_image *out);
 /* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
  * to PATH.tmp, flushed and fsynced, then renamed to path. */
 bd_status bd_image_write_pgm(const bd_image *img, const char *path);

@@ -52,6 +52,30 @@ acc=$(json_num test_accuracy "$out")
 if [ $rc -eq 0 ] && grep -qF "tobigs_cnn 3x32x32-10 on cifar10-train ($((5 * n)) train, 100 test)" <<<"$out" &&
     awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'; then ok; else bad "tobigs_cnn on generated CIFAR-10: rc $rc acc '$acc'"$'\n'"$out"; fi
 
+# the saved model keeps the class names and the normalisation: predict
+# prints "cat (0.99)" for a colour PPM drawn as class 3 (a band at rows 9-12
+# of the red channel), and the exported C header gives the same class
+perl -e 'srand(3); print "P6\n32 32\n255\n"; for $y (0..31) { for $x (0..31) { for $c (0..2) {
+    print chr(int(rand(60)) + (($c == 0 && $y >= 9 && $y < 13) ? 150 : 0)) } } }' >"$tmp/cat.ppm"
+"$BADAK" train --data cifar10:"$c10" --model tobigs_cnn --optimizer adam --epochs 1 --batch 30 \
+    --threads 2 --normalize --quiet --save "$tmp/c10.safetensors"
+expect 0 "cat.ppm: cat (" -- "$BADAK" predict --model "$tmp/c10.safetensors" "$tmp/cat.ppm"
+expect 1 "predict reads grayscale (1) or colour (3) images and --save-input" -- "$BADAK" predict \
+    --model "$tmp/c10.safetensors" --save-input "$tmp" "$tmp/cat.ppm"
+"$BADAK" train --data cifar10:"$c10" --model tobigs_cnn --optimizer adam --epochs 1 --batch 30 \
+    --threads 2 --quiet --save "$tmp/c10raw.safetensors"
+if "$BADAK" export --c-header "$tmp/c10.h" "$tmp/c10raw.safetensors" >/dev/null &&
+    ${CC:-cc} -std=c11 -O2 -I"$tmp" -DMODEL_H='"c10.h"' "$here/export_driver.c" -o "$tmp/drv" -lm; then
+    # the PPM's planes (R, G, B) as the driver's input, scaled by 1/255 there
+    got=$(perl -e 'open(F, "<:raw", $ARGV[0]); local $/; $_ = <F>; s/^P6\s+32\s+32\s+255\s//;
+        my @b = unpack("C*", $_); for $c (0..2) { for $i (0..1023) { print $b[3 * $i + $c], " " } }' \
+        "$tmp/cat.ppm" | "$tmp/drv" 0.00392156862745098)
+    want=$("$BADAK" predict --model "$tmp/c10raw.safetensors" --top 1 "$tmp/cat.ppm" | sed 's/.*: \([a-z]*\) (.*/\1/')
+    if [ "$got" = 3 ] && [ "$want" = cat ]; then ok; else bad "export of a colour model: class '$got', predict '$want'"; fi
+else
+    bad "export --c-header of tobigs_cnn did not compile"
+fi
+
 # a cut-off record: the file and the record are named, exit 1
 cp -r "$c10" "$tmp/cut"
 head -c 5000 "$c10/data_batch_2.bin" >"$tmp/cut/data_batch_2.bin"

@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include <sys/stat.h>
+#include <jpeglib.h>
+#include <png.h>
 
 static char g_dir[64];
 
@@ -329,6 +331,120 @@ static void gradcheck_resnet18(void **st)
     gradcheck_preset(1, 8, 2, quick() ? 3 : 8, 0);
 }
 
+/* A 5x4 test picture: R = x * 60, G = y * 80, B = 255 - x * 60. */
+static unsigned char rgb_at(int x, int y, int c)
+{
+    return (unsigned char)(c == 0 ? x * 60 : c == 1 ? y * 80 : 255 - x * 60);
+}
+
+static void expect_picture(const char *path, double tol)
+{
+    bd_image im;
+    assert_ok(bd_image_load_color(path, &im));
+    assert_int_equal(im.c, 3);
+    assert_int_equal(im.w, 5);
+    assert_int_equal(im.h, 4);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 5; x++)
+                assert_close(im.px[(size_t)c * 20 + (size_t)y * 5 + x], rgb_at(x, y, c) / 255.0,
+                             tol);
+    bd_image_free(&im);
+}
+
+static void colour_images_keep_planes(void **st)
+{
+    /* binary and ASCII PPM */
+    FILE *f = fopen(tpath("a.ppm"), "wb");
+    fprintf(f, "P6\n# a comment\n5 4\n255\n");
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 5; x++)
+            for (int c = 0; c < 3; c++)
+                fputc(rgb_at(x, y, c), f);
+    fclose(f);
+    expect_picture(tpath("a.ppm"), 1e-6);
+    f = fopen(tpath("b.ppm"), "w");
+    fprintf(f, "P3 5 4 255\n");
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 5; x++)
+            fprintf(f, "%d %d %d\n", rgb_at(x, y, 0), rgb_at(x, y, 1), rgb_at(x, y, 2));
+    fclose(f);
+    expect_picture(tpath("b.ppm"), 1e-6);
+    /* PNG, written with libpng's simplified API */
+    unsigned char buf[4 * 5 * 3];
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 5; x++)
+            for (int c = 0; c < 3; c++)
+                buf[(y * 5 + x) * 3 + c] = rgb_at(x, y, c);
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = 5;
+    pi.height = 4;
+    pi.format = PNG_FORMAT_RGB;
+    assert_true(png_image_write_to_file(&pi, tpath("c.png"), 0, buf, 0, NULL));
+    expect_picture(tpath("c.png"), 1e-6);
+    /* JPEG at quality 100: lossy, within a few levels */
+    struct jpeg_compress_struct cj;
+    struct jpeg_error_mgr jerr;
+    cj.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&cj);
+    f = fopen(tpath("d.jpg"), "wb");
+    jpeg_stdio_dest(&cj, f);
+    cj.image_width = 5;
+    cj.image_height = 4;
+    cj.input_components = 3;
+    cj.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cj);
+    jpeg_set_quality(&cj, 100, TRUE);
+    cj.comp_info[0].h_samp_factor = cj.comp_info[0].v_samp_factor = 1; /* no chroma subsampling */
+    jpeg_start_compress(&cj, TRUE);
+    for (int y = 0; y < 4; y++) {
+        JSAMPROW r = buf + y * 15;
+        jpeg_write_scanlines(&cj, &r, 1);
+    }
+    jpeg_finish_compress(&cj);
+    jpeg_destroy_compress(&cj);
+    fclose(f);
+    expect_picture(tpath("d.jpg"), 8 / 255.0);
+    /* a gray PGM: three equal planes */
+    f = fopen(tpath("g.pgm"), "wb");
+    fprintf(f, "P5 2 1 255\n");
+    fputc(0, f);
+    fputc(255, f);
+    fclose(f);
+    bd_image im;
+    assert_ok(bd_image_load_color(tpath("g.pgm"), &im));
+    for (int c = 0; c < 3; c++) {
+        assert_close(im.px[c * 2], 0.0, 0);
+        assert_close(im.px[c * 2 + 1], 1.0, 0);
+    }
+    bd_image_free(&im);
+    /* damaged files: named, nothing kept */
+    truncate(tpath("a.ppm"), 30);
+    assert_fails(bd_image_load_color(tpath("a.ppm"), &im), BD_ERR_FORMAT, "truncated pixel data");
+    assert_null(im.px);
+    truncate(tpath("d.jpg"), 100);
+    bd_status s = bd_image_load_color(tpath("d.jpg"), &im);
+    /* libjpeg pads a cut-off scan with gray, so it may decode: it must
+     * not crash or leak (the sanitizer build checks) and names the file if not */
+    if (s != BD_OK)
+        assert_non_null(strstr(bd_errmsg(), "d.jpg"));
+    bd_image_free(&im);
+    f = fopen(tpath("e.jpg"), "wb");
+    fputs("\xff\xd8garbage", f);
+    fclose(f);
+    assert_fails(bd_image_load_color(tpath("e.jpg"), &im), BD_ERR_FORMAT, "e.jpg: corrupt JPEG");
+    f = fopen(tpath("big.ppm"), "w");
+    fputs("P6 20000 20000 255\n", f);
+    fclose(f);
+    assert_fails(bd_image_load_color(tpath("big.ppm"), &im), BD_ERR_FORMAT, "big.ppm: bad P6 header");
+    f = fopen(tpath("x.txt"), "w");
+    fputs("hello", f);
+    fclose(f);
+    assert_fails(bd_image_load_color(tpath("x.txt"), &im), BD_ERR_FORMAT, "unknown image format");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cifar100_fine_and_coarse, setup, teardown),
         cmocka_unit_test_setup_teardown(cifar_refuses_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(channel_norm, setup, teardown),
+        cmocka_unit_test_setup_teardown(colour_images_keep_planes, setup, teardown),
         cmocka_unit_test(tobigs_cnn_shape),
         cmocka_unit_test(resnet18_shape),
         cmocka_unit_test(gradcheck_tobigs_cnn),
