@@ -584,6 +584,9 @@ typedef struct bd_idx {
 bd_status bd_idx_read(const char *path, bd_idx *out);
 void bd_idx_free(bd_idx *idx);
 
+#define BD_NORM_MAXC 16     /* channels per-channel normalisation handles */
+#define BD_CLASSES_LEN 2048 /* bytes of class names a data set / model keeps */
+
 /* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
  * `scale` when gathered into a float batch: MNIST uses 1/255 to normalise to
  * [0,1]) or floats (BD_F32, scale 1). y holds N int32 class indices. */
@@ -595,6 +598,11 @@ typedef struct bd_dataset {
     int nclasses;
     float scale;
     char name[64];
+    /* per-channel normalisation of gathered batches (bd_dataset_set_norm):
+     * x = (byte * scale - norm_mean[c]) / norm_std[c]; norm 0: none */
+    int norm;
+    float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
+    char classes[BD_CLASSES_LEN]; /* class names, one per line ("" unknown) */
 } bd_dataset;
 
 /* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -620,6 +628,36 @@ bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
 bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
                            bd_tensor *xb, bd_tensor *yb);
 void bd_dataset_free(bd_dataset *ds);
+
+/* ------------------------------------ colour data sets, normalisation (data) */
+
+/* CIFAR binary version (https://www.cs.toronto.edu/~kriz/cifar.html) from
+ * folder dir; kind "cifar10" (data_batch_1..5.bin, test_batch.bin,
+ * batches.meta.txt), "cifar100" (train.bin, test.bin, the fine labels and
+ * fine_label_names.txt) or "cifar100-coarse" (the 20 coarse labels).
+ * x BD_U8 [N, 3, 32, 32], scale 1/255; class names in ds->classes when the
+ * names file is there. A file that is not whole records, or a label out of
+ * range, fails with BD_ERR_FORMAT naming the file and the record. */
+/* Seed 002's networks for colour images (src/net/convnets.c): tobigs_cnn, its
+ * CNN (two blocks of 5x5 conv 16/32 + BatchNorm2d + LeakyReLU twice, max
+ * pool; Linear), and resnet18, its ResNet(ConvBlock, [2, 2, 2, 2]) for 32x32
+ * input (stem conv 64 3x3, four stages of two residual blocks 64..512,
+ * average pool 4, Linear). */
+bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+
+bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
+                        bd_dataset *test);
+/* Mean and standard deviation of each channel over every sample and pixel
+ * of ds (after its scale), as batches are gathered without normalisation.
+ * mean, std [ds->c]; ds->c <= BD_NORM_MAXC. */
+bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std);
+/* Normalise ds's gathered batches per channel: (x - mean[c]) / std[c].
+ * mean, std [ds->c] (std > 0); NULL mean turns it off. */
+bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std);
+/* The i-th (0-based) line of a newline-separated class list into buf; ""
+ * when there is none. Returns buf. */
+const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
 
 /* ------------------------------------------------------- data augmentation */
 
@@ -676,6 +714,8 @@ void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degr
 typedef struct bd_image {
     int w, h;
     float *px;            /* [h, w], owned; free with bd_image_free */
+    int c;                /* 0: gray as above; 3: colour planes px [3, h, w]
+                           * (bd_image_load_color) */
 } bd_image;
 
 #define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
@@ -692,6 +732,11 @@ void bd_image_free(bd_image *img);
  * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
  * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
 bd_status bd_image_load(const char *path, bd_image *out);
+/* Read a PNG, JPEG (libjpeg) or PGM/PPM keeping its colour: img->c = 3,
+ * px [3, h, w] in [0, 1], the R, G, B planes (gray images give three equal
+ * planes; PNG alpha is composited over white). Sizes are checked against
+ * the caps before anything is allocated. */
+bd_status bd_image_load_color(const char *path, bd_image *out);
 /* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
  * to PATH.tmp, flushed and fsynced, then renamed to path. */
 bd_status bd_image_write_pgm(const bd_image *img, const char *path);
@@ -1049,6 +1094,12 @@ typedef struct bd_model_meta {
     float lr;
     float test_acc, train_acc; /* -1: not measured */
     uint64_t seed;
+    /* how inputs were made (predict repeats it): per-channel normalisation
+     * of the [0,1] pixels (norm_c channels, 0: none) and the class names,
+     * one a line ("" unknown) */
+    int norm_c;
+    float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
+    char classes[BD_CLASSES_LEN];
 } bd_model_meta;
 
 void bd_model_meta_init(bd_model_meta *m);

@@ -19,7 +19,15 @@ static const char *HELP =
     "\n"
     "Data:\n"
     "  --data NAME|DIR       mnist (default), fashion, or a folder with the four\n"
-    "                        MNIST-style IDX files (plain or .gz)\n"
+    "                        MNIST-style IDX files (plain or .gz);\n"
+    "                        cifar10:DIR  the CIFAR-10 binary version (data_batch_1..5.bin,\n"
+    "                        test_batch.bin, batches.meta.txt: 3x32x32 colour);\n"
+    "                        cifar100:DIR  CIFAR-100's (train.bin, test.bin; the 100\n"
+    "                        fine labels), cifar100-coarse:DIR  its 20 coarse labels.\n"
+    "                        From https://www.cs.toronto.edu/~kriz/cifar.html\n"
+    "  --normalize           normalise every channel by the training set's mean and\n"
+    "                        standard deviation (kept in --save's model, so predict\n"
+    "                        does the same)\n"
     "  --csv FILE            train on a CSV of numbers instead, one sample a row\n"
     "  --label-col N         CSV column of the class index (default -1: the last;\n"
     "                        negative counts from the end)\n"
@@ -34,7 +42,10 @@ static const char *HELP =
     "Network:\n"
     "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss),\n"
     "                        mlp (book's MultiLayerNet), simple_convnet (book 7.5),\n"
-    "                        deep_convnet (book 8.1), resnet (a small ResNet), or\n"
+    "                        deep_convnet (book 8.1), resnet (a small ResNet),\n"
+    "                        tobigs_cnn (seed 002's CNN: 5x5 conv 16,16 / 32,32 with\n"
+    "                        BatchNorm and LeakyReLU, two max pools, Linear),\n"
+    "                        resnet18 (seed 002's ResNet-18 for 32x32 colour), or\n"
     "                        FILE.ini, a network description (examples/*.ini,\n"
     "                        docs/architecture.md); the hidden-layer options below\n"
     "                        are for two_layer and mlp\n"
@@ -94,7 +105,9 @@ static const char *HELP =
     "                                        Fashion-MNIST, not digits (a mirrored\n"
     "                                        2 is no 2)\n"
     "                        e.g. --augment shift,rotate or shift:3,flip,rotate:15;\n"
-    "                        needs image data (MNIST-style), not CSV rows\n"
+    "                        needs image data (MNIST-style or colour), not CSV rows;\n"
+    "                        the CIFAR recipe is --augment shift:4,flip (random crop\n"
+    "                        with 4 pixels of padding, horizontal flip)\n"
     "\n"
     "If the loss stops being finite, training stops with a message naming the epoch\n"
     "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
@@ -153,7 +166,7 @@ typedef struct train_opts {
     float lr_gamma;
     bd_sampling sampling;
     uint64_t seed;
-    int eval_train;
+    int eval_train, normalize;
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -256,6 +269,7 @@ static const train_flag FLAGS[] = {
     INT("threads", threads, 1, 1024, 1),
     {"no-train-acc", F_CLEAR, OFF(eval_train), 0, 0, 1, NULL},
     FN("augment", parse_augment, 0),
+    {"normalize", F_SET, OFF(normalize), 0, 0, 0, NULL},
     STR("log", log_path, 1),
     {"json", F_SET, OFF(json), 0, 0, 1, NULL},
     {"quiet", F_SET, OFF(quiet), 0, 0, 1, NULL},
@@ -432,6 +446,8 @@ static bd_status load_data(train_run *r)
         bd_rng_seed(&vr, o->seed ^ 0x7a1ULL);
         CLI_TRY(bd_dataset_split(&r->train, o->val_split, &vr, &r->val));
     }
+    if (o->normalize)
+        CLI_TRY(cli_normalize(&r->train, &r->test, &r->val));
     if (o->aug.flags && bd_augment_check(&o->aug, r->train.c, r->train.h, r->train.w) != BD_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
@@ -582,6 +598,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     r->meta.seed = o->seed;
     r->meta.batch = (int)o->batch;
     r->meta.lr = r->opt->cfg.lr;
+    cli_meta_inputs(&r->train, &r->meta);
     cfg->checkpoint = o->ckpt_dir;
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
