@@ -106,6 +106,10 @@ typedef struct bd_layer_op {
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind);
 
+/* Bytes of the buffers a network owns (parameters, gradients, state,
+ * activations, scratch): what bd_model_bytes and the memory test count. */
+size_t bd__net_bytes(const bd_net *net);
+
 /* bd_net_from_ini refusing (BD_ERR_FORMAT, before allocating) a network of
  * more than max_values parameter and state values: for descriptions from
  * untrusted files (model files, fuzzing). */

@@ -240,8 +240,9 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         if (l->fused) /* its out is a view of the layer before's, and no dx */
             continue;
         BD_TRY(alloc_rows(&l->out, BD_F32, max_batch, l->out_size));
-        /* the first layer's input gradient is never needed */
-        if (i > 0)
+        /* the first layer's input gradient is never needed, and no layer's
+         * for inference */
+        if (i > 0 && !net->inference)
             BD_TRY(alloc_rows(&l->dx, BD_F32, max_batch, l->in_size));
         size_t ac = count_of(op->aux_cols, l);
         if (ac)
@@ -262,8 +263,10 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         shape[0] = (int)scratch;
         BD_TRY(bd_tensor_alloc(&net->scratch, BD_F32, 1, shape));
     }
-    BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
-    BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
+    if (!net->inference) {
+        BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
+        BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
+    }
     BD_TRY(alloc_rows(&net->xbatch, BD_F32, max_batch, net->in_size));
     BD_TRY(alloc_rows(&net->ybatch, BD_I32, max_batch, 0));
     net->max_batch = max_batch;
@@ -389,6 +392,9 @@ static double penalty(const bd_net *net)
 
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
+    if (net->inference)
+        return bd_error(BD_ERR_ARG, "bd_net_loss: the network was opened for inference only "
+                        "(bd_model_open); load it with bd_model_load to train it");
     const bd_tensor *y;
     BD_TRY(bd_net_forward(net, x, &y));
     const bd_loss_op *op = bd__loss_op(net->loss);
