@@ -512,3 +512,42 @@ bd_status fig_make_optim2d(fig_ctx *ctx)
                     "30 steps of each optimizer on f(x, y) = x#u2#d/20 + y#u2#d from (-7, 2)",
                     draw_optim2d, &d);
 }
+
+/* -------------------------------------------------------- surface-3d */
+
+#define S3_N 25 /* -3, -2.75, ..., 3 */
+typedef struct s3_data {
+    double z[S3_N * S3_N];
+} s3_data;
+
+static void draw_surface3d(const void *data)
+{
+    const s3_data *d = data;
+    plot_axes a = {.nx = 1, .ny = 1, .i = 0, .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1,
+                   .no_box = 1};
+    plot_panel(&a);
+    plot_surface(d->z, S3_N, S3_N, -3, 3, -3, 3, 30, -60, "x#d0#u", "x#d1#u", "f");
+}
+
+/* Book figure 4-8: f(x0, x1) = x0² + x1² (eq. 4.6) over [-3, 3]². */
+bd_status fig_make_surface3d(fig_ctx *ctx)
+{
+    s3_data d;
+    fig_csv c;
+    bd_status s = fig_csv_for(ctx, &c, "surface-3d", "x0,x1,f");
+    if (s != BD_OK)
+        return s;
+    for (int i = 0; i < S3_N; i++)
+        for (int j = 0; j < S3_N; j++) {
+            double x0 = -3 + 0.25 * i, x1 = -3 + 0.25 * j;
+            d.z[i * S3_N + j] = fig_bowl(x0, x1);
+            fig_csv_row(&c, "%g,%g,%g", x0, x1, d.z[i * S3_N + j]);
+        }
+    s = fig_csv_close(&c);
+    if (s != BD_OK)
+        return s;
+    return fig_draw(ctx, "surface-3d", 900, 760,
+                    TR("f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d (book figure 4-8)",
+                       "f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d의 그래프 (그림 4-8)"),
+                    draw_surface3d, &d);
+}

@@ -86,10 +86,28 @@ void plot_surface(const double *z, int nx, int ny, double xmin, double xmax, dou
                   double ymax, double alt, double az, const char *xlabel, const char *ylabel,
                   const char *zlabel);
 
-/* A grid of n small grayscale images imgs [n, h, w] (row 0 at the top), each
- * normalised to its own min..max (the book's visualize_filter: black = min,
- * white = max), about square, titled; written to png_path (PNG) atomically.
- * Returns 0 on success, -1 with bd_errmsg() set otherwise. */
+/* A block of n small grayscale images px [n, h, w] (row 0 at the top) in
+ * `cols` columns (0: about square) on the current page, each with an
+ * optional caption above it. Shading: lo < hi maps lo..hi for every image;
+ * otherwise each image runs from its own min to its max (the book's
+ * visualize_filter). reversed: min white, max black (matplotlib's gray_r,
+ * as the book draws filters and digits); else min black, max white. The
+ * block fills the rectangle x0..x1, y0..y1 of the page below its title
+ * (fractions, 0,0,0,0: all of it), with `title` (NULL: none) on top. */
+typedef struct plot_imgs {
+    const float *px;
+    int n, h, w, cols;
+    const char *const *captions;
+    int reversed;
+    float lo, hi;
+    double x0, x1, y0, y1;
+    const char *title;
+} plot_imgs;
+void plot_images(const plot_imgs *g);
+
+/* n images as above (each its own min..max, plain gray) on a page of their
+ * own written to png_path (PNG) atomically. Returns 0 on success, -1 with
+ * bd_errmsg() set otherwise. */
 int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w,
                     const char *title);
 
