@@ -79,6 +79,14 @@ expect 2 "--before is for filters" -- "$BADAK" figure gd-1d --before x.safetenso
 expect 2 "feature-maps needs --model FILE" -- "$BADAK" figure feature-maps
 expect 2 "misclassified needs --model FILE" -- "$BADAK" figure misclassified
 expect 2 "unexpected argument 'x.png'" -- "$BADAK" figure gd-1d x.png
+# train --iters 0 / --epochs 0: no step, the initialised net measured and saved
+awk 'BEGIN { srand(3); print "x,y,label"; for (i = 0; i < 200; i++) { x = rand() * 2 - 1; y = rand() * 2 - 1; print x "," y "," (x * x + y * y < 0.5) } }' >"$tmp/c.csv"
+expect 0 "done: 0 epochs, 0 iterations" -- "$BADAK" train --csv "$tmp/c.csv" --model mlp --hidden 8 \
+    --iters 0 --save "$tmp/zero.safetensors"
+expect 0 '"iterations":0' -- "$BADAK" train --csv "$tmp/c.csv" --model mlp --hidden 8 --epochs 0 --json --quiet
+expect 0 "epochs     0 (0 iterations, batch 100)" -- "$BADAK" info "$tmp/zero.safetensors"
+expect 2 "give --epochs or --iters, not both" -- "$BADAK" train --csv "$tmp/c.csv" --epochs 0 --iters 0
+expect 2 "--iters" -- "$BADAK" train --csv "$tmp/c.csv" --iters -1
 
 if [ ! -f "$MNIST/t10k-images-idx3-ubyte" ] && [ ! -f "$MNIST/t10k-images-idx3-ubyte.gz" ]; then
     echo "figure tests: MNIST not installed, model figures skipped"
@@ -98,7 +106,7 @@ expect 2 "rotate:400" -- "$BADAK" figure augment --augment rotate:400 --out "$fi
 sc=$tmp/sc.safetensors
 "$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 --train-size 2000 \
     --epochs 1 --seed 5 --quiet --save "$sc" >/dev/null 2>&1 || bad "training simple_convnet failed"
-expect 0 "before: drawn again from seed 5" -- "$BADAK" figure filters --model "$sc" --out "$fig" --svg
+expect 0 "before: initialised with seed 5" -- "$BADAK" figure filters --model "$sc" --out "$fig" --svg
 check_fig "$fig" filters $((2 * 30 * 25))
 check_fig "$fig" filters $((2 * 30 * 25)) svg
 # before and after differ, and 'before' is the seeded initialisation
@@ -106,6 +114,13 @@ awk -F, 'NR > 1 { v[$1 "," $2 "," $4 "," $5] = $6 } END { d = 0; for (k in v) { 
     "$fig/filters.csv" && ok || bad "filters: after training equals before"
 "$BADAK" train --data "$MNIST" --model deep_convnet --train-size 100 --batch 10 --iters 1 --quiet \
     --save "$tmp/deep.safetensors" >/dev/null 2>&1 || bad "training deep_convnet failed"
+# --before from a zero-step run of the same net and seed: the same weights
+"$BADAK" train --data "$MNIST" --model simple_convnet --train-size 2000 --seed 5 --iters 0 --quiet \
+    --save "$tmp/sc0.safetensors" >/dev/null 2>&1 || bad "train --iters 0 failed"
+grep '^before' "$fig/filters.csv" >"$tmp/before.redrawn"
+expect 0 "before: sc0.safetensors" -- "$BADAK" figure filters --model "$sc" --before "$tmp/sc0.safetensors" --out "$fig"
+grep '^before' "$fig/filters.csv" | cmp -s - "$tmp/before.redrawn" && ok ||
+    bad "filters: --before of train --iters 0 differs from the seed's initialisation"
 expect 1 "does not match" -- "$BADAK" figure filters --model "$sc" --before "$tmp/deep.safetensors" --out "$fig"
 # feature-maps: Conv1's 30 maps of 24 x 24 for the first test digit and for a PNG
 expect 0 "test digit #0 (label 7)" -- "$BADAK" figure feature-maps --model "$sc" --out "$fig"

@@ -119,7 +119,7 @@ static bd_status weights_before(const fig_ctx *ctx, const bd_net *trained,
     bd_rng_seed(&rng, meta->seed);
     bd_net_init_weights(init, init->init, &rng);
     *conv = first_conv(init);
-    snprintf(how, len, TR("drawn again from seed %llu", "시드 %llu로 다시 뽑은 값"),
+    snprintf(how, len, TR("initialised with seed %llu", "시드 %llu로 초기화한 값"),
              (unsigned long long)meta->seed);
     return BD_OK;
 }
