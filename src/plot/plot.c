@@ -170,6 +170,9 @@ void plot_panel(const plot_axes *a)
     }
     plvpor(vx0, vx1, vy0, vy1);
     plwind(a->xmin, a->xmax, a->ymin, a->ymax);
+    /* numbers as written (10000), never "1.0 (x10^4)" */
+    plsxax(7, 0);
+    plsyax(7, 0);
     plwidth(1);
     pllsty(1);
     if (a->no_box) { /* a 3-D panel: only its title */
@@ -189,8 +192,22 @@ void plot_panel(const plot_axes *a)
         plmtex("b", a->no_xticks ? 1.6 : 3.0, 0.5, 0.5, a->xlabel);
     if (a->ylabel && *a->ylabel)
         plmtex("l", a->no_yticks ? 1.2 : 4.2, 0.5, 0.5, a->ylabel);
-    if (a->title && *a->title)
+    if (a->title && *a->title) {
+        text_size(a->title_size > 0 ? a->title_size : 1.0);
         plmtex("t", 0.9, 0.5, 0.5, a->title);
+        text_size(1.0);
+    }
+}
+
+void plot_mm_units(double *ux, double *uy)
+{
+    PLFLT wx0, wx1, wy0, wy1, vx0, vx1, vy0, vy1;
+    plgvpw(&wx0, &wx1, &wy0, &wy1);
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    double W, H, ch;
+    page_mm(&W, &H, &ch);
+    *ux = (wx1 - wx0) / ((vx1 - vx0) * W);
+    *uy = (wy1 - wy0) / ((vy1 - vy0) * H);
 }
 
 void plot_line(int n, const double *x, const double *y, int color, int style, double width)
@@ -285,7 +302,8 @@ void plot_legend(int n, const char *const *labels, const int *colors, const int 
     const char *sym[32];
     for (int k = 0; k < n; k++) {
         int is_sym = markers && markers[k] && *markers[k];
-        opt[k] = is_sym ? PL_LEGEND_SYMBOL : PL_LEGEND_LINE;
+        /* a marker alone, or (styles given) a line with the marker on it */
+        opt[k] = is_sym ? PL_LEGEND_SYMBOL | (styles ? PL_LEGEND_LINE : 0) : PL_LEGEND_LINE;
         tcol[k] = PC_FG;
         lcol[k] = colors[k];
         lsty[k] = styles ? styles[k] : PLOT_SOLID;

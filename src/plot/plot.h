@@ -50,9 +50,12 @@ typedef struct plot_axes {
     int equal;       /* 1: same scale on both axes (centred in the cell) */
     double xtick, ytick; /* tick spacing (0: PLplot chooses) */
     int no_box;      /* 1: no axes, only the title (a 3-D panel) */
+    double title_size; /* the panel title's size (0: 1, the text size) */
 } plot_axes;
 
 void plot_panel(const plot_axes *a);
+/* data units per millimetre on the current panel, x and y (to size labels) */
+void plot_mm_units(double *ux, double *uy);
 /* x, y [n]; style PLOT_SOLID / PLOT_DASHED; width in PLplot units (1 thin) */
 void plot_line(int n, const double *x, const double *y, int color, int style, double width);
 /* markers: "o" filled circle, "s" filled square, "^" triangle, "x" cross */
@@ -68,8 +71,8 @@ void plot_arrows(int n, const double *x, const double *y, const double *u, const
                  int color);
 
 /* A legend in a corner of the current panel. markers[k] NULL or "" draws a
- * line of colors[k] / styles[k]; otherwise that marker. corner: "tr", "tl",
- * "br", "bl". */
+ * line of colors[k] / styles[k]; otherwise that marker, on a line when
+ * styles is given (NULL: the marker alone). corner: "tr", "tl", "br", "bl". */
 void plot_legend(int n, const char *const *labels, const int *colors, const int *styles,
                  const char *const *markers, const char *corner);
 
