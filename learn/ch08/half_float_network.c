@@ -193,7 +193,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bd_set_threads(1);
-    model_file m;
+    model_file m = {0};
     if (!read_model(argv[1], &m)) {
         free(m.buf);
         return 1;
