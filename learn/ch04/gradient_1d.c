@@ -2,8 +2,9 @@
  * numerical derivative) and the partial derivatives of 4.3.3.
  *
  * numerical_diff is the central difference (f(x+h) - f(x-h)) / 2h with
- * h = 1e-4 (book eq. 4.2 and the "improvements" after it: h = 1e-50 would
- * round to 0 in float64, and the forward difference is less accurate). */
+ * h = 1e-4 (book eq. 4.2 and the two improvements after it: a tiny h such
+ * as 1e-50 is lost to rounding, np.float32(1e-50) is 0.0; and the forward
+ * difference (f(x+h) - f(x)) / h is less accurate than the central one). */
 #include "learn.h"
 
 static double numerical_diff(double (*f)(double), double x)

@@ -177,7 +177,7 @@ static int accuracy(const model_file *m, float (*round)(float), const bd_dataset
         return fprintf(stderr, "half_float_network: %s\n", bd_errmsg()), 0;
     printf("caluculate accuracy (%s) ... test accuracy %.4f", name, (double)*acc);
     if (round)
-        printf("  (%zu floats rounded, largest relative change %.2g, %zu became 0)", n, worst, zero);
+        printf("  (%zu floats rounded, largest relative change %.2g, %zu flushed to 0)", n, worst, zero);
     putchar('\n');
     return 1;
 }
