@@ -35,7 +35,7 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
-.PHONY: all lib cli learn test test-asan check bench data run clean help examples fuzz fuzz-run
+.PHONY: all lib cli learn test test-asan check bench bench-contended data run clean help examples fuzz fuzz-run
 
 all: lib cli examples learn
 lib: $(B)/libbadak.a $(B)/libbadak.so
@@ -111,6 +111,10 @@ fuzz-run: fuzz
 bench: all
 	@bash bench/bench.sh $(B)
 
+# the pool next to one competing busy process (it starts and kills it)
+bench-contended: all
+	@bash bench/bench_contended.sh $(B)
+
 data:
 	@bash scripts/setup.sh --data-only
 
@@ -123,5 +127,6 @@ help:
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
+	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"
