@@ -15,7 +15,8 @@ CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_
 CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CFLAGS  += $(CJSON_CFLAGS)
-LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+# libjpeg (libjpeg-dev: libjpeg62-turbo) reads JPEG photos (src/data/image_color.c)
+LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -ljpeg -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK

@@ -90,6 +90,12 @@ bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
 bd_status cli_load_data(const char *data, const char *csv, int label_col, const char *test_csv,
                         float test_split, uint64_t seed, bd_dataset *train, bd_dataset *test);
 
+/* data_inputs.c: --normalize: the training set's per-channel mean and std
+ * applied to train, test and val (either may be empty); and what a saved
+ * model keeps of how its inputs were made (normalisation, class names). */
+bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
+void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {
     int enabled;
