@@ -116,6 +116,10 @@ for act in relu sigmoid; do
     for k in W1 b1 W2 b2; do below "gradient_check $act $k" "$(sed -n "s/^$k://p" <<<"$out")" 1e-6; done
 done
 grep -q "Affine - Sigmoid - Affine" <<<"$out" && ok || bad "gradient_check --activation sigmoid"$'\n'"$out"
+# the naive layers against bd_affine_*, bd_relu_*, bd_sigmoid_*, bd_softmax_ce_*
+out=$("$L/ch05/layers_check" 2>&1); rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '  agree$' <<<"$out")" -eq 11 ] && grep -q "naive and fast layers agree" <<<"$out" \
+    && ok || bad "layers_check (rc $rc)"$'\n'"$out"
 # without MNIST it says so and checks on made-up images
 expect 0 "3 made-up images" -- env BADAK_MNIST_DIR="$tmp/none" "$L/ch05/gradient_check" --hidden 2
 
