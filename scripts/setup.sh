@@ -59,7 +59,7 @@ pkg_installed() {
 
 install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
-                libinih-dev libpng-dev libplplot-dev plplot-driver-cairo libcjson-dev
+                libinih-dev libpng-dev libjpeg-dev libplplot-dev plplot-driver-cairo libcjson-dev
                 dataset-fashion-mnist valgrind groff-base)
     # valgrind, groff-base: tests/cli_pkg.sh runs the default build under
     # valgrind and renders badak(1)
