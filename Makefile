@@ -55,20 +55,24 @@ CLI_SRC := $(sort $(wildcard src/cli/*.c))
 # their own archive linked by the command and the tests, not by libbadak
 FIG_SRC := $(sort $(wildcard src/fig/*.c src/plot/*.c))
 TEST_SRC:= $(sort $(wildcard tests/test_*.c))
+# the book's code in plain C, one program per book file (learn/, docs/learn.md)
+LEARN_SRC := $(sort $(wildcard learn/*/*.c))
+LEARN   := $(LEARN_SRC:learn/%.c=$(B)/learn/%)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
-.PHONY: all lib cli man test test-asan check bench bench-contended data run clean help examples \
-        fuzz fuzz-run install uninstall
+.PHONY: all lib cli man learn test test-asan check bench bench-contended data run clean help \
+        examples fuzz fuzz-run install uninstall
 
-all: lib cli examples man
+all: lib cli examples man learn
 lib: $(B)/libbadak.a $(B)/libbadak.so $(B)/$(SONAME)
 man: $(B)/badak.1
 cli: $(B)/badak
 examples: $(B)/examples/mnist_train $(B)/examples/transfer_mnist
+learn: $(LEARN)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -97,6 +101,10 @@ $(B)/badak: $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
 $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
+
+$(B)/learn/%: learn/%.c learn/learn.h $(wildcard learn/*/*.h) $(B)/libbadak.a include/badak.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilearn $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadakfig.a $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
 	@mkdir -p $(dir $@)
@@ -190,6 +198,7 @@ help:
 	@echo "make            build libbadak.a, libbadak.so.$(VERSION), badak, badak.1, examples (in $(B)/)"
 	@echo "make install    PREFIX=/usr/local (default), DESTDIR=stage; make uninstall removes it"
 	@echo "                OPT=\"-O3 -march=native\" builds for this CPU only (default: portable)"
+	@echo "make learn      the book's code in plain C, one program per book file (build/learn/)"
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"

@@ -1,6 +1,7 @@
 /* activation.c — element-wise activation layers (book 5.5) and the ReLU
  * variants of seed 002. ReLU, sigmoid and tanh backward use the saved output
- * y, so they keep no extra mask buffer. */
+ * y, so they keep no extra mask buffer.
+ * The book's plain version: learn/ch05/layers.h (Relu, Sigmoid). */
 #include "internal.h"
 
 #include <math.h>

@@ -10,7 +10,9 @@
  * Backward (book 7.4.3): dW = Σ_b dy_b · col_bᵀ, dcol_b = Wᵀ · dy_b,
  * dx_b = col2im(dcol_b). The columns live in the network's shared scratch
  * and are built again in backward, so no layer keeps a copy between the
- * passes. */
+ * passes.
+ * The book's plain version: learn/ch07/util.h (im2col in the book's [N*OH*OW,
+ * C*K*K] layout) and learn/ch07/layers.h (Convolution). */
 #include "internal.h"
 
 #include <cblas.h>

@@ -1,6 +1,8 @@
 /* pool.c — pooling (book 7.3, 7.4.4 Pooling), global average pooling and
  * Flatten. Pooling works per channel, so it needs no im2col: each output
- * is the max (or mean) of its K x K window of one channel. */
+ * is the max (or mean) of its K x K window of one channel.
+ * The book's plain version: learn/ch07/layers.h (Pooling, through im2col as
+ * the book does). */
 #include "internal.h"
 
 #include <float.h>

@@ -8,7 +8,9 @@
  * each [n]) once; `step` never allocates. bd_optim_step counts the step
  * before calling `step`, so inside it o->t is the 1-based step number.
  *
- * Every formula follows the book's common/optimizer.py exactly, in float. */
+ * Every formula follows the book's common/optimizer.py exactly, in float.
+ * The book's plain version: learn/ch06/optimizer.h (in double, run by
+ * learn/ch06/optimizer_compare_naive.c). */
 #include "internal.h"
 
 #include <limits.h>
