@@ -455,7 +455,12 @@ void bd_net_free(bd_net *net);
 size_t bd_net_param_count(const bd_net *net);
 /* Layer by name ("Affine2") or NULL. */
 bd_layer *bd_net_layer(bd_net *net, const char *name);
-/* Print the architecture, one layer a line. */
+/* Print a layer table like Keras's model.summary(): one row per layer with
+ * its name, kind (the description-file type), output shape, parameter
+ * count and details (filters, kernel, stride, pad, units, hyperparameters,
+ * fused ReLUs, frozen layers), the loss, then the totals (parameters,
+ * trainable, frozen, non-trainable state). Writes to f; NULL net or f:
+ * nothing. Thread-safe for a network no other thread changes. */
 void bd_net_print(const bd_net *net, FILE *f);
 /* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
  * computes no gradient for them and optimizers created with

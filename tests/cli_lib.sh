@@ -68,6 +68,15 @@ if [ -f "$MNIST/t10k-labels-idx1-ubyte" ] || [ -f "$MNIST/t10k-labels-idx1-ubyte
     if [ -n "$a" ] && [ "$a" = "$b" ]; then ok; else bad "examples/predict: '$a' vs eval '$b'"$'\n'"$ex"; fi
     expect 0 "reached 0.50 after 1 epochs" -- "$EX/custom_loop" "$MNIST" 0.5
     expect 1 "predict: " -- "$EX/predict" "$tmp/none.st" "$MNIST"
+    # badak info: a Keras-like layer table
+    "$BADAK" train --data "$MNIST" --model simple_convnet --train-size 200 --epochs 1 \
+        --no-train-acc --quiet --save "$tmp/cnn.st" >/dev/null 2>&1
+    out=$("$BADAK" info "$tmp/cnn.st" 2>&1)
+    if grep -Eq '^Conv1 +conv +30x24x24 +780  filters 30, kernel 5x5, stride 1, pad 0, \+ Relu1 fused$' <<<"$out" &&
+       grep -Eq '^MaxPool1 +maxpool +30x12x12 +0  kernel 2x2, stride 2$' <<<"$out" &&
+       grep -Eq '^Affine1 +affine +100 +432100  units 100$' <<<"$out" &&
+       grep -q '^parameters 433890 (trainable 433890, frozen 0)' <<<"$out"; then ok; else
+        bad "badak info table:"$'\n'"$out"; fi
 fi
 
 echo "cli tests: $pass passed, $fail failed"

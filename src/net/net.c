@@ -304,24 +304,6 @@ bd_layer *bd_net_layer(bd_net *net, const char *name)
     return NULL;
 }
 
-void bd_net_print(const bd_net *net, FILE *f)
-{
-    fprintf(f, "input     %d x %d x %d (%d features)\n", net->in_c, net->in_h, net->in_w,
-            net->in_size);
-    for (int i = 0; i < net->nlayers; i++) {
-        const bd_layer *l = &net->layers[i];
-        if (l->kind == BD_LAYER_AFFINE)
-            fprintf(f, "%-12s %d -> %d  (W %dx%d, b %d: %zu parameters)\n", l->name, l->in_size,
-                    l->out_size, l->in_size, l->out_size, l->out_size, l->param_count);
-        else if (l->param_count)
-            fprintf(f, "%-12s %d  (%zu parameters)\n", l->name, l->out_size, l->param_count);
-        else
-            fprintf(f, "%-12s %d\n", l->name, l->out_size);
-    }
-    fprintf(f, "%-12s %d outputs\n", bd_loss_kind_name(net->loss), net->out_size);
-    fprintf(f, "parameters %zu\n", bd_net_param_count(net));
-}
-
 /* Check a batch tensor against the network's input: the first layer is named
  * in the message, with both shapes ("Affine1: input 785 vs weight 784x50"). */
 static bd_status check_input(const bd_net *net, const bd_tensor *x, int *B)
