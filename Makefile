@@ -77,7 +77,8 @@ all: lib cli examples man learn
 lib: $(B)/libbadak.a $(B)/libbadak.so $(B)/$(SONAME)
 man: $(B)/badak.1
 cli: $(B)/badak
-examples: $(B)/examples/mnist_train $(B)/examples/transfer_mnist
+# every program in examples/ (tests/cli_pkg.sh builds each against the installed copy)
+examples: $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 learn: $(LEARN)
 
 $(B)/%.o: %.c $(HDRS)
