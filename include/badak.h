@@ -103,6 +103,12 @@ static inline float *bd_f32(const bd_tensor *t) { return (float *)t->data; }
 static inline int32_t *bd_i32(const bd_tensor *t) { return (int32_t *)t->data; }
 static inline uint8_t *bd_u8(const bd_tensor *t) { return (uint8_t *)t->data; }
 
+/* The one limit on sizes from outside (file headers, INI shapes, flags):
+ * no product of dimensions -- a sample's C x H x W, a tensor's elements, an
+ * image's pixels, a data file's rows x columns -- may exceed 2^31 - 1
+ * elements. Everything larger is refused with BD_ERR_SHAPE naming it. */
+#define BD_MAX_ELEMENTS 2147483647LL
+
 /* ----------------------------------------------------------------- runtime */
 
 /* Set the number of threads of every thread pool the process uses (OpenBLAS).
@@ -976,6 +982,29 @@ bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_tra
                              bd_model_meta *meta, char **run);
 /* The checkpoint file of folder dir, into buf. */
 const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
+
+/* ------------------------------------------- files, as root or not
+ * (src/io/files.c). Every file badak reads is opened with O_NONBLOCK and
+ * must be a regular file (a FIFO is refused, never waited on). Every file
+ * it writes goes to PATH.tmp.PID in the target's folder and is renamed over
+ * the target; before anything is written, a target that exists and is not a
+ * regular file (a device node, FIFO, socket, folder) is refused, and a
+ * symlink is followed (its regular target is replaced, the link kept).
+ * Temporary files left by killed processes are removed on the next save
+ * to that folder. */
+/* BD_OK if path may be written as a `what` file ("model", "log"); else the
+ * reason (empty name, a device node...). Nothing is created. */
+bd_status bd_output_check(const char *path, const char *what);
+/* BD_OK if path is a regular file that can be opened for reading. */
+bd_status bd_input_check(const char *path, const char *what);
+typedef struct bd_atomic_file bd_atomic_file;
+/* Open an atomic output (checked as bd_output_check); write to
+ * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say
+ * why: "No space left on device") or bd_atomic_abort. Both free f. */
+bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char *what);
+FILE *bd_atomic_stream(bd_atomic_file *f);
+bd_status bd_atomic_commit(bd_atomic_file *f);
+void bd_atomic_abort(bd_atomic_file *f);
 
 /* Test hook: fn(stage) is called between the steps of every model-file
  * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",

@@ -358,6 +358,11 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     }
     if (s != BD_OK)
         return cli_usage_error("train", "%s", bd_errmsg());
+    /* outputs that cannot be written (a device node, a FIFO, an empty name)
+     * are refused before anything is loaded, trained or written */
+    if ((save_path && (s = bd_output_check(save_path, "model")) != BD_OK) ||
+        (log_path && (s = bd_output_check(log_path, "log")) != BD_OK))
+        return cli_fail(s);
 
     int nthreads = bd_set_threads((int)threads);
     double t0 = bd_seconds();

@@ -32,7 +32,9 @@ int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, l
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) {
+    /* digits (and a minus) only: "+5", " 5" and "0x10" are refused */
+    int plain = (*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9');
+    if (!plain || end == s || *end || errno || v < lo || v > hi) {
         cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
         return -1;
     }
@@ -74,7 +76,7 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ',') || n == max) {
+        if (!(*p >= '0' && *p <= '9') || end == p || errno || v < 1 || v > 1000000 || (*end && *end != ',') || n == max) {
             cli_usage_error(cmd, "%s: '%s' is not a list of up to %d sizes like 100,100", opt,
                             s, max);
             return -1;
@@ -154,8 +156,13 @@ int cli_is_dense(const net_opts *o)
 
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w)
 {
-    if (bd_parse_shape(s, c, h, w) == BD_OK)
+    bd_status st = bd_parse_shape(s, c, h, w);
+    if (st == BD_OK)
         return 0;
+    if (st == BD_ERR_SHAPE) { /* a shape, but too large: say by how much */
+        cli_usage_error(cmd, "%s: %s", opt, bd_errmsg());
+        return -1;
+    }
     cli_usage_error(cmd, "%s '%s': expected N or CxHxW (e.g. 784 or 1x28x28)", opt, s);
     return -1;
 }

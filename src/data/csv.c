@@ -222,9 +222,8 @@ bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out)
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return bd_error(BD_ERR_ARG, "CSV: empty file path");
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp;
+    BD_TRY(bd__fopen_input(path, "CSV", &fp, NULL));
     rows r = {0};
     int ncls = 0;
     bd_status s = read_rows(fp, path, label_col, &r, &ncls);

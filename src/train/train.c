@@ -21,12 +21,11 @@ void bd_train_config_default(bd_train_config *c)
     c->lr_step = 10;
 }
 
-/* The CSV log is written to PATH.tmp and renamed when training ends, so a
- * crash never leaves a half log under the real name. */
+/* The CSV log is written to PATH.tmp.PID and renamed when training ends
+ * (src/io/files.c), so a crash never leaves a half log under the real name. */
 typedef struct train_log {
-    FILE *f;
-    char tmp[4096];
-    const char *path;
+    bd__afile af;
+    int open;
 } train_log;
 
 static bd_status log_open(train_log *lg, const char *path)
@@ -34,30 +33,19 @@ static bd_status log_open(train_log *lg, const char *path)
     memset(lg, 0, sizeof *lg);
     if (!path)
         return BD_OK;
-    if ((size_t)snprintf(lg->tmp, sizeof lg->tmp, "%s.tmp", path) >= sizeof lg->tmp)
-        return bd_error(BD_ERR_ARG, "log path too long: %s", path);
-    lg->f = fopen(lg->tmp, "w");
-    if (!lg->f)
-        return bd_error(BD_ERR_IO, "%s: cannot write the log: %s", lg->tmp, strerror(errno));
-    lg->path = path;
-    fprintf(lg->f, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
+    BD_TRY(bd__afile_open(&lg->af, path, "log"));
+    lg->open = 1;
+    fprintf(lg->af.f, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
     return BD_OK;
 }
 
 static bd_status log_close(train_log *lg, bd_status s)
 {
-    if (!lg->f)
+    if (!lg->open)
         return s;
-    int bad = ferror(lg->f);
-    bad |= fflush(lg->f) != 0;
-    bad |= fclose(lg->f) != 0;
-    lg->f = NULL;
-    if (bad || rename(lg->tmp, lg->path) != 0) {
-        remove(lg->tmp);
-        if (s == BD_OK)
-            return bd_error(BD_ERR_IO, "%s: cannot write the log", lg->path);
-    }
-    return s;
+    lg->open = 0;
+    bd_status c = bd__afile_commit(&lg->af);
+    return s == BD_OK ? c : s;
 }
 
 /* A copy of the weights and state (for the best epoch, the last good one). */
@@ -133,8 +121,25 @@ int bd_train_eval_rows(const bd_net *net, int batch)
     return conv ? batch : BD_MAX(batch, EVAL_ROWS);
 }
 
+static bd_status train_run(bd_net *net, bd_optim *opt, const bd_dataset *train,
+                           const bd_dataset *test, const bd_train_config *cfg,
+                           bd_train_result *res);
+
+/* bd_train holds its checkpoint folder's lock for the whole run */
 bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd_dataset *test,
                    const bd_train_config *cfg, bd_train_result *res)
+{
+    int lock = -1;
+    if (cfg && cfg->checkpoint)
+        BD_TRY(bd__dir_lock(cfg->checkpoint, &lock));
+    bd_status s = train_run(net, opt, train, test, cfg, res);
+    bd__dir_unlock(lock);
+    return s;
+}
+
+static bd_status train_run(bd_net *net, bd_optim *opt, const bd_dataset *train,
+                           const bd_dataset *test, const bd_train_config *cfg,
+                           bd_train_result *res)
 {
     bd_train_config dc;
     if (!cfg) {
@@ -302,11 +307,21 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
             break;
         }
         bd_optim_step(opt, net);
+        if (!bd__all_finite(bd_f32(&net->params), net->params.size)) {
+            /* a finite loss but broken optimizer state or rate: do not go on
+             * (or save) with NaN weights */
+            snap_restore(&good, net);
+            s = bd_error(BD_ERR_NUMERIC,
+                         "the weights became non-finite in the step of epoch %d, iteration "
+                         "%ld (learning rate %g; optimizer state broken?); the weights of "
+                         "epoch %d are kept", epoch, it + 1, (double)lr, epoch - 1);
+            break;
+        }
         epoch_loss += loss;
         epoch_iters++;
         r.iters = it + 1;
-        if (lg.f)
-            fprintf(lg.f, "iter,%d,%ld,%.6g,,,,,,\n", epoch, it + 1, (double)loss);
+        if (lg.open)
+            fprintf(lg.af.f, "iter,%d,%ld,%.6g,,,,,,\n", epoch, it + 1, (double)loss);
         if (cfg->on_iter)
             cfg->on_iter(cfg->ud, it + 1, total, loss);
 
@@ -348,8 +363,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         r.val_acc = st.val_acc;
         r.final_lr = lr;
         snap_take(&good, net);
-        if (lg.f)
-            fprintf(lg.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", epoch, it + 1,
+        if (lg.open)
+            fprintf(lg.af.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", epoch, it + 1,
                     (double)st.loss, (double)st.train_acc, (double)st.test_acc, st.seconds,
                     (double)st.val_acc, (double)st.val_loss, (double)lr);
         if (cfg->on_epoch)
