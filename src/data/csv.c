@@ -46,6 +46,11 @@ static int parse_num(const char *s, double *v)
 {
     if (!*s)
         return 0;
+    /* strtod also reads hex ("0x10") and "infinity": a data file's numbers
+     * are decimal */
+    for (const char *c = s; *c; c++)
+        if (*c == 'x' || *c == 'X')
+            return 0;
     char *end;
     *v = strtod(s, &end);
     if (end == s || *end)

@@ -5,6 +5,7 @@
  * (bd__optim_ranges, shared with the CLI), and the state against what the
  * optimizer can have produced. */
 #include "internal.h"
+#include "io/st.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -84,5 +85,30 @@ bd_status bd__checkpoint_check(const char *f, const bd_net *net, const bd_optim 
     if (!isfinite(pos->epoch_loss) || pos->epoch_loss < 0 || pos->epoch_iters > pos->iter)
         return bd_error(BD_ERR_FORMAT, "%s: the epoch's loss so far (%g over %ld iterations) "
                         "is not one a run can have", f, pos->epoch_loss, pos->epoch_iters);
+    return BD_OK;
+}
+
+/* A model file's metadata is shown by `badak info` and used by `eval`: it
+ * must be possible (accuracies in [0, 1], a rate in --lr's range, the
+ * parameter count the network has), or the file is refused, naming the key. */
+bd_status bd__model_meta_check(const char *f, const bd__st *st, const bd_net *net,
+                               const bd_model_meta *m)
+{
+    if (m->test_acc != -1.0f && !(m->test_acc >= 0.0f && m->test_acc <= 1.0f))
+        return bd_error(BD_ERR_FORMAT, "%s: badak.test_accuracy %g is not an accuracy (0..1)",
+                        f, (double)m->test_acc);
+    if (m->train_acc != -1.0f && !(m->train_acc >= 0.0f && m->train_acc <= 1.0f))
+        return bd_error(BD_ERR_FORMAT, "%s: badak.train_accuracy %g is not an accuracy (0..1)",
+                        f, (double)m->train_acc);
+    if (bd__st_meta(st, "badak.lr") && in_range(f, "lr", m->lr) != BD_OK)
+        return bd_error(BD_ERR_FORMAT, "%s: badak.lr %g is outside --lr's range %g..%g", f,
+                        (double)m->lr, bd__optim_ranges[0].lo, bd__optim_ranges[0].hi);
+    if (bd__st_meta(st, "badak.parameters")) {
+        long n;
+        BD_TRY(bd__meta_get_long(st, "badak.parameters", 0, INT64_MAX, &n));
+        if ((size_t)n != bd_net_param_count(net))
+            return bd_error(BD_ERR_FORMAT, "%s: badak.parameters says %ld but the network has "
+                            "%zu", f, n, bd_net_param_count(net));
+    }
     return BD_OK;
 }
