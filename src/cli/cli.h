@@ -11,6 +11,14 @@
 #define EXIT_INTERRUPTED 130 /* train stopped by SIGINT (128 + 2, as shells report
                               * it); the checkpoint, if any, was saved */
 
+/* Return the status of a library call from the calling function if it failed. */
+#define CLI_TRY(expr)                 \
+    do {                              \
+        bd_status cli_s_ = (expr);    \
+        if (cli_s_ != BD_OK)          \
+            return cli_s_;            \
+    } while (0)
+
 int cmd_train(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_hpsearch(int argc, char **argv);
@@ -81,6 +89,12 @@ bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
  * --csv with --test-csv or a shuffled --test-split drawn from seed. */
 bd_status cli_load_data(const char *data, const char *csv, int label_col, const char *test_csv,
                         float test_split, uint64_t seed, bd_dataset *train, bd_dataset *test);
+
+/* data_inputs.c: --normalize: the training set's per-channel mean and std
+ * applied to train, test and val (either may be empty); and what a saved
+ * model keeps of how its inputs were made (normalisation, class names). */
+bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
+void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {
