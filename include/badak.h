@@ -651,7 +651,7 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len);
 bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
 /* The classes of ds's labels (src/data/classes.c). classes > 0: every label
  * must be below it, and ds->nclasses becomes it; 0: the labels' own count
- * (0..max), refused (BD_ERR_FORMAT, naming the label) when the largest label
+ * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
  * is far beyond the others -- more than half of 0..max never appear. The
  * number of distinct labels goes to *distinct (may be NULL). */
 bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);

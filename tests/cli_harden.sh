@@ -67,7 +67,7 @@ expect 2 "--hidden: '+5'" -- "$BADAK" train --csv "$tmp/c.csv" --hidden +5
 mkfifo "$tmp/fifo"
 expect 1 "it is a FIFO" -- "$BADAK" train --csv "$tmp/fifo" --epochs 1
 ln -s fifo "$tmp/fifo.ini"
-expect 1 "it is a FIFO" -- "$BADAK" train --model "$tmp/fifo.ini" --csv "$tmp/c.csv" --epochs 1
+expect 2 "it is a FIFO" -- "$BADAK" train --model "$tmp/fifo.ini" --csv "$tmp/c.csv" --epochs 1
 expect 1 "it is a FIFO" -- "$BADAK" eval --model "$tmp/fifo" --csv "$tmp/c.csv"
 expect 1 "it is a FIFO" -- "$BADAK" info "$tmp/fifo"
 expect 1 "it is a FIFO" -- "$BADAK" predict --model "$tmp/fifo" "$tmp/c.csv"
@@ -82,7 +82,6 @@ expect 1 "it is a FIFO" -- "$BADAK" train --data "$tmp/idx" --epochs 1
 # a model to predict and save with
 "$BADAK" train --csv "$tmp/c.csv" --model mlp --hidden 8 --epochs 2 --batch 20 --quiet \
     --save "$tmp/m.safetensors" >/dev/null 2>&1 || bad "training the small model failed"
-expect 1 "it is a FIFO" -- "$BADAK" predict --model "$tmp/m.safetensors" "$tmp/fifo"
 
 # ---- outputs: device nodes, FIFOs, sockets and folders are never replaced
 expect 1 "is a FIFO (named pipe): refusing to replace it by the model file" -- \
@@ -131,6 +130,67 @@ expect 1 "in use by another training run (pid " -- \
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 expect 0 "" -- "$BADAK" train --csv "$tmp/c.csv" --epochs 1 --checkpoint "$tmp/ck" --quiet
+
+# ---- CSV classes: said, and a stray label refused unless --classes
+expect 0 "2 classes, 2 of them in the labels" -- "$BADAK" train --csv "$tmp/c.csv" --epochs 1
+{ cat "$tmp/c.csv"; echo "0.5,0.5,999"; } >"$tmp/stray.csv"
+expect 1 "label 999 (sample " -- \
+    "$BADAK" train --csv "$tmp/stray.csv" --epochs 1
+expect 1 "is far beyond the others (the next largest is 1; 3 distinct labels would make 1000" -- \
+    "$BADAK" train --csv "$tmp/stray.csv" --epochs 1
+expect 0 "1000 classes, 3 of them in the labels" -- \
+    "$BADAK" train --csv "$tmp/stray.csv" --epochs 1 --classes 1000
+{ cat "$tmp/c.csv"; echo "0x10,0.5,1"; } >"$tmp/hex.csv"
+expect 1 "column 1: \"0x10\" is not a number" -- "$BADAK" train --csv "$tmp/hex.csv" --epochs 1
+
+# ---- model metadata shown only when possible
+sed 's/"badak.parameters":"42"/"badak.parameters":"ab"/' "$tmp/m.safetensors" >"$tmp/abc.safetensors"
+expect 1 "'badak.parameters' = 'ab'" -- "$BADAK" info "$tmp/abc.safetensors"
+
+# ---- predict: vector models refused, blank images warned
+expect 1 "not an image: predict classifies images" -- "$BADAK" predict --model "$tmp/m.safetensors" "$tmp/c.csv"
+# an 8x8 image data set in IDX files, made here
+mkdir "$tmp/img8"
+for part in train t10k; do
+    { printf '\0\0\10\3\0\0\0\12\0\0\0\10\0\0\0\10'; printf 'A%.0s' $(seq 320);
+      printf '\300%.0s' $(seq 320); } >"$tmp/img8/$part-images-idx3-ubyte"
+    { printf '\0\0\10\1\0\0\0\12'; printf '\0%.0s' $(seq 5); printf '\1%.0s' $(seq 5); } \
+        >"$tmp/img8/$part-labels-idx1-ubyte"
+done
+"$BADAK" train --data "$tmp/img8" --epochs 1 --batch 5 --quiet --save "$tmp/img.safetensors" \
+    >/dev/null 2>&1 || bad "training the 8x8 image model failed"
+expect 1 "it is a FIFO" -- "$BADAK" predict --model "$tmp/img.safetensors" "$tmp/fifo"
+{ printf 'P5\n8 8\n255\n'; printf '\377%.0s' $(seq 64); } >"$tmp/white.pgm"
+expect 0 "white.pgm is blank (every pixel 1.00, all white or transparent)" -- \
+    "$BADAK" predict --model "$tmp/img.safetensors" "$tmp/white.pgm"
+
+# ---- messages that say what is wrong
+expect 1 "cannot read it as a model file: it is a folder" -- "$BADAK" eval --model "$tmp/idx" --csv "$tmp/c.csv"
+expect 2 "empty model file name" -- "$BADAK" eval --model "" --csv "$tmp/c.csv"
+expect 2 "empty model file name" -- "$BADAK" train --csv "$tmp/c.csv" --epochs 1 --save ""
+expect 2 "empty checkpoint folder name" -- "$BADAK" train --resume ""
+expect 1 "c.csv: a file, not a folder" -- "$BADAK" train --data "$tmp/c.csv" --epochs 1
+# resuming: options saved in the checkpoint are the checkpoint's; an empty one
+# is refused; a finished run says so; a copied folder is the one written
+"$BADAK" train --csv "$tmp/c.csv" --epochs 1 --batch 20 --checkpoint "$tmp/run" >/dev/null 2>&1 ||
+    bad "training with --checkpoint failed"
+mkdir "$tmp/runb" "$tmp/rune"
+sed 's/\\"--batch\\",\\"20\\"/\\"--batch\\",\\"00\\"/' "$tmp/run/checkpoint.safetensors" \
+    >"$tmp/runb/checkpoint.safetensors"
+expect 1 "error in the options saved in $tmp/runb/checkpoint.safetensors: --batch: '00'" -- \
+    "$BADAK" train --resume "$tmp/runb"
+sed 's/\\"--batch\\",\\"20\\"/\\"--batch\\",\\"\\"  /' "$tmp/run/checkpoint.safetensors" \
+    >"$tmp/rune/checkpoint.safetensors"
+expect 1 "saved option 6 is an empty string" -- "$BADAK" train --resume "$tmp/rune"
+expect 0 "was already complete: 1 epochs, 8 iterations; nothing trained" -- \
+    "$BADAK" train --resume "$tmp/run"
+cp -r "$tmp/run" "$tmp/copy"
+before=$(cksum <"$tmp/run/checkpoint.safetensors")
+expect 0 "done: 2 epochs" -- "$BADAK" train --resume "$tmp/copy" --epochs 2
+[ "$(cksum <"$tmp/run/checkpoint.safetensors")" = "$before" ] && ok ||
+    bad "resuming a copied folder wrote into the original"
+[ "$(cksum <"$tmp/copy/checkpoint.safetensors")" != "$before" ] && ok ||
+    bad "resuming a copied folder did not checkpoint into the copy"
 
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

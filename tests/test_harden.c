@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <zlib.h>
 
 static char g_dir[256];
 
@@ -338,6 +339,103 @@ static void checkpoint_folder_locked(void **st)
     bd_dataset_free(&tr);
 }
 
+/* ---- data files */
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void idx_dims_named(void **st)
+{
+    /* 1300000000 x 28 x 28: the product, not dimension 1, is too large */
+    static const unsigned char h[] = {0, 0, 8, 3, 0x4d, 0x7c, 0x6d, 0x00, 0, 0, 0, 28,
+                                      0, 0, 0, 28};
+    write_file(in_dir("big.idx"), h, sizeof h);
+    bd_idx idx;
+    assert_fails(bd_idx_read(in_dir("big.idx"), &idx), BD_ERR_FORMAT,
+                 "1300000000 x 28 x 28 is too large");
+    /* a small .gz claiming 1.3 M images: refused from the gzip trailer,
+     * before allocating and inflating a gigabyte */
+    static const unsigned char g[] = {0, 0, 8, 3, 0, 0x13, 0xd6, 0x20, 0, 0, 0, 28,
+                                      0, 0, 0, 28};
+    gzFile z = gzopen(in_dir("claim.idx.gz"), "wb");
+    assert_non_null(z);
+    gzwrite(z, g, sizeof g);
+    /* random bytes: 1 MB that stays 1 MB compressed, so deflate's best
+     * ratio cannot rule the claim out; only the trailer can */
+    unsigned char rnd[4096];
+    bd_rng r;
+    bd_rng_seed(&r, 9);
+    for (int i = 0; i < 256; i++) {
+        for (size_t k = 0; k < sizeof rnd; k++)
+            rnd[k] = (unsigned char)bd_rng_u64(&r);
+        gzwrite(z, rnd, sizeof rnd);
+    }
+    gzclose(z);
+    assert_fails(bd_idx_read(in_dir("claim.idx.gz"), &idx), BD_ERR_FORMAT,
+                 "the gzip trailer says the file inflates to 1048592");
+}
+
+static void pgm_strict(void **st)
+{
+    bd_image img;
+    write_file(in_dir("junk.pgm"), "P5\n2\xb8 28\n255\n", 15);
+    assert_fails(bd_image_load(in_dir("junk.pgm"), &img), BD_ERR_FORMAT,
+                 "byte 0xb8 right after the width 2");
+    write_file(in_dir("extra.pgm"), "P5\n2 2\n255\nabcdXYZ", 18);
+    assert_fails(bd_image_load(in_dir("extra.pgm"), &img), BD_ERR_FORMAT,
+                 "3 bytes after the pixel data the header's 2x2 call for");
+    write_file(in_dir("ok.pgm"), "P5\n2 2\n255\nabcd", 15);
+    assert_ok(bd_image_load(in_dir("ok.pgm"), &img));
+    bd_image_free(&img);
+    write_file(in_dir("comment.pgm"), "P2\n2#c\n 2\n255\n1 2 3 4\n", 22);
+    assert_ok(bd_image_load(in_dir("comment.pgm"), &img));
+    bd_image_free(&img);
+}
+
+static void csv_strict(void **st)
+{
+    bd_dataset ds;
+    const char *hex = "1,2,0\n1,0x10,1\n";
+    write_file(in_dir("hex.csv"), hex, strlen(hex));
+    assert_fails(bd_csv_load(in_dir("hex.csv"), -1, &ds), BD_ERR_FORMAT,
+                 "hex.csv:2: column 2: \"0x10\" is not a number");
+    const char *stray = "1,2,0\n1,3,1\n2,2,2\n5,5,999\n";
+    write_file(in_dir("stray.csv"), stray, strlen(stray));
+    assert_ok(bd_csv_load(in_dir("stray.csv"), -1, &ds));
+    assert_fails(bd_dataset_classes(&ds, 0, NULL), BD_ERR_FORMAT,
+                 "label 999 (sample 4) is far beyond the others");
+    int d = 0;
+    assert_ok(bd_dataset_classes(&ds, 1000, &d));
+    assert_int_equal(ds.nclasses, 1000);
+    assert_int_equal(d, 4);
+    assert_fails(bd_dataset_classes(&ds, 500, NULL), BD_ERR_FORMAT, "not below --classes 500");
+    bd_dataset_free(&ds);
+}
+
+static void model_meta_checked(void **st)
+{
+    bd_net net;
+    build(&net);
+    bd_model_meta m;
+    bd_model_meta_init(&m);
+    m.test_acc = 1e20f;
+    assert_ok(bd_model_save(&net, in_dir("acc.safetensors"), &m));
+    bd_net back;
+    assert_fails(bd_model_load(&back, in_dir("acc.safetensors"), NULL), BD_ERR_FORMAT,
+                 "badak.test_accuracy 1e+20 is not an accuracy");
+    bd_model_meta_init(&m);
+    m.lr = 1e7f;
+    assert_ok(bd_model_save(&net, in_dir("lr.safetensors"), &m));
+    assert_fails(bd_model_load(&back, in_dir("lr.safetensors"), NULL), BD_ERR_FORMAT,
+                 "badak.lr 1e+07 is outside");
+    bd_net_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +448,10 @@ int main(void)
         cmocka_unit_test(device_outputs_refused),
         cmocka_unit_test(stale_tmp_removed),
         cmocka_unit_test(checkpoint_folder_locked),
+        cmocka_unit_test(idx_dims_named),
+        cmocka_unit_test(pgm_strict),
+        cmocka_unit_test(csv_strict),
+        cmocka_unit_test(model_meta_checked),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

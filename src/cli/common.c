@@ -16,13 +16,22 @@ int cli_fail(bd_status s)
     return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
 }
 
+const char *cli_origin;
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "badak %s: ", cmd);
+    if (cli_origin) /* not typed by the user: a file's options */
+        fprintf(stderr, "badak %s: error in %s: ", cmd, cli_origin);
+    else
+        fprintf(stderr, "badak %s: ", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+    if (cli_origin) {
+        fprintf(stderr, "\n");
+        return EXIT_FAIL;
+    }
     fprintf(stderr, "\nTry 'badak %s --help'.\n", cmd);
     return EXIT_USAGE;
 }
@@ -214,5 +223,28 @@ bd_status cli_load_data(const char *data, const char *csv, int label_col,
         bd_dataset_free(train);
         bd_dataset_free(test);
     }
+    return s;
+}
+
+bd_status cli_classes(bd_dataset *train, bd_dataset *test, int classes, int *distinct)
+{
+    /* the labels of both sets together: a split may put the stray one in
+     * either */
+    bd_dataset all;
+    memset(&all, 0, sizeof all);
+    int ys[1] = {train->n + test->n};
+    bd_status s = bd_tensor_alloc(&all.y, BD_I32, 1, ys);
+    if (s != BD_OK)
+        return s;
+    memcpy(all.y.data, train->y.data, (size_t)train->n * sizeof(int32_t));
+    if (test->n)
+        memcpy(bd_i32(&all.y) + train->n, test->y.data, (size_t)test->n * sizeof(int32_t));
+    all.n = ys[0];
+    all.nclasses = classes;
+    snprintf(all.name, sizeof all.name, "%s", train->name);
+    s = bd_dataset_classes(&all, classes, distinct);
+    if (s == BD_OK)
+        train->nclasses = test->nclasses = all.nclasses > 0 ? all.nclasses : 1;
+    bd_tensor_free(&all.y);
     return s;
 }

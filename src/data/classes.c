@@ -40,5 +40,7 @@ bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct)
                         "(the next largest is %d; %d distinct labels would make %d classes); "
                         "if the classes really are 0..%d, give --classes %d",
                         ds->name, maxl, at + 1, second, d, maxl + 1, maxl, maxl + 1);
+    if (classes <= 0)
+        ds->nclasses = BD_MAX(ds->nclasses, maxl + 1);
     return BD_OK;
 }

@@ -304,6 +304,8 @@ bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_tra
     memset(pos, 0, sizeof *pos);
     if (run)
         *run = NULL;
+    if (!dir || !*dir)
+        return bd_error(BD_ERR_ARG, "empty checkpoint folder name");
     char path[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CKPT_FILE) >= sizeof path)
         return bd_error(BD_ERR_ARG, "checkpoint folder name too long: %.60s...", dir);
