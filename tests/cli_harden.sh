@@ -22,7 +22,7 @@ expect() {
     local code=$1 want=$2
     shift 3
     local out rc
-    out=$(timeout 60 "$@" 2>&1)
+    out=$(timeout "${HARDEN_TIMEOUT:-60}" "$@" 2>&1)
     rc=$?
     if [ "$rc" -ne "$code" ]; then
         bad "'$*' exited $rc, expected $code"$'\n'"$out"
