@@ -72,6 +72,11 @@ static void ini_shapes_checked(void **st)
                  "b (100000 units on 100000 inputs): 10000100000 parameters");
     const char *c = "[net]\ninput = 1x28x28\n[c]\ntype = conv\nfilters = 65536\nkernel = 5\n"
                     "[g]\ntype = gap\n[f]\ntype = affine\nunits = 10\n";
+    /* F x C x K x K = 2^80: a size_t count would wrap to 0 */
+    const char *k = "[net]\ninput = 1048576x1x1\n[c]\ntype = conv\nfilters = 1048576\n"
+                    "kernel = 1048576\npad = 524288\n";
+    assert_fails(bd_net_from_ini(&net, k, "k.ini", 0, 0, 0, 0, &r), BD_ERR_SHAPE,
+                 "c (1048576 filters of 1048576x1048576x1048576): about 1.21e+24");
     assert_ok(bd_net_from_ini(&net, c, "c.ini", 0, 0, 0, 0, &r));
     assert_fails(bd_net_reserve(&net, 100), BD_ERR_SHAPE, "c: output for a batch of 100");
     bd_net_free(&net);

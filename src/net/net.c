@@ -32,6 +32,13 @@ bd_status bd_net_create(bd_net *net, int c, int h, int w)
  * the bytes: "Affine1: 1000000 units: ... need 6360000080 bytes". */
 static bd_status check_layer_memory(const bd_net *net, const bd_layer *l, const bd_layer_op *op)
 {
+    /* a conv's F x C x K x K can pass 2^64 (K up to 2^21 with padding), so
+     * the op's own size_t count could wrap: bound it in floating point first */
+    double est = l->kind == BD_LAYER_CONV2D ? (double)l->units * l->in_c * l->k * l->k : 0.0;
+    if (est > (double)BD_MAX_ELEMENTS)
+        return bd_error(BD_ERR_SHAPE, "%s (%d filters of %dx%dx%d): about %.3g parameters, "
+                        "more than %lld (BD_MAX_ELEMENTS)", l->name, l->units, l->in_c, l->k,
+                        l->k, est, (long long)BD_MAX_ELEMENTS);
     uint64_t mine = op->param_count ? op->param_count(l) : 0;
     uint64_t state = op->state_count ? op->state_count(l) : 0;
     char who[96];
