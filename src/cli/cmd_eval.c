@@ -53,14 +53,14 @@ static const struct option EVAL_OPTS[] = {
 /* the predicted class of every sample, one a line, into path */
 static bd_status write_predictions(const int32_t *pred, int n, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot write", path);
+    bd_atomic_file *af; /* atomic: a full disk never leaves a short file */
+    bd_status os = bd_atomic_open(&af, path, "predictions");
+    if (os != BD_OK)
+        return os;
+    FILE *f = bd_atomic_stream(af);
     for (int i = 0; i < n; i++)
         fprintf(f, "%d\n", pred[i]);
-    if (fclose(f) != 0)
-        return bd_error(BD_ERR_IO, "%s: write failed", path);
-    return BD_OK;
+    return bd_atomic_commit(af);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -98,8 +98,10 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (!model)
         return cli_usage_error("eval", "--model FILE is required");
+    bd_status s = BD_OK;
+    if (pred && (s = bd_output_check(pred, "predictions")) != BD_OK)
+        return cli_fail(s); /* before the work, not after it */
     bd_set_threads((int)threads);
-    bd_status s;
     bd_model *m = bd_model_open(model, &s);
     if (!m)
         return cli_fail(s);
