@@ -171,7 +171,7 @@ check: test test-asan
 # seconds from its corpus (new inputs go to build/fuzz/corpus_<t>; add the
 # ones worth keeping to tests/fuzz/corpus/<t>/, which `make test` replays).
 FUZZ_CC      ?= clang
-FUZZ_TARGETS := idx model netini
+FUZZ_TARGETS := idx model netini ckpt csv image cli
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DBD_LIBFUZZER \
                 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(CJSON_CFLAGS)
