@@ -246,6 +246,12 @@ void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
 double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
 /* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
 void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
+/* Huber loss with delta 1 (smooth L1), d = y - t per unit: 0.5 d^2 for
+ * |d| <= 1, |d| - 0.5 beyond; summed over units, averaged over the batch
+ * (class indices become one-hot targets, as for MSE).  y [B,C] -> loss */
+double bd_huber_forward(const float *y, bd_labels t, int B, int C);
+/* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C] */
+void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
 /* ------------------------------------------------------------- networks */
 
@@ -280,6 +286,10 @@ typedef enum bd_loss_kind {
     BD_LOSS_MAE,            /* mean absolute error on the raw outputs */
     BD_LOSS_SIGMOID_BCE,    /* sigmoid + binary cross-entropy: one output unit,
                              * labels 0/1 (two classes) */
+    BD_LOSS_MULTI_BCE,      /* multi-label: a sigmoid + binary cross-entropy on
+                             * each of K output units, targets 0/1 per unit */
+    BD_LOSS_HUBER,          /* Huber (delta 1): 0.5 d^2 where |d| <= 1, else
+                             * |d| - 0.5, summed over outputs (regression) */
     BD_LOSS_KIND_COUNT
 } bd_loss_kind;
 
@@ -581,6 +591,14 @@ bd_status bd_idx_read(const char *path, bd_idx *out);
 void bd_idx_free(bd_idx *idx);
 
 #define BD_NORM_MAXC 16     /* channels per-channel normalisation handles */
+#define BD_MAX_TARGETS 64   /* target columns of regression / multi-label */
+
+/* What a data set's labels are. */
+typedef enum bd_task {
+    BD_TASK_CLASSIFY = 0, /* y: one class index per sample */
+    BD_TASK_REGRESS,      /* t: K real targets per sample (linear outputs, MSE) */
+    BD_TASK_MULTILABEL    /* t: K 0/1 flags per sample (K sigmoids, BCE) */
+} bd_task;
 #define BD_CLASSES_LEN 2048 /* bytes of class names a data set / model keeps */
 
 /* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
@@ -599,6 +617,13 @@ typedef struct bd_dataset {
     int norm;
     float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
     char classes[BD_CLASSES_LEN]; /* class names, one per line ("" unknown) */
+    /* regression / multi-label (task != BD_TASK_CLASSIFY): t [N, K] float
+     * targets, K = nclasses (the network's outputs); y is then all 0 */
+    bd_task task;
+    bd_tensor t;
+    /* regression: t was standardised, t = (target - t_mean) / t_std */
+    int t_standardized;
+    float t_mean[BD_MAX_TARGETS], t_std[BD_MAX_TARGETS];
 } bd_dataset;
 
 /* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -654,6 +679,42 @@ bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *st
 /* The i-th (0-based) line of a newline-separated class list into buf; ""
  * when there is none. Returns buf. */
 const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
+
+/* Regression and multi-label data (src/data/csv_targets.c). Parse a column
+ * list "3,4", "-2..-1" or "4..6" (0-based; negative from the end) into cols
+ * (at most max). */
+bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
+/* A CSV whose k columns cols[] are targets (task BD_TASK_REGRESS: real
+ * numbers; BD_TASK_MULTILABEL: 0 or 1), the other columns features:
+ * x [N, D], t [N, k], y zeros, nclasses = k. */
+bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
+                              bd_dataset *out);
+/* Standardise ds's targets column by column: with mean NULL, from ds's own
+ * mean and std (written to ds->t_mean / t_std); else with the given ones
+ * (the training set's, for a test set). A constant column gets std 1. */
+bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
+
+/* Metrics of a trained network over a whole set (src/train/metrics.c).
+ * Regression, in the targets' own units (standardisation undone): */
+typedef struct bd_regress_metrics_t {
+    int k;                        /* targets */
+    float rmse, mae, r2;          /* over every target (R²: their mean) */
+    float rmse_k[BD_MAX_TARGETS], mae_k[BD_MAX_TARGETS], r2_k[BD_MAX_TARGETS];
+} bd_regress_metrics_t;
+bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m);
+/* Multi-label: output k is predicted 1 when sigmoid(z_k) > threshold. */
+typedef struct bd_multilabel_metrics_t {
+    int k;                        /* labels */
+    float precision[BD_MAX_TARGETS], recall[BD_MAX_TARGETS], f1[BD_MAX_TARGETS];
+    float exact_match;            /* samples with every label right */
+    float f1_macro;               /* mean F1 over the labels */
+} bd_multilabel_metrics_t;
+bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
+                                bd_multilabel_metrics_t *m);
+/* Classification: matrix [classes, classes], row = true class, column =
+ * predicted (argmax; one output unit: logit > 0). classes must be the
+ * network's (2 for one output unit). */
+bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes);
 
 /* ------------------------------------------------------- data augmentation */
 
@@ -994,6 +1055,12 @@ typedef struct bd_model_meta {
     int norm_c;
     float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
     char classes[BD_CLASSES_LEN];
+    /* the task; regression: the targets' standardisation (target_n values,
+     * undone at predict time); multi-label: the decision threshold */
+    bd_task task;
+    int target_n;
+    float target_mean[BD_MAX_TARGETS], target_std[BD_MAX_TARGETS];
+    float threshold;
 } bd_model_meta;
 
 void bd_model_meta_init(bd_model_meta *m);

@@ -97,5 +97,55 @@ perl "$here/cifar_gen.pl" 3 5 "$tmp/mixed/data_batch_5.bin" 2
 expect 1 "data_batch_5.bin: 9222 bytes is not a whole number of 3073-byte records" -- "$BADAK" \
     train --data cifar10:"$tmp/mixed" --model tobigs_cnn
 
+# --- regression: y = sin(x1) + x2^2 + N(0, 0.1^2), the README's example
+awk 'BEGIN { srand(11); print "x1,x2,x3,y"; for (i = 0; i < 2000; i++) {
+    a = -3 + 6 * rand(); b = -1.5 + 3 * rand(); c = rand();
+    n = sqrt(-2 * log(rand() + 1e-12)) * cos(6.283185307 * rand());
+    printf "%.5f,%.5f,%.5f,%.5f\n", a, b, c, sin(a) + b * b + 0.1 * n } }' >"$tmp/reg.csv"
+out=$("$BADAK" train --csv "$tmp/reg.csv" --task regress --model mlp --hidden 64,64 \
+    --optimizer adam --lr 0.003 --epochs 60 --lr-schedule cosine --batch 32 --threads 1 \
+    --save "$tmp/reg.safetensors" --json 2>&1)
+rmse=$(json_num test_rmse "$out")
+r2=$(json_num test_r2 "$out")
+if awk -v e="$rmse" -v r="$r2" 'BEGIN { exit !(e > 0.09 && e < 0.13 && r > 0.98) }' &&
+    grep -qF "test RMSE" <<<"$out" && grep -qF '"test_mae":' <<<"$out"; then ok; else
+    bad "regression: test_rmse '$rmse' r2 '$r2'"$'\n'"$out"; fi
+# predict --csv: values in the target's own units (the standardisation undone)
+pred=$("$BADAK" predict --model "$tmp/reg.safetensors" --csv "$tmp/reg.csv" --label-cols -1)
+err=$(paste -d, <(tail -n +2 "$tmp/reg.csv") <(echo "$pred") |
+    awk -F, '{ d = $5 - $4; s += d * d; n++ } END { printf "%.4f %d", sqrt(s / n), n }')
+if awk -v e="${err% *}" 'BEGIN { exit !(e < 0.13) }' && [ "${err#* }" = 2000 ]; then ok; else
+    bad "predict --csv of the regression model: rms error / rows '$err'"; fi
+expect 1 "4 feature columns, the model takes 3 (drop target columns with --label-cols)" -- \
+    "$BADAK" predict --model "$tmp/reg.safetensors" --csv "$tmp/reg.csv"
+# a loss that does not fit the task's last layer is refused before loading
+expect 2 "--loss softmax_ce does not fit --task regress" -- "$BADAK" train --csv "$tmp/reg.csv" \
+    --task regress --loss softmax_ce
+expect 2 "--task regress needs --csv" -- "$BADAK" train --task regress
+expect 2 "--label-cols is for --task regress or multilabel" -- "$BADAK" train \
+    --csv "$tmp/reg.csv" --label-cols 2,3
+expect 0 "parameters, loss HuberLoss" -- "$BADAK" train --csv "$tmp/reg.csv" --task regress --loss huber \
+    --model mlp --hidden 8 --epochs 1
+
+# --- multi-label: three labels that are thresholds of the features
+awk 'BEGIN { srand(5); print "a,b,c,l0,l1,l2"; for (i = 0; i < 1500; i++) {
+    a = 2 * rand() - 1; b = 2 * rand() - 1; c = 2 * rand() - 1;
+    printf "%.4f,%.4f,%.4f,%d,%d,%d\n", a, b, c, (a > 0), (b > 0.2), (a + c > 0) } }' >"$tmp/ml.csv"
+out=$("$BADAK" train --csv "$tmp/ml.csv" --task multilabel --label-cols 3..5 --model mlp \
+    --hidden 32 --optimizer adam --lr 0.01 --epochs 60 --threads 1 --save "$tmp/ml.safetensors" \
+    --json 2>&1)
+em=$(json_num test_exact_match "$out")
+f1s=$(sed -n 's/.*"test_f1":\[\([^]]*\)\].*/\1/p' <<<"$out")
+if awk -v e="$em" -v f="$f1s" 'BEGIN { n = split(f, v, ","); ok = n == 3 && e > 0.9;
+        for (i = 1; i <= n; i++) ok = ok && v[i] >= 0.9; exit !ok }' &&
+    grep -qF "label 2: precision" <<<"$out"; then ok; else
+    bad "multilabel: exact '$em' F1 '$f1s'"$'\n'"$out"; fi
+expect 0 "0,0,1  (" -- "$BADAK" predict --model "$tmp/ml.safetensors" --csv "$tmp/ml.csv" \
+    --label-cols -3..-1
+expect 1 "reg.csv:2: column 1: label 2.55807 is not 0 or 1" -- "$BADAK" train --csv "$tmp/reg.csv" \
+    --task multilabel --label-cols 0,3 --epochs 1
+expect 2 "--loss mse does not fit --task multilabel" -- "$BADAK" train --csv "$tmp/ml.csv" \
+    --task multilabel --label-cols 3..5 --loss mse
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -95,6 +95,31 @@ bd_status cli_load_data(const char *data, const char *csv, int label_col, const 
  * model keeps of how its inputs were made (normalisation, class names). */
 bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
 void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
+/* --task regress / multilabel: the loss the task takes (mse, mae, huber;
+ * bce_multi), set in no->loss when not given; 0, or EXIT_USAGE after a
+ * message when the given loss does not fit the last layer the task needs */
+int cli_task_loss(bd_task task, net_opts *no);
+/* The CSV's target columns (label_cols, else label_col) for train and test
+ * (test_csv, or a seeded test_split of the CSV). */
+bd_status cli_load_targets(const char *csv, const char *label_cols, int label_col, bd_task task,
+                           const char *test_csv, float test_split, uint64_t seed,
+                           bd_dataset *train, bd_dataset *test);
+/* The final metrics of a regress / multilabel run, on the test set (the
+ * training set too), printed and as JSON fields ("test_rmse":...). */
+typedef struct task_metrics {
+    bd_task task;
+    int has_test;
+    bd_regress_metrics_t reg_train, reg_test;
+    bd_multilabel_metrics_t ml_train, ml_test;
+    float threshold;
+} task_metrics;
+bd_status cli_task_metrics(bd_net *net, const bd_dataset *train, const bd_dataset *test,
+                           float threshold, task_metrics *m);
+void cli_print_task_metrics(const task_metrics *m);
+void cli_json_task_metrics(const task_metrics *m);
+/* predict_csv.c: `badak predict --csv FILE` (drop_cols: --label-cols) */
+int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
+                    const char *drop_cols);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {

@@ -12,6 +12,7 @@
 
 static const char *HELP =
     "Usage: badak predict --model FILE [options] IMAGE...\n"
+    "       badak predict --model FILE --csv FILE [--label-cols LIST]\n"
     "\n"
     "Classify images (PNG or PGM/PPM, any size; JPEG too for colour models) with a model\n"
     "saved by 'badak train --save'. A model of 3 input channels (CIFAR-10, --data\n"
@@ -30,12 +31,16 @@ static const char *HELP =
     "  --invert auto|yes|no  invert the image (default auto: when its border is light)\n"
     "  --no-fit              only resize the whole image (no crop, box or centring)\n"
     "  --save-input DIR      also write each prepared input as DIR/<name>.pgm\n"
+    "  --csv FILE            predict each row of a CSV of numbers instead of images:\n"
+    "                        regression values in the targets' units, multi-label\n"
+    "                        0/1 labels and probabilities, or the class\n"
+    "  --label-cols LIST     with --csv: columns to drop (the targets), e.g. -1 or 3,4\n"
     "  -h, --help            this text\n"
     "\n"
     "Output, one line per image: FILE: CLASS (PROBABILITY), ... best first.\n"
     "Exit status: 0 all classified, 1 an image or the model could not be read, 2 bad option.\n";
 
-enum { O_MODEL = 256, O_TOP, O_INVERT, O_NOFIT, O_SAVE };
+enum { O_MODEL = 256, O_TOP, O_INVERT, O_NOFIT, O_SAVE, O_CSV, O_LABELCOLS };
 
 static const struct option LONGOPTS[] = {
     {"model", required_argument, 0, O_MODEL},
@@ -43,6 +48,9 @@ static const struct option LONGOPTS[] = {
     {"invert", required_argument, 0, O_INVERT},
     {"no-fit", no_argument, 0, O_NOFIT},
     {"save-input", required_argument, 0, O_SAVE},
+    {"csv", required_argument, 0, O_CSV},
+    {"label-cols", required_argument, 0, O_LABELCOLS},
+    {"label-col", required_argument, 0, O_LABELCOLS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -168,7 +176,7 @@ static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *pa
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model = NULL, *save_dir = NULL;
+    const char *model = NULL, *save_dir = NULL, *csv = NULL, *drop = NULL;
     long top = 3;
     bd_image_prep prep;
     bd_image_prep_default(&prep);
@@ -193,6 +201,8 @@ int cmd_predict(int argc, char **argv)
             break;
         case O_NOFIT: prep.fit = 0; break;
         case O_SAVE: save_dir = optarg; break;
+        case O_CSV: csv = optarg; break;
+        case O_LABELCOLS: drop = optarg; break;
         default: return cli_usage_error("predict", "unknown or incomplete option");
         }
         if (bad)
@@ -200,7 +210,11 @@ int cmd_predict(int argc, char **argv)
     }
     if (!model)
         return cli_usage_error("predict", "--model FILE is required");
-    if (optind >= argc)
+    if (csv && optind < argc)
+        return cli_usage_error("predict", "give --csv FILE or images, not both");
+    if (drop && !csv)
+        return cli_usage_error("predict", "--label-cols is for --csv");
+    if (!csv && optind >= argc)
         return cli_usage_error("predict", "no image given");
 
     bd_net net;
@@ -208,6 +222,13 @@ int cmd_predict(int argc, char **argv)
     bd_status s = bd_model_load(&net, model, &meta);
     if (s != BD_OK)
         return cli_fail(s);
+    if (csv) {
+        bd_set_threads(1);
+        bd_net_set_training(&net, 0);
+        int rc = cli_predict_csv(&net, &meta, csv, drop);
+        bd_net_free(&net);
+        return rc;
+    }
     if (net.in_c != 1 && (net.in_c != 3 || save_dir)) {
         bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
                  "or colour (3) images%s", model, net.in_c,

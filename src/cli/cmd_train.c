@@ -30,7 +30,16 @@ static const char *HELP =
     "                        does the same)\n"
     "  --csv FILE            train on a CSV of numbers instead, one sample a row\n"
     "  --label-col N         CSV column of the class index (default -1: the last;\n"
-    "                        negative counts from the end)\n"
+    "                        negative counts from the end; 0 is the first)\n"
+    "  --task TASK           classify (default: one class index per row), regress\n"
+    "                        (real-valued targets: linear outputs, MSE; targets are\n"
+    "                        standardised and the model undoes it when predicting;\n"
+    "                        RMSE, MAE and R^2 reported) or multilabel (several 0/1\n"
+    "                        label columns: a sigmoid + binary cross-entropy per\n"
+    "                        output; per-label precision/recall/F1, exact match)\n"
+    "  --label-cols LIST     the target columns of regress / multilabel, e.g. 3,4 or\n"
+    "                        -2..-1 (default: --label-col's one column)\n"
+    "  --threshold P         multilabel: predict a label when its sigmoid > P (0.5)\n"
     "  --test-csv FILE       CSV test set (same columns)\n"
     "  --test-split F        without --test-csv: hold out a shuffled fraction F of\n"
     "                        the CSV as the test set (default 0.2)\n"
@@ -61,7 +70,8 @@ static const char *HELP =
     "  --batchnorm           BatchNorm after each hidden Affine, before the activation\n"
     "  --dropout P           inverted Dropout with drop probability P after each\n"
     "                        hidden activation\n"
-    "  --loss NAME           softmax_ce (default), mse, mae, or bce (sigmoid + binary\n"
+    "  --loss NAME           softmax_ce (default), mse, mae, huber, bce_multi (the\n"
+    "                        multilabel default), or bce (sigmoid + binary\n"
     "                        cross-entropy, one output, for two classes)\n"
     "  --weight-decay L      L2: adds L/2 * sum W^2 over the Affine weights (not\n"
     "                        biases) to the loss\n"
@@ -148,7 +158,9 @@ static const char *HELP =
  * in the phase that needs it (load_data, build_model, train_config, report). */
 typedef struct train_opts {
     /* data */
-    const char *data, *csv, *test_csv;
+    const char *data, *csv, *test_csv, *label_cols;
+    bd_task task;
+    float threshold;
     long label_col, train_size;
     float test_split, val_split;
     /* network */
@@ -176,6 +188,7 @@ static void opts_default(train_opts *o)
     o->data = "mnist";
     o->label_col = -1;
     o->test_split = 0.2f;
+    o->threshold = 0.5f;
     o->net = (net_opts){.model = "two_layer", .activation = "relu"};
     o->freeze = -1;
     o->optimizer = "sgd";
@@ -225,6 +238,20 @@ static int parse_sampling(train_opts *o, const char *arg)
     return 0;
 }
 
+static int parse_task(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "classify") == 0)
+        o->task = BD_TASK_CLASSIFY;
+    else if (strcmp(arg, "regress") == 0)
+        o->task = BD_TASK_REGRESS;
+    else if (strcmp(arg, "multilabel") == 0)
+        o->task = BD_TASK_MULTILABEL;
+    else
+        return cli_usage_error("train", "--task: '%s' (expected classify, regress or multilabel)",
+                               arg);
+    return 0;
+}
+
 static int parse_augment(train_opts *o, const char *arg)
 {
     if (bd_parse_augment(arg, &o->aug) != BD_OK)
@@ -244,6 +271,9 @@ static const train_flag FLAGS[] = {
     STR("csv", csv, 0),
     INT("label-col", label_col, -100000, 100000, 0),
     STR("test-csv", test_csv, 0),
+    FN("task", parse_task, 0),
+    STR("label-cols", label_cols, 0),
+    FLT("threshold", threshold, 1e-6, 0.999999, 0),
     FLT("test-split", test_split, 0.001, 0.999, 0),
     INT("train-size", train_size, 1, 1L << 30, 0),
     FLT("val-split", val_split, 0.001, 0.999, 0),
@@ -354,8 +384,16 @@ static int check_options(train_opts *o, int resuming)
         return cli_usage_error("train", "give --epochs or --iters, not both");
     if (!o->epochs && !o->iters)
         o->iters = 10000;
-    if ((o->test_csv || o->label_col != -1) && !o->csv)
-        return cli_usage_error("train", "--test-csv and --label-col need --csv");
+    if ((o->test_csv || o->label_col != -1 || o->label_cols) && !o->csv)
+        return cli_usage_error("train", "--test-csv, --label-col and --label-cols need --csv");
+    if (o->task != BD_TASK_CLASSIFY && !o->csv)
+        return cli_usage_error("train", "--task %s needs --csv (its target columns)",
+                               o->task == BD_TASK_REGRESS ? "regress" : "multilabel");
+    if (o->label_cols && o->task == BD_TASK_CLASSIFY)
+        return cli_usage_error("train", "--label-cols is for --task regress or multilabel "
+                               "(one class column: --label-col)");
+    if (cli_task_loss(o->task, &o->net) != 0)
+        return EXIT_USAGE;
     if (o->patience && o->val_split <= 0)
         return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
     if (o->replace_head && !o->init_from)
@@ -416,6 +454,7 @@ typedef struct train_run {
     bd_optim opt_store;
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
+    task_metrics tm;          /* regress / multilabel: the final metrics */
     double total_s;           /* with data loading */
 } train_run;
 
@@ -434,10 +473,19 @@ static bd_status load_data(train_run *r)
     const train_opts *o = r->o;
     r->nthreads = bd_set_threads((int)o->threads);
     r->t0 = bd_seconds();
-    CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
-                         o->seed, &r->train, &r->test));
+    if (o->task == BD_TASK_CLASSIFY)
+        CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
+                              o->seed, &r->train, &r->test));
+    else
+        CLI_TRY(cli_load_targets(o->csv, o->label_cols, (int)o->label_col, o->task, o->test_csv,
+                                 o->test_split, o->seed, &r->train, &r->test));
     if (o->train_size)
         CLI_TRY(bd_dataset_truncate(&r->train, (int)o->train_size));
+    if (o->task == BD_TASK_REGRESS) { /* the training set's mean and std, for both */
+        CLI_TRY(bd_dataset_standardize_targets(&r->train, NULL, NULL));
+        if (r->test.n)
+            CLI_TRY(bd_dataset_standardize_targets(&r->test, r->train.t_mean, r->train.t_std));
+    }
     if (o->val_split > 0) {
         bd_rng vr;
         bd_rng_seed(&vr, o->seed ^ 0x7a1ULL);
@@ -501,6 +549,8 @@ static void print_header(const train_run *r)
     if (r->val.n)
         printf(", %d validation", r->val.n);
     printf("), %zu parameters", bd_net_param_count(net));
+    if (net->loss != BD_LOSS_SOFTMAX_CE)
+        printf(", loss %s", bd_loss_kind_name(net->loss));
     if (net->frozen)
         printf(" (first %d layers frozen: %zu trainable)", net->frozen,
                bd_net_trainable_count(net));
@@ -537,6 +587,7 @@ static void on_sigint(int sig)
 /* What the per-iteration and per-epoch hooks print with. */
 typedef struct run_ctx {
     progress bar;
+    const char *acc;          /* what the "accuracy" is: acc, r2 (regress), exact */
     int quiet;
     int show_lr;
     long total;
@@ -556,12 +607,12 @@ static void on_epoch(void *ud, const bd_epoch_stats *s)
         return;
     progress_clear(&c->bar);
     printf("epoch %3d  iter %6ld  loss %.4f", s->epoch, s->iter, (double)s->loss);
-    if (s->train_acc >= 0)
-        printf("  train acc %.4f", (double)s->train_acc);
-    if (s->test_acc >= 0)
-        printf("  test acc %.4f", (double)s->test_acc);
-    if (s->val_acc >= 0)
-        printf("  val acc %.4f  val loss %.4f", (double)s->val_acc, (double)s->val_loss);
+    if (s->train_acc != -1.0f) /* -1: not measured (R² may be negative) */
+        printf("  train %s %.4f", c->acc, (double)s->train_acc);
+    if (s->test_acc != -1.0f)
+        printf("  test %s %.4f", c->acc, (double)s->test_acc);
+    if (s->val_acc != -1.0f)
+        printf("  val %s %.4f  val loss %.4f", c->acc, (double)s->val_acc, (double)s->val_loss);
     if (c->show_lr)
         printf("  lr %.3g", (double)s->lr);
     printf("  %.2fs\n", s->seconds);
@@ -596,6 +647,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     r->meta.batch = (int)o->batch;
     r->meta.lr = r->opt->cfg.lr;
     cli_meta_inputs(&r->train, &r->meta);
+    r->meta.threshold = o->threshold;
     cfg->checkpoint = o->ckpt_dir;
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
@@ -609,6 +661,7 @@ static bd_status run_training(train_run *r)
     run_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.quiet = r->o->quiet;
+    ctx.acc = r->o->task == BD_TASK_REGRESS ? "r2" : r->o->task == BD_TASK_MULTILABEL ? "exact" : "acc";
     ctx.show_lr = r->sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, r->o->quiet);
     bd_train_config cfg;
@@ -638,12 +691,16 @@ static void print_summary(const train_run *r)
     printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
            res->epochs, res->iters, res->seconds,
            res->seconds > 0 ? res->iters / res->seconds : 0.0, r->total_s);
-    if (res->train_acc >= 0)
-        printf("train accuracy %.4f\n", (double)res->train_acc);
-    if (res->val_acc >= 0)
-        printf("validation accuracy %.4f\n", (double)res->val_acc);
-    if (res->test_acc >= 0)
-        printf("test accuracy %.4f\n", (double)res->test_acc);
+    if (r->o->task != BD_TASK_CLASSIFY) {
+        cli_print_task_metrics(&r->tm);
+    } else {
+        if (res->train_acc >= 0)
+            printf("train accuracy %.4f\n", (double)res->train_acc);
+        if (res->val_acc >= 0)
+            printf("validation accuracy %.4f\n", (double)res->val_acc);
+        if (res->test_acc >= 0)
+            printf("test accuracy %.4f\n", (double)res->test_acc);
+    }
     printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
 }
 
@@ -674,7 +731,7 @@ static void print_json(const train_run *r, bd_status s)
            "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
            "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
            "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-           "\"augment\":\"%s\",\"interrupted\":%s}\n",
+           "\"augment\":\"%s\",\"interrupted\":%s",
            s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
            json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
            (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
@@ -682,6 +739,9 @@ static void print_json(const train_run *r, bd_status s)
            res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
            (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
            bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
+    if (o->task != BD_TASK_CLASSIFY)
+        cli_json_task_metrics(&r->tm);
+    printf("}\n");
 }
 
 /* The summary, the saved model (--save), the JSON line; the exit code. */
@@ -689,6 +749,8 @@ static int report(train_run *r, bd_status s)
 {
     const train_opts *o = r->o;
     int rc = 0;
+    if (s == BD_OK && o->task != BD_TASK_CLASSIFY && !r->res.interrupted)
+        s = cli_task_metrics(r->net, &r->train, &r->test, o->threshold, &r->tm);
     if (s != BD_OK)
         rc = cli_fail(s);
     if (!o->quiet && s == BD_OK)

@@ -162,6 +162,10 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     BD_TRY(check_set(net, train));
     BD_TRY(check_set(net, test));
     BD_TRY(check_set(net, cfg->val));
+    if (train->task != BD_TASK_CLASSIFY &&
+        (!train->t.data || train->t.shape[1] != net->out_size))
+        return bd_error(BD_ERR_SHAPE, "%s: %d targets per sample, network output is %d",
+                        train->name, train->t.data ? train->t.shape[1] : 0, net->out_size);
     int top = net->out_size == 1 ? 2 : net->out_size;
     if (train->nclasses > top)
         return bd_error(BD_ERR_SHAPE, "%s: %d classes, network output is %d", train->name,
@@ -198,7 +202,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
      * convolutional ones every reserved row costs whole feature maps (and
      * im2col columns), so they evaluate in training-sized batches. */
     BD_TRY(bd_net_reserve(net, bd_train_eval_rows(net, B)));
-    bd_tensor perm, aug_scratch = {0};
+    bd_tensor perm, aug_scratch = {0}, tbatch = {0};
     int pshape[1] = {train->n};
     BD_TRY(bd_tensor_alloc(&perm, BD_I32, 1, pshape));
     int32_t *idx = bd_i32(&perm);
@@ -212,12 +216,17 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     }
     if (s == BD_OK)
         s = snap_alloc(&best, net);
+    if (s == BD_OK && train->task != BD_TASK_CLASSIFY) { /* the batch's float targets */
+        int ts[2] = {B, train->t.shape[1]};
+        s = bd_tensor_alloc(&tbatch, BD_F32, 2, ts);
+    }
     train_log lg = {0};
     if (s == BD_OK)
         s = log_open(&lg, cfg->log_path);
     if (s != BD_OK) {
         bd_tensor_free(&perm);
         bd_tensor_free(&aug_scratch);
+        bd_tensor_free(&tbatch);
         snap_free(&good);
         snap_free(&best);
         return s;
@@ -281,13 +290,17 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
             bidx = idx + pos * B;
         }
         s = bd_dataset_gather(train, bidx, B, &net->xbatch, &net->ybatch);
+        bd_labels bl = {bd_i32(&net->ybatch), NULL};
+        if (s == BD_OK && tbatch.data) { /* regression / multi-label targets */
+            s = bd__dataset_targets(train, bidx, 0, B, bd_f32(&tbatch));
+            bl = (bd_labels){NULL, bd_f32(&tbatch)};
+        }
         if (s == BD_OK && aug)
             s = bd_augment_batch(aug, bd_f32(&net->xbatch), B, train->c, train->h, train->w,
                                  bd_f32(&aug_scratch), &aug_rng);
         float loss = 0.0f;
         if (s == BD_OK)
-            s = bd_net_gradient(net, &net->xbatch, (bd_labels){bd_i32(&net->ybatch), NULL},
-                                &loss);
+            s = bd_net_gradient(net, &net->xbatch, bl, &loss);
         if (s != BD_OK)
             break;
         if (!isfinite(loss)) {
@@ -402,6 +415,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     bd_restore_denormals(fpu);
     bd_tensor_free(&perm);
     bd_tensor_free(&aug_scratch);
+    bd_tensor_free(&tbatch);
     snap_free(&good);
     snap_free(&best);
     s = log_close(&lg, s);
