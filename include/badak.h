@@ -531,6 +531,32 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
  * malloc'd; the caller frees it. */
 bd_status bd_net_to_ini(const bd_net *net, char **text);
 
+/* The [train] section of a network description (src/net/netfile_train.c):
+ * the training options that make one file a whole experiment, e.g.
+ *   [train]
+ *   optimizer = adam
+ *   lr = 0.003
+ *   lr-schedule = onecycle
+ *   epochs = 3
+ * Keys are the long options of `badak train` without their dashes ('_' may
+ * stand for '-'): optimizer lr momentum beta1 beta2 decay eps lr-schedule
+ * lr-step lr-gamma warmup batch epochs iters sampling seed augment
+ * weight-decay l1 patience val-split no-train-acc; each at
+ * most once. bd_net_from_ini skips the section. bd_net_train_options lists
+ * its keys (normalised to '-') and values in file order: *n of at most max;
+ * values are checked by whoever applies them (the CLI, as if given as
+ * options before the command line's own). */
+typedef struct bd_train_option {
+    char key[24];
+    char val[232];
+    int line;             /* in the text, 1-based */
+} bd_train_option;
+#define BD_TRAIN_OPTIONS_MAX 32
+bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
+                               int max, int *n);
+/* The same, from the file at path (no [train] section: *n = 0). */
+bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n);
+
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 bd_status bd_parse_init(const char *s, bd_init *init);
@@ -562,14 +588,18 @@ struct bd_optim {
     const bd_optim_ops *ops;
     bd_optim_config cfg;
     long t;                /* steps taken */
+    size_t n;              /* parameters it was created for */
     bd_tensor state[2];    /* per-parameter state (velocity, moments...) */
 };
 
 /* Create the optimizer named `name` ("sgd") for n parameters. */
 bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg,
                           size_t n);
-/* One update of the whole parameter block from the gradient block. */
-void bd_optim_step(bd_optim *o, bd_net *net);
+/* One update of the network's trainable parameters (the suffix after the
+ * frozen layers) from its gradient block. Fails with BD_ERR_SHAPE, changing
+ * nothing, when the network's trainable count is not the one the optimizer
+ * was created for (e.g. 0: created before bd_net_build); BD_ERR_ARG for NULL. */
+bd_status bd_optim_step(bd_optim *o, bd_net *net);
 void bd_optim_free(bd_optim *o);
 /* Names of the known optimizers, NULL-terminated. */
 const char *const *bd_optim_names(void);
@@ -845,19 +875,26 @@ typedef enum bd_sampling {
 /* Learning-rate schedules, applied at the start of every epoch e (0-based)
  * of E: constant; step: lr·γ^⌊e/step⌋; exp: lr·γ^e; cosine:
  * ½ lr (1 + cos(π e / E)); adaptive (seed 004): keep the rate while the
- * epoch's training loss improves, halve it when the loss gets worse. */
+ * epoch's training loss improves, halve it when the loss gets worse;
+ * onecycle: per iteration, a linear warm-up from lr/25 to lr over the first
+ * `warmup` fraction of the run, then ½ lr (1 + cos(π t)) down to 0 over the
+ * rest (t from 0 to 1) — the one-cycle policy (Smith 2018) that trains a
+ * net in a few epochs. */
 typedef enum bd_lr_schedule {
     BD_LR_CONSTANT = 0,
     BD_LR_STEP,
     BD_LR_EXP,
     BD_LR_COSINE,
-    BD_LR_ADAPTIVE
+    BD_LR_ADAPTIVE,
+    BD_LR_ONECYCLE
 } bd_lr_schedule;
 
 bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
 const char *bd_schedule_name(bd_lr_schedule s);
 /* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
 float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
+/* BD_LR_ONECYCLE's rate before iteration it (0-based) of total. */
+float bd_lr_onecycle(float lr0, long it, long total, float warmup);
 
 typedef struct bd_epoch_stats {
     int epoch;         /* 1-based */
@@ -885,6 +922,8 @@ typedef struct bd_train_config {
     bd_lr_schedule schedule;
     int lr_step;          /* BD_LR_STEP: epochs per step (default 10) */
     float lr_gamma;       /* BD_LR_STEP / BD_LR_EXP factor (0.1 / 0.95) */
+    float warmup;         /* BD_LR_ONECYCLE: warm-up fraction of the run (0:
+                           * the default 0.15) */
     const char *log_path; /* CSV log (NULL: none), written atomically */
     const bd_augment *augment; /* augment each training batch (NULL: none); its
                            * draws come from their own stream of `seed`, so
@@ -902,6 +941,29 @@ typedef struct bd_train_config {
     volatile sig_atomic_t *stop;   /* when non-zero (a SIGINT handler sets it):
                                     * finish the current step, checkpoint, return
                                     * BD_OK with res->interrupted = 1 */
+    /* Data-parallel training (one process per rank, each with the whole
+     * network; the src/dist module of the command drives it), all optional.
+     * With nranks > 1, rank r computes rows [B r / N, B (r+1) / N) of every
+     * global mini-batch of B (N = nranks; the same sample order on every
+     * rank, drawn from seed), with its loss and gradient scaled by rows / B,
+     * so that the sum over the ranks is the mean over the global batch; and
+     * rows [n r / N, n (r+1) / N) of every set it evaluates. nranks 0 or 1:
+     * the whole batch, exactly as without these fields. */
+    int rank, nranks;
+    /* Between backward and the optimizer update of every step: the
+     * trainable gradient block (the suffix after frozen layers), contiguous,
+     * n floats, e.g. to sum it over the ranks. A status other than BD_OK
+     * stops training with it. Also usable alone (clipping, logging). */
+    bd_status (*on_grad)(void *ud, float *grads, size_t n);
+    /* Sum v[0..n) over the ranks in place (required when nranks > 1): the
+     * step's loss with the stop flag (so the NaN guard and a stop are
+     * decided by all ranks together), and evaluation counts. */
+    bd_status (*on_sum)(void *ud, double *v, int n);
+    /* Before every evaluation and checkpoint: make the non-trainable state
+     * (BatchNorm running averages, n floats) agree over the ranks, e.g.
+     * average it (NULL: leave it as each rank has it). */
+    bd_status (*on_state)(void *ud, float *state, size_t n);
+    void *dist_ud;                 /* the user data of these three hooks */
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -936,6 +998,85 @@ typedef struct bd_train_pos {
 } bd_train_pos;
 
 void bd_train_pos_free(bd_train_pos *pos);
+
+/* The step-level trainer: bd_train is a loop over it, and a program that
+ * wants its own loop (a GUI, data-parallel ranks) drives it the same way:
+ *
+ *     bd_trainer *t;
+ *     bd_trainer_create(&t, net, opt, train, test, &cfg);
+ *     while (s == BD_OK && !bd_trainer_done(t)) {
+ *         s = bd_trainer_step(t, &loss);            // one mini-batch
+ *         if (s == BD_OK && bd_trainer_epoch_end(t))
+ *             s = bd_trainer_end_epoch(t, &stats);  // evaluate, log, schedule,
+ *     }                                             // early stop, checkpoint
+ *     s = bd_trainer_finish(t, &result);            // best weights, log file
+ *     bd_trainer_free(t);
+ *
+ * All loop state is one bd_train_pos inside the trainer (what a checkpoint
+ * saves, bd_trainer_save); cfg->resume starts a trainer from a saved one.
+ * The trainer borrows net, opt, the data sets and cfg's pointers (they must
+ * outlive it) and copies cfg itself. One trainer is driven by one thread
+ * at a time; the loop allocates nothing. */
+typedef struct bd_trainer bd_trainer;
+
+/* Validate everything (shapes, batch, epochs, the resume position; the
+ * same checks and messages as bd_train), reserve the network's rows,
+ * allocate the loop's buffers and open the log. *out is NULL on failure. */
+bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
+                            const bd_dataset *train, const bd_dataset *test,
+                            const bd_train_config *cfg);
+/* One iteration: set the epoch's learning rate, draw the next mini-batch
+ * (shuffled epochs or with replacement), gather (this rank's shard of) it,
+ * augment, forward, backward, cfg->on_grad, optimizer update. *loss (may be
+ * NULL) gets the batch's mean loss (with nranks > 1: summed over the ranks).
+ * A loss that is not finite gives BD_ERR_NUMERIC naming the epoch and
+ * iteration, and the weights of the last finished epoch are put back.
+ * When cfg->stop is set mid-epoch the trainer checkpoints (cfg->checkpoint)
+ * and is done, interrupted. BD_ERR_ARG if called when done or before
+ * bd_trainer_end_epoch at an epoch's end. */
+bd_status bd_trainer_step(bd_trainer *t, float *loss);
+/* 1 when the last step finished an epoch (or the run): call
+ * bd_trainer_end_epoch before the next step. */
+int bd_trainer_epoch_end(const bd_trainer *t);
+/* 1 when no step is left: the iterations are done, early stopping or
+ * cfg->stop ended the run, or a step failed. */
+int bd_trainer_done(const bd_trainer *t);
+/* The end of an epoch: evaluate (training set if cfg->eval_train, test,
+ * validation), log, cfg->on_epoch, the adaptive schedule, early stopping,
+ * the checkpoint. st (may be NULL) receives the epoch's figures. */
+bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
+/* Accuracy (and mean loss, if loss is non-NULL) of the trainer's network
+ * on ds in evaluation mode; with nranks > 1 each rank evaluates its rows
+ * and the sums are reduced with cfg->on_sum, so every rank gets the whole
+ * set's figures. */
+bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
+                              float *loss);
+/* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
+ * the network, the optimizer at its base rate, the position). */
+bd_status bd_trainer_save(bd_trainer *t, const char *dir);
+/* Iterations done, the run's total, the current (1-based) epoch. */
+void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
+/* End the run: with early stopping, put back the best epoch's weights and
+ * measure them; restore the network's mode and the optimizer's rate;
+ * write the log under its name. res (may be NULL) gets the results.
+ * Returns the first error of the run (a failed step) or of finishing. */
+bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res);
+/* Release the trainer (finishing it first if bd_trainer_finish was not
+ * called). NULL is a no-op. */
+void bd_trainer_free(bd_trainer *t);
+
+/* Sums of an evaluation over a range of rows, to add up across ranks. */
+typedef struct bd_eval_sums {
+    long n;               /* rows evaluated */
+    long correct;         /* of them, predicted right */
+    double loss_sum;      /* Σ of the per-row losses (0 unless asked for) */
+} bd_eval_sums;
+
+/* Evaluate rows [lo, hi) of ds (an empty range gives zeros) in evaluation
+ * mode, in chunks of the network's reserved rows; with_loss: also the
+ * loss. accuracy = correct / n, mean loss = loss_sum / n. */
+bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                            bd_eval_sums *out);
 
 void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be

@@ -56,7 +56,10 @@ static const char *HELP =
     "                        BatchNorm and LeakyReLU, two max pools, Linear),\n"
     "                        resnet18 (seed 002's ResNet-18 for 32x32 colour), or\n"
     "                        FILE.ini, a network description (examples/*.ini,\n"
-    "                        docs/architecture.md); the hidden-layer options below\n"
+    "                        docs/architecture.md), whose [train] section may hold\n"
+    "                        training options (keys: the long options below without\n"
+    "                        dashes; the command line overrides them); the\n"
+    "                        hidden-layer options below\n"
     "                        are for two_layer and mlp\n"
     "  --hidden LIST         hidden sizes, e.g. 50 or 100,100 (defaults: two_layer 50,\n"
     "                        mlp 100,100,100,100,100)\n"
@@ -87,8 +90,12 @@ static const char *HELP =
     "  --decay D             rmsprop's decay (default 0.99)\n"
     "  --eps E               adagrad, rmsprop, adam (default 1e-7, as in the book)\n"
     "  --lr-schedule NAME    constant (default), step (lr * gamma^(epoch/step)), exp\n"
-    "                        (lr * gamma^epoch), cosine, or adaptive (keep the rate\n"
-    "                        while the epoch loss improves, halve it when it worsens)\n"
+    "                        (lr * gamma^epoch), cosine, adaptive (keep the rate\n"
+    "                        while the epoch loss improves, halve it when it worsens),\n"
+    "                        or onecycle (per step: warm up linearly from lr/25 to lr,\n"
+    "                        then a half cosine down to 0)\n"
+    "  --warmup F            onecycle: the fraction of the run spent warming up\n"
+    "                        (default 0.15)\n"
     "  --lr-step N           epochs per step of the step schedule (default 10)\n"
     "  --lr-gamma G          factor of step (default 0.1) and exp (0.95)\n"
     "  --batch N             mini-batch size (default 100)\n"
@@ -136,9 +143,12 @@ static const char *HELP =
     "                        every epoch, atomically; Ctrl-C (SIGINT) finishes the\n"
     "                        current step, saves it and exits 130\n"
     "  --resume DIR          continue the run saved in DIR with its own options (give\n"
-    "                        only --threads, --quiet, --json, --save, --log or\n"
-    "                        --checkpoint); it ends with the same weights, bit for bit,\n"
-    "                        as a run never stopped (same thread count)\n"
+    "                        only --threads, --quiet, --json, --save, --log,\n"
+    "                        --checkpoint, --no-train-acc, or a new length); it ends\n"
+    "                        with the same weights, bit for bit, as a run never stopped\n"
+    "                        (same thread count). --epochs N or --iters N extend a\n"
+    "                        finished run; a cosine or step schedule is recomputed for\n"
+    "                        the new total from the resumed epoch on\n"
     "  --init-from FILE      start from a saved model's architecture and weights\n"
     "                        (the network options do not apply)\n"
     "  --replace-head K      with --init-from: a fresh last Affine layer with K outputs\n"
@@ -172,7 +182,7 @@ typedef struct train_opts {
     bd_optim_config oc;
     int lr_given;
     long lr_step, batch, epochs, iters, patience, threads;
-    float lr_gamma;
+    float lr_gamma, warmup;
     bd_sampling sampling;
     uint64_t seed;
     int eval_train, normalize;
@@ -287,9 +297,10 @@ static const train_flag FLAGS[] = {
     STR("lr-schedule", schedule, 0),
     INT("lr-step", lr_step, 1, 1000000, 0),
     FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
+    FLT("warmup", warmup, 0.001, 0.999, 0),
     INT("batch", batch, 1, 1 << 20, 0),
-    INT("epochs", epochs, 1, 1000000, 0),
-    INT("iters", iters, 1, 1L << 40, 0),
+    INT("epochs", epochs, 1, 1000000, 1), /* --resume: extend the run */
+    INT("iters", iters, 1, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
@@ -346,12 +357,12 @@ static void long_options(struct option *lo)
 
 #define NLONGOPTS (NFLAGS + 16)
 
-/* Fill o from argv. Returns -1 to go on, else the exit code (0 after --help). */
-static int parse_options(int argc, char **argv, train_opts *o)
+/* One getopt pass of argv over o. Returns -1 to go on, else the exit code
+ * (0 after --help). */
+static int parse_argv(int argc, char **argv, train_opts *o)
 {
     struct option lo[NLONGOPTS];
     long_options(lo);
-    opts_default(o);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -373,6 +384,52 @@ static int parse_options(int argc, char **argv, train_opts *o)
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     return -1;
+}
+
+/* The [train] section of a --model FILE.ini, applied to o as if its keys
+ * were flags (the same parsers, so the same values are accepted). Returns
+ * -1 to go on, else the exit code. */
+static int apply_train_section(const char *path, train_opts *o)
+{
+    static bd_train_option kv[BD_TRAIN_OPTIONS_MAX]; /* o keeps pointers into it */
+    int n;
+    if (bd_net_load_train_options(path, kv, BD_TRAIN_OPTIONS_MAX, &n) != BD_OK)
+        return cli_usage_error("train", "%s", bd_errmsg());
+    for (int i = 0; i < n; i++) {
+        const train_flag *f = NULL;
+        for (size_t j = 0; j < NFLAGS && !f; j++)
+            if (!strcmp(FLAGS[j].name, kv[i].key))
+                f = &FLAGS[j];
+        if (!f) /* a key bd_net_train_options knows but this command does not */
+            return cli_usage_error("train", "%s:%d: [train]: '%s' is not an option of badak train",
+                                   path, kv[i].line, kv[i].key);
+        int noarg = f->type == F_SET || f->type == F_CLEAR;
+        if (noarg && strcasecmp(kv[i].val, "true") && strcmp(kv[i].val, "1"))
+            return cli_usage_error("train", "%s:%d: [train]: %s takes 'true' (or leave it out)",
+                                   path, kv[i].line, kv[i].key);
+        if (apply_flag(f, kv[i].val, o)) {
+            fprintf(stderr, "badak train: (in %s:%d, [train] %s = %s)\n", path, kv[i].line,
+                    kv[i].key, kv[i].val);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Fill o: the defaults, then a network description's [train] section, then
+ * argv (so the command line overrides the file). Returns -1 to go on, else
+ * the exit code (0 after --help). */
+static int parse_options(int argc, char **argv, train_opts *o)
+{
+    opts_default(o);
+    int rc = parse_argv(argc, argv, o);
+    const size_t n = strlen(o->net.model);
+    if (rc >= 0 || n <= 4 || strcasecmp(o->net.model + n - 4, ".ini"))
+        return rc;
+    const char *model = o->net.model;
+    opts_default(o);
+    rc = apply_train_section(model, o);
+    return rc >= 0 ? rc : parse_argv(argc, argv, o);
 }
 
 /* Combinations of options, and the cheap things (network, optimizer,
@@ -635,6 +692,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->schedule = r->sched;
     cfg->lr_step = (int)o->lr_step;
     cfg->lr_gamma = o->lr_gamma;
+    cfg->warmup = o->warmup;
     cfg->log_path = o->log_path;
     cfg->augment = o->aug.flags ? &o->aug : NULL;
     cfg->on_iter = on_iter;
@@ -753,6 +811,8 @@ static int report(train_run *r, bd_status s)
         s = cli_task_metrics(r->net, &r->train, &r->test, o->threshold, &r->tm);
     if (s != BD_OK)
         rc = cli_fail(s);
+    if (s == BD_ERR_NUMERIC)
+        fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
     if (!o->quiet && s == BD_OK)
         print_summary(r);
     if (s == BD_OK && r->res.interrupted) {
@@ -872,6 +932,50 @@ static int check_resume_args(int argc, char **argv)
     return -1;
 }
 
+/* Is argv[i] --epochs or --iters (the run's length)? Sets *skip to the
+ * number of arguments it takes up. */
+static int is_length_opt(char **argv, int argc, int i, int *skip)
+{
+    static const char *const names[] = {"--epochs", "--iters"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        if (!strncmp(argv[i], names[k], n) && (argv[i][n] == '=' || !argv[i][n])) {
+            *skip = argv[i][n] == '=' || i + 1 >= argc ? 1 : 2;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The saved options, then the ones given now (later ones win). A length
+ * given now (--epochs or --iters) replaces the saved one, whichever it was:
+ * that is how a finished run is extended. */
+static int merge_args(const cJSON *saved, int argc, char **argv, char **av)
+{
+    int ac = 0, skip, new_length = 0;
+    av[ac++] = argv[0];
+    for (int i = 1; i < argc; i++)
+        new_length |= is_length_opt(argv, argc, i, &skip);
+    int n = cJSON_GetArraySize(saved);
+    char **sv = calloc((size_t)n + 1, sizeof *sv);
+    if (!sv)
+        return -1;
+    const cJSON *v;
+    int k = 0;
+    cJSON_ArrayForEach(v, saved) sv[k++] = cJSON_IsString(v) ? v->valuestring : "";
+    for (int i = 0; i < n; i++) {
+        if (new_length && is_length_opt(sv, n, i, &skip)) {
+            i += skip - 1;
+            continue;
+        }
+        av[ac++] = sv[i];
+    }
+    free(sv);
+    for (int i = 1; i < argc; i++)
+        av[ac++] = argv[i];
+    return ac;
+}
+
 /* Continue the run saved in dir: its options first, then the ones given now
  * (later ones win), with the checkpoint's network, optimizer and position. */
 static int resume_main(const char *dir, int argc, char **argv)
@@ -895,14 +999,9 @@ static int resume_main(const char *dir, int argc, char **argv)
                 "(badak.run); it was not written by 'badak train'\n", dir);
         rc = EXIT_FAIL;
     } else {
-        int ac = 0;
-        av[ac++] = argv[0];
-        const cJSON *v;
-        cJSON_ArrayForEach(v, args) av[ac++] = cJSON_IsString(v) ? v->valuestring : "";
-        for (int i = 1; i < argc; i++)
-            av[ac++] = argv[i];
-        char *run = run_text(ac, av);
-        rc = train_main(ac, av, run, &ck);
+        int ac = merge_args(args, argc, argv, av);
+        char *run = ac > 0 ? run_text(ac, av) : NULL;
+        rc = run ? train_main(ac, av, run, &ck) : cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
         cJSON_free(run);
     }
     free(av);

@@ -77,24 +77,34 @@ static bd_status eval_targets(bd_net *net, const bd_dataset *ds, float *accuracy
     return BD_OK;
 }
 
-static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+/* Rows [lo, hi) of ds through the network in chunks of its reserved rows:
+ * the number right and, with with_loss, the sum of the per-row losses (each
+ * chunk's mean loss times its rows). */
+static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                           bd_eval_sums *out)
 {
+    memset(out, 0, sizeof *out);
     if (ds->n < 1)
         return bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+    if (lo < 0 || hi > ds->n || lo > hi)
+        return bd_error(BD_ERR_ARG, "%s: rows [%d, %d) outside the %d samples", ds->name, lo,
+                        hi, ds->n);
     if ((size_t)ds->x.size / (size_t)ds->n != (size_t)net->in_size)
         return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network takes %d",
                         ds->name, ds->x.size / (size_t)ds->n, net->in_size);
     if (net->max_batch < 1)
         BD_TRY(bd_net_reserve(net, 100));
     if (ds->task != BD_TASK_CLASSIFY)
-        return eval_targets(net, ds, accuracy, loss);
+        return bd_error(BD_ERR_ARG, "%s: counting right answers is for class labels; "
+                        "regression and multi-label sets are evaluated whole (bd_evaluate)",
+                        ds->name);
     long correct = 0;
     double total_loss = 0.0;
-    for (int start = 0; start < ds->n; start += net->max_batch) {
-        int n = BD_MIN(net->max_batch, ds->n - start);
+    for (int start = lo; start < hi; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, hi - start);
         BD_TRY(bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch));
         bd_labels t = {bd_i32(&net->ybatch), NULL};
-        if (loss) {
+        if (with_loss) {
             float l;
             BD_TRY(bd_net_loss(net, &net->xbatch, t, &l));
             total_loss += (double)l * n;
@@ -111,20 +121,52 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, f
             correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
         }
     }
-    if (accuracy)
-        *accuracy = (float)((double)correct / ds->n);
-    if (loss)
-        *loss = (float)(total_loss / ds->n);
+    out->n = hi - lo;
+    out->correct = correct;
+    out->loss_sum = total_loss;
     return BD_OK;
 }
 
 /* Evaluation mode for the duration (Dropout off, BatchNorm running stats),
  * then back to the mode the caller had. */
-bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                            bd_eval_sums *out)
 {
+    if (!net || !ds || !out)
+        return bd_error(BD_ERR_ARG, "bd_evaluate_range: %s is NULL",
+                        !net ? "the network" : !ds ? "the data set" : "the result");
     int mode = net->training;
     net->training = 0;
-    bd_status s = eval_loop(net, ds, accuracy, loss);
+    bd_status s = eval_loop(net, ds, lo, hi, with_loss, out);
     net->training = mode;
     return s;
+}
+
+bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+{
+    if (!net || !ds)
+        return bd_error(BD_ERR_ARG, "bd_evaluate: %s is NULL", !net ? "the network" : "the data set");
+    if (ds->task != BD_TASK_CLASSIFY) {
+        int mode = net->training;
+        net->training = 0;
+        bd_status s = BD_OK;
+        if (ds->n < 1)
+            s = bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+        else if ((size_t)ds->x.size / (size_t)ds->n != (size_t)net->in_size)
+            s = bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network takes %d",
+                         ds->name, ds->x.size / (size_t)ds->n, net->in_size);
+        else if (net->max_batch < 1)
+            s = bd_net_reserve(net, 100);
+        if (s == BD_OK)
+            s = eval_targets(net, ds, accuracy, loss);
+        net->training = mode;
+        return s;
+    }
+    bd_eval_sums e;
+    BD_TRY(bd_evaluate_range(net, ds, 0, ds->n, loss != NULL, &e));
+    if (accuracy)
+        *accuracy = (float)((double)e.correct / ds->n);
+    if (loss)
+        *loss = (float)(e.loss_sum / ds->n);
+    return BD_OK;
 }
