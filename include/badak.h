@@ -374,6 +374,10 @@ struct bd_net {
     int max_batch;           /* rows the activation buffers hold */
     int built;
     char desc[128];          /* "two_layer 784-50-10", set by presets */
+    const float *class_weight; /* [out_size] or NULL: SoftmaxWithLoss with class
+                              * indices weighs each row's loss and gradient by
+                              * its class's weight (bd_class_weights: rare
+                              * classes count more); not owned */
     int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
                               * backward stops before them and the optimizer
                               * updates only the parameters after them */
@@ -723,6 +727,16 @@ bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task 
  * mean and std (written to ds->t_mean / t_std); else with the given ones
  * (the training set's, for a test set). A constant column gets std 1. */
 bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
+/* Class imbalance (src/data/classes.c). Samples per class: counts
+ * [ds->nclasses]. */
+bd_status bd_class_counts(const bd_dataset *ds, long *counts);
+/* Inverse-frequency weights w_c = N / (K n_c) over the K classes present
+ * (a class of the average size weighs 1; an absent class 0). w [nclasses] */
+bd_status bd_class_weights(const bd_dataset *ds, float *w);
+/* Keep a seeded fraction frac of the samples of every class c with
+ * keep[c] != 0 (the others all): to make an imbalanced set from a balanced
+ * one. keep [ds->nclasses]. */
+bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
 
 /* Metrics of a trained network over a whole set (src/train/metrics.c).
  * Regression, in the targets' own units (standardisation undone): */
@@ -867,9 +881,14 @@ bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p,
 
 /* ---------------------------------------------------------------- training */
 
+#define BD_BALANCED_MAXC 1024 /* classes balanced sampling handles */
+
 typedef enum bd_sampling {
     BD_SAMPLE_SHUFFLE = 0, /* shuffled epochs, each sample once per epoch */
-    BD_SAMPLE_REPLACE      /* the book's np.random.choice: with replacement */
+    BD_SAMPLE_REPLACE,     /* the book's np.random.choice: with replacement */
+    BD_SAMPLE_BALANCED     /* with replacement, every class equally likely
+                            * (a class, then a sample of it): seed 002's
+                            * "change the distribution" for imbalanced data */
 } bd_sampling;
 
 /* Learning-rate schedules, applied at the start of every epoch e (0-based)

@@ -147,5 +147,31 @@ expect 1 "reg.csv:2: column 1: label 2.55807 is not 0 or 1" -- "$BADAK" train --
 expect 2 "--loss mse does not fit --task multilabel" -- "$BADAK" train --csv "$tmp/ml.csv" \
     --task multilabel --label-cols 3..5 --loss mse
 
+# --- imbalance: class 1 is 5% of two overlapping blobs; the class counts are
+# printed, --confusion gives per-class accuracy, and both remedies raise the
+# worst class's accuracy on a balanced test set
+blobs() { awk -v n="$1" -v p="$2" -v seed="$3" 'BEGIN { srand(seed); for (i = 0; i < n; i++) {
+    k = (rand() < p); u = sqrt(-2 * log(rand() + 1e-12)) * cos(6.283185307 * rand());
+    printf "%.4f,%.4f,%d\n", (k ? 1 : -1) + 1.2 * u, rand(), k } }'; }
+blobs 2000 0.05 5 >"$tmp/imb.csv"
+blobs 1000 0.5 6 >"$tmp/imb_test.csv"
+worst() { json_num worst_class_accuracy "$("$BADAK" train --csv "$tmp/imb.csv" \
+    --test-csv "$tmp/imb_test.csv" --model mlp --hidden 8 --lr 0.05 --epochs 10 --batch 50 \
+    --confusion --json --quiet --threads 1 "$@")"; }
+plain=$(worst)
+weighted=$(worst --class-weights auto)
+balanced=$(worst --balanced-sampling)
+if awk -v p="$plain" -v w="$weighted" -v b="$balanced" \
+    'BEGIN { exit !(p != "" && w > p + 0.2 && b > p + 0.2) }'; then ok; else
+    bad "imbalance: worst class plain '$plain', --class-weights '$weighted', --balanced-sampling '$balanced'"; fi
+expect 0 "warning: class 0 is 9" -- "$BADAK" train --csv "$tmp/imb.csv" --epochs 1
+expect 0 "worst class: 1, accuracy" -- "$BADAK" train --csv "$tmp/imb.csv" --epochs 1 --confusion
+expect 0 "classes (2): 0 " -- "$BADAK" train --csv "$tmp/imb.csv" --epochs 1 --thin-classes 0:0.1
+expect 2 "--class-weights, --balanced-sampling, --thin-classes and --confusion are for class labels" \
+    -- "$BADAK" train --csv "$tmp/reg.csv" --task regress --confusion
+expect 2 "--class-weights: 'inverse'" -- "$BADAK" train --class-weights inverse
+expect 2 "--thin-classes '0..4': expected CLASSES:FRACTION" -- "$BADAK" train --csv "$tmp/imb.csv" \
+    --thin-classes 0..4
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

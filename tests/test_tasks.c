@@ -342,6 +342,145 @@ static void model_meta_round_trip(void **st)
     bd_net_free(&net);
 }
 
+/* two overlapping blobs, class 1 only `minor` of the samples */
+static void imbalanced_blobs(bd_dataset *ds, int n, double minor, uint64_t seed)
+{
+    memset(ds, 0, sizeof *ds);
+    int xs[2] = {n, 2};
+    assert_ok(bd_tensor_alloc(&ds->x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(&ds->y, BD_I32, 1, &n));
+    bd_rng r;
+    bd_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int k = bd_rng_uniform(&r) < minor;
+        bd_i32(&ds->y)[i] = k;
+        bd_f32(&ds->x)[2 * i] = (k ? 1.0f : -1.0f) + 1.2f * bd_rng_normal(&r);
+        bd_f32(&ds->x)[2 * i + 1] = bd_rng_normal(&r);
+    }
+    ds->n = n, ds->c = ds->h = 1, ds->w = 2, ds->nclasses = 2, ds->scale = 1;
+    snprintf(ds->name, sizeof ds->name, "blobs");
+}
+
+static void class_counts_and_weights(void **st)
+{
+    bd_dataset ds;
+    imbalanced_blobs(&ds, 1000, 0.1, 3);
+    long n[2];
+    assert_ok(bd_class_counts(&ds, n));
+    assert_int_equal(n[0] + n[1], 1000);
+    float w[2];
+    assert_ok(bd_class_weights(&ds, w));
+    /* N / (K n_c): each class's total weight is N / K */
+    assert_close(w[0] * n[0], 500.0, 1e-3);
+    assert_close(w[1] * n[1], 500.0, 1e-3);
+    /* thinning class 0 to a tenth keeps class 1 whole, in order */
+    uint8_t keep[2] = {1, 0};
+    bd_rng r;
+    bd_rng_seed(&r, 1);
+    long before1 = n[1];
+    float x1 = 0;
+    for (int i = 0; i < ds.n; i++)
+        if (bd_i32(&ds.y)[i] == 1) {
+            x1 = bd_f32(&ds.x)[2 * i];
+            break;
+        }
+    assert_ok(bd_dataset_thin_classes(&ds, keep, 0.1f, &r));
+    assert_ok(bd_class_counts(&ds, n));
+    assert_int_equal(n[1], before1);
+    assert_true(n[0] > 50 && n[0] < 130);
+    for (int i = 0; i < ds.n; i++)
+        if (bd_i32(&ds.y)[i] == 1) {
+            assert_close(bd_f32(&ds.x)[2 * i], x1, 0);
+            break;
+        }
+    assert_fails(bd_dataset_thin_classes(&ds, keep, 0.0f, &r), BD_ERR_ARG, "fraction 0");
+    bd_dataset_free(&ds);
+}
+
+/* the weighted loss is what it says, and its gradient checks */
+static void weighted_softmax_ce(void **st)
+{
+    bd_net net;
+    bd_rng r;
+    bd_rng_seed(&r, 2);
+    assert_ok(bd_net_create(&net, 1, 1, 3));
+    assert_ok(bd_net_add_affine(&net, 5));
+    assert_ok(bd_net_add(&net, BD_LAYER_TANH, 0));
+    assert_ok(bd_net_add_affine(&net, 3));
+    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    bd_tensor x, y;
+    random_batch_range(&x, &y, 6, 3, 3, -1, 1, 4);
+    assert_ok(bd_net_reserve(&net, 6));
+    float plain, weighted;
+    assert_ok(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, &plain));
+    const float w[3] = {0.5f, 2.0f, 4.0f};
+    net.class_weight = w;
+    assert_ok(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, &weighted));
+    /* by hand: the rows' cross-entropies from the probabilities, weighted */
+    double want = 0;
+    for (int i = 0; i < 6; i++) {
+        int t = bd_i32(&y)[i];
+        want -= w[t] * log(bd_f32(&net.prob)[i * 3 + t]);
+    }
+    assert_close(weighted, want / 6, 1e-5);
+    assert_true(fabs(weighted - plain) > 1e-3);
+    bd_gradcheck_row rows[8];
+    int nr = 0;
+    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    net.class_weight = NULL;
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+}
+
+/* recall of the 5% class: plain training neglects it; class weights and
+ * balanced sampling each raise it */
+static double minority_recall(int mode)
+{
+    bd_dataset tr, te;
+    imbalanced_blobs(&tr, 2000, 0.05, 5);
+    imbalanced_blobs(&te, 2000, 0.5, 6);
+    bd_net net;
+    bd_rng r;
+    bd_rng_seed(&r, 1);
+    int hidden[1] = {8};
+    assert_ok(bd_net_mlp(&net, 2, hidden, 1, 2, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
+    float w[2];
+    assert_ok(bd_class_weights(&tr, w));
+    if (mode == 1)
+        net.class_weight = w;
+    bd_optim opt;
+    bd_optim_config oc = {.lr = 0.05f};
+    assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+    bd_train_config cfg;
+    bd_train_config_default(&cfg);
+    cfg.epochs = 10;
+    cfg.batch = 50;
+    cfg.eval_train = 0;
+    if (mode == 2)
+        cfg.sampling = BD_SAMPLE_BALANCED;
+    bd_train_result res;
+    assert_ok(bd_train(&net, &opt, &tr, NULL, &cfg, &res));
+    net.class_weight = NULL;
+    long m[4];
+    assert_ok(bd_confusion(&net, &te, m, 2));
+    bd_optim_free(&opt);
+    bd_net_free(&net);
+    bd_dataset_free(&tr);
+    bd_dataset_free(&te);
+    return (double)m[3] / (double)(m[2] + m[3]);
+}
+
+static void imbalance_remedies(void **st)
+{
+    double plain = minority_recall(0), weighted = minority_recall(1),
+           balanced = minority_recall(2);
+    print_message("minority recall: plain %.3f, class weights %.3f, balanced %.3f\n", plain,
+                  weighted, balanced);
+    assert_true(weighted > plain + 0.2);
+    assert_true(balanced > plain + 0.2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +492,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(regression_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(multilabel_fits, setup, teardown),
         cmocka_unit_test(confusion_matrix),
+        cmocka_unit_test(class_counts_and_weights),
+        cmocka_unit_test(weighted_softmax_ce),
+        cmocka_unit_test(imbalance_remedies),
         cmocka_unit_test_setup_teardown(model_meta_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

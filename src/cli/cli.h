@@ -117,6 +117,29 @@ bd_status cli_task_metrics(bd_net *net, const bd_dataset *train, const bd_datase
                            float threshold, task_metrics *m);
 void cli_print_task_metrics(const task_metrics *m);
 void cli_json_task_metrics(const task_metrics *m);
+/* train_classes.c: the classes of a classification run — their counts and
+ * inverse-frequency weights, thinning (--thin-classes), the confusion
+ * matrix and per-class accuracy at the end (--confusion). */
+typedef struct class_report {
+    int n;                    /* classes */
+    long total;
+    long *count;              /* [n] training samples per class */
+    float *weight;            /* [n] N / (K n_c) (--class-weights auto) */
+    const char *names;        /* the data set's class names, one a line ("" none) */
+    int have_confusion;
+    const char *set;          /* the set the matrix is of: "test" or "train" */
+    long *confusion;          /* [n, n] row: true class, column: predicted */
+} class_report;
+bd_status cli_thin_classes(bd_dataset *ds, const char *spec, uint64_t seed);
+bd_status cli_class_report(const bd_dataset *train, class_report *c);
+void cli_print_classes(const class_report *c, int weighted);
+bd_status cli_confusion(bd_net *net, const bd_dataset *ds, class_report *c);
+void cli_print_confusion(const class_report *c);
+void cli_json_classes(const class_report *c);
+void cli_class_report_free(class_report *c);
+/* the class holding more than 80% of the training samples, or -1 */
+int cli_class_dominant(const class_report *c, double *share);
+
 /* predict_csv.c: `badak predict --csv FILE` (drop_cols: --label-cols) */
 int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
                     const char *drop_cols);

@@ -105,8 +105,16 @@ static const char *HELP =
     "  --patience N          early stopping (needs --val-split): stop when the\n"
     "                        validation loss has not improved for N epochs and keep\n"
     "                        the best epoch's weights\n"
-    "  --sampling MODE       shuffle (default: each sample once per epoch) or\n"
+    "  --sampling MODE       shuffle (default: each sample once per epoch),\n"
     "                        replace (the book's np.random.choice, with replacement)\n"
+    "                        or balanced (with replacement, every class equally likely)\n"
+    "  --balanced-sampling   --sampling balanced: for imbalanced classes\n"
+    "  --class-weights auto  weigh each sample's loss by N / (K n_class): rare classes\n"
+    "                        count as much as common ones (SoftmaxWithLoss)\n"
+    "  --thin-classes L:F    keep only a seeded fraction F of the training samples of\n"
+    "                        the classes L (e.g. 0..4:0.05): an imbalanced set to study\n"
+    "  --confusion           print the confusion matrix and per-class accuracy of the\n"
+    "                        test set (the training set if none) at the end\n"
     "  --seed N              seed of badak's PRNG (default 1); same seed and thread\n"
     "                        count give the same numbers, bit for bit\n"
     "  --threads N           threads of badak's pool (layers split each batch over\n"
@@ -186,6 +194,9 @@ typedef struct train_opts {
     bd_sampling sampling;
     uint64_t seed;
     int eval_train, normalize;
+    int class_weights, confusion, balanced; /* --class-weights auto, --confusion,
+                                             * --balanced-sampling */
+    const char *thin;             /* --thin-classes LIST:F */
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -243,8 +254,20 @@ static int parse_sampling(train_opts *o, const char *arg)
         o->sampling = BD_SAMPLE_SHUFFLE;
     else if (strcmp(arg, "replace") == 0)
         o->sampling = BD_SAMPLE_REPLACE;
+    else if (strcmp(arg, "balanced") == 0)
+        o->sampling = BD_SAMPLE_BALANCED;
     else
-        return cli_usage_error("train", "--sampling: '%s' (expected shuffle or replace)", arg);
+        return cli_usage_error("train", "--sampling: '%s' (expected shuffle, replace or balanced)",
+                               arg);
+    return 0;
+}
+
+static int parse_class_weights(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "auto") != 0)
+        return cli_usage_error("train", "--class-weights: '%s' (expected auto: inverse class "
+                               "frequency)", arg);
+    o->class_weights = 1;
     return 0;
 }
 
@@ -303,6 +326,10 @@ static const train_flag FLAGS[] = {
     INT("iters", iters, 1, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
+    {"balanced-sampling", F_SET, OFF(balanced), 0, 0, 0, NULL},
+    FN("class-weights", parse_class_weights, 0),
+    STR("thin-classes", thin, 0),
+    {"confusion", F_SET, OFF(confusion), 0, 0, 1, NULL},
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
     INT("threads", threads, 1, 1024, 1),
     {"no-train-acc", F_CLEAR, OFF(eval_train), 0, 0, 1, NULL},
@@ -443,6 +470,12 @@ static int check_options(train_opts *o, int resuming)
         o->iters = 10000;
     if ((o->test_csv || o->label_col != -1 || o->label_cols) && !o->csv)
         return cli_usage_error("train", "--test-csv, --label-col and --label-cols need --csv");
+    if (o->balanced)
+        o->sampling = BD_SAMPLE_BALANCED;
+    if ((o->class_weights || o->sampling == BD_SAMPLE_BALANCED || o->thin || o->confusion) &&
+        o->task != BD_TASK_CLASSIFY)
+        return cli_usage_error("train", "--class-weights, --balanced-sampling, --thin-classes "
+                               "and --confusion are for class labels (--task classify)");
     if (o->task != BD_TASK_CLASSIFY && !o->csv)
         return cli_usage_error("train", "--task %s needs --csv (its target columns)",
                                o->task == BD_TASK_REGRESS ? "regress" : "multilabel");
@@ -512,11 +545,14 @@ typedef struct train_run {
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
     task_metrics tm;          /* regress / multilabel: the final metrics */
+    class_report classes;     /* classification: the training set's classes,
+                               * weights (--class-weights), final per-class figures */
     double total_s;           /* with data loading */
 } train_run;
 
 static void run_free(train_run *r)
 {
+    cli_class_report_free(&r->classes);
     bd_optim_free(&r->opt_store);
     bd_net_free(&r->net_store);
     bd_dataset_free(&r->train);
@@ -538,6 +574,10 @@ static bd_status load_data(train_run *r)
                                  o->test_split, o->seed, &r->train, &r->test));
     if (o->train_size)
         CLI_TRY(bd_dataset_truncate(&r->train, (int)o->train_size));
+    if (o->thin)
+        CLI_TRY(cli_thin_classes(&r->train, o->thin, o->seed));
+    if (o->task == BD_TASK_CLASSIFY)
+        CLI_TRY(cli_class_report(&r->train, &r->classes));
     if (o->task == BD_TASK_REGRESS) { /* the training set's mean and std, for both */
         CLI_TRY(bd_dataset_standardize_targets(&r->train, NULL, NULL));
         if (r->test.n)
@@ -629,6 +669,8 @@ static void print_header(const train_run *r)
     printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", o->batch,
            o->epochs ? "epochs" : "iterations", o->epochs ? o->epochs : o->iters,
            (unsigned long long)o->seed, r->nthreads, r->t_load);
+    if (r->classes.n)
+        cli_print_classes(&r->classes, o->class_weights);
     fflush(stdout);
 }
 
@@ -732,8 +774,11 @@ static bd_status run_training(train_run *r)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, &old_sa);
+    if (r->o->class_weights)
+        r->net->class_weight = r->classes.weight;
     bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
                            &r->res);
+    r->net->class_weight = NULL;
     sigaction(SIGINT, &old_sa, NULL);
     progress_clear(&ctx.bar);
     r->total_s = bd_seconds() - r->t0;
@@ -749,6 +794,8 @@ static void print_summary(const train_run *r)
     printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
            res->epochs, res->iters, res->seconds,
            res->seconds > 0 ? res->iters / res->seconds : 0.0, r->total_s);
+    if (r->classes.have_confusion)
+        cli_print_confusion(&r->classes);
     if (r->o->task != BD_TASK_CLASSIFY) {
         cli_print_task_metrics(&r->tm);
     } else {
@@ -799,6 +846,8 @@ static void print_json(const train_run *r, bd_status s)
            bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
     if (o->task != BD_TASK_CLASSIFY)
         cli_json_task_metrics(&r->tm);
+    else
+        cli_json_classes(&r->classes);
     printf("}\n");
 }
 
@@ -809,6 +858,8 @@ static int report(train_run *r, bd_status s)
     int rc = 0;
     if (s == BD_OK && o->task != BD_TASK_CLASSIFY && !r->res.interrupted)
         s = cli_task_metrics(r->net, &r->train, &r->test, o->threshold, &r->tm);
+    if (s == BD_OK && o->confusion && !r->res.interrupted)
+        s = cli_confusion(r->net, r->test.n ? &r->test : &r->train, &r->classes);
     if (s != BD_OK)
         rc = cli_fail(s);
     if (s == BD_ERR_NUMERIC)

@@ -36,6 +36,9 @@ struct bd_trainer {
     bd_tensor good_p, good_s; /* last finished epoch's weights (NaN guard) */
     bd_tensor aug_scratch;
     bd_tensor tbatch;         /* [B, K] the batch's targets (regression, multi-label) */
+    bd_tensor by_class;       /* balanced sampling: sample indices grouped by class */
+    int class_start[BD_BALANCED_MAXC + 1]; /* class c's are by_class[start[c], start[c+1]) */
+    int nclasses;
     train_log log;
     int mode;                 /* the network's mode before training */
     double t0;
@@ -191,6 +194,37 @@ static bd_status plan(bd_trainer *t)
     return BD_OK;
 }
 
+/* Balanced sampling: the training samples' indices grouped by class (a
+ * counting sort), so a batch can pick a class uniformly, then one of its
+ * samples. */
+static bd_status group_by_class(bd_trainer *t)
+{
+    const bd_dataset *ds = t->train;
+    const int C = ds->nclasses;
+    if (ds->task != BD_TASK_CLASSIFY || C < 1 || C > BD_BALANCED_MAXC)
+        return bd_error(BD_ERR_ARG, "%s: balanced sampling needs class labels (1..%d classes, "
+                        "not %d)", ds->name, BD_BALANCED_MAXC, C);
+    int shape[1] = {ds->n};
+    BD_TRY(bd_tensor_alloc(&t->by_class, BD_I32, 1, shape));
+    const int32_t *y = bd_i32(&ds->y);
+    int *start = t->class_start;
+    memset(start, 0, sizeof t->class_start);
+    for (int i = 0; i < ds->n; i++) {
+        if (y[i] < 0 || y[i] >= C)
+            return bd_error(BD_ERR_ARG, "%s: label %d of sample %d not in 0..%d", ds->name,
+                            (int)y[i], i, C - 1);
+        start[y[i] + 1]++;
+    }
+    for (int c = 0; c < C; c++)
+        start[c + 1] += start[c];
+    int fill[BD_BALANCED_MAXC];
+    memcpy(fill, start, (size_t)C * sizeof *fill);
+    for (int i = 0; i < ds->n; i++)
+        bd_i32(&t->by_class)[fill[y[i]]++] = i;
+    t->nclasses = C;
+    return BD_OK;
+}
+
 /* The loop's buffers: the sample order, the weight copies, augmentation's
  * scratch, the log. */
 static bd_status allocate(bd_trainer *t)
@@ -213,6 +247,8 @@ static bd_status allocate(bd_trainer *t)
         int ts[2] = {t->B, t->train->t.shape[1]};
         BD_TRY(bd_tensor_alloc(&t->tbatch, BD_F32, 2, ts));
     }
+    if (cfg->sampling == BD_SAMPLE_BALANCED)
+        BD_TRY(group_by_class(t));
     return log_open(&t->log, cfg->log_path);
 }
 
@@ -262,6 +298,7 @@ static void release(bd_trainer *t)
     bd_tensor_free(&t->good_s);
     bd_tensor_free(&t->aug_scratch);
     bd_tensor_free(&t->tbatch);
+    bd_tensor_free(&t->by_class);
 }
 
 bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
@@ -310,6 +347,19 @@ static const int32_t *next_batch(bd_trainer *t)
 {
     bd_train_pos *p = &t->pos;
     int32_t *idx = bd_i32(&p->perm);
+    if (t->cfg.sampling == BD_SAMPLE_BALANCED) {
+        /* a class uniformly among those with samples, then one of them */
+        for (int j = 0; j < t->B; j++) {
+            int c, n;
+            do {
+                c = (int)bd_rng_below(&p->rng, (uint32_t)t->nclasses);
+                n = t->class_start[c + 1] - t->class_start[c];
+            } while (n == 0);
+            idx[j] = bd_i32(&t->by_class)[t->class_start[c] + (int)bd_rng_below(&p->rng,
+                                                                             (uint32_t)n)];
+        }
+        return idx;
+    }
     if (t->cfg.sampling == BD_SAMPLE_REPLACE) {
         /* np.random.choice(train_size, batch_size): with replacement */
         for (int j = 0; j < t->B; j++)
