@@ -985,6 +985,11 @@ typedef struct bd_train_config {
                            * shuffling is the same with and without it */
     /* hooks, all optional */
     void (*on_iter)(void *ud, long iter, long total, float loss);
+    /* the gradient's norm √Σg² at every step, before clipping (also for the
+     * step whose loss stopped being finite) */
+    void (*on_grad_norm)(void *ud, long iter, double norm);
+    float clip_grad_norm;  /* > 0: scale the gradient down to this norm when it
+                            * is larger (gradient clipping; default 0: off) */
     void (*on_epoch)(void *ud, const bd_epoch_stats *s);
     void *ud;
     /* checkpoints (src/io/checkpoint.c), all optional */
@@ -1147,6 +1152,40 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
 int bd_train_eval_rows(const bd_net *net, int batch);
 /* Accuracy of net on ds, in batches of the net's reserved size. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
+
+/* ----------------------------------------------------------- diagnostics */
+
+/* What a run looked like (src/train/diagnose.c): its epochs' figures, the
+ * gradient norms of its last steps, what it was. */
+typedef struct bd_diag_input {
+    const bd_epoch_stats *epochs; /* [nepochs], in order */
+    int nepochs;
+    float lr;                 /* the learning rate tried */
+    bd_loss_kind loss;
+    bd_task task;
+    int outputs;              /* the network's */
+    int major_class;          /* the largest class (-1: unknown) and its share */
+    double major_share;
+    const double *grad_norms; /* [ngrad] the last steps' gradient norms */
+    int ngrad;
+    int nonfinite;            /* 1: the loss stopped being finite ... */
+    long nonfinite_iter;      /* ... at this iteration */
+} bd_diag_input;
+
+#define BD_DIAG_MAX 8
+typedef struct bd_diagnosis {
+    char code[32];            /* loss_not_falling, loss_rising, accuracy_stalled,
+                               * overfitting, nonfinite_loss, loss_mismatch,
+                               * class_imbalance */
+    char msg[512];            /* the figures and what to try */
+} bd_diagnosis;
+typedef struct bd_diag_result {
+    int n;
+    bd_diagnosis d[BD_DIAG_MAX];
+} bd_diag_result;
+
+/* The findings of seed 002's training tips on a run; none for a healthy one. */
+void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
 
 /* ------------------------------------------------ hyperparameter search */
 

@@ -173,5 +173,42 @@ expect 2 "--class-weights: 'inverse'" -- "$BADAK" train --class-weights inverse
 expect 2 "--thin-classes '0..4': expected CLASSES:FRACTION" -- "$BADAK" train --csv "$tmp/imb.csv" \
     --thin-classes 0..4
 
+# --- diagnostics at the end of a run (seed 002's training tips): each one
+# provoked on small generated data, and a healthy run stays silent
+awk 'BEGIN { srand(7); print "x1,x2,label"; for (i = 0; i < 600; i++) { x = 4 * rand() - 2;
+    y = 4 * rand() - 2; printf "%.4f,%.4f,%d\n", x, y, (x * x + y * y < 1.3) ? 1 : 0 } }' >"$tmp/circle.csv"
+out=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16,16 --optimizer adam \
+    --lr 0.01 --epochs 20 --batch 20 --json 2>&1)
+if grep -qF '"diagnostics":[]' <<<"$out" && ! grep -qF "diagnostic [" <<<"$out"; then ok; else
+    bad "a healthy run printed diagnostics"$'\n'"$out"; fi
+expect 0 "diagnostic [loss_not_falling]: the loss did not fall" -- "$BADAK" train \
+    --csv "$tmp/circle.csv" --model mlp --hidden 16 --lr 1e-6 --epochs 5
+expect 0 "try --lr 1e-05" -- "$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 \
+    --lr 1e-6 --epochs 5
+expect 1 "diagnostic [nonfinite_loss]: the loss became non-finite at iteration" -- "$BADAK" \
+    train --csv "$tmp/circle.csv" --model mlp --hidden 16 --lr 1e4 --epochs 5
+expect 1 "the gradient norm over the last steps: " -- "$BADAK" train --csv "$tmp/circle.csv" \
+    --model mlp --hidden 16 --lr 1e4 --epochs 5
+expect 0 "diagnostic [loss_mismatch]: MeanSquaredError on class labels" -- "$BADAK" train \
+    --csv "$tmp/circle.csv" --model mlp --hidden 16 --loss mse --epochs 3
+awk 'BEGIN { srand(3); for (i = 0; i < 1000; i++) printf "%.4f,%.4f,%d\n", rand(), rand(),
+    (rand() < 0.95) ? 0 : 1 }' >"$tmp/stall.csv"
+expect 0 "diagnostic [accuracy_stalled]: the accuracy stalled at" -- "$BADAK" train \
+    --csv "$tmp/stall.csv" --model mlp --hidden 8 --lr 0.01 --epochs 20
+expect 0 "diagnostic [class_imbalance]: class 0 is 94.1% of the training data" -- "$BADAK" \
+    train --csv "$tmp/stall.csv" --model mlp --hidden 8 --lr 0.01 --epochs 20
+awk 'BEGIN { srand(4); for (i = 0; i < 1000; i++) { k = (rand() < 0.5);
+    printf "%.4f,%.4f,%.4f,%.4f,%d\n", k * 0.5 + rand(), rand(), rand(), rand(), k } }' >"$tmp/of.csv"
+expect 0 "diagnostic [overfitting]: overfitting: train accuracy 1.0000" -- "$BADAK" train \
+    --csv "$tmp/of.csv" --train-size 30 --model mlp --hidden 200,200 --optimizer adam \
+    --lr 0.01 --epochs 200 --batch 10
+expect 0 '"diagnostics":[{"code":"overfitting","message":"overfitting: train accuracy' -- \
+    "$BADAK" train --csv "$tmp/of.csv" --train-size 30 --model mlp --hidden 200,200 \
+    --optimizer adam --lr 0.01 --epochs 200 --batch 10 --json --quiet
+# clipping keeps a rate that diverged finite
+expect 0 "done: 5 epochs" -- "$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 16 \
+    --lr 10 --epochs 5 --clip-grad-norm 0.1
+expect 2 "--clip-grad-norm: '0' is not a number" -- "$BADAK" train --clip-grad-norm 0
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

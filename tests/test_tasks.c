@@ -481,6 +481,135 @@ static void imbalance_remedies(void **st)
     assert_true(balanced > plain + 0.2);
 }
 
+/* bd_diagnose on made-up runs: each finding where it applies, none for a
+ * healthy run */
+static bd_epoch_stats ep(int e, float loss, float tr, float te)
+{
+    bd_epoch_stats s;
+    memset(&s, 0, sizeof s);
+    s.epoch = e, s.loss = loss, s.train_acc = tr, s.test_acc = te, s.val_acc = -1;
+    return s;
+}
+
+static int has(const bd_diag_result *r, const char *code)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->d[i].code, code))
+            return 1;
+    return 0;
+}
+
+static void diagnoses(void **st)
+{
+    bd_epoch_stats e[6];
+    bd_diag_input in = {.epochs = e, .nepochs = 6, .lr = 0.1f, .loss = BD_LOSS_SOFTMAX_CE,
+                        .task = BD_TASK_CLASSIFY, .outputs = 10, .major_class = -1};
+    bd_diag_result r;
+    float healthy[6][3] = {{1.2f, .80f, .79f}, {.6f, .88f, .87f}, {.4f, .91f, .90f},
+                           {.3f, .93f, .92f}, {.25f, .95f, .93f}, {.2f, .96f, .94f}};
+    for (int i = 0; i < 6; i++)
+        e[i] = ep(i + 1, healthy[i][0], healthy[i][1], healthy[i][2]);
+    bd_diagnose(&in, &r);
+    assert_int_equal(r.n, 0);
+    /* flat loss: the rate tried and ten times it */
+    for (int i = 0; i < 6; i++)
+        e[i] = ep(i + 1, 2.30f - 0.001f * i, 0.1f, 0.1f);
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "loss_not_falling"));
+    assert_non_null(strstr(r.d[0].msg, "with lr 0.1"));
+    assert_non_null(strstr(r.d[0].msg, "--lr 1"));
+    e[5].loss = 3.0f;
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "loss_rising"));
+    /* accuracy stalled while the loss fell */
+    for (int i = 0; i < 6; i++)
+        e[i] = ep(i + 1, 0.5f - 0.05f * i, 0.9f, 0.9f);
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "accuracy_stalled"));
+    assert_false(has(&r, "loss_not_falling"));
+    /* overfitting: the gap named */
+    for (int i = 0; i < 6; i++)
+        e[i] = ep(i + 1, 1.0f / (i + 1), 0.8f + 0.04f * i, 0.7f);
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "overfitting"));
+    assert_non_null(strstr(r.d[0].msg, "gap of 0.3000"));
+    /* exploding: the gradient norms before it */
+    double norms[3] = {10, 1e4, 1e9};
+    in.nepochs = 1;
+    e[0] = ep(1, 1.0f, -1, -1);
+    in.grad_norms = norms, in.ngrad = 3, in.nonfinite = 1, in.nonfinite_iter = 17;
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "nonfinite_loss"));
+    assert_non_null(strstr(r.d[0].msg, "iteration 17"));
+    assert_non_null(strstr(r.d[0].msg, "10, 1e+04, 1e+09"));
+    assert_non_null(strstr(r.d[0].msg, "--clip-grad-norm"));
+    in.nonfinite = 0;
+    /* mismatches; a dominant class */
+    in.outputs = 1;
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "loss_mismatch"));
+    in.outputs = 10, in.loss = BD_LOSS_MSE;
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "loss_mismatch"));
+    in.loss = BD_LOSS_SOFTMAX_CE, in.major_class = 3, in.major_share = 0.85;
+    bd_diagnose(&in, &r);
+    assert_true(has(&r, "class_imbalance"));
+    assert_non_null(strstr(r.d[0].msg, "85.0%"));
+}
+
+static void record_norm(void *ud, long iter, double norm)
+{
+    double *last = ud;
+    (void)iter;
+    *last = norm;
+}
+
+/* --clip-grad-norm: one SGD step with the gradient clipped to norm G moves
+ * the weights by exactly lr * G */
+static void clip_grad_norm(void **st)
+{
+    bd_dataset ds;
+    imbalanced_blobs(&ds, 50, 0.5, 1);
+    double moved[2], norm[2];
+    for (int clip = 0; clip < 2; clip++) {
+        bd_net net;
+        bd_rng r;
+        bd_rng_seed(&r, 1);
+        int hidden[1] = {4};
+        assert_ok(bd_net_mlp(&net, 2, hidden, 1, 2, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0},
+                             &r));
+        float *before = malloc(net.params.size * sizeof *before);
+        memcpy(before, net.params.data, net.params.size * sizeof *before);
+        bd_optim opt;
+        bd_optim_config oc = {.lr = 1.0f};
+        assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+        bd_train_config cfg;
+        bd_train_config_default(&cfg);
+        cfg.iters = 1;
+        cfg.batch = 50;
+        cfg.eval_train = 0;
+        cfg.on_grad_norm = record_norm;
+        cfg.ud = &norm[clip];
+        cfg.clip_grad_norm = clip ? 0.01f : 0.0f;
+        bd_train_result res;
+        assert_ok(bd_train(&net, &opt, &ds, NULL, &cfg, &res));
+        double d2 = 0;
+        for (size_t i = 0; i < net.params.size; i++) {
+            double d = bd_f32(&net.params)[i] - before[i];
+            d2 += d * d;
+        }
+        moved[clip] = sqrt(d2);
+        free(before);
+        bd_optim_free(&opt);
+        bd_net_free(&net);
+    }
+    assert_close(norm[0], norm[1], 1e-9);   /* the hook sees the norm before clipping */
+    assert_close(moved[0], norm[0], 1e-4 * norm[0]); /* lr 1: the step is the gradient */
+    assert_true(norm[0] > 0.01);
+    assert_close(moved[1], 0.01, 1e-5);
+    bd_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +624,8 @@ int main(void)
         cmocka_unit_test(class_counts_and_weights),
         cmocka_unit_test(weighted_softmax_ce),
         cmocka_unit_test(imbalance_remedies),
+        cmocka_unit_test(diagnoses),
+        cmocka_unit_test(clip_grad_norm),
         cmocka_unit_test_setup_teardown(model_meta_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,26 @@ void cli_class_report_free(class_report *c);
 /* the class holding more than 80% of the training samples, or -1 */
 int cli_class_dominant(const class_report *c, double *share);
 
+/* train_diag.c: what the run's end diagnoses (seed 002's training tips):
+ * the epochs' figures and the last gradient norms, collected by the hooks. */
+#define DIAG_NORMS 16
+typedef struct diag_state {
+    bd_epoch_stats *epochs;   /* [cap], reserved before training */
+    int n, cap;
+    double norms[DIAG_NORMS]; /* ring of the last gradient norms */
+    long norm_count, last_iter;
+    bd_diag_result result;
+} diag_state;
+bd_status cli_diag_reserve(diag_state *d, int epochs);
+void cli_diag_epoch(diag_state *d, const bd_epoch_stats *s);
+void cli_diag_norm(diag_state *d, long iter, double norm);
+/* Diagnose (numeric: the run stopped on a non-finite loss), print to
+ * stdout (quiet: not), keep the result for the JSON line. */
+void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int numeric,
+                  int major_class, double major_share, int quiet);
+void cli_json_diag(const diag_state *d);
+void cli_diag_free(diag_state *d);
+
 /* predict_csv.c: `badak predict --csv FILE` (drop_cols: --label-cols) */
 int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
                     const char *drop_cols);

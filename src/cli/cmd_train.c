@@ -115,6 +115,8 @@ static const char *HELP =
     "                        count as much as common ones (SoftmaxWithLoss)\n"
     "  --thin-classes L:F    keep only a seeded fraction F of the training samples of\n"
     "                        the classes L (e.g. 0..4:0.05): an imbalanced set to study\n"
+    "  --clip-grad-norm G    scale each step's gradient down to norm G when it is\n"
+    "                        larger (exploding gradients)\n"
     "  --confusion           print the confusion matrix and per-class accuracy of the\n"
     "                        test set (the training set if none) at the end\n"
     "  --seed N              seed of badak's PRNG (default 1); same seed and thread\n"
@@ -135,6 +137,12 @@ static const char *HELP =
     "                        needs image data (MNIST-style or colour), not CSV rows;\n"
     "                        the CIFAR recipe is --augment shift:4,flip (random crop\n"
     "                        with 4 pixels of padding, horizontal flip)\n"
+    "\n"
+    "At the end it prints what seed 002's training tips check, when it applies (also\n"
+    "in --json \"diagnostics\"): the loss did not fall (with the lr tried and what to\n"
+    "try), accuracy stalled while the loss fell, train accuracy far above test\n"
+    "(overfitting, with the gap), a non-finite loss (with the gradient norms before\n"
+    "it), a loss that does not fit the last layer, one class over 80% of the data.\n"
     "\n"
     "If the loss stops being finite, training stops with a message naming the epoch\n"
     "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
@@ -199,6 +207,7 @@ typedef struct train_opts {
     int class_weights, confusion, balanced; /* --class-weights auto, --confusion,
                                              * --balanced-sampling */
     const char *thin;             /* --thin-classes LIST:F */
+    float clip;                   /* --clip-grad-norm G (0: off) */
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -332,6 +341,7 @@ static const train_flag FLAGS[] = {
     {"balanced-sampling", F_SET, OFF(balanced), 0, 0, 0, NULL},
     FN("class-weights", parse_class_weights, 0),
     STR("thin-classes", thin, 0),
+    FLT("clip-grad-norm", clip, 1e-6, 1e12, 0),
     {"confusion", F_SET, OFF(confusion), 0, 0, 1, NULL},
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
     INT("threads", threads, 1, 1024, 1),
@@ -552,6 +562,7 @@ typedef struct train_run {
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
     task_metrics tm;          /* regress / multilabel: the final metrics */
+    diag_state diag;          /* the epochs and gradient norms, diagnosed at the end */
     class_report classes;     /* classification: the training set's classes,
                                * weights (--class-weights), final per-class figures */
     double total_s;           /* with data loading */
@@ -559,6 +570,7 @@ typedef struct train_run {
 
 static void run_free(train_run *r)
 {
+    cli_diag_free(&r->diag);
     cli_class_report_free(&r->classes);
     bd_optim_free(&r->opt_store);
     bd_net_free(&r->net_store);
@@ -694,6 +706,7 @@ static void on_sigint(int sig)
 typedef struct run_ctx {
     progress bar;
     const char *acc;          /* what the "accuracy" is: acc, r2 (regress), exact */
+    diag_state *diag;         /* what the diagnostics need */
     int quiet;
     int show_lr;
     long total;
@@ -706,9 +719,15 @@ static void on_iter(void *ud, long iter, long total, float loss)
     progress_update(&c->bar, iter, total, loss);
 }
 
+static void on_grad_norm(void *ud, long iter, double norm)
+{
+    cli_diag_norm(((run_ctx *)ud)->diag, iter, norm);
+}
+
 static void on_epoch(void *ud, const bd_epoch_stats *s)
 {
     run_ctx *c = ud;
+    cli_diag_epoch(c->diag, s);
     if (c->quiet)
         return;
     progress_clear(&c->bar);
@@ -795,8 +814,17 @@ static bd_status run_training(train_run *r)
     ctx.acc = r->o->task == BD_TASK_REGRESS ? "r2" : r->o->task == BD_TASK_MULTILABEL ? "exact" : "acc";
     ctx.show_lr = r->sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, r->o->quiet);
+    ctx.diag = &r->diag;
     bd_train_config cfg;
     train_config(r, &ctx, &cfg); /* also the model's metadata */
+    cfg.on_grad_norm = on_grad_norm;
+    cfg.clip_grad_norm = r->o->clip;
+    {   /* room for every epoch's figures, before the loop */
+        long B = r->o->batch < r->train.n ? r->o->batch : r->train.n;
+        long per = B > 0 && r->train.n / B > 0 ? r->train.n / B : 1;
+        long ne = r->o->epochs ? r->o->epochs : (r->o->iters + per - 1) / per;
+        CLI_TRY(cli_diag_reserve(&r->diag, (int)(ne < 1000000 ? ne + 1 : 1000000)));
+    }
     if (r->o->epochs == 0 && r->o->iters == 0)
         return run_zero_steps(r);
     g_stop = 0;
@@ -881,6 +909,7 @@ static void print_json(const train_run *r, bd_status s)
         cli_json_task_metrics(&r->tm);
     else
         cli_json_classes(&r->classes);
+    cli_json_diag(&r->diag);
     printf("}\n");
 }
 
@@ -899,6 +928,12 @@ static int report(train_run *r, bd_status s)
         fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
     if (!o->quiet && s == BD_OK)
         print_summary(r);
+    if ((s == BD_OK || s == BD_ERR_NUMERIC) && r->net && r->net->built) {
+        double share = 0.0;
+        int major = r->classes.n ? cli_class_dominant(&r->classes, &share) : -1;
+        cli_diag_run(&r->diag, r->net, o->task, r->opt->cfg.lr, s == BD_ERR_NUMERIC, major,
+                     share, o->quiet);
+    }
     if (s == BD_OK && r->res.interrupted) {
         fflush(stdout);
         fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", r->res.iters,

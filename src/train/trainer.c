@@ -415,8 +415,19 @@ static int stop_asked(const bd_trainer *t, const double *v)
     return t->cfg.stop && *t->cfg.stop;
 }
 
+/* √Σ g² over the trainable gradients */
+static double grad_norm(const bd_net *net)
+{
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    const float *g = bd_f32(&net->grads) + off;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
 /* After the gradient: the collective loss (and stop flag), the NaN guard,
- * the gradient hook, the update. */
+ * the gradient hook, the gradient norm (reported, clipped), the update. */
 static bd_status update(bd_trainer *t, float *loss, double *v)
 {
     bd_net *net = t->net;
@@ -428,6 +439,8 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         *loss = (float)v[0];
     }
     if (!isfinite(*loss)) {
+        if (t->cfg.on_grad_norm) /* the history ends with this step's */
+            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(net));
         /* keep the last good weights: those of the last finished epoch */
         copy_put(&t->good_p, &t->good_s, net);
         return bd_error(BD_ERR_NUMERIC,
@@ -440,6 +453,19 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         const size_t off = bd_net_trainable_offset(net);
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
                               net->params.size - off));
+    }
+    if (t->cfg.on_grad_norm || t->cfg.clip_grad_norm > 0.0f) {
+        const double norm = grad_norm(net);
+        if (t->cfg.on_grad_norm)
+            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, norm);
+        if (t->cfg.clip_grad_norm > 0.0f && norm > t->cfg.clip_grad_norm) {
+            /* g <- g G / ||g||: the direction kept, the step bounded */
+            const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+            const float f = (float)(t->cfg.clip_grad_norm / norm);
+            float *g = bd_f32(&net->grads) + off;
+            for (size_t i = 0; i < n; i++)
+                g[i] *= f;
+        }
     }
     return bd_optim_step(t->opt, net);
 }
