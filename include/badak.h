@@ -774,6 +774,15 @@ bd_status bd_class_weights(const bd_dataset *ds, float *w);
  * one. keep [ds->nclasses]. */
 bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
 
+/* Image folders (src/data/imagefolder.c), torchvision's ImageFolder layout:
+ * DIR/<class>/ of .png, .pgm, .ppm, .jpg files, split into train and test by a
+ * seeded fraction test_split, or DIR/train/<class>/ and DIR/test/<class>/
+ * as given. Classes are the sorted folder names (kept in ds->classes); each
+ * image is resized to H x W with C = 3 (R, G, B) or 1 (their mean) channels
+ * and kept as bytes (x BD_U8 [N, C, H, W], scale 1/255). */
+bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
+                              uint64_t seed, bd_dataset *train, bd_dataset *test);
+
 /* Metrics of a trained network over a whole set (src/train/metrics.c).
  * Regression, in the targets' own units (standardisation undone): */
 typedef struct bd_regress_metrics_t {

@@ -210,5 +210,43 @@ expect 0 "done: 5 epochs" -- "$BADAK" train --csv "$tmp/circle.csv" --model mlp 
     --lr 10 --epochs 5 --clip-grad-norm 0.1
 expect 2 "--clip-grad-norm: '0' is not a number" -- "$BADAK" train --clip-grad-norm 0
 
+# --- image folders: one subfolder per class (PPM colour, PGM gray, any size)
+img=$tmp/imgs
+mkdir -p "$img/cat" "$img/dog" "$img/bird"
+for i in $(seq 1 12); do
+    perl -e 'my ($f, $s) = @ARGV; srand($s); open(F, ">:raw", $f); my $w = 20 + int(rand(20));
+        print F "P6\n$w 24\n255\n"; print F chr(int(rand(40)) + 200), chr(int(rand(40)) + 30),
+        chr(int(rand(40)) + 30) for 1 .. $w * 24' "$img/cat/c$i.ppm" $i
+    perl -e 'my ($f, $s) = @ARGV; srand($s); open(F, ">:raw", $f); print F "P6\n24 24\n255\n";
+        print F chr(int(rand(40)) + 30), chr(int(rand(40)) + 30), chr(int(rand(40)) + 200)
+        for 1 .. 576' "$img/dog/d$i.ppm" $((i + 100))
+    perl -e 'my ($f, $s) = @ARGV; srand($s); open(F, ">:raw", $f); print F "P5\n16 16\n255\n";
+        print F chr(int(rand(40)) + 100) for 1 .. 256' "$img/bird/b$i.pgm" $((i + 200))
+done
+echo "not an image" >"$img/cat/notes.txt"
+out=$("$BADAK" train --data images:"$img" --image-size 16 --model tobigs_cnn --optimizer adam \
+    --epochs 3 --batch 8 --threads 1 --save "$tmp/img.safetensors" --json 2>&1)
+acc=$(json_num test_accuracy "$out")
+if grep -qF "tobigs_cnn 3x16x16-3 on images-train (29 train, 7 test)" <<<"$out" &&
+    grep -qF "classes (3): bird 10, cat 9, dog 10" <<<"$out" &&
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'; then ok; else bad "images:DIR"$'\n'"$out"; fi
+expect 0 "c3.ppm: cat (" -- "$BADAK" predict --model "$tmp/img.safetensors" "$img/cat/c3.ppm"
+expect 0 "b1.pgm: bird (" -- "$BADAK" predict --model "$tmp/img.safetensors" "$img/bird/b1.pgm"
+# train/ and test/ as given; one channel
+mkdir -p "$tmp/split/train" "$tmp/split/test/cat" "$tmp/split/test/dog" "$tmp/split/test/bird"
+cp -r "$img/cat" "$img/dog" "$img/bird" "$tmp/split/train/"
+cp "$img/cat/c1.ppm" "$tmp/split/test/cat/"; cp "$img/dog/d1.ppm" "$tmp/split/test/dog/"
+cp "$img/bird/b1.pgm" "$tmp/split/test/bird/"
+expect 0 "3 on images-train (36 train, 3 test)" -- "$BADAK" train --data images:"$tmp/split" \
+    --image-size 8 --image-channels 1 --model mlp --hidden 8 --epochs 1
+expect 0 "1x8x8-3" -- "$BADAK" train --data images:"$tmp/split" --image-size 8 \
+    --image-channels 1 --model simple_convnet --epochs 1 --batch 12
+rmdir "$tmp/split/test/dog" 2>/dev/null || rm -r "$tmp/split/test/dog"
+expect 1 "no folder for class 'dog'" -- "$BADAK" train --data images:"$tmp/split" --image-size 8
+printf 'P6\n4 4\n255\nxx' >"$img/dog/bad.ppm"
+expect 1 "bad.ppm: truncated pixel data" -- "$BADAK" train --data images:"$img" --image-size 8
+expect 1 "no class subfolders" -- "$BADAK" train --data images:"$img/cat" --image-size 8
+expect 2 "--image-size 'big'" -- "$BADAK" train --data images:"$img" --image-size big
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -94,6 +94,9 @@ bd_status cli_load_data(const char *data, const char *csv, int label_col, const 
  * applied to train, test and val (either may be empty); and what a saved
  * model keeps of how its inputs were made (normalisation, class names). */
 bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
+/* --data images:DIR with --image-size (NULL: 32) and --image-channels */
+bd_status cli_load_images(const char *dir, const char *size, int channels, float test_split,
+                          uint64_t seed, bd_dataset *train, bd_dataset *test);
 void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
 /* --task regress / multilabel: the loss the task takes (mse, mae, huber;
  * bce_multi), set in no->loss when not given; 0, or EXIT_USAGE after a

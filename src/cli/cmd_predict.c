@@ -240,6 +240,10 @@ int cmd_predict(int argc, char **argv)
     const char *base = strrchr(meta.data, '/');
     base = base ? base + 1 : meta.data;
     int fashion = strstr(base, "fashion") != NULL;
+    if (!strncmp(meta.data, "images:", 7)) { /* image folders: resized, nothing else */
+        prep.fit = 0;
+        prep.invert = BD_INVERT_NEVER;
+    }
     if (fashion) {
         prep.box = 1.0f;
         prep.center_box = 1;

@@ -25,6 +25,12 @@ static const char *HELP =
     "                        cifar100:DIR  CIFAR-100's (train.bin, test.bin; the 100\n"
     "                        fine labels), cifar100-coarse:DIR  its 20 coarse labels.\n"
     "                        From https://www.cs.toronto.edu/~kriz/cifar.html\n"
+    "                        images:DIR  a folder of images, one subfolder per class\n"
+    "                        (PNG, PGM/PPM, JPEG; torchvision's ImageFolder), split\n"
+    "                        by --test-split, or DIR/train/ and DIR/test/ as given;\n"
+    "                        class names from the folder names\n"
+    "  --image-size N|HxW    images:DIR: resize every image to this (default 32)\n"
+    "  --image-channels C    images:DIR: 3 (default: R, G, B) or 1 (gray)\n"
     "  --normalize           normalise every channel by the training set's mean and\n"
     "                        standard deviation (kept in --save's model, so predict\n"
     "                        does the same)\n"
@@ -208,6 +214,8 @@ typedef struct train_opts {
                                              * --balanced-sampling */
     const char *thin;             /* --thin-classes LIST:F */
     float clip;                   /* --clip-grad-norm G (0: off) */
+    const char *image_size;       /* --image-size N or HxW (images:DIR) */
+    long image_channels;          /* --image-channels 1 or 3 */
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -221,6 +229,7 @@ static void opts_default(train_opts *o)
     o->label_col = -1;
     o->test_split = 0.2f;
     o->threshold = 0.5f;
+    o->image_channels = 3;
     o->net = (net_opts){.model = "two_layer", .activation = "relu"};
     o->freeze = -1;
     o->optimizer = "sgd";
@@ -342,6 +351,8 @@ static const train_flag FLAGS[] = {
     FN("class-weights", parse_class_weights, 0),
     STR("thin-classes", thin, 0),
     FLT("clip-grad-norm", clip, 1e-6, 1e12, 0),
+    STR("image-size", image_size, 0),
+    INT("image-channels", image_channels, 1, 3, 0),
     {"confusion", F_SET, OFF(confusion), 0, 0, 1, NULL},
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
     INT("threads", threads, 1, 1024, 1),
@@ -585,7 +596,10 @@ static bd_status load_data(train_run *r)
     const train_opts *o = r->o;
     r->nthreads = bd_set_threads((int)o->threads);
     r->t0 = bd_seconds();
-    if (o->task == BD_TASK_CLASSIFY)
+    if (o->task == BD_TASK_CLASSIFY && !o->csv && !strncmp(o->data, "images:", 7))
+        CLI_TRY(cli_load_images(o->data + 7, o->image_size, (int)o->image_channels,
+                                o->test_split, o->seed, &r->train, &r->test));
+    else if (o->task == BD_TASK_CLASSIFY)
         CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
                               o->seed, &r->train, &r->test));
     else

@@ -168,3 +168,15 @@ void cli_json_task_metrics(const task_metrics *m)
         printf("%s%.6g", k ? "," : "", (double)l->f1[k]);
     printf("]");
 }
+
+bd_status cli_load_images(const char *dir, const char *size, int channels, float test_split,
+                          uint64_t seed, bd_dataset *train, bd_dataset *test)
+{
+    int c = 1, h = 32, w = 32;
+    if (size && (bd_parse_shape(size, &c, &h, &w) != BD_OK || c != 1 || h > 4096 || w > 4096))
+        return bd_error(BD_ERR_ARG, "--image-size '%s': expected N or HxW (e.g. 32 or 64x48)",
+                        size);
+    if (size && !strchr(size, 'x') && !strchr(size, ','))
+        h = w; /* "N": N x N */
+    return bd_imagefolder_load(dir, channels, h, w, test_split, seed, train, test);
+}
