@@ -95,7 +95,8 @@ static bd_status list_dir(const char *dir, int want_dirs, name_list *out)
         names_free(out);
         return s;
     }
-    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    if (out->n > 1) /* qsort takes no NULL array, even empty */
+        qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
     return BD_OK;
 }
 
