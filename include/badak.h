@@ -288,6 +288,12 @@ void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
 double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
 /* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
 void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
+/* Huber loss with delta 1 (smooth L1), d = y - t per unit: 0.5 d^2 for
+ * |d| <= 1, |d| - 0.5 beyond; summed over units, averaged over the batch
+ * (class indices become one-hot targets, as for MSE).  y [B,C] -> loss */
+double bd_huber_forward(const float *y, bd_labels t, int B, int C);
+/* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C] */
+void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
 /* ------------------------------------------------------------- networks */
 
@@ -322,6 +328,10 @@ typedef enum bd_loss_kind {
     BD_LOSS_MAE,            /* mean absolute error on the raw outputs */
     BD_LOSS_SIGMOID_BCE,    /* sigmoid + binary cross-entropy: one output unit,
                              * labels 0/1 (two classes) */
+    BD_LOSS_MULTI_BCE,      /* multi-label: a sigmoid + binary cross-entropy on
+                             * each of K output units, targets 0/1 per unit */
+    BD_LOSS_HUBER,          /* Huber (delta 1): 0.5 d^2 where |d| <= 1, else
+                             * |d| - 0.5, summed over outputs (regression) */
     BD_LOSS_KIND_COUNT
 } bd_loss_kind;
 
@@ -409,6 +419,10 @@ struct bd_net {
     int inference;           /* 1: for inference only (bd_model_open): no
                               * gradients, bd_net_reserve makes no backward
                               * buffers, bd_net_loss / backward refuse */
+    const float *class_weight; /* [out_size] or NULL: SoftmaxWithLoss with class
+                              * indices weighs each row's loss and gradient by
+                              * its class's weight (bd_class_weights: rare
+                              * classes count more); not owned */
     int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
                               * backward stops before them and the optimizer
                               * updates only the parameters after them */
@@ -661,6 +675,14 @@ bd_status bd_idx_read(const char *path, bd_idx *out);
 void bd_idx_free(bd_idx *idx);
 
 #define BD_NORM_MAXC 16     /* channels per-channel normalisation handles */
+#define BD_MAX_TARGETS 64   /* target columns of regression / multi-label */
+
+/* What a data set's labels are. */
+typedef enum bd_task {
+    BD_TASK_CLASSIFY = 0, /* y: one class index per sample */
+    BD_TASK_REGRESS,      /* t: K real targets per sample (linear outputs, MSE) */
+    BD_TASK_MULTILABEL    /* t: K 0/1 flags per sample (K sigmoids, BCE) */
+} bd_task;
 #define BD_CLASSES_LEN 2048 /* bytes of class names a data set / model keeps */
 
 /* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
@@ -679,6 +701,13 @@ typedef struct bd_dataset {
     int norm;
     float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
     char classes[BD_CLASSES_LEN]; /* class names, one per line ("" unknown) */
+    /* regression / multi-label (task != BD_TASK_CLASSIFY): t [N, K] float
+     * targets, K = nclasses (the network's outputs); y is then all 0 */
+    bd_task task;
+    bd_tensor t;
+    /* regression: t was standardised, t = (target - t_mean) / t_std */
+    int t_standardized;
+    float t_mean[BD_MAX_TARGETS], t_std[BD_MAX_TARGETS];
 } bd_dataset;
 
 /* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -693,7 +722,7 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len);
  * class index (negative counts from the end: -1 is the last column). A first
  * row that is not numeric is taken as a header. */
 bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
-/* The classes of ds's labels (src/data/classes.c). classes > 0: every label
+/* The classes of ds's labels (src/data/class_balance.c). classes > 0: every label
  * must be below it, and ds->nclasses becomes it; 0: the labels' own count
  * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
  * is far beyond the others -- more than half of 0..max never appear. The
@@ -740,6 +769,61 @@ bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *st
 /* The i-th (0-based) line of a newline-separated class list into buf; ""
  * when there is none. Returns buf. */
 const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
+
+/* Regression and multi-label data (src/data/csv_targets.c). Parse a column
+ * list "3,4", "-2..-1" or "4..6" (0-based; negative from the end) into cols
+ * (at most max). */
+bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
+/* A CSV whose k columns cols[] are targets (task BD_TASK_REGRESS: real
+ * numbers; BD_TASK_MULTILABEL: 0 or 1), the other columns features:
+ * x [N, D], t [N, k], y zeros, nclasses = k. */
+bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
+                              bd_dataset *out);
+/* Standardise ds's targets column by column: with mean NULL, from ds's own
+ * mean and std (written to ds->t_mean / t_std); else with the given ones
+ * (the training set's, for a test set). A constant column gets std 1. */
+bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
+/* Class imbalance (src/data/class_balance.c). Samples per class: counts
+ * [ds->nclasses]. */
+bd_status bd_class_counts(const bd_dataset *ds, long *counts);
+/* Inverse-frequency weights w_c = N / (K n_c) over the K classes present
+ * (a class of the average size weighs 1; an absent class 0). w [nclasses] */
+bd_status bd_class_weights(const bd_dataset *ds, float *w);
+/* Keep a seeded fraction frac of the samples of every class c with
+ * keep[c] != 0 (the others all): to make an imbalanced set from a balanced
+ * one. keep [ds->nclasses]. */
+bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
+
+/* Image folders (src/data/imagefolder.c), torchvision's ImageFolder layout:
+ * DIR/<class>/ of .png, .pgm, .ppm, .jpg files, split into train and test by a
+ * seeded fraction test_split, or DIR/train/<class>/ and DIR/test/<class>/
+ * as given. Classes are the sorted folder names (kept in ds->classes); each
+ * image is resized to H x W with C = 3 (R, G, B) or 1 (their mean) channels
+ * and kept as bytes (x BD_U8 [N, C, H, W], scale 1/255). */
+bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
+                              uint64_t seed, bd_dataset *train, bd_dataset *test);
+
+/* Metrics of a trained network over a whole set (src/train/metrics.c).
+ * Regression, in the targets' own units (standardisation undone): */
+typedef struct bd_regress_metrics_t {
+    int k;                        /* targets */
+    float rmse, mae, r2;          /* over every target (R²: their mean) */
+    float rmse_k[BD_MAX_TARGETS], mae_k[BD_MAX_TARGETS], r2_k[BD_MAX_TARGETS];
+} bd_regress_metrics_t;
+bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m);
+/* Multi-label: output k is predicted 1 when sigmoid(z_k) > threshold. */
+typedef struct bd_multilabel_metrics_t {
+    int k;                        /* labels */
+    float precision[BD_MAX_TARGETS], recall[BD_MAX_TARGETS], f1[BD_MAX_TARGETS];
+    float exact_match;            /* samples with every label right */
+    float f1_macro;               /* mean F1 over the labels */
+} bd_multilabel_metrics_t;
+bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
+                                bd_multilabel_metrics_t *m);
+/* Classification: matrix [classes, classes], row = true class, column =
+ * predicted (argmax; one output unit: logit > 0). classes must be the
+ * network's (2 for one output unit). */
+bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes);
 
 /* ------------------------------------------------------- data augmentation */
 
@@ -862,9 +946,14 @@ bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p,
 
 /* ---------------------------------------------------------------- training */
 
+#define BD_BALANCED_MAXC 1024 /* classes balanced sampling handles */
+
 typedef enum bd_sampling {
     BD_SAMPLE_SHUFFLE = 0, /* shuffled epochs, each sample once per epoch */
-    BD_SAMPLE_REPLACE      /* the book's np.random.choice: with replacement */
+    BD_SAMPLE_REPLACE,     /* the book's np.random.choice: with replacement */
+    BD_SAMPLE_BALANCED     /* with replacement, every class equally likely
+                            * (a class, then a sample of it): seed 002's
+                            * "change the distribution" for imbalanced data */
 } bd_sampling;
 
 /* Learning-rate schedules, applied at the start of every epoch e (0-based)
@@ -925,6 +1014,11 @@ typedef struct bd_train_config {
                            * shuffling is the same with and without it */
     /* hooks, all optional */
     void (*on_iter)(void *ud, long iter, long total, float loss);
+    /* the gradient's norm √Σg² at every step, before clipping (also for the
+     * step whose loss stopped being finite) */
+    void (*on_grad_norm)(void *ud, long iter, double norm);
+    float clip_grad_norm;  /* > 0: scale the gradient down to this norm when it
+                            * is larger (gradient clipping; default 0: off) */
     void (*on_epoch)(void *ud, const bd_epoch_stats *s);
     void *ud;
     /* checkpoints (src/io/checkpoint.c), all optional */
@@ -1088,6 +1182,40 @@ int bd_train_eval_rows(const bd_net *net, int batch);
 /* Accuracy of net on ds, in batches of the net's reserved size. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
 
+/* ----------------------------------------------------------- diagnostics */
+
+/* What a run looked like (src/train/diagnose.c): its epochs' figures, the
+ * gradient norms of its last steps, what it was. */
+typedef struct bd_diag_input {
+    const bd_epoch_stats *epochs; /* [nepochs], in order */
+    int nepochs;
+    float lr;                 /* the learning rate tried */
+    bd_loss_kind loss;
+    bd_task task;
+    int outputs;              /* the network's */
+    int major_class;          /* the largest class (-1: unknown) and its share */
+    double major_share;
+    const double *grad_norms; /* [ngrad] the last steps' gradient norms */
+    int ngrad;
+    int nonfinite;            /* 1: the loss stopped being finite ... */
+    long nonfinite_iter;      /* ... at this iteration */
+} bd_diag_input;
+
+#define BD_DIAG_MAX 8
+typedef struct bd_diagnosis {
+    char code[32];            /* loss_not_falling, loss_rising, accuracy_stalled,
+                               * overfitting, nonfinite_loss, loss_mismatch,
+                               * class_imbalance */
+    char msg[512];            /* the figures and what to try */
+} bd_diagnosis;
+typedef struct bd_diag_result {
+    int n;
+    bd_diagnosis d[BD_DIAG_MAX];
+} bd_diag_result;
+
+/* The findings of seed 002's training tips on a run; none for a healthy one. */
+void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
+
 /* ------------------------------------------------ hyperparameter search */
 
 /* Random search as in the book (6.5.3, hyperparameter_optimization.py): each
@@ -1191,6 +1319,12 @@ typedef struct bd_model_meta {
     int norm_c;
     float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
     char classes[BD_CLASSES_LEN];
+    /* the task; regression: the targets' standardisation (target_n values,
+     * undone at predict time); multi-label: the decision threshold */
+    bd_task task;
+    int target_n;
+    float target_mean[BD_MAX_TARGETS], target_std[BD_MAX_TARGETS];
+    float threshold;
 } bd_model_meta;
 
 void bd_model_meta_init(bd_model_meta *m);

@@ -179,6 +179,11 @@ extern int bd__fuse;
 /* The network's scratch block. */
 static inline float *bd__scratch(const bd_layer *l) { return bd_f32(&l->net->scratch); }
 
+/* The targets of samples idx[0..n) (idx NULL: start .. start+n-1) of a
+ * regression / multi-label set into out [n, K] (dataset.c). */
+bd_status bd__dataset_targets(const bd_dataset *ds, const int32_t *idx, int start, int n,
+                              float *out);
+
 /* The loss layers, same idea: net->prob holds what backward needs. */
 typedef struct bd_loss_op {
     const char *name;            /* "SoftmaxWithLoss", ... */

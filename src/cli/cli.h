@@ -101,7 +101,78 @@ bd_status cli_load_data(const char *data, const char *csv, int label_col, const 
  * applied to train, test and val (either may be empty); and what a saved
  * model keeps of how its inputs were made (normalisation, class names). */
 bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
+/* --data images:DIR with --image-size (NULL: 32) and --image-channels */
+bd_status cli_load_images(const char *dir, const char *size, int channels, float test_split,
+                          uint64_t seed, bd_dataset *train, bd_dataset *test);
 void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
+/* --task regress / multilabel: the loss the task takes (mse, mae, huber;
+ * bce_multi), set in no->loss when not given; 0, or EXIT_USAGE after a
+ * message when the given loss does not fit the last layer the task needs */
+int cli_task_loss(bd_task task, net_opts *no);
+/* The CSV's target columns (label_cols, else label_col) for train and test
+ * (test_csv, or a seeded test_split of the CSV). */
+bd_status cli_load_targets(const char *csv, const char *label_cols, int label_col, bd_task task,
+                           const char *test_csv, float test_split, uint64_t seed,
+                           bd_dataset *train, bd_dataset *test);
+/* The final metrics of a regress / multilabel run, on the test set (the
+ * training set too), printed and as JSON fields ("test_rmse":...). */
+typedef struct task_metrics {
+    bd_task task;
+    int has_test;
+    bd_regress_metrics_t reg_train, reg_test;
+    bd_multilabel_metrics_t ml_train, ml_test;
+    float threshold;
+} task_metrics;
+bd_status cli_task_metrics(bd_net *net, const bd_dataset *train, const bd_dataset *test,
+                           float threshold, task_metrics *m);
+void cli_print_task_metrics(const task_metrics *m);
+void cli_json_task_metrics(const task_metrics *m);
+/* train_classes.c: the classes of a classification run — their counts and
+ * inverse-frequency weights, thinning (--thin-classes), the confusion
+ * matrix and per-class accuracy at the end (--confusion). */
+typedef struct class_report {
+    int n;                    /* classes */
+    long total;
+    long *count;              /* [n] training samples per class */
+    float *weight;            /* [n] N / (K n_c) (--class-weights auto) */
+    const char *names;        /* the data set's class names, one a line ("" none) */
+    int have_confusion;
+    const char *set;          /* the set the matrix is of: "test" or "train" */
+    long *confusion;          /* [n, n] row: true class, column: predicted */
+} class_report;
+bd_status cli_thin_classes(bd_dataset *ds, const char *spec, uint64_t seed);
+bd_status cli_class_report(const bd_dataset *train, class_report *c);
+void cli_print_classes(const class_report *c, int weighted);
+bd_status cli_confusion(bd_net *net, const bd_dataset *ds, class_report *c);
+void cli_print_confusion(const class_report *c);
+void cli_json_classes(const class_report *c);
+void cli_class_report_free(class_report *c);
+/* the class holding more than 80% of the training samples, or -1 */
+int cli_class_dominant(const class_report *c, double *share);
+
+/* train_diag.c: what the run's end diagnoses (seed 002's training tips):
+ * the epochs' figures and the last gradient norms, collected by the hooks. */
+#define DIAG_NORMS 16
+typedef struct diag_state {
+    bd_epoch_stats *epochs;   /* [cap], reserved before training */
+    int n, cap;
+    double norms[DIAG_NORMS]; /* ring of the last gradient norms */
+    long norm_count, last_iter;
+    bd_diag_result result;
+} diag_state;
+bd_status cli_diag_reserve(diag_state *d, int epochs);
+void cli_diag_epoch(diag_state *d, const bd_epoch_stats *s);
+void cli_diag_norm(diag_state *d, long iter, double norm);
+/* Diagnose (numeric: the run stopped on a non-finite loss), print to
+ * stdout (quiet: not), keep the result for the JSON line. */
+void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int numeric,
+                  int major_class, double major_share, int quiet);
+void cli_json_diag(const diag_state *d);
+void cli_diag_free(diag_state *d);
+
+/* predict_csv.c: `badak predict --csv FILE` (drop_cols: --label-cols) */
+int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
+                    const char *drop_cols);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {

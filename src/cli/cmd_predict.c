@@ -12,6 +12,7 @@
 
 static const char *HELP =
     "Usage: badak predict --model FILE [options] IMAGE...\n"
+    "       badak predict --model FILE --csv FILE [--label-cols LIST]\n"
     "\n"
     "Classify images (PNG or PGM/PPM, any size; JPEG too for colour models) with a model\n"
     "saved by 'badak train --save'. A model of 3 input channels (CIFAR-10, --data\n"
@@ -30,12 +31,16 @@ static const char *HELP =
     "  --invert auto|yes|no  invert the image (default auto: when its border is light)\n"
     "  --no-fit              only resize the whole image (no crop, box or centring)\n"
     "  --save-input DIR      also write each prepared input as DIR/<name>.pgm\n"
+    "  --csv FILE            predict each row of a CSV of numbers instead of images:\n"
+    "                        regression values in the targets' units, multi-label\n"
+    "                        0/1 labels and probabilities, or the class\n"
+    "  --label-cols LIST     with --csv: columns to drop (the targets), e.g. -1 or 3,4\n"
     "  -h, --help            this text\n"
     "\n"
     "Output, one line per image: FILE: CLASS (PROBABILITY), ... best first.\n"
     "Exit status: 0 all classified, 1 an image or the model could not be read, 2 bad option.\n";
 
-enum { O_MODEL = 256, O_TOP, O_INVERT, O_NOFIT, O_SAVE };
+enum { O_MODEL = 256, O_TOP, O_INVERT, O_NOFIT, O_SAVE, O_CSV, O_LABELCOLS };
 
 static const struct option LONGOPTS[] = {
     {"model", required_argument, 0, O_MODEL},
@@ -43,6 +48,9 @@ static const struct option LONGOPTS[] = {
     {"invert", required_argument, 0, O_INVERT},
     {"no-fit", no_argument, 0, O_NOFIT},
     {"save-input", required_argument, 0, O_SAVE},
+    {"csv", required_argument, 0, O_CSV},
+    {"label-cols", required_argument, 0, O_LABELCOLS},
+    {"label-col", required_argument, 0, O_LABELCOLS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -171,7 +179,7 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model = NULL, *save_dir = NULL;
+    const char *model = NULL, *save_dir = NULL, *csv = NULL, *drop = NULL;
     long top = 3;
     bd_image_prep prep;
     bd_image_prep_default(&prep);
@@ -196,6 +204,8 @@ int cmd_predict(int argc, char **argv)
             break;
         case O_NOFIT: prep.fit = 0; break;
         case O_SAVE: save_dir = optarg; break;
+        case O_CSV: csv = optarg; break;
+        case O_LABELCOLS: drop = optarg; break;
         default: return cli_usage_error("predict", "unknown or incomplete option");
         }
         if (bad)
@@ -203,10 +213,26 @@ int cmd_predict(int argc, char **argv)
     }
     if (!model)
         return cli_usage_error("predict", "--model FILE is required");
-    if (optind >= argc)
+    if (csv && optind < argc)
+        return cli_usage_error("predict", "give --csv FILE or images, not both");
+    if (drop && !csv)
+        return cli_usage_error("predict", "--label-cols is for --csv");
+    if (!csv && optind >= argc)
         return cli_usage_error("predict", "no image given");
 
     bd_status s;
+    if (csv) { /* values for each CSV row: needs the whole network and its metadata */
+        bd_net net;
+        bd_model_meta meta;
+        s = bd_model_load(&net, model, &meta);
+        if (s != BD_OK)
+            return cli_fail(s);
+        bd_set_threads(1);
+        bd_net_set_training(&net, 0);
+        int rc = cli_predict_csv(&net, &meta, csv, drop);
+        bd_net_free(&net);
+        return rc;
+    }
     bd_model *m = bd_model_open(model, &s);
     if (!m)
         return cli_fail(s);
@@ -230,6 +256,10 @@ int cmd_predict(int argc, char **argv)
     const char *base = strrchr(meta->data, '/');
     base = base ? base + 1 : meta->data;
     int fashion = strstr(base, "fashion") != NULL;
+    if (!strncmp(meta->data, "images:", 7)) { /* image folders: resized, nothing else */
+        prep.fit = 0;
+        prep.invert = BD_INVERT_NEVER;
+    }
     if (fashion) {
         prep.box = 1.0f;
         prep.center_box = 1;

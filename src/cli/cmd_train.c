@@ -25,6 +25,12 @@ static const char *HELP =
     "                        cifar100:DIR  CIFAR-100's (train.bin, test.bin; the 100\n"
     "                        fine labels), cifar100-coarse:DIR  its 20 coarse labels.\n"
     "                        From https://www.cs.toronto.edu/~kriz/cifar.html\n"
+    "                        images:DIR  a folder of images, one subfolder per class\n"
+    "                        (PNG, PGM/PPM, JPEG; torchvision's ImageFolder), split\n"
+    "                        by --test-split, or DIR/train/ and DIR/test/ as given;\n"
+    "                        class names from the folder names\n"
+    "  --image-size N|HxW    images:DIR: resize every image to this (default 32)\n"
+    "  --image-channels C    images:DIR: 3 (default: R, G, B) or 1 (gray)\n"
     "  --normalize           normalise every channel by the training set's mean and\n"
     "                        standard deviation (kept in --save's model, so predict\n"
     "                        does the same)\n"
@@ -32,7 +38,16 @@ static const char *HELP =
     "  --classes N           CSV: the classes are 0..N-1 (default: 0..the largest\n"
     "                        label; one far beyond the others is refused)\n"
     "  --label-col N         CSV column of the class index (default -1: the last;\n"
-    "                        negative counts from the end)\n"
+    "                        negative counts from the end; 0 is the first)\n"
+    "  --task TASK           classify (default: one class index per row), regress\n"
+    "                        (real-valued targets: linear outputs, MSE; targets are\n"
+    "                        standardised and the model undoes it when predicting;\n"
+    "                        RMSE, MAE and R^2 reported) or multilabel (several 0/1\n"
+    "                        label columns: a sigmoid + binary cross-entropy per\n"
+    "                        output; per-label precision/recall/F1, exact match)\n"
+    "  --label-cols LIST     the target columns of regress / multilabel, e.g. 3,4 or\n"
+    "                        -2..-1 (default: --label-col's one column)\n"
+    "  --threshold P         multilabel: predict a label when its sigmoid > P (0.5)\n"
     "  --test-csv FILE       CSV test set (same columns)\n"
     "  --test-split F        without --test-csv: hold out a shuffled fraction F of\n"
     "                        the CSV as the test set (default 0.2)\n"
@@ -66,7 +81,8 @@ static const char *HELP =
     "  --batchnorm           BatchNorm after each hidden Affine, before the activation\n"
     "  --dropout P           inverted Dropout with drop probability P after each\n"
     "                        hidden activation\n"
-    "  --loss NAME           softmax_ce (default), mse, mae, or bce (sigmoid + binary\n"
+    "  --loss NAME           softmax_ce (default), mse, mae, huber, bce_multi (the\n"
+    "                        multilabel default), or bce (sigmoid + binary\n"
     "                        cross-entropy, one output, for two classes)\n"
     "  --weight-decay L      L2: adds L/2 * sum W^2 over the Affine weights (not\n"
     "                        biases) to the loss\n"
@@ -99,8 +115,18 @@ static const char *HELP =
     "  --patience N          early stopping (needs --val-split): stop when the\n"
     "                        validation loss has not improved for N epochs and keep\n"
     "                        the best epoch's weights\n"
-    "  --sampling MODE       shuffle (default: each sample once per epoch) or\n"
+    "  --sampling MODE       shuffle (default: each sample once per epoch),\n"
     "                        replace (the book's np.random.choice, with replacement)\n"
+    "                        or balanced (with replacement, every class equally likely)\n"
+    "  --balanced-sampling   --sampling balanced: for imbalanced classes\n"
+    "  --class-weights auto  weigh each sample's loss by N / (K n_class): rare classes\n"
+    "                        count as much as common ones (SoftmaxWithLoss)\n"
+    "  --thin-classes L:F    keep only a seeded fraction F of the training samples of\n"
+    "                        the classes L (e.g. 0..4:0.05): an imbalanced set to study\n"
+    "  --clip-grad-norm G    scale each step's gradient down to norm G when it is\n"
+    "                        larger (exploding gradients)\n"
+    "  --confusion           print the confusion matrix and per-class accuracy of the\n"
+    "                        test set (the training set if none) at the end\n"
     "  --seed N              seed of badak's PRNG (default 1); same seed and thread\n"
     "                        count give the same numbers, bit for bit\n"
     "  --threads N           threads of badak's pool (layers split each batch over\n"
@@ -119,6 +145,12 @@ static const char *HELP =
     "                        needs image data (MNIST-style or colour), not CSV rows;\n"
     "                        the CIFAR recipe is --augment shift:4,flip (random crop\n"
     "                        with 4 pixels of padding, horizontal flip)\n"
+    "\n"
+    "At the end it prints what seed 002's training tips check, when it applies (also\n"
+    "in --json \"diagnostics\"): the loss did not fall (with the lr tried and what to\n"
+    "try), accuracy stalled while the loss fell, train accuracy far above test\n"
+    "(overfitting, with the gap), a non-finite loss (with the gradient norms before\n"
+    "it), a loss that does not fit the last layer, one class over 80% of the data.\n"
     "\n"
     "If the loss stops being finite, training stops with a message naming the epoch\n"
     "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
@@ -162,7 +194,9 @@ static const char *HELP =
  * in the phase that needs it (load_data, build_model, train_config, report). */
 typedef struct train_opts {
     /* data */
-    const char *data, *csv, *test_csv;
+    const char *data, *csv, *test_csv, *label_cols;
+    bd_task task;
+    float threshold;
     long label_col, train_size, classes;
     float test_split, val_split;
     /* network */
@@ -178,6 +212,12 @@ typedef struct train_opts {
     bd_sampling sampling;
     uint64_t seed;
     int eval_train, normalize;
+    int class_weights, confusion, balanced; /* --class-weights auto, --confusion,
+                                             * --balanced-sampling */
+    const char *thin;             /* --thin-classes LIST:F */
+    float clip;                   /* --clip-grad-norm G (0: off) */
+    const char *image_size;       /* --image-size N or HxW (images:DIR) */
+    long image_channels;          /* --image-channels 1 or 3 */
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -190,6 +230,8 @@ static void opts_default(train_opts *o)
     o->data = "mnist";
     o->label_col = -1;
     o->test_split = 0.2f;
+    o->threshold = 0.5f;
+    o->image_channels = 3;
     o->net = (net_opts){.model = "two_layer", .activation = "relu"};
     o->freeze = -1;
     o->optimizer = "sgd";
@@ -235,8 +277,34 @@ static int parse_sampling(train_opts *o, const char *arg)
         o->sampling = BD_SAMPLE_SHUFFLE;
     else if (strcmp(arg, "replace") == 0)
         o->sampling = BD_SAMPLE_REPLACE;
+    else if (strcmp(arg, "balanced") == 0)
+        o->sampling = BD_SAMPLE_BALANCED;
     else
-        return cli_usage_error("train", "--sampling: '%s' (expected shuffle or replace)", arg);
+        return cli_usage_error("train", "--sampling: '%s' (expected shuffle, replace or balanced)",
+                               arg);
+    return 0;
+}
+
+static int parse_class_weights(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "auto") != 0)
+        return cli_usage_error("train", "--class-weights: '%s' (expected auto: inverse class "
+                               "frequency)", arg);
+    o->class_weights = 1;
+    return 0;
+}
+
+static int parse_task(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "classify") == 0)
+        o->task = BD_TASK_CLASSIFY;
+    else if (strcmp(arg, "regress") == 0)
+        o->task = BD_TASK_REGRESS;
+    else if (strcmp(arg, "multilabel") == 0)
+        o->task = BD_TASK_MULTILABEL;
+    else
+        return cli_usage_error("train", "--task: '%s' (expected classify, regress or multilabel)",
+                               arg);
     return 0;
 }
 
@@ -260,6 +328,9 @@ static const train_flag FLAGS[] = {
     INT("label-col", label_col, -100000, 100000, 0),
     INT("classes", classes, 1, 1 << 20, 0),
     STR("test-csv", test_csv, 0),
+    FN("task", parse_task, 0),
+    STR("label-cols", label_cols, 0),
+    FLT("threshold", threshold, 1e-6, 0.999999, 0),
     FLT("test-split", test_split, 0.001, 0.999, 0),
     INT("train-size", train_size, 1, 1L << 30, 0),
     FLT("val-split", val_split, 0.001, 0.999, 0),
@@ -279,6 +350,13 @@ static const train_flag FLAGS[] = {
     INT("iters", iters, 0, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
+    {"balanced-sampling", F_SET, OFF(balanced), 0, 0, 0, NULL},
+    FN("class-weights", parse_class_weights, 0),
+    STR("thin-classes", thin, 0),
+    FLT("clip-grad-norm", clip, 1e-6, 1e12, 0),
+    STR("image-size", image_size, 0),
+    INT("image-channels", image_channels, 1, 3, 0),
+    {"confusion", F_SET, OFF(confusion), 0, 0, 1, NULL},
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
     INT("threads", threads, 1, 1024, 1),
     {"no-train-acc", F_CLEAR, OFF(eval_train), 0, 0, 1, NULL},
@@ -421,8 +499,22 @@ static int check_options(train_opts *o, int resuming)
      * all, the initialised network is measured and saved */
     o->epochs = o->epochs < 0 ? 0 : o->epochs;
     o->iters = o->iters < 0 ? 0 : o->iters;
-    if ((o->test_csv || o->label_col != -1) && !o->csv)
-        return cli_usage_error("train", "--test-csv and --label-col need --csv");
+    if ((o->test_csv || o->label_col != -1 || o->label_cols) && !o->csv)
+        return cli_usage_error("train", "--test-csv, --label-col and --label-cols need --csv");
+    if (o->balanced)
+        o->sampling = BD_SAMPLE_BALANCED;
+    if ((o->class_weights || o->sampling == BD_SAMPLE_BALANCED || o->thin || o->confusion) &&
+        o->task != BD_TASK_CLASSIFY)
+        return cli_usage_error("train", "--class-weights, --balanced-sampling, --thin-classes "
+                               "and --confusion are for class labels (--task classify)");
+    if (o->task != BD_TASK_CLASSIFY && !o->csv)
+        return cli_usage_error("train", "--task %s needs --csv (its target columns)",
+                               o->task == BD_TASK_REGRESS ? "regress" : "multilabel");
+    if (o->label_cols && o->task == BD_TASK_CLASSIFY)
+        return cli_usage_error("train", "--label-cols is for --task regress or multilabel "
+                               "(one class column: --label-col)");
+    if (cli_task_loss(o->task, &o->net) != 0)
+        return EXIT_USAGE;
     if (o->patience && o->val_split <= 0)
         return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
     if (o->replace_head && !o->init_from)
@@ -488,12 +580,18 @@ typedef struct train_run {
     bd_optim opt_store;
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
+    task_metrics tm;          /* regress / multilabel: the final metrics */
+    diag_state diag;          /* the epochs and gradient norms, diagnosed at the end */
+    class_report classes;     /* classification: the training set's classes,
+                               * weights (--class-weights), final per-class figures */
     double total_s;           /* with data loading */
     int distinct;             /* CSV: labels that appear */
 } train_run;
 
 static void run_free(train_run *r)
 {
+    cli_diag_free(&r->diag);
+    cli_class_report_free(&r->classes);
     bd_optim_free(&r->opt_store);
     bd_net_free(&r->net_store);
     bd_dataset_free(&r->train);
@@ -507,14 +605,30 @@ static bd_status load_data(train_run *r)
     const train_opts *o = r->o;
     r->nthreads = bd_set_threads((int)o->threads);
     r->t0 = bd_seconds();
-    CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
-                         o->seed, &r->train, &r->test));
-    if (o->csv)
+    if (o->task == BD_TASK_CLASSIFY && !o->csv && !strncmp(o->data, "images:", 7))
+        CLI_TRY(cli_load_images(o->data + 7, o->image_size, (int)o->image_channels,
+                                o->test_split, o->seed, &r->train, &r->test));
+    else if (o->task == BD_TASK_CLASSIFY)
+        CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
+                              o->seed, &r->train, &r->test));
+    else
+        CLI_TRY(cli_load_targets(o->csv, o->label_cols, (int)o->label_col, o->task, o->test_csv,
+                                 o->test_split, o->seed, &r->train, &r->test));
+    if (o->csv && o->task == BD_TASK_CLASSIFY)
         CLI_TRY(cli_classes(&r->train, &r->test, (int)o->classes, &r->distinct));
     else if (o->classes)
-        return bd_error(BD_ERR_ARG, "--classes is for --csv data");
+        return bd_error(BD_ERR_ARG, "--classes is for --csv class labels");
     if (o->train_size)
         CLI_TRY(bd_dataset_truncate(&r->train, (int)o->train_size));
+    if (o->thin)
+        CLI_TRY(cli_thin_classes(&r->train, o->thin, o->seed));
+    if (o->task == BD_TASK_CLASSIFY)
+        CLI_TRY(cli_class_report(&r->train, &r->classes));
+    if (o->task == BD_TASK_REGRESS) { /* the training set's mean and std, for both */
+        CLI_TRY(bd_dataset_standardize_targets(&r->train, NULL, NULL));
+        if (r->test.n)
+            CLI_TRY(bd_dataset_standardize_targets(&r->test, r->train.t_mean, r->train.t_std));
+    }
     if (o->val_split > 0) {
         bd_rng vr;
         bd_rng_seed(&vr, o->seed ^ 0x7a1ULL);
@@ -580,6 +694,8 @@ static void print_header(const train_run *r)
     if (r->val.n)
         printf(", %d validation", r->val.n);
     printf("), %zu parameters", bd_net_param_count(net));
+    if (net->loss != BD_LOSS_SOFTMAX_CE)
+        printf(", loss %s", bd_loss_kind_name(net->loss));
     if (net->frozen)
         printf(" (first %d layers frozen: %zu trainable)", net->frozen,
                bd_net_trainable_count(net));
@@ -601,6 +717,8 @@ static void print_header(const train_run *r)
     printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", o->batch,
            o->epochs ? "epochs" : "iterations", o->epochs ? o->epochs : o->iters,
            (unsigned long long)o->seed, r->nthreads, r->t_load);
+    if (r->classes.n)
+        cli_print_classes(&r->classes, o->class_weights);
     fflush(stdout);
 }
 
@@ -616,6 +734,8 @@ static void on_sigint(int sig)
 /* What the per-iteration and per-epoch hooks print with. */
 typedef struct run_ctx {
     progress bar;
+    const char *acc;          /* what the "accuracy" is: acc, r2 (regress), exact */
+    diag_state *diag;         /* what the diagnostics need */
     int quiet;
     int show_lr;
     long total;
@@ -628,19 +748,25 @@ static void on_iter(void *ud, long iter, long total, float loss)
     progress_update(&c->bar, iter, total, loss);
 }
 
+static void on_grad_norm(void *ud, long iter, double norm)
+{
+    cli_diag_norm(((run_ctx *)ud)->diag, iter, norm);
+}
+
 static void on_epoch(void *ud, const bd_epoch_stats *s)
 {
     run_ctx *c = ud;
+    cli_diag_epoch(c->diag, s);
     if (c->quiet)
         return;
     progress_clear(&c->bar);
     printf("epoch %3d  iter %6ld  loss %.4f", s->epoch, s->iter, (double)s->loss);
-    if (s->train_acc >= 0)
-        printf("  train acc %.4f", (double)s->train_acc);
-    if (s->test_acc >= 0)
-        printf("  test acc %.4f", (double)s->test_acc);
-    if (s->val_acc >= 0)
-        printf("  val acc %.4f  val loss %.4f", (double)s->val_acc, (double)s->val_loss);
+    if (s->train_acc != -1.0f) /* -1: not measured (R² may be negative) */
+        printf("  train %s %.4f", c->acc, (double)s->train_acc);
+    if (s->test_acc != -1.0f)
+        printf("  test %s %.4f", c->acc, (double)s->test_acc);
+    if (s->val_acc != -1.0f)
+        printf("  val %s %.4f  val loss %.4f", c->acc, (double)s->val_acc, (double)s->val_loss);
     if (c->show_lr)
         printf("  lr %.3g", (double)s->lr);
     printf("  %.2fs\n", s->seconds);
@@ -676,6 +802,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     r->meta.batch = (int)o->batch;
     r->meta.lr = r->opt->cfg.lr;
     cli_meta_inputs(&r->train, &r->meta);
+    r->meta.threshold = o->threshold;
     cfg->checkpoint = o->ckpt_dir;
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
@@ -709,10 +836,20 @@ static bd_status run_training(train_run *r)
     run_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.quiet = r->o->quiet;
+    ctx.acc = r->o->task == BD_TASK_REGRESS ? "r2" : r->o->task == BD_TASK_MULTILABEL ? "exact" : "acc";
     ctx.show_lr = r->sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, r->o->quiet);
+    ctx.diag = &r->diag;
     bd_train_config cfg;
     train_config(r, &ctx, &cfg); /* also the model's metadata */
+    cfg.on_grad_norm = on_grad_norm;
+    cfg.clip_grad_norm = r->o->clip;
+    {   /* room for every epoch's figures, before the loop */
+        long B = r->o->batch < r->train.n ? r->o->batch : r->train.n;
+        long per = B > 0 && r->train.n / B > 0 ? r->train.n / B : 1;
+        long ne = r->o->epochs ? r->o->epochs : (r->o->iters + per - 1) / per;
+        CLI_TRY(cli_diag_reserve(&r->diag, (int)(ne < 1000000 ? ne + 1 : 1000000)));
+    }
     if (r->o->epochs == 0 && r->o->iters == 0)
         return run_zero_steps(r);
     g_stop = 0;
@@ -723,8 +860,11 @@ static bd_status run_training(train_run *r)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, &old_sa);
+    if (r->o->class_weights)
+        r->net->class_weight = r->classes.weight;
     bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
                            &r->res);
+    r->net->class_weight = NULL;
     sigaction(SIGINT, &old_sa, NULL);
     progress_clear(&ctx.bar);
     r->total_s = bd_seconds() - r->t0;
@@ -746,12 +886,18 @@ static void print_summary(const train_run *r)
     printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
            res->epochs, res->iters, res->seconds,
            res->seconds > 0 ? res->iters / res->seconds : 0.0, r->total_s);
-    if (res->train_acc >= 0)
-        printf("train accuracy %.4f\n", (double)res->train_acc);
-    if (res->val_acc >= 0)
-        printf("validation accuracy %.4f\n", (double)res->val_acc);
-    if (res->test_acc >= 0)
-        printf("test accuracy %.4f\n", (double)res->test_acc);
+    if (r->classes.have_confusion)
+        cli_print_confusion(&r->classes);
+    if (r->o->task != BD_TASK_CLASSIFY) {
+        cli_print_task_metrics(&r->tm);
+    } else {
+        if (res->train_acc >= 0)
+            printf("train accuracy %.4f\n", (double)res->train_acc);
+        if (res->val_acc >= 0)
+            printf("validation accuracy %.4f\n", (double)res->val_acc);
+        if (res->test_acc >= 0)
+            printf("test accuracy %.4f\n", (double)res->test_acc);
+    }
     printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
 }
 
@@ -782,7 +928,7 @@ static void print_json(const train_run *r, bd_status s)
            "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
            "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
            "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-           "\"augment\":\"%s\",\"interrupted\":%s}\n",
+           "\"augment\":\"%s\",\"interrupted\":%s",
            s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
            json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
            (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
@@ -790,6 +936,12 @@ static void print_json(const train_run *r, bd_status s)
            res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
            (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
            bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
+    if (o->task != BD_TASK_CLASSIFY)
+        cli_json_task_metrics(&r->tm);
+    else
+        cli_json_classes(&r->classes);
+    cli_json_diag(&r->diag);
+    printf("}\n");
 }
 
 /* The summary, the saved model (--save), the JSON line; the exit code. */
@@ -797,12 +949,22 @@ static int report(train_run *r, bd_status s)
 {
     const train_opts *o = r->o;
     int rc = 0;
+    if (s == BD_OK && o->task != BD_TASK_CLASSIFY && !r->res.interrupted)
+        s = cli_task_metrics(r->net, &r->train, &r->test, o->threshold, &r->tm);
+    if (s == BD_OK && o->confusion && !r->res.interrupted)
+        s = cli_confusion(r->net, r->test.n ? &r->test : &r->train, &r->classes);
     if (s != BD_OK)
         rc = cli_fail(s);
     if (s == BD_ERR_NUMERIC)
         fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
     if (!o->quiet && s == BD_OK)
         print_summary(r);
+    if ((s == BD_OK || s == BD_ERR_NUMERIC) && r->net && r->net->built) {
+        double share = 0.0;
+        int major = r->classes.n ? cli_class_dominant(&r->classes, &share) : -1;
+        cli_diag_run(&r->diag, r->net, o->task, r->opt->cfg.lr, s == BD_ERR_NUMERIC, major,
+                     share, o->quiet);
+    }
     if (s == BD_OK && r->res.interrupted) {
         fflush(stdout);
         fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", r->res.iters,

@@ -29,7 +29,26 @@ bd_status bd_dataset_truncate(bd_dataset *ds, int n)
                         ds->name, n, ds->n, ds->n);
     set_rows(&ds->x, n);
     set_rows(&ds->y, n);
+    if (ds->t.data)
+        set_rows(&ds->t, n);
     ds->n = n;
+    return BD_OK;
+}
+
+/* The rows of ds's targets where take[i] == want into a fresh t (none if
+ * ds has no targets). */
+static bd_status copy_targets(const bd_dataset *ds, const uint8_t *take, uint8_t want, int n,
+                              bd_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!ds->t.data)
+        return BD_OK;
+    int k = ds->t.shape[1], ts[2] = {n, k};
+    BD_TRY(bd_tensor_alloc(t, BD_F32, 2, ts));
+    for (int i = 0, o = 0; i < ds->n; i++)
+        if (take[i] == want)
+            memcpy(bd_f32(t) + (size_t)o++ * k, bd_f32(&ds->t) + (size_t)i * k,
+                   (size_t)k * sizeof(float));
     return BD_OK;
 }
 
@@ -100,6 +119,19 @@ bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *
             bd_tensor_free(&py);
         }
     }
+    bd_tensor pt = {0}, kt = {0};
+    if (s == BD_OK) {
+        s = copy_targets(ds, take, 1, k, &pt);
+        if (s == BD_OK)
+            s = copy_targets(ds, take, 0, n - k, &kt);
+        if (s != BD_OK) {
+            bd_tensor_free(&px);
+            bd_tensor_free(&py);
+            bd_tensor_free(&kx);
+            bd_tensor_free(&ky);
+            bd_tensor_free(&pt);
+        }
+    }
     free(take);
     if (s != BD_OK)
         return s; /* ds untouched */
@@ -107,6 +139,9 @@ bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *
     *part = *ds;
     part->x = px;
     part->y = py;
+    part->t = pt;
+    bd_tensor_free(&ds->t);
+    ds->t = kt;
     part->n = k;
     snprintf(part->name, sizeof part->name, "%.59s-val", ds->name);
     bd_tensor_free(&ds->x);
@@ -339,5 +374,54 @@ void bd_dataset_free(bd_dataset *ds)
         return;
     bd_tensor_free(&ds->x);
     bd_tensor_free(&ds->y);
+    bd_tensor_free(&ds->t);
     memset(ds, 0, sizeof *ds);
+}
+
+bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std)
+{
+    if (!ds->t.data || ds->t.ndim != 2)
+        return bd_error(BD_ERR_ARG, "%s: no target columns to standardise", ds->name);
+    int k = ds->t.shape[1];
+    if (k > BD_MAX_TARGETS)
+        return bd_error(BD_ERR_ARG, "%s: %d targets (at most %d)", ds->name, k, BD_MAX_TARGETS);
+    float *t = bd_f32(&ds->t);
+    for (int j = 0; j < k; j++) {
+        double m, sd;
+        if (mean) {
+            m = mean[j];
+            sd = std[j];
+        } else {
+            double s1 = 0.0, s2 = 0.0;
+            for (int i = 0; i < ds->n; i++) {
+                double v = t[(size_t)i * k + j];
+                s1 += v;
+                s2 += v * v;
+            }
+            m = s1 / ds->n;
+            double var = s2 / ds->n - m * m;
+            sd = var > 1e-12 * (1.0 + m * m) ? sqrt(var) : 1.0;
+        }
+        if (!(sd > 0.0))
+            return bd_error(BD_ERR_ARG, "%s: target %d: std %g", ds->name, j, sd);
+        for (int i = 0; i < ds->n; i++)
+            t[(size_t)i * k + j] = (float)((t[(size_t)i * k + j] - m) / sd);
+        ds->t_mean[j] = (float)m;
+        ds->t_std[j] = (float)sd;
+    }
+    ds->t_standardized = 1;
+    return BD_OK;
+}
+
+bd_status bd__dataset_targets(const bd_dataset *ds, const int32_t *idx, int start, int n,
+                              float *out)
+{
+    if (!ds->t.data)
+        return bd_error(BD_ERR_ARG, "%s: no targets", ds->name);
+    int k = ds->t.shape[1];
+    for (int r = 0; r < n; r++) {
+        int i = idx ? idx[r] : start + r;
+        memcpy(out + (size_t)r * k, bd_f32(&ds->t) + (size_t)i * k, (size_t)k * sizeof *out);
+    }
+    return BD_OK;
 }

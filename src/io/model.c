@@ -24,6 +24,7 @@ void bd_model_meta_init(bd_model_meta *m)
     m->epochs = -1;
     m->iters = -1;
     m->test_acc = m->train_acc = -1.0f;
+    m->threshold = 0.5f;
 }
 
 /* the four views of a layer and their names */

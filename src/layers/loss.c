@@ -183,11 +183,46 @@ static void bce_bwd(float *dy, const float *prob, const float *y, bd_labels t, i
     bd_bce_backward(dy, prob, t, B, C);
 }
 
+static double huber_fwd(float *prob, const float *y, bd_labels t, int B, int C)
+{
+    return bd_huber_forward(y, t, B, C);
+}
+
+static void huber_bwd(float *dy, const float *prob, const float *y, bd_labels t, int B, int C)
+{
+    bd_huber_backward(dy, y, t, B, C);
+}
+
+/* y [B,C] -> mean over the batch of Σ_k huber(y_k − t_k), delta 1 */
+double bd_huber_forward(const float *y, bd_labels t, int B, int C)
+{
+    double total = 0.0;
+    for (int r = 0; r < B; r++)
+        for (int k = 0; k < C; k++) {
+            double d = fabs((double)y[(size_t)r * C + k] - target(t, r, k, C));
+            total += d <= 1.0 ? 0.5 * d * d : d - 0.5;
+        }
+    return total / B;
+}
+
+/* dy = clamp(y − t, −1, 1) / B */
+void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C)
+{
+    float inv = 1.0f / (float)B;
+    for (int r = 0; r < B; r++)
+        for (int k = 0; k < C; k++) {
+            float d = y[(size_t)r * C + k] - target(t, r, k, C);
+            dy[(size_t)r * C + k] = (d > 1.0f ? 1.0f : d < -1.0f ? -1.0f : d) * inv;
+        }
+}
+
 static const bd_loss_op LOSSES[BD_LOSS_KIND_COUNT] = {
     [BD_LOSS_SOFTMAX_CE] = {"SoftmaxWithLoss", ce_fwd, ce_bwd},
     [BD_LOSS_MSE] = {"MeanSquaredError", mse_fwd, mse_bwd},
     [BD_LOSS_MAE] = {"MeanAbsoluteError", mae_fwd, mae_bwd},
     [BD_LOSS_SIGMOID_BCE] = {"SigmoidWithLoss", bce_fwd, bce_bwd},
+    [BD_LOSS_MULTI_BCE] = {"MultiLabelSigmoidWithLoss", bce_fwd, bce_bwd},
+    [BD_LOSS_HUBER] = {"HuberLoss", huber_fwd, huber_bwd},
 };
 
 const bd_loss_op *bd__loss_op(bd_loss_kind kind)

@@ -441,6 +441,25 @@ static double penalty(const bd_net *net)
     return 0.5 * net->weight_decay * l2 + net->l1 * l1;
 }
 
+/* Class-weighted cross-entropy, -(1/B) Σ_r w_{t_r} log softmax(a_r)_{t_r},
+ * from the logits (log-sum-exp with the row maximum subtracted, as
+ * bd_softmax_ce_forward). */
+static double weighted_ce(const float *logits, const int32_t *t, const float *w, int B, int C)
+{
+    double total = 0.0;
+    for (int r = 0; r < B; r++) {
+        const float *a = logits + (size_t)r * C;
+        float m = a[0];
+        for (int k = 1; k < C; k++)
+            m = a[k] > m ? a[k] : m;
+        double sum = 0.0;
+        for (int k = 0; k < C; k++)
+            sum += exp((double)(a[k] - m));
+        total -= (double)w[t[r]] * ((double)(a[t[r]] - m) - log(sum));
+    }
+    return total / B;
+}
+
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
     if (net->inference)
@@ -462,6 +481,8 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
     BD_TRY(bd_tensor_reshape(&net->prob, 2, shape, "loss"));
     BD_TRY(bd_tensor_reshape(&net->dlogits, 2, shape, "loss"));
     double L = op->forward(bd_f32(&net->prob), bd_f32(y), t, B, C);
+    if (net->class_weight && t.idx && net->loss == BD_LOSS_SOFTMAX_CE)
+        L = weighted_ce(bd_f32(y), t.idx, net->class_weight, B, C);
     if (net->weight_decay != 0.0f || net->l1 != 0.0f)
         L += penalty(net);
     net->last_t = t;
@@ -479,6 +500,13 @@ bd_status bd_net_backward(bd_net *net)
     const bd_layer *last = &net->layers[net->nlayers - 1];
     bd__loss_op(net->loss)->backward(bd_f32(&net->dlogits), bd_f32(&net->prob),
                                      bd_f32(&last->out), net->last_t, B, C);
+    if (net->class_weight && net->last_t.idx && net->loss == BD_LOSS_SOFTMAX_CE)
+        for (int r = 0; r < B; r++) { /* d(w_y CE)/dz = w_y (p - t) / B */
+            const float w = net->class_weight[net->last_t.idx[r]];
+            float *d = bd_f32(&net->dlogits) + (size_t)r * C;
+            for (int k = 0; k < C; k++)
+                d[k] *= w;
+        }
     const float *dy = bd_f32(&net->dlogits);
     /* frozen layers (transfer learning) get no gradient: stop before them */
     const int stop = net->frozen > 0 ? net->frozen : 0;

@@ -75,6 +75,8 @@ static const char *const LOSS_TOKENS[BD_LOSS_KIND_COUNT] = {
     [BD_LOSS_MSE] = "mse",
     [BD_LOSS_MAE] = "mae",
     [BD_LOSS_SIGMOID_BCE] = "bce",
+    [BD_LOSS_MULTI_BCE] = "bce_multi",
+    [BD_LOSS_HUBER] = "huber",
 };
 
 #define MAX_LAYERS 256

@@ -244,8 +244,13 @@ bd_status bd_parse_loss(const char *s, bd_loss_kind *loss)
         *loss = BD_LOSS_MAE;
     else if (!strcasecmp(s, "bce") || !strcasecmp(s, "sigmoid_bce"))
         *loss = BD_LOSS_SIGMOID_BCE;
+    else if (!strcasecmp(s, "bce_multi") || !strcasecmp(s, "multilabel"))
+        *loss = BD_LOSS_MULTI_BCE;
+    else if (!strcasecmp(s, "huber"))
+        *loss = BD_LOSS_HUBER;
     else
-        return bd_error(BD_ERR_ARG, "unknown loss '%s' (expected softmax_ce, mse, mae or bce)", s);
+        return bd_error(BD_ERR_ARG, "unknown loss '%s' (expected softmax_ce, mse, mae, huber, "
+                        "bce or bce_multi)", s);
     if (!bd__loss_op(*loss))
         return bd_error(BD_ERR_ARG, "loss '%s' is not available in this build", s);
     return BD_OK;

@@ -25,6 +25,58 @@ static int count_correct(const float *y, const int32_t *t, int B, int C)
     return ok;
 }
 
+/* Regression and multi-label sets: the loss against the float targets, and
+ * as "accuracy" R² (regression: 1 - SSE / SST over every target, in the
+ * standardised units the network is trained in) or the exact-match rate
+ * (multi-label: every output's logit > 0 agrees with its 0/1 flag). */
+static bd_status eval_targets(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+{
+    const int K = ds->t.shape[1];
+    if (K != net->out_size)
+        return bd_error(BD_ERR_SHAPE, "%s: %d targets, network output is %d", ds->name, K,
+                        net->out_size);
+    float *tb = malloc((size_t)net->max_batch * K * sizeof *tb);
+    if (!tb)
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory evaluating", ds->name);
+    double sse = 0.0, total_loss = 0.0, s1 = 0.0, s2 = 0.0;
+    long exact = 0;
+    bd_status s = BD_OK;
+    for (int start = 0; s == BD_OK && start < ds->n; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, ds->n - start);
+        s = bd_dataset_slice(ds, start, n, &net->xbatch, NULL);
+        if (s == BD_OK)
+            s = bd__dataset_targets(ds, NULL, start, n, tb);
+        float l = 0.0f;
+        if (s == BD_OK)
+            s = bd_net_loss(net, &net->xbatch, (bd_labels){NULL, tb}, &l);
+        if (s != BD_OK)
+            break;
+        total_loss += (double)l * n;
+        const float *y = bd_f32(&net->layers[net->nlayers - 1].out);
+        for (int r = 0; r < n; r++) {
+            int all = 1;
+            for (int k = 0; k < K; k++) {
+                double t = tb[(size_t)r * K + k], d = y[(size_t)r * K + k] - t;
+                sse += d * d;
+                s1 += t;
+                s2 += t * t;
+                all &= (y[(size_t)r * K + k] > 0.0f) == (t > 0.5);
+            }
+            exact += all;
+        }
+    }
+    free(tb);
+    if (s != BD_OK)
+        return s;
+    double cnt = (double)ds->n * K, sst = s2 - s1 * s1 / cnt;
+    if (accuracy)
+        *accuracy = ds->task == BD_TASK_MULTILABEL ? (float)((double)exact / ds->n)
+                                                   : (float)(sst > 0 ? 1.0 - sse / sst : 0.0);
+    if (loss)
+        *loss = (float)(total_loss / ds->n);
+    return BD_OK;
+}
+
 /* Rows [lo, hi) of ds through the network in chunks of its reserved rows:
  * the number right and, with with_loss, the sum of the per-row losses (each
  * chunk's mean loss times its rows). */
@@ -42,6 +94,10 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, in
                         ds->name, ds->x.size / (size_t)ds->n, net->in_size);
     if (net->max_batch < 1)
         BD_TRY(bd_net_reserve(net, 100));
+    if (ds->task != BD_TASK_CLASSIFY)
+        return bd_error(BD_ERR_ARG, "%s: counting right answers is for class labels; "
+                        "regression and multi-label sets are evaluated whole (bd_evaluate)",
+                        ds->name);
     long correct = 0;
     double total_loss = 0.0;
     for (int start = lo; start < hi; start += net->max_batch) {
@@ -90,6 +146,22 @@ bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float 
 {
     if (!net || !ds)
         return bd_error(BD_ERR_ARG, "bd_evaluate: %s is NULL", !net ? "the network" : "the data set");
+    if (ds->task != BD_TASK_CLASSIFY) {
+        int mode = net->training;
+        net->training = 0;
+        bd_status s = BD_OK;
+        if (ds->n < 1)
+            s = bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+        else if ((size_t)ds->x.size / (size_t)ds->n != (size_t)net->in_size)
+            s = bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network takes %d",
+                         ds->name, ds->x.size / (size_t)ds->n, net->in_size);
+        else if (net->max_batch < 1)
+            s = bd_net_reserve(net, 100);
+        if (s == BD_OK)
+            s = eval_targets(net, ds, accuracy, loss);
+        net->training = mode;
+        return s;
+    }
     bd_eval_sums e;
     BD_TRY(bd_evaluate_range(net, ds, 0, ds->n, loss != NULL, &e));
     if (accuracy)

@@ -34,6 +34,10 @@ struct bd_trainer {
     bd_train_pos pos;         /* THE loop state (see above) */
     bd_tensor good_p, good_s; /* last finished epoch's weights (NaN guard) */
     bd_tensor aug_scratch;
+    bd_tensor tbatch;         /* [B, K] the batch's targets (regression, multi-label) */
+    bd_tensor by_class;       /* balanced sampling: sample indices grouped by class */
+    int class_start[BD_BALANCED_MAXC + 1]; /* class c's are by_class[start[c], start[c+1]) */
+    int nclasses;
     train_log log;
     int lock;                 /* fd holding the checkpoint folder's flock, or -1 */
     int mode;                 /* the network's mode before training */
@@ -132,6 +136,10 @@ static bd_status check_args(const bd_net *net, const bd_optim *opt, const bd_dat
     BD_TRY(check_set(net, train));
     BD_TRY(check_set(net, test));
     BD_TRY(check_set(net, cfg->val));
+    if (train->task != BD_TASK_CLASSIFY &&
+        (!train->t.data || train->t.shape[1] != net->out_size))
+        return bd_error(BD_ERR_SHAPE, "%s: %d targets per sample, network output is %d",
+                        train->name, train->t.data ? train->t.shape[1] : 0, net->out_size);
     int top = net->out_size == 1 ? 2 : net->out_size;
     if (train->nclasses > top)
         return bd_error(BD_ERR_SHAPE, "%s: %d classes, network output is %d", train->name,
@@ -175,6 +183,37 @@ static bd_status plan(bd_trainer *t)
     return BD_OK;
 }
 
+/* Balanced sampling: the training samples' indices grouped by class (a
+ * counting sort), so a batch can pick a class uniformly, then one of its
+ * samples. */
+static bd_status group_by_class(bd_trainer *t)
+{
+    const bd_dataset *ds = t->train;
+    const int C = ds->nclasses;
+    if (ds->task != BD_TASK_CLASSIFY || C < 1 || C > BD_BALANCED_MAXC)
+        return bd_error(BD_ERR_ARG, "%s: balanced sampling needs class labels (1..%d classes, "
+                        "not %d)", ds->name, BD_BALANCED_MAXC, C);
+    int shape[1] = {ds->n};
+    BD_TRY(bd_tensor_alloc(&t->by_class, BD_I32, 1, shape));
+    const int32_t *y = bd_i32(&ds->y);
+    int *start = t->class_start;
+    memset(start, 0, sizeof t->class_start);
+    for (int i = 0; i < ds->n; i++) {
+        if (y[i] < 0 || y[i] >= C)
+            return bd_error(BD_ERR_ARG, "%s: label %d of sample %d not in 0..%d", ds->name,
+                            (int)y[i], i, C - 1);
+        start[y[i] + 1]++;
+    }
+    for (int c = 0; c < C; c++)
+        start[c + 1] += start[c];
+    int fill[BD_BALANCED_MAXC];
+    memcpy(fill, start, (size_t)C * sizeof *fill);
+    for (int i = 0; i < ds->n; i++)
+        bd_i32(&t->by_class)[fill[y[i]]++] = i;
+    t->nclasses = C;
+    return BD_OK;
+}
+
 /* The loop's buffers: the sample order, the weight copies, augmentation's
  * scratch, the log. */
 static bd_status allocate(bd_trainer *t)
@@ -193,6 +232,12 @@ static bd_status allocate(bd_trainer *t)
         int ashape[1] = {(int)bd_augment_scratch_size(t->train->c, t->train->h, t->train->w)};
         BD_TRY(bd_tensor_alloc(&t->aug_scratch, BD_F32, 1, ashape));
     }
+    if (t->train->task != BD_TASK_CLASSIFY) {
+        int ts[2] = {t->B, t->train->t.shape[1]};
+        BD_TRY(bd_tensor_alloc(&t->tbatch, BD_F32, 2, ts));
+    }
+    if (cfg->sampling == BD_SAMPLE_BALANCED)
+        BD_TRY(group_by_class(t));
     return log_open(&t->log, cfg->log_path);
 }
 
@@ -241,6 +286,8 @@ static void release(bd_trainer *t)
     bd_tensor_free(&t->good_p);
     bd_tensor_free(&t->good_s);
     bd_tensor_free(&t->aug_scratch);
+    bd_tensor_free(&t->tbatch);
+    bd_tensor_free(&t->by_class);
     bd__dir_unlock(t->lock);
     t->lock = -1;
 }
@@ -297,6 +344,19 @@ static const int32_t *next_batch(bd_trainer *t)
 {
     bd_train_pos *p = &t->pos;
     int32_t *idx = bd_i32(&p->perm);
+    if (t->cfg.sampling == BD_SAMPLE_BALANCED) {
+        /* a class uniformly among those with samples, then one of them */
+        for (int j = 0; j < t->B; j++) {
+            int c, n;
+            do {
+                c = (int)bd_rng_below(&p->rng, (uint32_t)t->nclasses);
+                n = t->class_start[c + 1] - t->class_start[c];
+            } while (n == 0);
+            idx[j] = bd_i32(&t->by_class)[t->class_start[c] + (int)bd_rng_below(&p->rng,
+                                                                             (uint32_t)n)];
+        }
+        return idx;
+    }
     if (t->cfg.sampling == BD_SAMPLE_REPLACE) {
         /* np.random.choice(train_size, batch_size): with replacement */
         for (int j = 0; j < t->B; j++)
@@ -327,7 +387,12 @@ static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
     if (t->aug)
         BD_TRY(bd_augment_batch(t->aug, bd_f32(&net->xbatch), rows, t->train->c, t->train->h,
                                 t->train->w, bd_f32(&t->aug_scratch), &t->pos.aug_rng));
-    BD_TRY(bd_net_gradient(net, &net->xbatch, (bd_labels){bd_i32(&net->ybatch), NULL}, loss));
+    bd_labels bl = {bd_i32(&net->ybatch), NULL};
+    if (t->tbatch.data) { /* regression / multi-label: the float targets */
+        BD_TRY(bd__dataset_targets(t->train, bidx + t->lo, 0, rows, bd_f32(&t->tbatch)));
+        bl = (bd_labels){NULL, bd_f32(&t->tbatch)};
+    }
+    BD_TRY(bd_net_gradient(net, &net->xbatch, bl, loss));
     if (rows != t->B) {
         const float w = (float)rows / (float)t->B;
         float *g = bd_f32(&net->grads) + off;
@@ -347,8 +412,19 @@ static int stop_asked(const bd_trainer *t, const double *v)
     return t->cfg.stop && *t->cfg.stop;
 }
 
+/* √Σ g² over the trainable gradients */
+static double grad_norm(const bd_net *net)
+{
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    const float *g = bd_f32(&net->grads) + off;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
 /* After the gradient: the collective loss (and stop flag), the NaN guard,
- * the gradient hook, the update. */
+ * the gradient hook, the gradient norm (reported, clipped), the update. */
 static bd_status update(bd_trainer *t, float *loss, double *v)
 {
     bd_net *net = t->net;
@@ -360,6 +436,8 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         *loss = (float)v[0];
     }
     if (!isfinite(*loss)) {
+        if (t->cfg.on_grad_norm) /* the history ends with this step's */
+            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(net));
         /* keep the last good weights: those of the last finished epoch */
         copy_put(&t->good_p, &t->good_s, net);
         return bd_error(BD_ERR_NUMERIC,
@@ -372,6 +450,19 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         const size_t off = bd_net_trainable_offset(net);
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
                               net->params.size - off));
+    }
+    if (t->cfg.on_grad_norm || t->cfg.clip_grad_norm > 0.0f) {
+        const double norm = grad_norm(net);
+        if (t->cfg.on_grad_norm)
+            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, norm);
+        if (t->cfg.clip_grad_norm > 0.0f && norm > t->cfg.clip_grad_norm) {
+            /* g <- g G / ||g||: the direction kept, the step bounded */
+            const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+            const float f = (float)(t->cfg.clip_grad_norm / norm);
+            float *g = bd_f32(&net->grads) + off;
+            for (size_t i = 0; i < n; i++)
+                g[i] *= f;
+        }
     }
     BD_TRY(bd_optim_step(t->opt, net));
     if (!bd__all_finite(bd_f32(&net->params), net->params.size)) {

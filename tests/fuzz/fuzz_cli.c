@@ -10,6 +10,8 @@
 #include "../../src/cli/common.c"
 #include "../../src/cli/progress.c"
 #include "../../src/cli/data_inputs.c"
+#include "../../src/cli/train_classes.c"
+#include "../../src/cli/train_diag.c"
 #include "../../src/cli/cmd_train.c"
 
 static int fuzz_cli(const uint8_t *data, size_t size)
