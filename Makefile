@@ -15,6 +15,9 @@ CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_
 CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CFLAGS  += $(CJSON_CFLAGS)
+# Open MPI: src/dist/ only (data-parallel runs of the command); libbadak never links it
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
 LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
@@ -22,15 +25,17 @@ export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
                              src/train/*.c src/data/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
+DIST_SRC:= $(sort $(wildcard src/dist/*.c))
 # the figures: experiments (src/fig/) and PLplot drawing (src/plot/), in
 # their own archive linked by the command and the tests, not by libbadak
 FIG_SRC := $(sort $(wildcard src/fig/*.c src/plot/*.c))
 TEST_SRC:= $(sort $(wildcard tests/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+DIST_OBJ:= $(DIST_SRC:%.c=$(B)/%.o)
 FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
+HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
 .PHONY: all lib cli test test-asan check bench data run clean help examples fuzz fuzz-run
 
@@ -43,6 +48,8 @@ $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(DIST_OBJ): CFLAGS += $(MPI_CFLAGS)
+
 $(B)/libbadak.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -54,8 +61,8 @@ $(B)/libbadakfig.a: $(FIG_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/badak: $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
-	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS)
+$(B)/badak: $(CLI_OBJ) $(DIST_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
+	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(DIST_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS) $(MPI_LIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)

@@ -247,6 +247,28 @@ double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
 /* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
 void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
 
+/* ------------------------------------------------ data-parallel training */
+
+/* A group of processes that train one network together, each on a shard of
+ * every mini-batch (docs/distributed.md). The library never sees how the
+ * processes talk: the `badak` command fills this from MPI (src/dist/), a
+ * program may fill it from anything. sum_f32 / sum_f64 replace x[0..n) by
+ * its sum over all `size` processes (the same bits on every one of them) and
+ * are called by every process at the same points, in the same order. */
+typedef struct bd_comm {
+    int rank, size;       /* this process, of size (rank 0 does the I/O) */
+    int sync_bn;          /* 1: BatchNorm statistics over every process's rows
+                           * (--sync-bn); 0: each its own shard's */
+    void *ud;
+    bd_status (*sum_f32)(void *ud, float *x, size_t n);
+    bd_status (*sum_f64)(void *ud, double *x, size_t n);
+} bd_comm;
+
+/* The rows [*lo, *hi) of a batch of B rows that process `rank` of `size`
+ * computes: B/size each, and the first B mod size processes one more
+ * (B = 100 over 3: rows 0-33, 34-66, 67-99). */
+void bd_shard(int B, int rank, int size, int *lo, int *hi);
+
 /* ------------------------------------------------------------- networks */
 
 typedef enum bd_layer_kind {
@@ -367,6 +389,15 @@ struct bd_net {
     int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
                               * backward stops before them and the optimizer
                               * updates only the parameters after them */
+    /* data parallel (set by bd_train with a bd_comm; zero otherwise): the
+     * batch given to forward is rows [row0, row0 + B) of a global batch of
+     * grows rows. The loss gradient is scaled by B / grows, so that the sum
+     * over processes is the global batch's mean; Dropout and RReLU draw each
+     * row from a stream of (step_key, layer, row0 + r), the same for any
+     * split; with sync non-NULL BatchNorm sums its statistics over it. */
+    int row0, grows;
+    uint64_t step_key;       /* drawn from rng at every training forward */
+    const bd_comm *sync;
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -796,6 +827,17 @@ typedef struct bd_train_config {
     volatile sig_atomic_t *stop;   /* when non-zero (a SIGINT handler sets it):
                                     * finish the current step, checkpoint, return
                                     * BD_OK with res->interrupted = 1 */
+    /* data parallel (NULL: this process alone): every process of comm calls
+     * bd_train with the same data, network, optimizer and config (only the
+     * output fields may differ: give log_path and checkpoint to rank 0
+     * alone). Each step computes this process's bd_shard of the global batch
+     * `batch`, sums the gradient block over the processes (one sum_f32),
+     * then a 3-value sum_f64 of the loss, a stop vote and a failure vote, so
+     * the NaN guard, *stop and early stopping end every process at the same
+     * step. Evaluations are split the same way and their sums reduced;
+     * BatchNorm running averages are averaged before each evaluation and
+     * checkpoint. */
+    const bd_comm *comm;
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -873,6 +915,9 @@ typedef struct bd_hpsearch_config {
     uint64_t seed;        /* trials are reproducible from it */
     void (*on_trial)(void *ud, const bd_hp_trial *t, int done, int total);
     void *ud;
+    const bd_comm *comm;  /* NULL: alone; else process r runs the trials
+                           * i with i mod size = r, and every process ends
+                           * with the whole table (on_trial: its own) */
 } bd_hpsearch_config;
 
 typedef struct bd_hpsearch_result {

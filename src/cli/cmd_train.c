@@ -83,6 +83,8 @@ static const char *HELP =
     "  --threads N           threads of badak's pool (layers split each batch over\n"
     "                        them; OpenBLAS runs one thread per part); default all cores\n"
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
+    "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
+    "                        rows of the global batch (default: each rank's own)\n"
     "  --augment LIST        augment every training batch (never the test or\n"
     "                        validation sets), from a PRNG stream of its own:\n"
     "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
@@ -122,6 +124,10 @@ static const char *HELP =
     "  --freeze N            train only the layers after the first N (no gradient, no\n"
     "                        optimizer state for them)\n"
     "  -h, --help            this help\n"
+    "\n"
+    "Data parallel: 'mpirun -np N badak train ...' (or srun) splits every batch\n"
+    "of --batch rows over N ranks and averages the gradients; rank 0 prints and\n"
+    "writes the files; --threads defaults to the cores per rank (docs/distributed.md).\n"
     "\n"
     "Exit status: 0 done, 1 failed (data, numerics), 2 bad option, 130 interrupted by\n"
     "SIGINT (the checkpoint of --checkpoint saved).\n";
@@ -189,7 +195,8 @@ enum {
     O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
     O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT,
     O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE,
-    O_AUGMENT, O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD
+    O_AUGMENT, O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD,
+    O_SYNCBN
 };
 
 static const struct option LONGOPTS[] = {
@@ -229,6 +236,7 @@ static const struct option LONGOPTS[] = {
     {"init-from", required_argument, 0, O_INITFROM},
     {"freeze", required_argument, 0, O_FREEZE},
     {"replace-head", required_argument, 0, O_REPLACEHEAD},
+    {"sync-bn", no_argument, 0, O_SYNCBN},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -251,7 +259,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     long lr_step = 10, patience = 0;
     float test_split = 0.2f, val_split = 0.0f, lr_gamma = 0.0f;
     uint64_t seed = 1;
-    int json = 0, quiet = 0, eval_train = 1, lr_given = 0;
+    int json = 0, quiet = 0, eval_train = 1, lr_given = 0, sync_bn = 0;
     bd_optim_config oc = {0};
     bd_sampling sampling = BD_SAMPLE_SHUFFLE;
     bd_augment aug;
@@ -310,6 +318,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         case O_INITFROM: init_from = o; break;
         case O_FREEZE: bad = cli_int("train", "--freeze", o, 0, 100000, &freeze); break;
         case O_REPLACEHEAD: bad = cli_int("train", "--replace-head", o, 1, 1000000, &replace_head); break;
+        case O_SYNCBN: sync_bn = 1; break;
         default:
             bad = cli_net_option("train", c, o, &no);
             if (bad == 0)
@@ -321,6 +330,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    cli_dist_outputs(&quiet, &json, &log_path, &ckpt_dir, &save_path); /* rank 0 writes */
     if (epochs && iters)
         return cli_usage_error("train", "give --epochs or --iters, not both");
     if (!epochs && !iters)
@@ -359,13 +369,13 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     if (s != BD_OK)
         return cli_usage_error("train", "%s", bd_errmsg());
 
-    int nthreads = bd_set_threads((int)threads);
+    int nthreads = bd_set_threads(cli_dist_threads(threads));
     double t0 = bd_seconds();
     bd_dataset train, test, val;
     memset(&val, 0, sizeof val);
     s = cli_load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
-    if (s != BD_OK)
-        return cli_fail(s);
+    if (s != BD_OK) /* under mpirun, with every rank (their next check) */
+        return cli_dist_any_failed(s);
     if (train_size)
         s = bd_dataset_truncate(&train, (int)train_size);
     if (s == BD_OK && val_split > 0) {
@@ -378,10 +388,11 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
         s = bd_error(BD_ERR_ARG, "%s: %s", train.name, msg);
     }
-    if (s != BD_OK) {
+    int frc = cli_dist_any_failed(s);
+    if (frc) {
         bd_dataset_free(&train);
         bd_dataset_free(&test);
-        return cli_fail(s);
+        return frc;
     }
     double t_load = bd_seconds() - t0;
 
@@ -413,11 +424,17 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         if (s != BD_OK)
             bd_net_free(&net);
     }
-    if (s != BD_OK) {
+    frc = cli_dist_any_failed(s); /* the network built (or loaded) on every rank */
+    if (!frc && (s = cli_dist_agree(&train, &test, &val, &net, run)) != BD_OK) {
+        frc = cli_dist_fail(s, 1);
+        bd_optim_free(&opt);
+        bd_net_free(&net);
+    }
+    if (frc) {
         bd_dataset_free(&train);
         bd_dataset_free(&test);
         bd_dataset_free(&val);
-        return cli_fail(s);
+        return frc;
     }
     if (!quiet) {
         printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net.desc, train.name,
@@ -483,6 +500,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     cfg.ckpt_meta = &meta;
     cfg.ckpt_run = run;
     cfg.resume = ck ? &ck->pos : NULL;
+    cfg.comm = cli_dist_comm(sync_bn);
     /* Ctrl-C: finish the step, checkpoint, stop; a second one kills */
     g_stop = 0;
     cfg.stop = &g_stop;
@@ -492,14 +510,30 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, &old_sa);
+    /* under mpirun: Ctrl-C reaches the ranks as SIGTERM (SIGKILL 1 s later,
+     * odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
+    struct sigaction old_term, old_usr1;
+    if (cfg.comm) {
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGUSR1, &sa, &old_usr1);
+    }
     bd_train_result res;
     s = bd_train(&net, &opt, &train, test.n ? &test : NULL, &cfg, &res);
     sigaction(SIGINT, &old_sa, NULL);
+    if (cfg.comm) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGUSR1, &old_usr1, NULL);
+    }
     progress_clear(&ctx.bar);
     double total_s = bd_seconds() - t0;
     int rc = 0;
+    /* the NaN guard and argument checks end every rank alike; any other
+     * failure (a rank's checkpoint write) may be one rank's alone */
     if (s != BD_OK)
-        rc = cli_fail(s);
+        rc = cli_dist_fail(s, s == BD_ERR_NUMERIC || s == BD_ERR_ARG);
+    else if ((s = cli_dist_agree_net("the trained network", &net)) != BD_OK)
+        rc = cli_dist_fail(s, 1);
+    cli_dist_report(quiet || s != BD_OK);
     if (!quiet && s == BD_OK) {
         if (res.stopped_early)
             printf("early stop: validation loss did not improve for %ld epochs; keeping the "
@@ -515,7 +549,9 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
             printf("test accuracy %.4f\n", (double)res.test_acc);
         printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
     }
-    if (s == BD_OK && res.interrupted) {
+    if (s == BD_OK && res.interrupted && !cli_dist_root()) {
+        rc = EXIT_INTERRUPTED;
+    } else if (s == BD_OK && res.interrupted) {
         fflush(stdout);
         fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", res.iters,
                 ckpt_dir ? "checkpoint saved; continue with --resume" : "nothing saved (no --checkpoint)");
@@ -529,7 +565,7 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
         meta.train_acc = res.train_acc;
         s = bd_model_save(&net, save_path, &meta);
         if (s != BD_OK)
-            rc = cli_fail(s);
+            rc = cli_dist_fail(s, 0);
         else if (!quiet)
             printf("model saved to %s\n", save_path);
     }

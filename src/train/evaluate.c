@@ -64,6 +64,35 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, f
     return BD_OK;
 }
 
+/* Rows [lo, hi) of ds in evaluation mode: sums[0] += correct predictions,
+ * sums[1] += loss × rows (when want_loss), for a data-parallel evaluation
+ * whose sums are then added over the processes (an empty range adds 0). */
+bd_status bd__eval_sums(bd_net *net, const bd_dataset *ds, int lo, int hi, int want_loss,
+                        double sums[2])
+{
+    if (net->max_batch < 1)
+        BD_TRY(bd_net_reserve(net, 100));
+    int mode = net->training;
+    net->training = 0;
+    bd_status s = BD_OK;
+    for (int start = lo; s == BD_OK && start < hi; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, hi - start);
+        s = bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch);
+        bd_labels t = {bd_i32(&net->ybatch), NULL};
+        float l = 0.0f;
+        if (s == BD_OK)
+            s = bd_net_loss(net, &net->xbatch, t, &l);
+        if (s != BD_OK)
+            break;
+        sums[0] += count_correct(bd_f32(&net->layers[net->nlayers - 1].out), t.idx, n,
+                                 net->out_size);
+        if (want_loss)
+            sums[1] += (double)l * n;
+    }
+    net->training = mode;
+    return s;
+}
+
 /* Evaluation mode for the duration (Dropout off, BatchNorm running stats),
  * then back to the mode the caller had. */
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)

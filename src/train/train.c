@@ -125,6 +125,76 @@ static bd_status check_set(const bd_net *net, const bd_dataset *ds)
     return BD_OK;
 }
 
+/* ---- data parallel (cfg->comm): the few places where processes meet */
+
+/* Sum the trainable gradient block over the processes (one sum for the
+ * whole block, the reason it is contiguous), then the step's control
+ * values: this process's share of the global mean loss and its stop vote.
+ * Every process leaves with the same loss and the same decision. */
+static bd_status reduce_step(const bd_comm *cm, bd_net *net, float *loss, int rows, int B,
+                             int *stop)
+{
+    const size_t off = bd_net_trainable_offset(net), n = bd_net_trainable_count(net);
+    BD_TRY(cm->sum_f32(cm->ud, bd_f32(&net->grads) + off, n));
+    double ctl[2] = {(double)*loss * rows / B, *stop ? 1.0 : 0.0};
+    BD_TRY(cm->sum_f64(cm->ud, ctl, 2));
+    *loss = (float)ctl[0];
+    *stop = ctl[1] > 0.0;
+    return BD_OK;
+}
+
+/* BatchNorm running averages, each process's from its own shards, become
+ * their mean (before an evaluation or a save), so every process holds the
+ * same model. With --sync-bn they are equal already. */
+static bd_status average_state(const bd_comm *cm, bd_net *net)
+{
+    if (!cm || cm->sync_bn || net->state.size == 0)
+        return BD_OK;
+    float *st = bd_f32(&net->state);
+    BD_TRY(cm->sum_f32(cm->ud, st, net->state.size));
+    const float inv = 1.0f / (float)cm->size;
+    for (size_t k = 0; k < net->state.size; k++)
+        st[k] *= inv;
+    return BD_OK;
+}
+
+/* Accuracy (and mean loss) on ds: alone, bd_evaluate; data parallel, each
+ * process its bd_shard of the rows, sums added over the processes. */
+static bd_status evaluate(bd_net *net, const bd_dataset *ds, const bd_comm *cm, float *acc,
+                          float *loss)
+{
+    if (!cm)
+        return bd_evaluate(net, ds, acc, loss);
+    if (ds->n < 1)
+        return bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+    int lo, hi;
+    bd_shard(ds->n, cm->rank, cm->size, &lo, &hi);
+    double v[2] = {0.0, 0.0};
+    BD_TRY(bd__eval_sums(net, ds, lo, hi, loss != NULL, v));
+    BD_TRY(cm->sum_f64(cm->ud, v, 2));
+    *acc = (float)(v[0] / ds->n);
+    if (loss)
+        *loss = (float)(v[1] / ds->n);
+    return BD_OK;
+}
+
+/* Augment rows [lo, hi) of the global batch, gathered in x: row r draws
+ * from the stream of its global index under one key per step, so a sample
+ * is changed the same way whichever process holds it. */
+static bd_status augment_rows(const bd_augment *aug, const bd_dataset *ds, float *x, int lo,
+                              int hi, float *scratch, bd_rng *aug_rng)
+{
+    const uint64_t key = bd_rng_u64(aug_rng);
+    const size_t D = (size_t)ds->c * ds->h * ds->w;
+    for (int r = lo; r < hi; r++) {
+        bd_rng rr;
+        bd__row_rng(&rr, key, 0, r);
+        BD_TRY(bd_augment_batch(aug, x + (size_t)(r - lo) * D, 1, ds->c, ds->h, ds->w, scratch,
+                                &rr));
+    }
+    return BD_OK;
+}
+
 int bd_train_eval_rows(const bd_net *net, int batch)
 {
     int conv = 0;
@@ -159,6 +229,14 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     if (rp && cfg->patience > 0 && !rp->best_p.data)
         return bd_error(BD_ERR_ARG, "resume: early stopping, but the checkpoint keeps no best "
                         "weights");
+    const bd_comm *cm = cfg->comm && cfg->comm->size > 1 ? cfg->comm : NULL;
+    if (cm && (!cm->sum_f32 || !cm->sum_f64 || cm->rank < 0 || cm->rank >= cm->size))
+        return bd_error(BD_ERR_ARG, "bd_train: the communicator is incomplete (rank %d of %d)",
+                        cm->rank, cm->size);
+    if (cm && BD_MIN(cfg->batch, train->n) < cm->size)
+        return bd_error(BD_ERR_ARG, "batch of %d rows is smaller than the %d processes: "
+                        "every process needs at least one row", BD_MIN(cfg->batch, train->n),
+                        cm->size);
     BD_TRY(check_set(net, train));
     BD_TRY(check_set(net, test));
     BD_TRY(check_set(net, cfg->val));
@@ -261,6 +339,13 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     int mode = net->training;
     net->training = 1;
     int stopped = 0;
+    /* this process's rows of every global batch: all of them when alone */
+    int lo = 0, hi = B;
+    if (cm)
+        bd_shard(B, cm->rank, cm->size, &lo, &hi);
+    net->row0 = lo;
+    net->grows = cm ? B : 0;
+    net->sync = cm && cm->sync_bn ? cm : NULL;
     bd_train_pos here; /* the position a checkpoint saves */
     memset(&here, 0, sizeof here);
 
@@ -280,14 +365,17 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
                 bd_rng_shuffle(&rng, idx, (size_t)train->n);
             bidx = idx + pos * B;
         }
-        s = bd_dataset_gather(train, bidx, B, &net->xbatch, &net->ybatch);
+        s = bd_dataset_gather(train, bidx + lo, hi - lo, &net->xbatch, &net->ybatch);
         if (s == BD_OK && aug)
-            s = bd_augment_batch(aug, bd_f32(&net->xbatch), B, train->c, train->h, train->w,
-                                 bd_f32(&aug_scratch), &aug_rng);
+            s = augment_rows(aug, train, bd_f32(&net->xbatch), lo, hi, bd_f32(&aug_scratch),
+                             &aug_rng);
         float loss = 0.0f;
         if (s == BD_OK)
             s = bd_net_gradient(net, &net->xbatch, (bd_labels){bd_i32(&net->ybatch), NULL},
                                 &loss);
+        int stop_now = cfg->stop && *cfg->stop;
+        if (s == BD_OK && cm)
+            s = reduce_step(cm, net, &loss, hi - lo, B, &stop_now);
         if (s != BD_OK)
             break;
         if (!isfinite(loss)) {
@@ -311,15 +399,16 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
             cfg->on_iter(cfg->ud, it + 1, total, loss);
 
         if ((it + 1) % per_epoch != 0 && it + 1 != total) {
-            if (cfg->stop && *cfg->stop) {
+            if (stop_now) {
                 /* stopped mid-epoch: save the position after this step */
                 stopped = 1;
+                s = average_state(cm, net);
                 here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .epoch_loss = epoch_loss,
                                      .epoch_iters = epoch_iters, .lr = lr,
                                      .prev_loss = prev_epoch_loss, .best_val = best_val,
                                      .since_best = since_best, .rng = rng, .aug_rng = aug_rng,
                                  .res = r};
-                if (cfg->checkpoint)
+                if (s == BD_OK && cfg->checkpoint)
                     s = checkpoint(cfg, net, opt, lr0, &here, &perm, &best);
                 break;
             }
@@ -332,12 +421,13 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         st.loss = (float)(epoch_loss / (double)epoch_iters);
         st.train_acc = st.test_acc = st.val_acc = st.val_loss = -1.0f;
         st.lr = lr;
-        if (cfg->eval_train)
-            s = bd_evaluate(net, train, &st.train_acc, NULL);
+        s = average_state(cm, net);
+        if (s == BD_OK && cfg->eval_train)
+            s = evaluate(net, train, cm, &st.train_acc, NULL);
         if (s == BD_OK && test && test->n > 0)
-            s = bd_evaluate(net, test, &st.test_acc, NULL);
+            s = evaluate(net, test, cm, &st.test_acc, NULL);
         if (s == BD_OK && cfg->val && cfg->val->n > 0)
-            s = bd_evaluate(net, cfg->val, &st.val_acc, &st.val_loss);
+            s = evaluate(net, cfg->val, cm, &st.val_acc, &st.val_loss);
         if (s != BD_OK)
             break;
         st.seconds = bd_seconds() - t0;
@@ -372,7 +462,7 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         epoch++;
         epoch_loss = 0.0;
         epoch_iters = 0;
-        stopped = cfg->stop && *cfg->stop && it + 1 < total;
+        stopped = stop_now && it + 1 < total;
         if (cfg->checkpoint) {
             here = (bd_train_pos){.iter = it + 1, .epoch = epoch, .lr = lr,
                                  .prev_loss = prev_epoch_loss, .best_val = best_val,
@@ -390,13 +480,15 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     if (s == BD_OK && cfg->patience > 0 && r.best_epoch > 0 && r.best_epoch != r.epochs) {
         snap_restore(&best, net);
         if (cfg->eval_train)
-            s = bd_evaluate(net, train, &r.train_acc, NULL);
+            s = evaluate(net, train, cm, &r.train_acc, NULL);
         if (s == BD_OK && test && test->n > 0)
-            s = bd_evaluate(net, test, &r.test_acc, NULL);
+            s = evaluate(net, test, cm, &r.test_acc, NULL);
         if (s == BD_OK)
-            s = bd_evaluate(net, cfg->val, &r.val_acc, NULL);
+            s = evaluate(net, cfg->val, cm, &r.val_acc, NULL);
     }
     net->training = mode;
+    net->row0 = net->grows = 0;
+    net->sync = NULL;
     opt->cfg.lr = lr0;
     r.seconds = bd_seconds() - t0;
     bd_restore_denormals(fpu);
