@@ -37,7 +37,8 @@ int cli_dist_fail(bd_status s, int collective);
  * fine; else the exit code, each failing rank having printed its error. */
 int cli_dist_any_failed(bd_status s);
 /* Every rank must train the same: options text, data sets (count and
- * checksum) and network (architecture, parameters, state). */
+ * checksum; NULL sets count as empty) and network (architecture, parameters,
+ * state; NULL: not checked). */
 bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
                          const bd_dataset *val, const bd_net *net, const char *run);
 /* The same for a network alone (after training: the ranks still agree). */
@@ -48,6 +49,8 @@ void cli_dist_report(int quiet);
 const bd_comm *cli_dist_comm(int sync_bn);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
+/* argv as one malloc'd string (for cli_dist_agree's options check) */
+char *cli_dist_argv_text(int argc, char **argv);
 /* Print "badak <cmd>: <msg>" plus a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

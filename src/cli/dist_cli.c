@@ -8,6 +8,7 @@
 #include "dist/dist.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_dist_threads(long threads)
@@ -61,7 +62,7 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
     if (!dist_active())
         return BD_OK;
     uint64_t ncrc = 0;
-    bd_status s = dist_net_crc(net, &ncrc);
+    bd_status s = net ? dist_net_crc(net, &ncrc) : BD_OK;
     /* a failure here is local; checking it collectively keeps the ranks in
      * step (dist_any), then every check below is made by every rank */
     if (dist_any(s != BD_OK))
@@ -79,7 +80,8 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
         if (s == BD_OK)
             s = si;
     }
-    bd_status sn = dist_check_same("the network (parameters)", bd_net_param_count(net), ncrc);
+    bd_status sn = dist_check_same("the network (parameters)", net ? bd_net_param_count(net) : 0,
+                                   ncrc);
     return s != BD_OK ? s : sn;
 }
 
@@ -108,3 +110,16 @@ void cli_dist_report(int quiet)
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }
 
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
+
+char *cli_dist_argv_text(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *t = malloc(n), *p = t;
+    for (int i = 0; t && i < argc; i++)
+        p += sprintf(p, "%s\x1f", argv[i]);
+    if (t)
+        *p = 0;
+    return t;
+}

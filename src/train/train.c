@@ -397,6 +397,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
             fprintf(lg.f, "iter,%d,%ld,%.6g,,,,,,\n", epoch, it + 1, (double)loss);
         if (cfg->on_iter)
             cfg->on_iter(cfg->ud, it + 1, total, loss);
+        if (!cm) /* alone: a stop raised up to now counts (data parallel: the vote) */
+            stop_now = cfg->stop && *cfg->stop;
 
         if ((it + 1) % per_epoch != 0 && it + 1 != total) {
             if (stop_now) {
