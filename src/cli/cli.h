@@ -11,6 +11,14 @@
 #define EXIT_INTERRUPTED 130 /* train stopped by SIGINT (128 + 2, as shells report
                               * it); the checkpoint, if any, was saved */
 
+/* Return the status of a library call from the calling function if it failed. */
+#define CLI_TRY(expr)                 \
+    do {                              \
+        bd_status cli_s_ = (expr);    \
+        if (cli_s_ != BD_OK)          \
+            return cli_s_;            \
+    } while (0)
+
 int cmd_train(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_hpsearch(int argc, char **argv);

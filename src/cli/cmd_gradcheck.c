@@ -77,44 +77,55 @@ static const struct option LONGOPTS[] = {
     {0, 0, 0, 0},
 };
 
-int cmd_gradcheck(int argc, char **argv)
-{
-    net_opts no = {.model = "two_layer", .activation = "relu"};
-    const char *data = NULL;
-    int in_c = 1, in_h = 1, in_w = 784;
-    long classes = 10, samples = 0, max_entries = 0, threads = 0;
+/* Every option of `badak gradcheck`, as parse_options leaves it. */
+typedef struct gc_opts {
+    net_opts net;
+    const char *data;
+    int in_c, in_h, in_w;
+    long classes, samples, max_entries, threads;
     bd_gradcheck_config gc;
-    bd_gradcheck_config_default(&gc);
-    uint64_t seed = 1;
-    int broken = -1, eval = 0;
+    uint64_t seed;
+    int broken, eval;
+} gc_opts;
 
+/* Fill o from argv. Returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, gc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->net = (net_opts){.model = "two_layer", .activation = "relu"};
+    o->in_c = o->in_h = 1;
+    o->in_w = 784;
+    o->classes = 10;
+    bd_gradcheck_config_default(&o->gc);
+    o->seed = 1;
+    o->broken = -1;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
-        const char *o = optarg;
+        const char *a = optarg;
         int bad = 0;
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
-        case O_DATA: data = o; break;
-        case O_INPUTS: bad = cli_shape("gradcheck", "--inputs", o, &in_c, &in_h, &in_w) != 0; break;
-        case O_CLASSES: bad = cli_int("gradcheck", "--classes", o, 2, 1 << 16, &classes); break;
-        case O_SAMPLES: bad = cli_int("gradcheck", "--samples", o, 1, 10000, &samples); break;
-        case O_H: bad = cli_float("gradcheck", "--h", o, 1e-8, 1.0, &gc.h); break;
-        case O_MAXE: bad = cli_int("gradcheck", "--max-entries", o, 0, 1L << 40, &max_entries); break;
-        case O_TABS: bad = cli_float("gradcheck", "--tol-abs", o, 0, 1e9, &gc.tol_abs); break;
-        case O_TREL: bad = cli_float("gradcheck", "--tol-rel", o, 0, 1e9, &gc.tol_rel); break;
-        case O_SEED: bad = cli_u64("gradcheck", "--seed", o, &seed); break;
-        case O_THREADS: bad = cli_int("gradcheck", "--threads", o, 1, 1024, &threads); break;
+        case O_DATA: o->data = a; break;
+        case O_INPUTS: bad = cli_shape("gradcheck", "--inputs", a, &o->in_c, &o->in_h, &o->in_w) != 0; break;
+        case O_CLASSES: bad = cli_int("gradcheck", "--classes", a, 2, 1 << 16, &o->classes); break;
+        case O_SAMPLES: bad = cli_int("gradcheck", "--samples", a, 1, 10000, &o->samples); break;
+        case O_H: bad = cli_float("gradcheck", "--h", a, 1e-8, 1.0, &o->gc.h); break;
+        case O_MAXE: bad = cli_int("gradcheck", "--max-entries", a, 0, 1L << 40, &o->max_entries); break;
+        case O_TABS: bad = cli_float("gradcheck", "--tol-abs", a, 0, 1e9, &o->gc.tol_abs); break;
+        case O_TREL: bad = cli_float("gradcheck", "--tol-rel", a, 0, 1e9, &o->gc.tol_rel); break;
+        case O_SEED: bad = cli_u64("gradcheck", "--seed", a, &o->seed); break;
+        case O_THREADS: bad = cli_int("gradcheck", "--threads", a, 1, 1024, &o->threads); break;
         case O_BREAK:
             for (int k = 0; k < BD_LAYER_KIND_COUNT; k++)
-                if (strcasecmp(o, bd_layer_kind_name((bd_layer_kind)k)) == 0)
-                    broken = k;
-            if (broken < 0)
-                return cli_usage_error("gradcheck", "--break-backward: unknown layer kind '%s'", o);
+                if (strcasecmp(a, bd_layer_kind_name((bd_layer_kind)k)) == 0)
+                    o->broken = k;
+            if (o->broken < 0)
+                return cli_usage_error("gradcheck", "--break-backward: unknown layer kind '%s'", a);
             break;
-        case O_EVAL: eval = 1; break;
+        case O_EVAL: o->eval = 1; break;
         default:
-            bad = cli_net_option("gradcheck", c, o, &no);
+            bad = cli_net_option("gradcheck", c, a, &o->net);
             if (bad == 0)
                 return cli_usage_error("gradcheck", "unknown or incomplete option");
             bad = bad < 0;
@@ -124,77 +135,64 @@ int cmd_gradcheck(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("gradcheck", "unexpected argument '%s'", argv[optind]);
-    if (!samples)
-        samples = no.batchnorm ? 32 : 3;
-    bd_set_threads((int)threads);
-    gc.max_entries = (size_t)max_entries;
-    gc.seed = seed;
+    if (!o->samples)
+        o->samples = o->net.batchnorm ? 32 : 3;
+    o->gc.max_entries = (size_t)o->max_entries;
+    o->gc.seed = o->seed;
+    return -1;
+}
 
-    /* the batch: real samples or random ones */
-    bd_tensor x = {0}, y = {0};
-    bd_status s = BD_OK;
-    int in = in_c * in_h * in_w, C = (int)classes;
-    if (data) {
-        bd_dataset tr, te;
-        s = cli_load_named(data, &tr, &te);
+/* The batch to check on: the first samples of --data's training set, or
+ * random inputs in [0, 1) with random labels. Sets o's input shape and
+ * classes (and samples, if the set is smaller) from the data. */
+static bd_status make_batch(gc_opts *o, bd_tensor *x, bd_tensor *y)
+{
+    memset(x, 0, sizeof *x);
+    memset(y, 0, sizeof *y);
+    bd_dataset tr, te;
+    if (o->data) {
+        bd_status s = cli_load_named(o->data, &tr, &te);
         if (s != BD_OK)
-            return cli_fail(s);
+            return s;
         bd_dataset_free(&te);
-        in = tr.c * tr.h * tr.w;
-        in_c = tr.c, in_h = tr.h, in_w = tr.w;
-        C = tr.nclasses;
-        if (samples > tr.n)
-            samples = tr.n;
-        int xs[2] = {(int)samples, in}, ys[1] = {(int)samples};
-        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
-        if (s == BD_OK)
-            s = bd_tensor_alloc(&y, BD_I32, 1, ys);
-        if (s == BD_OK)
-            s = bd_dataset_slice(&tr, 0, (int)samples, &x, &y);
+        o->in_c = tr.c, o->in_h = tr.h, o->in_w = tr.w;
+        o->classes = tr.nclasses;
+        if (o->samples > tr.n)
+            o->samples = tr.n;
+    }
+    int xs[2] = {(int)o->samples, o->in_c * o->in_h * o->in_w}, ys[1] = {(int)o->samples};
+    bd_status s = bd_tensor_alloc(x, BD_F32, 2, xs);
+    if (s == BD_OK)
+        s = bd_tensor_alloc(y, BD_I32, 1, ys);
+    if (s == BD_OK && o->data) {
+        s = bd_dataset_slice(&tr, 0, (int)o->samples, x, y);
+    } else if (s == BD_OK) {
+        bd_rng r;
+        bd_rng_seed(&r, o->seed ^ 0xda7aULL);
+        for (size_t i = 0; i < x->size; i++)
+            bd_f32(x)[i] = bd_rng_uniform(&r);
+        for (int i = 0; i < (int)o->samples; i++)
+            bd_i32(y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)o->classes);
+    }
+    if (o->data)
         bd_dataset_free(&tr);
-    } else {
-        int xs[2] = {(int)samples, in}, ys[1] = {(int)samples};
-        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
-        if (s == BD_OK)
-            s = bd_tensor_alloc(&y, BD_I32, 1, ys);
-        if (s == BD_OK) {
-            bd_rng r;
-            bd_rng_seed(&r, seed ^ 0xda7aULL);
-            for (size_t i = 0; i < x.size; i++)
-                bd_f32(&x)[i] = bd_rng_uniform(&r);
-            for (int i = 0; i < (int)samples; i++)
-                bd_i32(&y)[i] = (int32_t)bd_rng_below(&r, (uint32_t)C);
-        }
-    }
-    bd_net net;
-    bd_rng rng;
-    bd_rng_seed(&rng, seed);
-    memset(&net, 0, sizeof net);
-    if (s == BD_OK)
-        s = cli_build_net(&no, in_c, in_h, in_w, C, &rng, &net);
-    if (s == BD_OK)
-        s = bd_net_reserve(&net, (int)samples);
-    if (s != BD_OK) {
-        bd_tensor_free(&x);
-        bd_tensor_free(&y);
-        bd_net_free(&net);
-        return cli_fail(s);
-    }
-    bd_net_set_training(&net, !eval);
-    if (broken >= 0) {
-        bd_debug_break_backward((bd_layer_kind)broken, 1);
-        printf("note: %s backward deliberately broken (--break-backward)\n",
-               bd_layer_kind_name((bd_layer_kind)broken));
-    }
-    printf("gradient check: %s, %ld samples, %s inputs, %s mode, h = %g\n", net.desc,
-           samples, data ? data : "random", eval ? "evaluation" : "training", (double)gc.h);
+    return s;
+}
+
+/* Check, then print one row per parameter tensor; the exit code. */
+static int run_check(const gc_opts *o, bd_net *net, const bd_tensor *x, const bd_tensor *y)
+{
+    printf("gradient check: %s, %ld samples, %s inputs, %s mode, h = %g\n", net->desc,
+           o->samples, o->data ? o->data : "random", o->eval ? "evaluation" : "training",
+           (double)o->gc.h);
     int nrows = 0;
-    bd_gradcheck_row *rows = calloc((size_t)net.nlayers * 2 + 2, sizeof *rows);
+    bd_gradcheck_row *rows = calloc((size_t)net->nlayers * 2 + 2, sizeof *rows);
     double t0 = bd_seconds();
+    bd_status s;
     if (!rows)
         s = bd_error(BD_ERR_NOMEM, "out of memory");
     else
-        s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nrows);
+        s = bd_gradcheck(net, x, (bd_labels){bd_i32(y), NULL}, &o->gc, rows, &nrows);
     double dt = bd_seconds() - t0;
     printf("%-6s %9s %6s %12s %12s %12s %12s\n", "param", "entries", "kinks", "mean |diff|",
            "max |diff|", "mean rel", "max rel");
@@ -202,13 +200,42 @@ int cmd_gradcheck(int argc, char **argv)
         printf("%-6s %9zu %6zu %12.3e %12.3e %12.3e %12.3e\n", rows[i].name, rows[i].checked,
                rows[i].kinks, rows[i].mean_abs, rows[i].max_abs, rows[i].mean_rel,
                rows[i].max_rel);
-    int rc = 0;
-    if (s == BD_OK)
-        printf("gradient check passed in %.2fs (mean |diff| <= %g, max rel <= %g)\n", dt,
-               (double)gc.tol_abs, (double)gc.tol_rel);
-    else
-        rc = cli_fail(s);
     free(rows);
+    if (s != BD_OK)
+        return cli_fail(s);
+    printf("gradient check passed in %.2fs (mean |diff| <= %g, max rel <= %g)\n", dt,
+           (double)o->gc.tol_abs, (double)o->gc.tol_rel);
+    return 0;
+}
+
+int cmd_gradcheck(int argc, char **argv)
+{
+    gc_opts o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    bd_set_threads((int)o.threads);
+    bd_tensor x, y;
+    bd_status s = make_batch(&o, &x, &y);
+    bd_net net;
+    bd_rng rng;
+    bd_rng_seed(&rng, o.seed);
+    memset(&net, 0, sizeof net);
+    if (s == BD_OK)
+        s = cli_build_net(&o.net, o.in_c, o.in_h, o.in_w, (int)o.classes, &rng, &net);
+    if (s == BD_OK)
+        s = bd_net_reserve(&net, (int)o.samples);
+    if (s == BD_OK) {
+        bd_net_set_training(&net, !o.eval);
+        if (o.broken >= 0) {
+            bd_debug_break_backward((bd_layer_kind)o.broken, 1);
+            printf("note: %s backward deliberately broken (--break-backward)\n",
+                   bd_layer_kind_name((bd_layer_kind)o.broken));
+        }
+        rc = run_check(&o, &net, &x, &y);
+    } else {
+        rc = cli_fail(s);
+    }
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(&net);

@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,11 +127,399 @@ static const char *HELP =
     "  -h, --help            this help\n"
     "\n"
     "Data parallel: 'mpirun -np N badak train ...' (or srun) splits every batch\n"
-    "of --batch rows over N ranks and averages the gradients; rank 0 prints and\n"
-    "writes the files; --threads defaults to the cores per rank (docs/distributed.md).\n"
+    "of --batch rows over N ranks and sums their gradients; the run is the same\n"
+    "for any N. Rank 0 prints and writes the files; --threads defaults to the\n"
+    "cores per rank; Ctrl-C to mpirun stops every rank at the same step\n"
+    "(docs/distributed.md).\n"
     "\n"
     "Exit status: 0 done, 1 failed (data, numerics), 2 bad option, 130 interrupted by\n"
     "SIGINT (the checkpoint of --checkpoint saved).\n";
+
+/* ------------------------------------------------------------ the options */
+
+/* Every option of `badak train`, as parse_options leaves it. To add a flag:
+ * a field here (with its default in opts_default), a row in FLAGS below (its
+ * parser, and whether --resume may change it), its line in HELP, and its use
+ * in the phase that needs it (load_data, build_model, train_config, report). */
+typedef struct train_opts {
+    /* data */
+    const char *data, *csv, *test_csv;
+    long label_col, train_size;
+    float test_split, val_split;
+    /* network */
+    net_opts net;
+    const char *init_from;
+    long freeze, replace_head;
+    /* training */
+    const char *optimizer, *schedule;
+    bd_optim_config oc;
+    int lr_given;
+    long lr_step, batch, epochs, iters, patience, threads;
+    float lr_gamma;
+    bd_sampling sampling;
+    uint64_t seed;
+    int eval_train;
+    bd_augment aug;
+    /* output, checkpoints */
+    const char *log_path, *save_path, *ckpt_dir, *resume_dir;
+    int json, quiet;
+    int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
+} train_opts;
+
+static void opts_default(train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data = "mnist";
+    o->label_col = -1;
+    o->test_split = 0.2f;
+    o->net = (net_opts){.model = "two_layer", .activation = "relu"};
+    o->freeze = -1;
+    o->optimizer = "sgd";
+    o->schedule = "constant";
+    o->lr_step = 10;
+    o->batch = 100;
+    o->sampling = BD_SAMPLE_SHUFFLE;
+    o->seed = 1;
+    o->eval_train = 1;
+    bd_augment_default(&o->aug);
+}
+
+/* How a flag's argument is read into its field. */
+typedef enum flag_type {
+    F_STR,   /* const char * */
+    F_INT,   /* long in [lo, hi] */
+    F_FLOAT, /* float in [lo, hi] */
+    F_U64,   /* uint64_t */
+    F_SET,   /* no argument: int field = 1 */
+    F_CLEAR, /* no argument: int field = 0 */
+    F_FN     /* parsed by fn */
+} flag_type;
+
+typedef struct train_flag {
+    const char *name;
+    flag_type type;
+    size_t off;                  /* of the field in train_opts */
+    double lo, hi;               /* F_INT, F_FLOAT */
+    int on_resume;               /* may be given with --resume */
+    int (*fn)(train_opts *o, const char *arg); /* F_FN: 0 or EXIT_USAGE */
+} train_flag;
+
+static int parse_lr(train_opts *o, const char *arg)
+{
+    o->lr_given = 1;
+    return cli_float("train", "--lr", arg, 1e-12, 1e6, &o->oc.lr) ? EXIT_USAGE : 0;
+}
+
+static int parse_sampling(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "shuffle") == 0)
+        o->sampling = BD_SAMPLE_SHUFFLE;
+    else if (strcmp(arg, "replace") == 0)
+        o->sampling = BD_SAMPLE_REPLACE;
+    else
+        return cli_usage_error("train", "--sampling: '%s' (expected shuffle or replace)", arg);
+    return 0;
+}
+
+static int parse_augment(train_opts *o, const char *arg)
+{
+    if (bd_parse_augment(arg, &o->aug) != BD_OK)
+        return cli_usage_error("train", "--augment: %s", bd_errmsg());
+    return 0;
+}
+
+#define OFF(f) offsetof(train_opts, f)
+#define STR(n, f, r) {n, F_STR, OFF(f), 0, 0, r, NULL}
+#define INT(n, f, lo, hi, r) {n, F_INT, OFF(f), lo, hi, r, NULL}
+#define FLT(n, f, lo, hi, r) {n, F_FLOAT, OFF(f), lo, hi, r, NULL}
+#define FN(n, fn, r) {n, F_FN, 0, 0, 0, r, fn}
+
+/* One row per flag (the network options come from cli.h). */
+static const train_flag FLAGS[] = {
+    STR("data", data, 0),
+    STR("csv", csv, 0),
+    INT("label-col", label_col, -100000, 100000, 0),
+    STR("test-csv", test_csv, 0),
+    FLT("test-split", test_split, 0.001, 0.999, 0),
+    INT("train-size", train_size, 1, 1L << 30, 0),
+    FLT("val-split", val_split, 0.001, 0.999, 0),
+    STR("optimizer", optimizer, 0),
+    FN("lr", parse_lr, 0),
+    FLT("momentum", oc.momentum, 1e-9, 0.999999, 0),
+    FLT("beta1", oc.beta1, 1e-9, 0.999999, 0),
+    FLT("beta2", oc.beta2, 1e-9, 0.999999, 0),
+    FLT("decay", oc.decay, 1e-9, 0.999999, 0),
+    FLT("eps", oc.eps, 1e-30, 1, 0),
+    STR("lr-schedule", schedule, 0),
+    INT("lr-step", lr_step, 1, 1000000, 0),
+    FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
+    INT("batch", batch, 1, 1 << 20, 0),
+    INT("epochs", epochs, 1, 1000000, 0),
+    INT("iters", iters, 1, 1L << 40, 0),
+    INT("patience", patience, 1, 1000000, 0),
+    FN("sampling", parse_sampling, 0),
+    {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
+    INT("threads", threads, 1, 1024, 1),
+    {"no-train-acc", F_CLEAR, OFF(eval_train), 0, 0, 1, NULL},
+    FN("augment", parse_augment, 0),
+    STR("log", log_path, 1),
+    {"json", F_SET, OFF(json), 0, 0, 1, NULL},
+    {"quiet", F_SET, OFF(quiet), 0, 0, 1, NULL},
+    STR("save", save_path, 1),
+    STR("checkpoint", ckpt_dir, 1),
+    STR("resume", resume_dir, 1), /* acted on by cmd_train */
+    STR("init-from", init_from, 0),
+    INT("freeze", freeze, 0, 100000, 0),
+    INT("replace-head", replace_head, 1, 1000000, 0),
+    {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
+};
+#define NFLAGS (sizeof FLAGS / sizeof *FLAGS)
+#define FLAG_CODE 256 /* getopt code of FLAGS[i]: FLAG_CODE + i */
+
+/* Read arg into the field of flag f: 0, or EXIT_USAGE after a message. */
+static int apply_flag(const train_flag *f, const char *arg, train_opts *o)
+{
+    char opt[64];
+    snprintf(opt, sizeof opt, "--%s", f->name);
+    char *field = (char *)o + f->off;
+    switch (f->type) {
+    case F_STR: *(const char **)field = arg; return 0;
+    case F_INT: return cli_int("train", opt, arg, (long)f->lo, (long)f->hi, (long *)field) ? EXIT_USAGE : 0;
+    case F_FLOAT: return cli_float("train", opt, arg, f->lo, f->hi, (float *)field) ? EXIT_USAGE : 0;
+    case F_U64: return cli_u64("train", opt, arg, (uint64_t *)field) ? EXIT_USAGE : 0;
+    case F_SET: *(int *)field = 1; return 0;
+    case F_CLEAR: *(int *)field = 0; return 0;
+    case F_FN: return f->fn(o, arg);
+    }
+    return 0;
+}
+
+/* The getopt table: FLAGS, the network options, --help. */
+static void long_options(struct option *lo)
+{
+    static const struct option net[] = {CLI_NET_LONGOPTS};
+    size_t n = 0;
+    for (size_t i = 0; i < NFLAGS; i++) {
+        int noarg = FLAGS[i].type == F_SET || FLAGS[i].type == F_CLEAR;
+        lo[n++] = (struct option){FLAGS[i].name, noarg ? no_argument : required_argument, 0,
+                                  FLAG_CODE + (int)i};
+    }
+    for (size_t i = 0; i < sizeof net / sizeof *net; i++)
+        lo[n++] = net[i];
+    lo[n++] = (struct option){"help", no_argument, 0, 'h'};
+    lo[n] = (struct option){0, 0, 0, 0};
+}
+
+#define NLONGOPTS (NFLAGS + 16)
+
+/* Fill o from argv. Returns -1 to go on, else the exit code (0 after --help). */
+static int parse_options(int argc, char **argv, train_opts *o)
+{
+    struct option lo[NLONGOPTS];
+    long_options(lo);
+    opts_default(o);
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        int bad;
+        if (c == 'h') {
+            fputs(HELP, stdout);
+            return 0;
+        } else if (c >= FLAG_CODE && c < FLAG_CODE + (int)NFLAGS) {
+            bad = apply_flag(&FLAGS[c - FLAG_CODE], optarg, o);
+        } else {
+            bad = cli_net_option("train", c, optarg, &o->net);
+            if (bad == 0)
+                return cli_usage_error("train", "unknown or incomplete option");
+            bad = bad < 0;
+        }
+        if (bad)
+            return EXIT_USAGE;
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    /* under mpirun only rank 0 prints and writes files */
+    cli_dist_outputs(&o->quiet, &o->json, &o->log_path, &o->ckpt_dir, &o->save_path);
+    return -1;
+}
+
+/* Combinations of options, and the cheap things (network, optimizer,
+ * schedule) checked before loading the data by building them once on a
+ * 1-feature, 2-class problem. Returns -1 to go on, else the exit code. */
+static int check_options(train_opts *o, int resuming)
+{
+    if (o->epochs && o->iters)
+        return cli_usage_error("train", "give --epochs or --iters, not both");
+    if (!o->epochs && !o->iters)
+        o->iters = 10000;
+    if ((o->test_csv || o->label_col != -1) && !o->csv)
+        return cli_usage_error("train", "--test-csv and --label-col need --csv");
+    if (o->patience && o->val_split <= 0)
+        return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
+    if (o->replace_head && !o->init_from)
+        return cli_usage_error("train", "--replace-head needs --init-from");
+    /* the book's chapter-5 rate for SGD; the other optimizers' own defaults */
+    if (!o->lr_given && strcmp(o->optimizer, "sgd") == 0)
+        o->oc.lr = 0.1f;
+
+    bd_lr_schedule sched;
+    bd_status s = bd_parse_schedule(o->schedule, &sched);
+    if (s == BD_OK) {
+        bd_net_spec spec;
+        s = cli_net_spec(&o->net, &spec);
+        if (s == BD_OK && cli_is_dense(&o->net) && !o->init_from && !resuming) {
+            bd_net net;
+            bd_rng rng;
+            bd_rng_seed(&rng, o->seed);
+            s = cli_build_net(&o->net, 1, 1, 1, 2, &rng, &net);
+            if (s == BD_OK)
+                bd_net_free(&net);
+        }
+    }
+    if (s == BD_OK) {
+        bd_optim opt;
+        s = bd_optim_create(&opt, o->optimizer, &o->oc, 0);
+        bd_optim_free(&opt);
+    }
+    if (s != BD_OK)
+        return cli_usage_error("train", "%s", bd_errmsg());
+    return -1;
+}
+
+/* ------------------------------------------------------------- the phases */
+
+/* A run to continue (--resume): what the checkpoint holds. */
+typedef struct resume_ctx {
+    const char *dir;
+    bd_net net;
+    bd_optim opt;
+    bd_train_pos pos;
+} resume_ctx;
+
+/* Everything one `badak train` builds, phase by phase: load_data, then
+ * build_model, then run_training, then report. run_free releases it all
+ * whichever phase failed. */
+typedef struct train_run {
+    const train_opts *o;
+    const char *run;          /* the options as JSON text, kept in checkpoints */
+    resume_ctx *ck;           /* --resume: the checkpoint's network, optimizer and
+                               * position (NULL: a fresh run) */
+    bd_lr_schedule sched;
+    int nthreads;
+    double t0, t_load;        /* start; seconds spent loading the data */
+    bd_dataset train, test, val;
+    bd_net *net;              /* &net_store: built by build_model */
+    bd_optim *opt;
+    bd_net net_store;
+    bd_optim opt_store;
+    bd_model_meta meta;       /* recorded in checkpoints and the saved model */
+    bd_train_result res;
+    double total_s;           /* with data loading */
+} train_run;
+
+static void run_free(train_run *r)
+{
+    bd_optim_free(&r->opt_store);
+    bd_net_free(&r->net_store);
+    bd_dataset_free(&r->train);
+    bd_dataset_free(&r->test);
+    bd_dataset_free(&r->val);
+}
+
+/* The training, test and validation sets. */
+static bd_status load_data(train_run *r)
+{
+    const train_opts *o = r->o;
+    r->nthreads = bd_set_threads(cli_dist_threads(o->threads)); /* per rank's cores */
+    r->t0 = bd_seconds();
+    CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
+                         o->seed, &r->train, &r->test));
+    if (o->train_size)
+        CLI_TRY(bd_dataset_truncate(&r->train, (int)o->train_size));
+    if (o->val_split > 0) {
+        bd_rng vr;
+        bd_rng_seed(&vr, o->seed ^ 0x7a1ULL);
+        CLI_TRY(bd_dataset_split(&r->train, o->val_split, &vr, &r->val));
+    }
+    if (o->aug.flags && bd_augment_check(&o->aug, r->train.c, r->train.h, r->train.w) != BD_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", bd_errmsg());
+        return bd_error(BD_ERR_ARG, "%s: %s", r->train.name, msg);
+    }
+    r->t_load = bd_seconds() - r->t0;
+    return BD_OK;
+}
+
+/* The network (fresh, from --init-from, or the checkpoint's) and its
+ * optimizer. */
+static bd_status build_model(train_run *r)
+{
+    const train_opts *o = r->o;
+    const net_opts *no = &o->net;
+    r->net = &r->net_store;
+    r->opt = &r->opt_store;
+    CLI_TRY(bd_parse_schedule(o->schedule, &r->sched));
+    if (r->ck) { /* the network and optimizer as the checkpoint left them */
+        r->net_store = r->ck->net;
+        r->opt_store = r->ck->opt;
+        memset(&r->ck->net, 0, sizeof r->ck->net);
+        memset(&r->ck->opt, 0, sizeof r->ck->opt);
+        return BD_OK;
+    }
+    bd_rng rng;
+    bd_rng_seed(&rng, o->seed);
+    int classes = r->train.nclasses > r->test.nclasses ? r->train.nclasses : r->test.nclasses;
+    if (o->init_from) {
+        /* transfer learning: a trained model, maybe with a new head */
+        CLI_TRY(bd_model_load(r->net, o->init_from, NULL));
+        if (o->replace_head)
+            CLI_TRY(bd_net_replace_head(r->net, (int)o->replace_head, &rng));
+        if (no->weight_decay > 0 || no->l1 > 0) {
+            r->net->weight_decay = no->weight_decay;
+            r->net->l1 = no->l1;
+        }
+    } else {
+        CLI_TRY(cli_build_net(no, r->train.c, r->train.h, r->train.w, classes, &rng, r->net));
+    }
+    if (o->freeze >= 0)
+        CLI_TRY(bd_net_freeze(r->net, (int)o->freeze));
+    return bd_optim_create(r->opt, o->optimizer, &o->oc, bd_net_trainable_count(r->net));
+}
+
+static void print_header(const train_run *r)
+{
+    const train_opts *o = r->o;
+    if (o->quiet)
+        return;
+    const bd_net *net = r->net;
+    printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net->desc, r->train.name,
+           r->train.n, r->test.n);
+    if (r->val.n)
+        printf(", %d validation", r->val.n);
+    printf("), %zu parameters", bd_net_param_count(net));
+    if (net->frozen)
+        printf(" (first %d layers frozen: %zu trainable)", net->frozen,
+               bd_net_trainable_count(net));
+    printf("\n");
+    if (r->ck)
+        printf("resuming %s at iteration %ld (epoch %d)\n", r->ck->dir, r->ck->pos.iter,
+               r->ck->pos.epoch);
+    printf("optimizer %s lr %g", r->opt->ops->name, (double)r->opt->cfg.lr);
+    if (r->sched != BD_LR_CONSTANT)
+        printf(" (%s schedule)", bd_schedule_name(r->sched));
+    if (o->net.weight_decay > 0)
+        printf(", weight decay %g", (double)o->net.weight_decay);
+    if (o->net.l1 > 0)
+        printf(", L1 %g", (double)o->net.l1);
+    if (o->aug.flags) {
+        char abuf[96];
+        printf(", augment %s", bd_augment_str(&o->aug, abuf, sizeof abuf));
+    }
+    printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", o->batch,
+           o->epochs ? "epochs" : "iterations", o->epochs ? o->epochs : o->iters,
+           (unsigned long long)o->seed, r->nthreads, r->t_load);
+    fflush(stdout);
+}
 
 /* set by SIGINT; bd_train checks it between steps */
 static volatile sig_atomic_t g_stop;
@@ -141,6 +530,7 @@ static void on_sigint(int sig)
     g_stop = 1;
 }
 
+/* What the per-iteration and per-epoch hooks print with. */
 typedef struct run_ctx {
     progress bar;
     int quiet;
@@ -174,6 +564,96 @@ static void on_epoch(void *ud, const bd_epoch_stats *s)
     fflush(stdout);
 }
 
+/* The library's training configuration from the options. */
+static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
+{
+    const train_opts *o = r->o;
+    bd_train_config_default(cfg);
+    cfg->batch = (int)o->batch;
+    cfg->epochs = (int)o->epochs;
+    cfg->iters = o->iters;
+    cfg->sampling = o->sampling;
+    cfg->seed = o->seed;
+    cfg->eval_train = o->eval_train;
+    cfg->val = r->val.n ? &r->val : NULL;
+    cfg->patience = (int)o->patience;
+    cfg->schedule = r->sched;
+    cfg->lr_step = (int)o->lr_step;
+    cfg->lr_gamma = o->lr_gamma;
+    cfg->log_path = o->log_path;
+    cfg->augment = o->aug.flags ? &o->aug : NULL;
+    cfg->on_iter = on_iter;
+    cfg->on_epoch = on_epoch;
+    cfg->ud = ctx;
+    bd_model_meta_init(&r->meta);
+    snprintf(r->meta.data, sizeof r->meta.data, "%s", o->csv ? o->csv : o->data);
+    snprintf(r->meta.optimizer, sizeof r->meta.optimizer, "%s", r->opt->ops->name);
+    r->meta.seed = o->seed;
+    r->meta.batch = (int)o->batch;
+    r->meta.lr = r->opt->cfg.lr;
+    cfg->checkpoint = o->ckpt_dir;
+    cfg->ckpt_meta = &r->meta;
+    cfg->ckpt_run = r->run;
+    cfg->resume = r->ck ? &r->ck->pos : NULL;
+    cfg->comm = cli_dist_comm(o->sync_bn); /* NULL unless under mpirun */
+}
+
+/* bd_train with Ctrl-C caught: the first SIGINT finishes the step,
+ * checkpoints and stops; a second one kills. */
+static bd_status run_training(train_run *r)
+{
+    run_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.quiet = r->o->quiet;
+    ctx.show_lr = r->sched != BD_LR_CONSTANT;
+    progress_init(&ctx.bar, r->o->quiet);
+    bd_train_config cfg;
+    train_config(r, &ctx, &cfg);
+    g_stop = 0;
+    cfg.stop = &g_stop;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_sa);
+    /* under mpirun, Ctrl-C reaches the ranks as SIGTERM (and SIGKILL a second
+     * later: odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
+    struct sigaction old_term, old_usr1;
+    if (cfg.comm) {
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGUSR1, &sa, &old_usr1);
+    }
+    bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
+                           &r->res);
+    sigaction(SIGINT, &old_sa, NULL);
+    if (cfg.comm) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGUSR1, &old_usr1, NULL);
+    }
+    progress_clear(&ctx.bar);
+    r->total_s = bd_seconds() - r->t0;
+    return s;
+}
+
+static void print_summary(const train_run *r)
+{
+    const bd_train_result *res = &r->res;
+    if (res->stopped_early)
+        printf("early stop: validation loss did not improve for %ld epochs; keeping the "
+               "weights of epoch %d\n", r->o->patience, res->best_epoch);
+    printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
+           res->epochs, res->iters, res->seconds,
+           res->seconds > 0 ? res->iters / res->seconds : 0.0, r->total_s);
+    if (res->train_acc >= 0)
+        printf("train accuracy %.4f\n", (double)res->train_acc);
+    if (res->val_acc >= 0)
+        printf("validation accuracy %.4f\n", (double)res->val_acc);
+    if (res->test_acc >= 0)
+        printf("test accuracy %.4f\n", (double)res->test_acc);
+    printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
+}
+
 /* s as a JSON string body: quotes, backslashes and control bytes escaped */
 static const char *json_str(const char *s, char *buf, size_t len)
 {
@@ -191,419 +671,123 @@ static const char *json_str(const char *s, char *buf, size_t len)
     return buf;
 }
 
-enum {
-    O_DATA = 256, O_CSV, O_LABELCOL, O_TESTCSV, O_TESTSPLIT, O_TRAINSIZE, O_OPT, O_LR, O_BATCH, O_EPOCHS, O_ITERS, O_SAMPLING, O_SEED, O_THREADS,
-    O_NOTRAINACC, O_LOG, O_JSON, O_QUIET, O_VALSPLIT,
-    O_MOMENTUM, O_BETA1, O_BETA2, O_DECAY, O_EPS, O_SCHED, O_LRSTEP, O_LRGAMMA, O_PATIENCE,
-    O_AUGMENT, O_SAVE, O_CHECKPOINT, O_RESUME, O_INITFROM, O_FREEZE, O_REPLACEHEAD,
-    O_SYNCBN
-};
-
-static const struct option LONGOPTS[] = {
-    {"data", required_argument, 0, O_DATA},
-    {"csv", required_argument, 0, O_CSV},
-    {"label-col", required_argument, 0, O_LABELCOL},
-    {"test-csv", required_argument, 0, O_TESTCSV},
-    {"test-split", required_argument, 0, O_TESTSPLIT},
-    {"train-size", required_argument, 0, O_TRAINSIZE},
-    {"val-split", required_argument, 0, O_VALSPLIT},
-    CLI_NET_LONGOPTS,
-    {"optimizer", required_argument, 0, O_OPT},
-    {"lr", required_argument, 0, O_LR},
-    {"momentum", required_argument, 0, O_MOMENTUM},
-    {"beta1", required_argument, 0, O_BETA1},
-    {"beta2", required_argument, 0, O_BETA2},
-    {"decay", required_argument, 0, O_DECAY},
-    {"eps", required_argument, 0, O_EPS},
-    {"lr-schedule", required_argument, 0, O_SCHED},
-    {"lr-step", required_argument, 0, O_LRSTEP},
-    {"lr-gamma", required_argument, 0, O_LRGAMMA},
-    {"batch", required_argument, 0, O_BATCH},
-    {"epochs", required_argument, 0, O_EPOCHS},
-    {"iters", required_argument, 0, O_ITERS},
-    {"patience", required_argument, 0, O_PATIENCE},
-    {"sampling", required_argument, 0, O_SAMPLING},
-    {"seed", required_argument, 0, O_SEED},
-    {"threads", required_argument, 0, O_THREADS},
-    {"no-train-acc", no_argument, 0, O_NOTRAINACC},
-    {"augment", required_argument, 0, O_AUGMENT},
-    {"log", required_argument, 0, O_LOG},
-    {"json", no_argument, 0, O_JSON},
-    {"quiet", no_argument, 0, O_QUIET},
-    {"save", required_argument, 0, O_SAVE},
-    {"checkpoint", required_argument, 0, O_CHECKPOINT},
-    {"resume", required_argument, 0, O_RESUME},
-    {"init-from", required_argument, 0, O_INITFROM},
-    {"freeze", required_argument, 0, O_FREEZE},
-    {"replace-head", required_argument, 0, O_REPLACEHEAD},
-    {"sync-bn", no_argument, 0, O_SYNCBN},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
-
-/* A run to continue (--resume): what the checkpoint holds. */
-typedef struct resume_ctx {
-    const char *dir;
-    bd_net net;
-    bd_optim opt;
-    bd_train_pos pos;
-} resume_ctx;
-
-static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
+static void print_json(const train_run *r, bd_status s)
 {
-    const char *save_path = NULL, *ckpt_dir = NULL, *init_from = NULL;
-    long freeze = -1, replace_head = 0;
-    const char *data = "mnist", *csv = NULL, *test_csv = NULL, *optimizer = "sgd";
-    const char *log_path = NULL, *schedule = "constant";
-    long label_col = -1, train_size = 0, batch = 100, epochs = 0, iters = 0, threads = 0;
-    long lr_step = 10, patience = 0;
-    float test_split = 0.2f, val_split = 0.0f, lr_gamma = 0.0f;
-    uint64_t seed = 1;
-    int json = 0, quiet = 0, eval_train = 1, lr_given = 0, sync_bn = 0;
-    bd_optim_config oc = {0};
-    bd_sampling sampling = BD_SAMPLE_SHUFFLE;
-    bd_augment aug;
-    bd_augment_default(&aug);
-    net_opts no = {.model = "two_layer", .activation = "relu"};
+    const train_opts *o = r->o;
+    const bd_train_result *res = &r->res;
+    char jdata[256], jaug[96];
+    printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
+           "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
+           "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
+           "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
+           "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
+           "\"augment\":\"%s\",\"interrupted\":%s}\n",
+           s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
+           json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
+           (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
+           (double)res->val_acc, (double)res->final_loss, res->epochs, res->iters,
+           res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
+           (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
+           bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
+}
 
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
-        const char *o = optarg;
-        int bad = 0;
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case O_DATA: data = o; break;
-        case O_CSV: csv = o; break;
-        case O_LABELCOL: bad = cli_int("train", "--label-col", o, -100000, 100000, &label_col); break;
-        case O_TESTCSV: test_csv = o; break;
-        case O_TESTSPLIT: bad = cli_float("train", "--test-split", o, 0.001, 0.999, &test_split); break;
-        case O_TRAINSIZE: bad = cli_int("train", "--train-size", o, 1, 1L << 30, &train_size); break;
-        case O_VALSPLIT: bad = cli_float("train", "--val-split", o, 0.001, 0.999, &val_split); break;
-        case O_OPT: optimizer = o; break;
-        case O_LR: bad = cli_float("train", "--lr", o, 1e-12, 1e6, &oc.lr); lr_given = 1; break;
-        case O_MOMENTUM: bad = cli_float("train", "--momentum", o, 1e-9, 0.999999, &oc.momentum); break;
-        case O_BETA1: bad = cli_float("train", "--beta1", o, 1e-9, 0.999999, &oc.beta1); break;
-        case O_BETA2: bad = cli_float("train", "--beta2", o, 1e-9, 0.999999, &oc.beta2); break;
-        case O_DECAY: bad = cli_float("train", "--decay", o, 1e-9, 0.999999, &oc.decay); break;
-        case O_EPS: bad = cli_float("train", "--eps", o, 1e-30, 1, &oc.eps); break;
-        case O_SCHED: schedule = o; break;
-        case O_LRSTEP: bad = cli_int("train", "--lr-step", o, 1, 1000000, &lr_step); break;
-        case O_LRGAMMA: bad = cli_float("train", "--lr-gamma", o, 1e-6, 1, &lr_gamma); break;
-        case O_BATCH: bad = cli_int("train", "--batch", o, 1, 1 << 20, &batch); break;
-        case O_EPOCHS: bad = cli_int("train", "--epochs", o, 1, 1000000, &epochs); break;
-        case O_ITERS: bad = cli_int("train", "--iters", o, 1, 1L << 40, &iters); break;
-        case O_PATIENCE: bad = cli_int("train", "--patience", o, 1, 1000000, &patience); break;
-        case O_SAMPLING:
-            if (strcmp(o, "shuffle") == 0)
-                sampling = BD_SAMPLE_SHUFFLE;
-            else if (strcmp(o, "replace") == 0)
-                sampling = BD_SAMPLE_REPLACE;
-            else
-                return cli_usage_error("train", "--sampling: '%s' (expected shuffle or replace)", o);
-            break;
-        case O_SEED: bad = cli_u64("train", "--seed", o, &seed); break;
-        case O_THREADS: bad = cli_int("train", "--threads", o, 1, 1024, &threads); break;
-        case O_NOTRAINACC: eval_train = 0; break;
-        case O_AUGMENT:
-            if (bd_parse_augment(o, &aug) != BD_OK)
-                return cli_usage_error("train", "--augment: %s", bd_errmsg());
-            break;
-        case O_LOG: log_path = o; break;
-        case O_JSON: json = 1; break;
-        case O_QUIET: quiet = 1; break;
-        case O_SAVE: save_path = o; break;
-        case O_CHECKPOINT: ckpt_dir = o; break;
-        case O_RESUME: break; /* handled by cmd_train */
-        case O_INITFROM: init_from = o; break;
-        case O_FREEZE: bad = cli_int("train", "--freeze", o, 0, 100000, &freeze); break;
-        case O_REPLACEHEAD: bad = cli_int("train", "--replace-head", o, 1, 1000000, &replace_head); break;
-        case O_SYNCBN: sync_bn = 1; break;
-        default:
-            bad = cli_net_option("train", c, o, &no);
-            if (bad == 0)
-                return cli_usage_error("train", "unknown or incomplete option");
-            bad = bad < 0;
-        }
-        if (bad)
-            return EXIT_USAGE;
-    }
-    if (optind < argc)
-        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    cli_dist_outputs(&quiet, &json, &log_path, &ckpt_dir, &save_path); /* rank 0 writes */
-    if (epochs && iters)
-        return cli_usage_error("train", "give --epochs or --iters, not both");
-    if (!epochs && !iters)
-        iters = 10000;
-    if ((test_csv || label_col != -1) && !csv)
-        return cli_usage_error("train", "--test-csv and --label-col need --csv");
-    if (patience && val_split <= 0)
-        return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
-    if (replace_head && !init_from)
-        return cli_usage_error("train", "--replace-head needs --init-from");
-    /* the book's chapter-5 rate for SGD; the other optimizers' own defaults */
-    if (!lr_given && strcmp(optimizer, "sgd") == 0)
-        oc.lr = 0.1f;
-
-    /* Check the cheap things (network, optimizer, schedule) before loading
-     * the data, by building them once on a 1-feature, 2-class problem. */
-    bd_lr_schedule sched;
-    bd_status s = bd_parse_schedule(schedule, &sched);
-    bd_net net;
-    bd_optim opt;
-    bd_rng rng;
-    bd_rng_seed(&rng, seed);
-    if (s == BD_OK) {
-        bd_net_spec spec;
-        s = cli_net_spec(&no, &spec);
-        if (s == BD_OK && cli_is_dense(&no) && !init_from && !ck) {
-            s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
-            if (s == BD_OK)
-                bd_net_free(&net);
-        }
-    }
-    if (s == BD_OK) {
-        s = bd_optim_create(&opt, optimizer, &oc, 0);
-        bd_optim_free(&opt);
-    }
-    if (s != BD_OK)
-        return cli_usage_error("train", "%s", bd_errmsg());
-
-    int nthreads = bd_set_threads(cli_dist_threads(threads));
-    double t0 = bd_seconds();
-    bd_dataset train, test, val;
-    memset(&val, 0, sizeof val);
-    s = cli_load_data(data, csv, (int)label_col, test_csv, test_split, seed, &train, &test);
-    if (s != BD_OK) /* under mpirun, with every rank (their next check) */
-        return cli_dist_any_failed(s);
-    if (train_size)
-        s = bd_dataset_truncate(&train, (int)train_size);
-    if (s == BD_OK && val_split > 0) {
-        bd_rng vr;
-        bd_rng_seed(&vr, seed ^ 0x7a1ULL);
-        s = bd_dataset_split(&train, val_split, &vr, &val);
-    }
-    if (s == BD_OK && aug.flags && bd_augment_check(&aug, train.c, train.h, train.w) != BD_OK) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", bd_errmsg());
-        s = bd_error(BD_ERR_ARG, "%s: %s", train.name, msg);
-    }
-    int frc = cli_dist_any_failed(s);
-    if (frc) {
-        bd_dataset_free(&train);
-        bd_dataset_free(&test);
-        return frc;
-    }
-    double t_load = bd_seconds() - t0;
-
-    bd_rng_seed(&rng, seed);
-    int classes = train.nclasses > test.nclasses ? train.nclasses : test.nclasses;
-    if (ck) { /* the network and optimizer as the checkpoint left them */
-        net = ck->net;
-        opt = ck->opt;
-        memset(&ck->net, 0, sizeof ck->net);
-        memset(&ck->opt, 0, sizeof ck->opt);
-    } else {
-        memset(&net, 0, sizeof net); /* a failed build leaves it empty, so free is safe */
-        if (init_from) {
-            /* transfer learning: a trained model, maybe with a new head */
-            s = bd_model_load(&net, init_from, NULL);
-            if (s == BD_OK && replace_head)
-                s = bd_net_replace_head(&net, (int)replace_head, &rng);
-            if (s == BD_OK && (no.weight_decay > 0 || no.l1 > 0)) {
-                net.weight_decay = no.weight_decay;
-                net.l1 = no.l1;
-            }
-        } else {
-            s = cli_build_net(&no, train.c, train.h, train.w, classes, &rng, &net);
-        }
-        if (s == BD_OK && freeze >= 0)
-            s = bd_net_freeze(&net, (int)freeze);
-        if (s == BD_OK)
-            s = bd_optim_create(&opt, optimizer, &oc, bd_net_trainable_count(&net));
-        if (s != BD_OK)
-            bd_net_free(&net);
-    }
-    frc = cli_dist_any_failed(s); /* the network built (or loaded) on every rank */
-    if (!frc && (s = cli_dist_agree(&train, &test, &val, &net, run)) != BD_OK) {
-        frc = cli_dist_fail(s, 1);
-        bd_optim_free(&opt);
-        bd_net_free(&net);
-    }
-    if (frc) {
-        bd_dataset_free(&train);
-        bd_dataset_free(&test);
-        bd_dataset_free(&val);
-        return frc;
-    }
-    if (!quiet) {
-        printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net.desc, train.name,
-               train.n, test.n);
-        if (val.n)
-            printf(", %d validation", val.n);
-        printf("), %zu parameters", bd_net_param_count(&net));
-        if (net.frozen)
-            printf(" (first %d layers frozen: %zu trainable)", net.frozen,
-                   bd_net_trainable_count(&net));
-        printf("\n");
-        if (ck)
-            printf("resuming %s at iteration %ld (epoch %d)\n", ck->dir, ck->pos.iter,
-                   ck->pos.epoch);
-        printf("optimizer %s lr %g", opt.ops->name, (double)opt.cfg.lr);
-        if (sched != BD_LR_CONSTANT)
-            printf(" (%s schedule)", bd_schedule_name(sched));
-        if (no.weight_decay > 0)
-            printf(", weight decay %g", (double)no.weight_decay);
-        if (no.l1 > 0)
-            printf(", L1 %g", (double)no.l1);
-        if (aug.flags) {
-            char abuf[96];
-            printf(", augment %s", bd_augment_str(&aug, abuf, sizeof abuf));
-        }
-        printf(", batch %ld, %s %ld, seed %llu, %d threads; data loaded in %.2fs\n", batch,
-               epochs ? "epochs" : "iterations", epochs ? epochs : iters,
-               (unsigned long long)seed, nthreads, t_load);
-        fflush(stdout);
-    }
-
-    run_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.quiet = quiet;
-    ctx.show_lr = sched != BD_LR_CONSTANT;
-    progress_init(&ctx.bar, quiet);
-    bd_train_config cfg;
-    bd_train_config_default(&cfg);
-    cfg.batch = (int)batch;
-    cfg.epochs = (int)epochs;
-    cfg.iters = iters;
-    cfg.sampling = sampling;
-    cfg.seed = seed;
-    cfg.eval_train = eval_train;
-    cfg.val = val.n ? &val : NULL;
-    cfg.patience = (int)patience;
-    cfg.schedule = sched;
-    cfg.lr_step = (int)lr_step;
-    cfg.lr_gamma = lr_gamma;
-    cfg.log_path = log_path;
-    cfg.augment = aug.flags ? &aug : NULL;
-    cfg.on_iter = on_iter;
-    cfg.on_epoch = on_epoch;
-    cfg.ud = &ctx;
-    bd_model_meta meta;
-    bd_model_meta_init(&meta);
-    snprintf(meta.data, sizeof meta.data, "%s", csv ? csv : data);
-    snprintf(meta.optimizer, sizeof meta.optimizer, "%s", opt.ops->name);
-    meta.seed = seed;
-    meta.batch = (int)batch;
-    meta.lr = opt.cfg.lr;
-    cfg.checkpoint = ckpt_dir;
-    cfg.ckpt_meta = &meta;
-    cfg.ckpt_run = run;
-    cfg.resume = ck ? &ck->pos : NULL;
-    cfg.comm = cli_dist_comm(sync_bn);
-    /* Ctrl-C: finish the step, checkpoint, stop; a second one kills */
-    g_stop = 0;
-    cfg.stop = &g_stop;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, &old_sa);
-    /* under mpirun: Ctrl-C reaches the ranks as SIGTERM (SIGKILL 1 s later,
-     * odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
-    struct sigaction old_term, old_usr1;
-    if (cfg.comm) {
-        sigaction(SIGTERM, &sa, &old_term);
-        sigaction(SIGUSR1, &sa, &old_usr1);
-    }
-    bd_train_result res;
-    s = bd_train(&net, &opt, &train, test.n ? &test : NULL, &cfg, &res);
-    sigaction(SIGINT, &old_sa, NULL);
-    if (cfg.comm) {
-        sigaction(SIGTERM, &old_term, NULL);
-        sigaction(SIGUSR1, &old_usr1, NULL);
-    }
-    progress_clear(&ctx.bar);
-    double total_s = bd_seconds() - t0;
+/* The summary, the saved model (--save), the JSON line; the exit code. */
+static int report(train_run *r, bd_status s)
+{
+    const train_opts *o = r->o;
     int rc = 0;
-    /* the NaN guard and argument checks end every rank alike; any other
-     * failure (a rank's checkpoint write) may be one rank's alone */
+    /* under mpirun the NaN guard and argument checks end every rank alike;
+     * another failure (a checkpoint write) may be one rank's alone */
     if (s != BD_OK)
         rc = cli_dist_fail(s, s == BD_ERR_NUMERIC || s == BD_ERR_ARG);
-    else if ((s = cli_dist_agree_net("the trained network", &net)) != BD_OK)
+    else if ((s = cli_dist_agree_net("the trained network", r->net)) != BD_OK)
         rc = cli_dist_fail(s, 1);
-    cli_dist_report(quiet || s != BD_OK);
-    if (!quiet && s == BD_OK) {
-        if (res.stopped_early)
-            printf("early stop: validation loss did not improve for %ld epochs; keeping the "
-                   "weights of epoch %d\n", patience, res.best_epoch);
-        printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
-               res.epochs, res.iters, res.seconds, res.seconds > 0 ? res.iters / res.seconds : 0.0,
-               total_s);
-        if (res.train_acc >= 0)
-            printf("train accuracy %.4f\n", (double)res.train_acc);
-        if (res.val_acc >= 0)
-            printf("validation accuracy %.4f\n", (double)res.val_acc);
-        if (res.test_acc >= 0)
-            printf("test accuracy %.4f\n", (double)res.test_acc);
-        printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
+    if (!o->quiet && s == BD_OK) {
+        print_summary(r);
+        cli_dist_report(o->quiet);
     }
-    if (s == BD_OK && res.interrupted && !cli_dist_root()) {
+    if (s == BD_OK && r->res.interrupted && !cli_dist_root()) {
         rc = EXIT_INTERRUPTED;
-    } else if (s == BD_OK && res.interrupted) {
+    } else if (s == BD_OK && r->res.interrupted) {
         fflush(stdout);
-        fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", res.iters,
-                ckpt_dir ? "checkpoint saved; continue with --resume" : "nothing saved (no --checkpoint)");
-        if (ckpt_dir)
-            fprintf(stderr, "badak: resume with: badak train --resume %s\n", ckpt_dir);
+        fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", r->res.iters,
+                o->ckpt_dir ? "checkpoint saved; continue with --resume"
+                            : "nothing saved (no --checkpoint)");
+        if (o->ckpt_dir)
+            fprintf(stderr, "badak: resume with: badak train --resume %s\n", o->ckpt_dir);
         rc = EXIT_INTERRUPTED;
-    } else if (s == BD_OK && save_path) {
-        meta.epochs = res.epochs;
-        meta.iters = res.iters;
-        meta.test_acc = res.test_acc;
-        meta.train_acc = res.train_acc;
-        s = bd_model_save(&net, save_path, &meta);
+    } else if (s == BD_OK && o->save_path) {
+        r->meta.epochs = r->res.epochs;
+        r->meta.iters = r->res.iters;
+        r->meta.test_acc = r->res.test_acc;
+        r->meta.train_acc = r->res.train_acc;
+        s = bd_model_save(r->net, o->save_path, &r->meta);
         if (s != BD_OK)
             rc = cli_dist_fail(s, 0);
-        else if (!quiet)
-            printf("model saved to %s\n", save_path);
+        else if (!o->quiet)
+            printf("model saved to %s\n", o->save_path);
     }
-    char jdata[256], jaug[96];
-    if (json)
-        printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
-               "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
-               "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
-               "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
-               "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-               "\"augment\":\"%s\",\"interrupted\":%s}\n",
-               s == BD_OK ? "ok" : bd_status_name(s), no.model,
-               json_str(train.name, jdata, sizeof jdata), opt.ops->name, (double)opt.cfg.lr,
-               batch, (double)res.test_acc, (double)res.train_acc, (double)res.val_acc,
-               (double)res.final_loss, res.epochs, res.iters, res.best_epoch,
-               res.stopped_early ? "true" : "false", res.seconds, total_s,
-               (unsigned long long)seed, nthreads, (double)bd_peak_rss() / 1e6,
-               bd_augment_str(&aug, jaug, sizeof jaug), res.interrupted ? "true" : "false");
-    bd_optim_free(&opt);
-    bd_net_free(&net);
-    bd_dataset_free(&train);
-    bd_dataset_free(&test);
-    bd_dataset_free(&val);
+    if (o->json)
+        print_json(r, s);
     return rc;
 }
 
-/* The options --resume allows next to it: the rest come from the checkpoint. */
+/* One `badak train` run: parse, check, load, build, train, report. */
+static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
+{
+    train_opts o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc < 0)
+        rc = check_options(&o, ck != NULL);
+    if (rc >= 0)
+        return rc;
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.o = &o;
+    r.run = run;
+    r.ck = ck;
+    bd_status s = load_data(&r);
+    if (s == BD_OK)
+        s = build_model(&r);
+    /* under mpirun: every rank loaded and built, the same things */
+    rc = cli_dist_any_failed(s);
+    if (!rc && (s = cli_dist_agree(&r.train, &r.test, &r.val, r.net, run)) != BD_OK)
+        rc = cli_dist_fail(s, 1);
+    if (rc) {
+        run_free(&r);
+        return rc;
+    }
+    print_header(&r);
+    s = run_training(&r);
+    rc = report(&r, s);
+    run_free(&r);
+    return rc;
+}
+
+/* ------------------------------------------------------------ --resume */
+
+/* May --NAME be given with --resume (the rest come from the checkpoint)? */
 static int resume_allowed(const char *name, int *takes_arg)
 {
-    static const char *const with_arg[] = {"resume", "threads", "save", "log", "checkpoint"};
-    static const char *const flags[] = {"quiet", "json", "help", "no-train-acc"};
-    for (size_t i = 0; i < sizeof with_arg / sizeof *with_arg; i++)
-        if (!strcmp(name, with_arg[i]))
-            return *takes_arg = 1, 1;
-    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if (!strcmp(name, flags[i]))
-            return *takes_arg = 0, 1;
+    if (!strcmp(name, "help"))
+        return *takes_arg = 0, 1;
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (!strcmp(name, FLAGS[i].name)) {
+            *takes_arg = FLAGS[i].type != F_SET && FLAGS[i].type != F_CLEAR;
+            return FLAGS[i].on_resume;
+        }
     return 0;
+}
+
+/* "--threads, --log, ...": the options resume_allowed lets through. */
+static const char *resume_list(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (FLAGS[i].on_resume && strcmp(FLAGS[i].name, "resume") && n < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s--%s", n ? ", " : "", FLAGS[i].name);
+    return buf;
 }
 
 /* The run's options as a JSON array of strings, without --resume: what a
@@ -625,37 +809,33 @@ static char *run_text(int argc, char **argv)
     return t;
 }
 
-int cmd_train(int argc, char **argv)
+/* --resume DIR: only the options resume_allowed accepts may come with it;
+ * returns -1 if they are all fine, else the exit code. */
+static int check_resume_args(int argc, char **argv)
 {
-    const char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-            break;
-        if (!strcmp(argv[i], "--resume") && i + 1 < argc)
-            dir = argv[i + 1];
-        else if (!strncmp(argv[i], "--resume=", 9))
-            dir = argv[i] + 9;
-    }
-    if (!dir) {
-        char *run = run_text(argc, argv);
-        int rc = train_main(argc, argv, run, NULL);
-        cJSON_free(run);
-        return rc;
-    }
-    /* --resume DIR: only output options may come with it */
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0)
             return cli_usage_error("train", "unexpected argument '%s'", argv[i]);
-        char name[64];
+        char name[64], list[512];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[i] + 2, "="), argv[i] + 2);
         int takes = 0;
         if (!resume_allowed(name, &takes))
             return cli_usage_error("train", "--resume continues the run with the options saved in "
-                                   "its checkpoint; --%s cannot be changed (allowed: --threads, "
-                                   "--quiet, --json, --save, --log, --checkpoint)", name);
+                                   "its checkpoint; --%s cannot be changed (allowed: %s)", name,
+                                   resume_list(list, sizeof list));
         if (takes && !strchr(argv[i], '='))
             i++;
     }
+    return -1;
+}
+
+/* Continue the run saved in dir: its options first, then the ones given now
+ * (later ones win), with the checkpoint's network, optimizer and position. */
+static int resume_main(const char *dir, int argc, char **argv)
+{
+    int rc = check_resume_args(argc, argv);
+    if (rc >= 0)
+        return rc;
     resume_ctx ck;
     memset(&ck, 0, sizeof ck);
     ck.dir = dir;
@@ -667,13 +847,11 @@ int cmd_train(int argc, char **argv)
     free(saved);
     int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : -1;
     char **av = n >= 0 ? calloc((size_t)(n + argc + 1), sizeof *av) : NULL;
-    int rc;
     if (!av) {
         fprintf(stderr, "badak: error: %s: the checkpoint does not keep the run's options "
                 "(badak.run); it was not written by 'badak train'\n", dir);
         rc = EXIT_FAIL;
     } else {
-        /* the saved options first, then the ones given now (later ones win) */
         int ac = 0;
         av[ac++] = argv[0];
         const cJSON *v;
@@ -689,5 +867,24 @@ int cmd_train(int argc, char **argv)
     bd_net_free(&ck.net);
     bd_optim_free(&ck.opt);
     bd_train_pos_free(&ck.pos);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            break;
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc)
+            dir = argv[i + 1];
+        else if (!strncmp(argv[i], "--resume=", 9))
+            dir = argv[i] + 9;
+    }
+    if (dir)
+        return resume_main(dir, argc, argv);
+    char *run = run_text(argc, argv);
+    int rc = train_main(argc, argv, run, NULL);
+    cJSON_free(run);
     return rc;
 }

@@ -112,6 +112,125 @@ static int kink_free_diff(loss_ctx *c, float *p, size_t i, float h, uint64_t bas
     return 0;
 }
 
+/* A seeded random sample of `count` of the n entries, without repeats, into
+ * *which (malloc'd; NULL when every entry is checked). */
+static bd_status pick_entries(bd_rng *rng, size_t n, size_t max_entries, size_t **which,
+                              size_t *count)
+{
+    *which = NULL;
+    *count = n;
+    if (!max_entries || n <= max_entries)
+        return BD_OK;
+    size_t *w = malloc(n * sizeof *w);
+    if (!w)
+        return bd_error(BD_ERR_NOMEM, "gradcheck: out of memory");
+    for (size_t i = 0; i < n; i++)
+        w[i] = i;
+    for (size_t i = 0; i < max_entries; i++) {
+        size_t j = i + bd_rng_below(rng, (uint32_t)(n - i));
+        size_t tmp = w[i];
+        w[i] = w[j];
+        w[j] = tmp;
+    }
+    *which = w;
+    *count = max_entries;
+    return BD_OK;
+}
+
+/* Compare backprop's gradient bg with the numerical one on `count` entries
+ * (which[k], or k) of the parameter tensor p, into row. */
+static void compare_tensor(loss_ctx *c, float *p, const float *bg, const size_t *which,
+                           size_t count, float h, uint64_t base, int l1_kink,
+                           bd_gradcheck_row *row)
+{
+    size_t used = 0;
+    for (size_t k = 0; k < count; k++) {
+        size_t i = which ? which[k] : k;
+        double nv;
+        if (kink_free_diff(c, p, i, h, base, l1_kink, &nv)) {
+            row->kinks++;
+            continue;
+        }
+        used++;
+        double a = bg[i];
+        double d = fabs(a - nv);
+        if (!isfinite(nv))
+            d = INFINITY;
+        double den = fmax(fmax(fabs(a), fabs(nv)), REL_FLOOR);
+        double rel = d / den;
+        row->mean_abs += d;
+        row->mean_rel += rel;
+        row->max_abs = fmax(row->max_abs, d);
+        row->max_rel = fmax(row->max_rel, rel);
+    }
+    row->checked = used;
+    row->mean_abs /= (double)(used ? used : 1);
+    row->mean_rel /= (double)(used ? used : 1);
+}
+
+/* What the check found over all tensors so far. */
+typedef struct check_tally {
+    int failed;
+    double worst;          /* the worst row's excess over the tolerances */
+    char worst_name[40];
+    size_t used, count;    /* entries compared, entries picked */
+} check_tally;
+
+static void tally_row(check_tally *t, const bd_gradcheck_row *row, size_t count,
+                      const bd_gradcheck_config *cfg)
+{
+    t->used += row->checked;
+    t->count += count;
+    if (row->mean_abs > cfg->tol_abs || row->max_rel > cfg->tol_rel ||
+        !isfinite(row->mean_abs)) {
+        t->failed = 1;
+        double score = fmax(row->mean_abs / cfg->tol_abs, row->max_rel / cfg->tol_rel);
+        if (!(score <= t->worst)) {
+            t->worst = score;
+            snprintf(t->worst_name, sizeof t->worst_name, "%s", row->name);
+        }
+    }
+}
+
+/* Check every parameter tensor of the net (W then b of each layer with
+ * parameters) against back, the saved backprop gradient block. */
+static bd_status check_all(loss_ctx *ctx, const bd_tensor *back, const bd_gradcheck_config *cfg,
+                           uint64_t base, bd_gradcheck_row *rows, int *nr, check_tally *t)
+{
+    bd_net *net = ctx->net;
+    bd_rng rng;
+    bd_rng_seed(&rng, cfg->seed);
+    int naff = 0; /* layers with parameters so far */
+    for (int li = 0; li < net->nlayers; li++) {
+        bd_layer *l = &net->layers[li];
+        if (l->param_count == 0)
+            continue;
+        naff++;
+        bd_tensor *pt[2] = {&l->W, &l->b};
+        const char *const *pn = bd__layer_op(l->kind)->pname;
+        for (int q = 0; q < 2; q++) {
+            if (!pt[q]->data || pt[q]->size == 0 || !pn[q])
+                continue;
+            size_t n = pt[q]->size, off = (size_t)(bd_f32(pt[q]) - bd_f32(&net->params));
+            size_t *which, count;
+            BD_TRY(pick_entries(&rng, n, cfg->max_entries, &which, &count));
+            /* the L1 term's kink applies to decayed weights (W, not b) */
+            const int l1_kink = q == 0 && net->l1 != 0.0f && bd__layer_op(l->kind)->decay;
+            bd_gradcheck_row row;
+            memset(&row, 0, sizeof row);
+            snprintf(row.name, sizeof row.name, "%s%d", pn[q], naff);
+            compare_tensor(ctx, bd_f32(pt[q]), bd_f32(back) + off, which, count, cfg->h, base,
+                           l1_kink, &row);
+            free(which);
+            tally_row(t, &row, count, cfg);
+            if (rows)
+                rows[*nr] = row;
+            (*nr)++;
+        }
+    }
+    return BD_OK;
+}
+
 bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
                        const bd_gradcheck_config *cfg, bd_gradcheck_row *rows, int *nrows)
 {
@@ -132,97 +251,15 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
     bd_tensor back;
     int shape[1] = {(int)P};
     BD_TRY(bd_tensor_alloc(&back, BD_F32, 1, shape));
-    bd_status s = BD_OK;
     memcpy(back.data, net->grads.data, P * sizeof(float));
 
-    bd_rng rng;
-    bd_rng_seed(&rng, cfg->seed);
     loss_ctx ctx = {net, x, t, saved};
     loss_of(&ctx);
     const uint64_t base = relu_pattern(net);
-    size_t *which = NULL;
-    int nr = 0, naff = 0; /* rows, layers with parameters so far */
-    double worst = 0.0;
-    char worst_name[40] = "";
-    int failed = 0;
-    size_t total_used = 0, total_count = 0;
-    for (int li = 0; li < net->nlayers && s == BD_OK; li++) {
-        bd_layer *l = &net->layers[li];
-        if (l->param_count == 0)
-            continue;
-        naff++;
-        bd_tensor *pt[2] = {&l->W, &l->b};
-        const char *const *pn = bd__layer_op(l->kind)->pname;
-        for (int q = 0; q < 2; q++) {
-            if (!pt[q]->data || pt[q]->size == 0 || !pn[q])
-                continue;
-            size_t n = pt[q]->size, off = (size_t)(bd_f32(pt[q]) - bd_f32(&net->params));
-            size_t count = n;
-            free(which);
-            which = NULL;
-            if (cfg->max_entries && n > cfg->max_entries) {
-                /* a seeded random sample of entries, without repeats */
-                count = cfg->max_entries;
-                which = malloc(n * sizeof *which);
-                if (!which) {
-                    s = bd_error(BD_ERR_NOMEM, "gradcheck: out of memory");
-                    break;
-                }
-                for (size_t i = 0; i < n; i++)
-                    which[i] = i;
-                for (size_t i = 0; i < count; i++) {
-                    size_t j = i + bd_rng_below(&rng, (uint32_t)(n - i));
-                    size_t tmp = which[i];
-                    which[i] = which[j];
-                    which[j] = tmp;
-                }
-            }
-            /* the L1 term's kink applies to decayed weights (W, not b) */
-            const int l1_kink = q == 0 && net->l1 != 0.0f && bd__layer_op(l->kind)->decay;
-            bd_gradcheck_row row;
-            memset(&row, 0, sizeof row);
-            snprintf(row.name, sizeof row.name, "%s%d", pn[q], naff);
-            const float *bg = bd_f32(&back) + off;
-            size_t used = 0;
-            for (size_t k = 0; k < count; k++) {
-                size_t i = which ? which[k] : k;
-                double nv;
-                if (kink_free_diff(&ctx, bd_f32(pt[q]), i, cfg->h, base, l1_kink, &nv)) {
-                    row.kinks++;
-                    continue;
-                }
-                used++;
-                double a = bg[i];
-                double d = fabs(a - nv);
-                if (!isfinite(nv))
-                    d = INFINITY;
-                double den = fmax(fmax(fabs(a), fabs(nv)), REL_FLOOR);
-                double rel = d / den;
-                row.mean_abs += d;
-                row.mean_rel += rel;
-                row.max_abs = fmax(row.max_abs, d);
-                row.max_rel = fmax(row.max_rel, rel);
-            }
-            row.checked = used;
-            row.mean_abs /= (double)(used ? used : 1);
-            row.mean_rel /= (double)(used ? used : 1);
-            total_used += used;
-            total_count += count;
-            if (row.mean_abs > cfg->tol_abs || row.max_rel > cfg->tol_rel ||
-                !isfinite(row.mean_abs)) {
-                failed = 1;
-                double score = fmax(row.mean_abs / cfg->tol_abs, row.max_rel / cfg->tol_rel);
-                if (!(score <= worst)) {
-                    worst = score;
-                    snprintf(worst_name, sizeof worst_name, "%s", row.name);
-                }
-            }
-            if (rows)
-                rows[nr] = row;
-            nr++;
-        }
-    }
-    free(which);
+    int nr = 0;
+    check_tally tally;
+    memset(&tally, 0, sizeof tally);
+    bd_status s = check_all(&ctx, &back, cfg, base, rows, &nr, &tally);
     net->rng = saved;
     /* leave the gradient block as backprop computed it */
     memcpy(net->grads.data, back.data, P * sizeof(float));
@@ -233,15 +270,15 @@ bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
         return s;
     /* a tensor whose every step crossed a kink is reported with 0 checked;
      * a check that compared nothing at all is not a pass */
-    if (!failed && total_used == 0 && total_count > 0)
+    if (!tally.failed && tally.used == 0 && tally.count > 0)
         return bd_error(BD_ERR_CHECK,
                         "gradient check failed: every step crossed a kink (a ReLU switching, "
                         "a max pool changing its pick), so nothing was compared; use fewer "
                         "samples or a smaller network");
-    if (failed)
+    if (tally.failed)
         return bd_error(BD_ERR_CHECK,
                         "gradient check failed: %s differs from the numerical gradient "
                         "(limits: mean abs %g, max rel %g)",
-                        worst_name, (double)cfg->tol_abs, (double)cfg->tol_rel);
+                        tally.worst_name, (double)cfg->tol_abs, (double)cfg->tol_rel);
     return BD_OK;
 }
