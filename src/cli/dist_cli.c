@@ -4,6 +4,7 @@
  * rank that fails alone ends the whole job rather than leave the others
  * waiting in a sum. */
 #include "cli.h"
+#include "internal.h" /* BD_TRY */
 
 #include "dist/dist.h"
 
@@ -68,21 +69,20 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
     if (dist_any(s != BD_OK))
         return s != BD_OK ? s : bd_error(BD_ERR_ARG, "another rank could not checksum its "
                                          "network");
-    s = dist_check_same("the options", strlen(run ? run : ""),
-                        dist_crc(0, run ? run : "", strlen(run ? run : "")));
+    /* the first disagreement is the one reported (each check's outcome is
+     * the same on every rank, so all stop at the same one) */
+    BD_TRY(dist_check_same("the options", strlen(run ? run : ""),
+                           dist_crc(0, run ? run : "", strlen(run ? run : ""))));
     const bd_dataset *sets[3] = {train, test, val};
     const char *names[3] = {"the training set (samples)", "the test set (samples)",
                             "the validation set (samples)"};
     for (int i = 0; i < 3; i++) {
         const bd_dataset *d = sets[i];
-        bd_status si = dist_check_same(names[i], d ? (uint64_t)d->n : 0,
-                                       d && d->n ? dist_dataset_crc(d) : 0);
-        if (s == BD_OK)
-            s = si;
+        BD_TRY(dist_check_same(names[i], d ? (uint64_t)d->n : 0,
+                               d && d->n ? dist_dataset_crc(d) : 0));
     }
-    bd_status sn = dist_check_same("the network (parameters)", net ? bd_net_param_count(net) : 0,
-                                   ncrc);
-    return s != BD_OK ? s : sn;
+    return dist_check_same("the network (parameters)", net ? bd_net_param_count(net) : 0,
+                           ncrc);
 }
 
 bd_status cli_dist_agree_net(const char *what, const bd_net *net)
