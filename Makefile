@@ -37,7 +37,7 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
-.PHONY: all lib cli test test-asan check bench data run clean help examples fuzz fuzz-run
+.PHONY: all lib cli test test-asan check bench bench-mpi data run clean help examples fuzz fuzz-run
 
 all: lib cli examples
 lib: $(B)/libbadak.a $(B)/libbadak.so
@@ -110,6 +110,10 @@ fuzz-run: fuzz
 bench: all
 	@bash bench/bench.sh $(B)
 
+# data parallel (Open MPI): 1 rank x 1 and 2 threads against 2 ranks x 1 thread
+bench-mpi: all
+	@bash bench/bench_mpi.sh $(B)
+
 data:
 	@bash scripts/setup.sh --data-only
 
@@ -121,5 +125,6 @@ help:
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
+	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

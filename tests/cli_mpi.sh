@@ -135,22 +135,27 @@ perl -e 'my $s = 7; sub r { $s = ($s * 1103515245 + 12345) % 2147483648; $s / 21
     for (1 .. 4000) { my @x = map { sprintf "%.4f", 2 * r() - 1 } 1 .. 16;
     my $c = ($x[0] + $x[1] > 0 ? 1 : 0) + ($x[2] - $x[3] > 0 ? 2 : 0);
     print join(",", @x, $c), "\n" }' >"$tmp/big.csv"
-RUN=(train --csv "$tmp/big.csv" --model mlp --hidden 64,64 --optimizer adam --epochs 12
-     --batch 20 --no-train-acc --threads 1)
 # wait_for FILE: until it exists (at most 60 s)
-wait_for() { for _ in $(seq 600); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
-"${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --checkpoint "$tmp/ck" >"$tmp/int.out" 2>&1 &
-mp=$!
-# $mp is timeout's PID; mpirun is its child
-wait_for "$tmp/ck/checkpoint.safetensors" && kill -INT "$(pgrep -P $mp)"
-wait $mp
-rc=$?
+wait_for() { for _ in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.02; done; return 1; }
+# SIGINT once the first epoch's checkpoint is there; a machine fast enough
+# to finish first gets a longer run (the comparisons below use the same)
+for epochs in 12 60 300; do
+    RUN=(train --csv "$tmp/big.csv" --model mlp --hidden 64,64 --optimizer adam --epochs $epochs
+         --batch 20 --no-train-acc --threads 1)
+    rm -rf "$tmp/ck"
+    "${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --checkpoint "$tmp/ck" >"$tmp/int.out" 2>&1 &
+    mp=$! # timeout's PID; mpirun is its child
+    wait_for "$tmp/ck/checkpoint.safetensors" && kill -INT "$(pgrep -P $mp)"
+    wait $mp
+    rc=$?
+    grep -q "interrupted after iteration" "$tmp/int.out" && break
+done
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "interrupted after iteration" "$tmp/int.out" &&
     ! pgrep -f "$tmp/ck" >/dev/null; then ok
 else bad "SIGINT to mpirun: rc $rc, every rank gone, 'interrupted' expected"$'\n'"$(cat "$tmp/int.out")"; fi
 expect 0 "network    mlp 16-64-64-4" -- "$BADAK" info "$tmp/ck/checkpoint.safetensors"
 it=$(sed -n 's/.*interrupted after iteration \([0-9]*\).*/\1/p' "$tmp/int.out")
-echo "  interrupted at iteration $it of 1920"
+echo "  interrupted at iteration $it of $((160 * epochs))"
 # resumed with 2 ranks (bit for bit), 1 process and 3 ranks (up to rounding)
 "${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --quiet --save "$tmp/u2.st"
 for n in 1 2 3; do
@@ -169,7 +174,7 @@ within "$tmp/u2.st" "$tmp/r1.st" "2-rank checkpoint resumed by 1 process"
 within "$tmp/u2.st" "$tmp/r3.st" "2-rank checkpoint resumed by 3 ranks"
 
 # --- a rank killed: mpirun ends the job, non-zero, no hang
-"${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --epochs 500 --checkpoint "$tmp/ckk" >"$tmp/kill.out" 2>&1 &
+"${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --epochs 2000 --checkpoint "$tmp/ckk" >"$tmp/kill.out" 2>&1 &
 mp=$!
 wait_for "$tmp/ckk/checkpoint.safetensors"
 victim=$(pgrep -P "$(pgrep -P $mp)" | tail -1)   # a rank: a child of mpirun
