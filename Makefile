@@ -37,7 +37,7 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
-.PHONY: all lib cli test test-asan check bench bench-mpi data run clean help examples fuzz fuzz-run
+.PHONY: all lib cli test test-asan check bench bench-contended bench-mpi data run clean help examples fuzz fuzz-run
 
 all: lib cli examples
 lib: $(B)/libbadak.a $(B)/libbadak.so
@@ -114,6 +114,10 @@ bench: all
 bench-mpi: all
 	@bash bench/bench_mpi.sh $(B)
 
+# the pool next to one competing busy process (it starts and kills it)
+bench-contended: all
+	@bash bench/bench_contended.sh $(B)
+
 data:
 	@bash scripts/setup.sh --data-only
 
@@ -126,5 +130,6 @@ help:
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
 	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
+	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

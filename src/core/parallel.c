@@ -1,56 +1,126 @@
 /* parallel.c — badak's one thread pool. The batch of a layer is split into
- * as many contiguous parts as there are threads, and each part runs on its
- * own core with single-threaded BLAS. For the shapes of these networks that
- * beats letting OpenBLAS split each product (its threads split small
- * matrices poorly and spin between calls), and it also spreads the
- * memory-bound loops (im2col, ReLU, pooling) over the cores.
+ * as many contiguous parts as there are threads, and each part runs with
+ * single-threaded BLAS. For the shapes of these networks that beats letting
+ * OpenBLAS split each product (its threads split small matrices poorly and
+ * spin between calls), and it also spreads the memory-bound loops (im2col,
+ * ReLU, pooling) over the cores.
  *
- * Determinism: the split depends only on the thread count, and every part
- * writes its own outputs (no sums cross parts), so a seed and a thread
- * count give the same numbers.
+ * Determinism: the split into parts depends only on the thread count, and
+ * every part writes its own outputs (a part's sums are added in part order
+ * by the caller), so a seed and a thread count give the same numbers —
+ * whichever thread happens to run a part.
+ *
+ * A busy machine: parts are not bound to threads. Each loop publishes a
+ * claim counter and every thread, the caller included, claims parts until
+ * none are left; so when a worker has been preempted by another process the
+ * caller simply runs that worker's part too, instead of waiting a scheduler
+ * time slice for it (the static split cost 7x with one competing process).
+ * Waiting is adaptive: spin a short, self-tuning while (a layer's loops come
+ * microseconds apart, and waking a sleeper costs tens of microseconds), then
+ * sleep on a futex, so idle threads give their core back.
  *
  * The pool belongs to the thread that calls bd_set_threads (the main
  * thread); any other thread (hpsearch trials) runs its loops serially. */
 #include "internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <sched.h>
+#endif
 
 #define MAX_THREADS 64
+/* claim word: generation << 8 | next part; IDLE once every part is claimed */
+#define IDX_BITS 8
+#define IDX_MASK 0xffu
+#define IDLE IDX_MASK
 
 typedef struct pool {
-    int nthreads;              /* parts per loop, the caller included */
+    int nthreads;             /* parts per loop, the caller included */
     pthread_t tid[MAX_THREADS];
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    atomic_long generation;    /* bumped for every loop */
-    atomic_int pending;        /* workers still running the current loop */
+    atomic_uint word;         /* futex: the workers sleep on it */
+    atomic_uint remaining;    /* futex: parts of the current loop not yet done */
+    atomic_int sleepers;      /* workers asleep (or about to be) on word */
+    atomic_int caller_asleep; /* the caller sleeps on remaining */
     atomic_int stop;
-    long start_gen;            /* the generation new workers have seen */
-    /* the current loop, written before generation is bumped */
+    /* the current loop, written before word is published */
     bd__range_fn fn;
     void *ctx;
     int n;
 } pool;
 
-static pool g_pool = {.nthreads = 1,
-                      .mu = PTHREAD_MUTEX_INITIALIZER,
-                      .go = PTHREAD_COND_INITIALIZER,
-                      .done = PTHREAD_COND_INITIALIZER};
+static pool g_pool = {.nthreads = 1, .word = IDLE};
 static pthread_t g_owner;
 static int g_has_owner;
 static _Thread_local int t_serial; /* this thread runs loops serially */
+/* the spin budget of this thread's waits, in ns: doubled when a wait ends
+ * while spinning, halved when it had to sleep */
+static _Thread_local long t_spin_ns;
 
-/* A layer's loops come a few microseconds apart, and waking a sleeping
- * thread costs tens of microseconds, so both sides spin this many rounds
- * before they sleep on the condition variable. */
-#define SPIN 20000
+#define SPIN_MIN_NS 2000L
+#define SPIN_MAX_NS 200000L
 
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void futex_wait(atomic_uint *addr, unsigned val)
+{
+#ifdef __linux__
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+#else
+    (void)addr, (void)val;
+    sched_yield();
+#endif
+}
+
+static void futex_wake(atomic_uint *addr, int count)
+{
+#ifdef __linux__
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+#else
+    (void)addr, (void)count;
+#endif
+}
+
+/* Spin while *addr == val, for at most this thread's budget; 1 if it
+ * changed meanwhile. The budget adapts to how long waits have been. */
+static int spin_while(atomic_uint *addr, unsigned val)
+{
+    if (t_spin_ns == 0)
+        t_spin_ns = SPIN_MAX_NS / 4;
+    const long t0 = now_ns();
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(addr, memory_order_acquire) != val) {
+                if (t_spin_ns < SPIN_MAX_NS)
+                    t_spin_ns *= 2;
+                return 1;
+            }
+            cpu_relax();
+        }
+        if (now_ns() - t0 > t_spin_ns)
+            break;
+    }
+    if (t_spin_ns > SPIN_MIN_NS)
+        t_spin_ns /= 2;
+    return 0;
 }
 
 static void run_part(const pool *p, int part)
@@ -61,43 +131,72 @@ static void run_part(const pool *p, int part)
         p->fn(p->ctx, lo, hi, part);
 }
 
+/* Claim one part of the loop named by w; -1 when none is left (or the loop
+ * changed: then the caller reloads). */
+static int claim(pool *p, unsigned *w)
+{
+    for (;;) {
+        const unsigned idx = *w & IDX_MASK;
+        if (idx >= (unsigned)p->nthreads)
+            return -1;
+        if (atomic_compare_exchange_weak(&p->word, w, *w + 1))
+            return (int)idx;
+    }
+}
+
+static void part_done(pool *p)
+{
+    if (atomic_fetch_sub(&p->remaining, 1) == 1 && atomic_load(&p->caller_asleep))
+        futex_wake(&p->remaining, 1);
+}
+
+/* Run parts of the current loop until none is left to claim. */
+static void run_claimed(pool *p)
+{
+    unsigned w = atomic_load(&p->word);
+    int k;
+    while ((k = claim(p, &w)) >= 0) {
+        run_part(p, k);
+        part_done(p);
+        w = atomic_load(&p->word);
+    }
+}
+
 static void *worker(void *arg)
 {
-    const int part = (int)(intptr_t)arg;
+    (void)arg;
     pool *p = &g_pool;
-    /* not the current generation: a loop posted before this thread got
-     * here must still be run by it */
-    long seen = p->start_gen;
     t_serial = 1;
     for (;;) {
-        for (int i = 0; i < SPIN && atomic_load(&p->generation) == seen && !atomic_load(&p->stop); i++)
-            cpu_relax();
-        if (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) {
-            pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->go, &p->mu);
-            pthread_mutex_unlock(&p->mu);
-        }
+        run_claimed(p);
         if (atomic_load(&p->stop))
             break;
-        seen = atomic_load(&p->generation);
-        run_part(p, part);
-        if (atomic_fetch_sub(&p->pending, 1) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        const unsigned w = atomic_load(&p->word);
+        if ((w & IDX_MASK) < (unsigned)p->nthreads)
+            continue; /* a new loop came meanwhile */
+        if (spin_while(&p->word, w))
+            continue;
+        atomic_fetch_add(&p->sleepers, 1);
+        if (!atomic_load(&p->stop))
+            futex_wait(&p->word, w); /* returns at once if word moved */
+        atomic_fetch_sub(&p->sleepers, 1);
     }
     return NULL;
+}
+
+/* Publish a new word (a loop, or the stop request) and wake the sleepers. */
+static void publish(pool *p, unsigned w)
+{
+    atomic_store(&p->word, w);
+    if (atomic_load(&p->sleepers) > 0)
+        futex_wake(&p->word, INT_MAX);
 }
 
 static void stop_workers(void)
 {
     pool *p = &g_pool;
-    pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
+    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS) + IDLE);
     for (int i = 1; i < p->nthreads; i++)
         pthread_join(p->tid[i], NULL);
     atomic_store(&p->stop, 0);
@@ -115,15 +214,15 @@ int bd__pool_resize(int n)
     if (n == g_pool.nthreads)
         return n;
     stop_workers();
-    g_pool.start_gen = atomic_load(&g_pool.generation); /* read by the new workers */
-    int started = 1;
-    for (int i = 1; i < n; i++) {
-        if (pthread_create(&g_pool.tid[i], NULL, worker, (void *)(intptr_t)i) != 0)
+    /* nthreads is read by the workers: set it before they start; if
+     * fewer start, fewer parts (no loop is running, so it may change) */
+    g_pool.nthreads = n;
+    for (int i = 1; i < n; i++)
+        if (pthread_create(&g_pool.tid[i], NULL, worker, NULL) != 0) {
+            g_pool.nthreads = i;
             break;
-        started++;
-    }
-    g_pool.nthreads = started;
-    return started;
+        }
+    return g_pool.nthreads;
 }
 
 void bd__set_serial(int serial) { t_serial = serial; }
@@ -134,6 +233,21 @@ int bd__parts(void)
         !pthread_equal(pthread_self(), g_owner))
         return 1;
     return g_pool.nthreads;
+}
+
+/* Wait until every part of the current loop is done (some may still run
+ * on workers that claimed them). */
+static void wait_done(pool *p)
+{
+    unsigned r;
+    while ((r = atomic_load(&p->remaining)) != 0) {
+        if (spin_while(&p->remaining, r))
+            continue;
+        atomic_store(&p->caller_asleep, 1);
+        if (atomic_load(&p->remaining) == r)
+            futex_wait(&p->remaining, r);
+        atomic_store(&p->caller_asleep, 0);
+    }
 }
 
 void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
@@ -148,19 +262,10 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
-    atomic_store(&p->pending, p->nthreads - 1);
-    /* bump under the lock, so a worker about to sleep sees it or is woken */
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add(&p->generation, 1);
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    run_part(p, 0);
-    for (int i = 0; i < SPIN && atomic_load(&p->pending) > 0; i++)
-        cpu_relax();
-    if (atomic_load(&p->pending) > 0) {
-        pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0)
-            pthread_cond_wait(&p->done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-    }
+    atomic_store(&p->remaining, (unsigned)p->nthreads);
+    /* a new generation with part 0 next: the release store makes fn, ctx,
+     * n visible to whoever claims a part */
+    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS));
+    run_claimed(p);
+    wait_done(p);
 }

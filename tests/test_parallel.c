@@ -1,0 +1,129 @@
+/* test_parallel.c — the thread pool (src/core/parallel.c): every part of a
+ * loop runs exactly once on the fixed split of its thread count, whichever
+ * thread claims it, also when there are more threads than cores (the case
+ * of a busy machine) and across resizes. */
+#define _GNU_SOURCE
+#include "testutil.h"
+#include "internal.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#define MAXN 64
+
+typedef struct rec {
+    int T;
+    atomic_int runs[MAXN];     /* parts run, by part */
+    atomic_int lo[MAXN], hi[MAXN];
+    atomic_int bad;            /* a part with the wrong range */
+    atomic_int elems[4096];    /* times each element was covered */
+} rec;
+
+static void record(void *ctx, int lo, int hi, int part)
+{
+    rec *r = ctx;
+    if (part < 0 || part >= r->T) {
+        atomic_fetch_add(&r->bad, 1);
+        return;
+    }
+    atomic_fetch_add(&r->runs[part], 1);
+    atomic_store(&r->lo[part], lo);
+    atomic_store(&r->hi[part], hi);
+    for (int i = lo; i < hi; i++)
+        atomic_fetch_add(&r->elems[i], 1);
+}
+
+/* one loop of n elements on the current pool, checked against the split */
+static void check_loop(rec *r, int n, int T)
+{
+    memset(r, 0, sizeof *r);
+    r->T = T;
+    bd__parallel_for(n, record, r);
+    assert_int_equal(atomic_load(&r->bad), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(atomic_load(&r->elems[i]), 1);
+    if (n == 1 || T == 1)
+        return;
+    for (int p = 0; p < T; p++) {
+        const int lo = (int)((long)n * p / T), hi = (int)((long)n * (p + 1) / T);
+        assert_int_equal(atomic_load(&r->runs[p]), lo < hi);
+        if (lo < hi) {
+            assert_int_equal(atomic_load(&r->lo[p]), lo);
+            assert_int_equal(atomic_load(&r->hi[p]), hi);
+        }
+    }
+}
+
+static void loops_cover_each_part_once(void **st)
+{
+    rec *r = malloc(sizeof *r);
+    const int counts[] = {2, 3, 4, 1, 7};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        const int T = bd_set_threads(counts[c]);
+        assert_int_equal(T, counts[c]);
+        assert_int_equal(bd__parts(), T);
+        for (int round = 0; round < 3000; round++)
+            check_loop(r, 1 + round % 300, T);
+        check_loop(r, T > 1 ? T - 1 : 1, T); /* fewer elements than parts */
+    }
+    bd_set_threads(1);
+    free(r);
+}
+
+/* Four threads pinned to one CPU: the workers are preempted all the time
+ * (what one competing process does to a 2-core pool), and every loop must
+ * still complete with the same split. */
+static void oversubscribed_one_cpu(void **st)
+{
+    cpu_set_t old, one;
+    assert_int_equal(sched_getaffinity(0, sizeof old, &old), 0);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &old))
+        cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    bd_set_threads(1);
+    const int T = bd_set_threads(4); /* the new workers inherit the mask */
+    rec *r = malloc(sizeof *r);
+    for (int round = 0; round < 2000; round++)
+        check_loop(r, 5 + round % 200, T);
+    bd_set_threads(1);
+    assert_int_equal(sched_setaffinity(0, sizeof old, &old), 0);
+    free(r);
+}
+
+/* Loops from a thread that is not the pool's owner run serially. */
+static void *other_thread(void *arg)
+{
+    rec *r = arg;
+    memset(r, 0, sizeof *r);
+    r->T = 1;
+    bd__parallel_for(100, record, r);
+    return NULL;
+}
+
+static void other_threads_run_serially(void **st)
+{
+    bd_set_threads(2);
+    rec *r = malloc(sizeof *r);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, other_thread, r), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&r->runs[0]), 1);
+    assert_int_equal(atomic_load(&r->hi[0]), 100);
+    assert_int_equal(atomic_load(&r->bad), 0);
+    bd_set_threads(1);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loops_cover_each_part_once),
+        cmocka_unit_test(oversubscribed_one_cpu),
+        cmocka_unit_test(other_threads_run_serially),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
