@@ -831,9 +831,9 @@ typedef struct bd_train_config {
      * bd_train with the same data, network, optimizer and config (only the
      * output fields may differ: give log_path and checkpoint to rank 0
      * alone). Each step computes this process's bd_shard of the global batch
-     * `batch`, sums the gradient block over the processes (one sum_f32),
-     * then a 3-value sum_f64 of the loss, a stop vote and a failure vote, so
-     * the NaN guard, *stop and early stopping end every process at the same
+     * `batch` and sums the gradient block over the processes: one sum_f32
+     * a step, which also carries the loss and a stop vote (*stop), so the
+     * NaN guard, *stop and early stopping end every process at the same
      * step. Evaluations are split the same way and their sums reduced;
      * BatchNorm running averages are averaged before each evaluation and
      * checkpoint. */

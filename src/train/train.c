@@ -127,19 +127,21 @@ static bd_status check_set(const bd_net *net, const bd_dataset *ds)
 
 /* ---- data parallel (cfg->comm): the few places where processes meet */
 
-/* Sum the trainable gradient block over the processes (one sum for the
- * whole block, the reason it is contiguous), then the step's control
- * values: this process's share of the global mean loss and its stop vote.
- * Every process leaves with the same loss and the same decision. */
+/* Sum the trainable gradient block over the processes: one sum for the
+ * whole block (the reason it is contiguous), with this process's share of
+ * the global mean loss and its stop vote in the block's spare floats after
+ * it (BD__GRAD_SPARE), so one allreduce a step carries everything. Every
+ * process leaves with the same gradient, loss and decision. */
 static bd_status reduce_step(const bd_comm *cm, bd_net *net, float *loss, int rows, int B,
                              int *stop)
 {
     const size_t off = bd_net_trainable_offset(net), n = bd_net_trainable_count(net);
-    BD_TRY(cm->sum_f32(cm->ud, bd_f32(&net->grads) + off, n));
-    double ctl[2] = {(double)*loss * rows / B, *stop ? 1.0 : 0.0};
-    BD_TRY(cm->sum_f64(cm->ud, ctl, 2));
-    *loss = (float)ctl[0];
-    *stop = ctl[1] > 0.0;
+    float *g = bd_f32(&net->grads) + off;
+    g[n] = *loss * (float)rows / (float)B;
+    g[n + 1] = *stop ? 1.0f : 0.0f;
+    BD_TRY(cm->sum_f32(cm->ud, g, n + BD__GRAD_SPARE));
+    *loss = g[n];
+    *stop = g[n + 1] > 0.0f;
     return BD_OK;
 }
 
