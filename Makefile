@@ -18,7 +18,8 @@ CFLAGS  += $(CJSON_CFLAGS)
 # Open MPI: src/dist/ only (data-parallel runs of the command); libbadak never links it
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
-LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -linih -lz -lm $(EXTRA_LDLIBS)
+# libjpeg (libjpeg-dev: libjpeg62-turbo) reads JPEG photos (src/data/image_color.c)
+LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -ljpeg -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
 export BADAK_QUICK

@@ -265,8 +265,9 @@ typedef struct bd_comm {
 } bd_comm;
 
 /* The rows [*lo, *hi) of a batch of B rows that process `rank` of `size`
- * computes: B/size each, and the first B mod size processes one more
- * (B = 100 over 3: rows 0-33, 34-66, 67-99). */
+ * computes: [B·rank/size, B·(rank+1)/size), rounded down, so the sizes
+ * differ by at most one (B = 100 over 3: rows 0-32, 33-65, 66-99; the
+ * trainer and bd_trainer_evaluate split this way). */
 void bd_shard(int B, int rank, int size, int *lo, int *hi);
 
 /* ------------------------------------------------------------- networks */
@@ -583,14 +584,18 @@ struct bd_optim {
     const bd_optim_ops *ops;
     bd_optim_config cfg;
     long t;                /* steps taken */
+    size_t n;              /* parameters it was created for */
     bd_tensor state[2];    /* per-parameter state (velocity, moments...) */
 };
 
 /* Create the optimizer named `name` ("sgd") for n parameters. */
 bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg,
                           size_t n);
-/* One update of the whole parameter block from the gradient block. */
-void bd_optim_step(bd_optim *o, bd_net *net);
+/* One update of the network's trainable parameters (the suffix after the
+ * frozen layers) from its gradient block. Fails with BD_ERR_SHAPE, changing
+ * nothing, when the network's trainable count is not the one the optimizer
+ * was created for (e.g. 0: created before bd_net_build); BD_ERR_ARG for NULL. */
+bd_status bd_optim_step(bd_optim *o, bd_net *net);
 void bd_optim_free(bd_optim *o);
 /* Names of the known optimizers, NULL-terminated. */
 const char *const *bd_optim_names(void);
@@ -611,6 +616,9 @@ typedef struct bd_idx {
 bd_status bd_idx_read(const char *path, bd_idx *out);
 void bd_idx_free(bd_idx *idx);
 
+#define BD_NORM_MAXC 16     /* channels per-channel normalisation handles */
+#define BD_CLASSES_LEN 2048 /* bytes of class names a data set / model keeps */
+
 /* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
  * `scale` when gathered into a float batch: MNIST uses 1/255 to normalise to
  * [0,1]) or floats (BD_F32, scale 1). y holds N int32 class indices. */
@@ -622,6 +630,11 @@ typedef struct bd_dataset {
     int nclasses;
     float scale;
     char name[64];
+    /* per-channel normalisation of gathered batches (bd_dataset_set_norm):
+     * x = (byte * scale - norm_mean[c]) / norm_std[c]; norm 0: none */
+    int norm;
+    float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
+    char classes[BD_CLASSES_LEN]; /* class names, one per line ("" unknown) */
 } bd_dataset;
 
 /* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -647,6 +660,36 @@ bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
 bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
                            bd_tensor *xb, bd_tensor *yb);
 void bd_dataset_free(bd_dataset *ds);
+
+/* ------------------------------------ colour data sets, normalisation (data) */
+
+/* CIFAR binary version (https://www.cs.toronto.edu/~kriz/cifar.html) from
+ * folder dir; kind "cifar10" (data_batch_1..5.bin, test_batch.bin,
+ * batches.meta.txt), "cifar100" (train.bin, test.bin, the fine labels and
+ * fine_label_names.txt) or "cifar100-coarse" (the 20 coarse labels).
+ * x BD_U8 [N, 3, 32, 32], scale 1/255; class names in ds->classes when the
+ * names file is there. A file that is not whole records, or a label out of
+ * range, fails with BD_ERR_FORMAT naming the file and the record. */
+/* Seed 002's networks for colour images (src/net/convnets.c): tobigs_cnn, its
+ * CNN (two blocks of 5x5 conv 16/32 + BatchNorm2d + LeakyReLU twice, max
+ * pool; Linear), and resnet18, its ResNet(ConvBlock, [2, 2, 2, 2]) for 32x32
+ * input (stem conv 64 3x3, four stages of two residual blocks 64..512,
+ * average pool 4, Linear). */
+bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+
+bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
+                        bd_dataset *test);
+/* Mean and standard deviation of each channel over every sample and pixel
+ * of ds (after its scale), as batches are gathered without normalisation.
+ * mean, std [ds->c]; ds->c <= BD_NORM_MAXC. */
+bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std);
+/* Normalise ds's gathered batches per channel: (x - mean[c]) / std[c].
+ * mean, std [ds->c] (std > 0); NULL mean turns it off. */
+bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std);
+/* The i-th (0-based) line of a newline-separated class list into buf; ""
+ * when there is none. Returns buf. */
+const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
 
 /* ------------------------------------------------------- data augmentation */
 
@@ -703,6 +746,8 @@ void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degr
 typedef struct bd_image {
     int w, h;
     float *px;            /* [h, w], owned; free with bd_image_free */
+    int c;                /* 0: gray as above; 3: colour planes px [3, h, w]
+                           * (bd_image_load_color) */
 } bd_image;
 
 #define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
@@ -719,6 +764,11 @@ void bd_image_free(bd_image *img);
  * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
  * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
 bd_status bd_image_load(const char *path, bd_image *out);
+/* Read a PNG, JPEG (libjpeg) or PGM/PPM keeping its colour: img->c = 3,
+ * px [3, h, w] in [0, 1], the R, G, B planes (gray images give three equal
+ * planes; PNG alpha is composited over white). Sizes are checked against
+ * the caps before anything is allocated. */
+bd_status bd_image_load_color(const char *path, bd_image *out);
 /* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
  * to PATH.tmp, flushed and fsynced, then renamed to path. */
 bd_status bd_image_write_pgm(const bd_image *img, const char *path);
@@ -827,17 +877,35 @@ typedef struct bd_train_config {
     volatile sig_atomic_t *stop;   /* when non-zero (a SIGINT handler sets it):
                                     * finish the current step, checkpoint, return
                                     * BD_OK with res->interrupted = 1 */
-    /* data parallel (NULL: this process alone): every process of comm calls
-     * bd_train with the same data, network, optimizer and config (only the
-     * output fields may differ: give log_path and checkpoint to rank 0
-     * alone). Each step computes this process's bd_shard of the global batch
-     * `batch` and sums the gradient block over the processes: one sum_f32
-     * a step, which also carries the loss and a stop vote (*stop), so the
-     * NaN guard, *stop and early stopping end every process at the same
-     * step. Evaluations are split the same way and their sums reduced;
-     * BatchNorm running averages are averaged before each evaluation and
-     * checkpoint. */
-    const bd_comm *comm;
+    /* Data-parallel training (one process per rank, each with the whole
+     * network; the src/dist module of the command drives it), all optional.
+     * With nranks > 1, rank r computes rows [B r / N, B (r+1) / N) of every
+     * global mini-batch of B (bd_shard; N = nranks <= B; the same sample
+     * order on every rank, drawn from seed), with its loss and gradient
+     * scaled by rows / B, so that the sum over the ranks is the mean over
+     * the global batch; and rows [n r / N, n (r+1) / N) of every set it
+     * evaluates. Dropout, RReLU and augmentation draw per global row, so
+     * the run does not depend on N. nranks 0 or 1: the whole batch, exactly
+     * as without these fields. */
+    int rank, nranks;
+    /* Between backward and the optimizer update of every step: the
+     * trainable gradient block (the suffix after frozen layers), contiguous,
+     * n floats, e.g. to sum it over the ranks. A status other than BD_OK
+     * stops training with it. Also usable alone (clipping, logging). */
+    bd_status (*on_grad)(void *ud, float *grads, size_t n);
+    /* Sum v[0..n) over the ranks in place (required when nranks > 1): the
+     * step's loss with the stop flag (so the NaN guard and a stop are
+     * decided by all ranks together), and evaluation counts. */
+    bd_status (*on_sum)(void *ud, double *v, int n);
+    /* Before every evaluation and checkpoint: make the non-trainable state
+     * (BatchNorm running averages, n floats) agree over the ranks, e.g.
+     * average it (NULL: leave it as each rank has it). */
+    bd_status (*on_state)(void *ud, float *state, size_t n);
+    void *dist_ud;                 /* the user data of these three hooks */
+    /* With nranks > 1 (--sync-bn): BatchNorm layers sum their batch
+     * statistics over the ranks through this, so they normalise over the
+     * global batch as one process does (NULL: each rank its own rows). */
+    const bd_comm *sync_bn;
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -872,6 +940,85 @@ typedef struct bd_train_pos {
 } bd_train_pos;
 
 void bd_train_pos_free(bd_train_pos *pos);
+
+/* The step-level trainer: bd_train is a loop over it, and a program that
+ * wants its own loop (a GUI, data-parallel ranks) drives it the same way:
+ *
+ *     bd_trainer *t;
+ *     bd_trainer_create(&t, net, opt, train, test, &cfg);
+ *     while (s == BD_OK && !bd_trainer_done(t)) {
+ *         s = bd_trainer_step(t, &loss);            // one mini-batch
+ *         if (s == BD_OK && bd_trainer_epoch_end(t))
+ *             s = bd_trainer_end_epoch(t, &stats);  // evaluate, log, schedule,
+ *     }                                             // early stop, checkpoint
+ *     s = bd_trainer_finish(t, &result);            // best weights, log file
+ *     bd_trainer_free(t);
+ *
+ * All loop state is one bd_train_pos inside the trainer (what a checkpoint
+ * saves, bd_trainer_save); cfg->resume starts a trainer from a saved one.
+ * The trainer borrows net, opt, the data sets and cfg's pointers (they must
+ * outlive it) and copies cfg itself. One trainer is driven by one thread
+ * at a time; the loop allocates nothing. */
+typedef struct bd_trainer bd_trainer;
+
+/* Validate everything (shapes, batch, epochs, the resume position; the
+ * same checks and messages as bd_train), reserve the network's rows,
+ * allocate the loop's buffers and open the log. *out is NULL on failure. */
+bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
+                            const bd_dataset *train, const bd_dataset *test,
+                            const bd_train_config *cfg);
+/* One iteration: set the epoch's learning rate, draw the next mini-batch
+ * (shuffled epochs or with replacement), gather (this rank's shard of) it,
+ * augment, forward, backward, cfg->on_grad, optimizer update. *loss (may be
+ * NULL) gets the batch's mean loss (with nranks > 1: summed over the ranks).
+ * A loss that is not finite gives BD_ERR_NUMERIC naming the epoch and
+ * iteration, and the weights of the last finished epoch are put back.
+ * When cfg->stop is set mid-epoch the trainer checkpoints (cfg->checkpoint)
+ * and is done, interrupted. BD_ERR_ARG if called when done or before
+ * bd_trainer_end_epoch at an epoch's end. */
+bd_status bd_trainer_step(bd_trainer *t, float *loss);
+/* 1 when the last step finished an epoch (or the run): call
+ * bd_trainer_end_epoch before the next step. */
+int bd_trainer_epoch_end(const bd_trainer *t);
+/* 1 when no step is left: the iterations are done, early stopping or
+ * cfg->stop ended the run, or a step failed. */
+int bd_trainer_done(const bd_trainer *t);
+/* The end of an epoch: evaluate (training set if cfg->eval_train, test,
+ * validation), log, cfg->on_epoch, the adaptive schedule, early stopping,
+ * the checkpoint. st (may be NULL) receives the epoch's figures. */
+bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
+/* Accuracy (and mean loss, if loss is non-NULL) of the trainer's network
+ * on ds in evaluation mode; with nranks > 1 each rank evaluates its rows
+ * and the sums are reduced with cfg->on_sum, so every rank gets the whole
+ * set's figures. */
+bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
+                              float *loss);
+/* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
+ * the network, the optimizer at its base rate, the position). */
+bd_status bd_trainer_save(bd_trainer *t, const char *dir);
+/* Iterations done, the run's total, the current (1-based) epoch. */
+void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
+/* End the run: with early stopping, put back the best epoch's weights and
+ * measure them; restore the network's mode and the optimizer's rate;
+ * write the log under its name. res (may be NULL) gets the results.
+ * Returns the first error of the run (a failed step) or of finishing. */
+bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res);
+/* Release the trainer (finishing it first if bd_trainer_finish was not
+ * called). NULL is a no-op. */
+void bd_trainer_free(bd_trainer *t);
+
+/* Sums of an evaluation over a range of rows, to add up across ranks. */
+typedef struct bd_eval_sums {
+    long n;               /* rows evaluated */
+    long correct;         /* of them, predicted right */
+    double loss_sum;      /* Σ of the per-row losses (0 unless asked for) */
+} bd_eval_sums;
+
+/* Evaluate rows [lo, hi) of ds (an empty range gives zeros) in evaluation
+ * mode, in chunks of the network's reserved rows; with_loss: also the
+ * loss. accuracy = correct / n, mean loss = loss_sum / n. */
+bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                            bd_eval_sums *out);
 
 void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
@@ -988,6 +1135,12 @@ typedef struct bd_model_meta {
     float lr;
     float test_acc, train_acc; /* -1: not measured */
     uint64_t seed;
+    /* how inputs were made (predict repeats it): per-channel normalisation
+     * of the [0,1] pixels (norm_c channels, 0: none) and the class names,
+     * one a line ("" unknown) */
+    int norm_c;
+    float norm_mean[BD_NORM_MAXC], norm_std[BD_NORM_MAXC];
+    char classes[BD_CLASSES_LEN];
 } bd_model_meta;
 
 void bd_model_meta_init(bd_model_meta *m);

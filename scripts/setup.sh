@@ -59,7 +59,7 @@ pkg_installed() {
 
 install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
-                libinih-dev libpng-dev libplplot-dev plplot-driver-cairo libcjson-dev
+                libinih-dev libpng-dev libjpeg-dev libplplot-dev plplot-driver-cairo libcjson-dev
                 dataset-fashion-mnist libopenmpi-dev openmpi-bin)
     command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
     # clang: only for `make fuzz` (libFuzzer); the tests replay the corpus with gcc

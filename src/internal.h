@@ -70,16 +70,6 @@ static inline uint64_t bd__layer_stream(const bd_layer *l)
  * (--sync-bn); returns 0 when there is nothing to sync. */
 int bd__bn_sync(const bd_net *net, float *x, size_t n);
 
-/* Floats allocated after the end of net->grads (its cap): a data-parallel
- * step appends its control values (loss share, stop vote) there, so they
- * travel in the gradient block's one allreduce. */
-#define BD__GRAD_SPARE 2
-
-/* Evaluation sums over rows [lo, hi) of ds (evaluate.c): sums[0] +=
- * correct predictions, sums[1] += loss × rows if want_loss. */
-bd_status bd__eval_sums(bd_net *net, const bd_dataset *ds, int lo, int hi, int want_loss,
-                        double sums[2]);
-
 /* Is the named layer kind's backward deliberately broken (tests only)? */
 int bd__backward_broken(bd_layer_kind kind);
 /* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */

@@ -381,11 +381,21 @@ static void size_mismatch_refused(void **st)
     toy_init(&T);
     T.g[0] = 1;
     T.g[1] = 1;
-    bd_optim_step(&o, &T.net);
+    assert_fails(bd_optim_step(&o, &T.net), BD_ERR_SHAPE,
+                 "adam: the network has 2 trainable parameters, but the optimizer was created for 3");
     assert_true(T.p[0] == -7.0f && T.p[1] == 2.0f);
     assert_int_equal(o.t, 0);
-    assert_non_null(strstr(bd_errmsg(), "adam: 2 parameters, but the optimizer was created for 3"));
     bd_optim_free(&o);
+    /* SGD keeps no state, and was not checked at all before */
+    assert_ok(bd_optim_create(&o, "sgd", NULL, 3));
+    assert_fails(bd_optim_step(&o, &T.net), BD_ERR_SHAPE, "created for 3");
+    assert_true(T.p[0] == -7.0f && T.p[1] == 2.0f);
+    bd_optim_free(&o);
+    /* created before the network was built: 0 parameters */
+    assert_ok(bd_optim_create(&o, "momentum", NULL, 0));
+    assert_fails(bd_optim_step(&o, &T.net), BD_ERR_SHAPE, "before bd_net_build");
+    bd_optim_free(&o);
+    assert_fails(bd_optim_step(NULL, &T.net), BD_ERR_ARG, "NULL");
 }
 
 /* --------------------------------------------------------- training */

@@ -53,8 +53,10 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
 bd_status cli_dist_agree_net(const char *what, const bd_net *net);
 /* rank 0: ranks and the time spent in gradient allreduces */
 void cli_dist_report(int quiet);
-/* the group for bd_train / bd_hpsearch (NULL: alone) */
+/* the group for bd_hpsearch (NULL: alone) */
 const bd_comm *cli_dist_comm(int sync_bn);
+/* the trainer's data-parallel hooks (nothing when alone) */
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */
@@ -118,6 +120,12 @@ bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
  * --csv with --test-csv or a shuffled --test-split drawn from seed. */
 bd_status cli_load_data(const char *data, const char *csv, int label_col, const char *test_csv,
                         float test_split, uint64_t seed, bd_dataset *train, bd_dataset *test);
+
+/* data_inputs.c: --normalize: the training set's per-channel mean and std
+ * applied to train, test and val (either may be empty); and what a saved
+ * model keeps of how its inputs were made (normalisation, class names). */
+bd_status cli_normalize(bd_dataset *train, bd_dataset *test, bd_dataset *val);
+void cli_meta_inputs(const bd_dataset *train, bd_model_meta *meta);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress {

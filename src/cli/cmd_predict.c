@@ -13,7 +13,12 @@
 static const char *HELP =
     "Usage: badak predict --model FILE [options] IMAGE...\n"
     "\n"
-    "Classify images (PNG or PGM/PPM, any size) with a model saved by 'badak train --save'.\n"
+    "Classify images (PNG or PGM/PPM, any size; JPEG too for colour models) with a model\n"
+    "saved by 'badak train --save'. A model of 3 input channels (CIFAR-10, --data\n"
+    "images:DIR in colour) gets the image's R, G, B planes resized to its input;\n"
+    "a model trained with --normalize gets the same per-channel normalisation.\n"
+    "When the model keeps class names (CIFAR's batches.meta.txt, image folders) they\n"
+    "are printed: \"cat (0.9100)\".\n"
     "Each image is turned into the model's input as its data set was made: grayscale,\n"
     "inverted when the background is light (a digit on paper), the ink cropped, scaled\n"
     "into a 20x20 box and centred by its centre of mass (MNIST) or scaled to fill the\n"
@@ -62,19 +67,57 @@ static bd_status save_input(const char *dir, const char *image, const float *x, 
     return s;
 }
 
-/* Classify one image; prints its line. */
-static bd_status classify(bd_net *net, const char *path, const bd_image_prep *prep0, int top,
-                          int fashion, const char *save_dir, bd_tensor *x)
+/* A colour model's input: the image's R, G, B planes, each resized to the
+ * model's H x W (area-averaged when shrinking), x [3, H, W]. */
+static bd_status colour_input(const char *path, int H, int W, float *x)
 {
     bd_image img;
-    bd_status s = bd_image_load(path, &img);
+    bd_status s = bd_image_load_color(path, &img);
     if (s != BD_OK)
         return s;
-    bd_image_prep prep = *prep0;
-    s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, bd_f32(x));
+    float *tmp = malloc((size_t)img.h * (size_t)W * sizeof *tmp);
+    if (!tmp) {
+        bd_image_free(&img);
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory resizing", path);
+    }
+    size_t hw = (size_t)img.h * (size_t)img.w;
+    for (int c = 0; c < 3; c++)
+        bd_image_resize(img.px + (size_t)c * hw, img.w, img.h, x + (size_t)c * H * W, W, H, tmp);
+    free(tmp);
     bd_image_free(&img);
+    return BD_OK;
+}
+
+/* The model's per-channel normalisation (--normalize when it was trained). */
+static void normalize_input(const bd_model_meta *meta, float *x, int C, int HW)
+{
+    for (int c = 0; c < C && c < meta->norm_c; c++)
+        for (int i = 0; i < HW; i++)
+            x[(size_t)c * HW + i] = (x[(size_t)c * HW + i] - meta->norm_mean[c]) /
+                                    meta->norm_std[c];
+}
+
+/* Classify one image; prints its line. */
+static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *path,
+                          const bd_image_prep *prep0, int top, int fashion, const char *save_dir,
+                          bd_tensor *x)
+{
+    bd_image img;
+    bd_image_prep prep = *prep0;
+    bd_status s;
+    if (net->in_c == 3) {
+        s = colour_input(path, net->in_h, net->in_w, bd_f32(x));
+    } else {
+        s = bd_image_load(path, &img);
+        if (s != BD_OK)
+            return s;
+        s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, bd_f32(x));
+        bd_image_free(&img);
+    }
     if (s == BD_OK && save_dir)
         s = save_input(save_dir, path, bd_f32(x), net->in_h, net->in_w);
+    if (s == BD_OK)
+        normalize_input(meta, bd_f32(x), net->in_c, net->in_h * net->in_w);
     const bd_tensor *y = NULL;
     if (s == BD_OK)
         s = bd_net_forward(net, x, &y);
@@ -110,7 +153,10 @@ static bd_status classify(bd_net *net, const char *path, const bd_image_prep *pr
                 if (!used[k] && (best < 0 || p[k] > p[best]))
                     best = k;
             used[best] = 1;
-            if (fashion && n == 10)
+            char name[128];
+            if (bd_class_name(meta->classes, best, name, sizeof name)[0])
+                printf("%s %s (%.4f)", t ? "," : "", name, p[best]);
+            else if (fashion && n == 10)
                 printf("%s %d %s (%.4f)", t ? "," : "", best, FASHION[best], p[best]);
             else
                 printf("%s %d (%.4f)", t ? "," : "", best, p[best]);
@@ -162,9 +208,10 @@ int cmd_predict(int argc, char **argv)
     bd_status s = bd_model_load(&net, model, &meta);
     if (s != BD_OK)
         return cli_fail(s);
-    if (net.in_c != 1) {
-        bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale images",
-                 model, net.in_c);
+    if (net.in_c != 1 && (net.in_c != 3 || save_dir)) {
+        bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
+                 "or colour (3) images%s", model, net.in_c,
+                 net.in_c == 3 ? " and --save-input writes only grayscale ones" : "");
         bd_net_free(&net);
         return cli_fail(BD_ERR_SHAPE);
     }
@@ -189,7 +236,7 @@ int cmd_predict(int argc, char **argv)
     }
     int failed = 0;
     for (int i = optind; i < argc; i++) {
-        s = classify(&net, argv[i], &prep, (int)top, fashion, save_dir, &x);
+        s = classify(&net, &meta, argv[i], &prep, (int)top, fashion, save_dir, &x);
         if (s != BD_OK) {
             fprintf(stderr, "badak: error: %s\n", bd_errmsg());
             failed = 1;

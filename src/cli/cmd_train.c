@@ -19,7 +19,15 @@ static const char *HELP =
     "\n"
     "Data:\n"
     "  --data NAME|DIR       mnist (default), fashion, or a folder with the four\n"
-    "                        MNIST-style IDX files (plain or .gz)\n"
+    "                        MNIST-style IDX files (plain or .gz);\n"
+    "                        cifar10:DIR  the CIFAR-10 binary version (data_batch_1..5.bin,\n"
+    "                        test_batch.bin, batches.meta.txt: 3x32x32 colour);\n"
+    "                        cifar100:DIR  CIFAR-100's (train.bin, test.bin; the 100\n"
+    "                        fine labels), cifar100-coarse:DIR  its 20 coarse labels.\n"
+    "                        From https://www.cs.toronto.edu/~kriz/cifar.html\n"
+    "  --normalize           normalise every channel by the training set's mean and\n"
+    "                        standard deviation (kept in --save's model, so predict\n"
+    "                        does the same)\n"
     "  --csv FILE            train on a CSV of numbers instead, one sample a row\n"
     "  --label-col N         CSV column of the class index (default -1: the last;\n"
     "                        negative counts from the end)\n"
@@ -34,7 +42,10 @@ static const char *HELP =
     "Network:\n"
     "  --model NAME          two_layer (default; Affine-ReLU-Affine-SoftmaxWithLoss),\n"
     "                        mlp (book's MultiLayerNet), simple_convnet (book 7.5),\n"
-    "                        deep_convnet (book 8.1), resnet (a small ResNet), or\n"
+    "                        deep_convnet (book 8.1), resnet (a small ResNet),\n"
+    "                        tobigs_cnn (seed 002's CNN: 5x5 conv 16,16 / 32,32 with\n"
+    "                        BatchNorm and LeakyReLU, two max pools, Linear),\n"
+    "                        resnet18 (seed 002's ResNet-18 for 32x32 colour), or\n"
     "                        FILE.ini, a network description (examples/*.ini,\n"
     "                        docs/architecture.md); the hidden-layer options below\n"
     "                        are for two_layer and mlp\n"
@@ -96,7 +107,9 @@ static const char *HELP =
     "                                        Fashion-MNIST, not digits (a mirrored\n"
     "                                        2 is no 2)\n"
     "                        e.g. --augment shift,rotate or shift:3,flip,rotate:15;\n"
-    "                        needs image data (MNIST-style), not CSV rows\n"
+    "                        needs image data (MNIST-style or colour), not CSV rows;\n"
+    "                        the CIFAR recipe is --augment shift:4,flip (random crop\n"
+    "                        with 4 pixels of padding, horizontal flip)\n"
     "\n"
     "If the loss stops being finite, training stops with a message naming the epoch\n"
     "and iteration, keeps the weights of the last finished epoch and exits 1.\n"
@@ -115,9 +128,12 @@ static const char *HELP =
     "                        every epoch, atomically; Ctrl-C (SIGINT) finishes the\n"
     "                        current step, saves it and exits 130\n"
     "  --resume DIR          continue the run saved in DIR with its own options (give\n"
-    "                        only --threads, --quiet, --json, --save, --log or\n"
-    "                        --checkpoint); it ends with the same weights, bit for bit,\n"
-    "                        as a run never stopped (same thread count)\n"
+    "                        only --threads, --quiet, --json, --save, --log,\n"
+    "                        --checkpoint, --no-train-acc, or a new length); it ends\n"
+    "                        with the same weights, bit for bit, as a run never stopped\n"
+    "                        (same thread count). --epochs N or --iters N extend a\n"
+    "                        finished run; a cosine or step schedule is recomputed for\n"
+    "                        the new total from the resumed epoch on\n"
     "  --init-from FILE      start from a saved model's architecture and weights\n"
     "                        (the network options do not apply)\n"
     "  --replace-head K      with --init-from: a fresh last Affine layer with K outputs\n"
@@ -158,7 +174,7 @@ typedef struct train_opts {
     float lr_gamma;
     bd_sampling sampling;
     uint64_t seed;
-    int eval_train;
+    int eval_train, normalize;
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
@@ -254,14 +270,15 @@ static const train_flag FLAGS[] = {
     INT("lr-step", lr_step, 1, 1000000, 0),
     FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
     INT("batch", batch, 1, 1 << 20, 0),
-    INT("epochs", epochs, 1, 1000000, 0),
-    INT("iters", iters, 1, 1L << 40, 0),
+    INT("epochs", epochs, 1, 1000000, 1), /* --resume: extend the run */
+    INT("iters", iters, 1, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
     INT("threads", threads, 1, 1024, 1),
     {"no-train-acc", F_CLEAR, OFF(eval_train), 0, 0, 1, NULL},
     FN("augment", parse_augment, 0),
+    {"normalize", F_SET, OFF(normalize), 0, 0, 0, NULL},
     STR("log", log_path, 1),
     {"json", F_SET, OFF(json), 0, 0, 1, NULL},
     {"quiet", F_SET, OFF(quiet), 0, 0, 1, NULL},
@@ -441,6 +458,8 @@ static bd_status load_data(train_run *r)
         bd_rng_seed(&vr, o->seed ^ 0x7a1ULL);
         CLI_TRY(bd_dataset_split(&r->train, o->val_split, &vr, &r->val));
     }
+    if (o->normalize)
+        CLI_TRY(cli_normalize(&r->train, &r->test, &r->val));
     if (o->aug.flags && bd_augment_check(&o->aug, r->train.c, r->train.h, r->train.w) != BD_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
@@ -591,11 +610,12 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     r->meta.seed = o->seed;
     r->meta.batch = (int)o->batch;
     r->meta.lr = r->opt->cfg.lr;
+    cli_meta_inputs(&r->train, &r->meta);
     cfg->checkpoint = o->ckpt_dir;
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
-    cfg->comm = cli_dist_comm(o->sync_bn); /* NULL unless under mpirun */
+    cli_dist_train_config(cfg, o->sync_bn); /* nothing unless under mpirun */
 }
 
 /* bd_train with Ctrl-C caught: the first SIGINT finishes the step,
@@ -620,14 +640,14 @@ static bd_status run_training(train_run *r)
     /* under mpirun, Ctrl-C reaches the ranks as SIGTERM (and SIGKILL a second
      * later: odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
     struct sigaction old_term, old_usr1;
-    if (cfg.comm) {
+    if (cfg.nranks > 1) {
         sigaction(SIGTERM, &sa, &old_term);
         sigaction(SIGUSR1, &sa, &old_usr1);
     }
     bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
                            &r->res);
     sigaction(SIGINT, &old_sa, NULL);
-    if (cfg.comm) {
+    if (cfg.nranks > 1) {
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGUSR1, &old_usr1, NULL);
     }
@@ -702,6 +722,8 @@ static int report(train_run *r, bd_status s)
         rc = cli_dist_fail(s, s == BD_ERR_NUMERIC || s == BD_ERR_ARG);
     else if ((s = cli_dist_agree_net("the trained network", r->net)) != BD_OK)
         rc = cli_dist_fail(s, 1);
+    if (s == BD_ERR_NUMERIC && cli_dist_root())
+        fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
     if (!o->quiet && s == BD_OK) {
         print_summary(r);
         cli_dist_report(o->quiet);
@@ -829,6 +851,50 @@ static int check_resume_args(int argc, char **argv)
     return -1;
 }
 
+/* Is argv[i] --epochs or --iters (the run's length)? Sets *skip to the
+ * number of arguments it takes up. */
+static int is_length_opt(char **argv, int argc, int i, int *skip)
+{
+    static const char *const names[] = {"--epochs", "--iters"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        if (!strncmp(argv[i], names[k], n) && (argv[i][n] == '=' || !argv[i][n])) {
+            *skip = argv[i][n] == '=' || i + 1 >= argc ? 1 : 2;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The saved options, then the ones given now (later ones win). A length
+ * given now (--epochs or --iters) replaces the saved one, whichever it was:
+ * that is how a finished run is extended. */
+static int merge_args(const cJSON *saved, int argc, char **argv, char **av)
+{
+    int ac = 0, skip, new_length = 0;
+    av[ac++] = argv[0];
+    for (int i = 1; i < argc; i++)
+        new_length |= is_length_opt(argv, argc, i, &skip);
+    int n = cJSON_GetArraySize(saved);
+    char **sv = calloc((size_t)n + 1, sizeof *sv);
+    if (!sv)
+        return -1;
+    const cJSON *v;
+    int k = 0;
+    cJSON_ArrayForEach(v, saved) sv[k++] = cJSON_IsString(v) ? v->valuestring : "";
+    for (int i = 0; i < n; i++) {
+        if (new_length && is_length_opt(sv, n, i, &skip)) {
+            i += skip - 1;
+            continue;
+        }
+        av[ac++] = sv[i];
+    }
+    free(sv);
+    for (int i = 1; i < argc; i++)
+        av[ac++] = argv[i];
+    return ac;
+}
+
 /* Continue the run saved in dir: its options first, then the ones given now
  * (later ones win), with the checkpoint's network, optimizer and position. */
 static int resume_main(const char *dir, int argc, char **argv)
@@ -852,14 +918,9 @@ static int resume_main(const char *dir, int argc, char **argv)
                 "(badak.run); it was not written by 'badak train'\n", dir);
         rc = EXIT_FAIL;
     } else {
-        int ac = 0;
-        av[ac++] = argv[0];
-        const cJSON *v;
-        cJSON_ArrayForEach(v, args) av[ac++] = cJSON_IsString(v) ? v->valuestring : "";
-        for (int i = 1; i < argc; i++)
-            av[ac++] = argv[i];
-        char *run = run_text(ac, av);
-        rc = train_main(ac, av, run, &ck);
+        int ac = merge_args(args, argc, argv, av);
+        char *run = ac > 0 ? run_text(ac, av) : NULL;
+        rc = run ? train_main(ac, av, run, &ck) : cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
         cJSON_free(run);
     }
     free(av);

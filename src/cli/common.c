@@ -148,7 +148,8 @@ int cli_is_dense(const net_opts *o)
      * or a name bd_net_from_spec will reject */
     size_t n = strlen(o->model);
     return strcmp(o->model, "simple_convnet") && strcmp(o->model, "deep_convnet") &&
-           strcmp(o->model, "resnet") && !strchr(o->model, '/') &&
+           strcmp(o->model, "resnet") && strcmp(o->model, "tobigs_cnn") &&
+           strcmp(o->model, "resnet18") && !strchr(o->model, '/') &&
            !(n > 4 && !strcasecmp(o->model + n - 4, ".ini"));
 }
 
@@ -162,6 +163,17 @@ int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, i
 
 bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test)
 {
+    /* KIND:DIR for the CIFAR binary version */
+    static const char *const cifar[] = {"cifar10", "cifar100", "cifar100-coarse"};
+    const char *colon = strchr(data, ':');
+    for (size_t i = 0; colon && i < sizeof cifar / sizeof *cifar; i++)
+        if ((size_t)(colon - data) == strlen(cifar[i]) &&
+            !strncmp(data, cifar[i], (size_t)(colon - data)))
+            return bd_cifar_load(cifar[i], colon + 1, train, test);
+    if (!strncmp(data, "cifar", 5) && !colon)
+        return bd_error(BD_ERR_ARG, "--data %s: give the folder of the binary version, e.g. "
+                        "--data %s:data/cifar-10-batches-bin (from "
+                        "https://www.cs.toronto.edu/~kriz/cifar.html)", data, data);
     char dir[4096];
     bd_status s = bd_data_dir(data, dir, sizeof dir);
     if (s != BD_OK)

@@ -109,6 +109,8 @@ void cli_dist_report(int quiet)
 
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }
 
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn) { dist_train_hooks(cfg, sync_bn); }
+
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
 
 char *cli_dist_argv_text(int argc, char **argv)

@@ -5,6 +5,7 @@
  * restrict pointers that the compiler vectorises. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 
 /* Features per sample (c*h*w). */
@@ -158,6 +159,112 @@ static inline void row_f32(float *restrict d, const float *restrict s, size_t D,
         d[j] = s[j] * scale;
 }
 
+/* Per-channel normalisation folded into the conversion: x' = x * a[c] + b[c]
+ * with a = scale / std, b = -mean / std. */
+static void norm_coef(const bd_dataset *ds, float *a, float *b)
+{
+    for (int c = 0; c < ds->c; c++) {
+        a[c] = ds->scale / ds->norm_std[c];
+        b[c] = -ds->norm_mean[c] / ds->norm_std[c];
+    }
+}
+
+static void row_norm(float *restrict d, const bd_dataset *ds, size_t i, const float *a,
+                     const float *b)
+{
+    size_t hw = (size_t)ds->h * (size_t)ds->w, D = sample_size(ds);
+    for (int c = 0; c < ds->c; c++) {
+        float *restrict dc = d + (size_t)c * hw;
+        const float ac = a[c], bc = b[c];
+        if (ds->x.dtype == BD_U8) {
+            const uint8_t *restrict sc = bd_u8(&ds->x) + i * D + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++)
+                dc[j] = (float)sc[j] * ac + bc;
+        } else {
+            const float *restrict sc = bd_f32(&ds->x) + i * D + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++)
+                dc[j] = sc[j] * ac + bc;
+        }
+    }
+}
+
+bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std)
+{
+    if (!mean) {
+        ds->norm = 0;
+        return BD_OK;
+    }
+    if (ds->c < 1 || ds->c > BD_NORM_MAXC)
+        return bd_error(BD_ERR_ARG, "%s: per-channel normalisation of %d channels (1..%d)",
+                        ds->name, ds->c, BD_NORM_MAXC);
+    for (int c = 0; c < ds->c; c++)
+        if (!(std[c] > 0.0f) || !isfinite(mean[c]) || !isfinite(std[c]))
+            return bd_error(BD_ERR_ARG, "%s: channel %d: mean %g, std %g (std must be > 0)",
+                            ds->name, c, (double)mean[c], (double)std[c]);
+    for (int c = 0; c < ds->c; c++) {
+        ds->norm_mean[c] = mean[c];
+        ds->norm_std[c] = std[c];
+    }
+    ds->norm = 1;
+    return BD_OK;
+}
+
+bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std)
+{
+    if (ds->c < 1 || ds->c > BD_NORM_MAXC || ds->n < 1)
+        return bd_error(BD_ERR_ARG, "%s: channel statistics of %d samples of %d channels",
+                        ds->name, ds->n, ds->c);
+    size_t hw = (size_t)ds->h * (size_t)ds->w, D = sample_size(ds);
+    for (int c = 0; c < ds->c; c++) {
+        double s1 = 0.0, s2 = 0.0;
+        if (ds->x.dtype == BD_U8) { /* exact: a histogram of the 256 levels */
+            uint64_t hist[256] = {0};
+            for (int i = 0; i < ds->n; i++) {
+                const uint8_t *p = bd_u8(&ds->x) + (size_t)i * D + (size_t)c * hw;
+                for (size_t j = 0; j < hw; j++)
+                    hist[p[j]]++;
+            }
+            for (int v = 0; v < 256; v++) {
+                double x = v * (double)ds->scale;
+                s1 += (double)hist[v] * x;
+                s2 += (double)hist[v] * x * x;
+            }
+        } else {
+            for (int i = 0; i < ds->n; i++) {
+                const float *p = bd_f32(&ds->x) + (size_t)i * D + (size_t)c * hw;
+                for (size_t j = 0; j < hw; j++) {
+                    double x = (double)p[j] * ds->scale;
+                    s1 += x;
+                    s2 += x * x;
+                }
+            }
+        }
+        double cnt = (double)ds->n * (double)hw, m = s1 / cnt;
+        double var = s2 / cnt - m * m;
+        mean[c] = (float)m;
+        std[c] = (float)sqrt(var > 0.0 ? var : 0.0);
+    }
+    return BD_OK;
+}
+
+const char *bd_class_name(const char *classes, int i, char *buf, size_t len)
+{
+    buf[0] = 0;
+    const char *p = classes;
+    for (; p && *p && i > 0; i--) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p || !*p || i < 0)
+        return buf;
+    size_t n = strcspn(p, "\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return buf;
+}
+
 bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_tensor *xb,
                             bd_tensor *yb)
 {
@@ -169,7 +276,12 @@ bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_
     size_t D = sample_size(ds);
     float *xd = bd_f32(xb);
     float scale = ds->scale;
-    if (ds->x.dtype == BD_U8) {
+    if (ds->norm) {
+        float a[BD_NORM_MAXC], b[BD_NORM_MAXC];
+        norm_coef(ds, a, b);
+        for (int r = 0; r < n; r++)
+            row_norm(xd + (size_t)r * D, ds, (size_t)idx[r], a, b);
+    } else if (ds->x.dtype == BD_U8) {
         const uint8_t *xs = bd_u8(&ds->x);
         /* Rows are scattered over the whole set, so each one is a run of
          * cache misses: ask for the rows a few steps ahead while this one is
@@ -207,7 +319,12 @@ bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n, bd_tensor *xb
                         ds->name, n, start, ds->n);
     size_t D = sample_size(ds);
     size_t off = (size_t)start * D, len = (size_t)n * D;
-    if (ds->x.dtype == BD_U8)
+    if (ds->norm) {
+        float a[BD_NORM_MAXC], b[BD_NORM_MAXC];
+        norm_coef(ds, a, b);
+        for (int r = 0; r < n; r++)
+            row_norm(bd_f32(xb) + (size_t)r * D, ds, (size_t)(start + r), a, b);
+    } else if (ds->x.dtype == BD_U8)
         row_u8(bd_f32(xb), bd_u8(&ds->x) + off, len, ds->scale);
     else
         row_f32(bd_f32(xb), bd_f32(&ds->x) + off, len, ds->scale);

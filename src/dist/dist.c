@@ -80,16 +80,49 @@ static bd_status allreduce(void *x, size_t n, MPI_Datatype t, size_t esize)
 
 static bd_status sum_f32(void *ud, float *x, size_t n)
 {
-    double t0 = MPI_Wtime();
-    bd_status s = allreduce(x, n, MPI_FLOAT, sizeof(float));
-    D.reduce_s += MPI_Wtime() - t0;
-    D.reduce_calls++;
-    return s;
+    return allreduce(x, n, MPI_FLOAT, sizeof(float));
 }
 
 static bd_status sum_f64(void *ud, double *x, size_t n)
 {
     return allreduce(x, n, MPI_DOUBLE, sizeof(double));
+}
+
+/* The trainer's hooks: the gradient block (timed, for the report and the
+ * benchmark), the step's and the evaluations' doubles, the BatchNorm
+ * running averages (averaged: each rank's came from its own rows). */
+static bd_status on_grad(void *ud, float *g, size_t n)
+{
+    double t0 = MPI_Wtime();
+    bd_status s = allreduce(g, n, MPI_FLOAT, sizeof(float));
+    D.reduce_s += MPI_Wtime() - t0;
+    D.reduce_calls++;
+    return s;
+}
+
+static bd_status on_sum(void *ud, double *v, int n) { return sum_f64(ud, v, (size_t)n); }
+
+static bd_status on_state(void *ud, float *st, size_t n)
+{
+    bd_status s = sum_f32(ud, st, n);
+    const float inv = 1.0f / (float)D.size;
+    for (size_t k = 0; s == BD_OK && k < n; k++)
+        st[k] *= inv;
+    return s;
+}
+
+void dist_train_hooks(bd_train_config *cfg, int sync_bn)
+{
+    if (!dist_active())
+        return;
+    cfg->rank = D.rank;
+    cfg->nranks = D.size;
+    cfg->on_grad = on_grad;
+    cfg->on_sum = on_sum;
+    /* with --sync-bn the running averages are equal on every rank already */
+    cfg->on_state = sync_bn ? NULL : on_state;
+    cfg->dist_ud = NULL;
+    cfg->sync_bn = sync_bn ? dist_comm(1) : NULL;
 }
 
 const bd_comm *dist_comm(int sync_bn)

@@ -23,6 +23,10 @@ int dist_is_root(void);
 /* The library's view of the group: rank, size and MPI_Allreduce sums;
  * NULL when not active. sync_bn is copied into it. */
 const bd_comm *dist_comm(int sync_bn);
+/* Fill the trainer's data-parallel fields (rank, nranks, on_grad: the
+ * gradient block's MPI_Allreduce, on_sum, on_state: BatchNorm running
+ * averages averaged, sync_bn); nothing when not active. */
+void dist_train_hooks(bd_train_config *cfg, int sync_bn);
 /* Threads per process when --threads is not given: the cores this process
  * may run on, shared with the other ranks on its node (MPI_COMM_TYPE_SHARED),
  * at least 1; 0 (all cores) when not active. */

@@ -93,7 +93,7 @@ bd_status bd__model_meta_put(cJSON *m, const bd_net *net, const bd_model_meta *m
     if (meta->train_acc >= 0)
         BD_TRY(bd__meta_fmt(m, "badak.train_accuracy", "%.9g", (double)meta->train_acc));
     BD_TRY(bd__meta_fmt(m, "badak.seed", "%llu", (unsigned long long)meta->seed));
-    return BD_OK;
+    return bd__meta_put_inputs(m, meta);
 }
 
 bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta)
@@ -154,7 +154,7 @@ static bd_status meta_get(const bd__st *st, bd_model_meta *meta)
     }
     if (bd__st_meta(st, "badak.seed"))
         BD_TRY(bd__meta_get_u64(st, "badak.seed", &meta->seed));
-    return BD_OK;
+    return bd__meta_get_inputs(st, meta);
 }
 
 static const char *shape_text(int ndim, const int *shape, char *buf, size_t len)

@@ -86,6 +86,10 @@ bd_status bd__meta_fmt(cJSON *m, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bd_status bd__meta_get_long(const bd__st *st, const char *key, long lo, long hi, long *out);
 bd_status bd__meta_get_double(const bd__st *st, const char *key, double *out);
+/* model_inputs.c: how inputs were made and the class names (badak.norm_mean,
+ * badak.norm_std: comma-separated per channel; badak.classes: one a line) */
+bd_status bd__meta_put_inputs(cJSON *m, const bd_model_meta *meta);
+bd_status bd__meta_get_inputs(const bd__st *st, bd_model_meta *meta);
 bd_status bd__meta_get_u64(const bd__st *st, const char *key, uint64_t *out);
 
 #endif

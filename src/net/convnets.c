@@ -11,6 +11,7 @@
 #define LAYER(kd) {.kind = (kd)}
 #define AFFINE(n) {.kind = BD_LAYER_AFFINE, .units = (n)}
 #define RES(c_, s_) {.kind = BD_LAYER_RESBLOCK, .units = (c_), .stride = (s_)}
+#define BN2D {.kind = BD_LAYER_BATCHNORM2D, .p0 = 0.9f, .p1 = 1e-5f}
 
 /* Build the layers (the last Affine gets `classes` units). */
 static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, int n, int c,
@@ -83,5 +84,53 @@ bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *r
         LAYER(BD_LAYER_GAP), AFFINE(0),
     };
     return build(net, "resnet", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
+                 (bd_init){BD_INIT_HE, 0.0f}, rng);
+}
+
+/* Seed 002's CNN (unit 4, "transfer learning & model save"), layer for layer:
+ * block1 = (Conv2d 16 5x5 stride 1 pad 2 - BatchNorm2d(momentum 0.1) -
+ * LeakyReLU) x 2 - MaxPool2d 2; block2 the same with 32 filters; fc =
+ * Linear(8*8*32, classes). PyTorch's momentum 0.1 weighs the new batch, so
+ * it is badak's running-average momentum 0.9; LeakyReLU's slope 0.01 and
+ * BatchNorm2d's eps 1e-5 are PyTorch's defaults. For 3x32x32 input (CIFAR-10)
+ * the Linear sees 32x8x8 = 2048 features, as in the seed; 1,034,… — see
+ * bd_net_param_count. Weights: He's. */
+bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+{
+#define LRELU {.kind = BD_LAYER_LEAKY_RELU, .p0 = 0.01f}
+    static const bd_layer_conf L[] = {
+        CONV(16, 5, 1, 2), BN2D, LRELU, CONV(16, 5, 1, 2), BN2D, LRELU, POOL(2),
+        CONV(32, 5, 1, 2), BN2D, LRELU, CONV(32, 5, 1, 2), BN2D, LRELU, POOL(2),
+        AFFINE(0),
+    };
+#undef LRELU
+    return build(net, "tobigs_cnn", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
+                 (bd_init){BD_INIT_HE, 0.0f}, rng);
+}
+
+/* Seed 002's ResNet(ConvBlock, [2, 2, 2, 2]), ResNet-18 for 32x32 colour
+ * images (He et al. 2016's ImageNet widths with the CIFAR stem): conv1 64
+ * 3x3 stride 1 pad 1 - BatchNorm2d - ReLU; layer1..layer4 of two residual
+ * blocks each with 64, 128, 256, 512 channels, the first block of layers
+ * 2-4 with stride 2 (a 1x1 conv + BatchNorm2d projection shortcut); then
+ * F.avg_pool2d(out, 4) and Linear(512, classes). At 32x32 input the last
+ * map is 4x4, so that pool is global average pooling, which badak uses:
+ * the same numbers there, and any input of at least 8x8 also works (the
+ * gradient checks use 3x8x8).
+ * Two differences from the notes' text: the stem conv has a bias (the
+ * seed's has bias=False; the BatchNorm after it cancels any bias, so only
+ * the parameter count differs, by 64), and each block's in_channel is the
+ * previous block's out_channel (the notes' MakeLayer sets self.in_channel
+ * after the loop, which as printed would feed a 64-channel block 128
+ * channels; torchvision's and the original's update it per block). */
+bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+{
+    static const bd_layer_conf L[] = {
+        CONV(64, 3, 1, 1), BN2D, LAYER(BD_LAYER_RELU),
+        RES(64, 1),  RES(64, 1),  RES(128, 2), RES(128, 1),
+        RES(256, 2), RES(256, 1), RES(512, 2), RES(512, 1),
+        LAYER(BD_LAYER_GAP), AFFINE(0),
+    };
+    return build(net, "resnet18", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
                  (bd_init){BD_INIT_HE, 0.0f}, rng);
 }

@@ -184,10 +184,8 @@ bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
     if (np > (size_t)INT32_MAX || ns > (size_t)INT32_MAX)
         return bd_error(BD_ERR_SHAPE, "network has %zu parameters (too many)", np);
     bd_status s = alloc_block(&net->params, np);
-    if (s == BD_OK) /* spare floats after the end: see BD__GRAD_SPARE */
-        s = alloc_block(&net->grads, np + BD__GRAD_SPARE);
     if (s == BD_OK)
-        net->grads.size = net->grads.shape[0] = (int)np;
+        s = alloc_block(&net->grads, np);
     if (s == BD_OK)
         s = alloc_block(&net->state, ns);
     for (int i = 0; s == BD_OK && i < net->nlayers; i++) {

@@ -51,6 +51,10 @@ static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h,
         st = bd_net_deep_convnet(net, c, h, w, classes, rng);
     else if (strcmp(s->model, "resnet") == 0)
         st = bd_net_resnet(net, c, h, w, classes, rng);
+    else if (strcmp(s->model, "tobigs_cnn") == 0)
+        st = bd_net_tobigs_cnn(net, c, h, w, classes, rng);
+    else if (strcmp(s->model, "resnet18") == 0)
+        st = bd_net_resnet18(net, c, h, w, classes, rng);
     else
         st = bd_net_load_ini(net, s->model, c, h, w, classes, rng);
     BD_TRY(st);
@@ -69,12 +73,13 @@ bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int 
                            int classes, bd_rng *rng)
 {
     if (!strcmp(s->model, "simple_convnet") || !strcmp(s->model, "deep_convnet") ||
-        !strcmp(s->model, "resnet") || is_ini(s->model))
+        !strcmp(s->model, "resnet") || !strcmp(s->model, "tobigs_cnn") ||
+        !strcmp(s->model, "resnet18") || is_ini(s->model))
         return from_spec_conv(net, s, c, h, w, classes, rng);
     int two = strcmp(s->model, "two_layer") == 0;
     if (!two && strcmp(s->model, "mlp") != 0)
         return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer, mlp, "
-                        "simple_convnet, deep_convnet, resnet or a .ini file)", s->model);
+                        "simple_convnet, deep_convnet, resnet, tobigs_cnn, resnet18 or a .ini file)", s->model);
     if (two && s->nhidden > 1)
         return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
                         s->nhidden);

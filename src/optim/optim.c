@@ -210,6 +210,7 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
         if (strcasecmp(name, OPTIMS[i].name) != 0)
             continue;
         o->ops = &OPTIMS[i];
+        o->n = n;
         if (cfg)
             o->cfg = *cfg;
         if (o->cfg.lr == 0.0f)
@@ -234,21 +235,25 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
                     list);
 }
 
-void bd_optim_step(bd_optim *o, bd_net *net)
+bd_status bd_optim_step(bd_optim *o, bd_net *net)
 {
+    if (!o || !o->ops || !net)
+        return bd_error(BD_ERR_ARG, "bd_optim_step: %s is NULL",
+                        !net ? "the network" : "the optimizer");
     /* after frozen layers (transfer learning) only a suffix of the block
      * trains; without them the suffix is the whole block */
     const size_t off = bd_net_trainable_offset(net);
     size_t n = net->params.size - off;
     /* The state was sized in create; a block of another size would read and
-     * write past it. Refuse (recorded in bd_errmsg) rather than corrupt. */
-    if (o->state[0].data && o->state[0].size != n) {
-        bd_error(BD_ERR_SHAPE, "%s: %zu parameters, but the optimizer was created for %zu",
-                 o->ops->name, n, o->state[0].size);
-        return;
-    }
+     * write past it, and an optimizer made for 0 parameters (before
+     * bd_net_build) would silently train nothing. Refuse both. */
+    if (o->n != n)
+        return bd_error(BD_ERR_SHAPE, "%s: the network has %zu trainable parameters, but the "
+                        "optimizer was created for %zu%s", o->ops->name, n, o->n,
+                        o->n == 0 ? " (was it created before bd_net_build?)" : "");
     o->t++;
     o->ops->step(o, bd_f32(&net->params) + off, bd_f32(&net->grads) + off, n);
+    return BD_OK;
 }
 
 void bd_optim_free(bd_optim *o)

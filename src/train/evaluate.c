@@ -25,10 +25,18 @@ static int count_correct(const float *y, const int32_t *t, int B, int C)
     return ok;
 }
 
-static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+/* Rows [lo, hi) of ds through the network in chunks of its reserved rows:
+ * the number right and, with with_loss, the sum of the per-row losses (each
+ * chunk's mean loss times its rows). */
+static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                           bd_eval_sums *out)
 {
+    memset(out, 0, sizeof *out);
     if (ds->n < 1)
         return bd_error(BD_ERR_ARG, "%s: empty data set", ds->name);
+    if (lo < 0 || hi > ds->n || lo > hi)
+        return bd_error(BD_ERR_ARG, "%s: rows [%d, %d) outside the %d samples", ds->name, lo,
+                        hi, ds->n);
     if ((size_t)ds->x.size / (size_t)ds->n != (size_t)net->in_size)
         return bd_error(BD_ERR_SHAPE, "%s: samples of %zu features, network takes %d",
                         ds->name, ds->x.size / (size_t)ds->n, net->in_size);
@@ -36,11 +44,11 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, f
         BD_TRY(bd_net_reserve(net, 100));
     long correct = 0;
     double total_loss = 0.0;
-    for (int start = 0; start < ds->n; start += net->max_batch) {
-        int n = BD_MIN(net->max_batch, ds->n - start);
+    for (int start = lo; start < hi; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, hi - start);
         BD_TRY(bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch));
         bd_labels t = {bd_i32(&net->ybatch), NULL};
-        if (loss) {
+        if (with_loss) {
             float l;
             BD_TRY(bd_net_loss(net, &net->xbatch, t, &l));
             total_loss += (double)l * n;
@@ -57,49 +65,36 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, float *accuracy, f
             correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
         }
     }
-    if (accuracy)
-        *accuracy = (float)((double)correct / ds->n);
-    if (loss)
-        *loss = (float)(total_loss / ds->n);
+    out->n = hi - lo;
+    out->correct = correct;
+    out->loss_sum = total_loss;
     return BD_OK;
-}
-
-/* Rows [lo, hi) of ds in evaluation mode: sums[0] += correct predictions,
- * sums[1] += loss × rows (when want_loss), for a data-parallel evaluation
- * whose sums are then added over the processes (an empty range adds 0). */
-bd_status bd__eval_sums(bd_net *net, const bd_dataset *ds, int lo, int hi, int want_loss,
-                        double sums[2])
-{
-    if (net->max_batch < 1)
-        BD_TRY(bd_net_reserve(net, 100));
-    int mode = net->training;
-    net->training = 0;
-    bd_status s = BD_OK;
-    for (int start = lo; s == BD_OK && start < hi; start += net->max_batch) {
-        int n = BD_MIN(net->max_batch, hi - start);
-        s = bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch);
-        bd_labels t = {bd_i32(&net->ybatch), NULL};
-        float l = 0.0f;
-        if (s == BD_OK)
-            s = bd_net_loss(net, &net->xbatch, t, &l);
-        if (s != BD_OK)
-            break;
-        sums[0] += count_correct(bd_f32(&net->layers[net->nlayers - 1].out), t.idx, n,
-                                 net->out_size);
-        if (want_loss)
-            sums[1] += (double)l * n;
-    }
-    net->training = mode;
-    return s;
 }
 
 /* Evaluation mode for the duration (Dropout off, BatchNorm running stats),
  * then back to the mode the caller had. */
-bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                            bd_eval_sums *out)
 {
+    if (!net || !ds || !out)
+        return bd_error(BD_ERR_ARG, "bd_evaluate_range: %s is NULL",
+                        !net ? "the network" : !ds ? "the data set" : "the result");
     int mode = net->training;
     net->training = 0;
-    bd_status s = eval_loop(net, ds, accuracy, loss);
+    bd_status s = eval_loop(net, ds, lo, hi, with_loss, out);
     net->training = mode;
     return s;
+}
+
+bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
+{
+    if (!net || !ds)
+        return bd_error(BD_ERR_ARG, "bd_evaluate: %s is NULL", !net ? "the network" : "the data set");
+    bd_eval_sums e;
+    BD_TRY(bd_evaluate_range(net, ds, 0, ds->n, loss != NULL, &e));
+    if (accuracy)
+        *accuracy = (float)((double)e.correct / ds->n);
+    if (loss)
+        *loss = (float)(e.loss_sum / ds->n);
+    return BD_OK;
 }

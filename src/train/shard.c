@@ -10,9 +10,8 @@ void bd_shard(int B, int rank, int size, int *lo, int *hi)
         *lo = *hi = 0;
         return;
     }
-    const int q = B / size, extra = B % size;
-    *lo = rank * q + BD_MIN(rank, extra);
-    *hi = *lo + q + (rank < extra);
+    *lo = (int)((long)B * rank / size);
+    *hi = (int)((long)B * (rank + 1) / size);
 }
 
 /* splitmix64's finaliser: a bijection that mixes every input bit */

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# cli_lib.sh — the library-facing parts of the command: a finished run
+# extended with --resume DIR --epochs N, the CLI's flag advice on a
+# diverging run (the library's message names API values only).
+set -u
+BADAK=${BADAK_BIN:-build/badak}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE "substring" -- command...   (stdout+stderr must contain substring)
+expect() {
+    local code=$1 want=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "'$*' exited $rc, expected $code"$'\n'"$out"
+    elif [ -n "$want" ] && ! grep -qF -- "$want" <<<"$out"; then
+        bad "'$*' output lacks '$want'"$'\n'"$out"
+    else
+        ok
+    fi
+}
+
+echo "== cli lib tests ($BADAK)"
+# a small CSV problem: two noisy clusters in 4 features
+awk 'BEGIN { srand(7); for (i = 0; i < 300; i++) { c = i % 3;
+    printf "%.4f,%.4f,%.4f,%.4f,%d\n", c + rand(), rand() - c, rand(), c * rand(), c } }' > "$tmp/d.csv"
+run=(--csv "$tmp/d.csv" --model mlp --hidden 16 --batch 20 --seed 3 --threads 1 --optimizer adam --quiet)
+
+# ---- --resume DIR --epochs N extends a finished run to a longer one
+"$BADAK" train "${run[@]}" --epochs 6 --save "$tmp/long.st" >/dev/null 2>&1
+"$BADAK" train "${run[@]}" --epochs 2 --checkpoint "$tmp/ck" >/dev/null 2>&1
+expect 0 "" -- "$BADAK" train --resume "$tmp/ck" --epochs 6 --save "$tmp/ext.st"
+if cmp -s "$tmp/long.st" "$tmp/ext.st"; then ok; else
+    bad "a 2-epoch run extended to 6 differs from a 6-epoch run"; fi
+# the checkpoint now keeps the new length: resuming it again does nothing more
+out=$("$BADAK" train --resume "$tmp/ck" --json 2>&1 | tail -n 1)
+if grep -q '"epochs":6,' <<<"$out"; then ok; else bad "re-resumed run: $out"; fi
+# an --iters length replaces a saved --epochs one (not "give --epochs or --iters, not both")
+expect 0 "" -- "$BADAK" train --resume "$tmp/ck" --iters 105
+expect 2 "does not fit this run" -- "$BADAK" train --resume "$tmp/ck" --epochs 3
+expect 2 "--lr cannot be changed" -- "$BADAK" train --resume "$tmp/ck" --lr 0.5
+
+# ---- flag advice is the CLI's; the library's message names the learning rate
+out=$("$BADAK" train --csv "$tmp/d.csv" --lr 100000 --init std=10 --epochs 50 --quiet 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && grep -q "learning rate (100000) is probably too high" <<<"$out" &&
+   grep -q "hint: try a lower --lr" <<<"$out"; then ok; else bad "diverging run (rc $rc): $out"; fi
+
+echo "cli tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
