@@ -116,7 +116,7 @@ per=$(( $(nproc) / 2 )); [ $per -ge 1 ] || per=1
 if [ "$(grep -c '^badak 0' <<<"$out")" = 1 ] && grep -q "seed 1, $per threads" <<<"$out" &&
     grep -q "data parallel: 2 ranks; 20 gradient allreduces" <<<"$out"; then ok
 else bad "2 ranks: one header with $per threads and the allreduce count expected"$'\n'"$out"; fi
-expect 2 "batch of 2 rows is smaller than the 3 processes" -- \
+expect 2 "batch of 2 rows is smaller than the 3 ranks" -- \
     "${MPI[@]}" -np 3 "$BADAK" train --csv "$tmp/d.csv" --iters 5 --batch 2
 
 # --- ranks that disagree are refused, by every rank, before training
