@@ -553,6 +553,32 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
  * malloc'd; the caller frees it. */
 bd_status bd_net_to_ini(const bd_net *net, char **text);
 
+/* The [train] section of a network description (src/net/netfile_train.c):
+ * the training options that make one file a whole experiment, e.g.
+ *   [train]
+ *   optimizer = adam
+ *   lr = 0.003
+ *   lr-schedule = onecycle
+ *   epochs = 3
+ * Keys are the long options of `badak train` without their dashes ('_' may
+ * stand for '-'): optimizer lr momentum beta1 beta2 decay eps lr-schedule
+ * lr-step lr-gamma warmup batch epochs iters sampling seed augment
+ * weight-decay l1 patience val-split no-train-acc; each at
+ * most once. bd_net_from_ini skips the section. bd_net_train_options lists
+ * its keys (normalised to '-') and values in file order: *n of at most max;
+ * values are checked by whoever applies them (the CLI, as if given as
+ * options before the command line's own). */
+typedef struct bd_train_option {
+    char key[24];
+    char val[232];
+    int line;             /* in the text, 1-based */
+} bd_train_option;
+#define BD_TRAIN_OPTIONS_MAX 32
+bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
+                               int max, int *n);
+/* The same, from the file at path (no [train] section: *n = 0). */
+bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n);
+
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 bd_status bd_parse_init(const char *s, bd_init *init);
@@ -820,19 +846,26 @@ typedef enum bd_sampling {
 /* Learning-rate schedules, applied at the start of every epoch e (0-based)
  * of E: constant; step: lr·γ^⌊e/step⌋; exp: lr·γ^e; cosine:
  * ½ lr (1 + cos(π e / E)); adaptive (seed 004): keep the rate while the
- * epoch's training loss improves, halve it when the loss gets worse. */
+ * epoch's training loss improves, halve it when the loss gets worse;
+ * onecycle: per iteration, a linear warm-up from lr/25 to lr over the first
+ * `warmup` fraction of the run, then ½ lr (1 + cos(π t)) down to 0 over the
+ * rest (t from 0 to 1) — the one-cycle policy (Smith 2018) that trains a
+ * net in a few epochs. */
 typedef enum bd_lr_schedule {
     BD_LR_CONSTANT = 0,
     BD_LR_STEP,
     BD_LR_EXP,
     BD_LR_COSINE,
-    BD_LR_ADAPTIVE
+    BD_LR_ADAPTIVE,
+    BD_LR_ONECYCLE
 } bd_lr_schedule;
 
 bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
 const char *bd_schedule_name(bd_lr_schedule s);
 /* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
 float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
+/* BD_LR_ONECYCLE's rate before iteration it (0-based) of total. */
+float bd_lr_onecycle(float lr0, long it, long total, float warmup);
 
 typedef struct bd_epoch_stats {
     int epoch;         /* 1-based */
@@ -860,6 +893,8 @@ typedef struct bd_train_config {
     bd_lr_schedule schedule;
     int lr_step;          /* BD_LR_STEP: epochs per step (default 10) */
     float lr_gamma;       /* BD_LR_STEP / BD_LR_EXP factor (0.1 / 0.95) */
+    float warmup;         /* BD_LR_ONECYCLE: warm-up fraction of the run (0:
+                           * the default 0.15) */
     const char *log_path; /* CSV log (NULL: none), written atomically */
     const bd_augment *augment; /* augment each training batch (NULL: none); its
                            * draws come from their own stream of `seed`, so

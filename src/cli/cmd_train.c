@@ -47,7 +47,10 @@ static const char *HELP =
     "                        BatchNorm and LeakyReLU, two max pools, Linear),\n"
     "                        resnet18 (seed 002's ResNet-18 for 32x32 colour), or\n"
     "                        FILE.ini, a network description (examples/*.ini,\n"
-    "                        docs/architecture.md); the hidden-layer options below\n"
+    "                        docs/architecture.md), whose [train] section may hold\n"
+    "                        training options (keys: the long options below without\n"
+    "                        dashes; the command line overrides them); the\n"
+    "                        hidden-layer options below\n"
     "                        are for two_layer and mlp\n"
     "  --hidden LIST         hidden sizes, e.g. 50 or 100,100 (defaults: two_layer 50,\n"
     "                        mlp 100,100,100,100,100)\n"
@@ -77,14 +80,20 @@ static const char *HELP =
     "  --decay D             rmsprop's decay (default 0.99)\n"
     "  --eps E               adagrad, rmsprop, adam (default 1e-7, as in the book)\n"
     "  --lr-schedule NAME    constant (default), step (lr * gamma^(epoch/step)), exp\n"
-    "                        (lr * gamma^epoch), cosine, or adaptive (keep the rate\n"
-    "                        while the epoch loss improves, halve it when it worsens)\n"
+    "                        (lr * gamma^epoch), cosine, adaptive (keep the rate\n"
+    "                        while the epoch loss improves, halve it when it worsens),\n"
+    "                        or onecycle (per step: warm up linearly from lr/25 to lr,\n"
+    "                        then a half cosine down to 0)\n"
+    "  --warmup F            onecycle: the fraction of the run spent warming up\n"
+    "                        (default 0.15)\n"
     "  --lr-step N           epochs per step of the step schedule (default 10)\n"
     "  --lr-gamma G          factor of step (default 0.1) and exp (0.95)\n"
     "  --batch N             mini-batch size (default 100)\n"
     "  --epochs N            train for N epochs ...\n"
     "  --iters N             ... or N iterations (default 10000); one epoch is\n"
-    "                        max(train size / batch, 1) iterations, as in the book\n"
+    "                        max(train size / batch, 1) iterations, as in the book;\n"
+    "                        0: no step, the initialised network is measured and\n"
+    "                        saved (the weights before training)\n"
     "  --patience N          early stopping (needs --val-split): stop when the\n"
     "                        validation loss has not improved for N epochs and keep\n"
     "                        the best epoch's weights\n"
@@ -171,7 +180,7 @@ typedef struct train_opts {
     bd_optim_config oc;
     int lr_given;
     long lr_step, batch, epochs, iters, patience, threads;
-    float lr_gamma;
+    float lr_gamma, warmup;
     bd_sampling sampling;
     uint64_t seed;
     int eval_train, normalize;
@@ -194,6 +203,7 @@ static void opts_default(train_opts *o)
     o->schedule = "constant";
     o->lr_step = 10;
     o->batch = 100;
+    o->epochs = o->iters = -1; /* not given */
     o->sampling = BD_SAMPLE_SHUFFLE;
     o->seed = 1;
     o->eval_train = 1;
@@ -269,9 +279,10 @@ static const train_flag FLAGS[] = {
     STR("lr-schedule", schedule, 0),
     INT("lr-step", lr_step, 1, 1000000, 0),
     FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
+    FLT("warmup", warmup, 0.001, 0.999, 0),
     INT("batch", batch, 1, 1 << 20, 0),
-    INT("epochs", epochs, 1, 1000000, 1), /* --resume: extend the run */
-    INT("iters", iters, 1, 1L << 40, 1),
+    INT("epochs", epochs, 0, 1000000, 1), /* --resume: extend the run */
+    INT("iters", iters, 0, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
@@ -329,12 +340,12 @@ static void long_options(struct option *lo)
 
 #define NLONGOPTS (NFLAGS + 16)
 
-/* Fill o from argv. Returns -1 to go on, else the exit code (0 after --help). */
-static int parse_options(int argc, char **argv, train_opts *o)
+/* One getopt pass of argv over o. Returns -1 to go on, else the exit code
+ * (0 after --help). */
+static int parse_argv(int argc, char **argv, train_opts *o)
 {
     struct option lo[NLONGOPTS];
     long_options(lo);
-    opts_default(o);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -360,15 +371,65 @@ static int parse_options(int argc, char **argv, train_opts *o)
     return -1;
 }
 
+/* The [train] section of a --model FILE.ini, applied to o as if its keys
+ * were flags (the same parsers, so the same values are accepted). Returns
+ * -1 to go on, else the exit code. */
+static int apply_train_section(const char *path, train_opts *o)
+{
+    static bd_train_option kv[BD_TRAIN_OPTIONS_MAX]; /* o keeps pointers into it */
+    int n;
+    if (bd_net_load_train_options(path, kv, BD_TRAIN_OPTIONS_MAX, &n) != BD_OK)
+        return cli_usage_error("train", "%s", bd_errmsg());
+    for (int i = 0; i < n; i++) {
+        const train_flag *f = NULL;
+        for (size_t j = 0; j < NFLAGS && !f; j++)
+            if (!strcmp(FLAGS[j].name, kv[i].key))
+                f = &FLAGS[j];
+        if (!f) /* a key bd_net_train_options knows but this command does not */
+            return cli_usage_error("train", "%s:%d: [train]: '%s' is not an option of badak train",
+                                   path, kv[i].line, kv[i].key);
+        int noarg = f->type == F_SET || f->type == F_CLEAR;
+        if (noarg && strcasecmp(kv[i].val, "true") && strcmp(kv[i].val, "1"))
+            return cli_usage_error("train", "%s:%d: [train]: %s takes 'true' (or leave it out)",
+                                   path, kv[i].line, kv[i].key);
+        if (apply_flag(f, kv[i].val, o)) {
+            fprintf(stderr, "badak train: (in %s:%d, [train] %s = %s)\n", path, kv[i].line,
+                    kv[i].key, kv[i].val);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Fill o: the defaults, then a network description's [train] section, then
+ * argv (so the command line overrides the file). Returns -1 to go on, else
+ * the exit code (0 after --help). */
+static int parse_options(int argc, char **argv, train_opts *o)
+{
+    opts_default(o);
+    int rc = parse_argv(argc, argv, o);
+    const size_t n = strlen(o->net.model);
+    if (rc >= 0 || n <= 4 || strcasecmp(o->net.model + n - 4, ".ini"))
+        return rc;
+    const char *model = o->net.model;
+    opts_default(o);
+    rc = apply_train_section(model, o);
+    return rc >= 0 ? rc : parse_argv(argc, argv, o);
+}
+
 /* Combinations of options, and the cheap things (network, optimizer,
  * schedule) checked before loading the data by building them once on a
  * 1-feature, 2-class problem. Returns -1 to go on, else the exit code. */
 static int check_options(train_opts *o, int resuming)
 {
-    if (o->epochs && o->iters)
+    if (o->epochs >= 0 && o->iters >= 0)
         return cli_usage_error("train", "give --epochs or --iters, not both");
-    if (!o->epochs && !o->iters)
+    if (o->epochs < 0 && o->iters < 0)
         o->iters = 10000;
+    /* the one not given is 0; both 0 (--epochs 0 or --iters 0): no step at
+     * all, the initialised network is measured and saved */
+    o->epochs = o->epochs < 0 ? 0 : o->epochs;
+    o->iters = o->iters < 0 ? 0 : o->iters;
     if ((o->test_csv || o->label_col != -1) && !o->csv)
         return cli_usage_error("train", "--test-csv and --label-col need --csv");
     if (o->patience && o->val_split <= 0)
@@ -599,6 +660,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->schedule = r->sched;
     cfg->lr_step = (int)o->lr_step;
     cfg->lr_gamma = o->lr_gamma;
+    cfg->warmup = o->warmup;
     cfg->log_path = o->log_path;
     cfg->augment = o->aug.flags ? &o->aug : NULL;
     cfg->on_iter = on_iter;
@@ -618,6 +680,30 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cli_dist_train_config(cfg, o->sync_bn); /* nothing unless under mpirun */
 }
 
+/* --epochs 0 / --iters 0: no training step; the untrained network's loss
+ * and accuracies, as a run reports them (the weights as initialised, e.g.
+ * for `badak figure filters --before`). */
+static bd_status run_zero_steps(train_run *r)
+{
+    bd_train_result *res = &r->res;
+    memset(res, 0, sizeof *res);
+    res->train_acc = res->test_acc = res->val_acc = -1;
+    res->final_lr = r->opt->cfg.lr;
+    float acc, loss;
+    bd_status s = bd_evaluate(r->net, &r->train, &acc, &loss);
+    if (s == BD_OK) {
+        res->final_loss = loss;
+        if (r->o->eval_train)
+            res->train_acc = acc;
+    }
+    if (s == BD_OK && r->test.n)
+        s = bd_evaluate(r->net, &r->test, &res->test_acc, &loss);
+    if (s == BD_OK && r->val.n)
+        s = bd_evaluate(r->net, &r->val, &res->val_acc, &loss);
+    r->total_s = bd_seconds() - r->t0;
+    return s;
+}
+
 /* bd_train with Ctrl-C caught: the first SIGINT finishes the step,
  * checkpoints and stops; a second one kills. */
 static bd_status run_training(train_run *r)
@@ -628,7 +714,9 @@ static bd_status run_training(train_run *r)
     ctx.show_lr = r->sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, r->o->quiet);
     bd_train_config cfg;
-    train_config(r, &ctx, &cfg);
+    train_config(r, &ctx, &cfg); /* also the model's metadata */
+    if (r->o->epochs == 0 && r->o->iters == 0)
+        return run_zero_steps(r);
     g_stop = 0;
     cfg.stop = &g_stop;
     struct sigaction sa, old_sa;

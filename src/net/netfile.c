@@ -247,6 +247,10 @@ static int handler(void *user, const char *section, const char *key, const char 
      * the first error is reported, so read nothing more */
     if (p->err[0])
         return 0;
+    if (!strcasecmp(section, "train")) { /* training options: netfile_train.c */
+        snprintf(p->cur, sizeof p->cur, "%s", section);
+        return 1;
+    }
     if (strcmp(section, p->cur) != 0) { /* a new section starts */
         snprintf(p->cur, sizeof p->cur, "%s", section);
         p->in_net = !strcasecmp(section, "net");
@@ -298,6 +302,8 @@ static int header_lines(const char *text, int *lines, char (*names)[32], int max
                 nl--;
             if (nl == 3 && !strncasecmp(nm, "net", 3)) {
                 *net_line = line;
+            } else if (nl == 5 && !strncasecmp(nm, "train", 5)) {
+                /* not a layer: the training options (netfile_train.c) */
             } else {
                 if (n < max) {
                     lines[n] = line;

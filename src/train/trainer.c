@@ -422,7 +422,9 @@ static bd_status step(bd_trainer *t, float *loss_out)
 {
     bd_train_pos *p = &t->pos;
     const long it = p->iter;
-    if (it % t->per_epoch == 0 && t->cfg.schedule != BD_LR_ADAPTIVE)
+    if (t->cfg.schedule == BD_LR_ONECYCLE)
+        p->lr = bd_lr_onecycle(t->lr0, it, t->total, t->cfg.warmup);
+    else if (it % t->per_epoch == 0 && t->cfg.schedule != BD_LR_ADAPTIVE)
         p->lr = bd_lr_at(t->cfg.schedule, t->lr0, p->epoch - 1, t->nepochs, t->cfg.lr_step,
                          t->gamma);
     t->opt->cfg.lr = p->lr;
