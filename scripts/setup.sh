@@ -61,6 +61,9 @@ install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
                 libinih-dev libpng-dev libjpeg-dev libplplot-dev plplot-driver-cairo libcjson-dev
                 fonts-noto-cjk fonts-dejavu-core dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+    # valgrind, groff-base: tests/cli_pkg.sh runs the default build under
+    # valgrind and renders badak(1)
+    want+=(valgrind groff-base)
     command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
     # clang: only for `make fuzz` (libFuzzer); the tests replay the corpus with gcc
     [ -n "${BADAK_FUZZ:-}" ] && want+=(clang)
