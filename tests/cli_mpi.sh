@@ -41,10 +41,16 @@ if ! command -v mpirun >/dev/null 2>&1; then
     echo "cli tests: 0 passed, 0 failed"
     exit 0
 fi
-# Under ASan, LeakSanitizer is told about Open MPI's own allocations (kept
-# until exit by design) by tests/lsan_mpi.supp; badak's leaks still count.
-export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$here/lsan_mpi.supp:print_suppressions=0
 MPI=(timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none)
+if [ "$QUICK" = 1 ]; then
+    # Open MPI keeps allocations until exit in components it unloads at
+    # MPI_Finalize, so LeakSanitizer sees them as "<unknown module>" and no
+    # suppression can name them: leak checks are off in the ranks mpirun
+    # starts (ASan and UBSan stay on). The 1-process runs here and
+    # test_dist.c (the library's data-parallel code, ranks as threads) keep them.
+    echo "note: LeakSanitizer off inside mpirun's ranks (Open MPI's own allocations)"
+    MPI+=(-x "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+fi
 
 # maxdiff A B: the largest |a - b| over every tensor of two model files
 maxdiff() { perl "$here/st_maxdiff.pl" "$1" "$2" | sed -n 's/^maxdiff \([^ ]*\) .*/\1/p'; }
