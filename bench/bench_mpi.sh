@@ -49,9 +49,15 @@ for model in mlp simple_convnet; do
     run "1 rank x 1 thread" "$BADAK" "${args[@]}" --threads 1
     run "1 rank x 2 threads" "$BADAK" "${args[@]}" --threads 2
     run "2 ranks x 1 thread" "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1
+    # waiting ranks yield the core instead of polling (for a busy, shared machine)
+    run "2 ranks, yield" "${MPI[@]}" --mca mpi_yield_when_idle 1 -np 2 "$BADAK" "${args[@]}" \
+        --threads 1
     a=$(cat "$tmp/1 rank x 1 thread") b=$(cat "$tmp/1 rank x 2 threads") c=$(cat "$tmp/2 ranks x 1 thread")
+    d=$(cat "$tmp/2 ranks, yield")
     printf '  speed-up of 2 ranks: %.2fx over 1 rank x 1 thread, %.2fx over 1 rank x 2 threads\n' \
         "$(calc "$a / $c")" "$(calc "$b / $c")"
+    printf '  with yield: %.2fx over 1 rank x 1 thread, %.2fx over 1 rank x 2 threads\n' \
+        "$(calc "$a / $d")" "$(calc "$b / $d")"
 done
 echo
 echo "load: $(uptime)"
