@@ -28,6 +28,9 @@ CFLAGS  += -std=c11 $(OPT) $(VEC_CFLAGS) -fno-math-errno -ffp-contract=off $(WAR
 CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CFLAGS  += $(CJSON_CFLAGS)
+# Open MPI: src/dist/ only (data-parallel runs of the command); libbadak never links it
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || echo -I/usr/lib/x86_64-linux-gnu/openmpi/include)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
 # libjpeg (libjpeg-dev: libjpeg62-turbo) reads JPEG photos (src/data/image_color.c)
 LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -ljpeg -linih -lz -lm $(EXTRA_LDLIBS)
 
@@ -57,6 +60,7 @@ export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
                              src/train/*.c src/data/*.c src/io/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
+DIST_SRC:= $(sort $(wildcard src/dist/*.c))
 # the figures: experiments (src/fig/) and PLplot drawing (src/plot/), in
 # their own archive linked by the command and the tests, not by libbadak
 FIG_SRC := $(sort $(wildcard src/fig/*.c src/plot/*.c))
@@ -66,12 +70,13 @@ LEARN_SRC := $(sort $(wildcard learn/*/*.c))
 LEARN   := $(LEARN_SRC:learn/%.c=$(B)/learn/%)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+DIST_OBJ:= $(DIST_SRC:%.c=$(B)/%.o)
 FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
+HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
-.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-contended data run \
-        clean help examples fuzz fuzz-run install uninstall
+.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-contended bench-mpi data \
+        run clean help examples fuzz fuzz-run install uninstall
 
 all: lib cli examples man learn
 lib: $(B)/libbadak.a $(B)/libbadak.so $(B)/$(SONAME)
@@ -84,6 +89,8 @@ learn: $(LEARN)
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(DIST_OBJ): CFLAGS += $(MPI_CFLAGS)
 
 $(B)/libbadak.a: $(LIB_OBJ)
 	@rm -f $@
@@ -102,8 +109,8 @@ $(B)/libbadakfig.a: $(FIG_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/badak: $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
-	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS)
+$(B)/badak: $(CLI_OBJ) $(DIST_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a
+	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(DIST_OBJ) $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS) $(MPI_LIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
@@ -204,6 +211,10 @@ fuzz-run: fuzz
 bench: all
 	@bash bench/bench.sh $(B)
 
+# data parallel (Open MPI): 1 rank x 1 and 2 threads against 2 ranks x 1 thread
+bench-mpi: all
+	@bash bench/bench_mpi.sh $(B)
+
 # the pool next to one competing busy process (it starts and kills it)
 bench-contended: all
 	@bash bench/bench_contended.sh $(B)
@@ -223,6 +234,7 @@ help:
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make test-tsan  4 threads predicting on one model, under ThreadSanitizer"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
+	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

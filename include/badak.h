@@ -295,6 +295,29 @@ double bd_huber_forward(const float *y, bd_labels t, int B, int C);
 /* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C] */
 void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
+/* ------------------------------------------------ data-parallel training */
+
+/* A group of processes that train one network together, each on a shard of
+ * every mini-batch (docs/distributed.md). The library never sees how the
+ * processes talk: the `badak` command fills this from MPI (src/dist/), a
+ * program may fill it from anything. sum_f32 / sum_f64 replace x[0..n) by
+ * its sum over all `size` processes (the same bits on every one of them) and
+ * are called by every process at the same points, in the same order. */
+typedef struct bd_comm {
+    int rank, size;       /* this process, of size (rank 0 does the I/O) */
+    int sync_bn;          /* 1: BatchNorm statistics over every process's rows
+                           * (--sync-bn); 0: each its own shard's */
+    void *ud;
+    bd_status (*sum_f32)(void *ud, float *x, size_t n);
+    bd_status (*sum_f64)(void *ud, double *x, size_t n);
+} bd_comm;
+
+/* The rows [*lo, *hi) of a batch of B rows that process `rank` of `size`
+ * computes: [B·rank/size, B·(rank+1)/size), rounded down, so the sizes
+ * differ by at most one (B = 100 over 3: rows 0-32, 33-65, 66-99; the
+ * trainer and bd_trainer_evaluate split this way). */
+void bd_shard(int B, int rank, int size, int *lo, int *hi);
+
 /* ------------------------------------------------------------- networks */
 
 typedef enum bd_layer_kind {
@@ -426,6 +449,15 @@ struct bd_net {
     int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
                               * backward stops before them and the optimizer
                               * updates only the parameters after them */
+    /* data parallel (set by bd_train with a bd_comm; zero otherwise): the
+     * batch given to forward is rows [row0, row0 + B) of a global batch of
+     * grows rows. The loss gradient is scaled by B / grows, so that the sum
+     * over processes is the global batch's mean; Dropout and RReLU draw each
+     * row from a stream of (step_key, layer, row0 + r), the same for any
+     * split; with sync non-NULL BatchNorm sums its statistics over it. */
+    int row0, grows;
+    uint64_t step_key;       /* drawn from rng at every training forward */
+    const bd_comm *sync;
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -1033,11 +1065,13 @@ typedef struct bd_train_config {
     /* Data-parallel training (one process per rank, each with the whole
      * network; the src/dist module of the command drives it), all optional.
      * With nranks > 1, rank r computes rows [B r / N, B (r+1) / N) of every
-     * global mini-batch of B (N = nranks; the same sample order on every
-     * rank, drawn from seed), with its loss and gradient scaled by rows / B,
-     * so that the sum over the ranks is the mean over the global batch; and
-     * rows [n r / N, n (r+1) / N) of every set it evaluates. nranks 0 or 1:
-     * the whole batch, exactly as without these fields. */
+     * global mini-batch of B (bd_shard; N = nranks <= B; the same sample
+     * order on every rank, drawn from seed), with its loss and gradient
+     * scaled by rows / B, so that the sum over the ranks is the mean over
+     * the global batch; and rows [n r / N, n (r+1) / N) of every set it
+     * evaluates. Dropout, RReLU and augmentation draw per global row, so
+     * the run does not depend on N. nranks 0 or 1: the whole batch, exactly
+     * as without these fields. */
     int rank, nranks;
     /* Between backward and the optimizer update of every step: the
      * trainable gradient block (the suffix after frozen layers), contiguous,
@@ -1053,6 +1087,10 @@ typedef struct bd_train_config {
      * average it (NULL: leave it as each rank has it). */
     bd_status (*on_state)(void *ud, float *state, size_t n);
     void *dist_ud;                 /* the user data of these three hooks */
+    /* With nranks > 1 (--sync-bn): BatchNorm layers sum their batch
+     * statistics over the ranks through this, so they normalise over the
+     * global batch as one process does (NULL: each rank its own rows). */
+    const bd_comm *sync_bn;
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -1243,6 +1281,9 @@ typedef struct bd_hpsearch_config {
     uint64_t seed;        /* trials are reproducible from it */
     void (*on_trial)(void *ud, const bd_hp_trial *t, int done, int total);
     void *ud;
+    const bd_comm *comm;  /* NULL: alone; else process r runs the trials
+                           * i with i mod size = r, and every process ends
+                           * with the whole table (on_trial: its own) */
 } bd_hpsearch_config;
 
 typedef struct bd_hpsearch_result {
@@ -1421,8 +1462,6 @@ const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
 /* BD_OK if path may be written as a `what` file ("model", "log"); else the
  * reason (empty name, a device node...). Nothing is created. */
 bd_status bd_output_check(const char *path, const char *what);
-/* BD_OK if path is a regular file that can be opened for reading. */
-bd_status bd_input_check(const char *path, const char *what);
 typedef struct bd_atomic_file bd_atomic_file;
 /* Open an atomic output (checked as bd_output_check); write to
  * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say

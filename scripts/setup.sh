@@ -60,7 +60,7 @@ pkg_installed() {
 install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
                 libinih-dev libpng-dev libjpeg-dev libplplot-dev plplot-driver-cairo libcjson-dev
-                fonts-noto-cjk fonts-dejavu-core dataset-fashion-mnist)
+                fonts-noto-cjk fonts-dejavu-core dataset-fashion-mnist libopenmpi-dev openmpi-bin)
     # valgrind, groff-base: tests/cli_pkg.sh runs the default build under
     # valgrind and renders badak(1)
     want+=(valgrind groff-base)

@@ -76,6 +76,19 @@ static inline float bd__dot(const float *x, const float *y, size_t n)
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
+/* The stream of global row `row` for one use `stream` (a layer's index,
+ * augmentation) under a per-step key (shard.c): the same draws for a sample
+ * whichever process computes it. */
+void bd__row_rng(bd_rng *r, uint64_t key, uint64_t stream, long row);
+/* A layer's index in its network (the stream of its rows). */
+static inline uint64_t bd__layer_stream(const bd_layer *l)
+{
+    return (uint64_t)(l - l->net->layers) + 1;
+}
+/* Sum x[0..n) of a training BatchNorm over the processes of net->sync
+ * (--sync-bn); returns 0 when there is nothing to sync. */
+int bd__bn_sync(const bd_net *net, float *x, size_t n);
+
 /* Is the named layer kind's backward deliberately broken (tests only)? */
 int bd__backward_broken(bd_layer_kind kind);
 /* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */
@@ -173,6 +186,17 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
                         const bd_conv_geom *g, int relu);
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                          const float *W, const float *y, float *scratch, const bd_conv_geom *g);
+/* bd_bn2d_forward / bd_bn2d_backward for a layer of net: with net->sync
+ * (--sync-bn, training) the statistics and the backward's sums are over
+ * every process's rows, and mean_istd must hold [4C] (the last 2C for the
+ * backward's sums); net NULL is the public kernels. */
+void bd__bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
+                      const float *gamma, const float *beta, float *rmean, float *rvar,
+                      float mom, float eps, int training, int B, int C, int HW,
+                      const bd_net *net);
+void bd__bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                       const float *xhat, float *mean_istd, const float *gamma, int training,
+                       int B, int C, int HW, const bd_net *net);
 /* whether bd_net_build fuses ReLUs into the layer before (default 1; tests
  * compare against 0) */
 extern int bd__fuse;

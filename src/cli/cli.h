@@ -30,6 +30,37 @@ int cmd_figure(int argc, char **argv);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
+
+/* Data-parallel runs (mpirun / srun; dist_cli.c over src/dist/). Each does
+ * nothing special when the command was not started by an MPI launcher. */
+/* --threads, or (0) the cores of this rank's share of its node */
+int cli_dist_threads(long threads);
+/* ranks other than 0: quiet, no JSON, no log, checkpoint or model file */
+void cli_dist_outputs(int *quiet, int *json, const char **log_path, const char **ckpt,
+                      const char **save);
+/* Report s and return the exit code: `collective` (every rank has this very
+ * error) rank 0 prints it; else this rank prints it and ends the job. */
+int cli_dist_fail(bd_status s, int collective);
+/* After a step a rank may fail alone (loading data): 0 if every rank is
+ * fine; else the exit code, each failing rank having printed its error. */
+int cli_dist_any_failed(bd_status s);
+/* Every rank must train the same: options text, data sets (count and
+ * checksum; NULL sets count as empty) and network (architecture, parameters,
+ * state; NULL: not checked). */
+bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
+                         const bd_dataset *val, const bd_net *net, const char *run);
+/* The same for a network alone (after training: the ranks still agree). */
+bd_status cli_dist_agree_net(const char *what, const bd_net *net);
+/* rank 0: ranks and the time spent in gradient allreduces */
+void cli_dist_report(int quiet);
+/* the group for bd_hpsearch (NULL: alone) */
+const bd_comm *cli_dist_comm(int sync_bn);
+/* the trainer's data-parallel hooks (nothing when alone) */
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn);
+/* 1 alone or on rank 0 */
+int cli_dist_root(void);
+/* argv as one malloc'd string (for cli_dist_agree's options check) */
+char *cli_dist_argv_text(int argc, char **argv);
 /* When set (the options saved in a checkpoint are being checked), usage
  * errors say they come from there and return EXIT_FAIL. */
 extern const char *cli_origin;

@@ -160,15 +160,33 @@ int cmd_hpsearch(int argc, char **argv)
     if (s != BD_OK)
         return cli_usage_error("hpsearch", "%s", bd_errmsg());
 
-    bd_set_threads((int)threads);
+    /* under mpirun: the trials are spread over the ranks; rank 0 prints */
+    if (!cli_dist_root()) {
+        quiet = 1;
+        csv = NULL;
+    }
+    bd_set_threads(cli_dist_threads(threads));
     double t0 = bd_seconds();
     bd_dataset train, test;
     s = cli_load_named(data, &train, &test);
     if (s != BD_OK)
-        return cli_fail(s);
+        return cli_dist_any_failed(s);
     bd_dataset_free(&test); /* the search never looks at the test set */
     if (train_size < train.n)
         s = bd_dataset_truncate(&train, (int)train_size);
+    int frc = cli_dist_any_failed(s);
+    if (frc) {
+        bd_dataset_free(&train);
+        return frc;
+    }
+    char *run = cli_dist_argv_text(argc, argv);
+    s = cli_dist_agree(&train, NULL, NULL, NULL, run);
+    free(run);
+    if (s != BD_OK) {
+        bd_dataset_free(&train);
+        return cli_dist_fail(s, 1);
+    }
+    hc.comm = cli_dist_comm(0);
     bd_net_spec spec;
     if (s == BD_OK)
         s = cli_net_spec(&no, &spec);
@@ -181,9 +199,13 @@ int cmd_hpsearch(int argc, char **argv)
         s = bd_hpsearch(&spec, &train, &hc, &r);
     progress_clear(&ctx.bar);
     bd_dataset_free(&train);
-    if (s != BD_OK)
-        return cli_fail(s);
+    if (s != BD_OK) /* maybe one rank's trial alone: end the job */
+        return cli_dist_fail(s, 0);
     double dt = bd_seconds() - t0;
+    if (!cli_dist_root()) {
+        bd_hpsearch_free(&r);
+        return 0;
+    }
     printf("hpsearch: %d trials x %d epochs, %d training / %d validation samples, %s, "
            "lr %g..%g, weight decay %g..%g, seed %llu: %.1fs\n",
            r.ntrials, r.epochs, r.ntrain, r.nval, hc.optimizer, (double)hc.lr_min,

@@ -132,6 +132,8 @@ static const char *HELP =
     "  --threads N           threads of badak's pool (layers split each batch over\n"
     "                        them; OpenBLAS runs one thread per part); default all cores\n"
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
+    "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
+    "                        rows of the global batch (default: each rank's own)\n"
     "  --augment LIST        augment every training batch (never the test or\n"
     "                        validation sets), from a PRNG stream of its own:\n"
     "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
@@ -183,6 +185,12 @@ static const char *HELP =
     "                        optimizer state for them)\n"
     "  -h, --help            this help\n"
     "\n"
+    "Data parallel: 'mpirun -np N badak train ...' (or srun) splits every batch\n"
+    "of --batch rows over N ranks and sums their gradients; the run is the same\n"
+    "for any N. Rank 0 prints and writes the files; --threads defaults to the\n"
+    "cores per rank; Ctrl-C to mpirun stops every rank at the same step\n"
+    "(docs/distributed.md).\n"
+    "\n"
     "Exit status: 0 done, 1 failed (data, numerics), 2 bad option, 130 interrupted by\n"
     "SIGINT (the checkpoint of --checkpoint saved).\n";
 
@@ -222,6 +230,7 @@ typedef struct train_opts {
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
     int json, quiet;
+    int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
 } train_opts;
 
 static void opts_default(train_opts *o)
@@ -371,6 +380,7 @@ static const train_flag FLAGS[] = {
     STR("init-from", init_from, 0),
     INT("freeze", freeze, 0, 100000, 0),
     INT("replace-head", replace_head, 1, 1000000, 0),
+    {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
 };
 #define NFLAGS (sizeof FLAGS / sizeof *FLAGS)
 #define FLAG_CODE 256 /* getopt code of FLAGS[i]: FLAG_CODE + i */
@@ -437,6 +447,8 @@ static int parse_argv(int argc, char **argv, train_opts *o)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    /* under mpirun only rank 0 prints and writes files */
+    cli_dist_outputs(&o->quiet, &o->json, &o->log_path, &o->ckpt_dir, &o->save_path);
     return -1;
 }
 
@@ -603,7 +615,7 @@ static void run_free(train_run *r)
 static bd_status load_data(train_run *r)
 {
     const train_opts *o = r->o;
-    r->nthreads = bd_set_threads((int)o->threads);
+    r->nthreads = bd_set_threads(cli_dist_threads(o->threads)); /* per rank's cores */
     r->t0 = bd_seconds();
     if (o->task == BD_TASK_CLASSIFY && !o->csv && !strncmp(o->data, "images:", 7))
         CLI_TRY(cli_load_images(o->data + 7, o->image_size, (int)o->image_channels,
@@ -807,6 +819,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
+    cli_dist_train_config(cfg, o->sync_bn); /* nothing unless under mpirun */
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss
@@ -862,10 +875,21 @@ static bd_status run_training(train_run *r)
     sigaction(SIGINT, &sa, &old_sa);
     if (r->o->class_weights)
         r->net->class_weight = r->classes.weight;
+    /* under mpirun, Ctrl-C reaches the ranks as SIGTERM (and SIGKILL a second
+     * later: odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
+    struct sigaction old_term, old_usr1;
+    if (cfg.nranks > 1) {
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGUSR1, &sa, &old_usr1);
+    }
     bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
                            &r->res);
     r->net->class_weight = NULL;
     sigaction(SIGINT, &old_sa, NULL);
+    if (cfg.nranks > 1) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGUSR1, &old_usr1, NULL);
+    }
     progress_clear(&ctx.bar);
     r->total_s = bd_seconds() - r->t0;
     return s;
@@ -953,19 +977,28 @@ static int report(train_run *r, bd_status s)
         s = cli_task_metrics(r->net, &r->train, &r->test, o->threshold, &r->tm);
     if (s == BD_OK && o->confusion && !r->res.interrupted)
         s = cli_confusion(r->net, r->test.n ? &r->test : &r->train, &r->classes);
+    /* under mpirun the NaN guard and argument checks end every rank alike;
+     * another failure (a checkpoint write) may be one rank's alone */
     if (s != BD_OK)
-        rc = cli_fail(s);
-    if (s == BD_ERR_NUMERIC)
+        rc = cli_dist_fail(s, s == BD_ERR_NUMERIC || s == BD_ERR_ARG);
+    else if ((s = cli_dist_agree_net("the trained network", r->net)) != BD_OK)
+        rc = cli_dist_fail(s, 1);
+    if (s == BD_ERR_NUMERIC && cli_dist_root())
         fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
-    if (!o->quiet && s == BD_OK)
+    if (!o->quiet && s == BD_OK) {
         print_summary(r);
-    if ((s == BD_OK || s == BD_ERR_NUMERIC) && r->net && r->net->built) {
+        cli_dist_report(o->quiet);
+    }
+    if ((s == BD_OK || s == BD_ERR_NUMERIC) && r->net && r->net->built &&
+        cli_dist_root()) {
         double share = 0.0;
         int major = r->classes.n ? cli_class_dominant(&r->classes, &share) : -1;
         cli_diag_run(&r->diag, r->net, o->task, r->opt->cfg.lr, s == BD_ERR_NUMERIC, major,
                      share, o->quiet);
     }
-    if (s == BD_OK && r->res.interrupted) {
+    if (s == BD_OK && r->res.interrupted && !cli_dist_root()) {
+        rc = EXIT_INTERRUPTED;
+    } else if (s == BD_OK && r->res.interrupted) {
         fflush(stdout);
         fprintf(stderr, "badak: interrupted after iteration %ld: %s\n", r->res.iters,
                 o->ckpt_dir ? "checkpoint saved; continue with --resume"
@@ -980,7 +1013,7 @@ static int report(train_run *r, bd_status s)
         r->meta.train_acc = r->res.train_acc;
         s = bd_model_save(r->net, o->save_path, &r->meta);
         if (s != BD_OK)
-            rc = cli_fail(s);
+            rc = cli_dist_fail(s, 0);
         else if (!o->quiet)
             printf("model saved to %s\n", o->save_path);
     }
@@ -1006,9 +1039,13 @@ static int train_main(int argc, char **argv, const char *run, resume_ctx *ck)
     bd_status s = load_data(&r);
     if (s == BD_OK)
         s = build_model(&r);
-    if (s != BD_OK) {
+    /* under mpirun: every rank loaded and built, the same things */
+    rc = cli_dist_any_failed(s);
+    if (!rc && (s = cli_dist_agree(&r.train, &r.test, &r.val, r.net, run)) != BD_OK)
+        rc = cli_dist_fail(s, 1);
+    if (rc) {
         run_free(&r);
-        return cli_fail(s);
+        return rc;
     }
     print_header(&r);
     s = run_training(&r);

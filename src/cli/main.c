@@ -1,5 +1,6 @@
 /* main.c — the badak command: dispatch to a subcommand. */
 #include "cli.h"
+#include "dist/dist.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static const char *HELP =
     "'badak <command> --help' describes every option of a command.\n"
     "Data sets are read from ./data (or $BADAK_DATA); 'bash scripts/setup.sh' installs them.\n";
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(HELP, stderr);
@@ -57,4 +58,16 @@ int main(int argc, char **argv)
         return cmd_figure(argc - 1, argv + 1);
     fprintf(stderr, "badak: unknown command '%s'\n\n%s", cmd, HELP);
     return EXIT_USAGE;
+}
+
+/* Under mpirun or srun MPI starts first (and ends last); a plain run never
+ * touches MPI. */
+int main(int argc, char **argv)
+{
+    int rc = dist_init(&argc, &argv);
+    if (rc != 0)
+        return rc;
+    rc = dispatch(argc, argv);
+    dist_finalize();
+    return rc;
 }

@@ -348,10 +348,24 @@ const bd_layer_op bd__op_prelu = {
 /* RReLU: the slopes of the last forward live in aux [B, D] */
 static size_t rrelu_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
 
+/* training: row r's slopes come from the stream of its global row, as
+ * Dropout's masks do (the same for any split of the batch) */
 static void rrelu_fwd(bd_layer *l, int B)
 {
-    bd_rrelu_forward(bd_f32(&l->out), bd_f32(&l->aux), bd_f32(l->in), l->p0, l->p1,
-                     l->net->training ? &l->net->rng : NULL, (size_t)B * l->out_size);
+    const size_t D = (size_t)l->out_size;
+    float *y = bd_f32(&l->out), *slope = bd_f32(&l->aux);
+    const float *x = bd_f32(l->in);
+    if (!l->net->training) {
+        bd_rrelu_forward(y, slope, x, l->p0, l->p1, NULL, (size_t)B * D);
+        return;
+    }
+    const uint64_t stream = bd__layer_stream(l);
+    for (int r = 0; r < B; r++) {
+        bd_rng rng;
+        bd__row_rng(&rng, l->net->step_key, stream, (long)l->net->row0 + r);
+        const size_t o = (size_t)r * D;
+        bd_rrelu_forward(y + o, slope + o, x + o, l->p0, l->p1, &rng, D);
+    }
 }
 
 static void rrelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)

@@ -14,8 +14,9 @@ static size_t bn_params(const bd_layer *l) { return 2 * (size_t)l->in_size; }
 static size_t bn_state(const bd_layer *l) { return 2 * (size_t)l->in_size; }
 /* aux [B, D]: x̂ of the last forward, for backward */
 static size_t bn_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
-/* aux2 [2D]: the mean used and 1/√(var + ε) per feature */
-static size_t bn_aux2(const bd_layer *l) { return 2 * (size_t)l->in_size; }
+/* aux2 [4D]: the mean used and 1/√(var + ε) per feature, then room for
+ * the summed Σdy, Σdy·x̂ of --sync-bn's backward */
+static size_t bn_aux2(const bd_layer *l) { return 4 * (size_t)l->in_size; }
 
 static void bn_bind(bd_layer *l, float *p, float *g, float *s)
 {
@@ -86,15 +87,20 @@ BD_HOT static void bn_fwd(bd_layer *l, int B)
 
     if (l->net->training) {
         /* μ = mean over the batch, then σ² = mean (x − μ)² (two passes, so
-         * a large mean does not cancel the variance away) */
-        const float invB = 1.0f / (float)B;
+         * a large mean does not cancel the variance away). With --sync-bn
+         * the batch is every process's rows: both sums are summed over the
+         * processes and divided by the global row count. */
         memset(mu, 0, 2 * (size_t)D * sizeof(float));
         for (int r = 0; r < B; r++)
             add_row(mu, x + (size_t)r * D, D);
+        const int sync = bd__bn_sync(l->net, mu, (size_t)D);
+        const float invB = 1.0f / (float)(sync ? l->net->grows : B);
         for (int j = 0; j < D; j++)
             mu[j] *= invB;
         for (int r = 0; r < B; r++)
             add_sq_dev_row(istd, x + (size_t)r * D, mu, D);
+        if (sync)
+            bd__bn_sync(l->net, istd, (size_t)D);
         /* running = momentum·running + (1 − momentum)·batch (book 6.3) */
         for (int j = 0; j < D; j++) {
             float var = istd[j] * invB;
@@ -152,10 +158,21 @@ BD_HOT static void bn_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     float *dx = bd_f32(&l->dx);
     const float *gamma = bd_f32(&l->W);
-    const float invB = l->net->training ? 1.0f / (float)B : 0.0f;
+    float invB = l->net->training ? 1.0f / (float)B : 0.0f;
+    /* --sync-bn: dx needs Σdy and Σdy·x̂ over every process's rows; dβ, dγ
+     * stay this process's part (the gradient block is summed later) */
+    const float *sb = db, *sg = dg;
+    float *gs = bd_f32(&l->aux2) + 2 * (size_t)D;
+    memcpy(gs, db, (size_t)D * sizeof(float));
+    memcpy(gs + D, dg, (size_t)D * sizeof(float));
+    if (bd__bn_sync(l->net, gs, 2 * (size_t)D)) {
+        sb = gs;
+        sg = gs + D;
+        invB = 1.0f / (float)l->net->grows;
+    }
     for (int r = 0; r < B; r++) {
         size_t o = (size_t)r * D;
-        dx_row(dx + o, dy + o, xh + o, gamma, istd, db, dg, invB, D);
+        dx_row(dx + o, dy + o, xh + o, gamma, istd, sb, sg, invB, D);
     }
     bd__maybe_break(BD_LAYER_BATCHNORM, dx, (size_t)B * D);
 }

@@ -13,6 +13,7 @@ typedef struct bn2d_args {
     float *y, *xhat, *mean_istd, *rmean, *rvar, *dx, *dgamma, *dbeta;
     const float *x, *gamma, *beta, *dy;
     float mom, eps;
+    float inv_m;          /* --sync-bn backward: 1 / (global rows · HW) */
     int training, B, C, HW;
 } bn2d_args;
 
@@ -81,10 +82,86 @@ void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
                      const float *gamma, const float *beta, float *rmean, float *rvar,
                      float mom, float eps, int training, int B, int C, int HW)
 {
+    bd__bn2d_forward(y, xhat, mean_istd, x, gamma, beta, rmean, rvar, mom, eps, training, B, C,
+                     HW, NULL);
+}
+
+/* --sync-bn, in three passes over the channels with a sum over the
+ * processes between them: Σx, then Σ(x − μ)² around the global μ, then the
+ * normalisation (the one-process pass does all three per channel). */
+static void sum_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    for (int c = lo; c < hi; c++) {
+        double s = 0.0;
+        for (int b = 0; b < a->B; b++)
+            s += bd__sum(a->x + ((size_t)b * a->C + c) * a->HW, (size_t)a->HW);
+        a->mean_istd[c] = (float)s;
+    }
+}
+
+static void sqdev_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    for (int c = lo; c < hi; c++) {
+        double v = 0.0;
+        for (int b = 0; b < a->B; b++)
+            v += sq_dev_sum(a->x + ((size_t)b * a->C + c) * a->HW, a->mean_istd[c], a->HW);
+        a->mean_istd[a->C + c] = (float)v;
+    }
+}
+
+static void norm_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    for (int c = lo; c < hi; c++) {
+        const float m = a->mean_istd[c], is = a->mean_istd[a->C + c], g = a->gamma[c];
+        const float be = a->beta[c];
+        for (int b = 0; b < a->B; b++) {
+            const size_t o = ((size_t)b * a->C + c) * a->HW;
+            const float *x = a->x + o;
+            float *xh = a->xhat + o, *y = a->y + o;
+            for (int p = 0; p < a->HW; p++) {
+                float h = (x[p] - m) * is;
+                xh[p] = h;
+                y[p] = g * h + be;
+            }
+        }
+    }
+}
+
+static void fwd_sync(bn2d_args *a, const bd_net *net)
+{
+    const int C = a->C;
+    float *mu = a->mean_istd, *istd = mu + C;
+    const double inv = 1.0 / ((double)net->grows * a->HW);
+    bd__parallel_for(C, sum_channels, a);
+    bd__bn_sync(net, mu, (size_t)C);
+    for (int c = 0; c < C; c++)
+        mu[c] = (float)(mu[c] * inv);
+    bd__parallel_for(C, sqdev_channels, a);
+    bd__bn_sync(net, istd, (size_t)C);
+    for (int c = 0; c < C; c++) {
+        const float var = (float)(istd[c] * inv);
+        istd[c] = 1.0f / sqrtf(var + a->eps);
+        a->rmean[c] = a->mom * a->rmean[c] + (1.0f - a->mom) * mu[c];
+        a->rvar[c] = a->mom * a->rvar[c] + (1.0f - a->mom) * var;
+    }
+    bd__parallel_for(C, norm_channels, a);
+}
+
+void bd__bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
+                      const float *gamma, const float *beta, float *rmean, float *rvar,
+                      float mom, float eps, int training, int B, int C, int HW,
+                      const bd_net *net)
+{
     bn2d_args a = {.y = y, .xhat = xhat, .mean_istd = mean_istd, .rmean = rmean, .rvar = rvar,
                    .x = x, .gamma = gamma, .beta = beta, .mom = mom, .eps = eps,
                    .training = training, .B = B, .C = C, .HW = HW};
-    bd__parallel_for(C, fwd_channels, &a);
+    if (net && training && net->sync && net->sync->size > 1)
+        fwd_sync(&a, net);
+    else
+        bd__parallel_for(C, fwd_channels, &a);
 }
 
 /* channels [lo, hi) of the backward */
@@ -122,10 +199,53 @@ void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                       const float *xhat, const float *mean_istd, const float *gamma,
                       int training, int B, int C, int HW)
 {
+    bd__bn2d_backward(dx, dgamma, dbeta, dy, xhat, (float *)mean_istd, gamma, training, B, C, HW,
+                      NULL);
+}
+
+/* --sync-bn's backward: this process's dβ, dγ (its part of the gradient
+ * block) first, then dx from their sums over every process (in
+ * mean_istd[2C..4C)) and the global row count. dgamma/dbeta are the `db`
+ * and `dg` of the formula only in the one-process pass. */
+static void dx_channels(void *ctx, int lo, int hi, int part)
+{
+    const bn2d_args *a = ctx;
+    const int C = a->C, HW = a->HW;
+    const float *istd = a->mean_istd + C, *gs = a->mean_istd + 2 * C;
+    for (int c = lo; c < hi; c++) {
+        const float k = a->gamma[c] * istd[c], db = gs[c] * a->inv_m, dg = gs[C + c] * a->inv_m;
+        for (int b = 0; b < a->B; b++) {
+            const size_t o = ((size_t)b * C + c) * HW;
+            const float *dy = a->dy + o, *xh = a->xhat + o;
+            float *dx = a->dx + o;
+            for (int p = 0; p < HW; p++)
+                dx[p] = k * (dy[p] - db - xh[p] * dg);
+        }
+    }
+}
+
+void bd__bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                       const float *xhat, float *mean_istd, const float *gamma, int training,
+                       int B, int C, int HW, const bd_net *net)
+{
     bn2d_args a = {.dx = dx, .dgamma = dgamma, .dbeta = dbeta, .dy = dy, .xhat = (float *)xhat,
-                   .mean_istd = (float *)mean_istd, .gamma = gamma, .training = training,
+                   .mean_istd = mean_istd, .gamma = gamma, .training = training,
                    .B = B, .C = C, .HW = HW};
+    if (!(net && training && net->sync && net->sync->size > 1)) {
+        bd__parallel_for(C, bwd_channels, &a);
+        return;
+    }
+    a.dx = NULL; /* the sums only */
     bd__parallel_for(C, bwd_channels, &a);
+    if (!dx)
+        return;
+    float *gs = mean_istd + 2 * C;
+    memcpy(gs, dbeta, (size_t)C * sizeof(float));
+    memcpy(gs + C, dgamma, (size_t)C * sizeof(float));
+    bd__bn_sync(net, gs, 2 * (size_t)C);
+    a.dx = dx;
+    a.inv_m = (float)(1.0 / ((double)net->grows * HW));
+    bd__parallel_for(C, dx_channels, &a);
 }
 
 /* ---- the BatchNorm2d row of the op table: gamma in W, beta in b (each
@@ -133,9 +253,10 @@ void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 
 static size_t bn2d_params(const bd_layer *l) { return 2 * (size_t)l->in_c; }
 static size_t bn2d_state(const bd_layer *l) { return 2 * (size_t)l->in_c; }
-/* aux [B, C*H*W]: x̂; aux2 [2C]: the mean used and 1/std */
+/* aux [B, C*H*W]: x̂; aux2 [4C]: the mean used and 1/std, then room for
+ * --sync-bn's summed Σdy, Σdy·x̂ */
 static size_t bn2d_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
-static size_t bn2d_aux2(const bd_layer *l) { return 2 * (size_t)l->in_c; }
+static size_t bn2d_aux2(const bd_layer *l) { return 4 * (size_t)l->in_c; }
 
 static void bn2d_bind(bd_layer *l, float *p, float *g, float *s)
 {
@@ -162,17 +283,17 @@ static void bn2d_init(bd_layer *l, bd_init init, bd_rng *rng)
 
 static void bn2d_fwd(bd_layer *l, int B)
 {
-    bd_bn2d_forward(bd_f32(&l->out), bd_f32(&l->aux), bd_f32(&l->aux2), bd_f32(l->in),
-                    bd_f32(&l->W), bd_f32(&l->b), bd_f32(&l->s0), bd_f32(&l->s1), l->p0, l->p1,
-                    l->net->training, B, l->in_c, l->in_h * l->in_w);
+    bd__bn2d_forward(bd_f32(&l->out), bd_f32(&l->aux), bd_f32(&l->aux2), bd_f32(l->in),
+                     bd_f32(&l->W), bd_f32(&l->b), bd_f32(&l->s0), bd_f32(&l->s1), l->p0, l->p1,
+                     l->net->training, B, l->in_c, l->in_h * l->in_w, l->net);
 }
 
 static void bn2d_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     float *dx = need_dx ? bd_f32(&l->dx) : NULL;
-    bd_bn2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(&l->aux),
-                     bd_f32(&l->aux2), bd_f32(&l->W), l->net->training, B, l->in_c,
-                     l->in_h * l->in_w);
+    bd__bn2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(&l->aux),
+                      bd_f32(&l->aux2), bd_f32(&l->W), l->net->training, B, l->in_c,
+                      l->in_h * l->in_w, l->net);
     if (dx)
         bd__maybe_break(BD_LAYER_BATCHNORM2D, dx, (size_t)B * l->in_size);
 }

@@ -12,30 +12,19 @@ static size_t dropout_aux_cols(const bd_layer *l) { return (size_t)l->in_size; }
 /* x [B,D] -> y [B,D]; training: y = x·m, m = (u >= p) / (1 − p), u uniform
  * in [0, 1) on a 16-bit grid: four u per 64-bit draw, compared as integers
  * (k/2¹⁶ >= p  ⇔  k >= ⌈p·2¹⁶⌉), so a unit drops with probability p rounded
- * up to a multiple of 2⁻¹⁶. The draws go through a small block of uint16 so
- * the compare-and-select loop vectorises (a drop is not predictable). */
+ * up to a multiple of 2⁻¹⁶. Row r draws from the stream of its global row
+ * (net->row0 + r) under this step's key, so a sample gets the same mask
+ * whichever process computes it (data parallel). The draws go through a
+ * small block of uint16 so the compare-and-select loop vectorises (a drop
+ * is not predictable). */
 #define DROP_BLOCK 1024
 
-static void dropout_fwd(bd_layer *l, int B)
+static void drop_row(float *restrict y, float *restrict m, const float *restrict x, size_t D,
+                     uint32_t T, float keep, bd_rng *rng)
 {
-    const size_t n = (size_t)B * l->in_size;
-    const float *restrict x = bd_f32(l->in);
-    float *restrict y = bd_f32(&l->out);
-    if (!l->net->training) {
-        memcpy(y, x, n * sizeof(float));
-        return;
-    }
-    /* bd_net_from_spec checks p in [0, 1); clamp anyway: p >= 1 drops all */
-    float p = l->p0;
-    if (!(p > 0.0f))
-        p = 0.0f;
-    const float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    const uint32_t T = p < 1.0f ? (uint32_t)ceilf(p * 65536.0f) : 1u << 16;
-    float *restrict m = bd_f32(&l->aux);
-    bd_rng *rng = &l->net->rng;
     uint16_t k[DROP_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += DROP_BLOCK) {
-        size_t len = BD_MIN(n - i0, (size_t)DROP_BLOCK);
+    for (size_t i0 = 0; i0 < D; i0 += DROP_BLOCK) {
+        size_t len = BD_MIN(D - i0, (size_t)DROP_BLOCK);
         for (size_t i = 0; i < len; i += 4) {
             uint64_t u = bd_rng_u64(rng);
             k[i] = (uint16_t)(u >> 48);
@@ -48,6 +37,31 @@ static void dropout_fwd(bd_layer *l, int B)
             m[i0 + i] = mi;
             y[i0 + i] = x[i0 + i] * mi;
         }
+    }
+}
+
+static void dropout_fwd(bd_layer *l, int B)
+{
+    const size_t D = (size_t)l->in_size;
+    const float *x = bd_f32(l->in);
+    float *y = bd_f32(&l->out);
+    if (!l->net->training) {
+        memcpy(y, x, (size_t)B * D * sizeof(float));
+        return;
+    }
+    /* bd_net_from_spec checks p in [0, 1); clamp anyway: p >= 1 drops all */
+    float p = l->p0;
+    if (!(p > 0.0f))
+        p = 0.0f;
+    const float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    const uint32_t T = p < 1.0f ? (uint32_t)ceilf(p * 65536.0f) : 1u << 16;
+    float *m = bd_f32(&l->aux);
+    const uint64_t stream = bd__layer_stream(l);
+    for (int r = 0; r < B; r++) {
+        bd_rng rng;
+        bd__row_rng(&rng, l->net->step_key, stream, (long)l->net->row0 + r);
+        const size_t o = (size_t)r * D;
+        drop_row(y + o, m + o, x + o, D, T, keep, &rng);
     }
 }
 

@@ -69,8 +69,9 @@ static size_t res_aux_cols(const bd_layer *l)
     return has_proj(l) ? 6 * o + (size_t)l->in_size : 5 * o;
 }
 
-/* aux2: mean and 1/std of each BatchNorm, [2C] each */
-static size_t res_aux2(const bd_layer *l) { return (size_t)l->units * (has_proj(l) ? 6 : 4); }
+/* aux2: mean and 1/std of each BatchNorm, [4C] each (the last 2C for
+ * --sync-bn's backward sums) */
+static size_t res_aux2(const bd_layer *l) { return (size_t)l->units * (has_proj(l) ? 12 : 8); }
 
 static size_t res_scratch(const bd_layer *l, int B)
 {
@@ -134,7 +135,7 @@ static res_parts parts(bd_layer *l, int B)
         q.bn[k] = bd_f32(&l->b) + 2 * C * k;
         q.dbn[k] = bd_f32(&l->db) + 2 * C * k;
         q.st[k] = bd_f32(&l->s0) + 2 * C * k;
-        q.mi[k] = bd_f32(&l->aux2) + 2 * C * k;
+        q.mi[k] = bd_f32(&l->aux2) + 4 * C * k;
     }
     float *a = bd_f32(&l->aux);
     q.xh1 = a;
@@ -158,16 +159,16 @@ static void res_fwd(bd_layer *l, int B)
     float *scr = bd__scratch(l), *out = bd_f32(&l->out);
 
     bd_conv2d_forward(q.t1, x, q.W1, NULL, scr, &g1);
-    bd_bn2d_forward(q.r1, q.xh1, q.mi[0], q.t1, q.bn[0], q.bn[0] + C, q.st[0], q.st[0] + C, mom,
-                    eps, tr, B, C, HW);
+    bd__bn2d_forward(q.r1, q.xh1, q.mi[0], q.t1, q.bn[0], q.bn[0] + C, q.st[0], q.st[0] + C, mom,
+                     eps, tr, B, C, HW, l->net);
     bd_relu_forward(q.r1, q.r1, n);
     bd_conv2d_forward(q.t1, q.r1, q.W2, NULL, scr, &g2);
-    bd_bn2d_forward(q.t2, q.xh2, q.mi[1], q.t1, q.bn[1], q.bn[1] + C, q.st[1], q.st[1] + C, mom,
-                    eps, tr, B, C, HW);
+    bd__bn2d_forward(q.t2, q.xh2, q.mi[1], q.t1, q.bn[1], q.bn[1] + C, q.st[1], q.st[1] + C, mom,
+                     eps, tr, B, C, HW, l->net);
     if (has_proj(l)) {
         bd_conv2d_forward(q.t1, x, q.Wp, NULL, scr, &gp);
-        bd_bn2d_forward(out, q.xhp, q.mi[2], q.t1, q.bn[2], q.bn[2] + C, q.st[2], q.st[2] + C,
-                        mom, eps, tr, B, C, HW);
+        bd__bn2d_forward(out, q.xhp, q.mi[2], q.t1, q.bn[2], q.bn[2] + C, q.st[2], q.st[2] + C,
+                         mom, eps, tr, B, C, HW, l->net);
         for (size_t i = 0; i < n; i++)
             out[i] = BD_MAX(out[i] + q.t2[i], 0.0f);
     } else {
@@ -190,17 +191,18 @@ static void res_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     bd_relu_backward(q.t1, dy, out, n);
     /* main branch: BN2, conv2 (its input gradient into x̂2, no longer needed),
      * relu, BN1 (in place), conv1 */
-    bd_bn2d_backward(q.t2, q.dbn[1], q.dbn[1] + C, q.t1, q.xh2, q.mi[1], q.bn[1], tr, B, C, HW);
+    bd__bn2d_backward(q.t2, q.dbn[1], q.dbn[1] + C, q.t1, q.xh2, q.mi[1], q.bn[1], tr, B, C, HW,
+                      l->net);
     bd_conv2d_backward(q.xh2, q.dW2, NULL, q.t2, q.r1, q.W2, scr, &g2);
     bd_relu_backward(q.xh2, q.xh2, q.r1, n);
-    bd_bn2d_backward(q.xh2, q.dbn[0], q.dbn[0] + C, q.xh2, q.xh1, q.mi[0], q.bn[0], tr, B, C,
-                     HW);
+    bd__bn2d_backward(q.xh2, q.dbn[0], q.dbn[0] + C, q.xh2, q.xh1, q.mi[0], q.bn[0], tr, B, C,
+                      HW, l->net);
     bd_conv2d_backward(dx, q.dW1, NULL, q.xh2, x, q.W1, scr, &g1);
     /* shortcut: the projection's gradient, or dz itself, joins dx */
     const size_t nin = (size_t)B * l->in_size;
     if (has_proj(l)) {
-        bd_bn2d_backward(q.t2, q.dbn[2], q.dbn[2] + C, q.t1, q.xhp, q.mi[2], q.bn[2], tr, B, C,
-                         HW);
+        bd__bn2d_backward(q.t2, q.dbn[2], q.dbn[2] + C, q.t1, q.xhp, q.mi[2], q.bn[2], tr, B, C,
+                          HW, l->net);
         bd_conv2d_backward(dx ? q.tin : NULL, q.dWp, NULL, q.t2, x, q.Wp, scr, &gp);
         if (dx)
             for (size_t i = 0; i < nin; i++)

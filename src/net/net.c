@@ -404,6 +404,10 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
 {
     int B = 0;
     BD_TRY(check_input(net, x, &B));
+    /* Dropout and RReLU draw row r from a stream of (step_key, layer,
+     * row0 + r): one draw per training forward, however the batch is split */
+    if (net->training)
+        net->step_key = bd_rng_u64(&net->rng);
     const bd_tensor *in = x;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
@@ -507,6 +511,15 @@ bd_status bd_net_backward(bd_net *net)
             for (int k = 0; k < C; k++)
                 d[k] *= w;
         }
+    /* a shard of a global batch (data parallel): the gradient of this
+     * process's part of the global mean, B/grows of its own mean; B == grows
+     * (one process) skips this, so a lone run keeps its bits */
+    const float part = net->grows > 0 && net->grows != B ? (float)B / (float)net->grows : 1.0f;
+    if (part != 1.0f) {
+        float *d = bd_f32(&net->dlogits);
+        for (size_t k = 0; k < (size_t)B * C; k++)
+            d[k] *= part;
+    }
     const float *dy = bd_f32(&net->dlogits);
     /* frozen layers (transfer learning) get no gradient: stop before them */
     const int stop = net->frozen > 0 ? net->frozen : 0;
@@ -519,7 +532,7 @@ bd_status bd_net_backward(bd_net *net)
             dy = bd_f32(&l->dx);
     }
     /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
-    const float wd = net->weight_decay, l1 = net->l1;
+    const float wd = net->weight_decay * part, l1 = net->l1 * part;
     if (wd != 0.0f || l1 != 0.0f)
         for (int i = stop; i < net->nlayers; i++) {
             bd_layer *l = &net->layers[i];

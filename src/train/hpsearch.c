@@ -62,6 +62,8 @@ typedef struct search {
     int classes;
     pthread_mutex_t lock;
     int next, done;            /* under lock */
+    int stride;                /* this process runs trials rank, rank + stride, ... */
+    int mine;                  /* how many that is */
     bd_status status;          /* first failure, under lock */
     char msg[512];
 } search;
@@ -109,7 +111,11 @@ static void *worker(void *arg)
     search *S = arg;
     for (;;) {
         pthread_mutex_lock(&S->lock);
-        int i = S->status == BD_OK && S->next < S->cfg->trials ? S->next++ : -1;
+        int i = -1;
+        if (S->status == BD_OK && S->next < S->cfg->trials) {
+            i = S->next;
+            S->next += S->stride;
+        }
         pthread_mutex_unlock(&S->lock);
         if (i < 0)
             return NULL;
@@ -120,9 +126,40 @@ static void *worker(void *arg)
             snprintf(S->msg, sizeof S->msg, "%s", bd_errmsg()); /* messages are per thread */
         }
         if (s == BD_OK && S->cfg->on_trial)
-            S->cfg->on_trial(S->cfg->ud, &S->trials[i], ++S->done, S->cfg->trials);
+            S->cfg->on_trial(S->cfg->ud, &S->trials[i], ++S->done, S->mine);
         pthread_mutex_unlock(&S->lock);
     }
+}
+
+/* Data parallel (cfg->comm): each process ran its own trials, the others'
+ * are zero here (curves included: they start at 0, not -1), so one sum over
+ * the processes gives everyone the whole table, bit for bit. */
+static bd_status gather_trials(const bd_comm *cm, bd_hpsearch_result *out)
+{
+    const int T = out->ntrials;
+    int shape[1] = {4 * T};
+    bd_tensor v;
+    BD_TRY(bd_tensor_alloc(&v, BD_F32, 1, shape));
+    float *f = bd_f32(&v);
+    for (int i = 0; i < T; i++) {
+        const bd_hp_trial *t = &out->trials[i];
+        f[4 * i] = (float)t->epochs;
+        f[4 * i + 1] = (float)t->diverged;
+        f[4 * i + 2] = t->val_acc;
+        f[4 * i + 3] = t->train_acc;
+    }
+    bd_status s = cm->sum_f32(cm->ud, f, v.size);
+    if (s == BD_OK)
+        s = cm->sum_f32(cm->ud, bd_f32(&out->curves), out->curves.size);
+    for (int i = 0; s == BD_OK && i < T; i++) {
+        bd_hp_trial *t = &out->trials[i];
+        t->epochs = (int)f[4 * i];
+        t->diverged = (int)f[4 * i + 1];
+        t->val_acc = f[4 * i + 2];
+        t->train_acc = f[4 * i + 3];
+    }
+    bd_tensor_free(&v);
+    return s;
 }
 
 bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
@@ -184,15 +221,24 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
         t->lr = log_uniform(&rng, cfg->lr_min, cfg->lr_max);
         t->val_curve = bd_f32(&out->curves) + (size_t)i * cfg->epochs * 2;
         t->train_curve = t->val_curve + cfg->epochs;
+    }
+    const bd_comm *cm = cfg->comm && cfg->comm->size > 1 ? cfg->comm : NULL;
+    const int first = cm ? cm->rank : 0, stride = cm ? cm->size : 1;
+    for (int i = 0; s == BD_OK && i < cfg->trials; i++) {
+        bd_hp_trial *t = &out->trials[i];
+        const float none = (i - first) % stride == 0 ? -1.0f : 0.0f; /* 0: another's */
         for (int e = 0; e < cfg->epochs; e++)
-            t->val_curve[e] = t->train_curve[e] = -1.0f;
+            t->val_curve[e] = t->train_curve[e] = none;
     }
     if (s == BD_OK) {
         search S = {.spec = spec, .train = &train, .val = &val, .cfg = cfg,
                     .trials = out->trials,
-                    .classes = BD_MAX(train.nclasses, val.nclasses), .status = BD_OK};
+                    .classes = BD_MAX(train.nclasses, val.nclasses), .status = BD_OK,
+                    .next = first, .stride = stride,
+                    .mine = first < cfg->trials ? (cfg->trials - first + stride - 1) / stride
+                                                : 0};
         pthread_mutex_init(&S.lock, NULL);
-        int nthreads = BD_MAX(1, BD_MIN(bd_get_threads(), cfg->trials));
+        int nthreads = BD_MAX(1, BD_MIN(bd_get_threads(), S.mine));
         int blas = openblas_get_num_threads();
         openblas_set_num_threads(1);
         pthread_t th[64];
@@ -212,6 +258,8 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
         s = S.status;
         if (s != BD_OK)
             bd_error(s, "%s", S.msg);
+        else if (cm)
+            s = gather_trials(cm, out);
     }
     bd_dataset_free(&train);
     bd_dataset_free(&val);

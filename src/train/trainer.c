@@ -126,6 +126,11 @@ static bd_status check_args(const bd_net *net, const bd_optim *opt, const bd_dat
     if (cfg->nranks > 1 && !(cfg->rank >= 0 && cfg->rank < cfg->nranks && cfg->on_sum))
         return bd_error(BD_ERR_ARG, "data-parallel training: rank %d of %d needs 0 <= rank < "
                         "nranks and an on_sum hook", cfg->rank, cfg->nranks);
+    /* every rank computes rows of every step: its one training forward a
+     * step draws the step's key for Dropout (and --sync-bn sums need all) */
+    if (cfg->nranks > 1 && BD_MIN(cfg->batch, train->n) < cfg->nranks)
+        return bd_error(BD_ERR_ARG, "batch of %d rows is smaller than the %d ranks: every rank "
+                        "needs at least one row", BD_MIN(cfg->batch, train->n), cfg->nranks);
     const bd_train_pos *rp = cfg->resume;
     if (rp && rp->perm.data && rp->perm.size != (size_t)train->n)
         return bd_error(BD_ERR_SHAPE, "resume: the checkpoint's sample order has %zu samples, "
@@ -369,10 +374,30 @@ static const int32_t *next_batch(bd_trainer *t)
     return idx + at * t->B;
 }
 
+/* Augment rows [lo, hi) of the global batch, gathered in x: row r draws
+ * from the stream of its global index under one key per step (the same key
+ * on every rank), so a sample is changed the same way whichever rank holds
+ * it and the run does not depend on the number of ranks. */
+static bd_status augment_rows(bd_trainer *t, float *x)
+{
+    const bd_dataset *ds = t->train;
+    const uint64_t key = bd_rng_u64(&t->pos.aug_rng);
+    const size_t D = (size_t)ds->c * ds->h * ds->w;
+    for (int r = t->lo; r < t->hi; r++) {
+        bd_rng rr;
+        bd__row_rng(&rr, key, 0, r);
+        BD_TRY(bd_augment_batch(t->aug, x + (size_t)(r - t->lo) * D, 1, ds->c, ds->h, ds->w,
+                                bd_f32(&t->aug_scratch), &rr));
+    }
+    return BD_OK;
+}
+
 /* This rank's rows [lo, hi) of the batch: gather, augment, forward,
  * backward. With a shard of the batch, loss and gradient are scaled by
- * rows / B (the sum over the ranks is then the batch mean); an empty shard
- * contributes zeros. */
+ * rows / B (the sum over the ranks is then the batch mean): the network
+ * scales its loss gradient (net->grows), so that --sync-bn's sums inside
+ * backward add gradients of one scale; Dropout draws by global row
+ * (net->row0). An empty shard contributes zeros. */
 static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
 {
     bd_net *net = t->net;
@@ -385,21 +410,22 @@ static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
     }
     BD_TRY(bd_dataset_gather(t->train, bidx + t->lo, rows, &net->xbatch, &net->ybatch));
     if (t->aug)
-        BD_TRY(bd_augment_batch(t->aug, bd_f32(&net->xbatch), rows, t->train->c, t->train->h,
-                                t->train->w, bd_f32(&t->aug_scratch), &t->pos.aug_rng));
+        BD_TRY(augment_rows(t, bd_f32(&net->xbatch)));
     bd_labels bl = {bd_i32(&net->ybatch), NULL};
     if (t->tbatch.data) { /* regression / multi-label: the float targets */
         BD_TRY(bd__dataset_targets(t->train, bidx + t->lo, 0, rows, bd_f32(&t->tbatch)));
         bl = (bd_labels){NULL, bd_f32(&t->tbatch)};
     }
-    BD_TRY(bd_net_gradient(net, &net->xbatch, bl, loss));
-    if (rows != t->B) {
-        const float w = (float)rows / (float)t->B;
-        float *g = bd_f32(&net->grads) + off;
-        for (size_t i = 0; i < n; i++)
-            g[i] *= w;
+    const int shard = t->cfg.nranks > 1;
+    net->row0 = t->lo;
+    net->grows = shard ? t->B : 0;
+    net->sync = shard ? t->cfg.sync_bn : NULL;
+    bd_status s = bd_net_gradient(net, &net->xbatch, bl, loss);
+    net->row0 = net->grows = 0;
+    net->sync = NULL;
+    BD_TRY(s);
+    if (rows != t->B)
         *loss = (float)((double)*loss * rows / t->B);
-    }
     return BD_OK;
 }
 

@@ -1,0 +1,127 @@
+/* dist_cli.c — what `badak train` and `badak hpsearch` do differently when
+ * started by mpirun or srun (src/dist/): only rank 0 prints and writes
+ * files, every rank checks that it trains what the others train, and a
+ * rank that fails alone ends the whole job rather than leave the others
+ * waiting in a sum. */
+#include "cli.h"
+#include "internal.h" /* BD_TRY */
+
+#include "dist/dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_dist_threads(long threads)
+{
+    return threads > 0 ? (int)threads : dist_default_threads();
+}
+
+void cli_dist_outputs(int *quiet, int *json, const char **log_path, const char **ckpt,
+                      const char **save)
+{
+    if (!dist_active() || dist_is_root())
+        return;
+    *quiet = 1;
+    *json = 0;
+    *log_path = *ckpt = *save = NULL;
+}
+
+int cli_dist_fail(bd_status s, int collective)
+{
+    if (!dist_active())
+        return cli_fail(s);
+    int code = s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
+    if (collective) { /* every rank has this error: say it once */
+        if (dist_is_root())
+            cli_fail(s);
+        return code;
+    }
+    fflush(stdout);
+    fprintf(stderr, "badak: error (rank %d of %d): %s\n", dist_rank(), dist_size(),
+            bd_errmsg());
+    dist_abort(code);
+}
+
+int cli_dist_any_failed(bd_status s)
+{
+    if (!dist_active())
+        return s != BD_OK ? cli_fail(s) : 0;
+    if (!dist_any(s != BD_OK))
+        return 0;
+    if (s != BD_OK) {
+        fflush(stdout);
+        fprintf(stderr, "badak: error (rank %d of %d): %s\n", dist_rank(), dist_size(),
+                bd_errmsg());
+    }
+    return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
+}
+
+bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
+                         const bd_dataset *val, const bd_net *net, const char *run)
+{
+    if (!dist_active())
+        return BD_OK;
+    uint64_t ncrc = 0;
+    bd_status s = net ? dist_net_crc(net, &ncrc) : BD_OK;
+    /* a failure here is local; checking it collectively keeps the ranks in
+     * step (dist_any), then every check below is made by every rank */
+    if (dist_any(s != BD_OK))
+        return s != BD_OK ? s : bd_error(BD_ERR_ARG, "another rank could not checksum its "
+                                         "network");
+    /* the first disagreement is the one reported (each check's outcome is
+     * the same on every rank, so all stop at the same one) */
+    BD_TRY(dist_check_same("the options", strlen(run ? run : ""),
+                           dist_crc(0, run ? run : "", strlen(run ? run : ""))));
+    const bd_dataset *sets[3] = {train, test, val};
+    const char *names[3] = {"the training set (samples)", "the test set (samples)",
+                            "the validation set (samples)"};
+    for (int i = 0; i < 3; i++) {
+        const bd_dataset *d = sets[i];
+        BD_TRY(dist_check_same(names[i], d ? (uint64_t)d->n : 0,
+                               d && d->n ? dist_dataset_crc(d) : 0));
+    }
+    return dist_check_same("the network (parameters)", net ? bd_net_param_count(net) : 0,
+                           ncrc);
+}
+
+bd_status cli_dist_agree_net(const char *what, const bd_net *net)
+{
+    if (!dist_active())
+        return BD_OK;
+    uint64_t c = 0;
+    bd_status s = dist_net_crc(net, &c);
+    if (dist_any(s != BD_OK))
+        return s != BD_OK ? s : bd_error(BD_ERR_ARG, "another rank could not checksum %s", what);
+    return dist_check_same(what, bd_net_param_count(net), c);
+}
+
+void cli_dist_report(int quiet)
+{
+    if (!dist_active() || !dist_is_root() || quiet)
+        return;
+    double sec;
+    long calls;
+    dist_reduce_stats(&sec, &calls);
+    printf("data parallel: %d ranks; %ld gradient allreduces, %.3f s in all (%.3f ms each "
+           "on rank 0)\n", dist_size(), calls, sec, calls ? 1e3 * sec / (double)calls : 0.0);
+}
+
+const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }
+
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn) { dist_train_hooks(cfg, sync_bn); }
+
+int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
+
+char *cli_dist_argv_text(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *t = malloc(n), *p = t;
+    for (int i = 0; t && i < argc; i++)
+        p += sprintf(p, "%s\x1f", argv[i]);
+    if (t)
+        *p = 0;
+    return t;
+}

@@ -1,0 +1,231 @@
+/* dist.c — the MPI side of data-parallel training (dist.h). Every sum is
+ * one MPI_Allreduce in place; Open MPI gives every rank the same bits. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "dist.h"
+
+#include <mpi.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static struct {
+    int started;          /* MPI_Init was called here */
+    int rank, size;
+    int local_size;       /* ranks on this node */
+    bd_comm comm;
+    double reduce_s;      /* time in sum_f32 (the gradient sums) */
+    long reduce_calls;
+} D = {.size = 1, .local_size = 1};
+
+int dist_launched(void)
+{
+    /* Open MPI's mpirun, PMIx (srun --mpi=pmix, prterun), PMI-1/2 (srun,
+     * MPICH's hydra) */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
+
+int dist_init(int *argc, char ***argv)
+{
+    if (!dist_launched())
+        return 0;
+    int provided = 0;
+    /* only the main thread calls MPI (the thread pool never does) */
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "badak: error: MPI_Init failed (started by an MPI launcher)\n");
+        return 1;
+    }
+    D.started = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &D.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &D.size);
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, D.rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &D.local_size);
+    MPI_Comm_free(&node);
+    return 0;
+}
+
+void dist_finalize(void)
+{
+    if (D.started)
+        MPI_Finalize();
+    D.started = 0;
+}
+
+int dist_active(void) { return D.started && D.size > 1; }
+int dist_rank(void) { return D.rank; }
+int dist_size(void) { return D.size; }
+int dist_is_root(void) { return D.rank == 0; }
+
+/* MPI counts are int: sum in pieces of at most 2^30 values */
+static bd_status allreduce(void *x, size_t n, MPI_Datatype t, size_t esize)
+{
+    char *p = x;
+    for (size_t done = 0; done < n;) {
+        int k = (int)(n - done < (1u << 30) ? n - done : (1u << 30));
+        if (MPI_Allreduce(MPI_IN_PLACE, p + done * esize, k, t, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return bd_error(BD_ERR_IO, "MPI_Allreduce of %d values failed", k);
+        done += (size_t)k;
+    }
+    return BD_OK;
+}
+
+static bd_status sum_f32(void *ud, float *x, size_t n)
+{
+    return allreduce(x, n, MPI_FLOAT, sizeof(float));
+}
+
+static bd_status sum_f64(void *ud, double *x, size_t n)
+{
+    return allreduce(x, n, MPI_DOUBLE, sizeof(double));
+}
+
+/* The trainer's hooks: the gradient block (timed, for the report and the
+ * benchmark), the step's and the evaluations' doubles, the BatchNorm
+ * running averages (averaged: each rank's came from its own rows). */
+static bd_status on_grad(void *ud, float *g, size_t n)
+{
+    double t0 = MPI_Wtime();
+    bd_status s = allreduce(g, n, MPI_FLOAT, sizeof(float));
+    D.reduce_s += MPI_Wtime() - t0;
+    D.reduce_calls++;
+    return s;
+}
+
+static bd_status on_sum(void *ud, double *v, int n) { return sum_f64(ud, v, (size_t)n); }
+
+static bd_status on_state(void *ud, float *st, size_t n)
+{
+    bd_status s = sum_f32(ud, st, n);
+    const float inv = 1.0f / (float)D.size;
+    for (size_t k = 0; s == BD_OK && k < n; k++)
+        st[k] *= inv;
+    return s;
+}
+
+void dist_train_hooks(bd_train_config *cfg, int sync_bn)
+{
+    if (!dist_active())
+        return;
+    cfg->rank = D.rank;
+    cfg->nranks = D.size;
+    cfg->on_grad = on_grad;
+    cfg->on_sum = on_sum;
+    /* with --sync-bn the running averages are equal on every rank already */
+    cfg->on_state = sync_bn ? NULL : on_state;
+    cfg->dist_ud = NULL;
+    cfg->sync_bn = sync_bn ? dist_comm(1) : NULL;
+}
+
+const bd_comm *dist_comm(int sync_bn)
+{
+    if (!dist_active())
+        return NULL;
+    D.comm = (bd_comm){.rank = D.rank, .size = D.size, .sync_bn = sync_bn, .ud = NULL,
+                       .sum_f32 = sum_f32, .sum_f64 = sum_f64};
+    return &D.comm;
+}
+
+int dist_default_threads(void)
+{
+    if (!dist_active())
+        return 0;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int mine = (int)(online > 0 ? online : 1);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        mine = CPU_COUNT(&set); /* mpirun may have bound this rank to a core */
+    int share = (int)(online > 0 ? online : 1) / (D.local_size > 0 ? D.local_size : 1);
+    int n = mine < share ? mine : share;
+    return n > 0 ? n : 1;
+}
+
+bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum)
+{
+    if (!dist_active())
+        return BD_OK;
+    uint64_t mine[2] = {count, sum};
+    uint64_t *all = malloc(sizeof mine * (size_t)D.size);
+    if (!all)
+        return bd_error(BD_ERR_NOMEM, "out of memory checking %s across ranks", what);
+    MPI_Allgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, MPI_COMM_WORLD);
+    bd_status s = BD_OK;
+    for (int r = 1; r < D.size && s == BD_OK; r++)
+        if (all[2 * r] != all[0] || all[2 * r + 1] != all[1])
+            s = bd_error(BD_ERR_ARG,
+                         "ranks disagree on %s: rank %d has %llu (checksum %016llx), rank 0 "
+                         "has %llu (checksum %016llx); every rank must run the same command "
+                         "on the same data", what, r, (unsigned long long)all[2 * r],
+                         (unsigned long long)all[2 * r + 1], (unsigned long long)all[0],
+                         (unsigned long long)all[1]);
+    free(all);
+    return s;
+}
+
+int dist_any(int failed)
+{
+    if (!dist_active())
+        return failed != 0;
+    int f = failed != 0, any = 0;
+    MPI_Allreduce(&f, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+
+void dist_abort(int code)
+{
+    fflush(stdout);
+    fflush(stderr);
+    if (D.started)
+        MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
+}
+
+void dist_reduce_stats(double *seconds, long *calls)
+{
+    *seconds = D.reduce_s;
+    *calls = D.reduce_calls;
+}
+
+uint64_t dist_crc(uint64_t crc, const void *data, size_t len)
+{
+    /* two CRC-32s (of the bytes, and seeded differently) make 64 bits */
+    const Bytef *p = data;
+    uLong lo = (uLong)(crc & 0xffffffffu), hi = (uLong)(crc >> 32) ^ 0x5bd1e995u;
+    while (len > 0) {
+        uInt k = (uInt)(len > (1u << 30) ? (1u << 30) : len);
+        lo = crc32(lo, p, k);
+        hi = crc32(hi, p, k);
+        p += k;
+        len -= k;
+    }
+    return ((uint64_t)(hi & 0xffffffffu) << 32) | (lo & 0xffffffffu);
+}
+
+uint64_t dist_dataset_crc(const bd_dataset *ds)
+{
+    uint64_t c = dist_crc(0, ds->x.data, ds->x.size * bd_dtype_size(ds->x.dtype));
+    c = dist_crc(c, ds->y.data, ds->y.size * sizeof(int32_t));
+    int shape[4] = {ds->c, ds->h, ds->w, ds->nclasses};
+    return dist_crc(c, shape, sizeof shape);
+}
+
+bd_status dist_net_crc(const bd_net *net, uint64_t *crc)
+{
+    char *ini = NULL;
+    bd_status s = bd_net_to_ini(net, &ini);
+    if (s != BD_OK)
+        return s;
+    uint64_t c = dist_crc(0, ini, strlen(ini));
+    free(ini);
+    c = dist_crc(c, net->params.data, net->params.size * sizeof(float));
+    *crc = dist_crc(c, net->state.data, net->state.size * sizeof(float));
+    return BD_OK;
+}

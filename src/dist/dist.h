@@ -1,0 +1,53 @@
+/* dist.h — data-parallel runs of the badak command over MPI (Open MPI).
+ * Only the command links this module; libbadak knows nothing of MPI and
+ * sees a bd_comm (two sums and a rank) filled from here. Without mpirun or
+ * srun nothing here calls MPI, so a plain run pays nothing. */
+#ifndef BADAK_DIST_H
+#define BADAK_DIST_H
+
+#include "badak.h"
+
+/* Was this process started by an MPI launcher (mpirun, mpiexec, srun)? */
+int dist_launched(void);
+/* MPI_Init when launched (once, from main); 0, or an exit code after a
+ * printed message. */
+int dist_init(int *argc, char ***argv);
+/* MPI_Finalize if dist_init started MPI. */
+void dist_finalize(void);
+/* 1 when more than one process takes part. */
+int dist_active(void);
+int dist_rank(void);
+int dist_size(void);
+/* Rank 0 (or alone): the process that prints and writes files. */
+int dist_is_root(void);
+/* The library's view of the group: rank, size and MPI_Allreduce sums;
+ * NULL when not active. sync_bn is copied into it. */
+const bd_comm *dist_comm(int sync_bn);
+/* Fill the trainer's data-parallel fields (rank, nranks, on_grad: the
+ * gradient block's MPI_Allreduce, on_sum, on_state: BatchNorm running
+ * averages averaged, sync_bn); nothing when not active. */
+void dist_train_hooks(bd_train_config *cfg, int sync_bn);
+/* Threads per process when --threads is not given: the cores this process
+ * may run on, shared with the other ranks on its node (MPI_COMM_TYPE_SHARED),
+ * at least 1; 0 (all cores) when not active. */
+int dist_default_threads(void);
+/* Do all ranks hold the same `what` (a count and a checksum)? BD_OK if so;
+ * else BD_ERR_ARG on every rank with a message naming the first rank that
+ * differs from rank 0 (collective: every rank must call it). */
+bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum);
+/* Did any rank fail? (collective): returns 1 on every rank if `failed` was
+ * non-zero on one of them. */
+int dist_any(int failed);
+/* End the whole job now with `code` (a rank failing alone while the others
+ * may wait for it in a sum: MPI_Abort, never a hang). */
+void dist_abort(int code) __attribute__((noreturn));
+/* Seconds spent in the gradient sums and how many (for the benchmark). */
+void dist_reduce_stats(double *seconds, long *calls);
+
+/* Checksums for dist_check_same (zlib's CRC-32, 64-bit by chaining). */
+uint64_t dist_crc(uint64_t crc, const void *data, size_t len);
+uint64_t dist_dataset_crc(const bd_dataset *ds);
+/* The architecture (as INI text) and every parameter and state value. */
+bd_status dist_net_crc(const bd_net *net, uint64_t *crc);
+
+#endif

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# cli_mpi.sh — data-parallel training under mpirun (docs/distributed.md):
+# N ranks give the model of one process with the same global batch (MLP,
+# simple_convnet, Dropout, --sync-bn; N = 2 and 3, a batch 3 does not
+# divide), checkpoints move between rank counts, Ctrl-C to mpirun stops
+# every rank with a checkpoint, a killed rank ends the job, hpsearch's
+# table does not depend on the ranks, and ranks that disagree are refused.
+# Small generated data, so it stays fast on 2 cores.
+set -u
+BADAK=${BADAK_BIN:-build/badak}
+case $BADAK in /*) ;; *) BADAK=$PWD/$BADAK ;; esac   # ranks may start elsewhere (-wdir)
+QUICK=${BADAK_QUICK:-0}   # set under the sanitizers
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE "substring" -- command...   (stdout+stderr must contain substring)
+expect() {
+    local code=$1 want=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "'$*' exited $rc, expected $code"$'\n'"$out"
+    elif [ -n "$want" ] && ! grep -qF -- "$want" <<<"$out"; then
+        bad "'$*' output lacks '$want'"$'\n'"$out"
+    else
+        ok
+    fi
+}
+
+echo "== cli mpi tests ($BADAK)"
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "SKIP: mpirun not found (Debian's openmpi-bin; scripts/setup.sh installs it)"
+    echo "cli tests: 0 passed, 0 failed"
+    exit 0
+fi
+MPI=(timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none)
+if [ "$QUICK" = 1 ]; then
+    # Open MPI keeps allocations until exit in components it unloads at
+    # MPI_Finalize, so LeakSanitizer sees them as "<unknown module>" and no
+    # suppression can name them: leak checks are off in the ranks mpirun
+    # starts (ASan and UBSan stay on). The 1-process runs here and
+    # test_dist.c (the library's data-parallel code, ranks as threads) keep them.
+    echo "note: LeakSanitizer off inside mpirun's ranks (Open MPI's own allocations)"
+    MPI+=(-x "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+fi
+
+# maxdiff A B: the largest |a - b| over every tensor of two model files
+maxdiff() { perl "$here/st_maxdiff.pl" "$1" "$2" | sed -n 's/^maxdiff \([^ ]*\) .*/\1/p'; }
+# within A B LABEL: every weight within 1e-5 (prints the measured maximum)
+within() {
+    local d
+    d=$(maxdiff "$1" "$2")
+    echo "  $3: max |difference| $d"
+    if [ -n "$d" ] && perl -e "exit !($d <= 1e-5)"; then ok; else bad "$3: $d > 1e-5"; fi
+}
+
+# data: a CSV of 4 classes in 8 features, and 12x12 images in 10 classes
+perl -e 'my $s = 5; sub r { $s = ($s * 1103515245 + 12345) % 2147483648; $s / 2147483648 }
+    for (1 .. 600) { my @x = map { sprintf "%.4f", 2 * r() - 1 } 1 .. 8;
+    my $c = ($x[0] + $x[1] > 0 ? 1 : 0) + ($x[2] - $x[3] > 0 ? 2 : 0);
+    print join(",", @x, $c), "\n" }' >"$tmp/d.csv"
+perl "$here/mk_idx.pl" "$tmp/img" 600 100 12
+
+# --- 100 SGD steps: 2 and 3 ranks against 1 process, same global batch 50
+# under the sanitizers (QUICK) 2 ranks only, and no convolutions: slow there
+RANKS="2 3"
+[ "$QUICK" = 1 ] && RANKS=2
+same_model() { # LABEL OPTIONS...
+    local label=$1
+    shift
+    "$BADAK" train "$@" --iters 100 --batch 50 --seed 3 --quiet --save "$tmp/one.st" \
+        || bad "$label: 1 process failed"
+    for n in $RANKS; do
+        "${MPI[@]}" -np $n "$BADAK" train "$@" --iters 100 --batch 50 --seed 3 --quiet \
+            --save "$tmp/n$n.st" || bad "$label: $n ranks failed"
+        within "$tmp/one.st" "$tmp/n$n.st" "$label, $n ranks vs 1 process"
+    done
+}
+same_model "mlp" --csv "$tmp/d.csv" --model mlp --hidden 20,20
+same_model "mlp + Dropout 0.3" --csv "$tmp/d.csv" --model mlp --hidden 20,20 --dropout 0.3
+same_model "mlp + BatchNorm, --sync-bn" --csv "$tmp/d.csv" --model mlp --hidden 20,20 \
+    --batchnorm --sync-bn
+[ "$QUICK" = 1 ] ||
+    same_model "simple_convnet" --data "$tmp/img" --model simple_convnet --lr 0.3 --no-train-acc
+cat >"$tmp/bn2d.ini" <<'INI'
+[c1]
+type = conv
+filters = 6
+kernel = 3
+[bn1]
+type = batchnorm2d
+[r1]
+type = relu
+[p1]
+type = maxpool
+kernel = 2
+[d1]
+type = dropout
+p = 0.2
+[fc]
+type = affine
+units = 10
+INI
+[ "$QUICK" = 1 ] || same_model "conv + BatchNorm2d + Dropout, --sync-bn" --data "$tmp/img" \
+    --model "$tmp/bn2d.ini" --sync-bn --no-train-acc
+# without --sync-bn each rank normalises its own shard (as DDP): not the same
+"${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 20,20 --batchnorm \
+    --iters 100 --batch 50 --seed 3 --quiet --save "$tmp/nosync.st"
+"$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 20,20 --batchnorm --iters 100 \
+    --batch 50 --seed 3 --quiet --save "$tmp/one.st"
+d=$(maxdiff "$tmp/one.st" "$tmp/nosync.st")
+echo "  BatchNorm per shard (no --sync-bn), 2 ranks vs 1 process: $d"
+if perl -e "exit !($d > 1e-4)"; then ok; else bad "per-shard BatchNorm equals the global one ($d)"; fi
+
+# --- rank 0 alone prints; threads default to the cores per rank
+out=$("${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 20 --batch 50 2>&1)
+per=$(( $(nproc) / 2 )); [ $per -ge 1 ] || per=1
+if [ "$(grep -c '^badak 0' <<<"$out")" = 1 ] && grep -q "seed 1, $per threads" <<<"$out" &&
+    grep -q "data parallel: 2 ranks; 20 gradient allreduces" <<<"$out"; then ok
+else bad "2 ranks: one header with $per threads and the allreduce count expected"$'\n'"$out"; fi
+expect 2 "batch of 2 rows is smaller than the 3 ranks" -- \
+    "${MPI[@]}" -np 3 "$BADAK" train --csv "$tmp/d.csv" --iters 5 --batch 2
+
+# --- the NaN guard and early stopping decide on reduced values: every rank
+# stops at the same step, the error is printed once
+out=$("${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 50 --batch 50 --lr 1e5 --quiet 2>&1)
+rc=$?
+if [ $rc = 1 ] && [ "$(grep -c 'loss became NaN at epoch 1' <<<"$out")" = 1 ]; then ok
+else bad "NaN guard under mpirun: rc $rc, one message expected"$'\n'"$out"; fi
+ES=(train --csv "$tmp/d.csv" --model mlp --hidden 32 --epochs 60 --batch 40 --val-split 0.2
+    --patience 2 --lr 0.5 --seed 2 --quiet --json --save)
+j1=$("$BADAK" "${ES[@]}" "$tmp/e1.st" | sed 's/"seconds.*//')
+j2=$("${MPI[@]}" -np 2 "$BADAK" "${ES[@]}" "$tmp/e2.st" | sed 's/"seconds.*//')
+if grep -q '"stopped_early":true' <<<"$j1" && [ "$j1" = "$j2" ]; then ok
+else bad "early stopping, 2 ranks vs 1 process:"$'\n'"$j1"$'\n'"$j2"; fi
+within "$tmp/e1.st" "$tmp/e2.st" "early stopping, 2 ranks vs 1 process"
+
+# --- ranks that disagree are refused, by every rank, before training
+mkdir -p "$tmp/w1" "$tmp/w2"
+cp "$tmp/d.csv" "$tmp/w1/x.csv"
+sed '1s/^[^,]*/0.5/' "$tmp/d.csv" >"$tmp/w2/x.csv"
+expect 2 "set (samples): rank 1 has" -- "${MPI[@]}" \
+    -np 1 -wdir "$tmp/w1" "$BADAK" train --csv x.csv --iters 5 --test-split 0.01 : \
+    -np 1 -wdir "$tmp/w2" "$BADAK" train --csv x.csv --iters 5 --test-split 0.01
+expect 2 "ranks disagree on the options" -- "${MPI[@]}" \
+    -np 1 "$BADAK" train --csv "$tmp/d.csv" --iters 5 : \
+    -np 1 "$BADAK" train --csv "$tmp/d.csv" --iters 5 --seed 2
+
+# --- Ctrl-C to mpirun: every rank stops at the same step, rank 0 checkpoints
+perl -e 'my $s = 7; sub r { $s = ($s * 1103515245 + 12345) % 2147483648; $s / 2147483648 }
+    for (1 .. 4000) { my @x = map { sprintf "%.4f", 2 * r() - 1 } 1 .. 16;
+    my $c = ($x[0] + $x[1] > 0 ? 1 : 0) + ($x[2] - $x[3] > 0 ? 2 : 0);
+    print join(",", @x, $c), "\n" }' >"$tmp/big.csv"
+# wait_for FILE: until it exists (at most 60 s)
+wait_for() { for _ in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.02; done; return 1; }
+# SIGINT once the first epoch's checkpoint is there; a machine fast enough
+# to finish first gets a longer run (the comparisons below use the same)
+for epochs in 12 60 300; do
+    RUN=(train --csv "$tmp/big.csv" --model mlp --hidden 64,64 --optimizer adam --epochs $epochs
+         --batch 20 --no-train-acc --threads 1)
+    rm -rf "$tmp/ck"
+    "${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --checkpoint "$tmp/ck" >"$tmp/int.out" 2>&1 &
+    mp=$! # timeout's PID; mpirun is its child
+    wait_for "$tmp/ck/checkpoint.safetensors" && kill -INT "$(pgrep -P $mp)"
+    wait $mp
+    rc=$?
+    grep -q "interrupted after iteration" "$tmp/int.out" && break
+done
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "interrupted after iteration" "$tmp/int.out" &&
+    ! pgrep -f "$tmp/ck" >/dev/null; then ok
+else bad "SIGINT to mpirun: rc $rc, every rank gone, 'interrupted' expected"$'\n'"$(cat "$tmp/int.out")"; fi
+expect 0 "network    mlp 16-64-64-4" -- "$BADAK" info "$tmp/ck/checkpoint.safetensors"
+it=$(sed -n 's/.*interrupted after iteration \([0-9]*\).*/\1/p' "$tmp/int.out")
+echo "  interrupted at iteration $it of $((160 * epochs))"
+# resumed with 2 ranks (bit for bit), 1 process and 3 ranks (up to rounding)
+"${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --quiet --save "$tmp/u2.st"
+for n in 1 2 3; do
+    cp -r "$tmp/ck" "$tmp/ck$n"
+    if [ $n = 1 ]; then
+        "$BADAK" train --resume "$tmp/ck$n" --checkpoint "$tmp/ck$n" --quiet --save "$tmp/r$n.st"
+    else
+        "${MPI[@]}" -np $n "$BADAK" train --resume "$tmp/ck$n" --checkpoint "$tmp/ck$n" \
+            --quiet --save "$tmp/r$n.st"
+    fi
+done
+d=$(maxdiff "$tmp/u2.st" "$tmp/r2.st")
+echo "  resumed with 2 ranks vs uninterrupted 2 ranks: max |difference| $d"
+if [ "$d" = 0 ]; then ok; else bad "2-rank resume is not bit-identical ($d)"; fi
+within "$tmp/u2.st" "$tmp/r1.st" "2-rank checkpoint resumed by 1 process"
+within "$tmp/u2.st" "$tmp/r3.st" "2-rank checkpoint resumed by 3 ranks"
+
+# --- a rank killed: mpirun ends the job, non-zero, no hang
+"${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --epochs 2000 --checkpoint "$tmp/ckk" >"$tmp/kill.out" 2>&1 &
+mp=$!
+wait_for "$tmp/ckk/checkpoint.safetensors"
+victim=$(pgrep -P "$(pgrep -P $mp)" | tail -1)   # a rank: a child of mpirun
+[ -n "$victim" ] && kill -KILL "$victim"
+wait $mp
+rc=$?
+if [ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! pgrep -f "$tmp/ckk" >/dev/null; then ok
+else bad "SIGKILL of rank $victim: mpirun exited $rc (124: hung)"$'\n'"$(tail -5 "$tmp/kill.out")"; fi
+expect 0 "network    mlp 16-64-64-4" -- "$BADAK" info "$tmp/ckk/checkpoint.safetensors"
+
+# --- hpsearch: trials spread over ranks, the same table as one process
+HP=(hpsearch --data "$tmp/img" --train-size 300 --trials 5 --epochs 3 --seed 4 --quiet)
+"$BADAK" "${HP[@]}" --csv "$tmp/h1.csv" | grep '^Best' >"$tmp/h1.txt"
+"${MPI[@]}" -np 2 "$BADAK" "${HP[@]}" --csv "$tmp/h2.csv" | grep '^Best' >"$tmp/h2.txt"
+if [ -s "$tmp/h1.txt" ] && cmp -s "$tmp/h1.txt" "$tmp/h2.txt" && cmp -s "$tmp/h1.csv" "$tmp/h2.csv"
+then ok; else bad "hpsearch: 2 ranks' table differs from 1 process'"; fi
+
+echo "cli tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
