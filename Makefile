@@ -101,7 +101,16 @@ fuzz-run: fuzz
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/corpus/$$t || exit 1; done
 
-bench: all
+# bench/: the GEMM probe (the floor) and the FLOP counter bench.sh uses
+$(B)/bench/gemm_probe: bench/gemm_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
+
+bench: all $(B)/bench/gemm_probe $(B)/bench/flops
 	@bash bench/bench.sh $(B)
 
 # the pool next to one competing busy process (it starts and kills it)
@@ -118,7 +127,7 @@ help:
 	@echo "make            build libbadak.a, libbadak.so, badak, examples (in $(B)/)"
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
-	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
+	@echo "make bench      issue 14's workloads: seconds, FLOPs, GFLOP/s, the sgemm floor, ratio"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"
