@@ -1,6 +1,10 @@
 # badak — build, test, bench.  `make help` lists the targets.
 CC      ?= gcc
-OPT     ?= -O3 -march=native
+# Portable by default (baseline x86-64): the hot loops pick AVX2 / AVX-512 at
+# run time (BD_HOT in src/internal.h), OpenBLAS its kernels too.
+# OPT="-O3 -march=native" builds for this machine's CPU only (SIGILL on
+# another, and under valgrind).
+OPT     ?= -O3
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
@@ -10,8 +14,11 @@ PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng16)
 PLPLOT_CFLAGS := $(shell pkg-config --cflags plplot 2>/dev/null || echo -I/usr/include/plplot)
 PLPLOT_LIBS   := $(shell pkg-config --libs plplot 2>/dev/null || echo -lplplot)
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) -fno-math-errno $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(PLPLOT_CFLAGS) -fPIC $(EXTRA_CFLAGS)
+# -ffp-contract=off: a*b+c never fused into an FMA, so the AVX2/AVX-512 copies
+# of the hot loops and -march=native builds compute the same bits as baseline
+CFLAGS  += -std=c11 $(OPT) -fno-math-errno -ffp-contract=off $(WARN) \
+           -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(PLPLOT_CFLAGS) -fPIC \
+           -fvisibility=hidden $(EXTRA_CFLAGS)
 CJSON_CFLAGS := $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 CFLAGS  += $(CJSON_CFLAGS)
@@ -19,6 +26,27 @@ CFLAGS  += $(CJSON_CFLAGS)
 LDLIBS  := $(BLAS_LIBS) $(PNG_LIBS) $(CJSON_LIBS) -ljpeg -linih -lz -lm $(EXTRA_LDLIBS)
 
 B       ?= build
+
+# The version (from the header), the shared library's names: the file is
+# libbadak.so.MAJOR.MINOR.PATCH, its SONAME libbadak.so.MAJOR (docs/api.md)
+VERSION := $(shell sed -n 's/^\#define BD_VERSION "\(.*\)"$$/\1/p' include/badak.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libbadak.so.$(SOMAJOR)
+SOFILE  := libbadak.so.$(VERSION)
+
+# make install: PREFIX for the paths, DESTDIR to stage them for a package
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL     ?= install
+LDCONFIG    ?= ldconfig
+# every path make install writes (make uninstall removes exactly these)
+INSTALLED := $(BINDIR)/badak $(INCLUDEDIR)/badak.h $(LIBDIR)/libbadak.a $(LIBDIR)/$(SOFILE) \
+             $(LIBDIR)/$(SONAME) $(LIBDIR)/libbadak.so $(PKGCONFIGDIR)/badak.pc $(MANDIR)/man1/badak.1
 export BADAK_QUICK
 LIB_SRC := $(sort $(wildcard src/core/*.c src/layers/*.c src/net/*.c src/optim/*.c \
                              src/train/*.c src/data/*.c src/io/*.c))
@@ -27,18 +55,24 @@ CLI_SRC := $(sort $(wildcard src/cli/*.c))
 # their own archive linked by the command and the tests, not by libbadak
 FIG_SRC := $(sort $(wildcard src/fig/*.c src/plot/*.c))
 TEST_SRC:= $(sort $(wildcard tests/test_*.c))
+# the book's code in plain C, one program per book file (learn/, docs/learn.md)
+LEARN_SRC := $(sort $(wildcard learn/*/*.c))
+LEARN   := $(LEARN_SRC:learn/%.c=$(B)/learn/%)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
-.PHONY: all lib cli test test-asan check bench bench-contended data run clean help examples fuzz fuzz-run
+.PHONY: all lib cli man learn test test-asan check bench bench-contended data run clean help \
+        examples fuzz fuzz-run install uninstall
 
-all: lib cli examples
-lib: $(B)/libbadak.a $(B)/libbadak.so
+all: lib cli examples man learn
+lib: $(B)/libbadak.a $(B)/libbadak.so $(B)/$(SONAME)
+man: $(B)/badak.1
 cli: $(B)/badak
 examples: $(B)/examples/mnist_train $(B)/examples/transfer_mnist
+learn: $(LEARN)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -48,8 +82,14 @@ $(B)/libbadak.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libbadak.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS) $(EXTRA_LDFLAGS)
+$(B)/$(SOFILE): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS) $(EXTRA_LDFLAGS)
+
+$(B)/$(SONAME): $(B)/$(SOFILE)
+	ln -sf $(SOFILE) $@
+
+$(B)/libbadak.so: $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(B)/libbadakfig.a: $(FIG_OBJ)
 	@rm -f $@
@@ -62,9 +102,49 @@ $(B)/examples/%: examples/%.c $(B)/libbadak.a include/badak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
+$(B)/learn/%: learn/%.c learn/learn.h $(wildcard learn/*/*.h) $(B)/libbadak.a include/badak.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilearn $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
+
 $(B)/tests/%: tests/%.c tests/testutil.h $(B)/libbadakfig.a $(B)/libbadak.a $(HDRS) $(wildcard tests/fuzz/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libbadakfig.a $(B)/libbadak.a $(PLPLOT_LIBS) $(LDLIBS) -lcmocka
+
+# badak(1), its COMMANDS section made from the command's own --help texts
+$(B)/badak.1: man/badak.1.in scripts/manpage.sh $(B)/badak
+	bash scripts/manpage.sh $(B)/badak man/badak.1.in > $@.tmp && mv $@.tmp $@
+
+# badak.pc for pkg-config: libdir and includedir relative to prefix when
+# they lie under it (pkg-config --define-prefix can then relocate it)
+PC_REL = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(B)/badak.pc: badak.pc.in include/badak.h FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call PC_REL,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call PC_REL,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=stage]: the header, both
+# libraries, badak.pc, the badak command and badak(1). ldconfig runs only
+# for a real install (no DESTDIR), as root.
+install: lib cli man $(B)/badak.pc
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(B)/badak $(DESTDIR)$(BINDIR)/badak
+	$(INSTALL) -m 644 include/badak.h $(DESTDIR)$(INCLUDEDIR)/badak.h
+	$(INSTALL) -m 644 $(B)/libbadak.a $(DESTDIR)$(LIBDIR)/libbadak.a
+	$(INSTALL) -m 755 $(B)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbadak.so
+	$(INSTALL) -m 644 $(B)/badak.pc $(DESTDIR)$(PKGCONFIGDIR)/badak.pc
+	$(INSTALL) -m 644 $(B)/badak.1 $(DESTDIR)$(MANDIR)/man1/badak.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null; then \
+	    echo "$(LDCONFIG)"; $(LDCONFIG); fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null; then \
+	    echo "$(LDCONFIG)"; $(LDCONFIG); fi
+
+FORCE:
 
 # Unit tests (cmocka), then the CLI / example tests. BADAK_BIN points the
 # shell tests at the CLI of this build.
@@ -124,7 +204,10 @@ clean:
 	rm -rf build
 
 help:
-	@echo "make            build libbadak.a, libbadak.so, badak, examples (in $(B)/)"
+	@echo "make            build libbadak.a, libbadak.so.$(VERSION), badak, badak.1, examples (in $(B)/)"
+	@echo "make install    PREFIX=/usr/local (default), DESTDIR=stage; make uninstall removes it"
+	@echo "                OPT=\"-O3 -march=native\" builds for this CPU only (default: portable)"
+	@echo "make learn      the book's code in plain C, one program per book file (build/learn/)"
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make bench      issue 14's workloads: seconds, FLOPs, GFLOP/s, the sgemm floor, ratio"

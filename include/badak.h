@@ -21,11 +21,48 @@
 #include <signal.h>
 #include <stdio.h>
 
+/* BD_API marks what libbadak exports. The library is compiled with
+ * -fvisibility=hidden, so its shared object exports the functions declared
+ * here and none of its internals (bd__*); docs/api.md. BD_PRINTF checks a
+ * printf-style format where the compiler can (gcc, clang; not MSVC). */
+#ifndef BD_API
+#if defined(__GNUC__) || defined(__clang__)
+#define BD_API __attribute__((visibility("default")))
+#else
+#define BD_API
+#endif
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define BD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define BD_PRINTF(fmt, args)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
 
-#define BD_VERSION "0.1.0"
+/* ----------------------------------------------------------------- version */
+
+/* The version of this header. Releases 0.2.0 and later keep the ABI of
+ * libbadak.so.0 until the major number changes (docs/api.md). */
+#define BD_VERSION_MAJOR 0
+#define BD_VERSION_MINOR 2
+#define BD_VERSION_PATCH 0
+#define BD_VERSION "0.2.0"
+/* major * 10000 + minor * 100 + patch: 0.2.0 is 200, for #if comparisons */
+#define BD_VERSION_NUMBER (BD_VERSION_MAJOR * 10000 + BD_VERSION_MINOR * 100 + BD_VERSION_PATCH)
+
+/* The version of the library the program runs with, "0.2.0" (BD_VERSION
+ * when it was built): a program linked against libbadak.so.0 may meet a
+ * newer 0.x library than the header it was compiled with. Static string;
+ * thread-safe. */
+BD_API const char *bd_version(void);
+/* The same as a BD_VERSION_NUMBER, e.g. 200. Thread-safe. */
+BD_API int bd_version_number(void);
 
 /* ------------------------------------------------------------------ errors */
 
@@ -46,8 +83,7 @@ const char *bd_errmsg(void);
 const char *bd_status_name(bd_status s);
 /* Record an error (printf-style) and return s; used by the library and by
  * programs that want to report their own errors the same way. */
-bd_status bd_error(bd_status s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+bd_status bd_error(bd_status s, const char *fmt, ...) BD_PRINTF(2, 3);
 
 /* ------------------------------------------------------------------- PRNG */
 
@@ -1189,6 +1225,9 @@ void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
  * check catches a broken backward. Never set it outside tests. */
 void bd_debug_break_backward(bd_layer_kind kind, int broken);
 
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

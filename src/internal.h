@@ -15,6 +15,25 @@
             return bd_try_s_;             \
     } while (0)
 
+/* BD_HOT before a hot loop's *static* function: gcc compiles it three times,
+ * for x86-64-v4 (AVX-512 F/BW/DQ/VL), x86-64-v3 (AVX2) and baseline x86-64,
+ * and the dynamic loader binds the best copy for the CPU once, at start-up
+ * (an ifunc, in the static library too; valgrind reports no AVX-512, so it
+ * runs the AVX2 copy). So the default build stays portable and still runs
+ * these loops on wide vectors. Static functions only: a cloned public
+ * function would also export its ".resolver" symbol. The v3/v4 copies may
+ * use FMA instructions, but -ffp-contract=off (Makefile) forbids fusing
+ * a*b+c, so every copy computes the same bits. Off where it cannot work or
+ * is pointless: clang 14 (links its clones wrongly), non-x86, a build that
+ * already targets AVX-512 (OPT="-march=native" on such a CPU), or
+ * -DBD_NO_CLONES. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__AVX512F__) && !defined(BD_NO_CLONES)
+#define BD_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BD_HOT
+#endif
+
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
 

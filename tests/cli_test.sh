@@ -385,7 +385,7 @@ expect 1 "cannot create the output folder" -- "$BADAK" figure gd-1d --out "$tmp/
 # without MNIST the MNIST figures say so: exit 1 alone, skipped by 'all'
 expect 1 "setup.sh" -- "$BADAK" figure optimizers-mnist --quick --data "$tmp/nowhere" --out "$fig"
 out=$("$BADAK" figure all --quick --data "$tmp/nowhere" --out "$tmp/fignodata" 2>&1)
-if [ $? -eq 0 ] && [ "$(grep -c ': skipped: ' <<<"$out")" -eq 6 ] && [ "$(ls "$tmp/fignodata"/*.png | wc -l)" -eq 7 ]; then
+if [ $? -eq 0 ] && [ "$(grep -c ': skipped: ' <<<"$out")" -eq 7 ] && [ "$(ls "$tmp/fignodata"/*.png | wc -l)" -eq 8 ]; then
     ok; else bad "figure all without MNIST"$'\n'"$out"; fi
 
 if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-ubyte.gz" ]; then
@@ -401,7 +401,7 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
     expect 2 "--lr-range" -- "$BADAK" hpsearch --lr-range 1e-2,1e-6
     # every MNIST figure in quick mode, through 'figure all'
     out=$("$BADAK" figure all --quick --out "$tmp/figall" 2>&1)
-    if [ $? -eq 0 ] && grep -q "^figure all: 13 figures" <<<"$out"; then ok; else
+    if [ $? -eq 0 ] && grep -q "^figure all: 15 figures" <<<"$out"; then ok; else
         bad "figure all --quick"$'\n'"$out"; fi
     check_fig "$tmp/figall" optimizers-mnist $((6 * 150))
     check_fig "$tmp/figall" weight-init-mnist $((3 * 150))
@@ -463,7 +463,7 @@ if [ -f "$MNIST/train-images-idx3-ubyte" ] || [ -f "$MNIST/train-images-idx3-uby
         expect 1 "nothere.png: cannot open" -- "$BADAK" predict --model "$tmp/cnn.safetensors" "$tmp/nothere.png"
         # the first layer's filters of that model (book 7.6.1): 30 images of 5x5
         expect 0 "filters.png" -- "$BADAK" figure filters --model "$tmp/cnn.safetensors" --out "$fig"
-        check_fig "$fig" filters 750
+        check_fig "$fig" filters 1500   # before and after training
     fi
 else
     echo "note: MNIST not installed in $MNIST: skipping the MNIST runs"

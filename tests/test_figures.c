@@ -8,6 +8,8 @@
 #include "plot/plot.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static double quad_d(double x) { return 2 * x - 4; } /* f = x² − 4x + 6 */
 static double quad(double x) { return x * x - 4 * x + 6; }
@@ -337,8 +339,114 @@ static void test_outputs(void **state)
     rmdir(dir);
 }
 
-int main(void)
+
+/* plot_images: image row 0 at the top (the first row was lost once: PLplot
+ * takes values at cell corners), reversed gray, a fixed 0..1 range. */
+static void test_image_rows(void **state)
 {
+    (void)state;
+    char dir[] = "/tmp/badak_fig_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/rows.png", dir);
+    float im[5 * 5];
+    for (int i = 0; i < 25; i++)
+        im[i] = i < 5 ? 1.0f : 0.0f; /* the top row white, the rest black */
+    for (int rev = 0; rev < 2; rev++) {
+        plot_page pg;
+        assert_ok(plot_open(&pg, path, 200, 200, 0, NULL));
+        plot_images(&(plot_imgs){.px = im, .n = 1, .h = 5, .w = 5, .cols = 1, .reversed = rev,
+                                 .lo = 0, .hi = 1});
+        assert_ok(plot_close(&pg));
+        bd_image img;
+        assert_ok(bd_image_load(path, &img));
+        /* the image is about 180 px square, centred: its top row spans
+         * y 10..46, the bottom one 154..190 */
+        float top = img.px[25 * img.w + 100], bottom = img.px[175 * img.w + 100];
+        assert_true(rev ? top < 0.1f : top > 0.9f);
+        assert_true(rev ? bottom > 0.9f : bottom < 0.1f);
+        bd_image_free(&img);
+    }
+    remove(path);
+    rmdir(dir);
+}
+
+/* A page titled `text` written to path (the child of test_korean). */
+static int render_title(const char *path, const char *text)
+{
+    plot_page pg;
+    if (plot_open(&pg, path, 360, 70, 0, text) != BD_OK)
+        return 1;
+    return plot_close(&pg) != BD_OK;
+}
+
+/* Render `text` in a new process of this program with FONTCONFIG_FILE set
+ * to fcfile (NULL: the system's fonts); fontconfig reads it only once per
+ * process, hence the exec. */
+static void render_in_child(const char *path, const char *text, const char *fcfile)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (fcfile)
+            setenv("FONTCONFIG_FILE", fcfile, 1);
+        execl("/proc/self/exe", "test_figures", "--render-title", path, text, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* --lang ko: a Korean title must come out as Hangul, not as the boxes that
+ * stand for missing glyphs. The reference: the same title rendered with
+ * fontconfig shown only the DejaVu fonts (no Hangul), i.e. boxes. With a
+ * CJK font installed the two differ in many pixels; without one they are
+ * the same boxes. */
+static void test_korean(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/badak_fig_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ko[256], tofu[256], conf[256];
+    snprintf(ko, sizeof ko, "%s/ko.png", dir);
+    snprintf(tofu, sizeof tofu, "%s/tofu.png", dir);
+    snprintf(conf, sizeof conf, "%s/fonts.conf", dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n"
+               "<fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir>"
+               "<cachedir>%s/cache</cachedir></fontconfig>\n", dir);
+    fclose(f);
+    const char *text = "훈련 정확도와 손실";
+    render_in_child(ko, text, NULL);
+    render_in_child(tofu, text, conf);
+    bd_image a, b;
+    assert_ok(bd_image_load(ko, &a));
+    assert_ok(bd_image_load(tofu, &b));
+    assert_int_equal(a.w * a.h, b.w * b.h);
+    long ink_a = 0, ink_b = 0, differ = 0;
+    for (int i = 0; i < a.w * a.h; i++) {
+        ink_a += a.px[i] < 0.5f;
+        ink_b += b.px[i] < 0.5f;
+        differ += fabsf(a.px[i] - b.px[i]) > 0.5f;
+    }
+    /* both drew something (the boxes need DejaVu: fonts-dejavu-core) */
+    assert_true(ink_a > 100 && ink_b > 100);
+    if (differ < ink_b / 3)
+        fail_msg("the Korean title looks like missing-glyph boxes (%ld of %ld ink pixels "
+                 "differ): is fonts-noto-cjk installed?", differ, ink_b);
+    bd_image_free(&a);
+    bd_image_free(&b);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "--render-title"))
+        return render_title(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gd1d_closed_form),
         cmocka_unit_test(test_numdiff),
@@ -350,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_read_log),
         cmocka_unit_test(test_train_run),
         cmocka_unit_test(test_outputs),
+        cmocka_unit_test(test_image_rows),
+        cmocka_unit_test(test_korean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

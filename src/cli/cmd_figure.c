@@ -14,11 +14,13 @@
 static const char *HELP =
     "Usage: badak figure NAME [options]\n"
     "       badak figure all [options]\n"
+    "       badak figure feature-maps --model FILE [IMAGE]\n"
     "       badak figure --list\n"
     "\n"
     "Make one of the notes' figures: OUT/NAME.png, drawn with PLplot, and\n"
     "OUT/NAME.csv, the numbers behind it. 'all' makes every figure (learning-curve\n"
-    "trains its own run when no --log is given; filters needs --model).\n"
+    "trains its own run when no --log is given; filters, feature-maps and\n"
+    "misclassified are made when --model is given).\n"
     "\n"
     "  --list                the figures, one line each\n"
     "  --out DIR             output folder (default: figures; created if missing)\n"
@@ -28,11 +30,20 @@ static const char *HELP =
     "  --seed N              seed of every random draw (default 1)\n"
     "  --data NAME|DIR       data set of the MNIST figures (default mnist)\n"
     "  --log FILE            learning-curve: a CSV written by 'badak train --log'\n"
-    "  --model FILE          filters: a trained convolutional model (.safetensors)\n"
+    "  --model FILE          filters, feature-maps, misclassified: a trained model\n"
+    "                        (.safetensors; filters and feature-maps: convolutional)\n"
+    "  --before FILE         filters: the same net before training (badak train\n"
+    "                        --iters 0 --save FILE); default: its initial weights\n"
+    "                        drawn again from the seed the model was trained with\n"
+    "  --augment SPEC        augment: what to draw (default shift,rotate; see\n"
+    "                        badak train --help)\n"
+    "  --lang en|ko          language of titles, axes and legends (default ko when\n"
+    "                        LANG starts with ko, else en)\n"
     "  --threads N           threads (default all cores)\n"
     "  -h, --help            this help\n";
 
-enum { O_LIST = 256, O_OUT, O_SVG, O_QUICK, O_SEED, O_DATA, O_LOG, O_MODEL, O_THREADS };
+enum { O_LIST = 256, O_OUT, O_SVG, O_QUICK, O_SEED, O_DATA, O_LOG, O_MODEL, O_THREADS, O_BEFORE,
+       O_AUGMENT, O_LANG };
 
 static const struct option LONGOPTS[] = {
     {"list", no_argument, 0, O_LIST},
@@ -44,6 +55,9 @@ static const struct option LONGOPTS[] = {
     {"log", required_argument, 0, O_LOG},
     {"model", required_argument, 0, O_MODEL},
     {"threads", required_argument, 0, O_THREADS},
+    {"before", required_argument, 0, O_BEFORE},
+    {"augment", required_argument, 0, O_AUGMENT},
+    {"lang", required_argument, 0, O_LANG},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -53,9 +67,7 @@ static void list(void)
     int n;
     const fig_def *t = fig_table(&n);
     for (int i = 0; i < n; i++)
-        printf("%-22s %s%s\n", t[i].name, t[i].desc, t[i].mnist ? " [MNIST]" : "");
-    printf("%-22s %s\n", "filters",
-           "first-layer convolution filters of a trained model (--model FILE)");
+        printf("%-22s %s%s\n", t[i].name, t[i].desc, t[i].needs & FIG_MNIST ? " [MNIST]" : "");
 }
 
 /* mkdir -p for one level plus its parents */
@@ -79,54 +91,6 @@ static int make_dir(const char *dir)
 }
 
 /* Make one figure and print what it wrote. */
-/* figure filters: the first convolution's filters of a trained model as an
- * image grid (book 7.6.1, visualize_filter), one image per filter and input
- * channel, plus their values as CSV. */
-static bd_status make_filters(const fig_ctx *ctx, const char *model)
-{
-    bd_net net;
-    bd_model_meta meta;
-    bd_status ls = bd_model_load(&net, model, &meta);
-    if (ls != BD_OK)
-        return ls;
-    const bd_layer *conv = NULL;
-    for (int i = 0; i < net.nlayers && !conv; i++)
-        if (net.layers[i].kind == BD_LAYER_CONV2D)
-            conv = &net.layers[i];
-    if (!conv) {
-        bd_net_free(&net);
-        return bd_error(BD_ERR_ARG, "%s: the model has no convolutional layer (try one trained "
-                        "with --model simple_convnet)", model);
-    }
-    const int F = conv->units, C = conv->in_c, K = conv->k;
-    char png[4096], csv[4096], title[256];
-    snprintf(png, sizeof png, "%s/filters.png", ctx->outdir);
-    snprintf(csv, sizeof csv, "%s/filters.csv", ctx->outdir);
-    const char *base = strrchr(model, '/');
-    snprintf(title, sizeof title, "%s: %d filters %dx%d of %s", base ? base + 1 : model, F * C, K,
-             K, conv->name);
-    const float *W = bd_f32(&conv->W); /* [F, C, K, K]: F*C images of K x K */
-    bd_status s = BD_OK;
-    if (plot_image_grid(png, W, F * C, K, K, title) != 0)
-        s = BD_ERR_IO;
-    fig_csv out;
-    if (s == BD_OK)
-        s = fig_csv_open(&out, csv, "filter,channel,row,col,weight");
-    if (s == BD_OK) {
-        for (int i = 0; i < F; i++)
-            for (int c = 0; c < C; c++)
-                for (int r = 0; r < K; r++)
-                    for (int q = 0; q < K; q++)
-                        fig_csv_row(&out, "%d,%d,%d,%d,%.9g", i, c, r, q,
-                                    (double)W[((size_t)(i * C + c) * K + r) * K + q]);
-        s = fig_csv_close(&out);
-    }
-    if (s == BD_OK)
-        printf("filters: %s, %s\n", png, csv);
-    bd_net_free(&net);
-    return s;
-}
-
 static bd_status make_one(fig_ctx *ctx, const fig_def *f)
 {
     ctx->nfiles = 0;
@@ -145,6 +109,62 @@ static bd_status make_one(fig_ctx *ctx, const fig_def *f)
     return BD_OK;
 }
 
+/* --lang's default: Korean when LANG says so */
+static int lang_default(void)
+{
+    const char *l = getenv("LANG");
+    return l && !strncmp(l, "ko", 2);
+}
+
+/* The options after the figure's name that are not options: IMAGE of
+ * feature-maps, nothing else. */
+static int check_args(fig_ctx *ctx, const char *name, int all, const fig_def *one)
+{
+    if (ctx->image && strcmp(name, "feature-maps"))
+        return cli_usage_error("figure", "unexpected argument '%s'", ctx->image);
+    if (ctx->model && !all && !(one->needs & FIG_MODEL))
+        return cli_usage_error("figure", "--model is for filters, feature-maps and "
+                               "misclassified");
+    if (!ctx->model && !all && (one->needs & FIG_MODEL))
+        return cli_usage_error("figure", "%s needs --model FILE, a trained convolutional model "
+                               "(badak train --model simple_convnet --save FILE)", name);
+    if (ctx->before && !all && strcmp(name, "filters"))
+        return cli_usage_error("figure", "--before is for filters");
+    if (ctx->augment && !all && strcmp(name, "augment"))
+        return cli_usage_error("figure", "--augment is for augment");
+    if (ctx->log && !all && strcmp(name, "learning-curve"))
+        return cli_usage_error("figure", "--log is for learning-curve");
+    return 0;
+}
+
+/* figure all: every figure whose data is there, in the table's order */
+static int make_all(fig_ctx *ctx)
+{
+    int n, rc = 0, made = 0, skipped = 0;
+    const fig_def *t = fig_table(&n);
+    double t0 = bd_seconds();
+    for (int i = 0; i < n && rc == 0; i++) {
+        if ((t[i].needs & FIG_MODEL) && !ctx->model)
+            continue;
+        int needs = (t[i].needs & FIG_MNIST) && !(ctx->log && !strcmp(t[i].name, "learning-curve"));
+        if (needs && fig_mnist(ctx) != BD_OK) {
+            printf("%s: skipped: %s\n", t[i].name, bd_errmsg());
+            skipped++;
+            continue;
+        }
+        bd_status s = make_one(ctx, &t[i]);
+        if (s != BD_OK)
+            rc = cli_fail(s);
+        else
+            made++;
+    }
+    if (rc == 0)
+        printf("figure all: %d figures in %s/ in %.1fs (%d skipped%s)\n", made, ctx->outdir,
+               bd_seconds() - t0, skipped,
+               ctx->model ? "" : "; filters, feature-maps and misclassified need --model");
+    return rc;
+}
+
 int cmd_figure(int argc, char **argv)
 {
     fig_ctx ctx;
@@ -152,9 +172,9 @@ int cmd_figure(int argc, char **argv)
     ctx.outdir = "figures";
     ctx.seed = 1;
     ctx.data = "mnist";
-    const char *model = NULL;
     long threads = 0;
     int do_list = 0;
+    fig_ko = lang_default();
 
     optind = 1;
     int c;
@@ -167,9 +187,16 @@ int cmd_figure(int argc, char **argv)
         case O_SVG: ctx.svg = 1; break;
         case O_QUICK: ctx.quick = 1; break;
         case O_SEED: bad = cli_u64("figure", "--seed", optarg, &ctx.seed); break;
-        case O_DATA: ctx.data = optarg; break;
+        case O_DATA: ctx.data = optarg; ctx.data_given = 1; break;
         case O_LOG: ctx.log = optarg; break;
-        case O_MODEL: model = optarg; break;
+        case O_MODEL: ctx.model = optarg; break;
+        case O_BEFORE: ctx.before = optarg; break;
+        case O_AUGMENT: ctx.augment = optarg; break;
+        case O_LANG:
+            if (strcmp(optarg, "en") && strcmp(optarg, "ko"))
+                return cli_usage_error("figure", "--lang '%s': expected en or ko", optarg);
+            fig_ko = !strcmp(optarg, "ko");
+            break;
         case O_THREADS: bad = cli_int("figure", "--threads", optarg, 1, 1024, &threads); break;
         default: return cli_usage_error("figure", "unknown or incomplete option");
         }
@@ -184,69 +211,29 @@ int cmd_figure(int argc, char **argv)
         return cli_usage_error("figure", "which figure? 'badak figure --list' names them");
     const char *name = argv[optind++];
     if (optind < argc)
+        ctx.image = argv[optind++];
+    if (optind < argc)
         return cli_usage_error("figure", "unexpected argument '%s'", argv[optind]);
     int all = !strcmp(name, "all");
     const fig_def *one = NULL;
-    if (!strcmp(name, "filters")) {
-        if (!model)
-            return cli_usage_error("figure", "filters needs --model FILE, a trained convolutional "
-                                   "model (badak train --model simple_convnet --save FILE)");
-        if (make_dir(ctx.outdir) != 0) {
-            bd_error(BD_ERR_IO, "%s: cannot create the output folder: %s", ctx.outdir,
-                     strerror(errno));
-            return cli_fail(BD_ERR_IO);
-        }
-        bd_status s = make_filters(&ctx, model);
-        return s == BD_OK ? 0 : cli_fail(s);
-    }
-    if (model && !all)
-        return cli_usage_error("figure", "--model is for filters");
     if (!all && !(one = fig_find(name)))
         return cli_usage_error("figure", "unknown figure '%s' ('badak figure --list' names them)",
                                name);
-    if (ctx.log && !all && strcmp(name, "learning-curve"))
-        return cli_usage_error("figure", "--log is for learning-curve");
+    int rc = check_args(&ctx, name, all, one);
+    if (rc)
+        return rc;
     if (make_dir(ctx.outdir) != 0) {
         bd_error(BD_ERR_IO, "%s: cannot create the output folder: %s", ctx.outdir,
                  strerror(errno));
         return cli_fail(BD_ERR_IO);
     }
     bd_set_threads((int)threads);
-
-    int rc = 0;
-    if (!all) {
+    if (all) {
+        rc = make_all(&ctx);
+    } else {
         bd_status s = make_one(&ctx, one);
-        fig_ctx_free(&ctx);
-        return s == BD_OK ? 0 : cli_fail(s);
-    }
-    int n;
-    const fig_def *t = fig_table(&n);
-    double t0 = bd_seconds();
-    int made = 0, skipped = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        int needs = t[i].mnist && !(ctx.log && !strcmp(t[i].name, "learning-curve"));
-        if (needs && fig_mnist(&ctx) != BD_OK) {
-            printf("%s: skipped: %s\n", t[i].name, bd_errmsg());
-            skipped++;
-            continue;
-        }
-        bd_status s = make_one(&ctx, &t[i]);
-        if (s != BD_OK)
-            rc = cli_fail(s);
-        else
-            made++;
-    }
-    if (rc == 0 && model) {
-        bd_status s = make_filters(&ctx, model);
-        if (s != BD_OK)
-            rc = cli_fail(s);
-        else
-            made++;
+        rc = s == BD_OK ? 0 : cli_fail(s);
     }
     fig_ctx_free(&ctx);
-    if (rc == 0)
-        printf("figure all: %d figures in %s/ in %.1fs (%d skipped%s)\n", made, ctx.outdir,
-               bd_seconds() - t0, skipped,
-               model ? "" : "; filters needs a convolutional --model");
     return rc;
 }

@@ -91,7 +91,9 @@ static const char *HELP =
     "  --batch N             mini-batch size (default 100)\n"
     "  --epochs N            train for N epochs ...\n"
     "  --iters N             ... or N iterations (default 10000); one epoch is\n"
-    "                        max(train size / batch, 1) iterations, as in the book\n"
+    "                        max(train size / batch, 1) iterations, as in the book;\n"
+    "                        0: no step, the initialised network is measured and\n"
+    "                        saved (the weights before training)\n"
     "  --patience N          early stopping (needs --val-split): stop when the\n"
     "                        validation loss has not improved for N epochs and keep\n"
     "                        the best epoch's weights\n"
@@ -192,6 +194,7 @@ static void opts_default(train_opts *o)
     o->schedule = "constant";
     o->lr_step = 10;
     o->batch = 100;
+    o->epochs = o->iters = -1; /* not given */
     o->sampling = BD_SAMPLE_SHUFFLE;
     o->seed = 1;
     o->eval_train = 1;
@@ -269,8 +272,8 @@ static const train_flag FLAGS[] = {
     FLT("lr-gamma", lr_gamma, 1e-6, 1, 0),
     FLT("warmup", warmup, 0.001, 0.999, 0),
     INT("batch", batch, 1, 1 << 20, 0),
-    INT("epochs", epochs, 1, 1000000, 1), /* --resume: extend the run */
-    INT("iters", iters, 1, 1L << 40, 1),
+    INT("epochs", epochs, 0, 1000000, 1), /* --resume: extend the run */
+    INT("iters", iters, 0, 1L << 40, 1),
     INT("patience", patience, 1, 1000000, 0),
     FN("sampling", parse_sampling, 0),
     {"seed", F_U64, OFF(seed), 0, 0, 0, NULL},
@@ -407,10 +410,14 @@ static int parse_options(int argc, char **argv, train_opts *o)
  * 1-feature, 2-class problem. Returns -1 to go on, else the exit code. */
 static int check_options(train_opts *o, int resuming)
 {
-    if (o->epochs && o->iters)
+    if (o->epochs >= 0 && o->iters >= 0)
         return cli_usage_error("train", "give --epochs or --iters, not both");
-    if (!o->epochs && !o->iters)
+    if (o->epochs < 0 && o->iters < 0)
         o->iters = 10000;
+    /* the one not given is 0; both 0 (--epochs 0 or --iters 0): no step at
+     * all, the initialised network is measured and saved */
+    o->epochs = o->epochs < 0 ? 0 : o->epochs;
+    o->iters = o->iters < 0 ? 0 : o->iters;
     if ((o->test_csv || o->label_col != -1) && !o->csv)
         return cli_usage_error("train", "--test-csv and --label-col need --csv");
     if (o->patience && o->val_split <= 0)
@@ -660,6 +667,30 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->resume = r->ck ? &r->ck->pos : NULL;
 }
 
+/* --epochs 0 / --iters 0: no training step; the untrained network's loss
+ * and accuracies, as a run reports them (the weights as initialised, e.g.
+ * for `badak figure filters --before`). */
+static bd_status run_zero_steps(train_run *r)
+{
+    bd_train_result *res = &r->res;
+    memset(res, 0, sizeof *res);
+    res->train_acc = res->test_acc = res->val_acc = -1;
+    res->final_lr = r->opt->cfg.lr;
+    float acc, loss;
+    bd_status s = bd_evaluate(r->net, &r->train, &acc, &loss);
+    if (s == BD_OK) {
+        res->final_loss = loss;
+        if (r->o->eval_train)
+            res->train_acc = acc;
+    }
+    if (s == BD_OK && r->test.n)
+        s = bd_evaluate(r->net, &r->test, &res->test_acc, &loss);
+    if (s == BD_OK && r->val.n)
+        s = bd_evaluate(r->net, &r->val, &res->val_acc, &loss);
+    r->total_s = bd_seconds() - r->t0;
+    return s;
+}
+
 /* bd_train with Ctrl-C caught: the first SIGINT finishes the step,
  * checkpoints and stops; a second one kills. */
 static bd_status run_training(train_run *r)
@@ -670,7 +701,9 @@ static bd_status run_training(train_run *r)
     ctx.show_lr = r->sched != BD_LR_CONSTANT;
     progress_init(&ctx.bar, r->o->quiet);
     bd_train_config cfg;
-    train_config(r, &ctx, &cfg);
+    train_config(r, &ctx, &cfg); /* also the model's metadata */
+    if (r->o->epochs == 0 && r->o->iters == 0)
+        return run_zero_steps(r);
     g_stop = 0;
     cfg.stop = &g_stop;
     struct sigaction sa, old_sa;

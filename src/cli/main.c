@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("badak %s\n", BD_VERSION);
+        printf("badak %s\n", bd_version());
         return 0;
     }
     if (!strcmp(cmd, "train"))

@@ -143,13 +143,13 @@ static bd_status shape_batch(const bd_dataset *ds, int n, bd_tensor *xb, bd_tens
 }
 
 /* d[j] = s[j] * scale for one row of D bytes. */
-static inline void row_u8(float *restrict d, const uint8_t *restrict s, size_t D, float scale)
+BD_HOT static void row_u8(float *restrict d, const uint8_t *restrict s, size_t D, float scale)
 {
     for (size_t j = 0; j < D; j++)
         d[j] = (float)s[j] * scale;
 }
 
-static inline void row_f32(float *restrict d, const float *restrict s, size_t D, float scale)
+BD_HOT static void row_f32(float *restrict d, const float *restrict s, size_t D, float scale)
 {
     if (scale == 1.0f) {
         memcpy(d, s, D * sizeof *d);
@@ -169,8 +169,8 @@ static void norm_coef(const bd_dataset *ds, float *a, float *b)
     }
 }
 
-static void row_norm(float *restrict d, const bd_dataset *ds, size_t i, const float *a,
-                     const float *b)
+BD_HOT static void row_norm(float *restrict d, const bd_dataset *ds, size_t i, const float *a,
+                            const float *b)
 {
     size_t hw = (size_t)ds->h * (size_t)ds->w, D = sample_size(ds);
     for (int c = 0; c < ds->c; c++) {

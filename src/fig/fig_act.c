@@ -28,6 +28,13 @@ static const char *AH_INIT_NAME[AH_INITS] = {"std=1", "std=0.01", "xavier", "he"
 static const char *AH_INIT_LABEL[AH_INITS] = {"std 1", "std 0.01", "Xavier", "He"};
 static const char *AH_ACT_LABEL[AH_ACTS] = {"sigmoid", "tanh", "ReLU"};
 
+/* a round tick spacing giving 2-4 ticks up to top */
+static double tick_for(double top)
+{
+    double t = pow(10.0, floor(log10(top / 2)));
+    return top / t > 10 ? 5 * t : top / t > 4 ? 2 * t : t;
+}
+
 static void draw_act_hist(const void *data)
 {
     const ah_data *d = data;
@@ -47,10 +54,11 @@ static void draw_act_hist(const void *data)
                 char title[64], ylab[64];
                 snprintf(title, sizeof title, "%d-layer", l + 1);
                 snprintf(ylab, sizeof ylab, "%s, %s", AH_ACT_LABEL[a], AH_INIT_LABEL[w]);
+                /* counts on the first panel of a row (the row shares its scale) */
                 plot_axes ax = {.nx = AH_LAYERS, .ny = AH_ACTS * AH_INITS, .i = row * AH_LAYERS + l,
                                 .xmin = lo, .xmax = hi, .ymin = 0, .ymax = 1.15 * ymax,
-                                .xtick = 0.5, .title = title, .ylabel = l == 0 ? ylab : "",
-                                .no_yticks = 1};
+                                .xtick = 0.5, .ytick = tick_for(1.15 * ymax), .title = title,
+                                .ylabel = l == 0 ? ylab : "", .no_yticks = l != 0};
                 plot_panel(&ax);
                 double edges[AH_BINS + 1], cnt[AH_BINS];
                 for (int k = 0; k <= AH_BINS; k++)
@@ -64,8 +72,8 @@ static void draw_act_hist(const void *data)
                     plot_text(edges[1] + 0.01 * (hi - lo), 1.02 * ymax, note, PC_FG, 0, 0.8);
                 }
                 long out = d->counts[a][w][l][0] + d->counts[a][w][l][AH_BINS + 1];
-                if (out > d->total / 100) {
-                    snprintf(note, sizeof note, "%.0f%% outside", 100.0 * out / d->total);
+                if (out > d->total / 100) { /* above the range: counted, not drawn */
+                    snprintf(note, sizeof note, "%.0f%% > %g", 100.0 * out / d->total, hi);
                     plot_text(hi - 0.02 * (hi - lo), 0.95 * ymax, note, PC_RED, 1, 0.8);
                 }
             }
@@ -112,8 +120,10 @@ bd_status fig_make_act_hist(fig_ctx *ctx)
     }
     if (s == BD_OK)
         s = fig_draw(ctx, "activation-histograms", 1400, 2200,
-                     "Activations of 5 layers of 100 units (1000 x 100 inputs from N(0, 1)), "
-                     "one row per activation and weight init",
+                     TR("5 layers of 100 units, 1000 x 100 inputs: counts per bin of each "
+                        "layer's 100,000 values (> 1: above the range, not drawn)",
+                        "100개 뉴런 5층, 입력 1000 x 100: 층마다 100,000개 값의 구간별 도수 "
+                        "(> 1: 범위를 넘어 그리지 않은 값)"),
                      draw_act_hist, d);
     free(d);
     return s;

@@ -48,6 +48,8 @@ typedef struct loss_data {
     const char *title;
 } loss_data;
 
+static const char *const MARKS[6] = {"o", "s", "^", "x", "*", "+"};
+
 static void draw_losses(const void *data)
 {
     const loss_data *d = data;
@@ -55,8 +57,8 @@ static void draw_losses(const void *data)
     for (int r = 0; r < d->n; r++)
         n = d->iters[r] > n ? d->iters[r] : n;
     plot_axes a = {.nx = 1, .ny = 1, .i = 0, .xmin = 0, .xmax = (double)n, .ymin = 0,
-                   .ymax = d->ymax, .title = d->title, .xlabel = "iterations",
-                   .ylabel = "training loss (smoothed)"};
+                   .ymax = d->ymax, .title = d->title, .xlabel = TR("iterations", "반복 횟수"),
+                   .ylabel = TR("training loss (smoothed)", "훈련 손실 (평활화)")};
     plot_panel(&a);
     int colors[MAXRUNS], styles[MAXRUNS];
     for (int r = 0; r < d->n; r++) {
@@ -71,9 +73,18 @@ static void draw_losses(const void *data)
             y[i] = fmin(d->smooth[r][i], d->ymax); /* diverged runs stay in the frame */
         }
         plot_line((int)d->iters[r], x, y, colors[r], styles[r], 2);
+        /* a marker every n/10 iterations, shifted per curve, so curves that
+         * overlap can be told apart without their colours */
+        long step = n / 10 > 1 ? n / 10 : 1;
+        int m = 0;
+        for (long i = step * (r + 1) / (d->n + 1); i < d->iters[r]; i += step, m++) {
+            x[m] = x[i];
+            y[m] = y[i];
+        }
+        plot_points(m, x, y, colors[r], MARKS[r % 6], 0.75);
         free(x);
     }
-    plot_legend(d->n, d->label, colors, styles, NULL, "tr");
+    plot_legend(d->n, d->label, colors, styles, MARKS, "tr");
 }
 
 /* Train one mlp per (optimizer, init) pair on the same mini-batches and
@@ -205,10 +216,12 @@ static void draw_bn(const void *data)
             /* the book plots from epoch 0; the accuracy before training is not
              * measured here, so the curves start at epoch 1 */
             int n = d->ran[k][b] < 1023 ? d->ran[k][b] : 1023;
-            if (n < d->epochs) {
+            if (n < d->epochs) { /* short: it must fit a small panel */
                 char msg[64];
-                snprintf(msg, sizeof msg, "%s: diverged in epoch %d", b ? "BN" : "no BN", n + 1);
-                plot_text(0.5, b ? 0.62 : 0.52, msg, b ? PC_BLUE : PC_ORANGE, 0, 0.8);
+                snprintf(msg, sizeof msg, TR("%s: diverged (epoch %d)", "%s: 발산 (에폭 %d)"),
+                         b ? "BN" : TR("no BN", "BN 없음"), n + 1);
+                plot_text(0.03 * d->epochs, b ? 0.66 : 0.56, msg, b ? PC_BLUE : PC_ORANGE, 0,
+                          0.72);
             }
             for (int e = 0; e < n; e++) {
                 x[e] = e + 1;
@@ -216,10 +229,10 @@ static void draw_bn(const void *data)
             }
             plot_line(n, x, y, b ? PC_BLUE : PC_ORANGE, b ? PLOT_SOLID : PLOT_DASHED, 2);
         }
-        if (k == 0) {
-            const char *labs[2] = {"BatchNorm", "normal (without)"};
+        if (k == 0) { /* top right: the first panel's curves stay below it */
+            const char *labs[2] = {TR("BatchNorm", "배치 정규화"), TR("without", "없음")};
             const int lc[2] = {PC_BLUE, PC_ORANGE}, ls[2] = {PLOT_SOLID, PLOT_DASHED};
-            plot_legend(2, labs, lc, ls, NULL, "br");
+            plot_legend(2, labs, lc, ls, NULL, "tr");
         }
     }
 }
@@ -390,6 +403,18 @@ bd_status fig_make_overfit(fig_ctx *ctx)
 
 /* ---------------------------------------------------------- hpsearch */
 
+/* 0.0043 or 1.7e-5: short enough for a panel title */
+static const char *sci(float v, char *buf)
+{
+    if (v >= 1e-3f || v == 0) {
+        snprintf(buf, 24, "%.2g", (double)v);
+        return buf;
+    }
+    int e = (int)floor(log10((double)v));
+    snprintf(buf, 24, "%.1fe%d", v / pow(10.0, e), e);
+    return buf;
+}
+
 static void draw_hp(const void *data)
 {
     const bd_hpsearch_result *r = data;
@@ -397,13 +422,13 @@ static void draw_hp(const void *data)
     double x[1024], y[1024];
     for (int k = 0; k < n; k++) {
         const bd_hp_trial *t = &r->trials[k];
-        char title[96];
-        snprintf(title, sizeof title, "%d: lr %.2g, wd %.1e", k + 1, (double)t->lr,
-                 (double)t->weight_decay);
+        char title[96], lr[24], wd[24];
+        snprintf(title, sizeof title, "%d: lr %s, wd %s", k + 1, sci(t->lr, lr),
+                 sci(t->weight_decay, wd));
         plot_axes a = {.nx = 5, .ny = 4, .i = k, .xmin = 0, .xmax = r->epochs, .ymin = 0,
                        .ymax = 1, .ytick = 0.2, .title = title,
                        .xlabel = k >= 15 ? "epochs" : "", .ylabel = k % 5 == 0 ? "accuracy" : "",
-                       .no_yticks = k % 5 != 0, .no_xticks = k < 15};
+                       .no_yticks = k % 5 != 0, .no_xticks = k < 15, .title_size = 0.85};
         plot_panel(&a);
         int m = t->epochs < 1024 ? t->epochs : 1024;
         for (int e = 0; e < m; e++) {

@@ -28,6 +28,63 @@ typedef struct gd1_data {
     gd1_path rate[2];      /* x sin x from 2.5, lr 1.0 and 0.05 */
 } gd1_data;
 
+/* Number the points x_0, x_1, ... of a path. Points that land on one
+ * another (a converged or oscillating path) share one label (x_0,2,4), and
+ * a label that would overlap the one before it is merged into it (x_2-6),
+ * so labels never pile up where the path converges. */
+static void gd1_labels(const gd1_path *q, const double *px, const double *py, double xr,
+                       double yr, int color)
+{
+    double ux, uy;
+    plot_mm_units(&ux, &uy);
+    const double cw = 2.2 * ux, lh = 5.5 * uy; /* a label character's width, a line's height */
+    int done[GD1_MAX + 1] = {0}, shown[GD1_MAX + 1], nshown = 0;
+    char lab[GD1_MAX + 1][96];
+    int len[GD1_MAX + 1], last[GD1_MAX + 1];
+    for (int k = 0; k <= q->steps; k++) {
+        if (done[k])
+            continue;
+        /* the points at this one's place */
+        int l = snprintf(lab[k], sizeof lab[k], "x#d%d", k), run = 0, prev = k;
+        for (int m = k + 1; m <= q->steps; m++) {
+            if (fabs(px[m] - px[k]) > 0.002 * xr || fabs(py[m] - py[k]) > 0.002 * yr)
+                continue;
+            done[m] = 1;
+            int next_same = m < q->steps && fabs(px[m + 1] - px[k]) <= 0.002 * xr &&
+                            fabs(py[m + 1] - py[k]) <= 0.002 * yr;
+            if (m == prev + 1 && next_same) {
+                run = 1;
+            } else if (l < 80) {
+                l += snprintf(lab[k] + l, sizeof lab[k] - (size_t)l, "%s%d", run ? "-" : ",", m);
+                run = 0;
+            }
+            prev = m;
+        }
+        len[k] = l;
+        last[k] = prev;
+        /* overlapping the label shown before: extend that one to x_a-k */
+        if (nshown) {
+            int b = shown[nshown - 1];
+            double wb = (2.5 + 1.0 * (len[b] - 3)) * cw; /* "x" and the subscript */
+            if (fabs(px[k] - px[b]) < wb && fabs(py[k] - py[b]) < lh && last[b] == k - 1) {
+                char *dash = strchr(lab[b], '-');
+                if (!strchr(lab[b], ','))
+                    snprintf(dash ? dash : lab[b] + len[b], 16, "-%d", last[k]);
+                len[b] = (int)strlen(lab[b]);
+                last[b] = last[k];
+                continue;
+            }
+        }
+        shown[nshown++] = k;
+    }
+    for (int i = 0; i < nshown; i++) {
+        int k = shown[i];
+        char text[110];
+        snprintf(text, sizeof text, "%s#u", lab[k]);
+        plot_text(px[k] + 0.015 * xr, py[k] + 0.035 * yr, text, color, 0.0, 0.85);
+    }
+}
+
 /* the curve f over [lo, hi] widened to hold every point of the paths */
 static void curve_panel(const plot_axes *base, double (*f)(double), const gd1_path *p, int np,
                         const int *colors, const char *const *markers)
@@ -62,36 +119,7 @@ static void curve_panel(const plot_axes *base, double (*f)(double), const gd1_pa
             py[k] = f(q->xs[k]);
         }
         plot_points(q->steps + 1, px, py, colors[j], markers[j], 0.8);
-        /* number the points x_0, x_1, ...; points that land on one another
-         * (a converged or oscillating path) share one label: x_0,2,4 */
-        int done[GD1_MAX + 1] = {0};
-        for (int k = 0; k <= q->steps; k++) {
-            if (done[k])
-                continue;
-            char lab[96];
-            int len = snprintf(lab, sizeof lab, "x#d%d", k), last = k, run = 0;
-            for (int m = k + 1; m <= q->steps; m++) {
-                if (fabs(px[m] - px[k]) > 0.022 * (hi - lo) ||
-                    fabs(py[m] - py[k]) > 0.05 * (a.ymax - a.ymin))
-                    continue;
-                done[m] = 1;
-                if (m == last + 1 && m < q->steps && !done[m + 1] &&
-                    fabs(px[m + 1] - px[k]) <= 0.022 * (hi - lo) &&
-                    fabs(py[m + 1] - py[k]) <= 0.05 * (a.ymax - a.ymin)) {
-                    run = 1; /* inside a run of consecutive points: 3-6 */
-                } else {
-                    len += snprintf(lab + len, sizeof lab - (size_t)len, "%s%d",
-                                    run ? "-" : ",", m);
-                    run = 0;
-                }
-                last = m;
-                if (len >= (int)sizeof lab - 8)
-                    break;
-            }
-            snprintf(lab + len, sizeof lab - (size_t)len, "#u");
-            plot_text(px[k] + 0.015 * (hi - lo), py[k] + 0.035 * (a.ymax - a.ymin), lab,
-                      colors[j], 0.0, 0.85);
-        }
+        gd1_labels(q, px, py, hi - lo, a.ymax - a.ymin, colors[j]);
     }
 }
 
@@ -114,21 +142,20 @@ static void draw_gd1d(const void *data)
     char l0[64], l1[64];
     const char *labs[2] = {l0, l1};
     const int lc[2] = {PC_BLUE, PC_RED};
-    const int ls[2] = {PLOT_SOLID, PLOT_SOLID};
     plot_axes a = {.nx = 6, .ny = 2, .i = 6, .span = 3, .xmin = -1, .xmax = 7,
                    .title = "x sin x: the start decides (lr 0.25)", .xlabel = "x",
                    .ylabel = "f(x)"};
     curve_panel(&a, xsinx, d->start, 2, two, mk);
     snprintf(l0, sizeof l0, "x#d0#u = %g", d->start[0].x0);
     snprintf(l1, sizeof l1, "x#d0#u = %g", d->start[1].x0);
-    plot_legend(2, labs, lc, ls, mk, "tl");
+    plot_legend(2, labs, lc, NULL, mk, "tl");
     a.i = 9;
     a.title = "x sin x: the learning rate decides (from 2.5)";
     a.ylabel = "";
     curve_panel(&a, xsinx, d->rate, 2, two, mk);
     snprintf(l0, sizeof l0, "lr %g", d->rate[0].lr);
     snprintf(l1, sizeof l1, "lr %g", d->rate[1].lr);
-    plot_legend(2, labs, lc, ls, mk, "tl");
+    plot_legend(2, labs, lc, NULL, mk, "tl");
 }
 
 static void gd1_run(gd1_path *p, double (*df)(double), double x0, double lr, int steps)
@@ -306,7 +333,7 @@ static void draw_gd2d(const void *data)
         y[k] = d->xy[2 * k + 1];
     }
     plot_points(GD2_STEPS + 1, x, y, PC_BLUE, "o", 0.9);
-    plot_text(x[0] + 0.15, y[0], "x#d0#u = (-3, 4)", PC_FG, 0, 0.9);
+    plot_text(x[0] + 0.15, y[0], TR("start (-3, 4)", "시작점 (-3, 4)"), PC_FG, 0, 0.9);
 }
 
 bd_status fig_make_gd2d(fig_ctx *ctx)
@@ -511,4 +538,43 @@ bd_status fig_make_optim2d(fig_ctx *ctx)
     return fig_draw(ctx, "optimizers-2d", 1500, 820,
                     "30 steps of each optimizer on f(x, y) = x#u2#d/20 + y#u2#d from (-7, 2)",
                     draw_optim2d, &d);
+}
+
+/* -------------------------------------------------------- surface-3d */
+
+#define S3_N 25 /* -3, -2.75, ..., 3 */
+typedef struct s3_data {
+    double z[S3_N * S3_N];
+} s3_data;
+
+static void draw_surface3d(const void *data)
+{
+    const s3_data *d = data;
+    plot_axes a = {.nx = 1, .ny = 1, .i = 0, .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1,
+                   .no_box = 1};
+    plot_panel(&a);
+    plot_surface(d->z, S3_N, S3_N, -3, 3, -3, 3, 30, -60, "x#d0#u", "x#d1#u", "f");
+}
+
+/* Book figure 4-8: f(x0, x1) = x0² + x1² (eq. 4.6) over [-3, 3]². */
+bd_status fig_make_surface3d(fig_ctx *ctx)
+{
+    s3_data d;
+    fig_csv c;
+    bd_status s = fig_csv_for(ctx, &c, "surface-3d", "x0,x1,f");
+    if (s != BD_OK)
+        return s;
+    for (int i = 0; i < S3_N; i++)
+        for (int j = 0; j < S3_N; j++) {
+            double x0 = -3 + 0.25 * i, x1 = -3 + 0.25 * j;
+            d.z[i * S3_N + j] = fig_bowl(x0, x1);
+            fig_csv_row(&c, "%g,%g,%g", x0, x1, d.z[i * S3_N + j]);
+        }
+    s = fig_csv_close(&c);
+    if (s != BD_OK)
+        return s;
+    return fig_draw(ctx, "surface-3d", 900, 760,
+                    TR("f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d (book figure 4-8)",
+                       "f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d의 그래프 (그림 4-8)"),
+                    draw_surface3d, &d);
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+int fig_ko;
+
 static const fig_def FIGS[] = {
     {"gd-1d", "gradient descent on x^2-4x+6 (lr 0.2, 0.01, 1) and x sin x: start and rate", 0,
      fig_make_gd1d},
@@ -18,19 +20,28 @@ static const fig_def FIGS[] = {
     {"activation-histograms", "5-layer activations: sigmoid/tanh/ReLU x std 1, 0.01, Xavier, "
      "He", 0, fig_make_act_hist},
     {"optimizers-mnist", "MNIST training loss of every optimizer (mlp 100x4, 2000 iterations)",
-     1, fig_make_optim_mnist},
-    {"weight-init-mnist", "MNIST training loss with std 0.01, Xavier and He init", 1,
+     FIG_MNIST, fig_make_optim_mnist},
+    {"weight-init-mnist", "MNIST training loss with std 0.01, Xavier and He init", FIG_MNIST,
      fig_make_init_mnist},
-    {"batchnorm-mnist", "training accuracy with and without BatchNorm for 16 weight stds", 1,
+    {"batchnorm-mnist", "training accuracy with and without BatchNorm for 16 weight stds", FIG_MNIST,
      fig_make_bn_mnist},
-    {"overfitting", "300 samples, 200 epochs: plain, weight decay 0.1, dropout 0.2", 1,
+    {"overfitting", "300 samples, 200 epochs: plain, weight decay 0.1, dropout 0.2", FIG_MNIST,
      fig_make_overfit},
-    {"hpsearch", "random search of lr and weight decay: the best 20 trials' curves", 1,
+    {"hpsearch", "random search of lr and weight decay: the best 20 trials' curves", FIG_MNIST,
      fig_make_hpsearch},
     {"learning-curve", "accuracy per epoch and loss per iteration of a `badak train --log` "
-     "CSV", 1, fig_make_curve},
+     "CSV", FIG_MNIST, fig_make_curve},
     {"activations", "sigmoid, tanh, ReLU, Leaky ReLU, ELU and their derivatives", 0,
      fig_make_activations},
+    {"surface-3d", "the 3-D surface of x0^2 + x1^2 (book figure 4-8)", 0, fig_make_surface3d},
+    {"augment", "samples of the data augmentation (--augment SPEC, default shift,rotate)",
+     FIG_MNIST, fig_make_augment},
+    {"filters", "first-layer filters before and after training (--model FILE [--before "
+     "FILE]; book 7-24)", FIG_MODEL, fig_make_filters},
+    {"feature-maps", "what each convolution makes of an image (--model FILE [IMAGE])",
+     FIG_MODEL, fig_make_feature_maps},
+    {"misclassified", "the test digits a model gets wrong, true and predicted labels "
+     "(--model FILE; book 8-2)", FIG_MODEL | FIG_MNIST, fig_make_misclassified},
 };
 
 const fig_def *fig_table(int *n)

@@ -14,6 +14,12 @@ typedef struct fig_ctx {
     uint64_t seed;        /* seed of every random draw (default 1) */
     const char *log;      /* learning-curve: a `badak train --log` CSV (NULL: train one) */
     const char *data;     /* MNIST-style data set for figures 7-12 */
+    int data_given;       /* 1: --data was given (else a model's own data set) */
+    char data_buf[256];   /* that data set's name, kept here */
+    const char *model;    /* --model: a trained model (filters, feature-maps, ...) */
+    const char *before;   /* filters: the model before training (NULL: re-drawn) */
+    const char *image;    /* feature-maps: the image (NULL: the first test digit) */
+    const char *augment;  /* augment: the --augment spec (NULL: shift,rotate) */
     int mnist_loaded;
     bd_dataset train, test;
     /* what the last figure wrote and did, for the command to print */
@@ -22,12 +28,21 @@ typedef struct fig_ctx {
     char note[512];
 } fig_ctx;
 
+/* what a figure needs besides its options */
+enum { FIG_MNIST = 1, FIG_MODEL = 2 };
+
 typedef struct fig_def {
     const char *name;
     const char *desc;
-    int mnist;            /* 1: needs the MNIST data */
+    int needs;            /* FIG_MNIST: the MNIST data; FIG_MODEL: --model */
     bd_status (*make)(fig_ctx *ctx);
 } fig_def;
+
+/* 1: titles, axes and legends in Korean (--lang ko). PLplot is one global
+ * state anyway; the figures are drawn one at a time. */
+extern int fig_ko;
+/* the text of a label in the figure's language */
+#define TR(en, ko) (fig_ko ? (ko) : (en))
 
 /* every figure, in the notes' order; *n gets the count */
 const fig_def *fig_table(int *n);
@@ -61,5 +76,11 @@ bd_status fig_make_overfit(fig_ctx *ctx);
 bd_status fig_make_hpsearch(fig_ctx *ctx);
 bd_status fig_make_curve(fig_ctx *ctx);
 bd_status fig_make_activations(fig_ctx *ctx);
+bd_status fig_make_surface3d(fig_ctx *ctx);
+/* fig_cnn.c */
+bd_status fig_make_filters(fig_ctx *ctx);
+bd_status fig_make_misclassified(fig_ctx *ctx);
+bd_status fig_make_feature_maps(fig_ctx *ctx);
+bd_status fig_make_augment(fig_ctx *ctx);
 
 #endif

@@ -1,6 +1,7 @@
 /* activation.c — element-wise activation layers (book 5.5) and the ReLU
  * variants of seed 002. ReLU, sigmoid and tanh backward use the saved output
- * y, so they keep no extra mask buffer. */
+ * y, so they keep no extra mask buffer.
+ * The book's plain version: learn/ch05/layers.h (Relu, Sigmoid). */
 #include "internal.h"
 
 #include <math.h>
@@ -16,7 +17,7 @@ typedef struct ew_args {
     size_t n;
 } ew_args;
 
-static void relu_fwd_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void relu_fwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
     /* locals: through e the stores could alias e's own fields, and gcc
@@ -36,7 +37,7 @@ void bd_relu_forward(float *y, const float *x, size_t n)
     bd__parallel_for((int)((n + CHUNK - 1) / CHUNK), relu_fwd_part, &e);
 }
 
-static void relu_bwd_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void relu_bwd_part(void *ctx, int lo, int hi, int part)
 {
     const ew_args *e = ctx;
     float *dx = e->out;
@@ -70,10 +71,15 @@ void bd_sigmoid_forward(float *y, const float *x, size_t n)
 }
 
 /* dy, y [n] -> dx [n]: dL/dx = dL/dy · y(1 − y)  (book eq. 5.12) */
-void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n)
+BD_HOT static void sigmoid_backward_k(float *dx, const float *dy, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
+void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+    sigmoid_backward_k(dx, dy, y, n);
 }
 
 /* ---- op table rows: element-wise, no parameters, out_size = in_size */
@@ -125,28 +131,44 @@ void bd_tanh_forward(float *y, const float *x, size_t n)
 }
 
 /* dy, y [n] -> dx [n]: tanh'(x) = 1 − tanh²(x) */
-void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n)
+BD_HOT static void tanh_backward_k(float *dx, const float *dy, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
+void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+    tanh_backward_k(dx, dy, y, n);
+}
+
 /* x [n] -> y [n]: f(x) = max(s x, x) for 0 < s < 1 (Maas et al. 2013) */
-void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n)
+BD_HOT static void leaky_relu_forward_k(float *y, const float *x, float s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : s * x[i];
 }
 
+void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n)
+{
+    leaky_relu_forward_k(y, x, s, n);
+}
+
 /* dy, x [n] -> dx [n] */
-void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n)
+BD_HOT
+static void leaky_relu_backward_k(float *dx, const float *dy, const float *x, float s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = x[i] > 0.0f ? dy[i] : s * dy[i];
 }
 
+void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n)
+{
+    leaky_relu_backward_k(dx, dy, x, s, n);
+}
+
 /* x [B,D], a [D] -> y [B,D]: one learned slope per feature (He et al. 2015) */
-void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D)
+BD_HOT static void prelu_forward_k(float *y, const float *x, const float *a, int B, int D)
 {
     for (int r = 0; r < B; r++) {
         const float *xr = x + (size_t)r * D;
@@ -156,10 +178,16 @@ void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D)
     }
 }
 
+void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D)
+{
+    prelu_forward_k(y, x, a, B, D);
+}
+
 /* dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D]
  * dL/dx = dy (x > 0 ? 1 : a_j),  dL/da_j = Σ_B dy (x > 0 ? 0 : x)  (He et al. eq. 2-4) */
-void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
-                       int B, int D)
+BD_HOT
+static void prelu_backward_k(float *dx, float *da, const float *dy, const float *x,
+                             const float *a, int B, int D)
 {
     for (int j = 0; j < D; j++)
         da[j] = 0.0f;
@@ -173,6 +201,12 @@ void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, co
                 dxr[j] = xr[j] > 0.0f ? dyr[j] : a[j] * dyr[j];
         }
     }
+}
+
+void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
+                       int B, int D)
+{
+    prelu_backward_k(dx, da, dy, x, a, B, D);
 }
 
 /* x [n] -> y [n], slope [n]. Training (rng given): s_i ~ U[lo, hi) per
@@ -195,10 +229,17 @@ void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi
 }
 
 /* dy, x, slope [n] -> dx [n] */
-void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n)
+BD_HOT
+static void rrelu_backward_k(float *dx, const float *dy, const float *x, const float *slope,
+                             size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = x[i] > 0.0f ? dy[i] : slope[i] * dy[i];
+}
+
+void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n)
+{
+    rrelu_backward_k(dx, dy, x, slope, n);
 }
 
 /* x [n] -> y [n]: α (e^x − 1) for x <= 0 (Clevert et al. 2016); expm1 keeps
@@ -210,11 +251,18 @@ void bd_elu_forward(float *y, const float *x, float alpha, size_t n)
 }
 
 /* dy, x, y [n] -> dx [n]: for x <= 0, d/dx α(e^x − 1) = α e^x = y + α */
-void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
-                     size_t n)
+BD_HOT
+static void elu_backward_k(float *dx, const float *dy, const float *x, const float *y,
+                           float alpha, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha);
+}
+
+void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
+                     size_t n)
+{
+    elu_backward_k(dx, dy, x, y, alpha, n);
 }
 
 /* ---- their op rows (p0, p1: see bd_layer_kind) */

@@ -1,5 +1,7 @@
 /* affine.c — the Affine layer (book 5.6.2): y = x·W + b, and its backward.
- * Both matrix products go through OpenBLAS cblas_sgemm, row-major. */
+ * Both matrix products go through OpenBLAS cblas_sgemm, row-major.
+ * The book's plain version: learn/ch05/layers.h (Affine, in loops over
+ * doubles). */
 #include "internal.h"
 
 #include <cblas.h>

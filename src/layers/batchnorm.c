@@ -75,7 +75,7 @@ static void norm_row(float *restrict y, float *restrict xh, const float *restric
 }
 
 /* x [B,D] -> y [B,D], x̂ in aux [B,D]; aux2 = mean [D], 1/std [D] */
-static void bn_fwd(bd_layer *l, int B)
+BD_HOT static void bn_fwd(bd_layer *l, int B)
 {
     const int D = l->in_size;
     const float eps = l->p1, mom = l->p0;
@@ -139,7 +139,7 @@ static void dx_row(float *restrict dx, const float *restrict dy, const float *re
  * computational graph of BatchNormalization.backward, simplified):
  *   dx = γ/σ · (dy − (dβ + x̂ dγ) / B)
  * Evaluation (μ, σ fixed): dx = γ/σ · dy. */
-static void bn_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+BD_HOT static void bn_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     const int D = l->in_size;
     const float *xh = bd_f32(&l->aux), *istd = bd_f32(&l->aux2) + D;

@@ -34,7 +34,7 @@ static float sq_dev_sum(const float *x, float m, int n)
 }
 
 /* channels [lo, hi) of the forward */
-static void fwd_channels(void *ctx, int lo, int hi, int part)
+BD_HOT static void fwd_channels(void *ctx, int lo, int hi, int part)
 {
     const bn2d_args *a = ctx;
     const int B = a->B, C = a->C, HW = a->HW;
@@ -88,7 +88,7 @@ void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
 }
 
 /* channels [lo, hi) of the backward */
-static void bwd_channels(void *ctx, int lo, int hi, int part)
+BD_HOT static void bwd_channels(void *ctx, int lo, int hi, int part)
 {
     const bn2d_args *a = ctx;
     const int B = a->B, C = a->C, HW = a->HW;

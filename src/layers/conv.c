@@ -10,7 +10,9 @@
  * Backward (book 7.4.3): dW = Σ_b dy_b · col_bᵀ, dcol_b = Wᵀ · dy_b,
  * dx_b = col2im(dcol_b). The columns live in the network's shared scratch
  * and are built again in backward, so no layer keeps a copy between the
- * passes. */
+ * passes.
+ * The book's plain version: learn/ch07/util.h (im2col in the book's [N*OH*OW,
+ * C*K*K] layout) and learn/ch07/layers.h (Convolution). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -91,7 +93,7 @@ static void im2col_same_row(float *dst, const float *xc, int kh, int kw, const b
 
 /* x [B,C,H,W] -> col [C*K*K, N]: row (c,kh,kw), column (b,oh,ow); rows are
  * N apart, so a part of the batch can fill its columns of a larger matrix */
-static void im2col_ld(float *col, size_t N, const float *x, const bd_conv_geom *g)
+BD_HOT static void im2col_ld(float *col, size_t N, const float *x, const bd_conv_geom *g)
 {
     const int K = g->K, S = g->S, OW = g->OW, OHW = g->OH * g->OW;
     const size_t HW = (size_t)g->H * g->W;
@@ -140,7 +142,7 @@ void bd_im2col(float *col, const float *x, const bd_conv_geom *g)
 }
 
 /* col [C*K*K, N] -> dx [B,C,H,W], overlapping windows summed */
-static void col2im_ld(float *dx, const float *col, size_t N, const bd_conv_geom *g)
+BD_HOT static void col2im_ld(float *dx, const float *col, size_t N, const bd_conv_geom *g)
 {
     const int K = g->K, S = g->S, OW = g->OW, OHW = g->OH * g->OW;
     const size_t HW = (size_t)g->H * g->W;
@@ -221,7 +223,7 @@ static bd_conv_geom one_sample(const bd_conv_geom *g)
     return p;
 }
 
-static void fwd_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
     const bd_conv_geom *g = a->g, g1 = one_sample(g);
@@ -279,7 +281,7 @@ void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
  * wanted) dcol_b = Wᵀ · dy_b over the same columns block and col2im into
  * dx_b. The partial sums of the part starting at sample lo live at
  * part + lo * (F*C*K*K + F), so parts never share a buffer. */
-static void bwd_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
     const bd_conv_geom *g = a->g, g1 = one_sample(g);

@@ -1,7 +1,8 @@
 /* loss.c — the loss layers: SoftmaxWithLoss (book 5.6.3, appendix A), mean
  * squared error (book 4.2.1), mean absolute error, and sigmoid + binary
  * cross-entropy (seed 002's logistic regression). Labels are class indices
- * or one-hot rows. */
+ * or one-hot rows.
+ * The book's plain version: learn/ch05/layers.h (SoftmaxWithLoss). */
 #include "internal.h"
 
 #include <math.h>

@@ -1,13 +1,15 @@
 /* pool.c — pooling (book 7.3, 7.4.4 Pooling), global average pooling and
  * Flatten. Pooling works per channel, so it needs no im2col: each output
- * is the max (or mean) of its K x K window of one channel. */
+ * is the max (or mean) of its K x K window of one channel.
+ * The book's plain version: learn/ch07/layers.h (Pooling, through im2col as
+ * the book does). */
 #include "internal.h"
 
 #include <float.h>
 
 /* The common 2x2, stride 2, no padding case: every window lies inside the
  * input, so no bounds are checked (4x faster than the general loop). */
-static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
+BD_HOT static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
     const int W = g->W;
@@ -34,6 +36,7 @@ static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv
     }
 }
 
+BD_HOT
 static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
 
 typedef struct pool_args {
@@ -46,7 +49,7 @@ typedef struct pool_args {
 } pool_args;
 
 /* samples [lo, hi) */
-static void maxpool_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void maxpool_part(void *ctx, int lo, int hi, int part)
 {
     const pool_args *a = ctx;
     bd_conv_geom pg = *a->g;
@@ -66,7 +69,7 @@ void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv
     bd__parallel_for(g->B, maxpool_part, &a);
 }
 
-static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
+BD_HOT static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
     for (int bc = 0; bc < g->B * g->C; bc++) {
@@ -96,6 +99,7 @@ static void maxpool_general(float *y, int32_t *argmax, const float *x, const bd_
 /* 2x2, stride 2, even H and W: the windows tile the input, so each input
  * element is written once (its window's gradient or 0) with no memset and
  * no scatter pass. */
+BD_HOT
 static void maxpool_2x2_bwd(float *dx, const float *dy, const int32_t *am, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
@@ -121,7 +125,7 @@ static void maxpool_2x2_bwd(float *dx, const float *dy, const int32_t *am, const
     }
 }
 
-static void maxpool_bwd_part(void *ctx, int lo, int hi, int part)
+BD_HOT static void maxpool_bwd_part(void *ctx, int lo, int hi, int part)
 {
     const pool_args *a = ctx;
     const bd_conv_geom *g = a->g;
@@ -151,7 +155,7 @@ void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
 }
 
 /* x [B,C,H,W] -> y [B,C,OH,OW]: window means (padding counts as zeros) */
-void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g)
+BD_HOT static void avgpool_forward_k(float *y, const float *x, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
     const float inv = 1.0f / (float)(g->K * g->K);
@@ -170,8 +174,13 @@ void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g)
     }
 }
 
+void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g)
+{
+    avgpool_forward_k(y, x, g);
+}
+
 /* dy [B,C,OH,OW] -> dx [B,C,H,W]: each window gets dy / K² */
-void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g)
+BD_HOT static void avgpool_backward_k(float *dx, const float *dy, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
     const float inv = 1.0f / (float)(g->K * g->K);
@@ -188,6 +197,11 @@ void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g)
                         xp[(size_t)i * g->W + j] += v;
             }
     }
+}
+
+void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g)
+{
+    avgpool_backward_k(dx, dy, g);
 }
 
 /* ---- the pooling rows of the op table */
@@ -278,7 +292,7 @@ static bd_status gap_shape(bd_layer *l)
 }
 
 /* x [B,C,HW] -> y [B,C] */
-static void gap_fwd(bd_layer *l, int B)
+BD_HOT static void gap_fwd(bd_layer *l, int B)
 {
     const int HW = l->in_h * l->in_w;
     const float inv = 1.0f / (float)HW, *x = bd_f32(l->in);
@@ -292,7 +306,7 @@ static void gap_fwd(bd_layer *l, int B)
 }
 
 /* dy [B,C] -> dx [B,C,HW] = dy / HW */
-static void gap_bwd(bd_layer *l, const float *dy, int B, int need_dx)
+BD_HOT static void gap_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     if (!need_dx)
         return;

@@ -8,7 +8,9 @@
  * each [n]) once; `step` never allocates. bd_optim_step counts the step
  * before calling `step`, so inside it o->t is the 1-based step number.
  *
- * Every formula follows the book's common/optimizer.py exactly, in float. */
+ * Every formula follows the book's common/optimizer.py exactly, in float.
+ * The book's plain version: learn/ch06/optimizer.h (in double, run by
+ * learn/ch06/optimizer_compare_naive.c). */
 #include "internal.h"
 
 #include <limits.h>
@@ -63,7 +65,7 @@ static bd_status alloc_state(bd_optim *o, size_t n, int count)
 /* SGD (book eq. 6.1):  W ← W − η ∂L/∂W.  No state. */
 static bd_status sgd_init(bd_optim *o, size_t n) { return BD_OK; }
 
-static void sgd_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void sgd_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr;
     for (size_t i = 0; i < n; i++)
@@ -81,7 +83,7 @@ static bd_status momentum_init(bd_optim *o, size_t n)
     return alloc_state(o, n, 1);
 }
 
-static void momentum_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void momentum_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr, a = o->cfg.momentum;
     float *restrict v = bd_f32(&o->state[0]);
@@ -97,7 +99,7 @@ static void momentum_step(bd_optim *o, float *restrict p, const float *restrict 
  * (the form of arXiv:1212.0901), state[0] = v [n]:
  *   v ← αv − η g
  *   W ← W + α² v − (1 + α) η g                                      */
-static void nesterov_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void nesterov_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr, a = o->cfg.momentum;
     const float a2 = a * a, c = (1.0f + a) * lr;
@@ -119,7 +121,7 @@ static bd_status adagrad_init(bd_optim *o, size_t n)
     return alloc_state(o, n, 1);
 }
 
-static void adagrad_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void adagrad_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr, eps = o->cfg.eps;
     float *restrict h = bd_f32(&o->state[0]);
@@ -141,7 +143,7 @@ static bd_status rmsprop_init(bd_optim *o, size_t n)
     return alloc_state(o, n, 1);
 }
 
-static void rmsprop_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void rmsprop_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const float lr = o->cfg.lr, eps = o->cfg.eps, rho = o->cfg.decay, c = 1.0f - rho;
     float *restrict h = bd_f32(&o->state[0]);
@@ -167,7 +169,7 @@ static bd_status adam_init(bd_optim *o, size_t n)
     return alloc_state(o, n, 2);
 }
 
-static void adam_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
+BD_HOT static void adam_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
     const double t = (double)o->t;
     const float lr_t = (float)((double)o->cfg.lr * sqrt(1.0 - pow((double)o->cfg.beta2, t)) /

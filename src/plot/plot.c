@@ -23,8 +23,9 @@ int plot_cycle(int i)
     return PC_BLUE + (i % 10 + 10) % 10;
 }
 
-/* the page's title height, kept for plot_panel */
+/* the page's title height, kept for plot_panel; its size in pixels */
 static double g_top_mm;
+static int g_page_w = 1, g_page_h = 1;
 /* PLplot's default text height grows with the page; figures want the same
  * text size on every page: 4.8 mm, about 13.6 pixels (cairo pages are 72
  * dpi), times rel */
@@ -77,6 +78,8 @@ bd_status plot_open(plot_page *pg, const char *path, int width, int height, int 
     plsdev(svg ? "svgcairo" : "pngcairo");
     plsfnam(pg->tmp);
     plspage(0, 0, width, height, 0, 0);
+    g_page_w = width > 0 ? width : 1;
+    g_page_h = height > 0 ? height : 1;
     plscmap0n(PC_COUNT);
     PLINT r[PC_COUNT], g[PC_COUNT], b[PC_COUNT];
     for (int i = 0; i < PC_COUNT; i++) {
@@ -167,6 +170,9 @@ void plot_panel(const plot_axes *a)
     }
     plvpor(vx0, vx1, vy0, vy1);
     plwind(a->xmin, a->xmax, a->ymin, a->ymax);
+    /* numbers as written (10000), never "1.0 (x10^4)" */
+    plsxax(7, 0);
+    plsyax(7, 0);
     plwidth(1);
     pllsty(1);
     if (a->no_box) { /* a 3-D panel: only its title */
@@ -186,8 +192,22 @@ void plot_panel(const plot_axes *a)
         plmtex("b", a->no_xticks ? 1.6 : 3.0, 0.5, 0.5, a->xlabel);
     if (a->ylabel && *a->ylabel)
         plmtex("l", a->no_yticks ? 1.2 : 4.2, 0.5, 0.5, a->ylabel);
-    if (a->title && *a->title)
+    if (a->title && *a->title) {
+        text_size(a->title_size > 0 ? a->title_size : 1.0);
         plmtex("t", 0.9, 0.5, 0.5, a->title);
+        text_size(1.0);
+    }
+}
+
+void plot_mm_units(double *ux, double *uy)
+{
+    PLFLT wx0, wx1, wy0, wy1, vx0, vx1, vy0, vy1;
+    plgvpw(&wx0, &wx1, &wy0, &wy1);
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    double W, H, ch;
+    page_mm(&W, &H, &ch);
+    *ux = (wx1 - wx0) / ((vx1 - vx0) * W);
+    *uy = (wy1 - wy0) / ((vy1 - vy0) * H);
 }
 
 void plot_line(int n, const double *x, const double *y, int color, int style, double width)
@@ -282,7 +302,8 @@ void plot_legend(int n, const char *const *labels, const int *colors, const int 
     const char *sym[32];
     for (int k = 0; k < n; k++) {
         int is_sym = markers && markers[k] && *markers[k];
-        opt[k] = is_sym ? PL_LEGEND_SYMBOL : PL_LEGEND_LINE;
+        /* a marker alone, or (styles given) a line with the marker on it */
+        opt[k] = is_sym ? PL_LEGEND_SYMBOL | (styles ? PL_LEGEND_LINE : 0) : PL_LEGEND_LINE;
         tcol[k] = PC_FG;
         lcol[k] = colors[k];
         lsty[k] = styles ? styles[k] : PLOT_SOLID;
@@ -374,12 +395,96 @@ void plot_surface(const double *z, int nx, int ny, double xmin, double xmax, dou
           bb[3] = {0.33, 0.55, 0.14};
     plscmap1l(1, 3, pos, rr, gg, bb, NULL);
     plwind(-1.0, 1.0, -0.8, 1.4);
-    plw3d(1.3, 1.3, 1.0, xmin, xmax, ymin, ymax, zmin, zmax, alt, az);
+    plw3d(1.15, 1.15, 0.95, xmin, xmax, ymin, ymax, zmin, zmax, alt, az);
     plcol0(PC_FG);
-    plbox3("bnstu", xlabel, 0, 0, "bnstu", ylabel, 0, 0, "bstu", zlabel, 0, 0);
+    plbox3("bnstu", xlabel, 0, 0, "bnstu", ylabel, 0, 0, "bnstu", zlabel, 0, 0);
     plsurf3d(xg, yg, (PLFLT_MATRIX)r, nx, ny, MAG_COLOR | FACETED, NULL, 0);
     free(r);
     free(xg);
+}
+
+/* one image into PLplot's layout: plimagefr takes its values at the
+ * corners of the cells it draws (nx values span nx - 1 cells), so the image
+ * gets one more column and row, copies of its last, for w x h visible
+ * pixels; it is indexed [x][y] with y going up, so image row 0 is the top */
+static void image_cells(PLFLT **col, const float *im, int h, int w, float lo, float hi,
+                        int reversed)
+{
+    if (!(lo < hi)) {
+        lo = hi = im[0];
+        for (int p = 1; p < h * w; p++) {
+            lo = im[p] < lo ? im[p] : lo;
+            hi = im[p] > hi ? im[p] : hi;
+        }
+    }
+    float span = hi > lo ? hi - lo : 1.0f;
+    for (int y = 0; y <= h; y++)
+        for (int x = 0; x <= w; x++) {
+            int r = y < h ? h - 1 - y : 0, q = x < w ? x : w - 1;
+            double v = (im[r * w + q] - lo) / span;
+            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            col[x][y] = reversed ? 1 - v : v;
+        }
+}
+
+void plot_images(const plot_imgs *g)
+{
+    if (g->n < 1 || g->h < 1 || g->w < 1 || !g->px)
+        return;
+    const int h = g->h, w = g->w;
+    PLFLT **col = malloc(sizeof *col * (size_t)(w + 1));
+    PLFLT *buf = malloc(sizeof *buf * (size_t)(w + 1) * (h + 1));
+    if (!col || !buf) {
+        free(col);
+        free(buf);
+        return;
+    }
+    for (int x = 0; x <= w; x++)
+        col[x] = buf + (size_t)x * (h + 1);
+    PLFLT pos[2] = {0, 1}, gray[2] = {0, 1};
+    plscmap1l(1, 2, pos, gray, gray, gray, NULL);
+    double W, H, ch;
+    page_mm(&W, &H, &ch);
+    double top = 1.0 - g_top_mm / H;
+    int whole = g->x0 == 0 && g->x1 == 0;
+    double bx0 = whole ? 0.01 : g->x0, bx1 = whole ? 0.99 : g->x1;
+    double by0 = (whole ? 0.01 : g->y0) * top, by1 = (whole ? 1.0 : g->y1) * top;
+    if (g->title && *g->title) {
+        plvpor(bx0, bx1, by0, by1);
+        plwind(0, 1, 0, 1);
+        plcol0(PC_FG);
+        plmtex("t", -1.3, 0.5, 0.5, g->title);
+        by1 -= 2.0 * ch / H;
+    }
+    int cols = g->cols > 0 ? g->cols : (int)ceil(sqrt((double)g->n));
+    int rows = (g->n + cols - 1) / cols;
+    double cap = g->captions ? 1.5 * 0.8 * ch / H : 0.004; /* caption line above each image */
+    double cw = (bx1 - bx0) / cols, chh = (by1 - by0) / rows;
+    /* square images (in pixels: PLplot's millimetres need not be square
+     * on every page shape), a small gap between them */
+    W = g_page_w;
+    H = g_page_h;
+    double side = fmin(cw * W, (chh - cap) * H) * 0.92;
+    for (int k = 0; k < g->n; k++) {
+        image_cells(col, g->px + (size_t)k * h * w, h, w, g->lo, g->hi, g->reversed);
+        int c = k % cols, r = k / cols;
+        double cx = bx0 + (c + 0.5) * cw, cy = by1 - r * chh - cap - (chh - cap) / 2;
+        plvpor(cx - side / 2 / W, cx + side / 2 / W, cy - side / 2 / H, cy + side / 2 / H);
+        plwind(0, w, 0, h);
+        /* plimagefr, not plimage: plimage stretches each image to its own
+         * min..max, this keeps 0..1 as computed above */
+        plimagefr((PLFLT_MATRIX)col, w + 1, h + 1, 0, w, 0, h, 0, 1, 0, 1, NULL, NULL);
+        plcol0(PC_MUTED);
+        plbox("bc", 0, 0, "bc", 0, 0);
+        if (g->captions && g->captions[k]) {
+            plcol0(PC_FG);
+            text_size(0.8);
+            plmtex("t", 0.5, 0.5, 0.5, g->captions[k]);
+            text_size(1.0);
+        }
+    }
+    free(col);
+    free(buf);
 }
 
 int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w,
@@ -395,54 +500,6 @@ int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w
     plot_page pg;
     if (plot_open(&pg, png_path, cols * cell + 40, rows * cell + 80, 0, title) != BD_OK)
         return -1;
-    /* plimage takes its values at the corners of the cells it draws (nx
-     * values span nx - 1 cells), so the image gets one more column and row,
-     * copies of its last, for w x h visible pixels */
-    const int gw = w + 1, gh = h + 1;
-    PLFLT **col = malloc(sizeof *col * (size_t)gw);
-    PLFLT *buf = malloc(sizeof *buf * (size_t)gw * gh);
-    if (!col || !buf) {
-        free(col);
-        free(buf);
-        plot_close(&pg);
-        bd_error(BD_ERR_NOMEM, "%s: no memory for %d images %dx%d", png_path, n, h, w);
-        return -1;
-    }
-    for (int x = 0; x < gw; x++)
-        col[x] = buf + (size_t)x * gh;
-    PLFLT pos[2] = {0, 1}, gray[2] = {0, 1};
-    plscmap1l(1, 2, pos, gray, gray, gray, NULL);
-    double W, H, ch;
-    page_mm(&W, &H, &ch);
-    double top = 1.0 - g_top_mm / H, bottom = 0.02;
-    double cw = 0.96 / cols, chh = (top - bottom) / rows;
-    for (int k = 0; k < n; k++) {
-        const float *im = imgs + (size_t)k * h * w;
-        float lo = im[0], hi = im[0];
-        for (int p = 1; p < h * w; p++) {
-            lo = im[p] < lo ? im[p] : lo;
-            hi = im[p] > hi ? im[p] : hi;
-        }
-        float span = hi > lo ? hi - lo : 1.0f;
-        /* PLplot's image is indexed [x][y] with y going up: row 0 of the
-         * image is the top, so it goes to y = h - 1 */
-        for (int r = 0; r < gh; r++)
-            for (int x = 0; x < gw; x++) {
-                int rr = r < h ? r : h - 1, xx = x < w ? x : w - 1;
-                col[x][gh - 1 - r] = (im[rr * w + xx] - lo) / span;
-            }
-        int c = k % cols, r = k / cols;
-        double x0 = 0.02 + c * cw, y1 = top - r * chh;
-        /* square cells, a small gap between images */
-        double side = fmin(cw * W, chh * H) * 0.9;
-        double cx = x0 + cw / 2, cy = y1 - chh / 2;
-        plvpor(cx - side / 2 / W, cx + side / 2 / W, cy - side / 2 / H, cy + side / 2 / H);
-        plwind(0, w, 0, h);
-        plimage((PLFLT_MATRIX)col, gw, gh, 0, w, 0, h, 0, 1, 0, w, 0, h);
-        plcol0(PC_MUTED);
-        plbox("bc", 0, 0, "bc", 0, 0);
-    }
-    free(col);
-    free(buf);
+    plot_images(&(plot_imgs){.px = imgs, .n = n, .h = h, .w = w, .cols = cols});
     return plot_close(&pg) == BD_OK ? 0 : -1;
 }

@@ -50,9 +50,12 @@ typedef struct plot_axes {
     int equal;       /* 1: same scale on both axes (centred in the cell) */
     double xtick, ytick; /* tick spacing (0: PLplot chooses) */
     int no_box;      /* 1: no axes, only the title (a 3-D panel) */
+    double title_size; /* the panel title's size (0: 1, the text size) */
 } plot_axes;
 
 void plot_panel(const plot_axes *a);
+/* data units per millimetre on the current panel, x and y (to size labels) */
+void plot_mm_units(double *ux, double *uy);
 /* x, y [n]; style PLOT_SOLID / PLOT_DASHED; width in PLplot units (1 thin) */
 void plot_line(int n, const double *x, const double *y, int color, int style, double width);
 /* markers: "o" filled circle, "s" filled square, "^" triangle, "x" cross */
@@ -68,8 +71,8 @@ void plot_arrows(int n, const double *x, const double *y, const double *u, const
                  int color);
 
 /* A legend in a corner of the current panel. markers[k] NULL or "" draws a
- * line of colors[k] / styles[k]; otherwise that marker. corner: "tr", "tl",
- * "br", "bl". */
+ * line of colors[k] / styles[k]; otherwise that marker, on a line when
+ * styles is given (NULL: the marker alone). corner: "tr", "tl", "br", "bl". */
 void plot_legend(int n, const char *const *labels, const int *colors, const int *styles,
                  const char *const *markers, const char *corner);
 
@@ -86,10 +89,28 @@ void plot_surface(const double *z, int nx, int ny, double xmin, double xmax, dou
                   double ymax, double alt, double az, const char *xlabel, const char *ylabel,
                   const char *zlabel);
 
-/* A grid of n small grayscale images imgs [n, h, w] (row 0 at the top), each
- * normalised to its own min..max (the book's visualize_filter: black = min,
- * white = max), about square, titled; written to png_path (PNG) atomically.
- * Returns 0 on success, -1 with bd_errmsg() set otherwise. */
+/* A block of n small grayscale images px [n, h, w] (row 0 at the top) in
+ * `cols` columns (0: about square) on the current page, each with an
+ * optional caption above it. Shading: lo < hi maps lo..hi for every image;
+ * otherwise each image runs from its own min to its max (the book's
+ * visualize_filter). reversed: min white, max black (matplotlib's gray_r,
+ * as the book draws filters and digits); else min black, max white. The
+ * block fills the rectangle x0..x1, y0..y1 of the page below its title
+ * (fractions, 0,0,0,0: all of it), with `title` (NULL: none) on top. */
+typedef struct plot_imgs {
+    const float *px;
+    int n, h, w, cols;
+    const char *const *captions;
+    int reversed;
+    float lo, hi;
+    double x0, x1, y0, y1;
+    const char *title;
+} plot_imgs;
+void plot_images(const plot_imgs *g);
+
+/* n images as above (each its own min..max, plain gray) on a page of their
+ * own written to png_path (PNG) atomically. Returns 0 on success, -1 with
+ * bd_errmsg() set otherwise. */
 int plot_image_grid(const char *png_path, const float *imgs, int n, int h, int w,
                     const char *title);
 

@@ -1,6 +1,8 @@
 /* gradcheck.c — the numerical gradient (book 4.4, eq. 4.4 central
  * difference) and the gradient check built on it (book 5.7.3): backprop is
- * fast but easy to get wrong; the numerical gradient is slow but simple. */
+ * fast but easy to get wrong; the numerical gradient is slow but simple.
+ * The book's plain version: learn/ch04/gradient_2d.c (numerical_gradient) and
+ * learn/ch05/gradient_check.c. */
 #include "internal.h"
 
 #include <math.h>
