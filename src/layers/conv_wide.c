@@ -46,7 +46,7 @@ static void im2col_wide(float *col, const float *x, const bd_conv_geom *g)
 }
 
 /* dx_b [C,H,W] = Σ over rows of colw, each added at its offset */
-static void col2im_wide(float *dx, const float *col, const bd_conv_geom *g)
+BD_HOT static void col2im_wide(float *dx, const float *col, const bd_conv_geom *g)
 {
     const int K = g->K, W = g->W;
     const size_t HW = (size_t)g->H * W, L = (size_t)g->OH * W;
@@ -62,16 +62,12 @@ static void col2im_wide(float *dx, const float *col, const bd_conv_geom *g)
             }
 }
 
-/* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*W
- * floats, yw: F*OH*W floats of scratch. */
-void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
-                           float *yw, const bd_conv_geom *g1, int relu)
+/* y [F, OH*OW] = yw [F, OH*W] without its garbage columns, + b, ReLU if
+ * fused */
+BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_conv_geom *g1,
+                            int relu)
 {
-    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, CKK = g1->C * g1->K * g1->K;
-    const int L = OH * W;
-    im2col_wide(col, x, g1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
-                0.0f, yw, L);
+    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, L = OH * W;
     for (int f = 0; f < F; f++) {
         const float bias = b ? b[f] : 0.0f;
         for (int oh = 0; oh < OH; oh++) {
@@ -89,9 +85,21 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
     }
 }
 
+/* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*W
+ * floats, yw: F*OH*W floats of scratch. */
+void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
+                           float *yw, const bd_conv_geom *g1, int relu)
+{
+    const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = g1->OH * g1->W;
+    im2col_wide(col, x, g1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
+                0.0f, yw, L);
+    narrow_y(y, yw, b, g1, relu);
+}
+
 /* One sample: dyw = dy with zeroed garbage columns (and, with yrelu, the
  * fused ReLU's mask: dy where y > 0); db += its row sums. */
-static void widen_dy(float *dyw, float *db, const float *dy, const float *yrelu,
+BD_HOT static void widen_dy(float *dyw, float *db, const float *dy, const float *yrelu,
                      const bd_conv_geom *g1)
 {
     const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W;
