@@ -90,13 +90,14 @@ static inline void affine_init(Affine *l, double *W, double *b, int B, int I, in
 static inline double *affine_forward(Affine *l, const double *x)
 {
     l->x = x;
-    for (int r = 0; r < l->B; r++)
-        for (int j = 0; j < l->O; j++) {
-            double s = l->b[j];
-            for (int i = 0; i < l->I; i++)
-                s += x[r * l->I + i] * l->W[i * l->O + j];
-            l->out[r * l->O + j] = s;
-        }
+    for (int r = 0; r < l->B; r++) { /* np.dot(x, W) + b, a row of W at a time */
+        double *out = l->out + r * l->O;
+        for (int j = 0; j < l->O; j++)
+            out[j] = l->b[j];
+        for (int i = 0; i < l->I; i++)
+            for (int j = 0; j < l->O; j++)
+                out[j] += x[r * l->I + i] * l->W[i * l->O + j];
+    }
     return l->out;
 }
 
