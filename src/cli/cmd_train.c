@@ -406,10 +406,10 @@ static int parse_options(int argc, char **argv, train_opts *o)
     if (rc < 0)
         rc = parse_argv(argc, argv, o);
     /* --epochs and --iters are one choice: the command line's wins */
-    if (argv_iters && !argv_epochs)
-        o->epochs = 0;
-    if (argv_epochs && !argv_iters)
-        o->iters = 0;
+    if (argv_iters >= 0 && argv_epochs < 0) /* (-1: not given) */
+        o->epochs = -1;
+    if (argv_epochs >= 0 && argv_iters < 0)
+        o->iters = -1;
     return rc;
 }
 
