@@ -139,6 +139,12 @@ static inline float *bd_f32(const bd_tensor *t) { return (float *)t->data; }
 static inline int32_t *bd_i32(const bd_tensor *t) { return (int32_t *)t->data; }
 static inline uint8_t *bd_u8(const bd_tensor *t) { return (uint8_t *)t->data; }
 
+/* The one limit on sizes from outside (file headers, INI shapes, flags):
+ * no product of dimensions -- a sample's C x H x W, a tensor's elements, an
+ * image's pixels, a data file's rows x columns -- may exceed 2^31 - 1
+ * elements. Everything larger is refused with BD_ERR_SHAPE naming it. */
+#define BD_MAX_ELEMENTS 2147483647LL
+
 /* ----------------------------------------------------------------- runtime */
 
 /* Set the number of threads of every thread pool the process uses (OpenBLAS).
@@ -688,6 +694,12 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len);
  * class index (negative counts from the end: -1 is the last column). A first
  * row that is not numeric is taken as a header. */
 bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
+/* The classes of ds's labels (src/data/classes.c). classes > 0: every label
+ * must be below it, and ds->nclasses becomes it; 0: the labels' own count
+ * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
+ * is far beyond the others -- more than half of 0..max never appear. The
+ * number of distinct labels goes to *distinct (may be NULL). */
+bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);
 /* Keep the first n samples (the book's --train-size). */
 bd_status bd_dataset_truncate(bd_dataset *ds, int n);
 /* Split off a shuffled fraction `frac` of ds into `part` (ds keeps the rest). */
@@ -1213,6 +1225,29 @@ bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_tra
                              bd_model_meta *meta, char **run);
 /* The checkpoint file of folder dir, into buf. */
 const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
+
+/* ------------------------------------------- files, as root or not
+ * (src/io/files.c). Every file badak reads is opened with O_NONBLOCK and
+ * must be a regular file (a FIFO is refused, never waited on). Every file
+ * it writes goes to PATH.tmp.PID in the target's folder and is renamed over
+ * the target; before anything is written, a target that exists and is not a
+ * regular file (a device node, FIFO, socket, folder) is refused, and a
+ * symlink is followed (its regular target is replaced, the link kept).
+ * Temporary files left by killed processes are removed on the next save
+ * to that folder. */
+/* BD_OK if path may be written as a `what` file ("model", "log"); else the
+ * reason (empty name, a device node...). Nothing is created. */
+bd_status bd_output_check(const char *path, const char *what);
+/* BD_OK if path is a regular file that can be opened for reading. */
+bd_status bd_input_check(const char *path, const char *what);
+typedef struct bd_atomic_file bd_atomic_file;
+/* Open an atomic output (checked as bd_output_check); write to
+ * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say
+ * why: "No space left on device") or bd_atomic_abort. Both free f. */
+bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char *what);
+FILE *bd_atomic_stream(bd_atomic_file *f);
+bd_status bd_atomic_commit(bd_atomic_file *f);
+void bd_atomic_abort(bd_atomic_file *f);
 
 /* Test hook: fn(stage) is called between the steps of every model-file
  * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",

@@ -121,9 +121,19 @@ typedef struct bd_layer_op {
     /* dy [B, out_size] -> l->dx [B, in_size] (if need_dx) and dW/db. A layer
      * with parameters must fill its dW/db even when need_dx is 0. */
     void (*backward)(bd_layer *l, const float *dy, int B, int need_dx);
+    /* the one validation of p0, p1 (defaults filled in), naming `who`;
+     * src/layers/layer_check.c. NULL: any finite value */
+    bd_status (*check)(const char *who, float p0, float p1);
 } bd_layer_op;
 
 const bd_layer_op *bd__layer_op(bd_layer_kind kind);
+/* op's check of p0, p1 (0: the kind's default) for layer `who` */
+bd_status bd__layer_check(const bd_layer_op *op, const char *who, float p0, float p1);
+bd_status bd__check_dropout(const char *who, float p, float unused);
+bd_status bd__check_rrelu(const char *who, float lo, float hi);
+bd_status bd__check_slope(const char *who, float s, float unused);
+bd_status bd__check_elu(const char *who, float alpha, float unused);
+bd_status bd__check_batchnorm(const char *who, float momentum, float eps);
 
 /* bd_net_from_ini refusing (BD_ERR_FORMAT, before allocating) a network of
  * more than max_values parameter and state values: for descriptions from
@@ -185,5 +195,92 @@ const bd_loss_op *bd__loss_op(bd_loss_kind kind);
  * if unknown (a pipe). They fill out (zeroed first) or return an error. */
 bd_status bd__png_read(const char *path, FILE *f, long fsize, bd_image *out);
 bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image *out);
+
+/* ---- sizes from outside (src/core/limits.c): every product of dimensions
+ * read from a file, an INI shape or a flag is formed here, in checked 64-bit
+ * arithmetic, against the one limit BD_MAX_ELEMENTS (badak.h). */
+/* *out = a * b if a, b >= 0 and the product is at most BD_MAX_ELEMENTS
+ * (returns 1); else returns 0 and leaves *out alone */
+int bd__checked_mul(int64_t a, int64_t b, int64_t *out);
+/* the product of d[0..n); BD_ERR_SHAPE naming who and every dimension if one
+ * is < 1 or the product is above BD_MAX_ELEMENTS */
+bd_status bd__dims_product(const char *who, int n, const int64_t *d, int64_t *out);
+/* "60000 x 28 x 28" into buf */
+const char *bd__dims_str(int n, const int64_t *d, char *buf, size_t len);
+/* bytes this process may allocate: min(RAM, cgroup memory.max, RLIMIT_AS,
+ * RLIMIT_DATA) */
+uint64_t bd__mem_limit(void);
+/* BD_ERR_NOMEM "<who>: <what> need N bytes (x GiB), more than ..." when
+ * bytes exceed bd__mem_limit(); checked before allocating, so a size that
+ * cannot fit is refused at once, naming what needs it */
+bd_status bd__check_mem(const char *who, const char *what, uint64_t bytes);
+const char *bd__bytes_str(uint64_t b, char *buf, size_t len);
+
+/* ---- files (src/io/files.c): inputs are opened without blocking and must
+ * be regular files; outputs are checked (an existing non-regular target is
+ * refused, a symlink is followed) and written atomically. */
+#include <stdio.h>
+#include <sys/types.h>
+/* Open path (a `what` file: "model", "image", "CSV") read-only with
+ * O_NONBLOCK, fstat it, refuse anything but a regular file (a folder, a FIFO,
+ * a device: named in the message) and give the fd, blocking again. */
+bd_status bd__open_input(const char *path, const char *what, int *fd, off_t *size);
+/* The same as a FILE* ("rb"). size may be NULL. */
+bd_status bd__fopen_input(const char *path, const char *what, FILE **f, off_t *size);
+/* The file an output path will replace, into real: path itself (new or a
+ * regular file) or a symlink's regular target; BD_ERR_ARG for an empty name,
+ * BD_ERR_IO for a folder, device node, FIFO, socket or a bad symlink. */
+bd_status bd__out_target(const char *path, const char *what, char *real, size_t len);
+/* Remove "*.tmp.PID" regular files of ours in path's folder whose process
+ * no longer exists (a save killed by SIGKILL); returns how many. */
+int bd__clean_stale_tmp(const char *path);
+/* fsync the folder holding path (so a rename is durable) */
+void bd__sync_dir(const char *path);
+/* An atomic output file: write to f, then commit (or abort). */
+typedef struct bd__afile {
+    FILE *f;              /* PATH.tmp.PID, open for writing */
+    const char *what;     /* "model", "log", "predictions" (messages) */
+    int err;              /* errno of a failed bd__afile_write */
+    char path[4096];      /* the file it will replace (a symlink's target) */
+    char tmp[4200];
+} bd__afile;
+bd_status bd__afile_open(bd__afile *a, const char *path, const char *what);
+/* fwrite n bytes; a failure names the file and strerror (ENOSPC...) */
+bd_status bd__afile_write(bd__afile *a, const void *p, size_t n);
+/* fflush, fsync, close, check the target again, rename, fsync the folder;
+ * any failure removes the temporary file and says why (strerror). */
+bd_status bd__afile_commit(bd__afile *a);
+/* the same, calling hook("flushed"/"synced"/"renamed") between steps */
+bd_status bd__afile_commit_stage(bd__afile *a, void (*hook)(const char *stage));
+void bd__afile_abort(bd__afile *a);
+
+/* ---- untrusted training state (src/io/checkpoint_check.c) */
+typedef struct bd__range {
+    const char *name;
+    double lo, hi;
+} bd__range;
+/* the optimizer hyperparameters' ranges, as --lr, --eps... enforce them;
+ * ends with a NULL name */
+extern const bd__range bd__optim_ranges[];
+/* Check what a checkpoint (file f) says: optimizer hyperparameters in
+ * range, its step count possible, its state finite (second moments >= 0),
+ * the weights finite. BD_ERR_FORMAT naming the file and the value. */
+bd_status bd__checkpoint_check(const char *f, const bd_net *net, const bd_optim *opt,
+                               const bd_train_pos *pos);
+/* 1 if every x[0..n) is finite (a pass over the bits; vectorises) */
+static inline int bd__all_finite(const float *x, size_t n)
+{
+    const uint32_t *u = (const uint32_t *)(const void *)x;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (uint32_t)((u[i] & 0x7f800000u) == 0x7f800000u);
+    return !bad;
+}
+
+/* ---- one run per checkpoint folder (src/io/dirlock.c): create dir if
+ * needed and take an exclusive flock on dir/badak.lock (holding our pid);
+ * BD_ERR_IO naming the holder's pid if another process has it. */
+bd_status bd__dir_lock(const char *dir, int *fd);
+void bd__dir_unlock(int fd);
 
 #endif

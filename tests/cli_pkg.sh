@@ -198,6 +198,22 @@ for src in "$root"/examples/*.c; do
     name=$(basename "$src" .c)
     build "$name" "$src"
     case "$name" in
+    csv_train) # three overlapping blobs; the saved model is read back by badak eval
+        awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3
+            printf "%.4f,%.4f,%.4f,%d\n", c * 0.6 + rand(), rand() * 2 - c, rand(), c } }' \
+            >"$tmp/blobs.csv"
+        run "$name" "$tmp/blobs.csv" "$tmp/blobs.safetensors" 60
+        expect 0 "test accuracy" -- "$prefix/bin/badak" eval --model "$tmp/blobs.safetensors" \
+            --csv "$tmp/blobs.csv"
+        ;;
+    cnn) # 3 s: the shared build only
+        if [ "$QUICK" = 1 ] || [ ! -f "$MNIST/train-images-idx3-ubyte" ]; then
+            echo "note: $name built, not run (needs MNIST; skipped under BADAK_QUICK)"
+        else
+            expect 0 "test accuracy" -- env LD_LIBRARY_PATH="$prefix/lib" "$tmp/$name.shared" \
+                "$MNIST" 2000 1
+        fi
+        ;;
     mnist_train | transfer_mnist)
         if [ "$QUICK" = 1 ] || [ ! -f "$MNIST/train-images-idx3-ubyte" ]; then
             echo "note: $name built, not run (needs MNIST; skipped under BADAK_QUICK)"

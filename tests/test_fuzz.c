@@ -10,6 +10,10 @@
 #include "fuzz/fuzz_idx.c"
 #include "fuzz/fuzz_model.c"
 #include "fuzz/fuzz_netini.c"
+#include "fuzz/fuzz_ckpt.c"
+#include "fuzz/fuzz_csv.c"
+#include "fuzz/fuzz_image.c"
+#include "fuzz/fuzz_cli.c"
 
 /* feed every file of tests/fuzz/corpus/<name> to fn; returns the count */
 static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
@@ -47,6 +51,10 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 static void corpus_idx(void **st) { assert_true(replay("idx", fuzz_idx) >= 5); }
 static void corpus_model(void **st) { assert_true(replay("model", fuzz_model) >= 5); }
 static void corpus_netini(void **st) { assert_true(replay("netini", fuzz_netini) >= 5); }
+static void corpus_ckpt(void **st) { assert_true(replay("ckpt", fuzz_ckpt) >= 5); }
+static void corpus_csv(void **st) { assert_true(replay("csv", fuzz_csv) >= 5); }
+static void corpus_image(void **st) { assert_true(replay("image", fuzz_image) >= 5); }
+static void corpus_cli(void **st) { assert_true(replay("cli", fuzz_cli) >= 5); }
 
 int main(void)
 {
@@ -54,6 +62,10 @@ int main(void)
         cmocka_unit_test(corpus_idx),
         cmocka_unit_test(corpus_model),
         cmocka_unit_test(corpus_netini),
+        cmocka_unit_test(corpus_ckpt),
+        cmocka_unit_test(corpus_csv),
+        cmocka_unit_test(corpus_image),
+        cmocka_unit_test(corpus_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

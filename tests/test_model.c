@@ -521,8 +521,8 @@ static void bad_architecture_too_large(void **st)
     parts p;
     good_parts(&p);
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(p.root, "__metadata__"), "badak.net",
-                              cJSON_CreateString("[net]\ninput = 100000\n[fc]\ntype = affine\n"
-                                                 "units = 100000\n"));
+                              cJSON_CreateString("[net]\ninput = 10000\n[fc]\ntype = affine\n"
+                                                 "units = 10000\n"));
     expect_bad(put_parts(&p), "the network needs more than 1048590 parameter and state values");
 }
 

@@ -30,6 +30,9 @@ int cmd_figure(int argc, char **argv);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
+/* When set (the options saved in a checkpoint are being checked), usage
+ * errors say they come from there and return EXIT_FAIL. */
+extern const char *cli_origin;
 /* Print "badak <cmd>: <msg>" plus a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -83,6 +86,10 @@ bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_
 int cli_is_dense(const net_opts *o);
 /* "784", "28x28" or "1x28x28" -> c, h, w; 0 or -1 after a usage message */
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w);
+/* The classes of a CSV's labels (train and test together): --classes N
+ * (classes > 0) or the labels' own, refusing a label far beyond the others;
+ * both sets get the count. *distinct: labels that appear. */
+bd_status cli_classes(bd_dataset *train, bd_dataset *test, int classes, int *distinct);
 /* Load the MNIST-style data set named by --data (mnist, fashion or a folder). */
 bd_status cli_load_named(const char *data, bd_dataset *train, bd_dataset *test);
 /* The training and test sets of `badak train`'s data options: --data, or

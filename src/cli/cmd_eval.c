@@ -53,9 +53,11 @@ static const struct option EVAL_OPTS[] = {
 /* the predicted class of every sample of ds, one a line, into path */
 static bd_status write_predictions(bd_net *net, const bd_dataset *ds, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot write", path);
+    bd_atomic_file *af; /* atomic: a full disk never leaves a short file */
+    bd_status os = bd_atomic_open(&af, path, "predictions");
+    if (os != BD_OK)
+        return os;
+    FILE *f = bd_atomic_stream(af);
     bd_net_set_training(net, 0);
     bd_status s = BD_OK;
     for (int start = 0; s == BD_OK && start < ds->n; start += net->max_batch) {
@@ -75,9 +77,11 @@ static bd_status write_predictions(bd_net *net, const bd_dataset *ds, const char
             fprintf(f, "%d\n", best);
         }
     }
-    if (fclose(f) != 0 && s == BD_OK)
-        s = bd_error(BD_ERR_IO, "%s: write failed", path);
-    return s;
+    if (s != BD_OK) {
+        bd_atomic_abort(af);
+        return s;
+    }
+    return bd_atomic_commit(af);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -115,10 +119,13 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (!model)
         return cli_usage_error("eval", "--model FILE is required");
+    bd_status s = BD_OK;
+    if (pred && (s = bd_output_check(pred, "predictions")) != BD_OK)
+        return cli_fail(s); /* before the work, not after it */
     bd_set_threads((int)threads);
     bd_net net;
     bd_model_meta meta;
-    bd_status s = bd_model_load(&net, model, &meta);
+    s = bd_model_load(&net, model, &meta);
     if (s != BD_OK)
         return cli_fail(s);
     bd_dataset train, test;

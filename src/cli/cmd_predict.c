@@ -97,6 +97,22 @@ static void normalize_input(const bd_model_meta *meta, float *x, int C, int HW)
                                     meta->norm_std[c];
 }
 
+/* An image with (almost) nothing on it -- blank, all white, fully
+ * transparent (composited over white) -- still gets a class: say so. */
+static void warn_blank(const char *path, const bd_image *img)
+{
+    size_t n = (size_t)img->w * (size_t)img->h;
+    float lo = 1.0f, hi = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        lo = img->px[i] < lo ? img->px[i] : lo;
+        hi = img->px[i] > hi ? img->px[i] : hi;
+    }
+    if (n && hi - lo < 0.02f)
+        fprintf(stderr, "badak: warning: %s is blank (every pixel %.2f%s): the prediction "
+                "below means nothing\n", path, (double)lo,
+                lo > 0.98f ? ", all white or transparent" : lo < 0.02f ? ", all black" : "");
+}
+
 /* Classify one image; prints its line. */
 static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *path,
                           const bd_image_prep *prep0, int top, int fashion, const char *save_dir,
@@ -111,8 +127,14 @@ static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *pa
         s = bd_image_load(path, &img);
         if (s != BD_OK)
             return s;
+        warn_blank(path, &img);
         s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, bd_f32(x));
         bd_image_free(&img);
+        if (s != BD_OK) { /* name the image it was made from */
+            char why[300];
+            snprintf(why, sizeof why, "%s", bd_errmsg());
+            s = bd_error(s, "%s: %s", path, why);
+        }
     }
     if (s == BD_OK && save_dir)
         s = save_input(save_dir, path, bd_f32(x), net->in_h, net->in_w);
@@ -208,6 +230,13 @@ int cmd_predict(int argc, char **argv)
     bd_status s = bd_model_load(&net, model, &meta);
     if (s != BD_OK)
         return cli_fail(s);
+    if (net.in_h < 2 || net.in_w < 2) { /* a vector model (a CSV's): no image fits it */
+        bd_error(BD_ERR_SHAPE, "%s: the model's input is %dx%dx%d, not an image: predict "
+                 "classifies images; use 'badak eval --csv' for vector data", model, net.in_c,
+                 net.in_h, net.in_w);
+        bd_net_free(&net);
+        return cli_fail(BD_ERR_SHAPE);
+    }
     if (net.in_c != 1 && (net.in_c != 3 || save_dir)) {
         bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
                  "or colour (3) images%s", model, net.in_c,

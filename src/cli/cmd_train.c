@@ -29,6 +29,8 @@ static const char *HELP =
     "                        standard deviation (kept in --save's model, so predict\n"
     "                        does the same)\n"
     "  --csv FILE            train on a CSV of numbers instead, one sample a row\n"
+    "  --classes N           CSV: the classes are 0..N-1 (default: 0..the largest\n"
+    "                        label; one far beyond the others is refused)\n"
     "  --label-col N         CSV column of the class index (default -1: the last;\n"
     "                        negative counts from the end)\n"
     "  --test-csv FILE       CSV test set (same columns)\n"
@@ -161,7 +163,7 @@ static const char *HELP =
 typedef struct train_opts {
     /* data */
     const char *data, *csv, *test_csv;
-    long label_col, train_size;
+    long label_col, train_size, classes;
     float test_split, val_split;
     /* network */
     net_opts net;
@@ -256,6 +258,7 @@ static const train_flag FLAGS[] = {
     STR("data", data, 0),
     STR("csv", csv, 0),
     INT("label-col", label_col, -100000, 100000, 0),
+    INT("classes", classes, 1, 1 << 20, 0),
     STR("test-csv", test_csv, 0),
     FLT("test-split", test_split, 0.001, 0.999, 0),
     INT("train-size", train_size, 1, 1L << 30, 0),
@@ -457,6 +460,11 @@ static int check_options(train_opts *o, int resuming)
     }
     if (s != BD_OK)
         return cli_usage_error("train", "%s", bd_errmsg());
+    /* outputs that cannot be written (a device node, a FIFO, an empty name)
+     * are refused before anything is loaded, trained or written */
+    if ((o->save_path && (s = bd_output_check(o->save_path, "model")) != BD_OK) ||
+        (o->log_path && (s = bd_output_check(o->log_path, "log")) != BD_OK))
+        return cli_fail(s);
     return -1;
 }
 
@@ -489,6 +497,7 @@ typedef struct train_run {
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
     double total_s;           /* with data loading */
+    int distinct;             /* CSV: labels that appear */
 } train_run;
 
 static void run_free(train_run *r)
@@ -508,6 +517,10 @@ static bd_status load_data(train_run *r)
     r->t0 = bd_seconds();
     CLI_TRY(cli_load_data(o->data, o->csv, (int)o->label_col, o->test_csv, o->test_split,
                          o->seed, &r->train, &r->test));
+    if (o->csv)
+        CLI_TRY(cli_classes(&r->train, &r->test, (int)o->classes, &r->distinct));
+    else if (o->classes)
+        return bd_error(BD_ERR_ARG, "--classes is for --csv data");
     if (o->train_size)
         CLI_TRY(bd_dataset_truncate(&r->train, (int)o->train_size));
     if (o->val_split > 0) {
@@ -570,6 +583,8 @@ static void print_header(const train_run *r)
     const bd_net *net = r->net;
     printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net->desc, r->train.name,
            r->train.n, r->test.n);
+    if (o->csv) /* how many classes the labels make: say it, a typo shows */
+        printf(", %d classes, %d of them in the labels", r->train.nclasses, r->distinct);
     if (r->val.n)
         printf(", %d validation", r->val.n);
     printf("), %zu parameters", bd_net_param_count(net));
@@ -734,6 +749,12 @@ static void print_summary(const train_run *r)
     if (res->stopped_early)
         printf("early stop: validation loss did not improve for %ld epochs; keeping the "
                "weights of epoch %d\n", r->o->patience, res->best_epoch);
+    if (r->ck && res->iters == r->ck->pos.iter) { /* resumed, and not a step to take */
+        printf("the checkpoint in %s was already complete: %d epochs, %ld iterations; "
+               "nothing trained (give --epochs N to extend it)\n", r->ck->dir, res->epochs,
+               res->iters);
+        return;
+    }
     printf("done: %d epochs, %ld iterations in %.2fs (%.0f it/s), %.2fs with data loading\n",
            res->epochs, res->iters, res->seconds,
            res->seconds > 0 ? res->iters / res->seconds : 0.0, r->total_s);
@@ -929,7 +950,7 @@ static int is_length_opt(char **argv, int argc, int i, int *skip)
 /* The saved options, then the ones given now (later ones win). A length
  * given now (--epochs or --iters) replaces the saved one, whichever it was:
  * that is how a finished run is extended. */
-static int merge_args(const cJSON *saved, int argc, char **argv, char **av)
+static int merge_args(const cJSON *saved, int argc, char **argv, char **av, const char *dir)
 {
     int ac = 0, skip, new_length = 0;
     av[ac++] = argv[0];
@@ -950,9 +971,54 @@ static int merge_args(const cJSON *saved, int argc, char **argv, char **av)
         av[ac++] = sv[i];
     }
     free(sv);
+    /* a resumed run goes on checkpointing where it was resumed from (a copied
+     * folder too, not the original the saved options name), unless told
+     * otherwise now: the options given now come after and win */
+    av[ac++] = "--checkpoint";
+    av[ac++] = (char *)dir;
     for (int i = 1; i < argc; i++)
         av[ac++] = argv[i];
     return ac;
+}
+
+/* The options a checkpoint keeps are untrusted: each must be a non-empty
+ * string, and they must pass the checks typed options pass; errors name the
+ * checkpoint, not the command line. -1 if good, else the exit code. */
+static int check_saved_args(const char *dir, const cJSON *args)
+{
+    if (!cJSON_IsArray(args))
+        return -1; /* said by the caller */
+    int n = cJSON_GetArraySize(args), k = 0;
+    char **av = calloc((size_t)n + 2, sizeof *av);
+    if (!av)
+        return cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
+    av[k++] = "train";
+    const cJSON *v;
+    int rc = -1;
+    cJSON_ArrayForEach(v, args) {
+        if (!cJSON_IsString(v) || !v->valuestring[0]) {
+            fprintf(stderr, "badak: error: %s/checkpoint.safetensors: saved option %d is %s: "
+                    "the checkpoint's options (badak.run) are damaged\n", dir, k,
+                    cJSON_IsString(v) ? "an empty string" : "not a string");
+            rc = EXIT_FAIL;
+            break;
+        }
+        av[k++] = v->valuestring;
+    }
+    if (rc < 0) {
+        char origin[4200];
+        snprintf(origin, sizeof origin, "the options saved in %s/checkpoint.safetensors", dir);
+        cli_origin = origin; /* usage errors now name the checkpoint, exit 1 */
+        train_opts o;
+        rc = parse_options(k, av, &o);
+        if (rc < 0)
+            rc = check_options(&o, 1);
+        cli_origin = NULL;
+        if (rc == EXIT_USAGE) /* the file's fault, not the command line's */
+            rc = EXIT_FAIL;
+    }
+    free(av);
+    return rc;
 }
 
 /* Continue the run saved in dir: its options first, then the ones given now
@@ -972,13 +1038,16 @@ static int resume_main(const char *dir, int argc, char **argv)
     cJSON *args = saved ? cJSON_Parse(saved) : NULL;
     free(saved);
     int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : -1;
-    char **av = n >= 0 ? calloc((size_t)(n + argc + 1), sizeof *av) : NULL;
-    if (!av) {
+    rc = check_saved_args(dir, args);
+    char **av = rc < 0 && n >= 0 ? calloc((size_t)(n + argc + 3), sizeof *av) : NULL;
+    if (rc >= 0) {
+        /* the saved options are bad: said so, naming the checkpoint */
+    } else if (!av) {
         fprintf(stderr, "badak: error: %s: the checkpoint does not keep the run's options "
                 "(badak.run); it was not written by 'badak train'\n", dir);
         rc = EXIT_FAIL;
     } else {
-        int ac = merge_args(args, argc, argv, av);
+        int ac = merge_args(args, argc, argv, av, dir);
         char *run = ac > 0 ? run_text(ac, av) : NULL;
         rc = run ? train_main(ac, av, run, &ck) : cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
         cJSON_free(run);

@@ -16,13 +16,22 @@ int cli_fail(bd_status s)
     return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
 }
 
+const char *cli_origin;
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "badak %s: ", cmd);
+    if (cli_origin) /* not typed by the user: a file's options */
+        fprintf(stderr, "badak %s: error in %s: ", cmd, cli_origin);
+    else
+        fprintf(stderr, "badak %s: ", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+    if (cli_origin) {
+        fprintf(stderr, "\n");
+        return EXIT_FAIL;
+    }
     fprintf(stderr, "\nTry 'badak %s --help'.\n", cmd);
     return EXIT_USAGE;
 }
@@ -32,7 +41,9 @@ int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, l
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) {
+    /* digits (and a minus) only: "+5", " 5" and "0x10" are refused */
+    int plain = (*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9');
+    if (!plain || end == s || *end || errno || v < lo || v > hi) {
         cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
         return -1;
     }
@@ -74,7 +85,7 @@ int cli_int_list(const char *cmd, const char *opt, const char *s, int *out, int 
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ',') || n == max) {
+        if (!(*p >= '0' && *p <= '9') || end == p || errno || v < 1 || v > 1000000 || (*end && *end != ',') || n == max) {
             cli_usage_error(cmd, "%s: '%s' is not a list of up to %d sizes like 100,100", opt,
                             s, max);
             return -1;
@@ -155,8 +166,13 @@ int cli_is_dense(const net_opts *o)
 
 int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, int *w)
 {
-    if (bd_parse_shape(s, c, h, w) == BD_OK)
+    bd_status st = bd_parse_shape(s, c, h, w);
+    if (st == BD_OK)
         return 0;
+    if (st == BD_ERR_SHAPE) { /* a shape, but too large: say by how much */
+        cli_usage_error(cmd, "%s: %s", opt, bd_errmsg());
+        return -1;
+    }
     cli_usage_error(cmd, "%s '%s': expected N or CxHxW (e.g. 784 or 1x28x28)", opt, s);
     return -1;
 }
@@ -207,5 +223,28 @@ bd_status cli_load_data(const char *data, const char *csv, int label_col,
         bd_dataset_free(train);
         bd_dataset_free(test);
     }
+    return s;
+}
+
+bd_status cli_classes(bd_dataset *train, bd_dataset *test, int classes, int *distinct)
+{
+    /* the labels of both sets together: a split may put the stray one in
+     * either */
+    bd_dataset all;
+    memset(&all, 0, sizeof all);
+    int ys[1] = {train->n + test->n};
+    bd_status s = bd_tensor_alloc(&all.y, BD_I32, 1, ys);
+    if (s != BD_OK)
+        return s;
+    memcpy(all.y.data, train->y.data, (size_t)train->n * sizeof(int32_t));
+    if (test->n)
+        memcpy(bd_i32(&all.y) + train->n, test->y.data, (size_t)test->n * sizeof(int32_t));
+    all.n = ys[0];
+    all.nclasses = classes;
+    snprintf(all.name, sizeof all.name, "%s", train->name);
+    s = bd_dataset_classes(&all, classes, distinct);
+    if (s == BD_OK)
+        train->nclasses = test->nclasses = all.nclasses > 0 ? all.nclasses : 1;
+    bd_tensor_free(&all.y);
     return s;
 }

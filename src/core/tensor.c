@@ -20,15 +20,23 @@ static bd_status shape_size(int ndim, const int *shape, size_t *out, const char 
     if (ndim < 1 || ndim > BD_MAXDIM)
         return bd_error(BD_ERR_SHAPE, "%s: %d dimensions (1 to %d allowed)", who, ndim,
                         BD_MAXDIM);
-    size_t n = 1;
+    int64_t d[BD_MAXDIM], n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0)
             return bd_error(BD_ERR_SHAPE, "%s: negative dimension %d", who, shape[i]);
-        if (shape[i] && n > SIZE_MAX / 8 / (size_t)shape[i])
-            return bd_error(BD_ERR_SHAPE, "%s: shape too large", who);
-        n *= (size_t)shape[i];
+        d[i] = shape[i];
     }
-    *out = n;
+    for (int i = 0; i < ndim && n; i++)
+        if (!bd__checked_mul(n, d[i], &n)) {
+            char dims[160];
+            return bd_error(BD_ERR_SHAPE, "%s: %s is more than %lld elements (BD_MAX_ELEMENTS)",
+                            who, bd__dims_str(ndim, d, dims, sizeof dims),
+                            (long long)BD_MAX_ELEMENTS);
+        }
+    for (int i = 0; i < ndim; i++) /* a zero side: an empty tensor */
+        if (!d[i])
+            n = 0;
+    *out = (size_t)n;
     return BD_OK;
 }
 

@@ -46,6 +46,11 @@ static int parse_num(const char *s, double *v)
 {
     if (!*s)
         return 0;
+    /* strtod also reads hex ("0x10") and "infinity": a data file's numbers
+     * are decimal */
+    for (const char *c = s; *c; c++)
+        if (*c == 'x' || *c == 'X')
+            return 0;
     char *end;
     *v = strtod(s, &end);
     if (end == s || *end)
@@ -222,9 +227,8 @@ bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out)
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return bd_error(BD_ERR_ARG, "CSV: empty file path");
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp;
+    BD_TRY(bd__fopen_input(path, "CSV", &fp, NULL));
     rows r = {0};
     int ncls = 0;
     bd_status s = read_rows(fp, path, label_col, &r, &ncls);

@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_CHUNK (1u << 20)               /* bytes read per gzread */
-#define IDX_MAX_ELEMS ((uint64_t)1 << 31)  /* anything larger is absurd here */
 /* deflate cannot expand more than ~1032:1, so a .gz of S bytes holds at most
  * this many times S bytes of data (with slack for headers). */
 #define GZ_MAX_RATIO 1040u
@@ -131,8 +131,21 @@ static void convert_chunk(float *dst, const unsigned char *src, size_t count, in
 
 /* Header checks: the dims, then whether the file can hold that much data.
  * Fills dims/ndim and the expected data byte count. */
-static bd_status read_header(gzFile f, const char *path, int *type, int *ndim, int *dims,
-                             size_t *nelem, size_t *data_bytes)
+/* The ISIZE field of a gzip file's trailer: its uncompressed size mod 2^32
+ * (RFC 1952), read before inflating anything; UINT64_MAX if fd is not gzip.
+ * A file of several gzip members has the last member's size there, so such
+ * files (never made by gzip of one file) are refused as mismatched. */
+static uint64_t gz_isize(int fd, off_t fsize)
+{
+    unsigned char m[2], t[4];
+    if (fsize < 18 || pread(fd, m, 2, 0) != 2 || m[0] != 0x1f || m[1] != 0x8b ||
+        pread(fd, t, 4, fsize - 4) != 4)
+        return UINT64_MAX;
+    return (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
+}
+
+static bd_status read_header(gzFile f, const char *path, uint64_t fsize, uint64_t isize,
+                             int *type, int *ndim, int *dims, size_t *nelem, size_t *data_bytes)
 {
     unsigned char h[4 + 4 * BD_MAXDIM];
     size_t got;
@@ -165,46 +178,50 @@ static bd_status read_header(gzFile f, const char *path, int *type, int *ndim, i
         return bd_error(BD_ERR_FORMAT, "%s: truncated header: expected %zu dimension bytes, got %zu",
                         path, dlen, got);
     }
-    uint64_t n = 1;
-    for (int i = 0; i < *ndim; i++) {
-        uint32_t d = be32(h + 4 + 4 * i);
-        if (d == 0)
-            return bd_error(BD_ERR_FORMAT, "%s: dimension %d is 0", path, i);
-        /* n <= 2^31 and d < 2^32, so the product cannot overflow 64 bits */
-        n *= d;
-        if (d > INT_MAX || n > IDX_MAX_ELEMS)
-            return bd_error(BD_ERR_FORMAT,
-                            "%s: dimensions too large (dimension %d is %u; more than %llu "
-                            "elements in all)",
-                            path, i, (unsigned)d, (unsigned long long)IDX_MAX_ELEMS);
-        dims[i] = (int)d;
+    int64_t d64[BD_MAXDIM], n;
+    for (int i = 0; i < *ndim; i++)
+        d64[i] = be32(h + 4 + 4 * i);
+    char who[4200];
+    snprintf(who, sizeof who, "%s: dimensions", path);
+    if (bd__dims_product(who, *ndim, d64, &n) != BD_OK) {
+        char why[4400];
+        snprintf(why, sizeof why, "%s", bd_errmsg());
+        return bd_error(BD_ERR_FORMAT, "%s", why);
     }
+    for (int i = 0; i < *ndim; i++)
+        dims[i] = (int)d64[i];
     *nelem = (size_t)n;
     *data_bytes = (size_t)n * type_size(*type);
 
     /* Before allocating: can the file hold that much? Exactly, for a plain
-     * file; within deflate's best ratio, for a compressed one. */
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        uint64_t fsize = (uint64_t)st.st_size;
-        uint64_t hdr = 4 + dlen;
-        if (gzdirect(f)) {
-            uint64_t have = fsize > hdr ? fsize - hdr : 0;
-            if (have < *data_bytes)
-                return bd_error(BD_ERR_FORMAT,
-                                "%s: truncated: expected %zu data bytes, got %llu", path,
-                                *data_bytes, (unsigned long long)have);
-            if (have > *data_bytes)
-                return bd_error(BD_ERR_FORMAT,
-                                "%s: %llu trailing bytes after the %zu data bytes the "
-                                "dimensions call for",
-                                path, (unsigned long long)(have - *data_bytes), *data_bytes);
-        } else if ((uint64_t)*data_bytes / GZ_MAX_RATIO > fsize) {
+     * file; for a compressed one, the gzip trailer says how much it holds
+     * (mod 2^32), and deflate's best ratio bounds it too. */
+    uint64_t hdr = 4 + dlen;
+    if (gzdirect(f)) {
+        uint64_t have = fsize > hdr ? fsize - hdr : 0;
+        if (have < *data_bytes)
+            return bd_error(BD_ERR_FORMAT, "%s: truncated: expected %zu data bytes, got %llu",
+                            path, *data_bytes, (unsigned long long)have);
+        if (have > *data_bytes)
             return bd_error(BD_ERR_FORMAT,
-                            "%s: truncated: expected %zu data bytes, more than %llu "
-                            "compressed bytes can hold",
-                            path, *data_bytes, (unsigned long long)fsize);
-        }
+                            "%s: %llu trailing bytes after the %zu data bytes the "
+                            "dimensions call for",
+                            path, (unsigned long long)(have - *data_bytes), *data_bytes);
+    } else if ((uint64_t)*data_bytes / GZ_MAX_RATIO > fsize) {
+        return bd_error(BD_ERR_FORMAT,
+                        "%s: truncated: expected %zu data bytes, more than %llu "
+                        "compressed bytes can hold",
+                        path, *data_bytes, (unsigned long long)fsize);
+    } else if (isize != UINT64_MAX && hdr + *data_bytes < ((uint64_t)1 << 32) &&
+               hdr + *data_bytes > isize + IDX_CHUNK) {
+        /* far more than the file inflates to: refuse before allocating and
+         * inflating (small differences are found, and told exactly, while
+         * reading) */
+        return bd_error(BD_ERR_FORMAT,
+                        "%s: truncated: the header calls for %llu bytes (%zu of data) but the "
+                        "gzip trailer says the file inflates to %llu",
+                        path, (unsigned long long)(hdr + *data_bytes), *data_bytes,
+                        (unsigned long long)isize);
     }
     return BD_OK;
 }
@@ -268,19 +285,23 @@ bd_status bd_idx_read(const char *path, bd_idx *out)
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return bd_error(BD_ERR_ARG, "IDX: empty file path");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return bd_error(BD_ERR_IO, "%s: is a folder, not an IDX file", path);
+    int fd;
+    off_t fsize = 0;
+    BD_TRY(bd__open_input(path, "IDX", &fd, &fsize));
+    uint64_t isize = gz_isize(fd, fsize);
     errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f)
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return bd_error(BD_ERR_IO, "%s: cannot open: %s", path,
                         errno ? strerror(errno) : "out of memory");
+    }
     gzbuffer(f, 128 * 1024);
 
     int type = 0, ndim = 0, dims[BD_MAXDIM] = {0};
     size_t nelem = 0, data_bytes = 0;
-    bd_status s = read_header(f, path, &type, &ndim, dims, &nelem, &data_bytes);
+    bd_status s = read_header(f, path, (uint64_t)fsize, isize, &type, &ndim, dims, &nelem,
+                              &data_bytes);
     if (s == BD_OK) {
         s = bd_tensor_alloc(&out->t, type == 0x08 ? BD_U8 : BD_F32, ndim, dims);
         if (s != BD_OK) {

@@ -43,13 +43,10 @@ static int has_ext(const char *path, const char *ext)
 bd_status bd_image_load(const char *path, bd_image *out)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    long fsize = -1;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-        fsize = st.st_size > 0x7fffffffL ? 0x7fffffffL : (long)st.st_size;
+    FILE *f;
+    off_t sz = 0;
+    BD_TRY(bd__fopen_input(path, "image", &f, &sz));
+    long fsize = sz > 0x7fffffffL ? 0x7fffffffL : (long)sz;
     unsigned char m[8];
     size_t got = fread(m, 1, 2, f);
     bd_status s;
@@ -88,12 +85,9 @@ bd_status bd_image_write_pgm(const bd_image *img, const char *path)
 {
     if (!img || !img->px || img->w < 1 || img->h < 1)
         return bd_error(BD_ERR_ARG, "%s: no image to write", path);
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return bd_error(BD_ERR_ARG, "path too long: %s", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    bd__afile af;
+    BD_TRY(bd__afile_open(&af, path, "image"));
+    FILE *f = af.f;
     int bad = fprintf(f, "P5\n%d %d\n255\n", img->w, img->h) < 0;
     unsigned char row[1024];
     size_t n = (size_t)img->w * (size_t)img->h;
@@ -106,15 +100,7 @@ bd_status bd_image_write_pgm(const bd_image *img, const char *path)
         }
         bad = fwrite(row, 1, k, f) != k;
     }
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    int err = errno;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        if (!bad)
-            err = errno;
-        remove(tmp);
-        return bd_error(BD_ERR_IO, "%s: cannot write: %s", path, strerror(err));
-    }
-    return BD_OK;
+    if (bad)
+        af.err = errno;
+    return bd__afile_commit(&af);
 }

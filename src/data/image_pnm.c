@@ -67,6 +67,12 @@ static bd_status header_field(const char *path, FILE *f, const char *what, unsig
     if (r == NUM_BIG || *out < lo)
         return bd_error(BD_ERR_FORMAT, "%s: bad header: %s %s (allowed %lu..%lu)", path, what,
                         r == NUM_BIG ? "too large" : "too small", lo, hi);
+    /* "2\xb8 28" is no width of 2: a number ends at whitespace or a comment */
+    if (*after != EOF && !is_space(*after) && *after != '#')
+        return bd_error(BD_ERR_FORMAT, "%s: bad header: byte 0x%02x right after the %s %lu",
+                        path, (unsigned)*after & 0xff, what, *out);
+    if (*after == '#')
+        ungetc(*after, f);
     return BD_OK;
 }
 
@@ -152,6 +158,26 @@ static bd_status read_binary(const char *path, FILE *f, int w, int h, int ch, in
     return s;
 }
 
+/* What follows the pixels: nothing, or the next image of a multi-image
+ * file ("P5..."); for ASCII files whitespace and comments too. Anything
+ * else means the header does not describe the file: "extra raster bytes". */
+static bd_status after_image(const char *path, FILE *f, long fsize, int binary,
+                             unsigned long w, unsigned long h)
+{
+    long pos = ftell(f);
+    int c = binary ? getc(f) : token_start(f);
+    if (c == EOF)
+        return BD_OK;
+    int d = getc(f);
+    if (c == 'P' && (d == '2' || d == '3' || d == '5' || d == '6'))
+        return BD_OK;
+    if (fsize >= 0 && pos >= 0 && binary)
+        return bd_error(BD_ERR_FORMAT, "%s: %ld bytes after the pixel data the header's %lux%lu "
+                        "call for", path, fsize - pos, w, h);
+    return bd_error(BD_ERR_FORMAT, "%s: data after the pixel values the header's %lux%lu call "
+                    "for (byte 0x%02x)", path, w, h, (unsigned)c & 0xff);
+}
+
 bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image *out)
 {
     memset(out, 0, sizeof *out);
@@ -186,6 +212,8 @@ bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image
                             path, left, n * (size_t)bps);
         BD_TRY(bd_image_alloc(out, (int)w, (int)h));
         bd_status s = read_binary(path, f, (int)w, (int)h, ch, bps, (unsigned)maxval, out->px);
+        if (s == BD_OK)
+            s = after_image(path, f, fsize, 1, w, h);
         if (s != BD_OK)
             bd_image_free(out);
         return s;
@@ -197,6 +225,8 @@ bd_status bd__pnm_read(const char *path, FILE *f, long fsize, int kind, bd_image
     }
     BD_TRY(bd_image_alloc(out, (int)w, (int)h));
     bd_status s = read_ascii(path, f, n, ch, (unsigned)maxval, out->px);
+    if (s == BD_OK)
+        s = after_image(path, f, fsize, 0, w, h);
     if (s != BD_OK)
         bd_image_free(out);
     return s;

@@ -7,6 +7,7 @@
  * than 188 MB of floats); the batch gather scales them by 1/255. */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -133,6 +134,19 @@ static bd_status load_split(const char *dir, const char *img_name, const char *l
     return BD_OK;
 }
 
+/* Why path is no data folder: missing, or something else (a file given as
+ * --data: "/etc/passwd: a file, not a folder"). */
+static bd_status not_a_folder(const char *what, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return bd_error(BD_ERR_IO, "%s%s: no such folder (%s); " SETUP_HINT, what, path,
+                        strerror(errno));
+    return bd_error(BD_ERR_IO, "%s%s: %s, not a folder: --data takes mnist, fashion or a "
+                    "folder of IDX files (for a CSV file use --csv)", what, path,
+                    S_ISREG(st.st_mode) ? "a file" : "not a file or folder");
+}
+
 bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test)
 {
     memset(train, 0, sizeof *train);
@@ -140,7 +154,7 @@ bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test)
     if (!dir || !*dir)
         return bd_error(BD_ERR_ARG, "MNIST: empty folder path");
     if (!is_dir(dir))
-        return bd_error(BD_ERR_IO, "%s: no such folder; " SETUP_HINT, dir);
+        return not_a_folder("", dir);
     BD_TRY(load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "train", train));
     bd_status s = load_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test", test);
     if (s != BD_OK) {
@@ -189,6 +203,6 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len)
     if (n < 0 || (size_t)n >= len)
         return bd_error(BD_ERR_ARG, "--data: path too long: %.200s", name);
     if (!is_dir(dir))
-        return bd_error(BD_ERR_IO, "--data %s: no such folder; " SETUP_HINT, name);
+        return not_a_folder("--data ", name);
     return BD_OK;
 }

@@ -285,6 +285,8 @@ static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_trai
             strcmp(nm, "train.best_state"))
             s = bd_error(BD_ERR_FORMAT, "%s: unknown tensor '%.60s'", f, nm);
     }
+    if (s == BD_OK)
+        s = bd__checkpoint_check(f, net, opt, pos);
     if (s == BD_OK && run) {
         const char *v = bd__st_meta(st, "badak.run");
         *run = v ? strdup(v) : NULL;
@@ -302,6 +304,8 @@ bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_tra
     memset(pos, 0, sizeof *pos);
     if (run)
         *run = NULL;
+    if (!dir || !*dir)
+        return bd_error(BD_ERR_ARG, "empty checkpoint folder name");
     char path[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CKPT_FILE) >= sizeof path)
         return bd_error(BD_ERR_ARG, "checkpoint folder name too long: %.60s...", dir);

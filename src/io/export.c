@@ -292,21 +292,14 @@ bd_status bd_model_export_c(const bd_net *net, const char *path, const char *pre
         if (!(isalnum((unsigned char)*p) || *p == '_') || p - prefix > 60)
             return bd_error(BD_ERR_ARG, "export prefix '%s' is not a C identifier", prefix);
     BD_TRY(check_layers(net));
-    char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-        return bd_error(BD_ERR_ARG, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    bd__afile af;
+    BD_TRY(bd__afile_open(&af, path, "C header"));
+    FILE *f = af.f;
     const char *base = strrchr(path, '/');
     bd_status s = write_header(net, f, prefix, base ? base + 1 : path);
-    int bad = ferror(f) != 0;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (s == BD_OK && (bad || rename(tmp, path) != 0))
-        s = bd_error(BD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    if (s != BD_OK)
-        remove(tmp);
-    return s;
+    if (s != BD_OK) {
+        bd__afile_abort(&af);
+        return s;
+    }
+    return bd__afile_commit(&af);
 }

@@ -274,6 +274,8 @@ bd_status bd__model_from_st(bd_net *net, const bd__st *st, bd_model_meta *meta, 
         snprintf(net->desc, sizeof net->desc, "%s", desc);
     if (s == BD_OK)
         s = check_and_copy(net, st, allow_train);
+    if (s == BD_OK)
+        s = bd__model_meta_check(f, st, net, &m);
     if (s != BD_OK) {
         bd_net_free(net);
         return s;

@@ -121,44 +121,18 @@ static bd_status make_header(const char *path, const bd__st_out *t, int n, const
     return BD_OK;
 }
 
-/* fsync the folder holding path, so the rename itself is durable */
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)BD_MIN((size_t)(slash - path), sizeof dir - 1),
-                 path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 bd_status bd__st_write(const char *path, const bd__st_out *t, int n, const cJSON *meta)
 {
     char *hdr = NULL;
     size_t hlen = 0;
     BD_TRY(make_header(path, t, n, meta, &hdr, &hlen));
-    char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+    bd__afile af;
+    bd_status os = bd__afile_open(&af, path, "model");
+    if (os != BD_OK) {
         free(hdr);
-        return bd_error(BD_ERR_ARG, "%s: path too long", path);
+        return os;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        free(hdr);
-        return bd_error(BD_ERR_IO, "%s: cannot write: %s", tmp, strerror(e));
-    }
+    FILE *f = af.f;
     hook("open");
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
@@ -179,27 +153,11 @@ bd_status bd__st_write(const char *path, const bd__st_out *t, int n, const cJSON
             hook("data");
         }
     }
-    int e = 0;
-    if (!bad && fflush(f) != 0)
-        bad = 1, e = errno;
-    hook("flushed");
-    if (!bad && fsync(fileno(f)) != 0)
-        bad = 1, e = errno;
-    hook("synced");
-    if (fclose(f) != 0 && !bad)
-        bad = 1, e = errno;
     if (bad) {
-        remove(tmp);
-        return bd_error(BD_ERR_IO, "%s: write failed: %s", path,
-                        e ? strerror(e) : "short write (disk full?)");
+        af.err = errno;
+        return bd__afile_commit(&af); /* fails: says why, removes the temporary file */
     }
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        remove(tmp);
-        return bd_error(BD_ERR_IO, "%s: cannot rename %s over it: %s", path, tmp, strerror(e));
-    }
-    hook("renamed");
-    sync_dir(path);
+    BD_TRY(bd__afile_commit_stage(&af, hook));
     hook("done");
     return BD_OK;
 }
@@ -448,15 +406,10 @@ bd_status bd__st_parse(bd__st *st, const unsigned char *buf, size_t len, const c
 bd_status bd__st_read_file(bd__st *st, const char *path)
 {
     memset(st, 0, sizeof *st);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return bd_error(BD_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t len = (size_t)sb.st_size;
+    FILE *f;
+    off_t fsize = 0;
+    BD_TRY(bd__fopen_input(path, "model", &f, &fsize));
+    size_t len = (size_t)fsize;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         fclose(f);
@@ -467,7 +420,8 @@ bd_status bd__st_read_file(bd__st *st, const char *path)
     fclose(f);
     if (err || got != len) {
         free(buf);
-        return bd_error(BD_ERR_IO, "%s: read error", path);
+        return bd_error(BD_ERR_IO, "%s: read error: %s", path,
+                        err ? strerror(errno) : "the file shrank while being read");
     }
     bd_status s = bd__st_parse(st, buf, len, path);
     if (s != BD_OK) {

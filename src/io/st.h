@@ -92,4 +92,7 @@ bd_status bd__meta_put_inputs(cJSON *m, const bd_model_meta *meta);
 bd_status bd__meta_get_inputs(const bd__st *st, bd_model_meta *meta);
 bd_status bd__meta_get_u64(const bd__st *st, const char *key, uint64_t *out);
 
+/* the metadata's values checked (src/io/checkpoint_check.c) */
+bd_status bd__model_meta_check(const char *f, const bd__st *st, const bd_net *net,
+                               const bd_model_meta *m);
 #endif

@@ -298,7 +298,8 @@ static void leaky_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 }
 
 const bd_layer_op bd__op_leaky_relu = {
-    .name = "LeakyRelu", .kink = 1, .def_p0 = 0.01f, .forward = leaky_fwd, .backward = leaky_bwd};
+    .name = "LeakyRelu", .kink = 1, .def_p0 = 0.01f, .check = bd__check_slope,
+    .forward = leaky_fwd, .backward = leaky_bwd};
 
 /* PReLU: slopes a [D] are the layer's parameter, in W (no b, no decay) */
 static size_t prelu_params(const bd_layer *l) { return (size_t)l->in_size; }
@@ -367,6 +368,7 @@ const bd_layer_op bd__op_rrelu = {
     .kink = 1,
     .def_p0 = 1.0f / 8.0f,
     .def_p1 = 1.0f / 3.0f,
+    .check = bd__check_rrelu,
     .aux_cols = rrelu_aux_cols,
     .forward = rrelu_fwd,
     .backward = rrelu_bwd,
@@ -387,4 +389,5 @@ static void elu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 }
 
 const bd_layer_op bd__op_elu = {
-    .name = "Elu", .kink = 1, .def_p0 = 1.0f, .forward = elu_fwd, .backward = elu_bwd};
+    .name = "Elu", .kink = 1, .def_p0 = 1.0f, .check = bd__check_elu,
+    .forward = elu_fwd, .backward = elu_bwd};

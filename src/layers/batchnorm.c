@@ -167,6 +167,7 @@ const bd_layer_op bd__op_batchnorm = {
     .decay = 0,
     .def_p0 = 0.9f,
     .def_p1 = 1e-7f,
+    .check = bd__check_batchnorm,
     .param_count = bn_params,
     .state_count = bn_state,
     .aux_cols = bn_aux_cols,

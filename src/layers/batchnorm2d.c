@@ -183,6 +183,7 @@ const bd_layer_op bd__op_batchnorm2d = {
     .sname = {"running_mean", "running_var"},
     .def_p0 = 0.9f,
     .def_p1 = 1e-5f,
+    .check = bd__check_batchnorm,
     .param_count = bn2d_params,
     .state_count = bn2d_state,
     .aux_cols = bn2d_aux_cols,

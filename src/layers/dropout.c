@@ -71,6 +71,7 @@ static void dropout_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 const bd_layer_op bd__op_dropout = {
     .name = "Dropout",
     .def_p0 = 0.5f,
+    .check = bd__check_dropout,
     .aux_cols = dropout_aux_cols,
     .forward = dropout_fwd,
     .backward = dropout_bwd,

@@ -12,25 +12,27 @@
 BD_HOT static void maxpool_2x2(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
-    const int W = g->W;
-    for (int bc = 0; bc < g->B * g->C; bc++) {
+    /* sizes in locals: the int32 argmax stores could otherwise change g's
+     * int fields, for all gcc knows, and it would reload them every step */
+    const int W = g->W, C = g->C, BC = g->B * g->C, OH = g->OH, OW = g->OW;
+    for (int bc = 0; bc < BC; bc++) {
         const float *xp = x + (size_t)bc * HW;
-        const int32_t base = (int32_t)((bc % g->C) * HW);
+        const int32_t base = (int32_t)((bc % C) * HW);
         float *yp = y + (size_t)bc * OHW;
         int32_t *ap = argmax + (size_t)bc * OHW;
-        for (int oh = 0; oh < g->OH; oh++) {
+        for (int oh = 0; oh < OH; oh++) {
             const float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
             const int32_t i0 = base + 2 * oh * W, i1 = i0 + W;
             /* branch-free: the first of equal maxima wins, as in the
              * general loop's scan order */
-            for (int ow = 0; ow < g->OW; ow++) {
+            for (int ow = 0; ow < OW; ow++) {
                 const int j = 2 * ow;
                 const float a = r0[j], b = r0[j + 1], c = r1[j], d = r1[j + 1];
                 const float m0 = a >= b ? a : b, m1 = c >= d ? c : d;
                 const int32_t k0 = a >= b ? i0 + j : i0 + j + 1;
                 const int32_t k1 = c >= d ? i1 + j : i1 + j + 1;
-                yp[oh * g->OW + ow] = m0 >= m1 ? m0 : m1;
-                ap[oh * g->OW + ow] = m0 >= m1 ? k0 : k1;
+                yp[oh * OW + ow] = m0 >= m1 ? m0 : m1;
+                ap[oh * OW + ow] = m0 >= m1 ? k0 : k1;
             }
         }
     }
@@ -103,19 +105,19 @@ BD_HOT
 static void maxpool_2x2_bwd(float *dx, const float *dy, const int32_t *am, const bd_conv_geom *g)
 {
     const size_t HW = (size_t)g->H * g->W, OHW = (size_t)g->OH * g->OW;
-    const int W = g->W;
-    for (int bc = 0; bc < g->B * g->C; bc++) {
+    const int W = g->W, C = g->C, BC = g->B * g->C, OH = g->OH, OW = g->OW;
+    for (int bc = 0; bc < BC; bc++) {
         float *xp = dx + (size_t)bc * HW;
-        const int32_t base = (int32_t)((bc % g->C) * HW);
+        const int32_t base = (int32_t)((bc % C) * HW);
         const float *s = dy + (size_t)bc * OHW;
         const int32_t *m = am + (size_t)bc * OHW;
-        for (int oh = 0; oh < g->OH; oh++) {
+        for (int oh = 0; oh < OH; oh++) {
             float *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
             const int32_t i0 = base + 2 * oh * W, i1 = i0 + W;
-            for (int ow = 0; ow < g->OW; ow++) {
+            for (int ow = 0; ow < OW; ow++) {
                 const int j = 2 * ow;
-                const float v = s[oh * g->OW + ow];
-                const int32_t k = m[oh * g->OW + ow];
+                const float v = s[oh * OW + ow];
+                const int32_t k = m[oh * OW + ow];
                 r0[j] = k == i0 + j ? v : 0.0f;
                 r0[j + 1] = k == i0 + j + 1 ? v : 0.0f;
                 r1[j] = k == i1 + j ? v : 0.0f;

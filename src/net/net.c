@@ -14,14 +14,53 @@ bd_status bd_net_create(bd_net *net, int c, int h, int w)
     if (c < 1 || h < 1 || w < 1)
         return bd_error(BD_ERR_SHAPE, "network input shape %dx%dx%d: every side must be >= 1",
                         c, h, w);
+    int64_t d[3] = {c, h, w}, n;
+    BD_TRY(bd__dims_product("network input", 3, d, &n));
     net->in_c = net->out_c = c;
     net->in_h = net->out_h = h;
     net->in_w = net->out_w = w;
-    net->in_size = c * h * w;
+    net->in_size = (int)n;
     net->out_size = net->in_size;
     net->loss = BD_LOSS_SOFTMAX_CE;
     net->training = 1;
     return BD_OK;
+}
+
+/* Refuse, before anything is allocated, a layer whose weights (and their
+ * gradients, and the network's so far) cannot fit in this process's memory,
+ * or whose parameters are more than BD_MAX_ELEMENTS, naming the layer and
+ * the bytes: "Affine1: 1000000 units: ... need 6360000080 bytes". */
+static bd_status check_layer_memory(const bd_net *net, const bd_layer *l, const bd_layer_op *op)
+{
+    /* a conv's F x C x K x K can pass 2^64 (K up to 2^21 with padding), so
+     * the op's own size_t count could wrap: bound it in floating point first */
+    double est = l->kind == BD_LAYER_CONV2D ? (double)l->units * l->in_c * l->k * l->k : 0.0;
+    if (est > (double)BD_MAX_ELEMENTS)
+        return bd_error(BD_ERR_SHAPE, "%s (%d filters of %dx%dx%d): about %.3g parameters, "
+                        "more than %lld (BD_MAX_ELEMENTS)", l->name, l->units, l->in_c, l->k,
+                        l->k, est, (long long)BD_MAX_ELEMENTS);
+    uint64_t mine = op->param_count ? op->param_count(l) : 0;
+    uint64_t state = op->state_count ? op->state_count(l) : 0;
+    char who[96];
+    if (l->kind == BD_LAYER_AFFINE)
+        snprintf(who, sizeof who, "%s (%d units on %d inputs)", l->name, l->units, l->in_size);
+    else if (l->kind == BD_LAYER_CONV2D || l->kind == BD_LAYER_RESBLOCK)
+        snprintf(who, sizeof who, "%s (%d %s on %dx%dx%d)", l->name, l->units,
+                 l->kind == BD_LAYER_CONV2D ? "filters" : "channels", l->in_c, l->in_h, l->in_w);
+    else
+        snprintf(who, sizeof who, "%s", l->name);
+    if (mine + state > (uint64_t)BD_MAX_ELEMENTS)
+        return bd_error(BD_ERR_SHAPE, "%s: %llu parameters, more than %lld (BD_MAX_ELEMENTS); "
+                        "they would need %llu bytes", who, (unsigned long long)(mine + state),
+                        (long long)BD_MAX_ELEMENTS, (unsigned long long)(mine + state) * 8);
+    uint64_t total = mine;
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer_op *o = bd__layer_op(net->layers[i].kind);
+        total += o->param_count ? o->param_count(&net->layers[i]) : 0;
+    }
+    /* weights and gradients, 4 bytes each, and one sample's output */
+    return bd__check_mem(who, "the network's weights and gradients",
+                         total * 8 + state * 4 + (uint64_t)l->out_size * 4);
 }
 
 bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c)
@@ -43,8 +82,7 @@ bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c)
     for (int i = 0; i < net->nlayers; i++)
         if (strcmp(net->layers[i].name, name) == 0)
             return bd_error(BD_ERR_ARG, "%s: two layers with that name", name);
-    if (!isfinite(c->p0) || !isfinite(c->p1))
-        return bd_error(BD_ERR_ARG, "%s: hyperparameters must be finite", name);
+    BD_TRY(bd__layer_check(op, name, c->p0, c->p1));
     if (c->units < 0 || c->k < 0 || c->stride < 0 || c->pad < 0)
         return bd_error(BD_ERR_ARG, "%s: sizes must be >= 0 (units %d, kernel %d, stride %d, "
                         "pad %d)", name, c->units, c->k, c->stride, c->pad);
@@ -70,11 +108,12 @@ bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c)
         l.out_h = l.in_h;
         l.out_w = l.in_w;
     }
-    size_t out = (size_t)l.out_c * l.out_h * l.out_w;
-    if (l.out_c < 1 || l.out_h < 1 || l.out_w < 1 || out > (size_t)INT32_MAX / 4)
-        return bd_error(BD_ERR_SHAPE, "%s: output %dx%dx%d is empty or too large", name,
-                        l.out_c, l.out_h, l.out_w);
+    int64_t od[3] = {l.out_c, l.out_h, l.out_w}, out;
+    char who[64];
+    snprintf(who, sizeof who, "%s: output", name);
+    BD_TRY(bd__dims_product(who, 3, od, &out));
     l.out_size = (int)out;
+    BD_TRY(check_layer_memory(net, &l, op));
     if (net->nlayers == net->layers_cap) {
         int cap = net->layers_cap ? 2 * net->layers_cap : 8;
         bd_layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
@@ -226,6 +265,35 @@ static bd_status alloc_rows(bd_tensor *t, bd_dtype dt, int rows, int cols)
     return bd_tensor_alloc(t, dt, cols ? 2 : 1, shape);
 }
 
+/* Before allocating activations for max_batch rows: every layer's
+ * [B, out] must be at most BD_MAX_ELEMENTS and all of them together must fit
+ * in memory; errors name the layer ("Conv1: output for a batch of 100: 100 x
+ * 3774873600 ..."). */
+static bd_status reserve_check(const bd_net *net, int max_batch)
+{
+    uint64_t total = 0;
+    const char *big = NULL;
+    uint64_t bigb = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer *l = &net->layers[i];
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        int64_t d[2] = {max_batch, l->out_size}, e;
+        char who[96];
+        snprintf(who, sizeof who, "%s: output for a batch of %d", l->name, max_batch);
+        BD_TRY(bd__dims_product(who, 2, d, &e));
+        size_t ac = op->aux_cols ? op->aux_cols(l) : 0;
+        uint64_t mine = (uint64_t)e * 4 * 2 + (uint64_t)max_batch * ac * 4 +
+                        (uint64_t)max_batch * (uint64_t)l->in_size * 4;
+        if (mine > bigb)
+            bigb = mine, big = l->name;
+        total += mine;
+    }
+    char who[96];
+    snprintf(who, sizeof who, "batch of %d (largest: %s, %llu bytes)", max_batch,
+             big ? big : "-", (unsigned long long)bigb);
+    return bd__check_mem(who, "the activations and their gradients", total);
+}
+
 bd_status bd_net_reserve(bd_net *net, int max_batch)
 {
     if (!net->built)
@@ -234,6 +302,7 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         return bd_error(BD_ERR_ARG, "batch size %d must be >= 1", max_batch);
     if (max_batch <= net->max_batch)
         return BD_OK;
+    BD_TRY(reserve_check(net, max_batch));
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
         const bd_layer_op *op = bd__layer_op(l->kind);

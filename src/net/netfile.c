@@ -103,6 +103,9 @@ static int parse_int(const char *v, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
+    /* digits only, as the CLI reads sizes: "+5" or " 5" is no size */
+    if (!(*v >= '0' && *v <= '9'))
+        return 0;
     long x = strtol(v, &end, 10);
     if (end == v || *end || errno || x < lo || x > hi)
         return 0;
@@ -133,6 +136,9 @@ bd_status bd_parse_shape(const char *v, int *c, int *h, int *w)
             break;
         d[n++] = (int)x;
         if (*end == 0) {
+            int64_t dd[3] = {d[0], d[1], d[2]}, elems;
+            if (bd__dims_product(v, n, dd, &elems) != BD_OK)
+                return BD_ERR_SHAPE;
             *c = n == 3 ? d[0] : 1;
             *h = n == 3 ? d[1] : n == 2 ? d[0] : 1;
             *w = d[n - 1];
@@ -159,7 +165,10 @@ static int net_key(parse_ctx *p, const char *key, const char *val)
     if (!strcmp(key, "input")) {
         if (!once(p, &p->net_seen, 0, "net", key))
             return 0;
-        if (bd_parse_shape(val, &p->c, &p->h, &p->w) != BD_OK)
+        bd_status st = bd_parse_shape(val, &p->c, &p->h, &p->w);
+        if (st == BD_ERR_SHAPE)
+            return fail(p, "[net]: input %s", bd_errmsg());
+        if (st != BD_OK)
             return fail(p, "[net]: input '%s' is not a shape like 1x28x28", val);
         p->has_input = 1;
         return 1;
@@ -377,7 +386,7 @@ bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *or
             goto done;
         }
         p->c = c, p->h = h, p->w = w;
-    } else if (c > 0 && (p->c * p->h * p->w != c * h * w || (h > 1 && (p->h != h || p->w != w)))) {
+    } else if (c > 0 && ((int64_t)p->c * p->h * p->w != (int64_t)c * h * w || (h > 1 && (p->h != h || p->w != w)))) {
         st = bd_error(BD_ERR_SHAPE, "%s:%d: input %dx%dx%d but the data has %dx%dx%d", origin,
                       net_line, p->c, p->h, p->w, c, h, w);
         goto done;
@@ -391,7 +400,9 @@ bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *or
         if (st != BD_OK) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s", bd_errmsg());
-            st = bd_error(st, "%s:%d: %s", origin, lines[i], msg);
+            /* a bad value in a file is the file's fault, not an option's */
+            st = bd_error(st == BD_ERR_ARG ? BD_ERR_FORMAT : st, "%s:%d: %s", origin, lines[i],
+                          msg);
         }
     }
     if (st == BD_OK && classes > 0) {
@@ -444,9 +455,8 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
                           bd_rng *rng)
 {
     memset(net, 0, sizeof *net);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    BD_TRY(bd__fopen_input(path, "network description", &f, NULL));
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

@@ -123,9 +123,8 @@ bd_status bd_net_train_options(const char *text, const char *origin, bd_train_op
 bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n)
 {
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f; /* a FIFO is refused, never waited on (src/io/files.c) */
+    BD_TRY(bd__fopen_input(path, "network description", &f, NULL));
     enum { CAP = 1 << 20 }; /* bd_net_load_ini's limit */
     char *text = malloc(CAP + 1);
     if (!text) {

@@ -220,12 +220,8 @@ bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
             return bd_error(BD_ERR_ARG,
                             "bad activation '%s' (parameters: leaky_relu:SLOPE, prelu:A0, "
                             "rrelu:LO,HI, elu:ALPHA)", s);
-        if (*kind == BD_LAYER_RRELU && !(*p0 >= 0.0f && *p1 > *p0))
-            return bd_error(BD_ERR_ARG, "rrelu:%g,%g: need 0 <= lower < upper", (double)*p0,
-                            (double)*p1);
-        if (*kind == BD_LAYER_ELU && !(*p0 > 0.0f))
-            return bd_error(BD_ERR_ARG, "elu alpha %g must be > 0", (double)*p0);
-        return BD_OK;
+        /* the layer's own check, the same one network files go through */
+        return bd__layer_check(bd__layer_op(*kind), s, *p0, *p1);
     }
     return bd_error(BD_ERR_ARG,
                     "unknown activation '%s' (expected relu, sigmoid, tanh, leaky_relu, "

@@ -225,12 +225,9 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
 
 bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return bd_error(BD_ERR_ARG, "path too long: %s", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return bd_error(BD_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    bd__afile af;
+    BD_TRY(bd__afile_open(&af, path, "search results"));
+    FILE *f = af.f;
     fprintf(f, "trial,rank,lr,weight_decay,epoch,train_acc,val_acc\n");
     for (int k = 0; k < r->ntrials; k++) {
         const bd_hp_trial *t = &r->trials[k];
@@ -239,13 +236,7 @@ bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path)
                     (double)t->weight_decay, e + 1, (double)t->train_curve[e],
                     (double)t->val_curve[e]);
     }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return bd_error(BD_ERR_IO, "%s: cannot write", path);
-    }
-    return BD_OK;
+    return bd__afile_commit(&af);
 }
 
 void bd_hpsearch_free(bd_hpsearch_result *r)

@@ -13,12 +13,11 @@
 #include <math.h>
 #include <stdio.h>
 
-/* The CSV log is written to PATH.tmp and renamed when training ends, so a
- * crash never leaves a half log under the real name. */
+/* The CSV log is written to PATH.tmp.PID and renamed when training ends
+ * (src/io/files.c), so a crash never leaves a half log under the real name. */
 typedef struct train_log {
-    FILE *f;
-    char tmp[4096];
-    const char *path;
+    bd__afile af;
+    int open;
 } train_log;
 
 struct bd_trainer {
@@ -36,6 +35,7 @@ struct bd_trainer {
     bd_tensor good_p, good_s; /* last finished epoch's weights (NaN guard) */
     bd_tensor aug_scratch;
     train_log log;
+    int lock;                 /* fd holding the checkpoint folder's flock, or -1 */
     int mode;                 /* the network's mode before training */
     double t0;
     int at_epoch_end;         /* the last step ended an epoch */
@@ -50,30 +50,19 @@ static bd_status log_open(train_log *lg, const char *path)
     memset(lg, 0, sizeof *lg);
     if (!path)
         return BD_OK;
-    if ((size_t)snprintf(lg->tmp, sizeof lg->tmp, "%s.tmp", path) >= sizeof lg->tmp)
-        return bd_error(BD_ERR_ARG, "log path too long: %s", path);
-    lg->f = fopen(lg->tmp, "w");
-    if (!lg->f)
-        return bd_error(BD_ERR_IO, "%s: cannot write the log: %s", lg->tmp, strerror(errno));
-    lg->path = path;
-    fprintf(lg->f, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
+    BD_TRY(bd__afile_open(&lg->af, path, "log"));
+    lg->open = 1;
+    fprintf(lg->af.f, "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr\n");
     return BD_OK;
 }
 
 static bd_status log_close(train_log *lg, bd_status s)
 {
-    if (!lg->f)
+    if (!lg->open)
         return s;
-    int bad = ferror(lg->f);
-    bad |= fflush(lg->f) != 0;
-    bad |= fclose(lg->f) != 0;
-    lg->f = NULL;
-    if (bad || rename(lg->tmp, lg->path) != 0) {
-        remove(lg->tmp);
-        if (s == BD_OK)
-            return bd_error(BD_ERR_IO, "%s: cannot write the log", lg->path);
-    }
-    return s;
+    lg->open = 0;
+    bd_status c = bd__afile_commit(&lg->af);
+    return s == BD_OK ? c : s;
 }
 
 /* -------------------------------------------------------- weight copies */
@@ -252,6 +241,8 @@ static void release(bd_trainer *t)
     bd_tensor_free(&t->good_p);
     bd_tensor_free(&t->good_s);
     bd_tensor_free(&t->aug_scratch);
+    bd__dir_unlock(t->lock);
+    t->lock = -1;
 }
 
 bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
@@ -276,7 +267,13 @@ bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
     t->test = test && test->n > 0 ? test : NULL;
     t->cfg = *cfg;
     t->aug = cfg->augment && cfg->augment->flags ? cfg->augment : NULL;
-    bd_status s = plan(t);
+    t->lock = -1;
+    /* one run per checkpoint folder: the first holds it till it ends */
+    bd_status s = BD_OK;
+    if (cfg->checkpoint && (cfg->nranks <= 1 || cfg->rank == 0))
+        s = bd__dir_lock(cfg->checkpoint, &t->lock);
+    if (s == BD_OK)
+        s = plan(t);
     if (s == BD_OK)
         s = allocate(t);
     if (s != BD_OK) {
@@ -376,7 +373,17 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
                               net->params.size - off));
     }
-    return bd_optim_step(t->opt, net);
+    BD_TRY(bd_optim_step(t->opt, net));
+    if (!bd__all_finite(bd_f32(&net->params), net->params.size)) {
+        /* a finite loss but a broken optimizer state or rate: never go on
+         * (or save) with non-finite weights */
+        copy_put(&t->good_p, &t->good_s, net);
+        return bd_error(BD_ERR_NUMERIC,
+                        "the weights became non-finite in the step of epoch %d, iteration %ld "
+                        "(learning rate %g; optimizer state broken?); the weights of epoch %d "
+                        "are kept", p->epoch, p->iter + 1, (double)p->lr, p->epoch - 1);
+    }
+    return BD_OK;
 }
 
 /* A failed call ends the run; its status is what finish returns. */
@@ -411,8 +418,8 @@ static bd_status step(bd_trainer *t, float *loss_out)
     p->epoch_iters++;
     p->iter = it + 1;
     p->res.iters = it + 1;
-    if (t->log.f)
-        fprintf(t->log.f, "iter,%d,%ld,%.6g,,,,,,\n", p->epoch, it + 1, (double)loss);
+    if (t->log.open)
+        fprintf(t->log.af.f, "iter,%d,%ld,%.6g,,,,,,\n", p->epoch, it + 1, (double)loss);
     if (t->cfg.on_iter)
         t->cfg.on_iter(t->cfg.ud, it + 1, t->total, loss);
     if (loss_out)
@@ -511,8 +518,8 @@ static void record_epoch(bd_trainer *t, const bd_epoch_stats *st)
     r->val_acc = st->val_acc;
     r->final_lr = st->lr;
     copy_take(&t->good_p, &t->good_s, t->net);
-    if (t->log.f)
-        fprintf(t->log.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", st->epoch,
+    if (t->log.open)
+        fprintf(t->log.af.f, "epoch,%d,%ld,%.6g,%.6g,%.6g,%.3f,%.6g,%.6g,%.6g\n", st->epoch,
                 st->iter, (double)st->loss, (double)st->train_acc, (double)st->test_acc,
                 st->seconds, (double)st->val_acc, (double)st->val_loss, (double)st->lr);
     if (t->cfg.on_epoch)
