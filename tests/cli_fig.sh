@@ -104,7 +104,8 @@ expect 2 "rotate:400" -- "$BADAK" figure augment --augment rotate:400 --out "$fi
 
 # a small convolutional model, and the same net before training
 sc=$tmp/sc.safetensors
-"$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 --train-size 2000 \
+n=2000; [ "$QUICK" = 1 ] && n=300 # under the sanitizers: a few steps are enough
+"$BADAK" train --data "$MNIST" --model simple_convnet --optimizer adam --lr 0.001 --train-size $n \
     --epochs 1 --seed 5 --quiet --save "$sc" >/dev/null 2>&1 || bad "training simple_convnet failed"
 expect 0 "before: initialised with seed 5" -- "$BADAK" figure filters --model "$sc" --out "$fig" --svg
 check_fig "$fig" filters $((2 * 30 * 25))
@@ -115,7 +116,7 @@ awk -F, 'NR > 1 { v[$1 "," $2 "," $4 "," $5] = $6 } END { d = 0; for (k in v) { 
 "$BADAK" train --data "$MNIST" --model deep_convnet --train-size 100 --batch 10 --iters 1 --quiet \
     --save "$tmp/deep.safetensors" >/dev/null 2>&1 || bad "training deep_convnet failed"
 # --before from a zero-step run of the same net and seed: the same weights
-"$BADAK" train --data "$MNIST" --model simple_convnet --train-size 2000 --seed 5 --iters 0 --quiet \
+"$BADAK" train --data "$MNIST" --model simple_convnet --train-size $n --seed 5 --iters 0 --quiet \
     --save "$tmp/sc0.safetensors" >/dev/null 2>&1 || bad "train --iters 0 failed"
 grep '^before' "$fig/filters.csv" >"$tmp/before.redrawn"
 expect 0 "before: sc0.safetensors" -- "$BADAK" figure filters --model "$sc" --before "$tmp/sc0.safetensors" --out "$fig"

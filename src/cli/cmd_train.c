@@ -691,23 +691,19 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss
- * and accuracies, as a run reports them (the weights as initialised, e.g.
- * for `badak figure filters --before`). */
+ * and accuracy on the test set (the training set when there is none), and
+ * it is saved as initialised (e.g. for `badak figure filters --before`).
+ * The training set is not measured: a zero-step run should be quick. */
 static bd_status run_zero_steps(train_run *r)
 {
     bd_train_result *res = &r->res;
     memset(res, 0, sizeof *res);
     res->train_acc = res->test_acc = res->val_acc = -1;
     res->final_lr = r->opt->cfg.lr;
-    float acc, loss;
-    bd_status s = bd_evaluate(r->net, &r->train, &acc, &loss);
-    if (s == BD_OK) {
-        res->final_loss = loss;
-        if (r->o->eval_train)
-            res->train_acc = acc;
-    }
-    if (s == BD_OK && r->test.n)
-        s = bd_evaluate(r->net, &r->test, &res->test_acc, &loss);
+    float loss = 0;
+    bd_status s = r->test.n ? bd_evaluate(r->net, &r->test, &res->test_acc, &loss)
+                            : bd_evaluate(r->net, &r->train, &res->train_acc, &loss);
+    res->final_loss = loss;
     if (s == BD_OK && r->val.n)
         s = bd_evaluate(r->net, &r->val, &res->val_acc, &loss);
     r->total_s = bd_seconds() - r->t0;

@@ -51,14 +51,18 @@ static void draw_act_hist(const void *data)
                     ymax = d->counts[a][w][l][k] > ymax ? d->counts[a][w][l][k] : ymax;
             double lo = d->lo[a], hi = d->hi[a];
             for (int l = 0; l < AH_LAYERS; l++) {
-                char title[64], ylab[64];
-                snprintf(title, sizeof title, "%d-layer", l + 1);
-                snprintf(ylab, sizeof ylab, "%s, %s", AH_ACT_LABEL[a], AH_INIT_LABEL[w]);
-                /* counts on the first panel of a row (the row shares its scale) */
+                /* the row's name in its first title; counts on its first panel
+                 * (the row shares one scale) */
+                char title[96];
+                if (l == 0)
+                    snprintf(title, sizeof title, TR("%s, %s: layer 1", "%s, %s: 1층"),
+                             AH_ACT_LABEL[a], AH_INIT_LABEL[w]);
+                else
+                    snprintf(title, sizeof title, TR("layer %d", "%d층"), l + 1);
                 plot_axes ax = {.nx = AH_LAYERS, .ny = AH_ACTS * AH_INITS, .i = row * AH_LAYERS + l,
                                 .xmin = lo, .xmax = hi, .ymin = 0, .ymax = 1.15 * ymax,
                                 .xtick = 0.5, .ytick = tick_for(1.15 * ymax), .title = title,
-                                .ylabel = l == 0 ? ylab : "", .no_yticks = l != 0};
+                                .no_yticks = l != 0};
                 plot_panel(&ax);
                 double edges[AH_BINS + 1], cnt[AH_BINS];
                 for (int k = 0; k <= AH_BINS; k++)
@@ -120,8 +124,8 @@ bd_status fig_make_act_hist(fig_ctx *ctx)
     }
     if (s == BD_OK)
         s = fig_draw(ctx, "activation-histograms", 1400, 2200,
-                     TR("5 layers of 100 units, 1000 x 100 inputs: counts per bin of each "
-                        "layer's 100,000 values (> 1: above the range, not drawn)",
+                     TR("Activations of 5 layers of 100 units, 1000 inputs: count per bin; "
+                        "\"> 1\": share above the range, not drawn",
                         "100개 뉴런 5층, 입력 1000 x 100: 층마다 100,000개 값의 구간별 도수 "
                         "(> 1: 범위를 넘어 그리지 않은 값)"),
                      draw_act_hist, d);
@@ -157,7 +161,8 @@ static void draw_activations(const void *data)
     for (int p = 0; p < 2; p++) {
         plot_axes a = {.nx = 2, .ny = 1, .i = p, .xmin = -4, .xmax = 4,
                        .ymin = p ? -0.1 : -1.5, .ymax = p ? 1.2 : 3,
-                       .title = p ? "derivatives dy/dx (backward of 1)" : "functions y = h(x)",
+                       .title = p ? TR("derivatives dy/dx (backward of 1)", "도함수 dy/dx (1의 역전파)")
+                                 : TR("functions y = h(x)", "함수 y = h(x)"),
                        .xlabel = "x", .ylabel = p ? "dy/dx" : "y"};
         plot_panel(&a);
         plot_segment(-4, 0, 4, 0, PC_MUTED, PLOT_SOLID, 1);
@@ -196,7 +201,8 @@ bd_status fig_make_activations(fig_ctx *ctx)
     }
     if (s == BD_OK)
         s = fig_draw(ctx, "activations", 1300, 560,
-                     "Activation functions and their derivatives, from badak's kernels",
+                     TR("Activation functions and their derivatives, from badak's kernels",
+                        "활성화 함수와 도함수 (badak의 커널로 계산)"),
                      draw_activations, d);
     free(d);
     return s;

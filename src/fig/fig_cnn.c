@@ -63,6 +63,20 @@ static bd_status model_data(fig_ctx *ctx, const bd_model_meta *meta)
     return fig_mnist(ctx);
 }
 
+/* 10,000: counts written as people write them */
+static const char *thousands(long n, char *buf)
+{
+    char d[32];
+    int len = snprintf(d, sizeof d, "%ld", n), o = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0 && d[i - 1] != '-')
+            buf[o++] = ',';
+        buf[o++] = d[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 static int argmax(const float *z, int n)
 {
     int best = 0;
@@ -263,12 +277,12 @@ bd_status fig_make_misclassified(fig_ctx *ctx)
         s = s == BD_OK ? cs : s;
     }
     if (s == BD_OK) {
-        char title[256];
+        char title[256], n0[32], n1[32];
         snprintf(title, sizeof title,
-                 TR("%s gets %d of %d test digits wrong (%.2f%%): the first %d",
-                    "%s: 시험 데이터 %d개 중 %d개를 잘못 인식 (%.2f%%), 처음 %d개"),
-                 base_name(ctx->model), fig_ko ? ntest : wrong,
-                 fig_ko ? wrong : ntest, 100.0 * wrong / ntest, d->n);
+                 TR("%s gets %s of %s test digits wrong (%.2f%%): the first %d",
+                    "%s: 시험 데이터 %s개 중 %s개를 잘못 인식 (%.2f%%), 처음 %d개"),
+                 base_name(ctx->model), thousands(fig_ko ? ntest : wrong, n0),
+                 thousands(fig_ko ? wrong : ntest, n1), 100.0 * wrong / ntest, d->n);
         snprintf(ctx->note, sizeof ctx->note, "%d of %d test samples misclassified: accuracy %.4f",
                  wrong, ntest, 1.0 - (double)wrong / ntest);
         int rows = (d->n + 4) / 5;

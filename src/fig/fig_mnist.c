@@ -168,8 +168,10 @@ bd_status fig_make_optim_mnist(fig_ctx *ctx)
     for (int i = 0; i < 6; i++)
         he[i] = (bd_init){BD_INIT_HE, 0};
     return loss_figure(ctx, "optimizers-mnist", "optimizer", 6, names, oc, he, labels, names,
-                       1.0, "mlp 100x4, ReLU, He init, batch 128",
-                       "Optimizers on MNIST: training loss on the same mini-batches");
+                       1.0, TR("mlp 100x4, ReLU, He init, batch 128",
+                               "mlp 100x4, ReLU, He 초깃값, 배치 128"),
+                       TR("Optimizers on MNIST: training loss on the same mini-batches",
+                          "MNIST에서 매개변수 갱신 기법 비교: 같은 미니배치의 훈련 손실"));
 }
 
 /* ------------------------------------------------- weight-init-mnist */
@@ -177,7 +179,7 @@ bd_status fig_make_optim_mnist(fig_ctx *ctx)
 bd_status fig_make_init_mnist(fig_ctx *ctx)
 {
     static const char *const sgd[3] = {"sgd", "sgd", "sgd"};
-    static const char *const labels[3] = {"std = 0.01", "Xavier", "He"};
+    const char *const labels[3] = {TR("std = 0.01", "표준편차 0.01"), "Xavier", "He"};
     static const char *const keys[3] = {"std=0.01", "xavier", "he"};
     bd_optim_config oc[3];
     memset(oc, 0, sizeof oc);
@@ -185,8 +187,10 @@ bd_status fig_make_init_mnist(fig_ctx *ctx)
         oc[i].lr = 0.01f;
     const bd_init inits[3] = {{BD_INIT_STD, 0.01f}, {BD_INIT_XAVIER, 0}, {BD_INIT_HE, 0}};
     return loss_figure(ctx, "weight-init-mnist", "init", 3, sgd, oc, inits, labels, keys, 2.5,
-                       "mlp 100x4, ReLU, SGD lr 0.01, batch 128",
-                       "Weight initialisation on MNIST: training loss");
+                       TR("mlp 100x4, ReLU, SGD lr 0.01, batch 128",
+                          "mlp 100x4, ReLU, SGD 학습률 0.01, 배치 128"),
+                       TR("Weight initialisation on MNIST: training loss",
+                          "MNIST에서 가중치 초깃값 비교: 훈련 손실"));
 }
 
 /* --------------------------------------------------- batchnorm-mnist */
@@ -208,8 +212,9 @@ static void draw_bn(const void *data)
         snprintf(title, sizeof title, "W: %.3g", (double)d->std[k]);
         plot_axes a = {.nx = 4, .ny = 4, .i = k, .xmin = 0, .xmax = d->epochs, .ymin = 0,
                        .ymax = 1, .ytick = 0.2, .title = title,
-                       .xlabel = k >= 12 ? "epochs" : "",
-                       .ylabel = k % 4 == 0 ? "accuracy" : "", .no_yticks = k % 4 != 0,
+                       .xlabel = k >= 12 ? TR("epochs", "에폭") : "",
+                       .ylabel = k % 4 == 0 ? TR("accuracy", "정확도") : "",
+                       .no_yticks = k % 4 != 0,
                        .no_xticks = k < 12};
         plot_panel(&a);
         for (int b = 0; b < 2; b++) {
@@ -230,7 +235,7 @@ static void draw_bn(const void *data)
             plot_line(n, x, y, b ? PC_BLUE : PC_ORANGE, b ? PLOT_SOLID : PLOT_DASHED, 2);
         }
         if (k == 0) { /* top right: the first panel's curves stay below it */
-            const char *labs[2] = {TR("BatchNorm", "배치 정규화"), TR("without", "없음")};
+            const char *labs[2] = {TR("BatchNorm", "배치 정규화"), TR("without", "쓰지 않음")};
             const int lc[2] = {PC_BLUE, PC_ORANGE}, ls[2] = {PLOT_SOLID, PLOT_DASHED};
             plot_legend(2, labs, lc, ls, NULL, "tr");
         }
@@ -289,8 +294,10 @@ bd_status fig_make_bn_mnist(fig_ctx *ctx)
                  "first 1000 training samples, mlp 100x5 ReLU, SGD lr 0.01, batch 100, %d "
                  "epochs, 16 weight stds", d.epochs);
         s = fig_draw(ctx, "batchnorm-mnist", 1200, 1050,
-                     "Training accuracy with (solid) and without (dashed) BatchNorm for weight "
-                     "stds from 1 to 1e-4",
+                     TR("Training accuracy with (solid) and without (dashed) BatchNorm for "
+                        "weight stds from 1 to 1e-4",
+                        "배치 정규화를 쓸 때(실선)와 쓰지 않을 때(점선)의 훈련 정확도, 가중치 "
+                        "표준편차 1~1e-4"),
                      draw_bn, &d);
     }
     for (int k = 0; k < BN_N; k++)
@@ -306,8 +313,9 @@ typedef struct of_data {
     float *train[3], *test[3];
 } of_data;
 
-static const char *OF_LABEL[3] = {"no regularisation", "weight decay #gl = 0.1",
-                                  "dropout 0.2"};
+static const char *OF_LABEL[2][3] = {
+    {"no regularisation", "weight decay #gl = 0.1", "dropout 0.2"},
+    {"정규화 없음", "가중치 감소 #gl = 0.1", "드롭아웃 0.2"}};
 static const char *OF_KEY[3] = {"none", "weight_decay=0.1", "dropout=0.2"};
 
 static void draw_overfit(const void *data)
@@ -319,8 +327,8 @@ static void draw_overfit(const void *data)
     double *y = x + d->epochs;
     for (int p = 0; p < 3; p++) {
         plot_axes a = {.nx = 3, .ny = 1, .i = p, .xmin = 0, .xmax = d->epochs, .ymin = 0,
-                       .ymax = 1, .title = OF_LABEL[p], .xlabel = "epochs",
-                       .ylabel = p == 0 ? "accuracy" : "", .no_yticks = p != 0};
+                       .ymax = 1, .title = OF_LABEL[fig_ko][p], .xlabel = TR("epochs", "에폭"),
+                       .ylabel = p == 0 ? TR("accuracy", "정확도") : "", .no_yticks = p != 0};
         plot_panel(&a);
         for (int e = 0; e < d->epochs; e++) {
             x[e] = e + 1;
@@ -330,7 +338,7 @@ static void draw_overfit(const void *data)
         for (int e = 0; e < d->epochs; e++)
             y[e] = d->test[p][e];
         plot_line(d->epochs, x, y, PC_ORANGE, PLOT_DASHED, 2);
-        const char *labs[2] = {"train", "test"};
+        const char *labs[2] = {TR("train", "훈련"), TR("test", "시험")};
         const int lc[2] = {PC_BLUE, PC_ORANGE}, ls[2] = {PLOT_SOLID, PLOT_DASHED};
         plot_legend(2, labs, lc, ls, NULL, "br");
     }
@@ -393,7 +401,8 @@ bd_status fig_make_overfit(fig_ctx *ctx)
                  "first 300 training samples, mlp 100x6 ReLU He, SGD lr 0.01, batch 100, %d "
                  "epochs, test on %d samples", d.epochs, test.n);
         s = fig_draw(ctx, "overfitting", 1400, 520,
-                     "Overfitting on 300 samples and two cures: train vs test accuracy",
+                     TR("Overfitting on 300 samples and two cures: train vs test accuracy",
+                        "훈련 데이터 300개의 오버피팅과 두 가지 대책: 훈련 정확도와 시험 정확도"),
                      draw_overfit, &d);
     }
     for (int p = 0; p < 3; p++)
@@ -423,11 +432,12 @@ static void draw_hp(const void *data)
     for (int k = 0; k < n; k++) {
         const bd_hp_trial *t = &r->trials[k];
         char title[96], lr[24], wd[24];
-        snprintf(title, sizeof title, "%d: lr %s, wd %s", k + 1, sci(t->lr, lr),
+        snprintf(title, sizeof title, "%d: lr %s, wd %s", k + 1, sci(t->lr, lr), /* both languages */
                  sci(t->weight_decay, wd));
         plot_axes a = {.nx = 5, .ny = 4, .i = k, .xmin = 0, .xmax = r->epochs, .ymin = 0,
                        .ymax = 1, .ytick = 0.2, .title = title,
-                       .xlabel = k >= 15 ? "epochs" : "", .ylabel = k % 5 == 0 ? "accuracy" : "",
+                       .xlabel = k >= 15 ? TR("epochs", "에폭") : "",
+                       .ylabel = k % 5 == 0 ? TR("accuracy", "정확도") : "",
                        .no_yticks = k % 5 != 0, .no_xticks = k < 15, .title_size = 0.85};
         plot_panel(&a);
         int m = t->epochs < 1024 ? t->epochs : 1024;
@@ -440,7 +450,7 @@ static void draw_hp(const void *data)
             y[e] = t->train_curve[e];
         plot_line(m, x, y, PC_ORANGE, PLOT_DASHED, 2);
         if (k == 0) {
-            const char *labs[2] = {"validation", "train"};
+            const char *labs[2] = {TR("validation", "검증"), TR("train", "훈련")};
             const int lc[2] = {PC_BLUE, PC_ORANGE}, ls[2] = {PLOT_SOLID, PLOT_DASHED};
             plot_legend(2, labs, lc, ls, NULL, "br");
         }
@@ -485,8 +495,10 @@ bd_status fig_make_hpsearch(fig_ctx *ctx)
                  r.nval, (double)r.trials[0].val_acc, (double)r.trials[0].lr,
                  (double)r.trials[0].weight_decay);
         s = fig_draw(ctx, "hpsearch", 1500, 1000,
-                     "Random search of the learning rate (lr) and weight decay (wd): the best 20 trials "
-                     "(validation solid, training dashed)",
+                     TR("Random search of the learning rate (lr) and weight decay (wd): the best "
+                        "20 trials (validation solid, training dashed)",
+                        "학습률(lr)과 가중치 감소 계수(wd)의 무작위 탐색: 상위 20개 시행 "
+                        "(검증 실선, 훈련 점선)"),
                      draw_hp, &r);
     }
     bd_hpsearch_free(&r);
@@ -509,8 +521,8 @@ static void draw_curve(const void *data)
     for (long i = 0; i < r->iters; i++)
         lmax = fmax(lmax, r->loss[i]);
     plot_axes a = {.nx = 2, .ny = 1, .i = 0, .xmin = 0, .xmax = r->iters > 1 ? r->iters : 1,
-                   .ymin = 0, .ymax = lmax > 0 ? 1.05 * lmax : 1, .title = "loss per iteration",
-                   .xlabel = "iterations", .ylabel = "loss"};
+                   .ymin = 0, .ymax = lmax > 0 ? 1.05 * lmax : 1, .title = TR("loss per iteration", "반복마다의 손실"),
+                   .xlabel = TR("iterations", "반복 횟수"), .ylabel = TR("loss", "손실")};
     plot_panel(&a);
     double *x = malloc(sizeof(double) * (size_t)(r->iters + r->epochs + 2) * 2);
     if (!x)
@@ -524,7 +536,7 @@ static void draw_curve(const void *data)
     for (long i = 0; i < r->iters; i++)
         y[i] = d->smooth[i];
     plot_line((int)r->iters, x, y, PC_BLUE, PLOT_SOLID, 2);
-    const char *ll[2] = {"loss", "smoothed"};
+    const char *ll[2] = {TR("loss", "손실"), TR("smoothed", "평활화")};
     const int lc[2] = {PC_GRID, PC_BLUE}, ls[2] = {PLOT_SOLID, PLOT_SOLID};
     plot_legend(2, ll, lc, ls, NULL, "tr");
 
@@ -537,10 +549,10 @@ static void draw_curve(const void *data)
     }
     lo = floor(lo * 10 - 0.5) / 10;
     plot_axes b = {.nx = 2, .ny = 1, .i = 1, .xmin = 0, .xmax = r->epochs + 1,
-                   .ymin = lo < 0 ? 0 : lo, .ymax = 1.0, .title = "accuracy per epoch",
-                   .xlabel = "epochs", .ylabel = "accuracy"};
+                   .ymin = lo < 0 ? 0 : lo, .ymax = 1.0, .title = TR("accuracy per epoch", "에폭마다의 정확도"),
+                   .xlabel = TR("epochs", "에폭"), .ylabel = TR("accuracy", "정확도")};
     plot_panel(&b);
-    const char *names[2] = {"train", "test"};
+    const char *names[2] = {TR("train", "훈련"), TR("test", "시험")};
     const int cols[2] = {PC_BLUE, PC_ORANGE}, sty[2] = {PLOT_SOLID, PLOT_DASHED};
     const char *mk[2] = {"o", "s"};
     int shown = 0, col[2], st[2];
@@ -576,7 +588,7 @@ bd_status fig_make_curve(fig_ctx *ctx)
     memset(&d, 0, sizeof d);
     if (ctx->log) {
         s = fig_read_log(ctx->log, &run);
-        snprintf(d.title, sizeof d.title, "Learning curve of %s", ctx->log);
+        snprintf(d.title, sizeof d.title, TR("Learning curve of %s", "%s의 학습 곡선"), ctx->log);
     } else {
         /* no log given: the book's chapter-5 run (badak train's default) */
         s = fig_mnist(ctx);
@@ -598,7 +610,8 @@ bd_status fig_make_curve(fig_ctx *ctx)
         s = fig_train_run(&spec, "sgd", &(bd_optim_config){.lr = 0.1f}, &train, &test, &tc,
                           ctx->seed, &run);
         snprintf(d.title, sizeof d.title,
-                 "Learning curve: two_layer 784-50-10, SGD lr 0.1, batch 100, %ld iterations",
+                 TR("Learning curve: two_layer 784-50-10, SGD lr 0.1, batch 100, %ld iterations",
+                    "학습 곡선: two_layer 784-50-10, SGD 학습률 0.1, 배치 100, %ld번 반복"),
                  tc.iters);
         if (s == BD_OK)
             snprintf(ctx->note, sizeof ctx->note,

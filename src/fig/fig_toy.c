@@ -130,7 +130,7 @@ static void draw_gd1d(const void *data)
     static const char *const dot[1] = {"o"};
     for (int j = 0; j < 3; j++) {
         char title[64];
-        snprintf(title, sizeof title, "learning rate %g", d->quad[j].lr);
+        snprintf(title, sizeof title, TR("learning rate %g", "학습률 %g"), d->quad[j].lr);
         plot_axes a = {.nx = 6, .ny = 2, .i = 2 * j, .span = 2, .xmin = -1, .xmax = 5.6,
                        .title = title, .xlabel = "x", .ylabel = j == 0 ? "f(x)" : ""};
         curve_panel(&a, quad, &d->quad[j], 1, black, dot);
@@ -143,18 +143,21 @@ static void draw_gd1d(const void *data)
     const char *labs[2] = {l0, l1};
     const int lc[2] = {PC_BLUE, PC_RED};
     plot_axes a = {.nx = 6, .ny = 2, .i = 6, .span = 3, .xmin = -1, .xmax = 7,
-                   .title = "x sin x: the start decides (lr 0.25)", .xlabel = "x",
+                   .title = TR("x sin x: the start decides (lr 0.25)",
+                                "x sin x: 시작점에 따라 달라진다 (학습률 0.25)"),
+                   .xlabel = "x",
                    .ylabel = "f(x)"};
     curve_panel(&a, xsinx, d->start, 2, two, mk);
     snprintf(l0, sizeof l0, "x#d0#u = %g", d->start[0].x0);
     snprintf(l1, sizeof l1, "x#d0#u = %g", d->start[1].x0);
     plot_legend(2, labs, lc, NULL, mk, "tl");
     a.i = 9;
-    a.title = "x sin x: the learning rate decides (from 2.5)";
+    a.title = TR("x sin x: the learning rate decides (from 2.5)",
+                 "x sin x: 학습률에 따라 달라진다 (2.5에서 출발)");
     a.ylabel = "";
     curve_panel(&a, xsinx, d->rate, 2, two, mk);
-    snprintf(l0, sizeof l0, "lr %g", d->rate[0].lr);
-    snprintf(l1, sizeof l1, "lr %g", d->rate[1].lr);
+    snprintf(l0, sizeof l0, TR("lr %g", "학습률 %g"), d->rate[0].lr);
+    snprintf(l1, sizeof l1, TR("lr %g", "학습률 %g"), d->rate[1].lr);
     plot_legend(2, labs, lc, NULL, mk, "tl");
 }
 
@@ -196,8 +199,10 @@ bd_status fig_make_gd1d(fig_ctx *ctx)
     if (s != BD_OK)
         return s;
     return fig_draw(ctx, "gd-1d", 1350, 860,
-                    "Gradient descent x#dk+1#u = x#dk#u - lr f'(x#dk#u) on x#u2#d - 4x + 6 "
-                    "(top) and x sin x (bottom)",
+                    TR("Gradient descent x#dk+1#u = x#dk#u - lr f'(x#dk#u) on x#u2#d - 4x + 6 "
+                       "(top) and x sin x (bottom)",
+                       "경사 하강법 x#dk+1#u = x#dk#u - lr f'(x#dk#u): 위는 x#u2#d - 4x + 6, "
+                       "아래는 x sin x"),
                     draw_gd1d, &d);
 }
 
@@ -216,7 +221,9 @@ static void draw_numdiff(const void *data)
 {
     const numdiff_data *d = data;
     plot_axes a = {.nx = 2, .ny = 1, .i = 0, .xmin = 0, .xmax = 20, .ymin = -1, .ymax = 6,
-                   .title = "f(x) = 0.01x#u2#d + 0.1x and its tangents", .xlabel = "x",
+                   .title = TR("f(x) = 0.01x#u2#d + 0.1x and its tangents",
+                               "f(x) = 0.01x#u2#d + 0.1x와 접선"),
+                   .xlabel = "x",
                    .ylabel = "f(x)"};
     plot_panel(&a);
     enum { N = 200 };
@@ -234,8 +241,10 @@ static void draw_numdiff(const void *data)
         plot_points(1, &px, &py, col[j], "o", 1.0);
     }
     char l1[64], l2[64];
-    snprintf(l1, sizeof l1, "tangent at x = %g (slope %.4f)", d->tx[0], d->slope[0]);
-    snprintf(l2, sizeof l2, "tangent at x = %g (slope %.4f)", d->tx[1], d->slope[1]);
+    snprintf(l1, sizeof l1, TR("tangent at x = %g (slope %.4f)", "x = %g에서의 접선 (기울기 %.4f)"),
+             d->tx[0], d->slope[0]);
+    snprintf(l2, sizeof l2, TR("tangent at x = %g (slope %.4f)", "x = %g에서의 접선 (기울기 %.4f)"),
+             d->tx[1], d->slope[1]);
     const char *labs[3] = {"f(x)", l1, l2};
     const int lc[3] = {PC_BLUE, PC_ORANGE, PC_GREEN}, ls[3] = {PLOT_SOLID, PLOT_DASHED,
                                                                 PLOT_DASHED};
@@ -243,8 +252,10 @@ static void draw_numdiff(const void *data)
 
     plot_axes b = {.nx = 2, .ny = 1, .i = 1, .xmin = -2.2, .xmax = 2.2, .ymin = -2.2,
                    .ymax = 2.2, .equal = 1,
-                   .title = "-#[0x2207]f of f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d "
-                            "(numerical gradient)",
+                   .title = TR("-#[0x2207]f of f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d "
+                               "(numerical gradient)",
+                               "f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d의 -#[0x2207]f "
+                               "(수치 미분)"),
                    .xlabel = "x#d0#u", .ylabel = "x#d1#u"};
     plot_panel(&b);
     plot_arrows(FIELD_N * FIELD_N, d->gx, d->gy, d->u, d->v, PC_MUTED);
@@ -290,7 +301,8 @@ bd_status fig_make_numdiff(fig_ctx *ctx)
     }
     if (s == BD_OK)
         s = fig_draw(ctx, "numerical-diff", 1300, 620,
-                     "The numerical derivative (f(x+h) - f(x-h)) / 2h and the gradient",
+                     TR("The numerical derivative (f(x+h) - f(x-h)) / 2h and the gradient",
+                        "수치 미분 (f(x+h) - f(x-h)) / 2h와 기울기"),
                      draw_numdiff, d);
     free(d);
     return s;
@@ -320,7 +332,8 @@ static void draw_gd2d(const void *data)
     const gd2_data *d = data;
     plot_axes a = {.nx = 1, .ny = 1, .i = 0, .xmin = -3.5, .xmax = 3.5, .ymin = -4.5,
                    .ymax = 4.5, .equal = 1, .no_grid = 1,
-                   .title = "f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d, lr 0.1, 20 steps",
+                   .title = TR("f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d, lr 0.1, 20 steps",
+                               "f(x#d0#u, x#d1#u) = x#d0#u#u2#d + x#d1#u#u2#d, 학습률 0.1, 20번 갱신"),
                    .xlabel = "x#d0#u", .ylabel = "x#d1#u"};
     plot_panel(&a);
     static const double lev[] = {0.5, 2, 4.5, 8, 12.5, 18, 24.5};
@@ -352,7 +365,8 @@ bd_status fig_make_gd2d(fig_ctx *ctx)
     s = fig_csv_close(&c);
     if (s != BD_OK)
         return s;
-    return fig_draw(ctx, "gd-2d", 700, 820, "Gradient descent in two dimensions", draw_gd2d,
+    return fig_draw(ctx, "gd-2d", 700, 820,
+                    TR("Gradient descent in two dimensions", "2차원의 경사 하강법"), draw_gd2d,
                     &d);
 }
 
@@ -405,14 +419,15 @@ static void draw_surface(const void *data)
             for (int j = 0; j < NY; j++)
                 z[i * NY + j] = fs[r](-10 + 20.0 * i / (NX - 1), -5 + 10.0 * j / (NY - 1));
         char title[96];
-        snprintf(title, sizeof title, "%s: surface", SURF_NAME[r]);
+        snprintf(title, sizeof title, TR("%s: surface", "%s: 곡면"), SURF_NAME[r]);
         plot_axes a = {.nx = 3, .ny = 2, .i = 3 * r, .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1,
                        .no_box = 1, .title = title};
         /* the cell's frame only sets the viewport; the 3-D box replaces it */
         plot_panel(&a);
         plot_surface(z, NX, NY, -10, 10, -5, 5, 30, -60, "x", "y", "f");
 
-        snprintf(title, sizeof title, "%s: contours, -#[0x2207]f, SGD lr %g", SURF_NAME[r],
+        snprintf(title, sizeof title, TR("%s: contours, -#[0x2207]f, SGD lr %g",
+                                          "%s: 등고선, -#[0x2207]f, SGD 학습률 %g"), SURF_NAME[r],
                  (double)d->lr[r]);
         plot_axes b = {.nx = 3, .ny = 2, .i = 3 * r + 1, .xmin = -10, .xmax = 10, .ymin = -5,
                        .ymax = 5, .title = title, .xlabel = "x", .ylabel = "y", .no_grid = 1,
@@ -465,8 +480,10 @@ bd_status fig_make_sgd_surface(fig_ctx *ctx)
     if (s != BD_OK)
         return s;
     return fig_draw(ctx, "sgd-surface", 1500, 900,
-                    "A round bowl and a stretched one: -#[0x2207]f points at the minimum "
-                    "only in the round one",
+                    TR("A round bowl and a stretched one: -#[0x2207]f points at the minimum "
+                       "only in the round one",
+                       "둥근 그릇과 늘어난 그릇: -#[0x2207]f가 최솟값을 가리키는 것은 둥근 "
+                       "쪽뿐"),
                     draw_surface, &d);
 }
 
@@ -492,7 +509,7 @@ static void draw_optim2d(const void *data)
     static const double lev[] = {0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7};
     for (int m = 0; m < d->n; m++) {
         char title[64];
-        snprintf(title, sizeof title, "%s (lr %g)", d->label[m], (double)d->lr[m]);
+        snprintf(title, sizeof title, TR("%s (lr %g)", "%s (학습률 %g)"), d->label[m], (double)d->lr[m]);
         plot_axes a = {.nx = 3, .ny = 2, .i = m, .xmin = -10, .xmax = 10, .ymin = -5,
                        .ymax = 5, .title = title, .xlabel = "x", .ylabel = "y", .no_grid = 1};
         plot_panel(&a);
@@ -516,7 +533,7 @@ bd_status fig_make_optim2d(fig_ctx *ctx)
      * coordinate at first) and Momentum's 0.1 */
     opt2_data d = {.n = 6,
                    .name = {"sgd", "momentum", "adagrad", "adam", "rmsprop", "nesterov"},
-                   .label = {"SGD", "Momentum", "AdaGrad", "Adam", "RMSProp", "Nesterov"},
+                   .label = {"SGD", "Momentum", "AdaGrad", "Adam", "RMSProp", "Nesterov"}, /* as in the book */
                    .lr = {0.95f, 0.1f, 1.5f, 0.3f, 0.1f, 0.1f}};
     for (int m = 0; m < d.n; m++) {
         bd_status s = fig_path2d(d.name[m], &(bd_optim_config){.lr = d.lr[m]},
@@ -536,7 +553,8 @@ bd_status fig_make_optim2d(fig_ctx *ctx)
     if (s != BD_OK)
         return s;
     return fig_draw(ctx, "optimizers-2d", 1500, 820,
-                    "30 steps of each optimizer on f(x, y) = x#u2#d/20 + y#u2#d from (-7, 2)",
+                    TR("30 steps of each optimizer on f(x, y) = x#u2#d/20 + y#u2#d from (-7, 2)",
+                       "f(x, y) = x#u2#d/20 + y#u2#d에서 (-7, 2)부터 기법마다 30번 갱신"),
                     draw_optim2d, &d);
 }
 

@@ -458,7 +458,7 @@ void plot_images(const plot_imgs *g)
     }
     int cols = g->cols > 0 ? g->cols : (int)ceil(sqrt((double)g->n));
     int rows = (g->n + cols - 1) / cols;
-    double cap = g->captions ? 1.5 * 0.8 * ch / H : 0.004; /* caption line above each image */
+    double cap = g->captions ? 1.9 * 0.8 * ch / H : 0.004; /* caption line above each image */
     double cw = (bx1 - bx0) / cols, chh = (by1 - by0) / rows;
     /* square images (in pixels: PLplot's millimetres need not be square
      * on every page shape), a small gap between them */
@@ -479,7 +479,7 @@ void plot_images(const plot_imgs *g)
         if (g->captions && g->captions[k]) {
             plcol0(PC_FG);
             text_size(0.8);
-            plmtex("t", 0.5, 0.5, 0.5, g->captions[k]);
+            plmtex("t", 0.7, 0.5, 0.5, g->captions[k]);
             text_size(1.0);
         }
     }
