@@ -1296,8 +1296,6 @@ const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
 /* BD_OK if path may be written as a `what` file ("model", "log"); else the
  * reason (empty name, a device node...). Nothing is created. */
 bd_status bd_output_check(const char *path, const char *what);
-/* BD_OK if path is a regular file that can be opened for reading. */
-bd_status bd_input_check(const char *path, const char *what);
 typedef struct bd_atomic_file bd_atomic_file;
 /* Open an atomic output (checked as bd_output_check); write to
  * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say

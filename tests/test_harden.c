@@ -385,19 +385,22 @@ static void idx_dims_named(void **st)
                  "the gzip trailer says the file inflates to 1048592");
 }
 
+/* a string literal's bytes, without its NUL */
+#define WRITE_LIT(name, lit) write_file(in_dir(name), lit, sizeof lit - 1)
+
 static void pgm_strict(void **st)
 {
     bd_image img;
-    write_file(in_dir("junk.pgm"), "P5\n2\xb8 28\n255\n", 15);
+    WRITE_LIT("junk.pgm", "P5\n2\xb8 28\n255\n");
     assert_fails(bd_image_load(in_dir("junk.pgm"), &img), BD_ERR_FORMAT,
                  "byte 0xb8 right after the width 2");
-    write_file(in_dir("extra.pgm"), "P5\n2 2\n255\nabcdXYZ", 18);
+    WRITE_LIT("extra.pgm", "P5\n2 2\n255\nabcdXYZ");
     assert_fails(bd_image_load(in_dir("extra.pgm"), &img), BD_ERR_FORMAT,
                  "3 bytes after the pixel data the header's 2x2 call for");
-    write_file(in_dir("ok.pgm"), "P5\n2 2\n255\nabcd", 15);
+    WRITE_LIT("ok.pgm", "P5\n2 2\n255\nabcd");
     assert_ok(bd_image_load(in_dir("ok.pgm"), &img));
     bd_image_free(&img);
-    write_file(in_dir("comment.pgm"), "P2\n2#c\n 2\n255\n1 2 3 4\n", 22);
+    WRITE_LIT("comment.pgm", "P2\n2#c\n 2\n255\n1 2 3 4\n");
     assert_ok(bd_image_load(in_dir("comment.pgm"), &img));
     bd_image_free(&img);
 }

@@ -479,6 +479,34 @@ static void evaluate_range_sums(void **st)
     bd_dataset_free(&te);
 }
 
+/* NULL arguments are refused with BD_ERR_ARG, never a crash; a byte data
+ * set with scale 0 no longer zeroes every input silently */
+static void null_and_scale_refused(void **st)
+{
+    bd_net net;
+    assert_fails(bd_net_from_ini(&net, "[a]\ntype = affine\nunits = 2\n", "x.ini", 1, 1, 4, 0,
+                                 NULL), BD_ERR_ARG, "rng is NULL");
+    assert_fails(bd_model_save(NULL, "/tmp/never.safetensors", NULL), BD_ERR_ARG,
+                 "the network is NULL");
+    bd_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    int xs[2] = {4, 3}, ys[1] = {4};
+    assert_ok(bd_tensor_alloc(&ds.x, BD_U8, 2, xs));
+    assert_ok(bd_tensor_alloc(&ds.y, BD_I32, 1, ys));
+    ds.n = 4, ds.c = 1, ds.h = 1, ds.w = 3, ds.nclasses = 2;
+    snprintf(ds.name, sizeof ds.name, "mine");
+    bd_tensor xb, yb;
+    int bs[2] = {2, 3}, bys[1] = {2};
+    assert_ok(bd_tensor_alloc(&xb, BD_F32, 2, bs));
+    assert_ok(bd_tensor_alloc(&yb, BD_I32, 1, bys));
+    assert_fails(bd_dataset_slice(&ds, 0, 2, &xb, &yb), BD_ERR_ARG, "mine: byte samples with scale 0");
+    ds.scale = 1.0f / 255;
+    assert_ok(bd_dataset_slice(&ds, 0, 2, &xb, &yb));
+    bd_tensor_free(&xb);
+    bd_tensor_free(&yb);
+    bd_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +519,7 @@ int main(void)
         cmocka_unit_test(grad_hook_before_update),
         cmocka_unit_test(finished_run_extended),
         cmocka_unit_test(evaluate_range_sums),
+        cmocka_unit_test(null_and_scale_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,12 @@ static bd_status shape_batch(const bd_dataset *ds, int n, bd_tensor *xb, bd_tens
         return bd_error(BD_ERR_ARG, "%s: %s: batch tensor must be f32", ds->name, who);
     if (ds->x.dtype != BD_U8 && ds->x.dtype != BD_F32)
         return bd_error(BD_ERR_ARG, "%s: samples must be u8 or f32", ds->name);
+    /* a set filled by hand with scale left at 0 (the natural memset) would
+     * multiply every byte by 0 and train to chance without an error */
+    if (ds->x.dtype == BD_U8 && !(ds->scale > 0.0f))
+        return bd_error(BD_ERR_ARG, "%s: byte samples with scale %g: every input would be "
+                        "%s (set scale, e.g. 1/255 for pixels)", ds->name, (double)ds->scale,
+                        ds->scale == 0.0f ? "0" : "meaningless");
     if (ds->x.ndim == 4) {
         int s4[4] = {n, ds->c, ds->h, ds->w};
         BD_TRY(bd_tensor_reshape(xb, 4, s4, who));

@@ -293,14 +293,6 @@ bd_status bd_output_check(const char *path, const char *what)
     return bd__out_target(path, what ? what : "output", real, sizeof real);
 }
 
-bd_status bd_input_check(const char *path, const char *what)
-{
-    int fd;
-    BD_TRY(bd__open_input(path, what ? what : "input", &fd, NULL));
-    close(fd);
-    return BD_OK;
-}
-
 bd_status bd_atomic_open(bd_atomic_file **out, const char *path, const char *what)
 {
     *out = calloc(1, sizeof **out);

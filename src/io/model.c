@@ -98,6 +98,8 @@ bd_status bd__model_meta_put(cJSON *m, const bd_net *net, const bd_model_meta *m
 
 bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta)
 {
+    if (!net || !path)
+        return bd_error(BD_ERR_ARG, "bd_model_save: %s is NULL", !net ? "the network" : "path");
     if (!net->built)
         return bd_error(BD_ERR_ARG, "%s: the network is not built", path);
     int n = bd__model_tensors(net, NULL, 0);

@@ -349,6 +349,9 @@ bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int
 bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
                                    int h, int w, int classes, bd_rng *rng, size_t max_values)
 {
+    if (!net || !text || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_from_ini: %s is NULL",
+                        !net ? "the network" : !text ? "the text" : "rng");
     memset(net, 0, sizeof *net);
     if (!origin)
         origin = "network description";
