@@ -162,16 +162,18 @@ FORCE:
 
 # Unit tests (cmocka), then the CLI / example tests. BADAK_BIN points the
 # shell tests at the CLI of this build.
+# the ThreadSanitizer program (its rule is below), defined before `test` names it
+TSAN_BIN := build/tsan/tsan_predict
+
 test: all $(TESTS) $(TSAN_BIN)
 	@bash tests/run_tests.sh $(B)
 
 # ThreadSanitizer (gcc): libbadak and tests/tsan_predict.c (4 threads
 # predicting on one bd_model) built with -fsanitize=thread into build/tsan/,
 # whatever B is; tests/cli_tsan.sh runs it in `make test`.
-TSAN_BIN := build/tsan/tsan_predict
 $(TSAN_BIN): tests/tsan_predict.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -g -fsanitize=thread -fno-math-errno -D_DEFAULT_SOURCE \
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -DBD_NO_CLONES -fno-math-errno -D_DEFAULT_SOURCE \
 	  -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(CJSON_CFLAGS) \
 	  -o $@ $< $(LIB_SRC) $(LDLIBS)
 
@@ -208,7 +210,16 @@ fuzz-run: fuzz
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/corpus/$$t || exit 1; done
 
-bench: all
+# bench/: the GEMM probe (the floor) and the FLOP counter bench.sh uses
+$(B)/bench/gemm_probe: bench/gemm_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
+
+bench: all $(B)/bench/gemm_probe $(B)/bench/flops
 	@bash bench/bench.sh $(B)
 
 # data parallel (Open MPI): 1 rank x 1 and 2 threads against 2 ranks x 1 thread
@@ -233,7 +244,7 @@ help:
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make test-tsan  4 threads predicting on one model, under ThreadSanitizer"
-	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
+	@echo "make bench      issue 14's workloads: seconds, FLOPs, GFLOP/s, the sgemm floor, ratio"
 	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"

@@ -617,6 +617,15 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
  * malloc'd; the caller frees it. */
 bd_status bd_net_to_ini(const bd_net *net, char **text);
 
+/* Kernels: "fast" (the default) takes a layer's faster path where it has
+ * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c);
+ * "reference" runs the book's im2col + GEMM everywhere, the kernels a
+ * learner reads and the tests compare the fast ones with. The environment
+ * variable BADAK_KERNELS=reference selects it too. Both are reproducible;
+ * they differ from each other by rounding. */
+bd_status bd_set_kernels(const char *name);
+const char *bd_kernels(void);
+
 /* The [train] section of a network description (src/net/netfile_train.c):
  * the training options that make one file a whole experiment, e.g.
  *   [train]

@@ -28,7 +28,7 @@
  * already targets AVX-512 (OPT="-march=native" on such a CPU), or
  * -DBD_NO_CLONES. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__AVX512F__) && !defined(BD_NO_CLONES)
+    !defined(__AVX512F__) && !defined(BD_NO_CLONES) && !defined(__SANITIZE_THREAD__)
 #define BD_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define BD_HOT
@@ -182,6 +182,15 @@ static inline bd_conv_geom bd__geom(const bd_layer *l, int B)
 /* Conv2d with the following ReLU fused in (relu = 1): y = max(0, W·x + b),
  * and backward masks dy by y > 0 first. relu = 0 is bd_conv2d_forward /
  * bd_conv2d_backward. */
+/* conv_wide.c: the fast kernels of stride-1 unpadded convolutions, one
+ * sample at a time (g1->B == 1); kernels.c: whether to use them. */
+int bd__conv_wide_applies(const bd_conv_geom *g);
+void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
+                           float *yw, const bd_conv_geom *g1, int relu);
+void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
+                            const float *yrelu, const float *x, const float *Wt, float *col,
+                            float *dyw, const bd_conv_geom *g1);
+int bd__kernels_reference(void);
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
                         const bd_conv_geom *g, int relu);
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,

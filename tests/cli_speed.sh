@@ -45,6 +45,17 @@ expect 0 "adam lr 0.01 (onecycle schedule), batch 20" -- "$BADAK" train --csv "$
 # ...and the command line overrides them, wherever it puts its flags
 expect 0 '"optimizer":"sgd","lr":0.2,"batch":10' -- "$BADAK" train --optimizer sgd --csv "$tmp/c.csv" --model "$tmp/m.ini" --lr 0.2 --batch 10 --json --quiet
 expect 0 '"epochs":1,' -- "$BADAK" train --csv "$tmp/c.csv" --model "$tmp/m.ini" --epochs 1 --json --quiet
+# --iters on the command line replaces the file's epochs (and the reverse)
+expect 0 '"iterations":5,' -- "$BADAK" train --csv "$tmp/c.csv" --model "$tmp/m.ini" --iters 5 --json --quiet
+net "$tmp/it.ini" "[train]" "iters = 7" "batch = 20"
+expect 0 '"epochs":2,"iterations":16' -- "$BADAK" train --csv "$tmp/c.csv" --model "$tmp/it.ini" --epochs 2 --json --quiet
+expect 2 "not both" -- "$BADAK" train --csv "$tmp/c.csv" --model "$tmp/it.ini" --epochs 2 --iters 3
+# the shipped recipe parses and trains (a few steps on a slice)
+MNIST=${BADAK_MNIST_DIR:-data/mnist}
+if [ -d "$MNIST" ] && [ "${BADAK_QUICK:-0}" = 0 ]; then
+    expect 0 '"optimizer":"adam","lr":0.003,"batch":100' -- "$BADAK" train --model examples/mnist99.ini \
+        --data "$MNIST" --train-size 300 --iters 3 --json --quiet
+fi
 # same file, same seed: the same numbers as the flags spelled out
 a=$("$BADAK" train --csv "$tmp/c.csv" --model "$tmp/m.ini" --json --quiet --threads 1 | sed 's/"seconds".*//; s/"model":"[^"]*",//')
 net "$tmp/plain.ini"

@@ -493,9 +493,17 @@ static int parse_options(int argc, char **argv, train_opts *o)
     if (rc >= 0 || n <= 4 || strcasecmp(o->net.model + n - 4, ".ini"))
         return rc;
     const char *model = o->net.model;
+    const long argv_epochs = o->epochs, argv_iters = o->iters;
     opts_default(o);
     rc = apply_train_section(model, o);
-    return rc >= 0 ? rc : parse_argv(argc, argv, o);
+    if (rc < 0)
+        rc = parse_argv(argc, argv, o);
+    /* --epochs and --iters are one choice: the command line's wins */
+    if (argv_iters >= 0 && argv_epochs < 0) /* (-1: not given) */
+        o->epochs = -1;
+    if (argv_epochs >= 0 && argv_iters < 0)
+        o->iters = -1;
+    return rc;
 }
 
 /* Combinations of options, and the cheap things (network, optimizer,

@@ -34,11 +34,19 @@ bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
     return BD_OK;
 }
 
+/* output positions per sample of the columns: OH*W where the wide kernels
+ * (conv_wide.c) may run, whichever kernels are chosen now */
+static size_t col_positions(const bd_conv_geom *g)
+{
+    return (size_t)g->OH * (bd__conv_wide_applies(g) ? g->W : g->OW);
+}
+
 size_t bd_conv2d_scratch(const bd_conv_geom *g)
 {
-    const size_t CKK = (size_t)g->C * g->K * g->K, OHW = (size_t)g->OH * g->OW;
-    /* columns, partial dW and db, the masked gradient of a fused ReLU */
-    return (size_t)g->B * (CKK * OHW + (size_t)g->F * CKK + g->F + (size_t)g->F * OHW);
+    const size_t CKK = (size_t)g->C * g->K * g->K, L = col_positions(g);
+    /* columns, partial dW and db, the masked gradient of a fused ReLU (the
+     * wide kernels' widened output and gradient) */
+    return (size_t)g->B * (CKK * L + (size_t)g->F * CKK + g->F + (size_t)g->F * L);
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -184,9 +192,10 @@ typedef struct conv_args {
     const bd_conv_geom *g;
     float *y, *dx, *col, *part, *mask;
     const float *x, *W, *b, *dy, *yrelu;
-    int relu;
+    int relu, wide;        /* wide: conv_wide.c's kernels */
     int CKK, OHW;
     size_t in, out, colsz; /* floats of a sample's x, y and columns */
+    size_t maskz;          /* floats of a sample's mask (widened y or dy) */
 } conv_args;
 
 static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
@@ -196,7 +205,14 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
     a.OHW = g->OH * g->OW;
     a.in = (size_t)g->C * g->H * g->W;
     a.out = (size_t)g->F * a.OHW;
-    a.colsz = (size_t)a.CKK * a.OHW;
+    a.wide = bd__conv_wide_applies(g) && !bd__kernels_reference();
+    const size_t L = col_positions(g);
+    a.colsz = (size_t)a.CKK * (a.wide ? L : (size_t)a.OHW);
+    a.maskz = (size_t)g->F * (a.wide ? L : (size_t)a.OHW);
+    /* the partial sums and the masks come after every sample's columns
+     * block, at the offsets bd_conv2d_scratch sized */
+    a.part = scratch + (size_t)g->B * a.CKK * L;
+    a.mask = a.part + (size_t)g->B * ((size_t)g->F * a.CKK + g->F);
     return a;
 }
 
@@ -216,6 +232,13 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
      * assume could change a's fields */
     const int OHW = a->OHW;
     const size_t out = a->out;
+    if (a->wide) {
+        float *yw = a->mask + (size_t)lo * a->maskz;
+        for (int bi = lo; bi < hi; bi++)
+            bd__conv_wide_forward(a->y + (size_t)bi * out, a->x + (size_t)bi * a->in, a->W, a->b,
+                                  col, yw, &g1, a->relu);
+        return;
+    }
     for (int bi = lo; bi < hi; bi++) {
         float *y = a->y + (size_t)bi * out;
         im2col_ld(col, (size_t)OHW, a->x + (size_t)bi * a->in, &g1);
@@ -266,11 +289,20 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
     float *col = a->col + (size_t)lo * a->colsz;
     float *pdW = a->part + (size_t)lo * ((size_t)F * a->CKK + F), *pdb = pdW + (size_t)F * a->CKK;
     memset(pdb, 0, (size_t)F * sizeof(float));
+    if (a->wide) {
+        float *dyw = a->mask + (size_t)lo * a->maskz;
+        for (int bi = lo; bi < hi; bi++)
+            bd__conv_wide_backward(a->dx ? a->dx + (size_t)bi * a->in : NULL, pdW, pdb, bi > lo,
+                                   a->dy + (size_t)bi * a->out,
+                                   a->yrelu ? a->yrelu + (size_t)bi * a->out : NULL,
+                                   a->x + (size_t)bi * a->in, a->W, col, dyw, &g1);
+        return;
+    }
     for (int bi = lo; bi < hi; bi++) {
         const float *dy = a->dy + (size_t)bi * a->out;
         if (a->yrelu) { /* the fused ReLU's backward: dy where y > 0 */
             /* the mask is scratch, never dy or y: restrict holds */
-            float *restrict m = a->mask + (size_t)lo * a->out;
+            float *restrict m = a->mask + (size_t)lo * a->maskz;
             const float *restrict yb = a->yrelu + (size_t)bi * a->out, *restrict d = dy;
             const size_t n = a->out;
             for (size_t k = 0; k < n; k++) {
@@ -311,8 +343,6 @@ void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const
     a.W = W;
     a.dy = dy;
     a.yrelu = y;
-    a.part = scratch + (size_t)g->B * a.colsz;
-    a.mask = a.part + (size_t)g->B * ((size_t)g->F * a.CKK + g->F);
     bd__parallel_for(g->B, bwd_part, &a);
     /* the parts' sums, added in part order: the same numbers for a given
      * thread count */

@@ -1,0 +1,173 @@
+/* test_kernels.c — the fast kernels against the reference ones (the
+ * book's im2col + GEMM): forward and backward of Conv2d, with and without
+ * the fused ReLU, on odd shapes (batch 1 and 7, channels 1/3/17, kernels
+ * 1/3/5, stride 2, padding), on 1 and 2 threads; and a gradient check of
+ * a network whose convolutions take the fast path. */
+#include "testutil.h"
+#include "internal.h"
+
+static void fill(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    bd_rng r;
+    bd_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * bd_rng_uniform(&r);
+}
+
+static void assert_near(const float *a, const float *b, size_t n, double tol, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)a[i] - b[i]) <= tol * (1.0 + fabs((double)b[i]))))
+            fail_msg("%s[%zu] = %.9g, reference %.9g", what, i, a[i], b[i]);
+}
+
+typedef struct run {
+    float *y, *dx, *dW, *db;
+} run;
+
+/* forward + backward of one conv under the current kernels */
+static void conv_run(run *r, const bd_conv_geom *g, const float *x, const float *W,
+                     const float *b, const float *dy, int relu, int need_dx)
+{
+    const size_t ny = (size_t)g->B * g->F * g->OH * g->OW, nx = (size_t)g->B * g->C * g->H * g->W;
+    const size_t nw = (size_t)g->F * g->C * g->K * g->K;
+    float *scr = malloc(bd_conv2d_scratch(g) * sizeof(float));
+    r->y = malloc(ny * sizeof(float));
+    r->dx = need_dx ? malloc(nx * sizeof(float)) : NULL;
+    r->dW = malloc(nw * sizeof(float));
+    r->db = malloc((size_t)g->F * sizeof(float));
+    bd__conv2d_forward(r->y, x, W, b, scr, g, relu);
+    bd__conv2d_backward(r->dx, r->dW, r->db, dy, x, W, relu ? r->y : NULL, scr, g);
+    free(scr);
+}
+
+static void run_free(run *r)
+{
+    free(r->y);
+    free(r->dx);
+    free(r->dW);
+    free(r->db);
+}
+
+/* one shape: fast == reference to rounding, fast reproducible bit for bit */
+static void compare(int B, int C, int H, int W, int F, int K, int S, int P, int relu)
+{
+    bd_conv_geom g = {.B = B, .C = C, .H = H, .W = W, .F = F, .K = K, .S = S, .P = P};
+    assert_ok(bd_conv_geom_init(&g, "test"));
+    const size_t ny = (size_t)B * F * g.OH * g.OW, nx = (size_t)B * C * H * W;
+    const size_t nw = (size_t)F * C * K * K;
+    float *x = malloc(nx * sizeof(float)), *Wt = malloc(nw * sizeof(float));
+    float *b = malloc((size_t)F * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    fill(x, nx, 1, -1, 1);
+    fill(Wt, nw, 2, -0.5f, 0.5f);
+    fill(b, (size_t)F, 3, -0.2f, 0.2f);
+    fill(dy, ny, 4, -1, 1);
+    for (int threads = 1; threads <= 2; threads++) {
+        bd_set_threads(threads);
+        run ref, fast, again;
+        assert_ok(bd_set_kernels("reference"));
+        conv_run(&ref, &g, x, Wt, b, dy, relu, 1);
+        assert_ok(bd_set_kernels("fast"));
+        conv_run(&fast, &g, x, Wt, b, dy, relu, 1);
+        conv_run(&again, &g, x, Wt, b, dy, relu, 0); /* the first layer: no dx */
+        assert_near(fast.y, ref.y, ny, 1e-5, "y");
+        assert_near(fast.dx, ref.dx, nx, 1e-5, "dx");
+        assert_near(fast.dW, ref.dW, nw, 1e-4, "dW");
+        assert_near(fast.db, ref.db, (size_t)F, 1e-4, "db");
+        assert_memory_equal(fast.y, again.y, ny * sizeof(float));
+        assert_memory_equal(fast.dW, again.dW, nw * sizeof(float));
+        assert_memory_equal(fast.db, again.db, (size_t)F * sizeof(float));
+        run_free(&ref);
+        run_free(&fast);
+        run_free(&again);
+    }
+    bd_set_threads(1);
+    free(x);
+    free(Wt);
+    free(b);
+    free(dy);
+}
+
+static void conv_fast_equals_reference(void **st)
+{
+    static const int shapes[][8] = {
+        /* B  C   H   W  F  K  S  P   (the fast path: S 1, P 0, K > 1) */
+        {1, 1, 28, 28, 16, 5, 1, 0},
+        {7, 1, 28, 28, 6, 5, 1, 0},
+        {7, 3, 9, 11, 5, 3, 1, 0},
+        {1, 17, 7, 6, 4, 3, 1, 0},
+        {7, 17, 8, 8, 3, 5, 1, 0},
+        {2, 3, 5, 5, 2, 5, 1, 0},   /* a 1x1 output */
+        /* the reference path under both (stride 2, padding, kernel 1) */
+        {7, 3, 9, 9, 4, 3, 2, 1},
+        {1, 17, 6, 7, 5, 1, 1, 0},
+        {7, 1, 10, 10, 3, 5, 2, 2},
+        {7, 3, 8, 8, 4, 3, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int relu = 0; relu <= 1; relu++) {
+            const int *s = shapes[i];
+            compare(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], relu);
+        }
+}
+
+static void kernels_named(void **st)
+{
+    assert_ok(bd_set_kernels("reference"));
+    assert_string_equal(bd_kernels(), "reference");
+    assert_ok(bd_set_kernels("FAST"));
+    assert_string_equal(bd_kernels(), "fast");
+    assert_int_equal(bd_set_kernels("quick"), BD_ERR_ARG);
+    assert_non_null(strstr(bd_errmsg(), "unknown kernels 'quick'"));
+    assert_string_equal(bd_kernels(), "fast");
+}
+
+/* A net of two fast-path convolutions (the second needs its dx) passes the
+ * gradient check under the fast kernels. */
+static void gradcheck_fast_convs(void **st)
+{
+    assert_ok(bd_set_kernels("fast"));
+    bd_net net;
+    bd_rng r;
+    bd_rng_seed(&r, 5);
+    assert_ok(bd_net_create(&net, 2, 7, 8));
+    assert_ok(bd_net_add_conv(&net, 3, 3, 1, 0));
+    assert_ok(bd_net_add(&net, BD_LAYER_TANH, 0));
+    assert_ok(bd_net_add_conv(&net, 2, 3, 1, 0));
+    assert_ok(bd_net_add(&net, BD_LAYER_SIGMOID, 0));
+    assert_ok(bd_net_add_affine(&net, 3));
+    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
+    const int B = 3, D = 2 * 7 * 8;
+    int xs[2] = {B, D}, ys[1] = {B};
+    bd_tensor x, y;
+    assert_ok(bd_tensor_alloc(&x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(&y, BD_I32, 1, ys));
+    fill(bd_f32(&x), (size_t)B * D, 9, -1, 1);
+    for (int i = 0; i < B; i++)
+        bd_i32(&y)[i] = i % 3;
+    bd_gradcheck_config gc;
+    bd_gradcheck_config_default(&gc);
+    gc.max_entries = 60;
+    bd_gradcheck_row rows[8];
+    int nr = 0;
+    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    if (s != BD_OK)
+        fail_msg("%s", bd_errmsg());
+    size_t checked = 0;
+    for (int i = 0; i < nr; i++)
+        checked += rows[i].checked;
+    assert_true(checked > 20);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_fast_equals_reference),
+        cmocka_unit_test(kernels_named),
+        cmocka_unit_test(gradcheck_fast_convs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
