@@ -162,6 +162,7 @@ cflags=$(pkg-config --cflags badak)
 libs=$(pkg-config --libs badak)
 slibs=$(pkg-config --static --libs badak)
 expect 0 "$version" -- pkg-config --modversion badak
+expect 0 "" -- pkg-config --validate badak
 # build NAME SRC: NAME.shared (libbadak.so.0) and NAME.static (libbadak.a
 # linked in, its dependencies shared)
 build() {
