@@ -70,8 +70,8 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h)
 
-.PHONY: all lib cli man learn test test-asan check bench bench-contended data run clean help \
-        examples fuzz fuzz-run install uninstall
+.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-contended data run \
+        clean help examples fuzz fuzz-run install uninstall
 
 all: lib cli examples man learn
 lib: $(B)/libbadak.a $(B)/libbadak.so $(B)/$(SONAME)
@@ -155,8 +155,21 @@ FORCE:
 
 # Unit tests (cmocka), then the CLI / example tests. BADAK_BIN points the
 # shell tests at the CLI of this build.
-test: all $(TESTS)
+test: all $(TESTS) $(TSAN_BIN)
 	@bash tests/run_tests.sh $(B)
+
+# ThreadSanitizer (gcc): libbadak and tests/tsan_predict.c (4 threads
+# predicting on one bd_model) built with -fsanitize=thread into build/tsan/,
+# whatever B is; tests/cli_tsan.sh runs it in `make test`.
+TSAN_BIN := build/tsan/tsan_predict
+$(TSAN_BIN): tests/tsan_predict.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -fno-math-errno -D_DEFAULT_SOURCE \
+	  -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(CJSON_CFLAGS) \
+	  -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+test-tsan: $(TSAN_BIN)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_BIN)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
@@ -208,6 +221,7 @@ help:
 	@echo "make learn      the book's code in plain C, one program per book file (build/learn/)"
 	@echo "make test       unit + CLI tests (cmocka)"
 	@echo "make test-asan  the same under ASan + UBSan"
+	@echo "make test-tsan  4 threads predicting on one model, under ThreadSanitizer"
 	@echo "make bench      chapter-5 benchmark: seconds, it/s, peak memory, accuracy"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"

@@ -406,6 +406,9 @@ struct bd_net {
     int max_batch;           /* rows the activation buffers hold */
     int built;
     char desc[128];          /* "two_layer 784-50-10", set by presets */
+    int inference;           /* 1: for inference only (bd_model_open): no
+                              * gradients, bd_net_reserve makes no backward
+                              * buffers, bd_net_loss / backward refuse */
     int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
                               * backward stops before them and the optimizer
                               * updates only the parameters after them */
@@ -458,7 +461,12 @@ void bd_net_free(bd_net *net);
 size_t bd_net_param_count(const bd_net *net);
 /* Layer by name ("Affine2") or NULL. */
 bd_layer *bd_net_layer(bd_net *net, const char *name);
-/* Print the architecture, one layer a line. */
+/* Print a layer table like Keras's model.summary(): one row per layer with
+ * its name, kind (the description-file type), output shape, parameter
+ * count and details (filters, kernel, stride, pad, units, hyperparameters,
+ * fused ReLUs, frozen layers), the loss, then the totals (parameters,
+ * trainable, frozen, non-trainable state). Writes to f; NULL net or f:
+ * nothing. Thread-safe for a network no other thread changes. */
 void bd_net_print(const bd_net *net, FILE *f);
 /* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
  * computes no gradient for them and optimizers created with
@@ -1193,11 +1201,61 @@ void bd_model_meta_init(bd_model_meta *m);
 bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta);
 /* Rebuild the network from the file alone and load its weights; meta (may be
  * NULL) receives the training metadata. Everything is validated first; a bad
- * file gives BD_ERR_FORMAT naming the file and the problem. */
+ * file gives BD_ERR_FORMAT naming the file and the problem. The network
+ * starts in evaluation mode (bd_train switches to training by itself). */
 bd_status bd_model_load(bd_net *net, const char *path, bd_model_meta *meta);
 /* The same from a file image in memory (origin names it in messages). */
 bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char *origin,
                             bd_model_meta *meta);
+/* Inference in three calls: open, predict, close.
+ *
+ *     bd_model *m = bd_model_open("m.safetensors", NULL);
+ *     if (!m) { fprintf(stderr, "%s\n", bd_errmsg()); ... }
+ *     bd_model_predict(m, x, n, probs);   // x [n, inputs], probs [n, outputs]
+ *     bd_model_close(m);
+ *
+ * An opened model holds the weights and the non-trainable state only (no
+ * gradients, no optimizer state, no backward buffers) and is in evaluation
+ * mode (BatchNorm on its running averages, Dropout off). Its weights are
+ * never written after open: any number of threads may call
+ * bd_model_predict and bd_model_evaluate on one model at once; each call
+ * uses a workspace of its own (kept for reuse, so a thread predicting in a
+ * loop allocates nothing after its first call). */
+typedef struct bd_model bd_model;
+
+/* Open the model file at path (as bd_model_load validates it). Returns NULL
+ * on failure, with the reason in bd_errmsg() and, if st is non-NULL, the
+ * status in *st (BD_OK on success). The caller closes it. */
+bd_model *bd_model_open(const char *path, bd_status *st);
+/* x: n inputs of bd_model_inputs(m) floats each, as a data set gives them
+ * ([C, H, W] pixels in [0, 1] for images); the model's per-channel
+ * normalisation, if it was trained with one, is applied here. probs: n rows
+ * of bd_model_outputs(m) floats: softmax probabilities for a
+ * SoftmaxWithLoss model, sigmoid probabilities for a BCE one, the raw
+ * outputs for MSE / MAE. n = 0 does nothing. BD_ERR_ARG for NULL
+ * arguments or n < 0, BD_ERR_NOMEM. Thread-safe. */
+bd_status bd_model_predict(bd_model *m, const float *x, int n, float *probs);
+/* Accuracy of the model on ds (labels compared with the highest output;
+ * one output unit: > 0 is class 1), in the rows the training run evaluated
+ * in, so it repeats the accuracy training reported, to the bit (same
+ * thread count). pred (may be NULL) receives each sample's class [ds->n].
+ * The model's normalisation is applied unless ds has its own. Thread-safe. */
+bd_status bd_model_evaluate(bd_model *m, const bd_dataset *ds, float *accuracy, int32_t *pred);
+/* Rows per forward pass (default: those training evaluated in, from the
+ * file's batch size). Not while predictions run (BD_ERR_ARG). */
+bd_status bd_model_set_rows(bd_model *m, int rows);
+/* The training metadata and the network (read-only; owned by m). */
+const bd_model_meta *bd_model_info(const bd_model *m);
+const bd_net *bd_model_net(const bd_model *m);
+/* Floats per input and per output row. */
+int bd_model_inputs(const bd_model *m);
+int bd_model_outputs(const bd_model *m);
+/* Bytes the model holds: weights, state, and the workspaces made so far. */
+size_t bd_model_bytes(const bd_model *m);
+/* Release the model and its workspaces; NULL is a no-op. Not while other
+ * threads still use m. */
+void bd_model_close(bd_model *m);
+
 /* Write a C header with the weights as static const float arrays and a
  * dependency-free inference function <prefix>_predict (dense and conv
  * layers, BatchNorm in evaluation form, Dropout as identity). */

@@ -135,6 +135,16 @@ bd_status bd__check_slope(const char *who, float s, float unused);
 bd_status bd__check_elu(const char *who, float alpha, float unused);
 bd_status bd__check_batchnorm(const char *who, float momentum, float eps);
 
+/* Bytes of the buffers a network owns (parameters, gradients, state,
+ * activations, scratch): what bd_model_bytes and the memory test count. */
+size_t bd__net_bytes(const bd_net *net);
+
+/* What a layer kind's description-file section says (netfile.c): its type
+ * token, the key of `units` (NULL: none), 1 kernel+stride / 2 and pad /
+ * 3 stride only / 0 none, the keys of p0 and p1 (NULL: none). */
+void bd__layer_keys(bd_layer_kind k, const char **type, const char **units, int *kernel,
+                    const char **p0, const char **p1);
+
 /* bd_net_from_ini refusing (BD_ERR_FORMAT, before allocating) a network of
  * more than max_values parameter and state values: for descriptions from
  * untrusted files (model files, fuzzing). */

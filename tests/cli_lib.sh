@@ -4,6 +4,8 @@
 # diverging run (the library's message names API values only).
 set -u
 BADAK=${BADAK_BIN:-build/badak}
+EX=${BADAK_BUILD:-build}/examples
+MNIST=${BADAK_MNIST_DIR:-data/mnist}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -53,6 +55,29 @@ out=$("$BADAK" train --csv "$tmp/d.csv" --lr 100000 --init std=10 --epochs 50 --
 rc=$?
 if [ $rc -eq 1 ] && grep -q "learning rate (100000) is probably too high" <<<"$out" &&
    grep -q "hint: try a lower --lr" <<<"$out"; then ok; else bad "diverging run (rc $rc): $out"; fi
+
+# ---- the examples: 3-call inference, a custom loop on the step API
+if [ -f "$MNIST/t10k-labels-idx1-ubyte" ] || [ -f "$MNIST/t10k-labels-idx1-ubyte.gz" ]; then
+    "$BADAK" train --data "$MNIST" --train-size 3000 --epochs 1 --optimizer adam --quiet \
+        --save "$tmp/m.st" >/dev/null 2>&1
+    ex=$("$EX/predict" "$tmp/m.st" "$MNIST" 2>&1)
+    ev=$("$BADAK" eval --model "$tmp/m.st" --data "$MNIST" --test-size 1000 2>&1)
+    a=$(sed -n 's/^accuracy \([0-9.]*\) on the first 1000.*/\1/p' <<<"$ex")
+    b=$(sed -n 's/^test accuracy \([0-9.]*\) .*/\1/p' <<<"$ev")
+    # the example's 3 calls and badak eval agree on the same 1000 images
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then ok; else bad "examples/predict: '$a' vs eval '$b'"$'\n'"$ex"; fi
+    expect 0 "reached 0.50 after 1 epochs" -- "$EX/custom_loop" "$MNIST" 0.5
+    expect 1 "predict: " -- "$EX/predict" "$tmp/none.st" "$MNIST"
+    # badak info: a Keras-like layer table
+    "$BADAK" train --data "$MNIST" --model simple_convnet --train-size 200 --epochs 1 \
+        --no-train-acc --quiet --save "$tmp/cnn.st" >/dev/null 2>&1
+    out=$("$BADAK" info "$tmp/cnn.st" 2>&1)
+    if grep -Eq '^Conv1 +conv +30x24x24 +780  filters 30, kernel 5x5, stride 1, pad 0, \+ Relu1 fused$' <<<"$out" &&
+       grep -Eq '^MaxPool1 +maxpool +30x12x12 +0  kernel 2x2, stride 2$' <<<"$out" &&
+       grep -Eq '^Affine1 +affine +100 +432100  units 100$' <<<"$out" &&
+       grep -q '^parameters 433890 (trainable 433890, frozen 0)' <<<"$out"; then ok; else
+        bad "badak info table:"$'\n'"$out"; fi
+fi
 
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

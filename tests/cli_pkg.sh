@@ -225,6 +225,14 @@ for src in "$root"/examples/*.c; do
                 "$tmp/$name.shared" "$MNIST" mlp
         fi
         ;;
+    custom_loop)
+        if [ "$QUICK" = 1 ] || [ ! -f "$MNIST/train-images-idx3-ubyte" ]; then
+            echo "note: $name built, not run (needs MNIST; skipped under BADAK_QUICK)"
+        else
+            run "$name" "$MNIST" 0.5
+        fi
+        ;;
+    predict) echo "note: predict built; tests/cli_lib.sh runs it on a model it trains" ;;
     *) bad "examples/$name.c: no run line in tests/cli_pkg.sh" ;;
     esac
 done

@@ -50,37 +50,16 @@ static const struct option EVAL_OPTS[] = {
 };
 
 
-/* the predicted class of every sample of ds, one a line, into path */
-static bd_status write_predictions(bd_net *net, const bd_dataset *ds, const char *path)
+/* the predicted class of every sample, one a line, into path */
+static bd_status write_predictions(const int32_t *pred, int n, const char *path)
 {
     bd_atomic_file *af; /* atomic: a full disk never leaves a short file */
     bd_status os = bd_atomic_open(&af, path, "predictions");
     if (os != BD_OK)
         return os;
     FILE *f = bd_atomic_stream(af);
-    bd_net_set_training(net, 0);
-    bd_status s = BD_OK;
-    for (int start = 0; s == BD_OK && start < ds->n; start += net->max_batch) {
-        int n = ds->n - start < net->max_batch ? ds->n - start : net->max_batch;
-        const bd_tensor *y;
-        s = bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch);
-        if (s == BD_OK)
-            s = bd_net_forward(net, &net->xbatch, &y);
-        for (int r = 0; s == BD_OK && r < n; r++) {
-            const float *row = bd_f32(y) + (size_t)r * net->out_size;
-            int best = 0;
-            if (net->out_size == 1)
-                best = row[0] > 0.0f;
-            for (int k = 1; k < net->out_size; k++)
-                if (row[k] > row[best])
-                    best = k;
-            fprintf(f, "%d\n", best);
-        }
-    }
-    if (s != BD_OK) {
-        bd_atomic_abort(af);
-        return s;
-    }
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%d\n", pred[i]);
     return bd_atomic_commit(af);
 }
 
@@ -123,16 +102,15 @@ int cmd_eval(int argc, char **argv)
     if (pred && (s = bd_output_check(pred, "predictions")) != BD_OK)
         return cli_fail(s); /* before the work, not after it */
     bd_set_threads((int)threads);
-    bd_net net;
-    bd_model_meta meta;
-    s = bd_model_load(&net, model, &meta);
-    if (s != BD_OK)
+    bd_model *m = bd_model_open(model, &s);
+    if (!m)
         return cli_fail(s);
+    const bd_model_meta meta = *bd_model_info(m);
     bd_dataset train, test;
     s = cli_load_data(data, csv, (int)label_col, test_csv, test_split,
                       seed_given ? seed : meta.seed, &train, &test);
     if (s != BD_OK) {
-        bd_net_free(&net);
+        bd_model_close(m);
         return cli_fail(s);
     }
     double t0 = bd_seconds();
@@ -144,13 +122,18 @@ int cmd_eval(int argc, char **argv)
     if (train.n > 0 && train.n < B)
         B = train.n;
     if (s == BD_OK)
-        s = bd_net_reserve(&net, bd_train_eval_rows(&net, B));
+        s = bd_model_set_rows(m, bd_train_eval_rows(bd_model_net(m), B));
+    int32_t *classes = NULL;
+    if (s == BD_OK && pred && !(classes = malloc((size_t)test.n * sizeof *classes)))
+        s = bd_error(BD_ERR_NOMEM, "out of memory");
     if (s == BD_OK)
-        s = bd_evaluate(&net, &test, &acc, NULL);
+        s = bd_model_evaluate(m, &test, &acc, classes);
     if (s == BD_OK && pred)
-        s = write_predictions(&net, &test, pred);
+        s = write_predictions(classes, test.n, pred);
+    free(classes);
     double secs = bd_seconds() - t0;
     int rc = 0;
+    const bd_net *net = bd_model_net(m);
     if (s != BD_OK)
         rc = cli_fail(s);
     else if (json)
@@ -158,10 +141,10 @@ int cmd_eval(int argc, char **argv)
                (double)acc, test.n, secs);
     else
         printf("%s: %s, %zu parameters\ntest accuracy %.4f (%d samples of %s, %.2fs)\n", model,
-               net.desc, bd_net_param_count(&net), (double)acc, test.n, test.name, secs);
+               net->desc, bd_net_param_count(net), (double)acc, test.n, test.name, secs);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
-    bd_net_free(&net);
+    bd_model_close(m);
     return rc;
 }
 

@@ -88,15 +88,6 @@ static bd_status colour_input(const char *path, int H, int W, float *x)
     return BD_OK;
 }
 
-/* The model's per-channel normalisation (--normalize when it was trained). */
-static void normalize_input(const bd_model_meta *meta, float *x, int C, int HW)
-{
-    for (int c = 0; c < C && c < meta->norm_c; c++)
-        for (int i = 0; i < HW; i++)
-            x[(size_t)c * HW + i] = (x[(size_t)c * HW + i] - meta->norm_mean[c]) /
-                                    meta->norm_std[c];
-}
-
 /* An image with (almost) nothing on it -- blank, all white, fully
  * transparent (composited over white) -- still gets a class: say so. */
 static void warn_blank(const char *path, const bd_image *img)
@@ -114,21 +105,22 @@ static void warn_blank(const char *path, const bd_image *img)
 }
 
 /* Classify one image; prints its line. */
-static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *path,
+static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *path,
                           const bd_image_prep *prep0, int top, int fashion, const char *save_dir,
-                          bd_tensor *x)
+                          float *x)
 {
+    const bd_net *net = bd_model_net(m);
     bd_image img;
     bd_image_prep prep = *prep0;
     bd_status s;
     if (net->in_c == 3) {
-        s = colour_input(path, net->in_h, net->in_w, bd_f32(x));
+        s = colour_input(path, net->in_h, net->in_w, x);
     } else {
         s = bd_image_load(path, &img);
         if (s != BD_OK)
             return s;
         warn_blank(path, &img);
-        s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, bd_f32(x));
+        s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, x);
         bd_image_free(&img);
         if (s != BD_OK) { /* name the image it was made from */
             char why[300];
@@ -137,32 +129,21 @@ static bd_status classify(bd_net *net, const bd_model_meta *meta, const char *pa
         }
     }
     if (s == BD_OK && save_dir)
-        s = save_input(save_dir, path, bd_f32(x), net->in_h, net->in_w);
+        s = save_input(save_dir, path, x, net->in_h, net->in_w);
+    /* probabilities (softmax, or sigmoid for one BCE unit) or raw outputs;
+     * the model's normalisation is applied by bd_model_predict */
+    const int C = net->out_size;
+    float probs[1024];
+    if (s == BD_OK && C > 1024)
+        s = bd_error(BD_ERR_SHAPE, "%s: %d outputs (predict prints at most 1024)", path, C);
     if (s == BD_OK)
-        normalize_input(meta, bd_f32(x), net->in_c, net->in_h * net->in_w);
-    const bd_tensor *y = NULL;
-    if (s == BD_OK)
-        s = bd_net_forward(net, x, &y);
+        s = bd_model_predict(m, x, 1, probs);
     if (s != BD_OK)
         return s;
-    const int C = net->out_size;
-    const float *z = bd_f32(y);
     double p[1024];
-    int n = C < 1024 ? C : 1024;
-    if (net->loss == BD_LOSS_SOFTMAX_CE) { /* softmax, the row max subtracted */
-        double m = z[0], sum = 0.0;
-        for (int k = 1; k < n; k++)
-            m = fmax(m, z[k]);
-        for (int k = 0; k < n; k++)
-            sum += p[k] = exp(z[k] - m);
-        for (int k = 0; k < n; k++)
-            p[k] /= sum;
-    } else if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) { /* P(class 1) */
-        p[0] = 1.0 / (1.0 + exp(-z[0]));
-    } else {
-        for (int k = 0; k < n; k++)
-            p[k] = z[k];
-    }
+    int n = C;
+    for (int k = 0; k < n; k++)
+        p[k] = probs[k];
     printf("%s:", path);
     if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) {
         int k = p[0] >= 0.5;
@@ -225,53 +206,49 @@ int cmd_predict(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error("predict", "no image given");
 
-    bd_net net;
-    bd_model_meta meta;
-    bd_status s = bd_model_load(&net, model, &meta);
-    if (s != BD_OK)
+    bd_status s;
+    bd_model *m = bd_model_open(model, &s);
+    if (!m)
         return cli_fail(s);
-    if (net.in_h < 2 || net.in_w < 2) { /* a vector model (a CSV's): no image fits it */
+    const bd_model_meta *meta = bd_model_info(m);
+    const bd_net *net = bd_model_net(m);
+    if (net->in_h < 2 || net->in_w < 2) { /* a vector model (a CSV's): no image fits it */
         bd_error(BD_ERR_SHAPE, "%s: the model's input is %dx%dx%d, not an image: predict "
-                 "classifies images; use 'badak eval --csv' for vector data", model, net.in_c,
-                 net.in_h, net.in_w);
-        bd_net_free(&net);
+                 "classifies images; use 'badak eval --csv' for vector data", model, net->in_c,
+                 net->in_h, net->in_w);
+        bd_model_close(m);
         return cli_fail(BD_ERR_SHAPE);
     }
-    if (net.in_c != 1 && (net.in_c != 3 || save_dir)) {
+    if (net->in_c != 1 && (net->in_c != 3 || save_dir)) {
         bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
-                 "or colour (3) images%s", model, net.in_c,
-                 net.in_c == 3 ? " and --save-input writes only grayscale ones" : "");
-        bd_net_free(&net);
+                 "or colour (3) images%s", model, net->in_c,
+                 net->in_c == 3 ? " and --save-input writes only grayscale ones" : "");
+        bd_model_close(m);
         return cli_fail(BD_ERR_SHAPE);
     }
     /* a Fashion-MNIST model: its images fill the frame, centred */
-    const char *base = strrchr(meta.data, '/');
-    base = base ? base + 1 : meta.data;
+    const char *base = strrchr(meta->data, '/');
+    base = base ? base + 1 : meta->data;
     int fashion = strstr(base, "fashion") != NULL;
     if (fashion) {
         prep.box = 1.0f;
         prep.center_box = 1;
     }
     bd_set_threads(1);
-    bd_net_set_training(&net, 0);
-    bd_tensor x = {0};
-    int xs[2] = {1, net.in_size};
-    s = bd_net_reserve(&net, 1);
-    if (s == BD_OK)
-        s = bd_tensor_alloc(&x, BD_F32, 2, xs);
-    if (s != BD_OK) {
-        bd_net_free(&net);
-        return cli_fail(s);
+    float *x = malloc((size_t)bd_model_inputs(m) * sizeof *x);
+    if (!x) {
+        bd_model_close(m);
+        return cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
     }
     int failed = 0;
     for (int i = optind; i < argc; i++) {
-        s = classify(&net, &meta, argv[i], &prep, (int)top, fashion, save_dir, &x);
+        s = classify(m, meta, argv[i], &prep, (int)top, fashion, save_dir, x);
         if (s != BD_OK) {
             fprintf(stderr, "badak: error: %s\n", bd_errmsg());
             failed = 1;
         }
     }
-    bd_tensor_free(&x);
-    bd_net_free(&net);
+    free(x);
+    bd_model_close(m);
     return failed ? EXIT_FAIL : 0;
 }

@@ -299,6 +299,8 @@ bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char
     BD_TRY(bd__st_parse(&st, buf, len, origin));
     bd_status s = bd__model_from_st(net, &st, meta, is_checkpoint(&st));
     bd__st_free(&st);
+    if (s == BD_OK) /* a loaded model starts in evaluation mode */
+        net->training = 0;
     return s;
 }
 
@@ -309,5 +311,7 @@ bd_status bd_model_load(bd_net *net, const char *path, bd_model_meta *meta)
     BD_TRY(bd__st_read_file(&st, path));
     bd_status s = bd__model_from_st(net, &st, meta, is_checkpoint(&st));
     bd__st_free(&st);
+    if (s == BD_OK) /* a loaded model starts in evaluation mode */
+        net->training = 0;
     return s;
 }

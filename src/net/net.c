@@ -309,8 +309,9 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         if (l->fused) /* its out is a view of the layer before's, and no dx */
             continue;
         BD_TRY(alloc_rows(&l->out, BD_F32, max_batch, l->out_size));
-        /* the first layer's input gradient is never needed */
-        if (i > 0)
+        /* the first layer's input gradient is never needed, and no layer's
+         * for inference */
+        if (i > 0 && !net->inference)
             BD_TRY(alloc_rows(&l->dx, BD_F32, max_batch, l->in_size));
         size_t ac = count_of(op->aux_cols, l);
         if (ac)
@@ -331,8 +332,10 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
         shape[0] = (int)scratch;
         BD_TRY(bd_tensor_alloc(&net->scratch, BD_F32, 1, shape));
     }
-    BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
-    BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
+    if (!net->inference) {
+        BD_TRY(alloc_rows(&net->prob, BD_F32, max_batch, net->out_size));
+        BD_TRY(alloc_rows(&net->dlogits, BD_F32, max_batch, net->out_size));
+    }
     BD_TRY(alloc_rows(&net->xbatch, BD_F32, max_batch, net->in_size));
     BD_TRY(alloc_rows(&net->ybatch, BD_I32, max_batch, 0));
     net->max_batch = max_batch;
@@ -368,24 +371,6 @@ bd_layer *bd_net_layer(bd_net *net, const char *name)
         if (strcmp(net->layers[i].name, name) == 0)
             return &net->layers[i];
     return NULL;
-}
-
-void bd_net_print(const bd_net *net, FILE *f)
-{
-    fprintf(f, "input     %d x %d x %d (%d features)\n", net->in_c, net->in_h, net->in_w,
-            net->in_size);
-    for (int i = 0; i < net->nlayers; i++) {
-        const bd_layer *l = &net->layers[i];
-        if (l->kind == BD_LAYER_AFFINE)
-            fprintf(f, "%-12s %d -> %d  (W %dx%d, b %d: %zu parameters)\n", l->name, l->in_size,
-                    l->out_size, l->in_size, l->out_size, l->out_size, l->param_count);
-        else if (l->param_count)
-            fprintf(f, "%-12s %d  (%zu parameters)\n", l->name, l->out_size, l->param_count);
-        else
-            fprintf(f, "%-12s %d\n", l->name, l->out_size);
-    }
-    fprintf(f, "%-12s %d outputs\n", bd_loss_kind_name(net->loss), net->out_size);
-    fprintf(f, "parameters %zu\n", bd_net_param_count(net));
 }
 
 /* Check a batch tensor against the network's input: the first layer is named
@@ -458,6 +443,9 @@ static double penalty(const bd_net *net)
 
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
+    if (net->inference)
+        return bd_error(BD_ERR_ARG, "bd_net_loss: the network was opened for inference only "
+                        "(bd_model_open); load it with bd_model_load to train it");
     const bd_tensor *y;
     BD_TRY(bd_net_forward(net, x, &y));
     const bd_loss_op *op = bd__loss_op(net->loss);

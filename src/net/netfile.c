@@ -59,6 +59,17 @@ static const struct ltype *type_of_kind(bd_layer_kind k)
     return NULL;
 }
 
+void bd__layer_keys(bd_layer_kind k, const char **type, const char **units, int *kernel,
+                    const char **p0, const char **p1)
+{
+    const struct ltype *t = type_of_kind(k);
+    *type = t ? t->type : NULL;
+    *units = t ? t->units : NULL;
+    *kernel = t ? t->kernel : 0;
+    *p0 = t ? t->p0 : NULL;
+    *p1 = t ? t->p1 : NULL;
+}
+
 static const char *const LOSS_TOKENS[BD_LOSS_KIND_COUNT] = {
     [BD_LOSS_SOFTMAX_CE] = "softmax_ce",
     [BD_LOSS_MSE] = "mse",
