@@ -133,7 +133,8 @@ if command -v node >/dev/null 2>&1; then
         [ "$(head -c 4 "$tmp/digits/$f.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok ||
             bad "sample digit $f.png missing"
     done
-    expect 0 "test_0_7.png: 7 (" -- "$BADAK" predict --model "$sc" "$tmp/digits/test_0_7.png"
+    want="test_0_7.png: 7 ("; [ "$QUICK" = 1 ] && want="test_0_7.png: " # a few steps: any answer
+    expect 0 "$want" -- "$BADAK" predict --model "$sc" "$tmp/digits/test_0_7.png"
     expect 0 "[inverted]" -- "$BADAK" predict --model "$sc" "$tmp/digits/my_digit.png"
     expect 0 "my_digit.png (inverted) through" -- "$BADAK" figure feature-maps --model "$sc" \
         "$tmp/digits/my_digit.png" --out "$fig"
