@@ -51,7 +51,7 @@ int main(int argc, char **argv)
                 s++;
         }
     }
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng rng;
     bd_rng_seed(&rng, 1);
     if (bd_net_from_spec(&net, &spec, 1, 28, 28, 10, &rng) != BD_OK) {
@@ -59,8 +59,8 @@ int main(int argc, char **argv)
         return 1;
     }
     double fwd = 0, first = -1;
-    for (int i = 0; i < net.nlayers; i++) {
-        double f = layer_flops(&net.layers[i]);
+    for (int i = 0; i < net->nlayers; i++) {
+        double f = layer_flops(&net->layers[i]);
         if (f > 0 && first < 0)
             first = f;
         fwd += f;
@@ -68,6 +68,6 @@ int main(int argc, char **argv)
     if (first < 0)
         first = 0;
     printf("%.0f %.0f\n", fwd, 3.0 * fwd - first);
-    bd_net_free(&net);
+    bd_net_free(net);
     return 0;
 }

@@ -19,9 +19,11 @@ static int fail(const char *what)
     return 1;
 }
 
-/* the layers, in order, for 1x28x28 images and 10 classes */
-static bd_status build(bd_net *net, bd_rng *rng)
+/* the layers, in order, for 1x28x28 images and 10 classes; *out is the
+ * network (NULL on failure) */
+static bd_status build(bd_net **out, bd_rng *rng)
 {
+    bd_net *net = NULL;
     static const bd_layer_conf layers[] = {
         {.kind = BD_LAYER_CONV2D, .units = 8, .k = 3, .stride = 1, .pad = 1},
         {.kind = BD_LAYER_BATCHNORM2D},
@@ -34,11 +36,16 @@ static bd_status build(bd_net *net, bd_rng *rng)
         {.kind = BD_LAYER_RELU},
         {.kind = BD_LAYER_AFFINE, .units = 10},
     };
-    bd_status s = bd_net_create(net, 1, 28, 28);
+    bd_status s = bd_net_create(&net, 1, 28, 28);
     for (size_t i = 0; s == BD_OK && i < sizeof layers / sizeof layers[0]; i++)
         s = bd_net_add_layer(net, &layers[i]);
     if (s == BD_OK)
         s = bd_net_build(net, (bd_init){BD_INIT_HE, 0}, rng);
+    if (s != BD_OK) {
+        bd_net_free(net); /* NULL (create failed) is a no-op */
+        net = NULL;
+    }
+    *out = net;
     return s;
 }
 
@@ -54,27 +61,27 @@ int main(int argc, char **argv)
 
     bd_rng rng;
     bd_rng_seed(&rng, 1);
-    bd_net net;
+    bd_net *net = NULL;
     if (build(&net, &rng) != BD_OK)
         return fail("network");
-    bd_net_print(&net, stdout);
-    printf("%zu parameters\n", bd_net_param_count(&net));
+    bd_net_print(net, stdout);
+    printf("%zu parameters\n", bd_net_param_count(net));
 
-    bd_optim adam;
-    if (bd_optim_create(&adam, "adam", NULL, bd_net_trainable_count(&net)) != BD_OK)
+    bd_optim *adam = NULL;
+    if (bd_optim_create(&adam, "adam", NULL, net) != BD_OK)
         return fail("optimizer");
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.epochs = argc > 3 ? atoi(argv[3]) : 2;
     cfg.eval_train = 0;
     bd_train_result res;
-    if (bd_train(&net, &adam, &train, &test, &cfg, &res) != BD_OK)
+    if (bd_train(net, adam, &train, &test, &cfg, &res) != BD_OK)
         return fail("training");
     printf("%d epochs on %d images: test accuracy %.4f on %d (%.1f s)\n", res.epochs, train.n,
            (double)res.test_acc, test.n, res.seconds);
 
-    bd_optim_free(&adam);
-    bd_net_free(&net);
+    bd_optim_free(adam);
+    bd_net_free(net);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     return 0;

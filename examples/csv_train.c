@@ -48,12 +48,11 @@ int main(int argc, char **argv)
 
     /* Affine 32 - ReLU - Affine 32 - ReLU - Affine classes, He init */
     int hidden[2] = {32, 32};
-    bd_net net;
-    bd_optim adam;
+    bd_net *net = NULL;
+    bd_optim *adam = NULL;
     if (bd_net_mlp(&net, D, hidden, 2, classes, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &rng) !=
             BD_OK ||
-        bd_optim_create(&adam, "adam", &(bd_optim_config){.lr = 0.01f},
-                        bd_net_trainable_count(&net)) != BD_OK)
+        bd_optim_create(&adam, "adam", &(bd_optim_config){.lr = 0.01f}, net) != BD_OK)
         return fail("network");
 
     bd_train_config cfg;
@@ -63,7 +62,7 @@ int main(int argc, char **argv)
     cfg.val = &val;
     cfg.patience = 10; /* stop when the validation loss has not improved for 10 epochs */
     bd_train_result res;
-    if (bd_train(&net, &adam, &train, &test, &cfg, &res) != BD_OK)
+    if (bd_train(net, adam, &train, &test, &cfg, &res) != BD_OK)
         return fail("training");
     printf("%d features, %d classes, %d / %d / %d train / validation / test rows\n", D, classes,
            train.n, val.n, test.n);
@@ -81,12 +80,12 @@ int main(int argc, char **argv)
     meta.lr = 0.01f;
     meta.test_acc = res.test_acc;
     meta.seed = cfg.seed;
-    if (bd_model_save(&net, argv[2], &meta) != BD_OK)
+    if (bd_model_save(net, argv[2], &meta) != BD_OK)
         return fail(argv[2]);
     printf("saved %s\n", argv[2]);
 
-    bd_optim_free(&adam);
-    bd_net_free(&net);
+    bd_optim_free(adam);
+    bd_net_free(net);
     bd_dataset_free(&train);
     bd_dataset_free(&val);
     bd_dataset_free(&test);

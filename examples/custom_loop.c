@@ -36,11 +36,11 @@ int main(int argc, char **argv)
     bd_dataset_truncate(&train, 10000);
     bd_rng rng;
     bd_rng_seed(&rng, 1);
-    bd_net net;
-    bd_optim opt;
+    bd_net *net = NULL;
+    bd_optim *opt = NULL;
     int hidden[2] = {100, 100};
     if (bd_net_mlp(&net, 784, hidden, 2, 10, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &rng) ||
-        bd_optim_create(&opt, "adam", NULL, bd_net_trainable_count(&net)))
+        bd_optim_create(&opt, "adam", NULL, net))
         return fail();
 
     float max_grad = 0.5f;
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     cfg.on_grad = clip;        /* called on every step's gradient block */
     cfg.dist_ud = &max_grad;
     bd_trainer *t;
-    if (bd_trainer_create(&t, &net, &opt, &train, &test, &cfg) != BD_OK)
+    if (bd_trainer_create(&t, net, opt, &train, &test, &cfg) != BD_OK)
         return fail();
     bd_status s = BD_OK;
     while (s == BD_OK && !bd_trainer_done(t)) {
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     bd_trainer_free(t);
     if (s == BD_OK)
         s = fs;
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     if (s != BD_OK)

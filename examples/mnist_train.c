@@ -30,12 +30,11 @@ int main(int argc, char **argv)
     /* TwoLayerNet(input_size=784, hidden_size=50, output_size=10) */
     bd_rng rng;
     bd_rng_seed(&rng, 1);
-    bd_net net;
-    bd_optim sgd;
+    bd_net *net = NULL;
+    bd_optim *sgd = NULL;
     bd_status s = bd_net_two_layer(&net, 784, 50, 10, (bd_init){BD_INIT_STD, 0.01f}, &rng);
     if (s == BD_OK)
-        s = bd_optim_create(&sgd, "sgd", &(bd_optim_config){.lr = 0.1f},
-                            bd_net_param_count(&net));
+        s = bd_optim_create(&sgd, "sgd", &(bd_optim_config){.lr = 0.1f}, net);
     if (s != BD_OK) {
         fprintf(stderr, "mnist_train: %s\n", bd_errmsg());
         return 1;
@@ -46,18 +45,18 @@ int main(int argc, char **argv)
     cfg.epochs = epochs;
     cfg.on_epoch = on_epoch;
     bd_train_result res;
-    s = bd_train(&net, &sgd, &train, &test, &cfg, &res);
+    s = bd_train(net, sgd, &train, &test, &cfg, &res);
     if (s != BD_OK) {
         fprintf(stderr, "mnist_train: %s\n", bd_errmsg());
         return 1;
     }
 
     float acc;
-    bd_evaluate(&net, &test, &acc, NULL);
+    bd_evaluate(net, &test, &acc, NULL);
     printf("test accuracy %.4f after %d epochs (%.2f s)\n", (double)acc, res.epochs, res.seconds);
 
-    bd_optim_free(&sgd);
-    bd_net_free(&net);
+    bd_optim_free(sgd);
+    bd_net_free(net);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     return 0;

@@ -54,9 +54,9 @@ static void subset(const bd_dataset *src, int lo, int per, const char *name, bd_
     snprintf(out->name, sizeof out->name, "%s", name);
 }
 
-static bd_net build(const char *model, uint64_t seed)
+static bd_net *build(const char *model, uint64_t seed)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng rng;
     bd_rng_seed(&rng, seed);
     bd_status s;
@@ -71,13 +71,12 @@ static bd_net build(const char *model, uint64_t seed)
     return net;
 }
 
-/* train net on ds (all layers after net->frozen) and return the accuracy on test */
+/* train net on ds (all layers after the frozen ones) and return the accuracy on test */
 static float fit(bd_net *net, const bd_dataset *ds, const bd_dataset *test, int epochs,
                    float lr, int batch)
 {
-    bd_optim opt;
-    if (bd_optim_create(&opt, "adam", &(bd_optim_config){.lr = lr}, bd_net_trainable_count(net)) !=
-        BD_OK)
+    bd_optim *opt = NULL;
+    if (bd_optim_create(&opt, "adam", &(bd_optim_config){.lr = lr}, net) != BD_OK)
         die("optimizer");
     bd_train_config cfg;
     bd_train_config_default(&cfg);
@@ -86,9 +85,9 @@ static float fit(bd_net *net, const bd_dataset *ds, const bd_dataset *test, int 
     cfg.eval_train = 0;
     cfg.seed = 7;
     bd_train_result r;
-    if (bd_train(net, &opt, ds, test, &cfg, &r) != BD_OK)
+    if (bd_train(net, opt, ds, test, &cfg, &r) != BD_OK)
         die("training");
-    bd_optim_free(&opt);
+    bd_optim_free(opt);
     return r.test_acc;
 }
 
@@ -109,39 +108,39 @@ int main(int argc, char **argv)
     double t0 = bd_seconds();
 
     /* 1. pretrain on 0-4 and save the model */
-    bd_net pre = build(model, 1);
-    float acc_a = fit(&pre, &a_train, &a_test, 1, 0.001f, 100);
+    bd_net *pre = build(model, 1);
+    float acc_a = fit(pre, &a_train, &a_test, 1, 0.001f, 100);
     printf("%s pretrained on 0-4: test accuracy on 0-4 %.4f (%.1fs)\n", model, (double)acc_a,
            bd_seconds() - t0);
     const char *path = "transfer_pretrained.safetensors";
-    if (bd_model_save(&pre, path, NULL) != BD_OK)
+    if (bd_model_save(pre, path, NULL) != BD_OK)
         die(path);
-    bd_net_free(&pre);
+    bd_net_free(pre);
 
     /* 2. transfer: load, new head, freeze the feature layers, fine-tune */
-    bd_net tl;
+    bd_net *tl = NULL;
     if (bd_model_load(&tl, path, NULL) != BD_OK)
         die(path);
     remove(path);
     bd_rng rng;
     bd_rng_seed(&rng, 2);
-    if (bd_net_replace_head(&tl, 5, &rng) != BD_OK || bd_net_freeze(&tl, freeze) != BD_OK)
+    if (bd_net_replace_head(tl, 5, &rng) != BD_OK || bd_net_freeze(tl, freeze) != BD_OK)
         die("transfer");
-    float acc_tl = fit(&tl, &b_few, &b_test, 20, 0.001f, 50);
+    float acc_tl = fit(tl, &b_few, &b_test, 20, 0.001f, 50);
     printf("transfer (first %d layers frozen, %zu of %zu parameters trained): test accuracy "
-           "on 5-9 %.4f\n", freeze, bd_net_trainable_count(&tl), bd_net_param_count(&tl),
+           "on 5-9 %.4f\n", freeze, bd_net_trainable_count(tl), bd_net_param_count(tl),
            (double)acc_tl);
 
     /* 3. the same network from scratch on the same 500 images */
-    bd_net sc = build(model, 3);
-    float acc_sc = fit(&sc, &b_few, &b_test, 20, 0.001f, 50);
+    bd_net *sc = build(model, 3);
+    float acc_sc = fit(sc, &b_few, &b_test, 20, 0.001f, 50);
     printf("from scratch (all %zu parameters trained): test accuracy on 5-9 %.4f\n",
-           bd_net_param_count(&sc), (double)acc_sc);
+           bd_net_param_count(sc), (double)acc_sc);
     printf("transfer - scratch: %+.4f (%.1fs in all)\n", (double)(acc_tl - acc_sc),
            bd_seconds() - t0);
 
-    bd_net_free(&tl);
-    bd_net_free(&sc);
+    bd_net_free(tl);
+    bd_net_free(sc);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     bd_dataset_free(&a_train);

@@ -369,99 +369,40 @@ typedef struct bd_init {
     float std;       /* used by BD_INIT_STD */
 } bd_init;
 
-/* One layer of a sequential network. The op table in src/layers/layer.c
- * gives each kind its forward/backward; parameters and gradients are views
- * into the network's single parameter and gradient blocks. */
+/* Networks, layers and optimizers are opaque handles: their layout is
+ * private to the library (docs/api.md), so it may change in any release.
+ *
+ * A network is a heap object: a constructor (bd_net_create, the presets,
+ * bd_net_from_ini, bd_model_load, ...) fills `bd_net **out` with a new one
+ * (NULL on failure) and bd_net_free releases it. A network never moves,
+ * so pointers into it (its layers, bd_net_params) stay valid until it is
+ * freed or rebuilt (bd_net_replace_head, bd_net_reserve for activations).
+ * A bd_layer belongs to its network: it is looked up (bd_net_layer,
+ * bd_net_layer_at), never created or freed by the caller.
+ *
+ * Threads: a network is used by one thread at a time (training changes
+ * its buffers even in a forward pass); different networks may be used by
+ * different threads at once. For inference from many threads, open a
+ * bd_model. Functions that only read a network (the accessors, bd_net_print,
+ * bd_model_save) may run on several threads at once while none changes it. */
 typedef struct bd_net bd_net;
+typedef struct bd_layer bd_layer;
 
-typedef struct bd_layer {
-    bd_layer_kind kind;
-    char name[32];        /* "Affine1", "Relu1", ... */
-    int in_size;          /* features per sample going in */
-    int out_size;         /* features per sample coming out */
-    int in_c, in_h, in_w; /* the input's shape (in_size = in_c*in_h*in_w) */
-    int out_c, out_h, out_w; /* the output's shape (vectors: out_size x 1 x 1) */
-    int units;            /* Affine: outputs; Conv2d: filters; ResBlock: channels */
-    int k, stride, pad;   /* Conv2d / pools: square kernel side, stride, padding */
-    float p0, p1;         /* the kind's hyperparameters (see bd_layer_kind) */
-    bd_net *net;          /* the network it belongs to (mode, PRNG) */
-    /* parameters (views; empty for layers without parameters) */
-    bd_tensor W, b;       /* Affine: W [I,O], b [O]; Conv2d: W [F,C,K,K], b [F];
-                           * BatchNorm: gamma [D], beta [D]; PReLU: slopes [D] in W;
-                           * ResBlock: every conv weight in W, every BatchNorm
-                           * gamma/beta in b */
-    bd_tensor dW, db;     /* their gradients, same shapes */
-    size_t param_offset;  /* where W starts in the network's block */
-    size_t param_count;
-    /* non-trainable state (views into net->state): BatchNorm running mean
-     * and variance, each [D] */
-    bd_tensor s0, s1;
-    size_t state_offset, state_count;
-    /* activations and scratch, owned, reserved for max_batch rows */
-    bd_tensor out;        /* [B, out_size] */
-    bd_tensor dx;         /* [B, in_size] gradient w.r.t. the input */
-    bd_tensor aux;        /* [B, aux cols]: Dropout mask, RReLU slopes, BN x-hat */
-    bd_tensor aux2;       /* [aux2 size]: BatchNorm batch mean and 1/std */
-    const bd_tensor *in;  /* the input of the last forward (not owned) */
-    /* ReLU fusion (set by bd_net_build): a ReLU right after a Conv2d is done
-     * by the conv, on each sample's output while it is still in cache, and
-     * the conv masks the incoming gradient itself. The conv then has
-     * relu_after = 1 and its out holds the ReLU's output; the ReLU has
-     * fused = 1, its out is a view of the conv's, and its forward and
-     * backward do nothing. Same numbers, two passes over memory fewer. */
-    int relu_after, fused;
-} bd_layer;
+/* Create an empty network taking samples of shape c x h x w (1, 1, D for
+ * vectors) into *out: add layers with bd_net_add_*, then bd_net_build.
+ * *out is NULL on failure. BD_ERR_ARG (out NULL), BD_ERR_SHAPE (a side
+ * < 1, or more than BD_MAX_ELEMENTS per sample), BD_ERR_NOMEM. The caller
+ * frees it with bd_net_free. Thread-safe. */
+bd_status bd_net_create(bd_net **out, int c, int h, int w);
+/* Release a network and every buffer it owns; NULL is a no-op. Pointers
+ * into it (layers, parameter blocks, logits) die with it. */
+void bd_net_free(bd_net *net);
 
-struct bd_net {
-    int in_c, in_h, in_w;    /* one sample's shape; in_size = c*h*w */
-    int in_size, out_size;
-    int out_c, out_h, out_w; /* the last layer's output shape */
-    int nlayers, layers_cap;
-    bd_layer *layers;
-    bd_loss_kind loss;
-    bd_init init;
-    bd_tensor params;        /* every parameter, one contiguous block */
-    bd_tensor grads;         /* every gradient, same layout */
-    bd_tensor state;         /* non-trainable state (BatchNorm running stats) */
-    int training;            /* 1: training mode (Dropout drops, BatchNorm uses
-                              * batch statistics); 0: evaluation. Default 1. */
-    float weight_decay;      /* L2: + 1/2 λ Σ W² on every Affine W (book 6.4.1) */
-    float l1;                /* L1: + λ Σ |W| on every Affine W */
-    bd_rng rng;              /* the layers' own draws (Dropout, RReLU) */
-    bd_tensor prob;          /* [B, out] softmax output of the last loss */
-    bd_tensor dlogits;       /* [B, out] */
-    bd_labels last_t;        /* labels of the last loss forward */
-    double last_loss;        /* that loss, unrounded (for gradient checks) */
-    bd_tensor scratch;       /* shared scratch of the layers (im2col columns),
-                              * sized by bd_net_reserve, reused by every layer */
-    bd_tensor xbatch;        /* [max_batch, in...] input batch (trainer, eval) */
-    bd_tensor ybatch;        /* [max_batch] int32 labels of that batch */
-    int max_batch;           /* rows the activation buffers hold */
-    int built;
-    char desc[128];          /* "two_layer 784-50-10", set by presets */
-    int inference;           /* 1: for inference only (bd_model_open): no
-                              * gradients, bd_net_reserve makes no backward
-                              * buffers, bd_net_loss / backward refuse */
-    const float *class_weight; /* [out_size] or NULL: SoftmaxWithLoss with class
-                              * indices weighs each row's loss and gradient by
-                              * its class's weight (bd_class_weights: rare
-                              * classes count more); not owned */
-    int frozen;              /* layers [0, frozen) are frozen (bd_net_freeze):
-                              * backward stops before them and the optimizer
-                              * updates only the parameters after them */
-    /* data parallel (set by bd_train with a bd_comm; zero otherwise): the
-     * batch given to forward is rows [row0, row0 + B) of a global batch of
-     * grows rows. The loss gradient is scaled by B / grows, so that the sum
-     * over processes is the global batch's mean; Dropout and RReLU draw each
-     * row from a stream of (step_key, layer, row0 + r), the same for any
-     * split; with sync non-NULL BatchNorm sums its statistics over it. */
-    int row0, grows;
-    uint64_t step_key;       /* drawn from rng at every training forward */
-    const bd_comm *sync;
-};
-
-/* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
-bd_status bd_net_create(bd_net *net, int c, int h, int w);
+/* Adding layers, before bd_net_build. Each checks the layer's shape
+ * against the input it gets ("Conv2: kernel 5 larger than input 4x4 +
+ * padding 0": BD_ERR_SHAPE) and its hyperparameters ("Dropout1: p = 1.5
+ * must be in [0, 1)": BD_ERR_ARG); BD_ERR_ARG for a NULL net or a network
+ * already built, BD_ERR_NOMEM. */
 bd_status bd_net_add_affine(bd_net *net, int units);
 bd_status bd_net_add_relu(bd_net *net);
 bd_status bd_net_add_sigmoid(bd_net *net);
@@ -478,11 +419,11 @@ typedef struct bd_layer_conf {
     int stride;           /* Conv2d 1, pools k, ResBlock 1 */
     int pad;              /* Conv2d: zero padding on each side */
     float p0, p1;         /* hyperparameters (see bd_layer_kind) */
-    const char *name;     /* NULL: automatic, the kind's name and its count (Conv1) */
+    const char *name;     /* NULL: automatic, the kind's name and its count (Conv1);
+                           * copied (at most 31 bytes) */
 } bd_layer_conf;
 
-/* Add a layer after the last one; checks its shape against the input it gets
- * ("Conv2: kernel 5 larger than input 4x4 + padding 0"). */
+/* Add a layer after the last one (c is copied). */
 bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c);
 /* Conv2d with `filters` k x k filters (book 7.2). */
 bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
@@ -490,23 +431,88 @@ bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
 bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride);
 /* A residual block with `channels` outputs (He et al. 2016). */
 bd_status bd_net_add_resblock(bd_net *net, int channels, int stride);
-/* Training (1) or evaluation (0) mode for every layer. bd_evaluate switches
- * to evaluation and back by itself. */
-void bd_net_set_training(bd_net *net, int training);
-void bd_net_set_loss(bd_net *net, bd_loss_kind loss);
+/* The loss layer (default SoftmaxWithLoss); before or after building.
+ * BD_ERR_ARG for a NULL net or an unknown kind. */
+bd_status bd_net_set_loss(bd_net *net, bd_loss_kind loss);
+/* Regularisation added to the loss: ½ l2 Σ W² (book 6.4.1) and l1 Σ |W|
+ * over every Affine weight. BD_ERR_ARG for NULL, a negative or non-finite
+ * value ("l2 = -1 must be >= 0"). */
+bd_status bd_net_set_regularization(bd_net *net, float l2, float l1);
+/* Weigh each row's SoftmaxWithLoss loss and gradient by w[its class]
+ * (bd_class_weights: rare classes count more). w [bd_net_output_size] is
+ * borrowed, not copied: it must outlive the training (NULL: no weights).
+ * BD_ERR_ARG for a NULL net. */
+bd_status bd_net_set_class_weights(bd_net *net, const float *w);
 /* Allocate the parameter, gradient and state blocks and initialise the
- * weights (biases zero, BatchNorm gamma 1 / beta 0, running variance 1). The
- * layers' PRNG is seeded from rng. */
+ * weights (biases zero, BatchNorm gamma 1 / beta 0, running variance 1).
+ * The layers' own PRNG (Dropout, RReLU) is seeded from rng, which advances.
+ * BD_ERR_ARG (NULL, no layers, built twice), BD_ERR_NOMEM. */
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
-/* Re-draw every weight (biases zero) with the given init. */
-void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
+/* Re-draw every weight (biases zero) with the given init; BD_ERR_ARG for
+ * NULL or a network not built. */
+bd_status bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
 /* Make the activation buffers hold at least max_batch rows (call outside the
- * training loop; forward/backward never allocate). */
+ * training loop; forward/backward never allocate). BD_ERR_ARG (NULL, not
+ * built, max_batch < 1), BD_ERR_NOMEM. */
 bd_status bd_net_reserve(bd_net *net, int max_batch);
-void bd_net_free(bd_net *net);
+
+/* Training (1) or evaluation (0) mode: Dropout drops and BatchNorm uses
+ * the batch's statistics only in training mode. A built network starts in
+ * training mode, a loaded one (bd_model_load, bd_checkpoint_load) in
+ * evaluation mode; bd_train and bd_evaluate switch by themselves and
+ * restore the mode. BD_ERR_ARG for NULL. */
+bd_status bd_net_set_training(bd_net *net, int training);
+/* 1 in training mode, 0 in evaluation mode (and for NULL). */
+int bd_net_is_training(const bd_net *net);
+
+/* Accessors; each reads the network only, returns 0 (NULL) for a NULL
+ * network, and is thread-safe while no thread changes the network. */
+/* Trainable parameters (0 until built). */
 size_t bd_net_param_count(const bd_net *net);
-/* Layer by name ("Affine2") or NULL. */
+/* Non-trainable state values (BatchNorm running averages). */
+size_t bd_net_state_count(const bd_net *net);
+/* Layers (the loss layer is not one). */
+int bd_net_layer_count(const bd_net *net);
+/* Floats per input sample (c·h·w) and per output row. */
+int bd_net_input_size(const bd_net *net);
+int bd_net_output_size(const bd_net *net);
+/* One sample's input shape; any pointer may be NULL. */
+void bd_net_input_shape(const bd_net *net, int *c, int *h, int *w);
+/* The loss layer's kind. */
+bd_loss_kind bd_net_loss_kind(const bd_net *net);
+/* A one-line description ("two_layer 784-50-10"; "" if none), owned by
+ * the network. */
+const char *bd_net_desc(const bd_net *net);
+/* The regularisation set (bd_net_set_regularization); pointers may be NULL. */
+void bd_net_get_regularization(const bd_net *net, float *l2, float *l1);
+/* Rows the activation buffers hold (bd_net_reserve; 0 before). */
+int bd_net_max_batch(const bd_net *net);
+/* The parameter block: every trainable parameter, one contiguous array in
+ * layer order (each layer's W then b), and the gradient block of the same
+ * layout, which bd_net_backward fills. Owned by the network (valid until it
+ * is freed or rebuilt); *n (may be NULL) gets the count. For custom update
+ * rules and for summing gradients over processes (MPI_Allreduce on
+ * bd_net_grads between backward and bd_optim_step). NULL before build. */
+float *bd_net_params(const bd_net *net, size_t *n);
+float *bd_net_grads(const bd_net *net, size_t *n);
+/* The state block (BatchNorm running mean and variance), likewise. */
+float *bd_net_state(const bd_net *net, size_t *n);
+
+/* Layer by name ("Affine2") or NULL (NULL net or name too). The layer is
+ * owned by the network. */
 bd_layer *bd_net_layer(bd_net *net, const char *name);
+/* The i-th layer (0-based) or NULL when i is out of range. */
+bd_layer *bd_net_layer_at(bd_net *net, int i);
+/* A layer's name ("Conv1"), kind, and output shape per sample (vectors:
+ * units x 1 x 1; pointers may be NULL). NULL layer: "", BD_LAYER_KIND_COUNT. */
+const char *bd_layer_name(const bd_layer *l);
+bd_layer_kind bd_layer_kind_of(const bd_layer *l);
+void bd_layer_output_shape(const bd_layer *l, int *c, int *h, int *w);
+/* A layer's trainable parameters, and where its W starts in the network's
+ * parameter block (b follows W). 0 for layers without parameters. */
+size_t bd_layer_param_count(const bd_layer *l);
+size_t bd_layer_param_offset(const bd_layer *l);
+
 /* Print a layer table like Keras's model.summary(): one row per layer with
  * its name, kind (the description-file type), output shape, parameter
  * count and details (filters, kernel, stride, pad, units, hyperparameters,
@@ -515,26 +521,38 @@ bd_layer *bd_net_layer(bd_net *net, const char *name);
  * nothing. Thread-safe for a network no other thread changes. */
 void bd_net_print(const bd_net *net, FILE *f);
 /* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
- * computes no gradient for them and optimizers created with
- * bd_net_trainable_count parameters update only the later ones (the
- * parameter block is in layer order, so those are a suffix of it). */
+ * computes no gradient for them and an optimizer created after freezing
+ * (sized from bd_net_trainable_count) updates only the later ones (the
+ * parameter block is in layer order, so those are a suffix of it). An
+ * optimizer created before must be created again: its step refuses a
+ * changed count (BD_ERR_SHAPE). BD_ERR_ARG for NULL or n out of range. */
 bd_status bd_net_freeze(bd_net *net, int n);
-/* Offset in net->params of the first trainable parameter, and how many
- * there are (the suffix after the frozen layers). */
+/* Layers frozen (0: none). */
+int bd_net_frozen(const bd_net *net);
+/* Offset in the parameter block of the first trainable parameter, and how
+ * many there are (the suffix after the frozen layers). */
 size_t bd_net_trainable_offset(const bd_net *net);
 size_t bd_net_trainable_count(const bd_net *net);
 /* Replace the last Affine layer by a fresh one with `outputs` units (drawn
  * with the network's init from rng); every other layer keeps its name,
  * weights and state. Layers after that Affine (if any) are initialised
- * afresh. Rebuilds *net in place (activation buffers are released). */
+ * afresh. The network is rebuilt in place (same handle; its layers,
+ * parameter blocks and activation buffers are new: pointers into it die,
+ * and optimizers made for it must be created again). BD_ERR_ARG (NULL, no
+ * Affine, the head frozen, outputs < 1), BD_ERR_NOMEM (net unchanged). */
 bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng);
 
-/* Forward x [B, in...] through every layer; *logits points at the output
- * [B, out] (owned by the network). */
+/* Forward x [B, in...] through every layer; *logits (may be NULL) points
+ * at the output [B, out], owned by the network and valid until its next
+ * forward. BD_ERR_ARG (NULL, not built), BD_ERR_SHAPE (x's shape, or B
+ * above bd_net_max_batch). Not thread-safe on one network (see above). */
 bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
-/* Forward plus the loss layer; *loss is the mean loss over the batch. */
+/* Forward plus the loss layer; *loss is the mean loss over the batch. t's
+ * arrays are borrowed until the next bd_net_backward. */
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
-/* Backward from the loss of the last bd_net_loss; fills net->grads. */
+/* Backward from the loss of the last bd_net_loss; fills the gradient
+ * block. BD_ERR_ARG when no loss was computed or the network is for
+ * inference only. */
 bd_status bd_net_backward(bd_net *net);
 /* bd_net_loss then bd_net_backward (the book's gradient()). */
 bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
@@ -561,10 +579,19 @@ typedef struct bd_net_spec {
     float l1;                /* L1 lambda */
 } bd_net_spec;
 
+/* Fill s with the defaults (two_layer, ReLU, SoftmaxWithLoss). NULL: no-op. */
 void bd_net_spec_default(bd_net_spec *s);
-/* Build (and initialise) the network of spec s for samples of shape c x h x w
- * and `classes` classes (one output unit for BD_LOSS_SIGMOID_BCE). */
-bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+
+/* The constructors below all work alike: *out gets a new, built network
+ * (weights drawn from rng, which advances; training mode) that the caller
+ * frees with bd_net_free, or NULL on failure with the reason in
+ * bd_errmsg(): BD_ERR_ARG (out, a required pointer or a value refused,
+ * naming it), BD_ERR_SHAPE (the input too small for a layer), BD_ERR_NOMEM.
+ * They keep no pointer to their arguments. Thread-safe (each its own rng). */
+
+/* The network of spec s for samples of shape c x h x w and `classes`
+ * classes (one output unit for BD_LOSS_SIGMOID_BCE). */
+bd_status bd_net_from_spec(bd_net **out, const bd_net_spec *s, int c, int h, int w,
                            int classes, bd_rng *rng);
 /* Parse "relu", "sigmoid", "tanh", "leaky_relu[:slope]", "prelu[:a0]",
  * "rrelu[:lo,hi]", "elu[:alpha]" into a kind and its hyperparameters. */
@@ -573,12 +600,14 @@ bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
 bd_status bd_parse_loss(const char *s, bd_loss_kind *loss);
 const char *bd_loss_kind_name(bd_loss_kind k);
 
-/* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7). */
-bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out,
+/* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7), `in`
+ * inputs, `outputs` classes. */
+bd_status bd_net_two_layer(bd_net **out, int in, int hidden, int outputs,
                            bd_init init, bd_rng *rng);
-/* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's MultiLayerNet). */
-bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
-                     int out, bd_layer_kind act, bd_init init, bd_rng *rng);
+/* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's
+ * MultiLayerNet); hidden [nhidden] is read only. */
+bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden,
+                     int outputs, bd_layer_kind act, bd_init init, bd_rng *rng);
 
 /* The convolutional presets (book ch. 7-8), for c x h x w images:
  * simple_convnet: Conv 30 5x5 - ReLU - MaxPool 2 - Affine 100 - ReLU - Affine
@@ -587,9 +616,9 @@ bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden,
  *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
  * Weights start as the book's: N(0, 0.01²) for simple_convnet, He's for the
  * others (bd_net_init_weights re-draws them with another init). */
-bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_simple_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_deep_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
 /* Network description files: INI text, one section per layer, in order:
  *
@@ -604,13 +633,13 @@ bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *r
  * c x h x w (the file's input shape, if it gives one, must agree; pass 0s to
  * take the file's) and `classes` outputs (0: whatever the file says; else the
  * last layer must give exactly that many). */
-bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
+bd_status bd_net_from_ini(bd_net **out, const char *text, const char *origin, int c, int h,
                           int w, int classes, bd_rng *rng);
 /* "784", "28x28" or "1x28x28" (also with commas) -> c, h, w (missing
  * leading sides are 1); every side 1 .. 2^20. */
 bd_status bd_parse_shape(const char *s, int *c, int *h, int *w);
 /* Read the file at path, then bd_net_from_ini. */
-bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+bd_status bd_net_load_ini(bd_net **out, const char *path, int c, int h, int w, int classes,
                           bd_rng *rng);
 /* The architecture of a network as INI text that bd_net_from_ini reads back
  * into the same network (every hyperparameter written out). *text is
@@ -670,32 +699,42 @@ typedef struct bd_optim_config {
     float decay;
 } bd_optim_config;
 
-/* One optimizer = one entry of the table in src/optim/optim.c. `init`
- * allocates the state once; `step` updates n parameters in place. */
-typedef struct bd_optim_ops {
-    const char *name;
-    float default_lr;
-    bd_status (*init)(bd_optim *o, size_t n);
-    void (*step)(bd_optim *o, float *p, const float *g, size_t n);
-} bd_optim_ops;
+/* An optimizer: the update rule of one network's trainable parameters,
+ * with its per-parameter state (velocity, moments). Opaque; sized from the
+ * network it is created for. */
+typedef struct bd_optim bd_optim;
 
-struct bd_optim {
-    const bd_optim_ops *ops;
-    bd_optim_config cfg;
-    long t;                /* steps taken */
-    size_t n;              /* parameters it was created for */
-    bd_tensor state[2];    /* per-parameter state (velocity, moments...) */
-};
-
-/* Create the optimizer named `name` ("sgd") for n parameters. */
-bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg,
-                          size_t n);
+/* Create the optimizer named `name` ("sgd", "momentum", "nesterov",
+ * "adagrad", "rmsprop", "adam": bd_optim_names; any case) with cfg (copied;
+ * NULL: every default) for net's trainable parameters (bd_net_trainable_count:
+ * net must be built, and frozen first if layers are to be frozen). *out is
+ * NULL on failure: BD_ERR_ARG (out, name or net NULL, an unknown name, a
+ * network not built or with nothing to train, a hyperparameter out of range:
+ * "adam: config.beta1 = 1.5 must be in [0, 1)"), BD_ERR_NOMEM. The caller frees it
+ * with bd_optim_free. Thread-safe. */
+bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_config *cfg,
+                          const bd_net *net);
+/* Check name and cfg as bd_optim_create does (same errors), creating
+ * nothing: to validate options before the network exists. Thread-safe. */
+bd_status bd_optim_check(const char *name, const bd_optim_config *cfg);
 /* One update of the network's trainable parameters (the suffix after the
  * frozen layers) from its gradient block. Fails with BD_ERR_SHAPE, changing
  * nothing, when the network's trainable count is not the one the optimizer
- * was created for (e.g. 0: created before bd_net_build); BD_ERR_ARG for NULL. */
+ * was created for (the network was rebuilt, frozen or replaced since);
+ * BD_ERR_ARG for NULL. One thread at a time per optimizer. */
 bd_status bd_optim_step(bd_optim *o, bd_net *net);
+/* Release the optimizer and its state; NULL is a no-op. */
 void bd_optim_free(bd_optim *o);
+/* The optimizer's name ("adam"; "" for NULL), its hyperparameters as in
+ * use (defaults filled in; NULL for NULL), the parameters it updates and
+ * the steps it has taken. */
+const char *bd_optim_name(const bd_optim *o);
+const bd_optim_config *bd_optim_get_config(const bd_optim *o);
+size_t bd_optim_size(const bd_optim *o);
+long bd_optim_steps(const bd_optim *o);
+/* Change the learning rate (a schedule of one's own loop). BD_ERR_ARG for
+ * NULL, or lr not > 0 and finite. */
+bd_status bd_optim_set_lr(bd_optim *o, float lr);
 /* Names of the known optimizers, NULL-terminated. */
 const char *const *bd_optim_names(void);
 
@@ -795,8 +834,8 @@ void bd_dataset_free(bd_dataset *ds);
  * pool; Linear), and resnet18, its ResNet(ConvBlock, [2, 2, 2, 2]) for 32x32
  * input (stem conv 64 3x3, four stages of two residual blocks 64..512,
  * average pool 4, Linear). */
-bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
 bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
                         bd_dataset *test);
@@ -1387,9 +1426,9 @@ bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta
  * NULL) receives the training metadata. Everything is validated first; a bad
  * file gives BD_ERR_FORMAT naming the file and the problem. The network
  * starts in evaluation mode (bd_train switches to training by itself). */
-bd_status bd_model_load(bd_net *net, const char *path, bd_model_meta *meta);
+bd_status bd_model_load(bd_net **out, const char *path, bd_model_meta *meta);
 /* The same from a file image in memory (origin names it in messages). */
-bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char *origin,
+bd_status bd_model_load_mem(bd_net **out, const void *buf, size_t len, const char *origin,
                             bd_model_meta *meta);
 /* Inference in three calls: open, predict, close.
  *
@@ -1454,7 +1493,7 @@ bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim 
                              const char *run);
 /* Rebuild net, opt and pos from DIR/checkpoint.safetensors; *run (may be
  * NULL) receives the caller's text (malloc'd). */
-bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+bd_status bd_checkpoint_load(const char *dir, bd_net **net, bd_optim **opt, bd_train_pos *pos,
                              bd_model_meta *meta, char **run);
 /* The checkpoint file of folder dir, into buf. */
 const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);

@@ -3,6 +3,7 @@
 #define BADAK_INTERNAL_H
 
 #include "badak.h"
+#include "net/net_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,40 @@
 #else
 #define BD_HOT
 #endif
+
+/* ---- networks and optimizers as heap objects (src/net/net.c, optim.c).
+ * The in-place initialisers fill a zeroed struct the caller holds (the
+ * library embeds nets in its own heap objects: bd_model, workspaces); the
+ * public constructors wrap them: allocate, fill, free on failure. */
+bd_status bd__net_init(bd_net *net, int c, int h, int w);
+/* free what a net owns, not the struct itself */
+void bd__net_release(bd_net *net);
+/* the public constructor around an initialiser call `expr` that fills
+ * `net` in place: *out gets it, or NULL on failure */
+bd_status bd__net_alloc(bd_net **out, const char *who, bd_net **net);
+bd_status bd__net_publish(bd_net **out, bd_net *net, bd_status s);
+#define BD__NET_NEW(out, who, expr)                   \
+    do {                                              \
+        bd_net *net;                                  \
+        BD_TRY(bd__net_alloc(out, who, &net));        \
+        return bd__net_publish(out, net, (expr));     \
+    } while (0)
+bd_status bd__net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+                            int classes, bd_rng *rng);
+bd_status bd__net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
+                           int w, int classes, bd_rng *rng);
+bd_status bd__net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+                           bd_rng *rng);
+bd_status bd__net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd__net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd__net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd__net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd__net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng);
+bd_status bd__model_load(bd_net *net, const char *path, bd_model_meta *meta);
+/* the optimizer of n parameters in place (checkpoints, tests of the update
+ * rules on plain arrays), and the release of what it owns */
+bd_status bd__optim_init(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n);
+void bd__optim_release(bd_optim *o);
 
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -3,6 +3,7 @@
  * forward values against hand-computed numbers, each backward against the
  * numerical gradient, and gradient checks of networks built with them. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 /* ---- forward (and simple backward) values */
 
@@ -195,31 +196,31 @@ static void kinds_have_names_and_defaults(void **st)
     assert_string_equal(bd_layer_kind_name(BD_LAYER_ELU), "Elu");
     assert_string_equal(bd_loss_kind_name(BD_LOSS_MAE), "MeanAbsoluteError");
     assert_string_equal(bd_loss_kind_name(BD_LOSS_SIGMOID_BCE), "SigmoidWithLoss");
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_create(&net, 1, 1, 4));
-    assert_ok(bd_net_add(&net, BD_LAYER_LEAKY_RELU, 0));
-    assert_ok(bd_net_add(&net, BD_LAYER_PRELU, 0));
-    assert_ok(bd_net_add(&net, BD_LAYER_RRELU, 0));
-    assert_ok(bd_net_add(&net, BD_LAYER_ELU, 0));
-    assert_ok(bd_net_add_with(&net, BD_LAYER_LEAKY_RELU, 0, 0.2f, 0));
-    assert_close(net.layers[0].p0, 0.01, 1e-9);
-    assert_close(net.layers[1].p0, 0.25, 0);
-    assert_close(net.layers[2].p0, 1.0 / 8, 1e-9);
-    assert_close(net.layers[2].p1, 1.0 / 3, 1e-7);
-    assert_close(net.layers[3].p0, 1.0, 0);
-    assert_close(net.layers[4].p0, 0.2, 1e-7);
-    assert_string_equal(net.layers[4].name, "LeakyRelu2");
+    assert_ok(bd_net_add(net, BD_LAYER_LEAKY_RELU, 0));
+    assert_ok(bd_net_add(net, BD_LAYER_PRELU, 0));
+    assert_ok(bd_net_add(net, BD_LAYER_RRELU, 0));
+    assert_ok(bd_net_add(net, BD_LAYER_ELU, 0));
+    assert_ok(bd_net_add_with(net, BD_LAYER_LEAKY_RELU, 0, 0.2f, 0));
+    assert_close(net->layers[0].p0, 0.01, 1e-9);
+    assert_close(net->layers[1].p0, 0.25, 0);
+    assert_close(net->layers[2].p0, 1.0 / 8, 1e-9);
+    assert_close(net->layers[2].p1, 1.0 / 3, 1e-7);
+    assert_close(net->layers[3].p0, 1.0, 0);
+    assert_close(net->layers[4].p0, 0.2, 1e-7);
+    assert_string_equal(net->layers[4].name, "LeakyRelu2");
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net_set_loss(&net, BD_LOSS_MSE);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
+    bd_net_set_loss(net, BD_LOSS_MSE);
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
     /* PReLU holds one slope per feature, all 0.25 at start */
-    assert_int_equal(bd_net_param_count(&net), 4);
-    assert_int_equal(net.layers[1].W.size, 4);
-    assert_null(net.layers[1].b.data);
+    assert_int_equal(bd_net_param_count(net), 4);
+    assert_int_equal(net->layers[1].W.size, 4);
+    assert_null(net->layers[1].b.data);
     for (int j = 0; j < 4; j++)
-        assert_close(bd_f32(&net.layers[1].W)[j], 0.25, 0);
-    bd_net_free(&net);
+        assert_close(bd_f32(&net->layers[1].W)[j], 0.25, 0);
+    bd_net_free(net);
 }
 
 /* ---- backward against the numerical gradient, per kernel */
@@ -331,9 +332,10 @@ static void grad_kernels(void **st)
 /* ---- networks */
 
 /* mlp 30-20-16-12-C with activation act (p0, p1: 0 for the defaults) */
-static void mlp_net(bd_net *net, bd_layer_kind act, float p0, float p1, bd_loss_kind loss,
+static void mlp_net(bd_net **out, bd_layer_kind act, float p0, float p1, bd_loss_kind loss,
                     int C)
 {
+    bd_net *net = NULL;
     bd_net_spec s;
     bd_net_spec_default(&s);
     snprintf(s.model, sizeof s.model, "mlp");
@@ -347,20 +349,21 @@ static void mlp_net(bd_net *net, bd_layer_kind act, float p0, float p1, bd_loss_
     s.loss = loss;
     bd_rng r;
     bd_rng_seed(&r, 11);
-    assert_ok(bd_net_from_spec(net, &s, 1, 1, 30, C, &r));
+    assert_ok(bd_net_from_spec(&net, &s, 1, 1, 30, C, &r));
+    *out = net;
 }
 
 /* bd_gradcheck must pass (every row within the tolerances) */
 static void gradcheck_act(bd_layer_kind act, float p0, float p1, int training)
 {
-    bd_net net;
+    bd_net *net = NULL;
     mlp_net(&net, act, p0, p1, BD_LOSS_SOFTMAX_CE, 10);
-    bd_net_set_training(&net, training);
+    bd_net_set_training(net, training);
     bd_tensor x, y;
     random_batch(&x, &y, 3, 30, 10, 5);
     bd_gradcheck_row rows[16];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
     /* 4 Affine (W, b), and PReLU's slopes a per hidden layer */
     assert_int_equal(nr, act == BD_LAYER_PRELU ? 11 : 8);
     if (act == BD_LAYER_PRELU)
@@ -372,7 +375,7 @@ static void gradcheck_act(bd_layer_kind act, float p0, float p1, int training)
     }
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void gradcheck_mlp_tanh(void **st) { gradcheck_act(BD_LAYER_TANH, 0, 0, 1); }
@@ -388,10 +391,10 @@ static void gradcheck_mlp_rrelu_eval(void **st) { gradcheck_act(BD_LAYER_RRELU, 
 /* The check catches each new backward broken on purpose. */
 static void catches_broken(bd_layer_kind kind)
 {
-    bd_net net;
+    bd_net *net = NULL;
     mlp_net(&net, kind, 0, 0, BD_LOSS_SOFTMAX_CE, 10);
     if (kind == BD_LAYER_RRELU)
-        bd_net_set_training(&net, 0);
+        bd_net_set_training(net, 0);
     bd_tensor x, y;
     random_batch(&x, &y, 3, 30, 10, 5);
     bd_gradcheck_config gc;
@@ -399,7 +402,7 @@ static void catches_broken(bd_layer_kind kind)
     bd_gradcheck_row rows[16];
     int nr = 0;
     bd_debug_break_backward(kind, 1);
-    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     bd_debug_break_backward(kind, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_non_null(strstr(bd_errmsg(), "gradient check failed"));
@@ -407,10 +410,10 @@ static void catches_broken(bd_layer_kind kind)
     for (int i = 0; i < nr; i++)
         worst = fmax(worst, rows[i].max_rel);
     assert_true(worst >= 10 * gc.tol_rel);
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void broken_tanh_caught(void **st) { catches_broken(BD_LAYER_TANH); }
@@ -422,13 +425,13 @@ static void broken_elu_caught(void **st) { catches_broken(BD_LAYER_ELU); }
 /* PReLU: the slopes get their gradient even as the first layer (no dx). */
 static void prelu_broken_slopes_caught(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 2);
     assert_ok(bd_net_create(&net, 1, 1, 6));
-    assert_ok(bd_net_add(&net, BD_LAYER_PRELU, 0));
-    assert_ok(bd_net_add_affine(&net, 3));
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    assert_ok(bd_net_add(net, BD_LAYER_PRELU, 0));
+    assert_ok(bd_net_add_affine(net, 3));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_XAVIER, 0}, &r));
     bd_tensor x, y;
     random_batch(&x, &y, 4, 6, 3, 8);
     for (size_t i = 0; i < x.size; i++)
@@ -436,30 +439,30 @@ static void prelu_broken_slopes_caught(void **st)
     bd_gradcheck_row rows[4];
     int nr = 0;
     bd_labels t = {bd_i32(&y), NULL};
-    assert_ok(bd_gradcheck(&net, &x, t, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, t, NULL, rows, &nr));
     assert_int_equal(nr, 3);
     assert_string_equal(rows[0].name, "a1");
     bd_debug_break_backward(BD_LAYER_PRELU, 1);
-    bd_status s = bd_gradcheck(&net, &x, t, NULL, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, t, NULL, rows, &nr);
     bd_debug_break_backward(BD_LAYER_PRELU, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_non_null(strstr(bd_errmsg(), "a1"));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* MAE on a tanh mlp: targets 0.5..1 away from the outputs, so no step of the
  * check crosses the kink of |y − t| */
 static void gradcheck_mae(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     mlp_net(&net, BD_LAYER_TANH, 0, 0, BD_LOSS_MAE, 4);
     bd_tensor x, y;
     random_batch(&x, &y, 3, 30, 4, 6);
-    assert_ok(bd_net_reserve(&net, 3));
+    assert_ok(bd_net_reserve(net, 3));
     const bd_tensor *out;
-    assert_ok(bd_net_forward(&net, &x, &out));
+    assert_ok(bd_net_forward(net, &x, &out));
     float t[12];
     bd_rng r;
     bd_rng_seed(&r, 3);
@@ -469,97 +472,97 @@ static void gradcheck_mae(void **st)
     }
     bd_gradcheck_row rows[8];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){NULL, t}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){NULL, t}, NULL, rows, &nr));
     assert_int_equal(nr, 8);
     /* the loss is what it says: Σ|y − t| = Σ u over 3 rows */
     float L;
-    assert_ok(bd_net_loss(&net, &x, (bd_labels){NULL, t}, &L));
+    assert_ok(bd_net_loss(net, &x, (bd_labels){NULL, t}, &L));
     double want = 0;
     for (int i = 0; i < 12; i++)
-        want += fabs((double)t[i] - bd_f32(&net.layers[net.nlayers - 1].out)[i]);
+        want += fabs((double)t[i] - bd_f32(&net->layers[net->nlayers - 1].out)[i]);
     assert_close(L, want / 3, 1e-5);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* sigmoid + BCE: one output unit, labels 0/1 or probabilities */
 static void gradcheck_bce(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     mlp_net(&net, BD_LAYER_TANH, 0, 0, BD_LOSS_SIGMOID_BCE, 2);
-    assert_int_equal(net.out_size, 1);
+    assert_int_equal(net->out_size, 1);
     bd_tensor x, y;
     random_batch(&x, &y, 5, 30, 2, 7);
     bd_gradcheck_row rows[8];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
     assert_int_equal(nr, 8);
     const float soft[5] = {0.1f, 0.9f, 0.5f, 0.0f, 1.0f};
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){NULL, soft}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){NULL, soft}, NULL, rows, &nr));
     /* a label of 2 does not exist for one unit */
     bd_i32(&y)[0] = 2;
-    assert_fails(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL), BD_ERR_SHAPE,
+    assert_fails(bd_net_loss(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL), BD_ERR_SHAPE,
                  "label 2");
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* RReLU in a network: training forwards redraw, evaluation is the mean
  * slope, and the draws come from the net's own seeded stream. */
 static void rrelu_net_modes(void **st)
 {
-    bd_net a, b;
+    bd_net *a = NULL, *b = NULL;
     mlp_net(&a, BD_LAYER_RRELU, 0.1f, 0.3f, BD_LOSS_SOFTMAX_CE, 10);
     mlp_net(&b, BD_LAYER_RRELU, 0.1f, 0.3f, BD_LOSS_SOFTMAX_CE, 10);
     bd_tensor x, y;
     random_batch(&x, &y, 4, 30, 10, 9);
     for (size_t i = 0; i < x.size; i++)
         bd_f32(&x)[i] -= 0.5f;
-    assert_ok(bd_net_reserve(&a, 4));
-    assert_ok(bd_net_reserve(&b, 4));
+    assert_ok(bd_net_reserve(a, 4));
+    assert_ok(bd_net_reserve(b, 4));
     const bd_tensor *ya, *yb;
     float first[40], second[40];
-    assert_ok(bd_net_forward(&a, &x, &ya));
+    assert_ok(bd_net_forward(a, &x, &ya));
     memcpy(first, ya->data, sizeof first);
-    assert_ok(bd_net_forward(&a, &x, &ya));
+    assert_ok(bd_net_forward(a, &x, &ya));
     memcpy(second, ya->data, sizeof second);
     assert_memory_not_equal(first, second, sizeof first); /* new draws */
-    assert_ok(bd_net_forward(&b, &x, &yb));
+    assert_ok(bd_net_forward(b, &x, &yb));
     assert_memory_equal(first, yb->data, sizeof first); /* same seed, same draws */
-    const bd_layer *rl = bd_net_layer(&a, "Rrelu1");
+    const bd_layer *rl = bd_net_layer(a, "Rrelu1");
     assert_non_null(rl);
     const float *s = bd_f32(&rl->aux);
     for (size_t i = 0; i < (size_t)4 * rl->in_size; i++)
         assert_true(s[i] >= 0.1f && s[i] <= 0.3f);
     /* evaluation: deterministic, slope 0.2 everywhere */
-    bd_net_set_training(&a, 0);
-    assert_ok(bd_net_forward(&a, &x, &ya));
+    bd_net_set_training(a, 0);
+    assert_ok(bd_net_forward(a, &x, &ya));
     memcpy(first, ya->data, sizeof first);
-    assert_ok(bd_net_forward(&a, &x, &ya));
+    assert_ok(bd_net_forward(a, &x, &ya));
     assert_memory_equal(first, ya->data, sizeof first);
     const float *in = bd_f32(rl->in), *out = bd_f32(&rl->out);
     for (size_t i = 0; i < (size_t)4 * rl->in_size; i++)
         assert_close(out[i], in[i] > 0 ? in[i] : 0.2f * in[i], 1e-7);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&a);
-    bd_net_free(&b);
+    bd_net_free(a);
+    bd_net_free(b);
 }
 
 /* PReLU's slope learns: a single PReLU layer fitted by SGD to t = x for
  * x > 0, 0.8 x below; a starts at 0.25 and must move to 0.8. */
 static void prelu_slope_learns(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 4);
     assert_ok(bd_net_create(&net, 1, 1, 1));
-    assert_ok(bd_net_add(&net, BD_LAYER_PRELU, 0));
-    bd_net_set_loss(&net, BD_LOSS_MSE);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
-    assert_ok(bd_net_reserve(&net, 16));
+    assert_ok(bd_net_add(net, BD_LAYER_PRELU, 0));
+    bd_net_set_loss(net, BD_LOSS_MSE);
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    assert_ok(bd_net_reserve(net, 16));
     bd_tensor x;
     assert_ok(bd_tensor_zeros(&x, 2, 16, 1, 0, 0));
     float t[16];
@@ -568,18 +571,18 @@ static void prelu_slope_learns(void **st)
         bd_f32(&x)[i] = v;
         t[i] = v > 0 ? v : 0.8f * v;
     }
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, net));
     float L0 = 0, L = 0;
     for (int it = 0; it < 200; it++) {
-        assert_ok(bd_net_gradient(&net, &x, (bd_labels){NULL, t}, it ? &L : &L0));
-        bd_optim_step(&o, &net);
+        assert_ok(bd_net_gradient(net, &x, (bd_labels){NULL, t}, it ? &L : &L0));
+        bd_optim_step(o, net);
     }
-    assert_close(bd_f32(&net.layers[0].W)[0], 0.8, 1e-3);
+    assert_close(bd_f32(&net->layers[0].W)[0], 0.8, 1e-3);
     assert_true(L < 1e-5f && L0 > 0.1f);
-    bd_optim_free(&o);
+    bd_optim_free(o);
     bd_tensor_free(&x);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* ---- training: two Gaussian blobs in 2-D, logistic-style (seed 002) */
@@ -619,27 +622,27 @@ static void train_two_blobs_bce(void **st)
     s.hidden[0] = 8;
     s.act = BD_LAYER_TANH;
     s.loss = BD_LOSS_SIGMOID_BCE;
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 2, 2, &r));
-    assert_int_equal(net.out_size, 1);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, bd_net_param_count(&net)));
+    assert_int_equal(net->out_size, 1);
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 30;
     cfg.epochs = 20;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, &te, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, &te, &cfg, &res));
     assert_true(res.train_acc >= 0.9f);
     assert_true(res.test_acc >= 0.9f);
     float acc, loss;
-    assert_ok(bd_evaluate(&net, &te, &acc, &loss));
+    assert_ok(bd_evaluate(net, &te, &acc, &loss));
     assert_true(acc >= 0.9f);
     assert_true(loss < 0.3f && loss > 0.0f);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }

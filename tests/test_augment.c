@@ -3,6 +3,7 @@
  * and the trainer (augmentation has its own PRNG stream: a run without it is
  * unchanged, a run with it is reproducible to the bit). */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 /* x[k] = k + 1: every pixel different and non-zero, so a moved pixel is
  * recognised by its value. */
@@ -351,13 +352,13 @@ static void make_images(bd_dataset *ds, uint64_t seed)
 static bd_train_result train_with(const bd_dataset *tr, const bd_dataset *te,
                                   const bd_augment *aug, float **w, size_t *nw)
 {
-    bd_net net;
-    bd_optim opt;
+    bd_net *net = NULL;
+    bd_optim *opt = NULL;
     bd_rng r;
     bd_rng_seed(&r, 21);
     assert_ok(bd_net_two_layer(&net, 36, 16, 2, (bd_init){BD_INIT_HE, 0}, &r));
     bd_optim_config oc = {.lr = 0.1f};
-    assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "sgd", &oc, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 10;
@@ -365,12 +366,12 @@ static bd_train_result train_with(const bd_dataset *tr, const bd_dataset *te,
     cfg.seed = 5;
     cfg.augment = aug;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, tr, te, &cfg, &res));
-    *nw = net.params.size;
+    assert_ok(bd_train(net, opt, tr, te, &cfg, &res));
+    *nw = net->params.size;
     *w = malloc(*nw * sizeof **w);
-    memcpy(*w, net.params.data, *nw * sizeof **w);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    memcpy(*w, net->params.data, *nw * sizeof **w);
+    bd_optim_free(opt);
+    bd_net_free(net);
     return res;
 }
 
@@ -416,22 +417,22 @@ static void trainer_augment_stream(void **st)
     /* vectors (1x1xD) cannot be augmented: the trainer says so */
     bd_dataset blobs;
     make_blobs(&blobs, 40, 4, 2, 0.5f, 1, 2);
-    bd_net net;
-    bd_optim opt;
+    bd_net *net = NULL;
+    bd_optim *opt = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 4, 8, 2, (bd_init){BD_INIT_HE, 0}, &r));
     bd_optim_config oc = {.lr = 0.1f};
-    assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "sgd", &oc, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.epochs = 1;
     cfg.augment = &on;
     bd_train_result res;
-    assert_fails(bd_train(&net, &opt, &blobs, NULL, &cfg, &res), BD_ERR_ARG,
+    assert_fails(bd_train(net, opt, &blobs, NULL, &cfg, &res), BD_ERR_ARG,
                  "blobs: augmentation needs images");
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&blobs);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
@@ -445,13 +446,13 @@ static void trainer_evaluates_without_augmentation(void **st)
     bd_dataset tr, te;
     make_images(&tr, 3);
     make_images(&te, 4);
-    bd_net net;
-    bd_optim opt;
+    bd_net *net = NULL;
+    bd_optim *opt = NULL;
     bd_rng r;
     bd_rng_seed(&r, 2);
     assert_ok(bd_net_two_layer(&net, 36, 16, 2, (bd_init){BD_INIT_HE, 0}, &r));
     bd_optim_config oc = {.lr = 0.1f};
-    assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "sgd", &oc, net));
     bd_augment on;
     assert_ok(bd_parse_augment("shift:2,flip,rotate:20", &on));
     bd_train_config cfg;
@@ -460,10 +461,10 @@ static void trainer_evaluates_without_augmentation(void **st)
     cfg.epochs = 3;
     cfg.augment = &on;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, &tr, &te, &cfg, &res));
+    assert_ok(bd_train(net, opt, &tr, &te, &cfg, &res));
     float acc, tacc;
-    assert_ok(bd_evaluate(&net, &te, &acc, NULL));
-    assert_ok(bd_evaluate(&net, &tr, &tacc, NULL));
+    assert_ok(bd_evaluate(net, &te, &acc, NULL));
+    assert_ok(bd_evaluate(net, &tr, &tacc, NULL));
     assert_memory_equal(&acc, &res.test_acc, sizeof acc);
     assert_memory_equal(&tacc, &res.train_acc, sizeof tacc);
     /* and the training set itself is left as it was */
@@ -471,8 +472,8 @@ static void trainer_evaluates_without_augmentation(void **st)
     make_images(&again, 3);
     assert_memory_equal(tr.x.data, again.x.data, tr.x.size * sizeof(float));
     bd_dataset_free(&again);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }

@@ -2,6 +2,7 @@
  * checkpoint ends with the same weights, to the bit, as a run never stopped;
  * the NaN guard leaves the last good checkpoint on disk. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <signal.h>
 
@@ -23,8 +24,9 @@ static int remove_dir(void **st)
 /* Dropout (the net's PRNG), BatchNorm (state), a momentum/Adam optimizer
  * (moments, step count) and an adaptive schedule: every piece of a run's
  * position matters. */
-static void build(bd_net *net)
+static void build(bd_net **out)
 {
+    bd_net *net = NULL;
     bd_net_spec s;
     bd_net_spec_default(&s);
     snprintf(s.model, sizeof s.model, "mlp");
@@ -34,7 +36,8 @@ static void build(bd_net *net)
     s.weight_decay = 1e-3f;
     bd_rng r;
     bd_rng_seed(&r, 21);
-    assert_ok(bd_net_from_spec(net, &s, 1, 1, 8, 4, &r));
+    assert_ok(bd_net_from_spec(&net, &s, 1, 1, 8, 4, &r));
+    *out = net;
 }
 
 typedef struct stopper {
@@ -77,37 +80,37 @@ static void resume_case(const char *opt_name, long stop_at, bd_lr_schedule sched
     make_blobs(&te, 100, 8, 4, 1.0f, 2, 5);
     bd_optim_config oc = {.lr = 0.01f};
 
-    bd_net a;
+    bd_net *a = NULL;
     build(&a);
-    bd_optim oa;
-    assert_ok(bd_optim_create(&oa, opt_name, &oc, bd_net_param_count(&a)));
-    stopper sa = {.at = -1, .poison_at = -1, .net = &a};
+    bd_optim *oa = NULL;
+    assert_ok(bd_optim_create(&oa, opt_name, &oc, a));
+    stopper sa = {.at = -1, .poison_at = -1, .net = a};
     bd_train_config cfg;
     config(&cfg, &sa, sched, smp);
     bd_train_result ra;
-    assert_ok(bd_train(&a, &oa, &tr, &te, &cfg, &ra));
+    assert_ok(bd_train(a, oa, &tr, &te, &cfg, &ra));
     assert_int_equal(ra.interrupted, 0);
 
     char dir[300];
     snprintf(dir, sizeof dir, "%s/%s_%ld_%d", g_dir, opt_name, stop_at, (int)smp);
-    bd_net b;
+    bd_net *b = NULL;
     build(&b);
-    bd_optim ob;
-    assert_ok(bd_optim_create(&ob, opt_name, &oc, bd_net_param_count(&b)));
-    stopper sb = {.at = stop_at, .poison_at = -1, .net = &b};
+    bd_optim *ob = NULL;
+    assert_ok(bd_optim_create(&ob, opt_name, &oc, b));
+    stopper sb = {.at = stop_at, .poison_at = -1, .net = b};
     config(&cfg, &sb, sched, smp);
     cfg.checkpoint = dir;
     cfg.ckpt_run = "run text";
     bd_train_result rb;
-    assert_ok(bd_train(&b, &ob, &tr, &te, &cfg, &rb));
+    assert_ok(bd_train(b, ob, &tr, &te, &cfg, &rb));
     assert_int_equal(rb.interrupted, 1);
     assert_int_equal(rb.iters, stop_at);
-    bd_optim_free(&ob);
-    bd_net_free(&b);
+    bd_optim_free(ob);
+    bd_net_free(b);
 
     /* a new process would start here: everything from the folder */
-    bd_net c;
-    bd_optim oc2;
+    bd_net *c = NULL;
+    bd_optim *oc2 = NULL;
     bd_train_pos pos;
     bd_model_meta meta;
     char *run = NULL;
@@ -115,32 +118,32 @@ static void resume_case(const char *opt_name, long stop_at, bd_lr_schedule sched
     assert_string_equal(run, "run text");
     free(run);
     assert_int_equal(pos.iter, stop_at);
-    stopper sc = {.at = -1, .poison_at = -1, .net = &c};
+    stopper sc = {.at = -1, .poison_at = -1, .net = c};
     config(&cfg, &sc, sched, smp);
     cfg.checkpoint = dir;
     cfg.resume = &pos;
     bd_train_result rc;
-    assert_ok(bd_train(&c, &oc2, &tr, &te, &cfg, &rc));
+    assert_ok(bd_train(c, oc2, &tr, &te, &cfg, &rc));
     assert_int_equal(rc.interrupted, 0);
     assert_int_equal(rc.iters, ra.iters);
     assert_int_equal(rc.epochs, ra.epochs);
-    assert_memory_equal(a.params.data, c.params.data, a.params.size * sizeof(float));
-    assert_memory_equal(a.state.data, c.state.data, a.state.size * sizeof(float));
+    assert_memory_equal(a->params.data, c->params.data, a->params.size * sizeof(float));
+    assert_memory_equal(a->state.data, c->state.data, a->state.size * sizeof(float));
     for (int i = 0; i < 2; i++)
-        if (oa.state[i].data)
-            assert_memory_equal(oa.state[i].data, oc2.state[i].data,
-                                oa.state[i].size * sizeof(float));
-    assert_int_equal(oa.t, oc2.t);
+        if (oa->state[i].data)
+            assert_memory_equal(oa->state[i].data, oc2->state[i].data,
+                                oa->state[i].size * sizeof(float));
+    assert_int_equal(oa->t, oc2->t);
     assert_true(ra.final_loss == rc.final_loss);
     assert_true(ra.test_acc == rc.test_acc);
     assert_true(ra.final_lr == rc.final_lr);
-    assert_memory_equal(&a.rng, &c.rng, sizeof a.rng);
+    assert_memory_equal(&a->rng, &c->rng, sizeof a->rng);
 
     bd_train_pos_free(&pos);
-    bd_optim_free(&oa);
-    bd_optim_free(&oc2);
-    bd_net_free(&a);
-    bd_net_free(&c);
+    bd_optim_free(oa);
+    bd_optim_free(oc2);
+    bd_net_free(a);
+    bd_net_free(c);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
     bd_set_threads(0);
@@ -156,38 +159,38 @@ static void resume_finished(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 64, 8, 4, 1.0f, 1, 5);
-    bd_net a;
+    bd_net *a = NULL;
     build(&a);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&a)));
-    stopper sp = {.at = -1, .poison_at = -1, .net = &a};
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, a));
+    stopper sp = {.at = -1, .poison_at = -1, .net = a};
     bd_train_config cfg;
     config(&cfg, &sp, BD_LR_CONSTANT, BD_SAMPLE_SHUFFLE);
     char dir[300];
     snprintf(dir, sizeof dir, "%s/finished", g_dir);
     cfg.checkpoint = dir;
     bd_train_result r;
-    assert_ok(bd_train(&a, &o, &tr, NULL, &cfg, &r));
-    bd_net c;
-    bd_optim o2;
+    assert_ok(bd_train(a, o, &tr, NULL, &cfg, &r));
+    bd_net *c = NULL;
+    bd_optim *o2 = NULL;
     bd_train_pos pos;
     assert_ok(bd_checkpoint_load(dir, &c, &o2, &pos, NULL, NULL));
     assert_int_equal(pos.iter, r.iters);
     assert_int_equal(pos.epoch, 6);
     cfg.resume = &pos;
-    sp.net = &c;
+    sp.net = c;
     bd_train_result r2;
-    assert_ok(bd_train(&c, &o2, &tr, NULL, &cfg, &r2));
+    assert_ok(bd_train(c, o2, &tr, NULL, &cfg, &r2));
     assert_int_equal(r2.iters, r.iters);
-    assert_memory_equal(a.params.data, c.params.data, a.params.size * sizeof(float));
+    assert_memory_equal(a->params.data, c->params.data, a->params.size * sizeof(float));
     /* a resume position that does not fit the run is refused */
     pos.epoch = 2;
-    assert_fails(bd_train(&c, &o2, &tr, NULL, &cfg, &r2), BD_ERR_ARG, "does not fit this run");
+    assert_fails(bd_train(c, o2, &tr, NULL, &cfg, &r2), BD_ERR_ARG, "does not fit this run");
     bd_train_pos_free(&pos);
-    bd_optim_free(&o);
-    bd_optim_free(&o2);
-    bd_net_free(&a);
-    bd_net_free(&c);
+    bd_optim_free(o);
+    bd_optim_free(o2);
+    bd_net_free(a);
+    bd_net_free(c);
     bd_dataset_free(&tr);
 }
 
@@ -197,33 +200,33 @@ static void nan_guard_keeps_checkpoint(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 64, 8, 4, 1.0f, 1, 5); /* 4 iterations per epoch */
-    bd_net a;
+    bd_net *a = NULL;
     build(&a);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&a)));
-    stopper sp = {.at = -1, .poison_at = 9, .net = &a}; /* first step of epoch 3 */
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, a));
+    stopper sp = {.at = -1, .poison_at = 9, .net = a}; /* first step of epoch 3 */
     bd_train_config cfg;
     config(&cfg, &sp, BD_LR_CONSTANT, BD_SAMPLE_SHUFFLE);
     char dir[300];
     snprintf(dir, sizeof dir, "%s/nan", g_dir);
     cfg.checkpoint = dir;
     bd_train_result r;
-    assert_fails(bd_train(&a, &o, &tr, NULL, &cfg, &r), BD_ERR_NUMERIC, "epoch 3");
+    assert_fails(bd_train(a, o, &tr, NULL, &cfg, &r), BD_ERR_NUMERIC, "epoch 3");
     /* the net went back to the weights of epoch 2 ... */
-    bd_net c;
-    bd_optim o2;
+    bd_net *c = NULL;
+    bd_optim *o2 = NULL;
     bd_train_pos pos;
     assert_ok(bd_checkpoint_load(dir, &c, &o2, &pos, NULL, NULL));
     /* ... and so is the checkpoint: epoch 2 finished, 8 iterations */
     assert_int_equal(pos.iter, 8);
     assert_int_equal(pos.epoch, 3);
     assert_int_equal(pos.res.epochs, 2);
-    assert_memory_equal(a.params.data, c.params.data, a.params.size * sizeof(float));
+    assert_memory_equal(a->params.data, c->params.data, a->params.size * sizeof(float));
     bd_train_pos_free(&pos);
-    bd_optim_free(&o);
-    bd_optim_free(&o2);
-    bd_net_free(&a);
-    bd_net_free(&c);
+    bd_optim_free(o);
+    bd_optim_free(o2);
+    bd_net_free(a);
+    bd_net_free(c);
     bd_dataset_free(&tr);
 }
 
@@ -233,11 +236,11 @@ static void checkpoint_is_a_model(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 64, 8, 4, 1.0f, 1, 5);
-    bd_net a;
+    bd_net *a = NULL;
     build(&a);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", NULL, bd_net_param_count(&a)));
-    stopper sp = {.at = -1, .poison_at = -1, .net = &a};
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "adam", NULL, a));
+    stopper sp = {.at = -1, .poison_at = -1, .net = a};
     bd_train_config cfg;
     config(&cfg, &sp, BD_LR_CONSTANT, BD_SAMPLE_SHUFFLE);
     cfg.epochs = 1;
@@ -245,19 +248,19 @@ static void checkpoint_is_a_model(void **st)
     snprintf(dir, sizeof dir, "%s/model", g_dir);
     cfg.checkpoint = dir;
     bd_train_result r;
-    assert_ok(bd_train(&a, &o, &tr, NULL, &cfg, &r));
-    bd_net c;
+    assert_ok(bd_train(a, o, &tr, NULL, &cfg, &r));
+    bd_net *c = NULL;
     assert_ok(bd_model_load(&c, bd_checkpoint_path(dir, path, sizeof path), NULL));
-    assert_memory_equal(a.params.data, c.params.data, a.params.size * sizeof(float));
-    bd_net_free(&c);
+    assert_memory_equal(a->params.data, c->params.data, a->params.size * sizeof(float));
+    bd_net_free(c);
     /* a plain model file in a folder: not a checkpoint */
-    assert_ok(bd_model_save(&a, path, NULL));
-    bd_optim o2;
+    assert_ok(bd_model_save(a, path, NULL));
+    bd_optim *o2 = NULL;
     bd_train_pos pos;
     assert_fails(bd_checkpoint_load(dir, &c, &o2, &pos, NULL, NULL), BD_ERR_FORMAT,
                  "not a checkpoint");
-    bd_optim_free(&o);
-    bd_net_free(&a);
+    bd_optim_free(o);
+    bd_net_free(a);
     bd_dataset_free(&tr);
 }
 

@@ -2,6 +2,7 @@
  * here in its exact format), per-channel normalisation, and seed 002's
  * presets tobigs_cnn and resnet18 (shapes, gradient checks, training). */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <sys/stat.h>
 #include <jpeglib.h>
@@ -218,7 +219,7 @@ static void channel_norm(void **st)
  * (plus one bias per conv badak has where the seed has none). */
 static void tobigs_cnn_shape(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_tobigs_cnn(&net, 3, 32, 32, 10, &r));
@@ -227,36 +228,36 @@ static void tobigs_cnn_shape(void **st)
         BD_LAYER_BATCHNORM2D, BD_LAYER_LEAKY_RELU, BD_LAYER_MAXPOOL, BD_LAYER_CONV2D,
         BD_LAYER_BATCHNORM2D, BD_LAYER_LEAKY_RELU, BD_LAYER_CONV2D, BD_LAYER_BATCHNORM2D,
         BD_LAYER_LEAKY_RELU, BD_LAYER_MAXPOOL, BD_LAYER_AFFINE};
-    assert_int_equal(net.nlayers, 15);
+    assert_int_equal(net->nlayers, 15);
     for (int i = 0; i < 15; i++)
-        assert_int_equal(net.layers[i].kind, want[i]);
-    assert_int_equal(net.layers[14].in_size, 8 * 8 * 32);
-    assert_int_equal(net.layers[0].k, 5);
-    assert_int_equal(net.layers[0].pad, 2);
+        assert_int_equal(net->layers[i].kind, want[i]);
+    assert_int_equal(net->layers[14].in_size, 8 * 8 * 32);
+    assert_int_equal(net->layers[0].k, 5);
+    assert_int_equal(net->layers[0].pad, 2);
     /* PyTorch: convs 1216 + 6416 + 12832 + 25632, BN 4 x 2C = 192, fc 20490 */
-    assert_int_equal(bd_net_param_count(&net), 1216 + 6416 + 12832 + 25632 + 192 + 20490);
-    bd_net_free(&net);
+    assert_int_equal(bd_net_param_count(net), 1216 + 6416 + 12832 + 25632 + 192 + 20490);
+    bd_net_free(net);
 }
 
 static void resnet18_shape(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_resnet18(&net, 3, 32, 32, 10, &r));
-    assert_int_equal(net.nlayers, 3 + 8 + 2);
+    assert_int_equal(net->nlayers, 3 + 8 + 2);
     int want_c[8] = {64, 64, 128, 128, 256, 256, 512, 512};
     int want_hw[8] = {32, 32, 16, 16, 8, 8, 4, 4};
     for (int i = 0; i < 8; i++) {
-        assert_int_equal(net.layers[3 + i].kind, BD_LAYER_RESBLOCK);
-        assert_int_equal(net.layers[3 + i].out_c, want_c[i]);
-        assert_int_equal(net.layers[3 + i].out_h, want_hw[i]);
+        assert_int_equal(net->layers[3 + i].kind, BD_LAYER_RESBLOCK);
+        assert_int_equal(net->layers[3 + i].out_c, want_c[i]);
+        assert_int_equal(net->layers[3 + i].out_h, want_hw[i]);
     }
-    assert_int_equal(net.layers[12].in_size, 512);
+    assert_int_equal(net->layers[12].in_size, 512);
     /* torchvision-style ResNet-18 for CIFAR: 11,173,962 parameters; badak's
      * stem conv has a bias (64 more) */
-    assert_int_equal(bd_net_param_count(&net), 11173962 + 64);
-    bd_net_free(&net);
+    assert_int_equal(bd_net_param_count(net), 11173962 + 64);
+    bd_net_free(net);
 }
 
 /* bd_gradcheck's rows for a preset in training or evaluation mode. In
@@ -265,14 +266,14 @@ static void resnet18_shape(void **st)
  * limit instead of a relative one, every other row to the usual limits. */
 static void gradcheck_preset(int which, int hw, int B, size_t entries, int training)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 5);
     if (which == 0)
         assert_ok(bd_net_tobigs_cnn(&net, 3, hw, hw, 4, &r));
     else
         assert_ok(bd_net_resnet18(&net, 3, hw, hw, 4, &r));
-    bd_net_set_training(&net, training);
+    bd_net_set_training(net, training);
     bd_tensor x, y;
     random_batch_range(&x, &y, B, 3 * hw * hw, 4, -1, 1, 3);
     bd_gradcheck_config gc;
@@ -284,25 +285,25 @@ static void gradcheck_preset(int which, int hw, int B, size_t entries, int train
         gc.tol_rel = 0.03f;
     bd_gradcheck_row rows[64];
     int nr = 0;
-    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     assert_true(s == BD_OK || s == BD_ERR_CHECK);
     size_t checked = 0;
     int row = 0;
-    for (int i = 0; i < net.nlayers; i++) {
-        const bd_layer *l = &net.layers[i];
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer *l = &net->layers[i];
         if (!l->param_count)
             continue;
-        int pre_bn = training && l->kind == BD_LAYER_CONV2D && i + 1 < net.nlayers &&
-                     net.layers[i + 1].kind == BD_LAYER_BATCHNORM2D;
+        int pre_bn = training && l->kind == BD_LAYER_CONV2D && i + 1 < net->nlayers &&
+                     net->layers[i + 1].kind == BD_LAYER_BATCHNORM2D;
         for (int q = 0; q < 2 && row < nr; q++, row++) {
             const bd_gradcheck_row *g = &rows[row];
             checked += g->checked;
             if (q == 1 && pre_bn) {
                 if (!(g->max_abs <= 1e-3)) /* float32 noise of an 11M-weight net */
-                    fail_msg("%s %s: max abs %g for a gradient that is 0", net.desc, g->name,
+                    fail_msg("%s %s: max abs %g for a gradient that is 0", net->desc, g->name,
                              g->max_abs);
             } else if (!(g->mean_abs <= gc.tol_abs && g->max_rel <= gc.tol_rel)) {
-                fail_msg("%s %s: mean abs %g, max rel %g", net.desc, g->name, g->mean_abs,
+                fail_msg("%s %s: mean abs %g, max rel %g", net->desc, g->name, g->mean_abs,
                          g->max_rel);
             }
         }
@@ -311,7 +312,7 @@ static void gradcheck_preset(int which, int hw, int B, size_t entries, int train
     assert_true(checked > 20);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static int quick(void)

@@ -226,16 +226,16 @@ static void conv_geom_errors(void **st)
     g = (bd_conv_geom){1, 1, 3, 3, 1, 2, 1, 2, 0, 0};
     assert_fails(bd_conv_geom_init(&g, "Conv9"), BD_ERR_ARG, "padding 2 must be smaller");
     /* through a network: the layer's name and its input */
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_create(&net, 1, 8, 8));
-    assert_ok(bd_net_add_conv(&net, 4, 3, 1, 0)); /* 6x6 */
-    assert_ok(bd_net_add_pool(&net, BD_LAYER_MAXPOOL, 2, 0)); /* 3x3 */
-    assert_fails(bd_net_add_conv(&net, 4, 5, 1, 0), BD_ERR_SHAPE,
+    assert_ok(bd_net_add_conv(net, 4, 3, 1, 0)); /* 6x6 */
+    assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 0)); /* 3x3 */
+    assert_fails(bd_net_add_conv(net, 4, 5, 1, 0), BD_ERR_SHAPE,
                  "Conv2: kernel 5 larger than input 3x3 + padding 0");
-    assert_fails(bd_net_add_pool(&net, BD_LAYER_MAXPOOL, 4, 0), BD_ERR_SHAPE, "MaxPool2: kernel 4");
-    assert_fails(bd_net_add_conv(&net, 0, 3, 1, 0), BD_ERR_ARG, "Conv2: 0 filters");
-    assert_fails(bd_net_add_pool(&net, BD_LAYER_RELU, 2, 2), BD_ERR_ARG, "not a pooling layer");
-    bd_net_free(&net);
+    assert_fails(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 4, 0), BD_ERR_SHAPE, "MaxPool2: kernel 4");
+    assert_fails(bd_net_add_conv(net, 0, 3, 1, 0), BD_ERR_ARG, "Conv2: 0 filters");
+    assert_fails(bd_net_add_pool(net, BD_LAYER_RELU, 2, 2), BD_ERR_ARG, "not a pooling layer");
+    bd_net_free(net);
 }
 
 /* ---- pooling */
@@ -409,11 +409,12 @@ static void bn2d_backward_numerical(void **st)
 
 typedef enum { NET_CONV_POOL, NET_CONV_BN_AVG, NET_RES_ID, NET_RES_PROJ, NET_GAP } small_net;
 
-static void build_small(bd_net *net, small_net which, int c, int hw, uint64_t seed)
+static void build_small(bd_net **out, small_net which, int c, int hw, uint64_t seed)
 {
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, seed);
-    assert_ok(bd_net_create(net, c, hw, hw));
+    assert_ok(bd_net_create(&net, c, hw, hw));
     switch (which) {
     case NET_CONV_POOL:
         assert_ok(bd_net_add_conv(net, 3, 3, 1, 1));
@@ -445,6 +446,7 @@ static void build_small(bd_net *net, small_net which, int c, int hw, uint64_t se
     }
     assert_ok(bd_net_add_affine(net, 4));
     assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    *out = net;
 }
 
 /* Returns the check's status; worst relative difference in *worst. */
@@ -452,13 +454,13 @@ static bd_status check_small(small_net which, int training, bd_layer_kind broken
 {
     /* few activations: with many, almost every step switches some ReLU
      * (or a pool's pick), and such steps are skipped */
-    bd_net net;
+    bd_net *net = NULL;
     const int res = which == NET_RES_ID || which == NET_RES_PROJ;
     int c = which == NET_CONV_BN_AVG ? 2 : 1, hw = res ? 4 : 5, B = res ? 2 : 4;
     build_small(&net, which, c, hw, 7);
     bd_tensor x, y;
     random_batch_range(&x, &y, B, c * hw * hw, 4, -1, 1, 3);
-    bd_net_set_training(&net, training);
+    bd_net_set_training(net, training);
     bd_gradcheck_config gc;
     bd_gradcheck_config_default(&gc);
     gc.max_entries = 80;
@@ -466,7 +468,7 @@ static bd_status check_small(small_net which, int training, bd_layer_kind broken
     int nr = 0;
     if ((int)broken >= 0)
         bd_debug_break_backward(broken, 1);
-    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     if ((int)broken >= 0)
         bd_debug_break_backward(broken, 0);
     *worst = 0;
@@ -478,7 +480,7 @@ static bd_status check_small(small_net which, int training, bd_layer_kind broken
     assert_true(checked > 20); /* the check looked at something */
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
     return s;
 }
 
@@ -534,31 +536,31 @@ static void presets_shapes(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net net;
+    bd_net *net = NULL;
     /* SimpleConvNet: conv 30x(1*5*5)+30, Affine 4320x100+100, Affine 100x10+10 */
     assert_ok(bd_net_simple_convnet(&net, 1, 28, 28, 10, &r));
-    assert_int_equal(bd_net_param_count(&net), 780 + 432100 + 1010);
-    assert_int_equal(net.layers[0].out_h, 24);
-    assert_int_equal(net.layers[2].out_size, 30 * 12 * 12);
-    bd_net_free(&net);
+    assert_int_equal(bd_net_param_count(net), 780 + 432100 + 1010);
+    assert_int_equal(net->layers[0].out_h, 24);
+    assert_int_equal(net->layers[2].out_size, 30 * 12 * 12);
+    bd_net_free(net);
     /* DeepConvNet: 28 -> pool 14 -> (pad 2) 16 -> pool 8 -> pool 4: 64*4*4 */
     assert_ok(bd_net_deep_convnet(&net, 1, 28, 28, 10, &r));
-    assert_int_equal(bd_net_param_count(&net),
+    assert_int_equal(bd_net_param_count(net),
                      160 + 2320 + 4640 + 9248 + 18496 + 36928 + 51250 + 510);
-    bd_layer *a = bd_net_layer(&net, "Affine1");
+    bd_layer *a = bd_net_layer(net, "Affine1");
     assert_non_null(a);
     assert_int_equal(a->in_size, 64 * 4 * 4);
-    assert_non_null(bd_net_layer(&net, "Dropout1"));
-    bd_net_free(&net);
+    assert_non_null(bd_net_layer(net, "Dropout1"));
+    bd_net_free(net);
     /* the ResNet ends 64 channels at 7x7 -> global average -> 10 */
     assert_ok(bd_net_resnet(&net, 1, 28, 28, 10, &r));
-    a = bd_net_layer(&net, "Affine1");
+    a = bd_net_layer(net, "Affine1");
     assert_non_null(a);
     assert_int_equal(a->in_size, 64);
-    bd_layer *last_res = bd_net_layer(&net, "ResBlock6");
+    bd_layer *last_res = bd_net_layer(net, "ResBlock6");
     assert_non_null(last_res);
     assert_int_equal(last_res->out_h, 7);
-    bd_net_free(&net);
+    bd_net_free(net);
     /* too small an input is an error naming the layer */
     assert_fails(bd_net_simple_convnet(&net, 1, 4, 4, 10, &r), BD_ERR_SHAPE,
                  "simple_convnet for 1x4x4 input: Conv1: kernel 5 larger than input 4x4");
@@ -586,26 +588,25 @@ static void conv_learns_bars(void **st)
             img[label ? k * S + pos : pos * S + k] += 1.0f;
         bd_i32(&ds.y)[i] = label;
     }
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng_seed(&r, 6);
     assert_ok(bd_net_create(&net, 1, S, S));
-    assert_ok(bd_net_add_conv(&net, 4, 3, 1, 1));
-    assert_ok(bd_net_add_relu(&net));
-    assert_ok(bd_net_add_pool(&net, BD_LAYER_MAXPOOL, 2, 2));
-    assert_ok(bd_net_add_affine(&net, 2));
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim opt;
-    assert_ok(bd_optim_create(&opt, "adam", &(bd_optim_config){.lr = 0.01f},
-                              bd_net_param_count(&net)));
+    assert_ok(bd_net_add_conv(net, 4, 3, 1, 1));
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    bd_optim *opt = NULL;
+    assert_ok(bd_optim_create(&opt, "adam", &(bd_optim_config){.lr = 0.01f}, net));
     bd_train_config tc;
     bd_train_config_default(&tc);
     tc.batch = 20;
     tc.epochs = 10;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, &ds, &ds, &tc, &res));
+    assert_ok(bd_train(net, opt, &ds, &ds, &tc, &res));
     assert_true(res.test_acc >= 0.97f);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&ds);
 }
 
@@ -615,26 +616,26 @@ static void conv_learns_bars(void **st)
 static void train_small(int threads, float **w, size_t *n)
 {
     bd_set_threads(threads);
-    bd_net net;
+    bd_net *net = NULL;
     build_small(&net, NET_CONV_POOL, 1, 8, 3);
-    assert_int_equal(net.layers[1].fused, bd__fuse); /* Conv-ReLU: fused unless turned off */
-    assert_int_equal(net.layers[0].relu_after, bd__fuse);
+    assert_int_equal(net->layers[1].fused, bd__fuse); /* Conv-ReLU: fused unless turned off */
+    assert_int_equal(net->layers[0].relu_after, bd__fuse);
     bd_tensor x, y;
     random_batch_range(&x, &y, 40, 64, 4, -1, 1, 9);
-    bd_optim opt;
-    assert_ok(bd_optim_create(&opt, "adam", NULL, bd_net_param_count(&net)));
-    assert_ok(bd_net_reserve(&net, 40));
+    bd_optim *opt = NULL;
+    assert_ok(bd_optim_create(&opt, "adam", NULL, net));
+    assert_ok(bd_net_reserve(net, 40));
     for (int it = 0; it < 5; it++) {
-        assert_ok(bd_net_gradient(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL));
-        bd_optim_step(&opt, &net);
+        assert_ok(bd_net_gradient(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL));
+        bd_optim_step(opt, net);
     }
-    *n = net.params.size;
+    *n = net->params.size;
     *w = malloc(*n * sizeof(float));
-    memcpy(*w, net.params.data, *n * sizeof(float));
-    bd_optim_free(&opt);
+    memcpy(*w, net->params.data, *n * sizeof(float));
+    bd_optim_free(opt);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* Work posted right after the pool is resized must run on the new workers

@@ -3,6 +3,7 @@
  * batch is split (what makes N ranks train like one process with Dropout).
  * The MPI side is tested by tests/cli_mpi.sh under mpirun. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <pthread.h>
 
@@ -33,15 +34,17 @@ static void shard_rule(void **st)
 }
 
 /* Dropout then RReLU over D features */
-static void random_net(bd_net *net, int D, int B)
+static void random_net(bd_net **out, int D, int B)
 {
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 9);
-    assert_ok(bd_net_create(net, 1, 1, D));
+    assert_ok(bd_net_create(&net, 1, 1, D));
     assert_ok(bd_net_add_with(net, BD_LAYER_DROPOUT, 0, 0.4f, 0));
     assert_ok(bd_net_add(net, BD_LAYER_RRELU, 0));
     assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
     assert_ok(bd_net_reserve(net, B));
+    *out = net;
 }
 
 /* Rows [lo, hi) of x as one forward of a shard starting at row lo; the
@@ -62,16 +65,16 @@ static void forward_rows(bd_net *net, const bd_rng *rng, const float *x, int D, 
 static void random_layers_any_split(void **st)
 {
     enum { D = 37, B = 9 };
-    bd_net net;
+    bd_net *net = NULL;
     random_net(&net, D, B);
     float x[B * D], whole[B * D], split[B * D];
     for (int i = 0; i < B * D; i++)
         x[i] = (float)((i * 7919) % 23) / 11.0f - 1.0f; /* both signs: RReLU slopes matter */
-    const bd_rng rng = net.rng;
-    forward_rows(&net, &rng, x, D, 0, B, whole);
-    forward_rows(&net, &rng, x, D, 0, 4, split); /* "rank 0" */
-    forward_rows(&net, &rng, x, D, 4, 7, split); /* "rank 1" */
-    forward_rows(&net, &rng, x, D, 7, B, split); /* "rank 2" */
+    const bd_rng rng = net->rng;
+    forward_rows(net, &rng, x, D, 0, B, whole);
+    forward_rows(net, &rng, x, D, 0, 4, split); /* "rank 0" */
+    forward_rows(net, &rng, x, D, 4, 7, split); /* "rank 1" */
+    forward_rows(net, &rng, x, D, 7, B, split); /* "rank 2" */
     assert_memory_equal(whole, split, sizeof whole);
     /* and the masks are masks: some units dropped, some kept, per row */
     int dropped = 0;
@@ -79,10 +82,10 @@ static void random_layers_any_split(void **st)
         dropped += whole[i] == 0.0f && x[i] != 0.0f;
     assert_true(dropped > B * D / 5 && dropped < B * D * 3 / 5);
     /* another step (the PRNG moved on) draws other masks */
-    forward_rows(&net, &net.rng, x, D, 0, B, split);
+    forward_rows(net, &net->rng, x, D, 0, B, split);
     assert_true(memcmp(whole, split, sizeof whole) != 0);
-    net.row0 = 0;
-    bd_net_free(&net);
+    net->row0 = 0;
+    bd_net_free(net);
 }
 
 
@@ -112,7 +115,7 @@ typedef struct member {
     const bd_dataset *train, *test;
     long stop_at;         /* raise this member's stop flag after this iteration */
     volatile sig_atomic_t flag;
-    bd_net net;
+    bd_net *net;
     bd_train_result res;
     bd_status status;
 } member;
@@ -169,9 +172,9 @@ static bd_status run_member(member *m, const bd_comm *comm)
     bd_rng r;
     bd_rng_seed(&r, 5);
     TRY(bd_net_from_spec(&m->net, &sp, 1, 1, 8, 4, &r));
-    bd_optim opt;
+    bd_optim *opt = NULL;
     TRY(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 0.1f},
-                           bd_net_param_count(&m->net)));
+                           m->net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 30;
@@ -188,8 +191,8 @@ static bd_status run_member(member *m, const bd_comm *comm)
     cfg.stop = &m->flag;
     cfg.on_iter = on_iter_stop;
     cfg.ud = m;
-    bd_status s = bd_train(&m->net, &opt, m->train, m->test, &cfg, &m->res);
-    bd_optim_free(&opt);
+    bd_status s = bd_train(m->net, opt, m->train, m->test, &cfg, &m->res);
+    bd_optim_free(opt);
     return s;
 }
 
@@ -242,17 +245,17 @@ static void group_trains_like_one(void **st)
         assert_ok(ms[r].status);
         assert_int_equal(ms[r].res.iters, one.res.iters);
         assert_close(ms[r].res.test_acc, one.res.test_acc, 1e-6);
-        assert_memory_equal(bd_f32(&ms[r].net.params), bd_f32(&ms[0].net.params),
-                            ms[0].net.params.size * sizeof(float));
-        assert_memory_equal(bd_f32(&ms[r].net.state), bd_f32(&ms[0].net.state),
-                            ms[0].net.state.size * sizeof(float));
-        for (size_t k = 0; k < one.net.params.size; k++)
-            worst = fmax(worst, fabs(bd_f32(&ms[r].net.params)[k] - bd_f32(&one.net.params)[k]));
-        bd_net_free(&ms[r].net);
+        assert_memory_equal(bd_f32(&ms[r].net->params), bd_f32(&ms[0].net->params),
+                            ms[0].net->params.size * sizeof(float));
+        assert_memory_equal(bd_f32(&ms[r].net->state), bd_f32(&ms[0].net->state),
+                            ms[0].net->state.size * sizeof(float));
+        for (size_t k = 0; k < one.net->params.size; k++)
+            worst = fmax(worst, fabs(bd_f32(&ms[r].net->params)[k] - bd_f32(&one.net->params)[k]));
+        bd_net_free(ms[r].net);
     }
     print_message("3 members vs 1 process: max |weight difference| %.3g\n", worst);
     assert_true(worst <= 1e-5);
-    bd_net_free(&one.net);
+    bd_net_free(one.net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -269,7 +272,7 @@ static void group_stops_together(void **st)
         assert_ok(ms[r].status);
         assert_int_equal(ms[r].res.interrupted, 1);
         assert_int_equal(ms[r].res.iters, 5); /* raised after step 4, voted in step 5 */
-        bd_net_free(&ms[r].net);
+        bd_net_free(ms[r].net);
     }
     bd_dataset_free(&tr);
 }

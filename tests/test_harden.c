@@ -45,7 +45,7 @@ static void shapes_checked(void **st)
     assert_fails(bd_parse_shape("1x65536x65536", &c, &h, &w), BD_ERR_SHAPE, "too large");
     assert_fails(bd_parse_shape("46341x46341", &c, &h, &w), BD_ERR_SHAPE, "46341 x 46341");
     assert_ok(bd_parse_shape("46340x46340", &c, &h, &w));
-    bd_net net;
+    bd_net *net = NULL;
     assert_fails(bd_net_create(&net, 65536, 65536, 1), BD_ERR_SHAPE, "too large");
     bd_tensor t;
     int big[2] = {65536, 65536};
@@ -60,7 +60,7 @@ static void ini_shapes_checked(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net net;
+    bd_net *net = NULL;
     const char *a = "[net]\ninput = 1x65536x65536\n[fc]\ntype = affine\nunits = 10\n";
     assert_fails(bd_net_from_ini(&net, a, "a.ini", 0, 0, 0, 0, &r), BD_ERR_FORMAT,
                  "too large");
@@ -78,8 +78,8 @@ static void ini_shapes_checked(void **st)
     assert_fails(bd_net_from_ini(&net, k, "k.ini", 0, 0, 0, 0, &r), BD_ERR_SHAPE,
                  "c (1048576 filters of 1048576x1048576x1048576): about 1.21e+24");
     assert_ok(bd_net_from_ini(&net, c, "c.ini", 0, 0, 0, 0, &r));
-    assert_fails(bd_net_reserve(&net, 100), BD_ERR_SHAPE, "c: output for a batch of 100");
-    bd_net_free(&net);
+    assert_fails(bd_net_reserve(net, 100), BD_ERR_SHAPE, "c: output for a batch of 100");
+    bd_net_free(net);
 }
 
 /* ---- layer parameters: one check, for the API, INI files and the CLI */
@@ -88,7 +88,7 @@ static void layer_params_checked(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net net;
+    bd_net *net = NULL;
     static const char *const bad[][2] = {
         {"[d]\ntype = dropout\np = 1\n", "dropout p 1 must be in [0, 1)"},
         {"[d]\ntype = dropout\np = 4294967296\n", "dropout p 4.29497e+09"},
@@ -105,8 +105,8 @@ static void layer_params_checked(void **st)
     }
     assert_ok(bd_net_create(&net, 1, 1, 8));
     bd_layer_conf d = {.kind = BD_LAYER_DROPOUT, .p0 = 1.0f};
-    assert_fails(bd_net_add_layer(&net, &d), BD_ERR_ARG, "Dropout1: dropout p 1");
-    bd_net_free(&net);
+    assert_fails(bd_net_add_layer(net, &d), BD_ERR_ARG, "Dropout1: dropout p 1");
+    bd_net_free(net);
     bd_layer_kind k;
     float p0, p1;
     assert_fails(bd_parse_act("rrelu:0.9,0.1", &k, &p0, &p1), BD_ERR_ARG,
@@ -115,36 +115,38 @@ static void layer_params_checked(void **st)
 
 /* ---- checkpoints: untrusted state */
 
-static void build(bd_net *net)
+static void build(bd_net **out)
 {
+    bd_net *net = NULL;
     bd_net_spec s;
     bd_net_spec_default(&s);
     snprintf(s.model, sizeof s.model, "mlp");
     s.hidden[0] = 8, s.nhidden = 1;
     bd_rng r;
     bd_rng_seed(&r, 3);
-    assert_ok(bd_net_from_spec(net, &s, 1, 1, 4, 3, &r));
+    assert_ok(bd_net_from_spec(&net, &s, 1, 1, 4, 3, &r));
+    *out = net;
 }
 
 /* train 2 epochs with Adam into folder `name`, load the checkpoint back */
-static void checkpointed(const char *name, bd_net *net, bd_optim *opt, bd_train_pos *pos)
+static void checkpointed(const char *name, bd_net **net, bd_optim **opt, bd_train_pos *pos)
 {
     bd_dataset tr;
     make_blobs(&tr, 60, 4, 3, 1.0f, 1, 5);
-    bd_net a;
+    bd_net *a = NULL;
     build(&a);
-    bd_optim oa;
+    bd_optim *oa = NULL;
     bd_optim_config oc = {.lr = 0.01f};
-    assert_ok(bd_optim_create(&oa, "adam", &oc, bd_net_param_count(&a)));
+    assert_ok(bd_optim_create(&oa, "adam", &oc, a));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 20;
     cfg.epochs = 2;
     cfg.checkpoint = in_dir(name);
     bd_train_result res;
-    assert_ok(bd_train(&a, &oa, &tr, NULL, &cfg, &res));
-    bd_optim_free(&oa);
-    bd_net_free(&a);
+    assert_ok(bd_train(a, oa, &tr, NULL, &cfg, &res));
+    bd_optim_free(oa);
+    bd_net_free(a);
     bd_dataset_free(&tr);
     assert_ok(bd_checkpoint_load(in_dir(name), net, opt, pos, NULL, NULL));
 }
@@ -172,15 +174,15 @@ static void checkpoint_state_checked(void **st)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "ck%zu", i);
-        bd_net net;
-        bd_optim opt;
+        bd_net *net = NULL;
+        bd_optim *opt = NULL;
         bd_train_pos pos;
         checkpointed(name, &net, &opt, &pos);
-        cases[i].fn(&net, &opt, &pos);
-        assert_ok(bd_checkpoint_save(in_dir(name), &net, &opt, &pos, NULL, NULL));
-        bd_optim_free(&opt);
+        cases[i].fn(net, opt, &pos);
+        assert_ok(bd_checkpoint_save(in_dir(name), net, opt, &pos, NULL, NULL));
+        bd_optim_free(opt);
         bd_train_pos_free(&pos);
-        bd_net_free(&net);
+        bd_net_free(net);
         bd_status s = bd_checkpoint_load(in_dir(name), &net, &opt, &pos, NULL, NULL);
         if (s != BD_ERR_FORMAT || !strstr(bd_errmsg(), cases[i].msg))
             fail_msg("case %zu: %s: %s (want '%s')", i, bd_status_name(s), bd_errmsg(),
@@ -194,23 +196,23 @@ static void weight_guard(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 40, 4, 3, 1.0f, 1, 5);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net);
-    bd_optim opt;
+    bd_optim *opt = NULL;
     bd_optim_config oc = {.lr = 0.01f};
-    assert_ok(bd_optim_create(&opt, "momentum", &oc, bd_net_param_count(&net)));
-    bd_f32(&opt.state[0])[0] = NAN;
+    assert_ok(bd_optim_create(&opt, "momentum", &oc, net));
+    bd_f32(&opt->state[0])[0] = NAN;
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 20;
     cfg.iters = 1;
     bd_train_result res;
-    assert_fails(bd_train(&net, &opt, &tr, NULL, &cfg, &res), BD_ERR_NUMERIC,
+    assert_fails(bd_train(net, opt, &tr, NULL, &cfg, &res), BD_ERR_NUMERIC,
                  "weights became non-finite");
-    for (size_t i = 0; i < net.params.size; i++)
-        assert_true(isfinite(bd_f32(&net.params)[i]));
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    for (size_t i = 0; i < net->params.size; i++)
+        assert_true(isfinite(bd_f32(&net->params)[i]));
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -220,7 +222,7 @@ static void fifo_inputs_refused(void **st)
 {
     const char *f = in_dir("fifo");
     assert_int_equal(mkfifo(f, 0600), 0);
-    bd_net net;
+    bd_net *net = NULL;
     bd_image img;
     bd_dataset ds;
     bd_idx idx;
@@ -235,7 +237,7 @@ static void fifo_inputs_refused(void **st)
     assert_fails(bd_net_load_ini(&net, f, 0, 0, 0, 0, &r), BD_ERR_IO, "FIFO");
     assert_int_equal(mkdir(in_dir("ckf"), 0755), 0);
     assert_int_equal(mkfifo(in_dir("ckf/checkpoint.safetensors"), 0600), 0);
-    bd_optim opt;
+    bd_optim *opt = NULL;
     bd_train_pos pos;
     assert_fails(bd_checkpoint_load(in_dir("ckf"), &net, &opt, &pos, NULL, NULL), BD_ERR_IO,
                  "FIFO");
@@ -246,40 +248,40 @@ static void fifo_inputs_refused(void **st)
 
 static void device_outputs_refused(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     build(&net);
     const char *fifo = in_dir("out.fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    assert_fails(bd_model_save(&net, fifo, NULL), BD_ERR_IO, "FIFO");
+    assert_fails(bd_model_save(net, fifo, NULL), BD_ERR_IO, "FIFO");
     struct stat sb;
     assert_int_equal(lstat(fifo, &sb), 0);
     assert_true(S_ISFIFO(sb.st_mode)); /* still a FIFO: not replaced */
     if (geteuid() == 0) {             /* a device node of our own, like /dev/null */
         const char *node = in_dir("null");
         assert_int_equal(mknod(node, S_IFCHR | 0666, makedev(1, 3)), 0);
-        assert_fails(bd_model_save(&net, node, NULL), BD_ERR_IO, "character device");
+        assert_fails(bd_model_save(net, node, NULL), BD_ERR_IO, "character device");
         assert_int_equal(lstat(node, &sb), 0);
         assert_true(S_ISCHR(sb.st_mode));
     }
-    assert_fails(bd_model_save(&net, "", NULL), BD_ERR_ARG, "empty model file name");
+    assert_fails(bd_model_save(net, "", NULL), BD_ERR_ARG, "empty model file name");
     assert_fails(bd_output_check(g_dir, "model"), BD_ERR_IO, "is a folder");
     /* a symlink is followed: the target is replaced, the link stays */
     const char *target = in_dir("real.safetensors"), *link = in_dir("link.safetensors");
     assert_int_equal(symlink("real.safetensors", link), 0);
-    assert_fails(bd_model_save(&net, link, NULL), BD_ERR_IO, "symlink to nothing");
+    assert_fails(bd_model_save(net, link, NULL), BD_ERR_IO, "symlink to nothing");
     FILE *f = fopen(target, "w");
     fputs("old", f);
     fclose(f);
-    assert_ok(bd_model_save(&net, link, NULL));
+    assert_ok(bd_model_save(net, link, NULL));
     assert_int_equal(lstat(link, &sb), 0);
     assert_true(S_ISLNK(sb.st_mode));
-    bd_net back;
+    bd_net *back = NULL;
     assert_ok(bd_model_load(&back, target, NULL));
-    bd_net_free(&back);
+    bd_net_free(back);
     const char *lf = in_dir("tofifo.safetensors");
     assert_int_equal(symlink("out.fifo", lf), 0);
-    assert_fails(bd_model_save(&net, lf, NULL), BD_ERR_IO, "a symlink to");
-    bd_net_free(&net);
+    assert_fails(bd_model_save(net, lf, NULL), BD_ERR_IO, "a symlink to");
+    bd_net_free(net);
 }
 
 static void stale_tmp_removed(void **st)
@@ -291,12 +293,12 @@ static void stale_tmp_removed(void **st)
     fclose(f);
     f = fopen(mine, "w");
     fclose(f);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net);
-    assert_ok(bd_model_save(&net, in_dir("m.safetensors"), NULL));
+    assert_ok(bd_model_save(net, in_dir("m.safetensors"), NULL));
     assert_int_equal(access(stale, F_OK), -1);
     assert_int_equal(access(mine, F_OK), 0);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void checkpoint_folder_locked(void **st)
@@ -321,10 +323,10 @@ static void checkpoint_folder_locked(void **st)
     assert_int_equal(read(p[0], &c, 1), 1);
     bd_dataset tr;
     make_blobs(&tr, 40, 4, 3, 1.0f, 1, 5);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net);
-    bd_optim opt;
-    assert_ok(bd_optim_create(&opt, "sgd", NULL, bd_net_param_count(&net)));
+    bd_optim *opt = NULL;
+    assert_ok(bd_optim_create(&opt, "sgd", NULL, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 20;
@@ -333,14 +335,14 @@ static void checkpoint_folder_locked(void **st)
     bd_train_result res;
     char want[64];
     snprintf(want, sizeof want, "in use by another training run (pid %ld)", (long)child);
-    assert_fails(bd_train(&net, &opt, &tr, NULL, &cfg, &res), BD_ERR_IO, want);
+    assert_fails(bd_train(net, opt, &tr, NULL, &cfg, &res), BD_ERR_IO, want);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    assert_ok(bd_train(&net, &opt, &tr, NULL, &cfg, &res)); /* free again */
+    assert_ok(bd_train(net, opt, &tr, NULL, &cfg, &res)); /* free again */
     close(p[0]);
     close(p[1]);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -427,21 +429,21 @@ static void csv_strict(void **st)
 
 static void model_meta_checked(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     build(&net);
     bd_model_meta m;
     bd_model_meta_init(&m);
     m.test_acc = 1e20f;
-    assert_ok(bd_model_save(&net, in_dir("acc.safetensors"), &m));
-    bd_net back;
+    assert_ok(bd_model_save(net, in_dir("acc.safetensors"), &m));
+    bd_net *back = NULL;
     assert_fails(bd_model_load(&back, in_dir("acc.safetensors"), NULL), BD_ERR_FORMAT,
                  "badak.test_accuracy 1e+20 is not an accuracy");
     bd_model_meta_init(&m);
     m.lr = 1e7f;
-    assert_ok(bd_model_save(&net, in_dir("lr.safetensors"), &m));
+    assert_ok(bd_model_save(net, in_dir("lr.safetensors"), &m));
     assert_fails(bd_model_load(&back, in_dir("lr.safetensors"), NULL), BD_ERR_FORMAT,
                  "badak.lr 1e+07 is outside");
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 int main(void)

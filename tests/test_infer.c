@@ -39,32 +39,32 @@ static void make_bn_model(const char *name, char *path, size_t len)
     s.dropout = 0.3f;
     bd_rng r;
     bd_rng_seed(&r, 4);
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_from_spec(&net, &s, 1, 1, 6, 3, &r));
-    assert_ok(bd_net_reserve(&net, 32));
+    assert_ok(bd_net_reserve(net, 32));
     bd_tensor x, y;
     random_batch_range(&x, &y, 32, 6, 3, -2.0f, 3.0f, 9);
     for (int i = 0; i < 5; i++)
-        assert_ok(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL));
+        assert_ok(bd_net_loss(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL));
     snprintf(path, len, "%s/%s", g_dir, name);
-    assert_ok(bd_model_save(&net, path, NULL));
+    assert_ok(bd_model_save(net, path, NULL));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* softmax of the evaluation-mode forward of a loaded copy */
 static void reference_probs(const char *path, const float *x, int n, float *p)
 {
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_model_load(&net, path, NULL));
-    assert_int_equal(net.training, 0); /* a loaded model starts in evaluation mode */
-    assert_ok(bd_net_reserve(&net, n));
-    int shape[2] = {n, net.in_size};
+    assert_int_equal(net->training, 0); /* a loaded model starts in evaluation mode */
+    assert_ok(bd_net_reserve(net, n));
+    int shape[2] = {n, net->in_size};
     bd_tensor xt = bd_tensor_view((float *)x, 2, shape);
     const bd_tensor *y;
-    assert_ok(bd_net_forward(&net, &xt, &y));
-    const int C = net.out_size;
+    assert_ok(bd_net_forward(net, &xt, &y));
+    const int C = net->out_size;
     for (int r = 0; r < n; r++) {
         const float *z = bd_f32(y) + (size_t)r * C;
         double m = z[0], sum = 0;
@@ -75,7 +75,7 @@ static void reference_probs(const char *path, const float *x, int n, float *p)
         for (int k = 0; k < C; k++)
             p[(size_t)r * C + k] = (float)(exp(z[k] - m) / sum);
     }
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void three_calls(void **st)
@@ -152,22 +152,22 @@ static void inference_memory(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_simple_convnet(&net, 1, 28, 28, 10, &r));
     char path[128];
     snprintf(path, sizeof path, "%s/cnn.safetensors", g_dir);
     bd_model_meta meta;
     bd_model_meta_init(&meta);
     meta.batch = 100;
-    assert_ok(bd_model_save(&net, path, &meta));
-    bd_net_free(&net);
+    assert_ok(bd_model_save(net, path, &meta));
+    bd_net_free(net);
 
-    bd_net tr;
+    bd_net *tr = NULL;
     assert_ok(bd_model_load(&tr, path, NULL));
-    assert_ok(bd_net_reserve(&tr, 100));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", NULL, bd_net_trainable_count(&tr)));
-    size_t train_bytes = bd__net_bytes(&tr) + 2 * bd_net_trainable_count(&tr) * sizeof(float);
+    assert_ok(bd_net_reserve(tr, 100));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "adam", NULL, tr));
+    size_t train_bytes = bd__net_bytes(tr) + 2 * bd_net_trainable_count(tr) * sizeof(float);
 
     bd_model *m = bd_model_open(path, NULL);
     assert_non_null(m);
@@ -182,12 +182,12 @@ static void inference_memory(void **st)
                   "%.2f MB with a 100-row workspace, %.2f MB with a 1-row one\n",
                   train_bytes / 1e6, idle / 1e6, one_ws / 1e6, one_row / 1e6);
     /* weights alone: 4 bytes a parameter plus the layer list */
-    assert_true(idle < bd_net_param_count(&tr) * sizeof(float) + 16384);
+    assert_true(idle < bd_net_param_count(tr) * sizeof(float) + 16384);
     assert_true(one_ws < train_bytes * 3 / 4); /* same rows, no backward side */
     assert_true(one_row < idle + idle / 4);
     bd_model_close(m);
-    bd_optim_free(&o);
-    bd_net_free(&tr);
+    bd_optim_free(o);
+    bd_net_free(tr);
 }
 
 /* bd_model_evaluate == bd_evaluate in the training run's rows, predictions too */
@@ -197,11 +197,11 @@ static void evaluate_like_training(void **st)
     make_bn_model("bn2.safetensors", path, sizeof path);
     bd_dataset te;
     make_blobs(&te, 1234, 6, 3, 1.0f, 2, 5);
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_model_load(&net, path, NULL));
-    assert_ok(bd_net_reserve(&net, bd_train_eval_rows(&net, 100)));
+    assert_ok(bd_net_reserve(net, bd_train_eval_rows(net, 100)));
     float a, b;
-    assert_ok(bd_evaluate(&net, &te, &a, NULL));
+    assert_ok(bd_evaluate(net, &te, &a, NULL));
     bd_model *m = bd_model_open(path, NULL);
     int32_t *pred = malloc((size_t)te.n * sizeof *pred);
     assert_ok(bd_model_evaluate(m, &te, &b, pred));
@@ -212,7 +212,7 @@ static void evaluate_like_training(void **st)
     assert_true((float)((double)ok / te.n) == b);
     free(pred);
     bd_model_close(m);
-    bd_net_free(&net);
+    bd_net_free(net);
     bd_dataset_free(&te);
 }
 

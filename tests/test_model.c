@@ -2,6 +2,7 @@
  * dense, convolutional, BatchNorm and residual networks, and one test per
  * way a file can be bad, each expecting its own message. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <cJSON.h>
 #include <sys/stat.h>
@@ -77,7 +78,7 @@ static void round_trip(bd_net *a, const char *name)
     m.test_acc = 0.875f;
     m.seed = 42;
     assert_ok(bd_model_save(a, path, &m));
-    bd_net b;
+    bd_net *b = NULL;
     bd_model_meta mb;
     assert_ok(bd_model_load(&b, path, &mb));
     assert_string_equal(mb.data, "unit-test");
@@ -85,36 +86,36 @@ static void round_trip(bd_net *a, const char *name)
     assert_true(mb.test_acc == 0.875f);
     assert_int_equal(mb.seed, 42);
     assert_string_equal(mb.version, BD_VERSION);
-    assert_int_equal(a->nlayers, b.nlayers);
+    assert_int_equal(a->nlayers, b->nlayers);
     for (int i = 0; i < a->nlayers; i++)
-        assert_string_equal(a->layers[i].name, b.layers[i].name);
+        assert_string_equal(a->layers[i].name, b->layers[i].name);
     char *ta, *tb;
     assert_ok(bd_net_to_ini(a, &ta));
-    assert_ok(bd_net_to_ini(&b, &tb));
+    assert_ok(bd_net_to_ini(b, &tb));
     assert_string_equal(ta, tb);
     free(ta);
     free(tb);
-    assert_int_equal(a->params.size, b.params.size);
-    assert_int_equal(a->state.size, b.state.size);
-    assert_memory_equal(a->params.data, b.params.data, a->params.size * sizeof(float));
+    assert_int_equal(a->params.size, b->params.size);
+    assert_int_equal(a->state.size, b->state.size);
+    assert_memory_equal(a->params.data, b->params.data, a->params.size * sizeof(float));
     if (a->state.size)
-        assert_memory_equal(a->state.data, b.state.data, a->state.size * sizeof(float));
+        assert_memory_equal(a->state.data, b->state.data, a->state.size * sizeof(float));
     /* same predictions */
     bd_tensor x, y;
     random_batch(&x, &y, 4, a->in_size, 2, 9);
     int shape[4] = {4, a->in_c, a->in_h, a->in_w};
     assert_ok(bd_tensor_reshape(&x, 4, shape, "x"));
     assert_ok(bd_net_reserve(a, 4));
-    assert_ok(bd_net_reserve(&b, 4));
+    assert_ok(bd_net_reserve(b, 4));
     bd_net_set_training(a, 0);
-    bd_net_set_training(&b, 0);
+    bd_net_set_training(b, 0);
     const bd_tensor *ya, *yb;
     assert_ok(bd_net_forward(a, &x, &ya));
-    assert_ok(bd_net_forward(&b, &x, &yb));
+    assert_ok(bd_net_forward(b, &x, &yb));
     assert_memory_equal(ya->data, yb->data, ya->size * sizeof(float));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&b);
+    bd_net_free(b);
 }
 
 static void roundtrip_dense(void **st)
@@ -129,27 +130,27 @@ static void roundtrip_dense(void **st)
     s.weight_decay = 0.01f;
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net a;
+    bd_net *a = NULL;
     assert_ok(bd_net_from_spec(&a, &s, 1, 1, 12, 3, &r));
-    scramble(&a, 2);
-    round_trip(&a, "dense.safetensors");
+    scramble(a, 2);
+    round_trip(a, "dense.safetensors");
     /* regularisation comes back too */
-    bd_net b;
+    bd_net *b = NULL;
     assert_ok(bd_model_load(&b, tmp_path("dense.safetensors"), NULL));
-    assert_true(b.weight_decay == 0.01f);
-    bd_net_free(&b);
-    bd_net_free(&a);
+    assert_true(b->weight_decay == 0.01f);
+    bd_net_free(b);
+    bd_net_free(a);
 }
 
 static void roundtrip_conv(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 3);
-    bd_net a;
+    bd_net *a = NULL;
     assert_ok(bd_net_simple_convnet(&a, 1, 12, 12, 4, &r));
-    scramble(&a, 4);
-    round_trip(&a, "conv.safetensors");
-    bd_net_free(&a);
+    scramble(a, 4);
+    round_trip(a, "conv.safetensors");
+    bd_net_free(a);
 }
 
 static void roundtrip_batchnorm2d(void **st)
@@ -160,22 +161,22 @@ static void roundtrip_batchnorm2d(void **st)
                       "[bn1]\ntype = batchnorm\n[t]\ntype = tanh\n[out]\ntype = affine\nunits = 3\n";
     bd_rng r;
     bd_rng_seed(&r, 5);
-    bd_net a;
+    bd_net *a = NULL;
     assert_ok(bd_net_from_ini(&a, ini, "bn.ini", 0, 0, 0, 0, &r));
-    scramble(&a, 6);
-    round_trip(&a, "bn2d.safetensors");
-    bd_net_free(&a);
+    scramble(a, 6);
+    round_trip(a, "bn2d.safetensors");
+    bd_net_free(a);
 }
 
 static void roundtrip_resnet(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 7);
-    bd_net a;
+    bd_net *a = NULL;
     assert_ok(bd_net_resnet(&a, 1, 8, 8, 3, &r));
-    scramble(&a, 8);
-    round_trip(&a, "resnet.safetensors");
-    bd_net_free(&a);
+    scramble(a, 8);
+    round_trip(a, "resnet.safetensors");
+    bd_net_free(a);
 }
 
 /* The bytes of a tiny network, checked by hand against the safetensors
@@ -183,20 +184,20 @@ static void roundtrip_resnet(void **st)
  * each tensor little-endian at its data_offsets. */
 static void byte_layout(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_create(&net, 1, 1, 3));
-    assert_ok(bd_net_add_affine(&net, 2));
-    assert_ok(bd_net_add_relu(&net));
-    assert_ok(bd_net_add_affine(&net, 2));
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_affine(net, 2));
     bd_rng r;
     bd_rng_seed(&r, 1);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_STD, 0.01f}, &r));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_STD, 0.01f}, &r));
     /* 3x2 + 2 + 2x2 + 2 = 14 parameters: 1, 2, ..., 14 */
-    assert_int_equal(net.params.size, 14);
+    assert_int_equal(net->params.size, 14);
     for (int i = 0; i < 14; i++)
-        bd_f32(&net.params)[i] = (float)(i + 1);
+        bd_f32(&net->params)[i] = (float)(i + 1);
     const char *path = tmp_path("layout.safetensors");
-    assert_ok(bd_model_save(&net, path, NULL));
+    assert_ok(bd_model_save(net, path, NULL));
     size_t len;
     unsigned char *b = read_all(path, &len);
     uint64_t h = 0;
@@ -243,7 +244,7 @@ static void byte_layout(void **st)
     assert_int_not_equal(system(cmd), 0);
     free(hdr);
     free(b);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* ------------------------------------------------------- corrupt files */
@@ -258,17 +259,17 @@ typedef struct parts {
 
 static void good_parts(parts *p)
 {
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_create(&net, 1, 1, 3));
-    assert_ok(bd_net_add_affine(&net, 2));
-    assert_ok(bd_net_add_relu(&net));
-    assert_ok(bd_net_add_affine(&net, 2));
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_affine(net, 2));
     bd_rng r;
     bd_rng_seed(&r, 1);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_STD, 0.5f}, &r));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_STD, 0.5f}, &r));
     const char *path = tmp_path("good.safetensors");
-    assert_ok(bd_model_save(&net, path, NULL));
-    bd_net_free(&net);
+    assert_ok(bd_model_save(net, path, NULL));
+    bd_net_free(net);
     size_t len;
     unsigned char *b = read_all(path, &len);
     uint64_t h = 0;
@@ -311,7 +312,7 @@ static const char *put_parts(parts *p)
 
 static void expect_bad(const char *path, const char *sub)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_status s = bd_model_load(&net, path, NULL);
     if (s != BD_ERR_FORMAT)
         fail_msg("loading a bad file gave %s (%s), expected BD_ERR_FORMAT with \"%s\"",
@@ -320,7 +321,7 @@ static void expect_bad(const char *path, const char *sub)
         fail_msg("message \"%s\" lacks \"%s\"", bd_errmsg(), sub);
     if (!strstr(bd_errmsg(), "bad.safetensors"))
         fail_msg("message \"%s\" does not name the file", bd_errmsg());
-    assert_null(net.layers); /* nothing left allocated */
+    assert_null(net); /* nothing left allocated */
 }
 
 static cJSON *entry(parts *p, const char *name) { return cJSON_GetObjectItem(p->root, name); }
@@ -528,7 +529,7 @@ static void bad_architecture_too_large(void **st)
 
 static void missing_file(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     assert_fails(bd_model_load(&net, tmp_path("nowhere.safetensors"), NULL), BD_ERR_IO,
                  "nowhere.safetensors: cannot open");
 }
@@ -538,21 +539,21 @@ static void truncations(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 3);
-    bd_net a;
+    bd_net *a = NULL;
     assert_ok(bd_net_simple_convnet(&a, 1, 8, 8, 3, &r));
     const char *path = tmp_path("conv_small.safetensors");
-    assert_ok(bd_model_save(&a, path, NULL));
-    bd_net_free(&a);
+    assert_ok(bd_model_save(a, path, NULL));
+    bd_net_free(a);
     size_t len;
     unsigned char *b = read_all(path, &len);
     for (size_t n = 0; n < len; n += 1 + n / 16) {
-        bd_net net;
+        bd_net *net = NULL;
         bd_status s = bd_model_load_mem(&net, b, n, "cut", NULL);
         assert_int_equal(s, BD_ERR_FORMAT);
     }
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_model_load_mem(&net, b, len, "whole", NULL));
-    bd_net_free(&net);
+    bd_net_free(net);
     free(b);
 }
 
@@ -562,46 +563,46 @@ static void freeze_and_replace_head(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 11);
-    bd_net net;
+    bd_net *net = NULL;
     int hidden[2] = {16, 8};
     assert_ok(bd_net_mlp(&net, 6, hidden, 2, 3, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
     /* Affine1 Relu1 Affine2 Relu2 Affine3 */
-    float w1 = bd_f32(&net.layers[0].W)[5];
-    assert_ok(bd_net_replace_head(&net, 5, &r));
-    assert_int_equal(net.out_size, 5);
-    assert_string_equal(net.layers[4].name, "Affine3");
-    assert_int_equal(net.layers[4].W.shape[1], 5);
-    assert_true(bd_f32(&net.layers[0].W)[5] == w1); /* kept */
-    assert_fails(bd_net_freeze(&net, 5), BD_ERR_ARG, "at least the last must train");
-    assert_ok(bd_net_freeze(&net, 2));
-    assert_int_equal(bd_net_trainable_offset(&net), net.layers[2].param_offset);
-    assert_int_equal(bd_net_trainable_count(&net), net.params.size - net.layers[2].param_offset);
+    float w1 = bd_f32(&net->layers[0].W)[5];
+    assert_ok(bd_net_replace_head(net, 5, &r));
+    assert_int_equal(net->out_size, 5);
+    assert_string_equal(net->layers[4].name, "Affine3");
+    assert_int_equal(net->layers[4].W.shape[1], 5);
+    assert_true(bd_f32(&net->layers[0].W)[5] == w1); /* kept */
+    assert_fails(bd_net_freeze(net, 5), BD_ERR_ARG, "at least the last must train");
+    assert_ok(bd_net_freeze(net, 2));
+    assert_int_equal(bd_net_trainable_offset(net), net->layers[2].param_offset);
+    assert_int_equal(bd_net_trainable_count(net), net->params.size - net->layers[2].param_offset);
     /* train: the frozen part does not move, the rest does */
     bd_dataset ds;
     make_blobs(&ds, 200, 6, 5, 0.5f, 1, 2);
-    size_t np = net.params.size, off = bd_net_trainable_offset(&net);
+    size_t np = net->params.size, off = bd_net_trainable_offset(net);
     float *before = malloc(np * sizeof(float));
-    memcpy(before, net.params.data, np * sizeof(float));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", NULL, bd_net_trainable_count(&net)));
+    memcpy(before, net->params.data, np * sizeof(float));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "adam", NULL, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.epochs = 3;
     cfg.batch = 20;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &ds, NULL, &cfg, &res));
-    assert_memory_equal(before, net.params.data, off * sizeof(float));
-    assert_memory_not_equal(before + off, bd_f32(&net.params) + off, (np - off) * sizeof(float));
+    assert_ok(bd_train(net, o, &ds, NULL, &cfg, &res));
+    assert_memory_equal(before, net->params.data, off * sizeof(float));
+    assert_memory_not_equal(before + off, bd_f32(&net->params) + off, (np - off) * sizeof(float));
     /* frozen count travels in the model file */
-    assert_ok(bd_model_save(&net, tmp_path("frozen.safetensors"), NULL));
-    bd_net b;
+    assert_ok(bd_model_save(net, tmp_path("frozen.safetensors"), NULL));
+    bd_net *b = NULL;
     assert_ok(bd_model_load(&b, tmp_path("frozen.safetensors"), NULL));
-    assert_int_equal(b.frozen, 2);
-    bd_net_free(&b);
+    assert_int_equal(b->frozen, 2);
+    bd_net_free(b);
     free(before);
-    bd_optim_free(&o);
+    bd_optim_free(o);
     bd_dataset_free(&ds);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 int main(void)

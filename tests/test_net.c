@@ -1,32 +1,33 @@
 /* test_net.c — networks, the gradient check (and proof that it catches a
  * broken backward), the optimizer interface, the trainer and its guards. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 static void two_layer_structure(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 784, 50, 10, (bd_init){BD_INIT_STD, 0.01f}, &r));
-    assert_int_equal(net.nlayers, 3);
-    assert_string_equal(net.layers[0].name, "Affine1");
-    assert_string_equal(net.layers[1].name, "Relu1");
-    assert_string_equal(net.layers[2].name, "Affine2");
-    assert_int_equal(bd_net_param_count(&net), 784 * 50 + 50 + 50 * 10 + 10);
+    assert_int_equal(net->nlayers, 3);
+    assert_string_equal(net->layers[0].name, "Affine1");
+    assert_string_equal(net->layers[1].name, "Relu1");
+    assert_string_equal(net->layers[2].name, "Affine2");
+    assert_int_equal(bd_net_param_count(net), 784 * 50 + 50 + 50 * 10 + 10);
     /* W and b are views into the one parameter block, in order */
-    assert_ptr_equal(net.layers[0].W.data, net.params.data);
-    assert_ptr_equal(net.layers[2].b.data, bd_f32(&net.params) + 784 * 50 + 50 + 500);
-    assert_ptr_equal(net.layers[2].db.data, bd_f32(&net.grads) + 784 * 50 + 50 + 500);
+    assert_ptr_equal(net->layers[0].W.data, net->params.data);
+    assert_ptr_equal(net->layers[2].b.data, bd_f32(&net->params) + 784 * 50 + 50 + 500);
+    assert_ptr_equal(net->layers[2].db.data, bd_f32(&net->grads) + 784 * 50 + 50 + 500);
     /* std 0.01 weights, zero biases */
     double s2 = 0;
-    for (size_t i = 0; i < net.layers[0].W.size; i++)
-        s2 += (double)bd_f32(&net.layers[0].W)[i] * bd_f32(&net.layers[0].W)[i];
-    assert_close(sqrt(s2 / net.layers[0].W.size), 0.01, 0.0005);
+    for (size_t i = 0; i < net->layers[0].W.size; i++)
+        s2 += (double)bd_f32(&net->layers[0].W)[i] * bd_f32(&net->layers[0].W)[i];
+    assert_close(sqrt(s2 / net->layers[0].W.size), 0.01, 0.0005);
     for (int i = 0; i < 50; i++)
-        assert_true(bd_f32(&net.layers[0].b)[i] == 0.0f);
-    assert_non_null(bd_net_layer(&net, "Affine2"));
-    assert_null(bd_net_layer(&net, "Affine3"));
-    bd_net_free(&net);
+        assert_true(bd_f32(&net->layers[0].b)[i] == 0.0f);
+    assert_non_null(bd_net_layer(net, "Affine2"));
+    assert_null(bd_net_layer(net, "Affine3"));
+    bd_net_free(net);
 }
 
 static void init_stds(void **st)
@@ -36,13 +37,13 @@ static void init_stds(void **st)
     bd_init kinds[2] = {{BD_INIT_XAVIER, 0}, {BD_INIT_HE, 0}};
     double want[2] = {sqrt(1.0 / 200), sqrt(2.0 / 200)};
     for (int k = 0; k < 2; k++) {
-        bd_net net;
+        bd_net *net = NULL;
         bd_rng r;
         bd_rng_seed(&r, 7);
         assert_ok(bd_net_mlp(&net, 200, hidden, 1, 10, BD_LAYER_RELU, kinds[k], &r));
         double s2 = 0, m = 0;
-        const float *W = bd_f32(&net.layers[0].W);
-        size_t n = net.layers[0].W.size;
+        const float *W = bd_f32(&net->layers[0].W);
+        size_t n = net->layers[0].W.size;
         for (size_t i = 0; i < n; i++) {
             s2 += (double)W[i] * W[i];
             m += W[i];
@@ -50,12 +51,12 @@ static void init_stds(void **st)
         assert_close(m / n, 0.0, 0.01 * want[k]);
         assert_close(sqrt(s2 / n), want[k], 0.02 * want[k]);
         /* the second layer's fan-in is 400 */
-        const float *W2 = bd_f32(&net.layers[2].W);
+        const float *W2 = bd_f32(&net->layers[2].W);
         s2 = 0;
-        for (size_t i = 0; i < net.layers[2].W.size; i++)
+        for (size_t i = 0; i < net->layers[2].W.size; i++)
             s2 += (double)W2[i] * W2[i];
-        assert_close(sqrt(s2 / net.layers[2].W.size), want[k] * sqrt(200.0 / 400), 0.05 * want[k]);
-        bd_net_free(&net);
+        assert_close(sqrt(s2 / net->layers[2].W.size), want[k] * sqrt(200.0 / 400), 0.05 * want[k]);
+        bd_net_free(net);
     }
 }
 
@@ -80,36 +81,36 @@ static void parse_names(void **st)
 
 static void shape_mismatch_message(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 784, 100, 10, (bd_init){BD_INIT_STD, 0.01f}, &r));
-    assert_ok(bd_net_reserve(&net, 10));
+    assert_ok(bd_net_reserve(net, 10));
     bd_tensor x, y;
     random_batch(&x, &y, 4, 785, 10, 3);
-    assert_fails(bd_net_forward(&net, &x, NULL), BD_ERR_SHAPE, "Affine1: input 785 vs weight 784x100");
+    assert_fails(bd_net_forward(net, &x, NULL), BD_ERR_SHAPE, "Affine1: input 785 vs weight 784x100");
     assert_true(strstr(bd_errmsg(), "[4, 785]") != NULL);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     /* more rows than reserved: an error, not a hidden allocation */
     random_batch(&x, &y, 11, 784, 10, 3);
-    assert_fails(bd_net_forward(&net, &x, NULL), BD_ERR_SHAPE, "reserved");
+    assert_fails(bd_net_forward(net, &x, NULL), BD_ERR_SHAPE, "reserved");
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     /* a label outside the classes */
     random_batch(&x, &y, 4, 784, 10, 3);
     bd_i32(&y)[2] = 10;
-    assert_fails(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL), BD_ERR_SHAPE,
+    assert_fails(bd_net_loss(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL), BD_ERR_SHAPE,
                  "label 10 at row 2");
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* gradient check on a network: must pass, with the tolerances */
 static void gradcheck_net(int mlp, bd_layer_kind act, bd_init init, int D, int C)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 11);
     int hidden[3] = {20, 16, 12};
@@ -123,7 +124,7 @@ static void gradcheck_net(int mlp, bd_layer_kind act, bd_init init, int D, int C
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[8];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
     assert_int_equal(nr, mlp ? 8 : 4);
     assert_string_equal(rows[0].name, "W1");
     assert_string_equal(rows[1].name, "b1");
@@ -134,7 +135,7 @@ static void gradcheck_net(int mlp, bd_layer_kind act, bd_init init, int D, int C
     }
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void gradcheck_two_layer(void **st) { gradcheck_net(0, BD_LAYER_RELU, (bd_init){BD_INIT_STD, 0.01f}, 30, 10); }
@@ -145,7 +146,7 @@ static void gradcheck_mlp_sigmoid(void **st) { gradcheck_net(1, BD_LAYER_SIGMOID
 /* The check must catch a broken backward, by orders of magnitude. */
 static void gradcheck_catches_broken(bd_layer_kind kind)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 11);
     int hidden[2] = {20, 16};
@@ -158,7 +159,7 @@ static void gradcheck_catches_broken(bd_layer_kind kind)
     bd_gradcheck_row rows[6];
     int nr = 0;
     bd_debug_break_backward(kind, 1);
-    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     bd_debug_break_backward(kind, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_true(strstr(bd_errmsg(), "gradient check failed") != NULL);
@@ -167,10 +168,10 @@ static void gradcheck_catches_broken(bd_layer_kind kind)
         worst = fmax(worst, rows[i].max_rel);
     assert_true(worst > 100 * gc.tol_rel * 0.1); /* >= 0.1: ten times the limit at least */
     /* and with the bug gone, the same check passes */
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void broken_affine_caught(void **st) { gradcheck_catches_broken(BD_LAYER_AFFINE); }
@@ -179,7 +180,7 @@ static void broken_sigmoid_caught(void **st) { gradcheck_catches_broken(BD_LAYER
 
 static void gradcheck_sampled_entries(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 3);
     assert_ok(bd_net_two_layer(&net, 50, 30, 10, (bd_init){BD_INIT_HE, 0}, &r));
@@ -190,7 +191,7 @@ static void gradcheck_sampled_entries(void **st)
     gc.max_entries = 40;
     bd_gradcheck_row rows[4];
     int nr;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr));
     /* W1 has 1500 entries: 40 sampled; b1 has 30 <= 40: all. Entries at a
      * ReLU kink are counted apart. */
     assert_int_equal(rows[0].checked + rows[0].kinks, 40);
@@ -198,20 +199,20 @@ static void gradcheck_sampled_entries(void **st)
     assert_true(rows[0].checked >= 30);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void mse_network_gradcheck(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 5);
     assert_ok(bd_net_create(&net, 1, 1, 6));
-    assert_ok(bd_net_add_affine(&net, 8));
-    assert_ok(bd_net_add_sigmoid(&net));
-    assert_ok(bd_net_add_affine(&net, 3));
-    bd_net_set_loss(&net, BD_LOSS_MSE);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    assert_ok(bd_net_add_affine(net, 8));
+    assert_ok(bd_net_add_sigmoid(net));
+    assert_ok(bd_net_add_affine(net, 3));
+    bd_net_set_loss(net, BD_LOSS_MSE);
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_XAVIER, 0}, &r));
     bd_tensor x, y;
     random_batch(&x, &y, 4, 6, 3, 9);
     float oh[12] = {0};
@@ -219,11 +220,11 @@ static void mse_network_gradcheck(void **st)
         oh[i * 3 + bd_i32(&y)[i]] = 1;
     bd_gradcheck_row rows[4];
     int nr;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){NULL, oh}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){NULL, oh}, NULL, rows, &nr));
     assert_int_equal(nr, 4);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* In training mode Dropout and RReLU draw new randomness at every forward;
@@ -238,91 +239,92 @@ static void gradcheck_random_layers_in_training_mode(void **st)
     sp.nhidden = 2;
     sp.act = BD_LAYER_RRELU;
     sp.dropout = 0.3f;
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 21);
     assert_ok(bd_net_from_spec(&net, &sp, 1, 1, 30, 10, &r));
-    assert_int_equal(net.training, 1);
+    assert_int_equal(net->training, 1);
     bd_tensor x, y;
     random_batch(&x, &y, 4, 30, 10, 8);
     bd_gradcheck_row rows[6];
     int nr;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
     assert_int_equal(nr, 6);
     for (int i = 0; i < nr; i++)
         assert_true(rows[i].checked > 0);
     bd_debug_break_backward(BD_LAYER_DROPOUT, 1);
-    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
+    bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
     bd_debug_break_backward(BD_LAYER_DROPOUT, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* L2 weight decay: the loss gains ½λΣW² over Affine weights only, the
  * gradient λW; the check sees both. */
 static void weight_decay_in_loss_and_gradient(void **st)
 {
-    bd_net a, b;
+    bd_net *a = NULL, *b = NULL;
     bd_rng r1, r2;
     bd_rng_seed(&r1, 4);
     bd_rng_seed(&r2, 4);
     assert_ok(bd_net_two_layer(&a, 6, 5, 3, (bd_init){BD_INIT_STD, 0.5f}, &r1));
     assert_ok(bd_net_two_layer(&b, 6, 5, 3, (bd_init){BD_INIT_STD, 0.5f}, &r2));
-    b.weight_decay = 0.1f;
+    b->weight_decay = 0.1f;
     for (int i = 0; i < 3; i++) /* biases must not count */
-        bd_f32(&b.layers[2].b)[i] = bd_f32(&a.layers[2].b)[i] = 5.0f;
-    assert_ok(bd_net_reserve(&a, 4));
-    assert_ok(bd_net_reserve(&b, 4));
+        bd_f32(&b->layers[2].b)[i] = bd_f32(&a->layers[2].b)[i] = 5.0f;
+    assert_ok(bd_net_reserve(a, 4));
+    assert_ok(bd_net_reserve(b, 4));
     bd_tensor x, y;
     random_batch(&x, &y, 4, 6, 3, 2);
     bd_labels t = {bd_i32(&y), NULL};
     float la, lb;
-    assert_ok(bd_net_gradient(&a, &x, t, &la));
-    assert_ok(bd_net_gradient(&b, &x, t, &lb));
+    assert_ok(bd_net_gradient(a, &x, t, &la));
+    assert_ok(bd_net_gradient(b, &x, t, &lb));
     double w2 = 0;
     for (int li = 0; li < 3; li += 2)
-        for (size_t k = 0; k < a.layers[li].W.size; k++)
-            w2 += (double)bd_f32(&a.layers[li].W)[k] * bd_f32(&a.layers[li].W)[k];
+        for (size_t k = 0; k < a->layers[li].W.size; k++)
+            w2 += (double)bd_f32(&a->layers[li].W)[k] * bd_f32(&a->layers[li].W)[k];
     assert_close(lb - la, 0.05 * w2, 1e-5);
-    for (size_t k = 0; k < a.layers[0].W.size; k++)
-        assert_close(bd_f32(&b.layers[0].dW)[k] - bd_f32(&a.layers[0].dW)[k],
-                     0.1 * bd_f32(&a.layers[0].W)[k], 1e-6);
+    for (size_t k = 0; k < a->layers[0].W.size; k++)
+        assert_close(bd_f32(&b->layers[0].dW)[k] - bd_f32(&a->layers[0].dW)[k],
+                     0.1 * bd_f32(&a->layers[0].W)[k], 1e-6);
     for (int k = 0; k < 3; k++)
-        assert_close(bd_f32(&b.layers[2].db)[k], bd_f32(&a.layers[2].db)[k], 0);
-    b.l1 = 0.01f;
-    assert_ok(bd_gradcheck(&b, &x, t, NULL, NULL, NULL));
+        assert_close(bd_f32(&b->layers[2].db)[k], bd_f32(&a->layers[2].db)[k], 0);
+    b->l1 = 0.01f;
+    assert_ok(bd_gradcheck(b, &x, t, NULL, NULL, NULL));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&a);
-    bd_net_free(&b);
+    bd_net_free(a);
+    bd_net_free(b);
 }
 
 static void sgd_step_is_w_minus_lr_grad(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 4, 3, 2, (bd_init){BD_INIT_STD, 0.5f}, &r));
-    size_t n = bd_net_param_count(&net);
+    size_t n = bd_net_param_count(net);
     float before[64];
     assert_true(n <= 64);
     for (size_t i = 0; i < n; i++) {
-        before[i] = bd_f32(&net.params)[i];
-        bd_f32(&net.grads)[i] = (float)i - 10.0f;
+        before[i] = bd_f32(&net->params)[i];
+        bd_f32(&net->grads)[i] = (float)i - 10.0f;
     }
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.25f}, n));
-    bd_optim_step(&o, &net);
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.25f}, net));
+    bd_optim_step(o, net);
     for (size_t i = 0; i < n; i++)
-        assert_close(bd_f32(&net.params)[i], before[i] - 0.25f * ((float)i - 10.0f), 1e-6);
-    assert_int_equal(o.t, 1);
-    bd_optim_free(&o);
-    assert_fails(bd_optim_create(&o, "adamw", NULL, n), BD_ERR_ARG, "unknown optimizer 'adamw'");
-    assert_fails(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = -1}, n), BD_ERR_ARG,
-                 "learning rate");
-    bd_net_free(&net);
+        assert_close(bd_f32(&net->params)[i], before[i] - 0.25f * ((float)i - 10.0f), 1e-6);
+    assert_int_equal(o->t, 1);
+    bd_optim_free(o);
+    assert_fails(bd_optim_create(&o, "adamw", NULL, net), BD_ERR_ARG,
+                 "unknown optimizer 'adamw'");
+    assert_fails(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = -1}, net), BD_ERR_ARG,
+                 "config.lr = -1");
+    bd_net_free(net);
 }
 
 /* A short training run that must reach a stated accuracy. */
@@ -331,31 +333,31 @@ static void train_blobs_reaches_accuracy(void **st)
     bd_dataset tr, te;
     make_blobs(&tr, 2000, 8, 4, 1.0f, 1, 99);
     make_blobs(&te, 500, 8, 4, 1.0f, 2, 99);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 8, 16, 4, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.1f}, net));
     float acc0;
-    assert_ok(bd_evaluate(&net, &te, &acc0, NULL));
+    assert_ok(bd_evaluate(net, &te, &acc0, NULL));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 50;
     cfg.epochs = 10;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, &te, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, &te, &cfg, &res));
     assert_int_equal(res.epochs, 10);
     assert_int_equal(res.iters, 10 * (2000 / 50));
     assert_true(res.test_acc >= 0.95f);
     assert_true(res.train_acc >= 0.95f);
     assert_true(res.test_acc > acc0 + 0.3f);
     float acc, loss;
-    assert_ok(bd_evaluate(&net, &te, &acc, &loss));
+    assert_ok(bd_evaluate(net, &te, &acc, &loss));
     assert_close(acc, res.test_acc, 1e-6);
     assert_true(loss < 0.3f);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -366,13 +368,13 @@ static void train_once(bd_sampling smp, uint64_t seed, float *out, size_t *n)
 {
     bd_dataset tr;
     make_blobs(&tr, 600, 8, 3, 1.5f, 4, 5);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, seed);
     int hidden[2] = {12, 12};
     assert_ok(bd_net_mlp(&net, 8, hidden, 2, 3, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.05f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 0.05f}, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 32;
@@ -380,13 +382,13 @@ static void train_once(bd_sampling smp, uint64_t seed, float *out, size_t *n)
     cfg.sampling = smp;
     cfg.seed = seed;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     assert_int_equal(res.iters, 150);
     assert_int_equal(res.epochs, 9); /* 600/32 = 18 per epoch: ceil(150/18) */
-    *n = bd_net_param_count(&net);
-    memcpy(out, net.params.data, *n * sizeof(float));
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    *n = bd_net_param_count(net);
+    memcpy(out, net->params.data, *n * sizeof(float));
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -410,18 +412,18 @@ static void nan_guard_stops_training(void **st)
     make_blobs(&tr, 400, 8, 3, 1.0f, 1, 2);
     for (size_t i = 0; i < tr.x.size; i++)
         bd_f32(&tr.x)[i] *= 1e4f;
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 8, 16, 3, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 1e8f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 1e8f}, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 20;
     cfg.epochs = 50;
     bd_train_result res;
-    bd_status s = bd_train(&net, &o, &tr, NULL, &cfg, &res);
+    bd_status s = bd_train(net, o, &tr, NULL, &cfg, &res);
     assert_int_equal(s, BD_ERR_NUMERIC);
     assert_non_null(strstr(bd_errmsg(), "at epoch"));
     assert_non_null(strstr(bd_errmsg(), "iteration"));
@@ -429,8 +431,8 @@ static void nan_guard_stops_training(void **st)
     /* the library speaks of API values; flag advice belongs to the CLI */
     assert_null(strstr(bd_errmsg(), "--"));
     assert_true(res.iters < 50 * 20);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -438,19 +440,19 @@ static void train_rejects_mismatched_data(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 3, 1.0f, 1, 2);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 9, 16, 3, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&net)));
-    assert_fails(bd_train(&net, &o, &tr, NULL, NULL, NULL), BD_ERR_SHAPE, "8 features");
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
+    assert_fails(bd_train(net, o, &tr, NULL, NULL, NULL), BD_ERR_SHAPE, "8 features");
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 0;
-    assert_fails(bd_train(&net, &o, &tr, NULL, &cfg, NULL), BD_ERR_ARG, "batch size 0");
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    assert_fails(bd_train(net, o, &tr, NULL, &cfg, NULL), BD_ERR_ARG, "batch size 0");
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -462,18 +464,18 @@ static void train_writes_log(void **st)
     snprintf(path, sizeof path, "%s/run.csv", dir);
     bd_dataset tr;
     make_blobs(&tr, 200, 4, 2, 1.0f, 1, 2);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_two_layer(&net, 4, 8, 2, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 50;
     cfg.epochs = 3;
     cfg.log_path = path;
-    assert_ok(bd_train(&net, &o, &tr, &tr, &cfg, NULL));
+    assert_ok(bd_train(net, o, &tr, &tr, &cfg, NULL));
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char line[256];
@@ -492,8 +494,8 @@ static void train_writes_log(void **st)
     assert_int_equal(access(tmp, F_OK), -1); /* renamed, not left behind */
     remove(path);
     rmdir(dir);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 

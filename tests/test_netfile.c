@@ -1,6 +1,7 @@
 /* test_netfile.c — network descriptions (.ini): parsing, the messages of bad
  * files (file, line and problem), and writing a network back out. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <fcntl.h>
 
@@ -53,22 +54,22 @@ static void parses_simple_convnet(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 1);
-    bd_net a, b;
+    bd_net *a = NULL, *b = NULL;
     assert_ok(bd_net_from_ini(&a, SIMPLE, "simple.ini", 1, 28, 28, 10, &r));
     assert_ok(bd_net_simple_convnet(&b, 1, 28, 28, 10, &r));
-    same_architecture(&a, &b);
+    same_architecture(a, b);
     /* the sections name the layers */
-    assert_non_null(bd_net_layer(&a, "conv1"));
-    assert_non_null(bd_net_layer(&a, "fc2"));
-    assert_int_equal(bd_net_layer(&a, "pool1")->stride, 2); /* default stride = kernel */
-    assert_int_equal(a.init.kind, BD_INIT_HE);
-    bd_net_free(&a);
-    bd_net_free(&b);
+    assert_non_null(bd_net_layer(a, "conv1"));
+    assert_non_null(bd_net_layer(a, "fc2"));
+    assert_int_equal(bd_net_layer(a, "pool1")->stride, 2); /* default stride = kernel */
+    assert_int_equal(a->init.kind, BD_INIT_HE);
+    bd_net_free(a);
+    bd_net_free(b);
     /* the input shape may come from the data instead */
     const char *noinput = strstr(SIMPLE, "[conv1]");
     assert_ok(bd_net_from_ini(&a, noinput, "x.ini", 1, 28, 28, 10, &r));
-    assert_int_equal(a.in_size, 784);
-    bd_net_free(&a);
+    assert_int_equal(a->in_size, 784);
+    bd_net_free(a);
 }
 
 /* to_ini -> from_ini gives the same network, and writing it again gives the
@@ -78,7 +79,7 @@ static void round_trips(void **st)
     bd_rng r;
     bd_rng_seed(&r, 2);
     for (int which = 0; which < 4; which++) {
-        bd_net a, b;
+        bd_net *a = NULL, *b = NULL;
         if (which == 0)
             assert_ok(bd_net_simple_convnet(&a, 1, 28, 28, 10, &r));
         else if (which == 1)
@@ -87,33 +88,33 @@ static void round_trips(void **st)
             assert_ok(bd_net_resnet(&a, 3, 16, 16, 7, &r));
         else {
             assert_ok(bd_net_create(&a, 1, 1, 20));
-            assert_ok(bd_net_add_affine(&a, 8));
-            assert_ok(bd_net_add_with(&a, BD_LAYER_BATCHNORM, 0, 0.8f, 1e-6f));
-            assert_ok(bd_net_add_with(&a, BD_LAYER_LEAKY_RELU, 0, 0.2f, 0));
-            assert_ok(bd_net_add_with(&a, BD_LAYER_DROPOUT, 0, 0.3f, 0));
-            assert_ok(bd_net_add_affine(&a, 6));
-            assert_ok(bd_net_add_with(&a, BD_LAYER_RRELU, 0, 0.1f, 0.2f));
-            assert_ok(bd_net_add(&a, BD_LAYER_PRELU, 0));
-            assert_ok(bd_net_add_with(&a, BD_LAYER_ELU, 0, 0.5f, 0));
-            assert_ok(bd_net_add(&a, BD_LAYER_SIGMOID, 0));
-            assert_ok(bd_net_add(&a, BD_LAYER_TANH, 0));
-            assert_ok(bd_net_add_affine(&a, 3));
-            bd_net_set_loss(&a, BD_LOSS_MSE);
-            assert_ok(bd_net_build(&a, (bd_init){BD_INIT_STD, 0.05f}, &r));
+            assert_ok(bd_net_add_affine(a, 8));
+            assert_ok(bd_net_add_with(a, BD_LAYER_BATCHNORM, 0, 0.8f, 1e-6f));
+            assert_ok(bd_net_add_with(a, BD_LAYER_LEAKY_RELU, 0, 0.2f, 0));
+            assert_ok(bd_net_add_with(a, BD_LAYER_DROPOUT, 0, 0.3f, 0));
+            assert_ok(bd_net_add_affine(a, 6));
+            assert_ok(bd_net_add_with(a, BD_LAYER_RRELU, 0, 0.1f, 0.2f));
+            assert_ok(bd_net_add(a, BD_LAYER_PRELU, 0));
+            assert_ok(bd_net_add_with(a, BD_LAYER_ELU, 0, 0.5f, 0));
+            assert_ok(bd_net_add(a, BD_LAYER_SIGMOID, 0));
+            assert_ok(bd_net_add(a, BD_LAYER_TANH, 0));
+            assert_ok(bd_net_add_affine(a, 3));
+            bd_net_set_loss(a, BD_LOSS_MSE);
+            assert_ok(bd_net_build(a, (bd_init){BD_INIT_STD, 0.05f}, &r));
         }
         char *t1 = NULL, *t2 = NULL;
-        assert_ok(bd_net_to_ini(&a, &t1));
+        assert_ok(bd_net_to_ini(a, &t1));
         assert_ok(bd_net_from_ini(&b, t1, "written.ini", 0, 0, 0, 0, &r));
-        same_architecture(&a, &b);
-        for (int i = 0; i < a.nlayers; i++)
-            assert_string_equal(a.layers[i].name, b.layers[i].name);
-        assert_int_equal(a.init.kind, b.init.kind);
-        assert_ok(bd_net_to_ini(&b, &t2));
+        same_architecture(a, b);
+        for (int i = 0; i < a->nlayers; i++)
+            assert_string_equal(a->layers[i].name, b->layers[i].name);
+        assert_int_equal(a->init.kind, b->init.kind);
+        assert_ok(bd_net_to_ini(b, &t2));
         assert_string_equal(t1, t2);
         free(t1);
         free(t2);
-        bd_net_free(&a);
-        bd_net_free(&b);
+        bd_net_free(a);
+        bd_net_free(b);
     }
 }
 
@@ -162,15 +163,15 @@ static void bad_files(void **st)
     bd_rng r;
     bd_rng_seed(&r, 3);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        bd_net net;
+        bd_net *net = NULL;
         bd_status s = bd_net_from_ini(&net, cases[i].text, "net.ini", 1, 4, 4, 10, &r);
         if (s != cases[i].status || !strstr(bd_errmsg(), cases[i].msg))
             fail_msg("case %zu: %s \"%s\", expected %s \"%s\"", i, bd_status_name(s), bd_errmsg(),
                      bd_status_name(cases[i].status), cases[i].msg);
-        assert_null(net.layers); /* nothing left allocated */
+        assert_null(net); /* nothing left allocated */
     }
     /* no input shape from the file or the caller */
-    bd_net net;
+    bd_net *net = NULL;
     assert_fails(bd_net_from_ini(&net, "[fc]\ntype=affine\nunits=2\n", "n.ini", 0, 0, 0, 0, &r),
                  BD_ERR_FORMAT, "n.ini: no input shape");
 }
@@ -179,7 +180,7 @@ static void load_files(void **st)
 {
     bd_rng r;
     bd_rng_seed(&r, 4);
-    bd_net net;
+    bd_net *net = NULL;
     assert_fails(bd_net_load_ini(&net, "/nonexistent/net.ini", 1, 28, 28, 10, &r), BD_ERR_IO,
                  "/nonexistent/net.ini: cannot open");
     char path[] = "/tmp/badak_netXXXXXX";
@@ -188,8 +189,8 @@ static void load_files(void **st)
     assert_int_equal(write(fd, SIMPLE, strlen(SIMPLE)), (ssize_t)strlen(SIMPLE));
     close(fd);
     assert_ok(bd_net_load_ini(&net, path, 1, 28, 28, 10, &r));
-    assert_int_equal(bd_net_param_count(&net), 780 + 432100 + 1010);
-    bd_net_free(&net);
+    assert_int_equal(bd_net_param_count(net), 780 + 432100 + 1010);
+    bd_net_free(net);
     /* a binary file */
     fd = open(path, O_WRONLY | O_TRUNC);
     assert_int_equal(write(fd, "[a]\0\1\2", 6), 6);
@@ -214,11 +215,11 @@ static void spec_uses_ini(void **st)
     s.weight_decay = 0.01f;
     bd_rng r;
     bd_rng_seed(&r, 5);
-    bd_net net;
+    bd_net *net = NULL;
     assert_ok(bd_net_from_spec(&net, &s, 1, 6, 6, 3, &r));
-    assert_int_equal(net.nlayers, 3);
-    assert_true(net.weight_decay == 0.01f);
-    bd_net_free(&net);
+    assert_int_equal(net->nlayers, 3);
+    assert_true(net->weight_decay == 0.01f);
+    bd_net_free(net);
     s.nhidden = 1;
     s.hidden[0] = 5;
     assert_fails(bd_net_from_spec(&net, &s, 1, 6, 6, 3, &r), BD_ERR_ARG,

@@ -5,6 +5,7 @@
  * own common/optimizer.py, defaults, validation, state allocated once, and a
  * short training run with each optimizer. */
 #include "testutil.h"
+#include "internal.h" /* update rules tested on plain arrays: bd__optim_init */
 
 /* ------------------------------------------------ reference (double) */
 
@@ -78,7 +79,7 @@ static void run_path(const char *name, const bd_optim_config *cfg, int steps, do
     toy T;
     toy_init(&T);
     bd_optim o;
-    assert_ok(bd_optim_create(&o, name, cfg, 2));
+    assert_ok(bd__optim_init(&o, name, cfg, 2));
     ref_cfg rc = {o.cfg.lr, o.cfg.momentum, o.cfg.beta1, o.cfg.beta2, o.cfg.eps, o.cfg.decay};
     double rp[2] = {-7, 2}, rg[2], s0[2] = {0}, s1[2] = {0};
     for (int k = 0; k < steps; k++) {
@@ -99,7 +100,7 @@ static void run_path(const char *name, const bd_optim_config *cfg, int steps, do
             path[k][1] = T.p[1];
         }
     }
-    bd_optim_free(&o);
+    bd__optim_release(&o);
 }
 
 /* The book's figure 6-8 settings, and points computed by running the book's
@@ -195,7 +196,7 @@ static void long_blocks_match_reference(void **st)
         /* non-default hyperparameters, so that they are really used */
         bd_optim_config cfg = {.lr = 0.05f, .momentum = 0.8f, .beta1 = 0.8f, .beta2 = 0.95f,
                                .eps = 1e-4f, .decay = 0.9f};
-        assert_ok(bd_optim_create(&o, names[k], &cfg, N));
+        assert_ok(bd__optim_init(&o, names[k], &cfg, N));
         ref_cfg rc = {cfg.lr, cfg.momentum, cfg.beta1, cfg.beta2, cfg.eps, cfg.decay};
         for (int t = 1; t <= STEPS; t++) {
             for (int i = 0; i < N; i++) {
@@ -209,7 +210,7 @@ static void long_blocks_match_reference(void **st)
                     fail_msg("%s step %d element %d: %.9g vs reference %.9g", names[k], t, i,
                              (double)p[i], rp[i]);
         }
-        bd_optim_free(&o);
+        bd__optim_release(&o);
     }
 }
 
@@ -232,7 +233,7 @@ static void defaults_when_zero(void **st)
         for (int with_cfg = 0; with_cfg < 2; with_cfg++) {
             bd_optim o;
             bd_optim_config zero = {0};
-            assert_ok(bd_optim_create(&o, want[i].name, with_cfg ? &zero : NULL, 2));
+            assert_ok(bd__optim_init(&o, want[i].name, with_cfg ? &zero : NULL, 2));
             assert_string_equal(o.ops->name, want[i].name);
             assert_true(o.cfg.lr == want[i].lr);
             assert_true(o.ops->default_lr == want[i].lr);
@@ -242,7 +243,7 @@ static void defaults_when_zero(void **st)
             assert_true(o.cfg.eps == want[i].eps);
             assert_true(o.cfg.decay == want[i].decay);
             assert_int_equal(o.t, 0);
-            bd_optim_free(&o);
+            bd__optim_release(&o);
         }
         /* the defaults really drive the update: same path as the reference
          * run with the values above */
@@ -255,13 +256,13 @@ static void defaults_when_zero(void **st)
     assert_close(path[0][1], 2.0 - 0.001, 1e-6);
     /* values given are kept, defaults fill in only the zero fields */
     bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", &(bd_optim_config){.beta1 = 0.5f}, 2));
+    assert_ok(bd__optim_init(&o, "adam", &(bd_optim_config){.beta1 = 0.5f}, 2));
     assert_true(o.cfg.beta1 == 0.5f && o.cfg.beta2 == 0.999f && o.cfg.lr == 0.001f);
-    bd_optim_free(&o);
-    assert_ok(bd_optim_create(&o, "Momentum", &(bd_optim_config){.lr = 0.2f, .momentum = 0.5f}, 2));
+    bd__optim_release(&o);
+    assert_ok(bd__optim_init(&o, "Momentum", &(bd_optim_config){.lr = 0.2f, .momentum = 0.5f}, 2));
     assert_string_equal(o.ops->name, "momentum");
     assert_true(o.cfg.momentum == 0.5f && o.cfg.lr == 0.2f);
-    bd_optim_free(&o);
+    bd__optim_release(&o);
     /* and a non-default value changes the path accordingly */
     double p5[2][2];
     run_path("momentum", &(bd_optim_config){.lr = 0.1f, .momentum = 0.5f}, 2, p5);
@@ -274,38 +275,38 @@ static void defaults_when_zero(void **st)
 static void validation_messages(void **st)
 {
     bd_optim o;
-    assert_fails(bd_optim_create(&o, "adam", &(bd_optim_config){.beta2 = 1.5f}, 2), BD_ERR_ARG,
-                 "adam: beta2 1.5 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "adam", &(bd_optim_config){.beta1 = 1.0f}, 2), BD_ERR_ARG,
-                 "adam: beta1 1 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "adam", &(bd_optim_config){.beta1 = -0.1f}, 2), BD_ERR_ARG,
-                 "adam: beta1 -0.1 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "adam", &(bd_optim_config){.beta2 = NAN}, 2), BD_ERR_ARG,
-                 "adam: beta2 nan");
-    assert_fails(bd_optim_create(&o, "adam", &(bd_optim_config){.eps = -1e-8f}, 2), BD_ERR_ARG,
-                 "adam: eps -1e-08 must be > 0");
-    assert_fails(bd_optim_create(&o, "momentum", &(bd_optim_config){.momentum = 1.0f}, 2),
-                 BD_ERR_ARG, "momentum: momentum 1 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "NESTEROV", &(bd_optim_config){.momentum = -0.5f}, 2),
-                 BD_ERR_ARG, "nesterov: momentum -0.5 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "rmsprop", &(bd_optim_config){.decay = 1.0f}, 2),
-                 BD_ERR_ARG, "rmsprop: decay 1 must be in [0, 1)");
-    assert_fails(bd_optim_create(&o, "rmsprop", &(bd_optim_config){.eps = -1.0f}, 2),
-                 BD_ERR_ARG, "rmsprop: eps -1 must be > 0");
-    assert_fails(bd_optim_create(&o, "adagrad", &(bd_optim_config){.eps = INFINITY}, 2),
-                 BD_ERR_ARG, "adagrad: eps inf must be > 0");
+    assert_fails(bd__optim_init(&o, "adam", &(bd_optim_config){.beta2 = 1.5f}, 2), BD_ERR_ARG,
+                 "adam: config.beta2 = 1.5 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "adam", &(bd_optim_config){.beta1 = 1.0f}, 2), BD_ERR_ARG,
+                 "adam: config.beta1 = 1 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "adam", &(bd_optim_config){.beta1 = -0.1f}, 2), BD_ERR_ARG,
+                 "adam: config.beta1 = -0.1 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "adam", &(bd_optim_config){.beta2 = NAN}, 2), BD_ERR_ARG,
+                 "adam: config.beta2 = nan");
+    assert_fails(bd__optim_init(&o, "adam", &(bd_optim_config){.eps = -1e-8f}, 2), BD_ERR_ARG,
+                 "adam: config.eps = -1e-08 must be > 0");
+    assert_fails(bd__optim_init(&o, "momentum", &(bd_optim_config){.momentum = 1.0f}, 2),
+                 BD_ERR_ARG, "momentum: config.momentum = 1 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "NESTEROV", &(bd_optim_config){.momentum = -0.5f}, 2),
+                 BD_ERR_ARG, "nesterov: config.momentum = -0.5 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "rmsprop", &(bd_optim_config){.decay = 1.0f}, 2),
+                 BD_ERR_ARG, "rmsprop: config.decay = 1 must be in [0, 1)");
+    assert_fails(bd__optim_init(&o, "rmsprop", &(bd_optim_config){.eps = -1.0f}, 2),
+                 BD_ERR_ARG, "rmsprop: config.eps = -1 must be > 0");
+    assert_fails(bd__optim_init(&o, "adagrad", &(bd_optim_config){.eps = INFINITY}, 2),
+                 BD_ERR_ARG, "adagrad: config.eps = inf must be > 0");
     const char *const *names = bd_optim_names();
     for (int k = 0; names[k]; k++) {
         char want[64];
-        snprintf(want, sizeof want, "%s: learning rate -0.1 must be > 0", names[k]);
-        assert_fails(bd_optim_create(&o, names[k], &(bd_optim_config){.lr = -0.1f}, 2),
+        snprintf(want, sizeof want, "%s: config.lr = -0.1 must be > 0", names[k]);
+        assert_fails(bd__optim_init(&o, names[k], &(bd_optim_config){.lr = -0.1f}, 2),
                      BD_ERR_ARG, want);
-        assert_fails(bd_optim_create(&o, names[k], &(bd_optim_config){.lr = INFINITY}, 2),
-                     BD_ERR_ARG, "learning rate inf");
+        assert_fails(bd__optim_init(&o, names[k], &(bd_optim_config){.lr = INFINITY}, 2),
+                     BD_ERR_ARG, "config.lr = inf");
     }
     /* fields an optimizer does not use are not its business */
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.momentum = 3, .beta2 = 7}, 2));
-    bd_optim_free(&o);
+    assert_ok(bd__optim_init(&o, "sgd", &(bd_optim_config){.momentum = 3, .beta2 = 7}, 2));
+    bd__optim_release(&o);
 }
 
 static void names_and_unknown(void **st)
@@ -319,16 +320,16 @@ static void names_and_unknown(void **st)
     }
     assert_int_equal(k, 6);
     bd_optim o;
-    assert_fails(bd_optim_create(&o, "adamw", NULL, 2), BD_ERR_ARG,
+    assert_fails(bd__optim_init(&o, "adamw", NULL, 2), BD_ERR_ARG,
                  "unknown optimizer 'adamw' (known: sgd, momentum, nesterov, adagrad, rmsprop, "
                  "adam)");
-    assert_fails(bd_optim_create(&o, "", NULL, 2), BD_ERR_ARG, "unknown optimizer ''");
+    assert_fails(bd__optim_init(&o, "", NULL, 2), BD_ERR_ARG, "unknown optimizer ''");
     /* names are case-insensitive (the book writes AdaGrad, RMSprop) */
-    assert_ok(bd_optim_create(&o, "AdaGrad", NULL, 2));
+    assert_ok(bd__optim_init(&o, "AdaGrad", NULL, 2));
     assert_string_equal(o.ops->name, "adagrad");
-    bd_optim_free(&o);
-    assert_ok(bd_optim_create(&o, "RMSprop", NULL, 2));
-    bd_optim_free(&o);
+    bd__optim_release(&o);
+    assert_ok(bd__optim_init(&o, "RMSprop", NULL, 2));
+    bd__optim_release(&o);
 }
 
 /* State: allocated once in create, sized n, zero, never reallocated. */
@@ -338,7 +339,7 @@ static void state_allocated_once(void **st)
     const int nstate[] = {0, 1, 1, 1, 1, 2}; /* in bd_optim_names order */
     for (int k = 0; names[k]; k++) {
         bd_optim o;
-        assert_ok(bd_optim_create(&o, names[k], NULL, 2));
+        assert_ok(bd__optim_init(&o, names[k], NULL, 2));
         for (int s = 0; s < 2; s++) {
             if (s < nstate[k]) {
                 assert_non_null(o.state[s].data);
@@ -361,13 +362,13 @@ static void state_allocated_once(void **st)
         assert_int_equal(o.t, 10);
         if (nstate[k])
             assert_true(bd_f32(&o.state[0])[1] != 0.0f); /* the state is in use */
-        bd_optim_free(&o);
+        bd__optim_release(&o);
         assert_null(o.state[0].data);
         assert_null(o.state[1].data);
         assert_null(o.ops);
         /* zero parameters (the CLI validates options that way) */
-        assert_ok(bd_optim_create(&o, names[k], NULL, 0));
-        bd_optim_free(&o);
+        assert_ok(bd__optim_init(&o, names[k], NULL, 0));
+        bd__optim_release(&o);
     }
 }
 
@@ -376,7 +377,7 @@ static void state_allocated_once(void **st)
 static void size_mismatch_refused(void **st)
 {
     bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", NULL, 3));
+    assert_ok(bd__optim_init(&o, "adam", NULL, 3));
     toy T;
     toy_init(&T);
     T.g[0] = 1;
@@ -385,16 +386,16 @@ static void size_mismatch_refused(void **st)
                  "adam: the network has 2 trainable parameters, but the optimizer was created for 3");
     assert_true(T.p[0] == -7.0f && T.p[1] == 2.0f);
     assert_int_equal(o.t, 0);
-    bd_optim_free(&o);
+    bd__optim_release(&o);
     /* SGD keeps no state, and was not checked at all before */
-    assert_ok(bd_optim_create(&o, "sgd", NULL, 3));
+    assert_ok(bd__optim_init(&o, "sgd", NULL, 3));
     assert_fails(bd_optim_step(&o, &T.net), BD_ERR_SHAPE, "created for 3");
     assert_true(T.p[0] == -7.0f && T.p[1] == 2.0f);
-    bd_optim_free(&o);
+    bd__optim_release(&o);
     /* created before the network was built: 0 parameters */
-    assert_ok(bd_optim_create(&o, "momentum", NULL, 0));
+    assert_ok(bd__optim_init(&o, "momentum", NULL, 0));
     assert_fails(bd_optim_step(&o, &T.net), BD_ERR_SHAPE, "before bd_net_build");
-    bd_optim_free(&o);
+    bd__optim_release(&o);
     assert_fails(bd_optim_step(NULL, &T.net), BD_ERR_ARG, "NULL");
 }
 
@@ -409,35 +410,77 @@ static void each_optimizer_trains(void **st)
     make_blobs(&te, 400, 8, 4, 1.0f, 2, 99);
     const char *const *names = bd_optim_names();
     for (int k = 0; names[k]; k++) {
-        bd_net net;
+        bd_net *net;
         bd_rng r;
         bd_rng_seed(&r, 1);
         assert_ok(bd_net_two_layer(&net, 8, 32, 4, (bd_init){BD_INIT_HE, 0}, &r));
-        bd_optim o;
-        assert_ok(bd_optim_create(&o, names[k], NULL, bd_net_param_count(&net)));
-        assert_ok(bd_net_reserve(&net, 100));
+        bd_optim *o;
+        assert_ok(bd_optim_create(&o, names[k], NULL, net));
+        assert_ok(bd_net_reserve(net, 100));
         float acc0, loss0;
-        assert_ok(bd_evaluate(&net, &te, &acc0, &loss0));
+        assert_ok(bd_evaluate(net, &te, &acc0, &loss0));
         bd_train_config cfg;
         bd_train_config_default(&cfg);
         cfg.batch = 20;
         cfg.epochs = 10;
         cfg.seed = 7;
         bd_train_result res;
-        assert_ok(bd_train(&net, &o, &tr, &te, &cfg, &res));
+        assert_ok(bd_train(net, o, &tr, &te, &cfg, &res));
         float acc, loss;
-        assert_ok(bd_evaluate(&net, &te, &acc, &loss));
+        assert_ok(bd_evaluate(net, &te, &acc, &loss));
         print_message("%-9s lr %-6g loss %.3f -> %.3f, test acc %.3f -> %.3f\n", names[k],
-                      (double)o.cfg.lr, (double)loss0, (double)loss, (double)acc0, (double)acc);
-        assert_int_equal(o.t, res.iters);
+                      (double)o->cfg.lr, (double)loss0, (double)loss, (double)acc0, (double)acc);
+        assert_int_equal(o->t, res.iters);
         if (!(loss < 0.1f * loss0 && acc >= 0.95f))
             fail_msg("%s: loss %g -> %g, accuracy %g -> %g", names[k], (double)loss0,
                      (double)loss, (double)acc0, (double)acc);
-        bd_optim_free(&o);
-        bd_net_free(&net);
+        bd_optim_free(o);
+        bd_net_free(net);
     }
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
+}
+
+/* The optimizer is sized from the network: none for a network not built
+ * (the old silent no-op training), and a step after the trainable count
+ * changed (freezing) is refused, changing no weight. */
+static void optim_sized_from_net(void **st)
+{
+    bd_net *net;
+    assert_ok(bd_net_create(&net, 1, 1, 4));
+    assert_ok(bd_net_add_affine(net, 3));
+    bd_optim *o = (bd_optim *)1;
+    assert_fails(bd_optim_create(&o, "sgd", NULL, net), BD_ERR_ARG, "not built");
+    assert_null(o);
+    bd_rng r;
+    bd_rng_seed(&r, 1);
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    assert_ok(bd_optim_create(&o, "adam", NULL, net));
+    assert_int_equal(bd_optim_size(o), bd_net_param_count(net));
+    assert_int_equal(bd_optim_size(o), 4 * 3 + 3 + 3 * 2 + 2);
+    assert_string_equal(bd_optim_name(o), "adam");
+    assert_true(bd_optim_get_config(o)->lr == 0.001f); /* the default filled in */
+    assert_ok(bd_net_freeze(net, 2));
+    size_t n;
+    float *p = bd_net_params(net, &n), before = p[n - 1];
+    bd_net_grads(net, NULL)[n - 1] = 1.0f;
+    assert_fails(bd_optim_step(o, net), BD_ERR_SHAPE, "created for 23");
+    assert_true(p[n - 1] == before);
+    assert_int_equal(bd_optim_steps(o), 0);
+    bd_optim_free(o);
+    /* every layer frozen but the last, which has no parameters: nothing to train */
+    bd_net *relu_last;
+    assert_ok(bd_net_create(&relu_last, 1, 1, 4));
+    assert_ok(bd_net_add_affine(relu_last, 3));
+    assert_ok(bd_net_add_relu(relu_last));
+    assert_ok(bd_net_build(relu_last, (bd_init){BD_INIT_HE, 0}, &r));
+    assert_ok(bd_net_freeze(relu_last, 1));
+    assert_fails(bd_optim_create(&o, "sgd", NULL, relu_last), BD_ERR_ARG,
+                 "no trainable parameters");
+    bd_net_free(relu_last);
+    bd_net_free(net);
 }
 
 int main(void)
@@ -452,6 +495,7 @@ int main(void)
         cmocka_unit_test(state_allocated_once),
         cmocka_unit_test(size_mismatch_refused),
         cmocka_unit_test(each_optimizer_trains),
+        cmocka_unit_test(optim_sized_from_net),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }

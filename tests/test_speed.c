@@ -1,6 +1,7 @@
 /* test_speed.c — the onecycle learning-rate schedule and the [train]
  * section of network descriptions (src/net/netfile_train.c). */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 static void onecycle_shape(void **st)
 {
@@ -67,12 +68,12 @@ static void train_section_listed(void **st)
     assert_string_equal(kv[2].val, "shift:1,rotate");
     assert_int_equal(kv[2].line, 12);
     /* the layers around the section are the network */
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng rng;
     bd_rng_seed(&rng, 1);
     assert_ok(bd_net_from_ini(&net, NET, "n.ini", 0, 0, 0, 0, &rng));
-    assert_int_equal(net.nlayers, 2);
-    bd_net_free(&net);
+    assert_int_equal(net->nlayers, 2);
+    bd_net_free(net);
     /* no section: nothing */
     assert_ok(bd_net_train_options("[net]\ninput = 4\n[a]\ntype = relu\n", NULL, kv, 8, &n));
     assert_int_equal(n, 0);

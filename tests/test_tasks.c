@@ -4,6 +4,7 @@
  * metrics (RMSE / MAE / R², precision / recall / F1, confusion matrix) and
  * what the model file keeps of them. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 static char g_dir[64];
 
@@ -133,16 +134,16 @@ static void huber_loss(void **st)
 /* gradient checks of an mlp under the Huber and multi-label BCE losses */
 static void gradcheck_loss(bd_loss_kind loss)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 3);
     int hidden[1] = {6};
     assert_ok(bd_net_create(&net, 1, 1, 5));
-    assert_ok(bd_net_add_affine(&net, hidden[0]));
-    assert_ok(bd_net_add(&net, BD_LAYER_TANH, 0));
-    assert_ok(bd_net_add_affine(&net, 3));
-    bd_net_set_loss(&net, loss);
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    assert_ok(bd_net_add_affine(net, hidden[0]));
+    assert_ok(bd_net_add(net, BD_LAYER_TANH, 0));
+    assert_ok(bd_net_add_affine(net, 3));
+    bd_net_set_loss(net, loss);
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_XAVIER, 0}, &r));
     bd_tensor x, y;
     random_batch_range(&x, &y, 4, 5, 3, -1, 1, 7);
     float t[12];
@@ -150,11 +151,11 @@ static void gradcheck_loss(bd_loss_kind loss)
         t[i] = loss == BD_LOSS_MULTI_BCE ? (float)(bd_rng_below(&r, 2)) : 3.0f * bd_rng_normal(&r);
     bd_gradcheck_row rows[8];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){NULL, t}, NULL, rows, &nr));
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){NULL, t}, NULL, rows, &nr));
     assert_int_equal(nr, 4);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 static void gradcheck_huber(void **st) { gradcheck_loss(BD_LOSS_HUBER); }
@@ -180,23 +181,23 @@ static void regression_fits(void **st)
     assert_ok(bd_dataset_split(&tr, 0.2f, &r, &te));
     assert_ok(bd_dataset_standardize_targets(&tr, NULL, NULL));
     assert_ok(bd_dataset_standardize_targets(&te, tr.t_mean, tr.t_std));
-    bd_net net;
+    bd_net *net = NULL;
     int hidden[2] = {64, 64};
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_mlp(&net, 2, hidden, 2, 1, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_net_set_loss(&net, BD_LOSS_MSE);
-    bd_optim opt;
+    bd_net_set_loss(net, BD_LOSS_MSE);
+    bd_optim *opt = NULL;
     bd_optim_config oc = {.lr = 0.003f};
-    assert_ok(bd_optim_create(&opt, "adam", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "adam", &oc, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 32;
     cfg.epochs = 60;
     cfg.schedule = BD_LR_COSINE;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, &tr, &te, &cfg, &res));
+    assert_ok(bd_train(net, opt, &tr, &te, &cfg, &res));
     bd_regress_metrics_t m;
-    assert_ok(bd_regress_metrics(&net, &te, &m));
+    assert_ok(bd_regress_metrics(net, &te, &m));
     print_message("regression: test RMSE %.4f MAE %.4f R2 %.4f (noise 0.1)\n", (double)m.rmse,
                   (double)m.mae, (double)m.r2);
     assert_true(m.rmse < 0.13);      /* the noise is 0.1; a constant guess is ~0.9 */
@@ -205,17 +206,17 @@ static void regression_fits(void **st)
     /* RMSE is in the target's units: the same as computed by hand */
     double sse = 0;
     const bd_tensor *y;
-    bd_net_set_training(&net, 0);
-    assert_ok(bd_net_reserve(&net, te.n));
-    assert_ok(bd_dataset_slice(&te, 0, te.n, &net.xbatch, NULL));
-    assert_ok(bd_net_forward(&net, &net.xbatch, &y));
+    bd_net_set_training(net, 0);
+    assert_ok(bd_net_reserve(net, te.n));
+    assert_ok(bd_dataset_slice(&te, 0, te.n, &net->xbatch, NULL));
+    assert_ok(bd_net_forward(net, &net->xbatch, &y));
     for (int i = 0; i < te.n; i++) {
         double d = (bd_f32(y)[i] - bd_f32(&te.t)[i]) * tr.t_std[0];
         sse += d * d;
     }
     assert_close(m.rmse, sqrt(sse / te.n), 1e-4);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -237,21 +238,21 @@ static void multilabel_fits(void **st)
     assert_ok(bd_csv_load_targets(tpath("ml.csv"), cols, 3, BD_TASK_MULTILABEL, &tr));
     bd_rng_seed(&r, 2);
     assert_ok(bd_dataset_split(&tr, 0.25f, &r, &te));
-    bd_net net;
+    bd_net *net = NULL;
     int hidden[1] = {32};
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_mlp(&net, 3, hidden, 1, 3, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
-    bd_net_set_loss(&net, BD_LOSS_MULTI_BCE);
-    bd_optim opt;
+    bd_net_set_loss(net, BD_LOSS_MULTI_BCE);
+    bd_optim *opt = NULL;
     bd_optim_config oc = {.lr = 0.01f};
-    assert_ok(bd_optim_create(&opt, "adam", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "adam", &oc, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.epochs = 60;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, &tr, &te, &cfg, &res));
+    assert_ok(bd_train(net, opt, &tr, &te, &cfg, &res));
     bd_multilabel_metrics_t m;
-    assert_ok(bd_multilabel_metrics(&net, &te, 0.5f, &m));
+    assert_ok(bd_multilabel_metrics(net, &te, 0.5f, &m));
     print_message("multilabel: exact match %.4f, F1 %.4f %.4f %.4f\n", (double)m.exact_match,
                   (double)m.f1[0], (double)m.f1[1], (double)m.f1[2]);
     for (int k = 0; k < 3; k++)
@@ -259,11 +260,11 @@ static void multilabel_fits(void **st)
     assert_close(res.test_acc, m.exact_match, 1e-6); /* the trainer's "accuracy" */
     /* a threshold near 1 predicts (almost) nothing: recall falls, precision stays */
     bd_multilabel_metrics_t hi;
-    assert_ok(bd_multilabel_metrics(&net, &te, 0.999999f, &hi));
+    assert_ok(bd_multilabel_metrics(net, &te, 0.999999f, &hi));
     assert_true(hi.recall[0] < m.recall[0]);
-    assert_fails(bd_multilabel_metrics(&net, &te, 1.0f, &hi), BD_ERR_ARG, "threshold 1");
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    assert_fails(bd_multilabel_metrics(net, &te, 1.0f, &hi), BD_ERR_ARG, "threshold 1");
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -271,13 +272,13 @@ static void multilabel_fits(void **st)
 /* a net that outputs its two inputs: the confusion matrix by construction */
 static void confusion_matrix(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_create(&net, 1, 1, 2));
-    assert_ok(bd_net_add_affine(&net, 2));
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_STD, 0.01f}, &r));
-    float *W = bd_f32(&net.layers[0].W);
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_STD, 0.01f}, &r));
+    float *W = bd_f32(&net->layers[0].W);
     W[0] = 1, W[1] = 0, W[2] = 0, W[3] = 1; /* identity */
     bd_dataset ds;
     memset(&ds, 0, sizeof ds);
@@ -291,26 +292,26 @@ static void confusion_matrix(void **st)
     memcpy(ds.y.data, y, sizeof y);
     ds.n = 5, ds.c = ds.h = 1, ds.w = 2, ds.nclasses = 2, ds.scale = 1;
     long m[4];
-    assert_ok(bd_confusion(&net, &ds, m, 2));
+    assert_ok(bd_confusion(net, &ds, m, 2));
     assert_int_equal(m[0], 2); /* true 0, predicted 0 */
     assert_int_equal(m[1], 1); /* true 0, predicted 1 */
     assert_int_equal(m[2], 0);
     assert_int_equal(m[3], 2);
-    assert_fails(bd_confusion(&net, &ds, m, 3), BD_ERR_SHAPE, "3 classes");
+    assert_fails(bd_confusion(net, &ds, m, 3), BD_ERR_SHAPE, "3 classes");
     bd_dataset_free(&ds);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* the model file keeps the task, the targets' standardisation, the
  * threshold, the input normalisation and the class names */
 static void model_meta_round_trip(void **st)
 {
-    bd_net net, back;
+    bd_net *net = NULL, *back = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     assert_ok(bd_net_create(&net, 3, 2, 2));
-    assert_ok(bd_net_add_affine(&net, 2));
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_STD, 0.01f}, &r));
+    assert_ok(bd_net_add_affine(net, 2));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_STD, 0.01f}, &r));
     bd_model_meta m, got;
     bd_model_meta_init(&m);
     m.task = BD_TASK_REGRESS;
@@ -321,7 +322,7 @@ static void model_meta_round_trip(void **st)
     for (int c = 0; c < 3; c++)
         m.norm_mean[c] = 0.1f * c, m.norm_std[c] = 0.2f + c;
     snprintf(m.classes, sizeof m.classes, "cat\ndog\n");
-    assert_ok(bd_model_save(&net, tpath("m.safetensors"), &m));
+    assert_ok(bd_model_save(net, tpath("m.safetensors"), &m));
     assert_ok(bd_model_load(&back, tpath("m.safetensors"), &got));
     assert_int_equal(got.task, BD_TASK_REGRESS);
     assert_int_equal(got.target_n, 2);
@@ -330,16 +331,16 @@ static void model_meta_round_trip(void **st)
     assert_int_equal(got.norm_c, 3);
     assert_close(got.norm_std[2], 2.2, 1e-6);
     assert_string_equal(got.classes, "cat\ndog\n");
-    bd_net_free(&back);
+    bd_net_free(back);
     m.task = BD_TASK_MULTILABEL;
     m.target_n = 0;
     m.threshold = 0.3f;
-    assert_ok(bd_model_save(&net, tpath("m.safetensors"), &m));
+    assert_ok(bd_model_save(net, tpath("m.safetensors"), &m));
     assert_ok(bd_model_load(&back, tpath("m.safetensors"), &got));
     assert_int_equal(got.task, BD_TASK_MULTILABEL);
     assert_close(got.threshold, 0.3, 1e-7);
-    bd_net_free(&back);
-    bd_net_free(&net);
+    bd_net_free(back);
+    bd_net_free(net);
 }
 
 /* two overlapping blobs, class 1 only `minor` of the samples */
@@ -400,37 +401,37 @@ static void class_counts_and_weights(void **st)
 /* the weighted loss is what it says, and its gradient checks */
 static void weighted_softmax_ce(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 2);
     assert_ok(bd_net_create(&net, 1, 1, 3));
-    assert_ok(bd_net_add_affine(&net, 5));
-    assert_ok(bd_net_add(&net, BD_LAYER_TANH, 0));
-    assert_ok(bd_net_add_affine(&net, 3));
-    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    assert_ok(bd_net_add_affine(net, 5));
+    assert_ok(bd_net_add(net, BD_LAYER_TANH, 0));
+    assert_ok(bd_net_add_affine(net, 3));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_XAVIER, 0}, &r));
     bd_tensor x, y;
     random_batch_range(&x, &y, 6, 3, 3, -1, 1, 4);
-    assert_ok(bd_net_reserve(&net, 6));
+    assert_ok(bd_net_reserve(net, 6));
     float plain, weighted;
-    assert_ok(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, &plain));
+    assert_ok(bd_net_loss(net, &x, (bd_labels){bd_i32(&y), NULL}, &plain));
     const float w[3] = {0.5f, 2.0f, 4.0f};
-    net.class_weight = w;
-    assert_ok(bd_net_loss(&net, &x, (bd_labels){bd_i32(&y), NULL}, &weighted));
+    net->class_weight = w;
+    assert_ok(bd_net_loss(net, &x, (bd_labels){bd_i32(&y), NULL}, &weighted));
     /* by hand: the rows' cross-entropies from the probabilities, weighted */
     double want = 0;
     for (int i = 0; i < 6; i++) {
         int t = bd_i32(&y)[i];
-        want -= w[t] * log(bd_f32(&net.prob)[i * 3 + t]);
+        want -= w[t] * log(bd_f32(&net->prob)[i * 3 + t]);
     }
     assert_close(weighted, want / 6, 1e-5);
     assert_true(fabs(weighted - plain) > 1e-3);
     bd_gradcheck_row rows[8];
     int nr = 0;
-    assert_ok(bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
-    net.class_weight = NULL;
+    assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
+    net->class_weight = NULL;
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
 }
 
 /* recall of the 5% class: plain training neglects it; class weights and
@@ -440,7 +441,7 @@ static double minority_recall(int mode)
     bd_dataset tr, te;
     imbalanced_blobs(&tr, 2000, 0.05, 5);
     imbalanced_blobs(&te, 2000, 0.5, 6);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 1);
     int hidden[1] = {8};
@@ -448,10 +449,10 @@ static double minority_recall(int mode)
     float w[2];
     assert_ok(bd_class_weights(&tr, w));
     if (mode == 1)
-        net.class_weight = w;
-    bd_optim opt;
+        net->class_weight = w;
+    bd_optim *opt = NULL;
     bd_optim_config oc = {.lr = 0.05f};
-    assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&opt, "sgd", &oc, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.epochs = 10;
@@ -460,12 +461,12 @@ static double minority_recall(int mode)
     if (mode == 2)
         cfg.sampling = BD_SAMPLE_BALANCED;
     bd_train_result res;
-    assert_ok(bd_train(&net, &opt, &tr, NULL, &cfg, &res));
-    net.class_weight = NULL;
+    assert_ok(bd_train(net, opt, &tr, NULL, &cfg, &res));
+    net->class_weight = NULL;
     long m[4];
-    assert_ok(bd_confusion(&net, &te, m, 2));
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    assert_ok(bd_confusion(net, &te, m, 2));
+    bd_optim_free(opt);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
     return (double)m[3] / (double)(m[2] + m[3]);
@@ -572,17 +573,17 @@ static void clip_grad_norm(void **st)
     imbalanced_blobs(&ds, 50, 0.5, 1);
     double moved[2], norm[2];
     for (int clip = 0; clip < 2; clip++) {
-        bd_net net;
+        bd_net *net = NULL;
         bd_rng r;
         bd_rng_seed(&r, 1);
         int hidden[1] = {4};
         assert_ok(bd_net_mlp(&net, 2, hidden, 1, 2, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0},
                              &r));
-        float *before = malloc(net.params.size * sizeof *before);
-        memcpy(before, net.params.data, net.params.size * sizeof *before);
-        bd_optim opt;
+        float *before = malloc(net->params.size * sizeof *before);
+        memcpy(before, net->params.data, net->params.size * sizeof *before);
+        bd_optim *opt = NULL;
         bd_optim_config oc = {.lr = 1.0f};
-        assert_ok(bd_optim_create(&opt, "sgd", &oc, bd_net_param_count(&net)));
+        assert_ok(bd_optim_create(&opt, "sgd", &oc, net));
         bd_train_config cfg;
         bd_train_config_default(&cfg);
         cfg.iters = 1;
@@ -592,16 +593,16 @@ static void clip_grad_norm(void **st)
         cfg.ud = &norm[clip];
         cfg.clip_grad_norm = clip ? 0.01f : 0.0f;
         bd_train_result res;
-        assert_ok(bd_train(&net, &opt, &ds, NULL, &cfg, &res));
+        assert_ok(bd_train(net, opt, &ds, NULL, &cfg, &res));
         double d2 = 0;
-        for (size_t i = 0; i < net.params.size; i++) {
-            double d = bd_f32(&net.params)[i] - before[i];
+        for (size_t i = 0; i < net->params.size; i++) {
+            double d = bd_f32(&net->params)[i] - before[i];
             d2 += d * d;
         }
         moved[clip] = sqrt(d2);
         free(before);
-        bd_optim_free(&opt);
-        bd_net_free(&net);
+        bd_optim_free(opt);
+        bd_net_free(net);
     }
     assert_close(norm[0], norm[1], 1e-9);   /* the hook sees the norm before clipping */
     assert_close(moved[0], norm[0], 1e-4 * norm[0]); /* lr 1: the step is the gradient */

@@ -2,13 +2,16 @@
  * weights, the NaN guard keeping the last good weights, learning-rate
  * schedules, hyperparameter search. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
-static void build(bd_net *net, int d, int classes, uint64_t seed)
+static void build(bd_net **out, int d, int classes, uint64_t seed)
 {
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, seed);
     int hidden[2] = {64, 64};
-    assert_ok(bd_net_mlp(net, d, hidden, 2, classes, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
+    assert_ok(bd_net_mlp(&net, d, hidden, 2, classes, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
+    *out = net;
 }
 
 /* what each epoch saw, and the weights it ended with */
@@ -37,12 +40,12 @@ static void early_stopping_keeps_best(void **st)
     bd_dataset tr, val;
     make_blobs_spread(&tr, 60, 10, 3, 3.0f, 1.5f, 1, 77);
     make_blobs_spread(&val, 300, 10, 3, 3.0f, 1.5f, 2, 77);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 10, 3, 5);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", &(bd_optim_config){.lr = 0.01f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "adam", &(bd_optim_config){.lr = 0.01f}, net));
     static float weights[200 * 6000];
-    rec r = {.net = &net, .weights = weights, .np = bd_net_param_count(&net)};
+    rec r = {.net = net, .weights = weights, .np = bd_net_param_count(net)};
     assert_true(r.np <= 6000);
     bd_train_config cfg;
     bd_train_config_default(&cfg);
@@ -53,7 +56,7 @@ static void early_stopping_keeps_best(void **st)
     cfg.on_epoch = on_epoch;
     cfg.ud = &r;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     assert_int_equal(res.stopped_early, 1);
     assert_true(res.epochs < 200);
     assert_int_equal(res.epochs, res.best_epoch + 5);
@@ -61,17 +64,17 @@ static void early_stopping_keeps_best(void **st)
     for (int e = 0; e < r.n; e++)
         assert_true(r.val_loss[res.best_epoch - 1] <= r.val_loss[e]);
     /* and the net ends with exactly that epoch's weights */
-    assert_memory_equal(net.params.data, weights + (size_t)(res.best_epoch - 1) * r.np,
+    assert_memory_equal(net->params.data, weights + (size_t)(res.best_epoch - 1) * r.np,
                         r.np * sizeof(float));
     float acc, loss;
-    assert_ok(bd_evaluate(&net, &val, &acc, &loss));
+    assert_ok(bd_evaluate(net, &val, &acc, &loss));
     assert_close(loss, r.val_loss[res.best_epoch - 1], 1e-6);
     assert_close(acc, res.val_acc, 1e-6);
     /* patience without a validation set is an error */
     cfg.val = NULL;
-    assert_fails(bd_train(&net, &o, &tr, NULL, &cfg, NULL), BD_ERR_ARG, "validation set");
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    assert_fails(bd_train(net, o, &tr, NULL, &cfg, NULL), BD_ERR_ARG, "validation set");
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&val);
 }
@@ -80,14 +83,14 @@ static void nan_guard_keeps_last_good_weights(void **st)
 {
     bd_dataset tr;
     make_blobs_spread(&tr, 200, 6, 3, 1.0f, 1.5f, 3, 77);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 6, 3, 2);
-    bd_optim o;
+    bd_optim *o = NULL;
     /* SGD on a rate that makes the weights grow by a factor every step:
      * finite for a few epochs, then inf/NaN */
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 3.0f}, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 3.0f}, net));
     static float weights[200 * 6000];
-    rec r = {.net = &net, .weights = weights, .np = bd_net_param_count(&net)};
+    rec r = {.net = net, .weights = weights, .np = bd_net_param_count(net)};
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 50;
@@ -98,17 +101,17 @@ static void nan_guard_keeps_last_good_weights(void **st)
     for (size_t i = 0; i < tr.x.size; i++)
         bd_f32(&tr.x)[i] *= 50.0f;
     bd_train_result res;
-    bd_status s = bd_train(&net, &o, &tr, NULL, &cfg, &res);
+    bd_status s = bd_train(net, o, &tr, NULL, &cfg, &res);
     assert_int_equal(s, BD_ERR_NUMERIC);
     assert_true(strstr(bd_errmsg(), "at epoch") != NULL);
-    const float *p = bd_f32(&net.params);
+    const float *p = bd_f32(&net->params);
     for (size_t i = 0; i < r.np; i++)
         assert_true(isfinite(p[i]));
     if (r.n > 0)
         assert_memory_equal(p, weights + (size_t)(r.n - 1) * r.np, r.np * sizeof(float));
     assert_int_equal(res.epochs, r.n);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -130,10 +133,10 @@ static void schedules(void **st)
     /* through the trainer: the epoch's rate is the schedule's */
     bd_dataset tr;
     make_blobs_spread(&tr, 100, 4, 2, 1.0f, 1.5f, 4, 77);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 4, 2, 1);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "momentum", &(bd_optim_config){.lr = 0.08f}, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "momentum", &(bd_optim_config){.lr = 0.08f}, net));
     rec r = {0};
     bd_train_config cfg;
     bd_train_config_default(&cfg);
@@ -145,21 +148,21 @@ static void schedules(void **st)
     cfg.on_epoch = on_epoch;
     cfg.ud = &r;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     const float want[6] = {0.08f, 0.08f, 0.04f, 0.04f, 0.02f, 0.02f};
     for (int e = 0; e < 6; e++)
         assert_close(r.lr[e], want[e], 1e-7);
-    assert_close(o.cfg.lr, 0.08, 1e-7); /* the optimizer gets its rate back */
-    bd_optim_free(&o);
+    assert_close(o->cfg.lr, 0.08, 1e-7); /* the optimizer gets its rate back */
+    bd_optim_free(o);
 
     /* adaptive (seed 004): halve exactly after an epoch whose loss got worse */
-    bd_net_free(&net);
+    bd_net_free(net);
     build(&net, 4, 2, 1);
-    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 2.0f}, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&o, "sgd", &(bd_optim_config){.lr = 2.0f}, net));
     memset(&r, 0, sizeof r);
     cfg.schedule = BD_LR_ADAPTIVE;
     cfg.epochs = 30;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     int halvings = 0;
     for (int e = 1; e < r.n; e++) {
         float expect = r.loss[e - 1] > (e >= 2 ? r.loss[e - 2] : INFINITY) ? r.lr[e - 1] * 0.5f
@@ -168,8 +171,8 @@ static void schedules(void **st)
         halvings += r.lr[e] < r.lr[e - 1];
     }
     assert_true(halvings >= 1); /* lr 2.0 is too high: the loss does get worse */
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -178,10 +181,10 @@ static void validation_metrics_reported(void **st)
     bd_dataset tr, val;
     make_blobs_spread(&tr, 300, 5, 3, 1.0f, 1.5f, 5, 77);
     make_blobs_spread(&val, 100, 5, 3, 1.0f, 1.5f, 6, 77);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 5, 3, 1);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "adam", NULL, bd_net_param_count(&net)));
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "adam", NULL, net));
     rec r = {0};
     bd_train_config cfg;
     bd_train_config_default(&cfg);
@@ -191,16 +194,16 @@ static void validation_metrics_reported(void **st)
     cfg.on_epoch = on_epoch;
     cfg.ud = &r;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     assert_int_equal(r.n, 5);
     for (int e = 0; e < 5; e++)
         assert_true(r.val_loss[e] > 0 && isfinite(r.val_loss[e]));
     float acc;
-    assert_ok(bd_evaluate(&net, &val, &acc, NULL));
+    assert_ok(bd_evaluate(net, &val, &acc, NULL));
     assert_close(acc, res.val_acc, 0);
     assert_true(res.val_acc > 0.8f);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
     bd_dataset_free(&val);
 }

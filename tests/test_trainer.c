@@ -5,16 +5,19 @@
  * by one rank stops all; a finished run extended to more epochs equals a
  * longer run. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include <pthread.h>
 #include <signal.h>
 
-static void build(bd_net *net, uint64_t seed)
+static void build(bd_net **out, uint64_t seed)
 {
+    bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, seed);
     int hidden[2] = {24, 16};
-    assert_ok(bd_net_mlp(net, 8, hidden, 2, 4, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
+    assert_ok(bd_net_mlp(&net, 8, hidden, 2, 4, BD_LAYER_RELU, (bd_init){BD_INIT_HE, 0}, &r));
+    *out = net;
 }
 
 static void config(bd_train_config *cfg)
@@ -37,17 +40,17 @@ static void hand_loop_equals_bd_train(void **st)
     bd_train_config cfg;
     config(&cfg);
 
-    bd_net a, b;
-    bd_optim oa, ob;
+    bd_net *a = NULL, *b = NULL;
+    bd_optim *oa = NULL, *ob = NULL;
     build(&a, 3);
     build(&b, 3);
-    assert_ok(bd_optim_create(&oa, "adam", &oc, bd_net_param_count(&a)));
-    assert_ok(bd_optim_create(&ob, "adam", &oc, bd_net_param_count(&b)));
+    assert_ok(bd_optim_create(&oa, "adam", &oc, a));
+    assert_ok(bd_optim_create(&ob, "adam", &oc, b));
     bd_train_result ra, rb;
-    assert_ok(bd_train(&a, &oa, &tr, &te, &cfg, &ra));
+    assert_ok(bd_train(a, oa, &tr, &te, &cfg, &ra));
 
     bd_trainer *t;
-    assert_ok(bd_trainer_create(&t, &b, &ob, &tr, &te, &cfg));
+    assert_ok(bd_trainer_create(&t, b, ob, &tr, &te, &cfg));
     int steps = 0, epochs = 0;
     float loss = -1;
     while (!bd_trainer_done(t)) {
@@ -77,13 +80,13 @@ static void hand_loop_equals_bd_train(void **st)
     assert_int_equal(rb.iters, ra.iters);
     assert_true(rb.final_loss == ra.final_loss);
     assert_true(rb.test_acc == ra.test_acc);
-    assert_memory_equal(a.params.data, b.params.data, a.params.size * sizeof(float));
-    assert_int_equal(oa.t, ob.t);
+    assert_memory_equal(a->params.data, b->params.data, a->params.size * sizeof(float));
+    assert_int_equal(oa->t, ob->t);
 
-    bd_optim_free(&oa);
-    bd_optim_free(&ob);
-    bd_net_free(&a);
-    bd_net_free(&b);
+    bd_optim_free(oa);
+    bd_optim_free(ob);
+    bd_net_free(a);
+    bd_net_free(b);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -106,8 +109,8 @@ typedef struct world {
 typedef struct rank_ctx {
     world *w;
     int r;
-    bd_net net;
-    bd_optim opt;
+    bd_net *net;
+    bd_optim *opt;
     const bd_dataset *tr, *te;
     bd_train_config cfg;
     bd_train_result res;
@@ -163,7 +166,7 @@ static void rank_on_iter(void *ud, long iter, long total, float loss)
 static void *rank_main(void *arg)
 {
     rank_ctx *c = arg;
-    c->status = bd_train(&c->net, &c->opt, c->tr, c->te, &c->cfg, &c->res);
+    c->status = bd_train(c->net, c->opt, c->tr, c->te, &c->cfg, &c->res);
     return NULL;
 }
 
@@ -185,7 +188,7 @@ static void run_ranks(rank_ctx *ranks, world *w, int n, const bd_dataset *tr,
         c->tr = tr;
         c->te = te;
         build(&c->net, 3);
-        assert_ok(bd_optim_create(&c->opt, "momentum", &oc, bd_net_param_count(&c->net)));
+        assert_ok(bd_optim_create(&c->opt, "momentum", &oc, c->net));
         c->cfg = *cfg;
         c->cfg.rank = r;
         c->cfg.nranks = n;
@@ -207,8 +210,8 @@ static void run_ranks(rank_ctx *ranks, world *w, int n, const bd_dataset *tr,
 static void free_ranks(rank_ctx *ranks, int n)
 {
     for (int r = 0; r < n; r++) {
-        bd_optim_free(&ranks[r].opt);
-        bd_net_free(&ranks[r].net);
+        bd_optim_free(ranks[r].opt);
+        bd_net_free(ranks[r].net);
     }
 }
 
@@ -233,13 +236,13 @@ static void ranks_equal_one_process(void **st)
     config(&cfg);
     cfg.schedule = BD_LR_CONSTANT;
 
-    bd_net one;
-    bd_optim o1;
+    bd_net *one = NULL;
+    bd_optim *o1 = NULL;
     build(&one, 3);
     bd_optim_config oc = {.lr = 0.05f};
-    assert_ok(bd_optim_create(&o1, "momentum", &oc, bd_net_param_count(&one)));
+    assert_ok(bd_optim_create(&o1, "momentum", &oc, one));
     bd_train_result r1;
-    assert_ok(bd_train(&one, &o1, &tr, &te, &cfg, &r1));
+    assert_ok(bd_train(one, o1, &tr, &te, &cfg, &r1));
 
     for (int n = 2; n <= 3; n++) {
         rank_ctx ranks[MAXR];
@@ -248,13 +251,13 @@ static void ranks_equal_one_process(void **st)
         for (int r = 0; r < n; r++) {
             assert_ok(ranks[r].status);
             assert_int_equal(w.grad_calls[r], r1.iters);
-            assert_int_equal(w.grad_n[r], bd_net_param_count(&one));
+            assert_int_equal(w.grad_n[r], bd_net_param_count(one));
             assert_int_equal(ranks[r].res.iters, r1.iters);
             /* every rank takes the identical step */
-            assert_memory_equal(ranks[r].net.params.data, ranks[0].net.params.data,
-                                one.params.size * sizeof(float));
+            assert_memory_equal(ranks[r].net->params.data, ranks[0].net->params.data,
+                                one->params.size * sizeof(float));
         }
-        float d = max_abs_diff(&one, &ranks[0].net);
+        float d = max_abs_diff(one, ranks[0].net);
         print_message("%d ranks: max |w - w_1 process| = %.3g\n", n, (double)d);
         assert_true(d <= 1e-5f);
         assert_close(ranks[0].res.final_loss, r1.final_loss, 1e-5);
@@ -262,8 +265,8 @@ static void ranks_equal_one_process(void **st)
         assert_close(ranks[0].res.train_acc, r1.train_acc, 1e-6);
         free_ranks(ranks, n);
     }
-    bd_optim_free(&o1);
-    bd_net_free(&one);
+    bd_optim_free(o1);
+    bd_net_free(one);
     bd_dataset_free(&tr);
     bd_dataset_free(&te);
 }
@@ -295,21 +298,21 @@ static void ranks_need_hooks(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 40, 8, 4, 1.0f, 1, 5);
-    bd_net net;
-    bd_optim o;
+    bd_net *net = NULL;
+    bd_optim *o = NULL;
     build(&net, 3);
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&net)));
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
     bd_train_config cfg;
     config(&cfg);
     cfg.nranks = 2;
     bd_trainer *t = (bd_trainer *)&cfg;
-    assert_fails(bd_trainer_create(&t, &net, &o, &tr, NULL, &cfg), BD_ERR_ARG, "on_sum");
+    assert_fails(bd_trainer_create(&t, net, o, &tr, NULL, &cfg), BD_ERR_ARG, "on_sum");
     assert_null(t);
     cfg.on_sum = sum_doubles;
     cfg.rank = 2;
-    assert_fails(bd_trainer_create(&t, &net, &o, &tr, NULL, &cfg), BD_ERR_ARG, "rank 2 of 2");
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    assert_fails(bd_trainer_create(&t, net, o, &tr, NULL, &cfg), BD_ERR_ARG, "rank 2 of 2");
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -322,43 +325,54 @@ static void result_set_on_errors(void **st)
     memset(&res, 0x7f, sizeof res);
     bd_dataset tr;
     make_blobs(&tr, 40, 8, 4, 1.0f, 1, 5);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, 10));
-    assert_fails(bd_train(NULL, &o, &tr, NULL, NULL, &res), BD_ERR_ARG, "network is NULL");
+    bd_net *net = NULL;
+    build(&net, 3);
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
+    assert_fails(bd_train(NULL, o, &tr, NULL, NULL, &res), BD_ERR_ARG, "network is NULL");
     assert_int_equal(res.iters, 0);
     assert_int_equal(res.epochs, 0);
     assert_true(res.test_acc == -1.0f && res.train_acc == -1.0f);
     memset(&res, 0x7f, sizeof res);
-    bd_net net;
-    build(&net, 3);
     bd_train_config cfg;
     config(&cfg);
     cfg.batch = 0;
-    assert_fails(bd_train(&net, &o, &tr, NULL, &cfg, &res), BD_ERR_ARG, "batch size 0");
+    assert_fails(bd_train(net, o, &tr, NULL, &cfg, &res), BD_ERR_ARG, "batch size 0");
     assert_int_equal(res.iters, 0);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
-/* An optimizer sized for another parameter count (here: made before the
- * network was built, 0 parameters) no longer trains nothing with BD_OK. */
+/* An optimizer sized for another parameter count no longer trains nothing
+ * with BD_OK: one made before the network was built cannot be created at
+ * all, and one made for another network (here: before freezing) is
+ * refused by the first step, changing no weight. */
 static void wrong_optimizer_refused(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 40, 8, 4, 1.0f, 1, 5);
-    bd_net net;
+    bd_net *net = NULL, *unbuilt = NULL;
+    assert_ok(bd_net_create(&unbuilt, 1, 1, 8));
+    assert_ok(bd_net_add_affine(unbuilt, 4));
+    bd_optim *o = NULL;
+    assert_fails(bd_optim_create(&o, "sgd", NULL, unbuilt), BD_ERR_ARG, "not built");
+    bd_net_free(unbuilt);
     build(&net, 3);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, 0));
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
+    assert_ok(bd_net_freeze(net, 1));
     bd_train_config cfg;
     config(&cfg);
     bd_train_result res;
-    assert_fails(bd_train(&net, &o, &tr, NULL, &cfg, &res), BD_ERR_SHAPE,
-                 "created for 0 (was it created before bd_net_build?)");
+    size_t n;
+    float *p = bd_net_params(net, &n), last = p[n - 1];
+    char want[96];
+    snprintf(want, sizeof want, "but the optimizer was created for %zu", bd_net_param_count(net));
+    assert_fails(bd_train(net, o, &tr, NULL, &cfg, &res), BD_ERR_SHAPE, want);
     assert_int_equal(res.iters, 0);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    assert_true(p[n - 1] == last);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -375,25 +389,25 @@ static void grad_hook_before_update(void **st)
 {
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 3);
-    size_t P = net.params.size;
+    size_t P = net->params.size;
     float *w0 = malloc(P * sizeof *w0);
-    memcpy(w0, net.params.data, P * sizeof *w0);
-    bd_optim o;
-    assert_ok(bd_optim_create(&o, "sgd", NULL, bd_net_param_count(&net)));
+    memcpy(w0, net->params.data, P * sizeof *w0);
+    bd_optim *o = NULL;
+    assert_ok(bd_optim_create(&o, "sgd", NULL, net));
     bd_train_config cfg;
     config(&cfg);
     long calls = 0;
     cfg.on_grad = zero_grads;
     cfg.dist_ud = &calls;
     bd_train_result res;
-    assert_ok(bd_train(&net, &o, &tr, NULL, &cfg, &res));
+    assert_ok(bd_train(net, o, &tr, NULL, &cfg, &res));
     assert_int_equal(calls, res.iters);
-    assert_memory_equal(w0, net.params.data, P * sizeof *w0); /* nothing moved */
+    assert_memory_equal(w0, net->params.data, P * sizeof *w0); /* nothing moved */
     free(w0);
-    bd_optim_free(&o);
-    bd_net_free(&net);
+    bd_optim_free(o);
+    bd_net_free(net);
     bd_dataset_free(&tr);
 }
 
@@ -409,51 +423,51 @@ static void finished_run_extended(void **st)
     config(&cfg);
     cfg.schedule = BD_LR_CONSTANT;
 
-    bd_net a;
-    bd_optim oa;
+    bd_net *a = NULL;
+    bd_optim *oa = NULL;
     build(&a, 3);
-    assert_ok(bd_optim_create(&oa, "adam", &oc, bd_net_param_count(&a)));
+    assert_ok(bd_optim_create(&oa, "adam", &oc, a));
     bd_train_result ra;
-    assert_ok(bd_train(&a, &oa, &tr, NULL, &cfg, &ra));
+    assert_ok(bd_train(a, oa, &tr, NULL, &cfg, &ra));
 
     char dir[] = "/tmp/badak_trainer_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    bd_net b;
-    bd_optim ob;
+    bd_net *b = NULL;
+    bd_optim *ob = NULL;
     build(&b, 3);
-    assert_ok(bd_optim_create(&ob, "adam", &oc, bd_net_param_count(&b)));
+    assert_ok(bd_optim_create(&ob, "adam", &oc, b));
     cfg.epochs = 2;
     cfg.checkpoint = dir;
     bd_train_result rb;
-    assert_ok(bd_train(&b, &ob, &tr, NULL, &cfg, &rb));
+    assert_ok(bd_train(b, ob, &tr, NULL, &cfg, &rb));
     assert_int_equal(rb.epochs, 2);
 
-    bd_net c;
-    bd_optim oc2;
+    bd_net *c = NULL;
+    bd_optim *oc2 = NULL;
     bd_train_pos pos;
     assert_ok(bd_checkpoint_load(dir, &c, &oc2, &pos, NULL, NULL));
     cfg.epochs = 4;
     cfg.resume = &pos;
     bd_train_result rc;
-    assert_ok(bd_train(&c, &oc2, &tr, NULL, &cfg, &rc));
+    assert_ok(bd_train(c, oc2, &tr, NULL, &cfg, &rc));
     assert_int_equal(rc.epochs, 4);
     assert_int_equal(rc.iters, ra.iters);
-    assert_memory_equal(a.params.data, c.params.data, a.params.size * sizeof(float));
+    assert_memory_equal(a->params.data, c->params.data, a->params.size * sizeof(float));
     assert_true(rc.final_loss == ra.final_loss);
     /* fewer epochs than already done do not fit */
     cfg.epochs = 1;
-    assert_fails(bd_train(&c, &oc2, &tr, NULL, &cfg, &rc), BD_ERR_ARG, "does not fit this run");
+    assert_fails(bd_train(c, oc2, &tr, NULL, &cfg, &rc), BD_ERR_ARG, "does not fit this run");
 
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
     bd_train_pos_free(&pos);
-    bd_optim_free(&oa);
-    bd_optim_free(&ob);
-    bd_optim_free(&oc2);
-    bd_net_free(&a);
-    bd_net_free(&b);
-    bd_net_free(&c);
+    bd_optim_free(oa);
+    bd_optim_free(ob);
+    bd_optim_free(oc2);
+    bd_net_free(a);
+    bd_net_free(b);
+    bd_net_free(c);
     bd_dataset_free(&tr);
 }
 
@@ -462,20 +476,20 @@ static void evaluate_range_sums(void **st)
 {
     bd_dataset te;
     make_blobs(&te, 77, 8, 4, 1.0f, 2, 5);
-    bd_net net;
+    bd_net *net = NULL;
     build(&net, 3);
     float acc, loss;
-    assert_ok(bd_evaluate(&net, &te, &acc, &loss));
+    assert_ok(bd_evaluate(net, &te, &acc, &loss));
     bd_eval_sums a, b, e;
-    assert_ok(bd_evaluate_range(&net, &te, 0, 30, 1, &a));
-    assert_ok(bd_evaluate_range(&net, &te, 30, 77, 1, &b));
-    assert_ok(bd_evaluate_range(&net, &te, 77, 77, 1, &e));
+    assert_ok(bd_evaluate_range(net, &te, 0, 30, 1, &a));
+    assert_ok(bd_evaluate_range(net, &te, 30, 77, 1, &b));
+    assert_ok(bd_evaluate_range(net, &te, 77, 77, 1, &e));
     assert_int_equal(e.n, 0);
     assert_int_equal(a.n + b.n, 77);
     assert_close((double)(a.correct + b.correct) / 77, acc, 1e-6);
     assert_close((a.loss_sum + b.loss_sum) / 77, loss, 1e-5);
-    assert_fails(bd_evaluate_range(&net, &te, 10, 78, 0, &e), BD_ERR_ARG, "rows [10, 78)");
-    bd_net_free(&net);
+    assert_fails(bd_evaluate_range(net, &te, 10, 78, 0, &e), BD_ERR_ARG, "rows [10, 78)");
+    bd_net_free(net);
     bd_dataset_free(&te);
 }
 
@@ -483,7 +497,7 @@ static void evaluate_range_sums(void **st)
  * set with scale 0 no longer zeroes every input silently */
 static void null_and_scale_refused(void **st)
 {
-    bd_net net;
+    bd_net *net = NULL;
     assert_fails(bd_net_from_ini(&net, "[a]\ntype = affine\nunits = 2\n", "x.ini", 1, 1, 4, 0,
                                  NULL), BD_ERR_ARG, "rng is NULL");
     assert_fails(bd_model_save(NULL, "/tmp/never.safetensors", NULL), BD_ERR_ARG,

@@ -56,11 +56,11 @@ int main(void)
                       "kernel = 2\n[f]\ntype = flatten\n[a]\ntype = affine\nunits = 3\n";
     bd_rng r;
     bd_rng_seed(&r, 3);
-    bd_net net;
+    bd_net *net = NULL;
     if (bd_net_from_ini(&net, ini, "tsan.ini", 0, 0, 0, 3, &r) != BD_OK)
         return fail("network");
-    bd_status s = bd_model_save(&net, path, NULL);
-    bd_net_free(&net);
+    bd_status s = bd_model_save(net, path, NULL);
+    bd_net_free(net);
     if (s != BD_OK)
         return fail("save");
     bd_model *m = bd_model_open(path, &s);

@@ -164,15 +164,15 @@ static int accuracy(const model_file *m, float (*round)(float), const bd_dataset
             if (w != 0 && isfinite(r))
                 worst = fmax(worst, fabs((double)r - w) / fabs(w));
         }
-    bd_net net;
+    bd_net *net = NULL;
     bd_status s = bd_model_load_mem(&net, copy, m->len, name, NULL);
     free(copy);
     if (s != BD_OK)
         return fprintf(stderr, "half_float_network: %s\n", bd_errmsg()), 0;
-    s = bd_net_reserve(&net, 100);
+    s = bd_net_reserve(net, 100);
     if (s == BD_OK)
-        s = bd_evaluate(&net, test, acc, NULL);
-    bd_net_free(&net);
+        s = bd_evaluate(net, test, acc, NULL);
+    bd_net_free(net);
     if (s != BD_OK)
         return fprintf(stderr, "half_float_network: %s\n", bd_errmsg()), 0;
     printf("caluculate accuracy (%s) ... test accuracy %.4f", name, (double)*acc);

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bd_set_threads(1);
-    bd_net net;
+    bd_net *net = NULL;
     bd_dataset train, test;
     if (bd_model_load(&net, argv[1], NULL) != BD_OK) {
         fprintf(stderr, "misclassified_mnist: %s\n", bd_errmsg());
@@ -52,23 +52,23 @@ int main(int argc, char **argv)
     }
     if (bd_mnist_load(mnist_dir(), &train, &test) != BD_OK) {
         printf("skipped: %s\n", bd_errmsg());
-        bd_net_free(&net);
+        bd_net_free(net);
         return 0;
     }
     bd_tensor xb, yb;
-    bd_status s = bd_net_reserve(&net, batch_size);
+    bd_status s = bd_net_reserve(net, batch_size);
     if (s == BD_OK)
         s = bd_tensor_alloc(&xb, BD_F32, 2, (int[]){batch_size, 28 * 28});
     if (s == BD_OK)
         s = bd_tensor_alloc(&yb, BD_I32, 1, &batch_size);
-    bd_net_set_training(&net, 0); /* predict(tx, train_flg=False) */
+    bd_net_set_training(net, 0); /* predict(tx, train_flg=False) */
     printf("calculating test accuracy ... \n");
     int acc = 0, wrong = 0, shown = 0;
     for (int i = 0; s == BD_OK && i < test.n / batch_size; i++) {
         const bd_tensor *y;
         s = bd_dataset_slice(&test, i * batch_size, batch_size, &xb, &yb);
         if (s == BD_OK)
-            s = bd_net_forward(&net, &xb, &y);
+            s = bd_net_forward(net, &xb, &y);
         for (int r = 0; s == BD_OK && r < batch_size; r++) {
             int pred = argmax(bd_f32(y) + r * 10, 10), label = bd_i32(&yb)[r];
             if (pred == label) {
@@ -90,6 +90,6 @@ int main(int argc, char **argv)
     }
     bd_tensor_free(&xb), bd_tensor_free(&yb);
     bd_dataset_free(&train), bd_dataset_free(&test);
-    bd_net_free(&net);
+    bd_net_free(net);
     return s != BD_OK;
 }

@@ -111,7 +111,7 @@ bd_status cli_net_spec(const net_opts *o, bd_net_spec *s);
 /* Build the network described by o for c x h x w samples and `classes`
  * classes; prints nothing. */
 bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_rng *rng,
-                        bd_net *net);
+                        bd_net **net);
 /* Can o be built for any input (two_layer, mlp; or an unknown name, which
  * fails the same everywhere)? Not for convolutional presets and .ini files. */
 int cli_is_dense(const net_opts *o);
@@ -214,5 +214,10 @@ typedef struct progress {
 void progress_init(progress *p, int quiet);
 void progress_update(progress *p, long iter, long total, float loss);
 void progress_clear(progress *p);
+
+/* one sample's input channels, height, width of a network */
+static inline int cli_in_c(const bd_net *n) { int c; bd_net_input_shape(n, &c, NULL, NULL); return c; }
+static inline int cli_in_h(const bd_net *n) { int h; bd_net_input_shape(n, NULL, &h, NULL); return h; }
+static inline int cli_in_w(const bd_net *n) { int w; bd_net_input_shape(n, NULL, NULL, &w); return w; }
 
 #endif

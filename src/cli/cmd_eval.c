@@ -141,7 +141,7 @@ int cmd_eval(int argc, char **argv)
                (double)acc, test.n, secs);
     else
         printf("%s: %s, %zu parameters\ntest accuracy %.4f (%d samples of %s, %.2fs)\n", model,
-               net->desc, bd_net_param_count(net), (double)acc, test.n, test.name, secs);
+               bd_net_desc(net), bd_net_param_count(net), (double)acc, test.n, test.name, secs);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
     bd_model_close(m);
@@ -162,20 +162,22 @@ int cmd_info(int argc, char **argv)
     }
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("info", "expected one model file");
-    bd_net net;
+    bd_net *net = NULL;
     bd_model_meta m;
     bd_status s = bd_model_load(&net, argv[1], &m);
     if (s != BD_OK)
         return cli_fail(s);
     printf("model      %s\n", argv[1]);
-    printf("network    %s\n", net.desc);
+    printf("network    %s\n", bd_net_desc(net));
     printf("written by badak %s\n", m.version[0] ? m.version : "?");
-    bd_net_print(&net, stdout);
-    if (net.frozen)
-        printf("frozen     first %d layers (%zu trainable parameters)\n", net.frozen,
-               bd_net_trainable_count(&net));
-    if (net.weight_decay > 0 || net.l1 > 0)
-        printf("weight decay %g, L1 %g\n", (double)net.weight_decay, (double)net.l1);
+    bd_net_print(net, stdout);
+    if (bd_net_frozen(net))
+        printf("frozen     first %d layers (%zu trainable parameters)\n", bd_net_frozen(net),
+               bd_net_trainable_count(net));
+    float l2, l1;
+    bd_net_get_regularization(net, &l2, &l1);
+    if (l2 > 0 || l1 > 0)
+        printf("weight decay %g, L1 %g\n", (double)l2, (double)l1);
     if (m.data[0])
         printf("data       %s\n", m.data);
     if (m.optimizer[0])
@@ -187,6 +189,6 @@ int cmd_info(int argc, char **argv)
         printf("train accuracy %.4f\n", (double)m.train_acc);
     if (m.test_acc >= 0)
         printf("test accuracy %.4f\n", (double)m.test_acc);
-    bd_net_free(&net);
+    bd_net_free(net);
     return 0;
 }

@@ -44,12 +44,12 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error("export", "--c-header FILE is required");
     if (optind != argc - 1)
         return cli_usage_error("export", "expected one model file");
-    bd_net net;
+    bd_net *net = NULL;
     bd_status s = bd_model_load(&net, argv[optind], NULL);
     if (s != BD_OK)
         return cli_fail(s);
-    s = bd_model_export_c(&net, out, prefix);
-    bd_net_free(&net);
+    s = bd_model_export_c(net, out, prefix);
+    bd_net_free(net);
     if (s != BD_OK)
         return cli_fail(s);
     printf("wrote %s (%s_predict)\n", out, prefix);

@@ -182,11 +182,11 @@ static bd_status make_batch(gc_opts *o, bd_tensor *x, bd_tensor *y)
 /* Check, then print one row per parameter tensor; the exit code. */
 static int run_check(const gc_opts *o, bd_net *net, const bd_tensor *x, const bd_tensor *y)
 {
-    printf("gradient check: %s, %ld samples, %s inputs, %s mode, h = %g\n", net->desc,
+    printf("gradient check: %s, %ld samples, %s inputs, %s mode, h = %g\n", bd_net_desc(net),
            o->samples, o->data ? o->data : "random", o->eval ? "evaluation" : "training",
            (double)o->gc.h);
     int nrows = 0;
-    bd_gradcheck_row *rows = calloc((size_t)net->nlayers * 2 + 2, sizeof *rows);
+    bd_gradcheck_row *rows = calloc((size_t)bd_net_layer_count(net) * 2 + 2, sizeof *rows);
     double t0 = bd_seconds();
     bd_status s;
     if (!rows)
@@ -217,27 +217,26 @@ int cmd_gradcheck(int argc, char **argv)
     bd_set_threads((int)o.threads);
     bd_tensor x, y;
     bd_status s = make_batch(&o, &x, &y);
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng rng;
     bd_rng_seed(&rng, o.seed);
-    memset(&net, 0, sizeof net);
     if (s == BD_OK)
         s = cli_build_net(&o.net, o.in_c, o.in_h, o.in_w, (int)o.classes, &rng, &net);
     if (s == BD_OK)
-        s = bd_net_reserve(&net, (int)o.samples);
+        s = bd_net_reserve(net, (int)o.samples);
     if (s == BD_OK) {
-        bd_net_set_training(&net, !o.eval);
+        bd_net_set_training(net, !o.eval);
         if (o.broken >= 0) {
             bd_debug_break_backward((bd_layer_kind)o.broken, 1);
             printf("note: %s backward deliberately broken (--break-backward)\n",
                    bd_layer_kind_name((bd_layer_kind)o.broken));
         }
-        rc = run_check(&o, &net, &x, &y);
+        rc = run_check(&o, net, &x, &y);
     } else {
         rc = cli_fail(s);
     }
     bd_tensor_free(&x);
     bd_tensor_free(&y);
-    bd_net_free(&net);
+    bd_net_free(net);
     return rc;
 }

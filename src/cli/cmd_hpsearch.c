@@ -147,15 +147,13 @@ int cmd_hpsearch(int argc, char **argv)
     hc.trials = (int)trials;
     hc.epochs = (int)epochs;
     hc.batch = (int)batch;
-    bd_net net;
+    bd_net *net = NULL;
     bd_rng rng;
     bd_rng_seed(&rng, hc.seed);
     bd_status s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
     if (s == BD_OK) {
-        bd_net_free(&net);
-        bd_optim opt;
-        s = bd_optim_create(&opt, hc.optimizer, NULL, 0);
-        bd_optim_free(&opt);
+        bd_net_free(net);
+        s = bd_optim_check(hc.optimizer, NULL);
     }
     if (s != BD_OK)
         return cli_usage_error("hpsearch", "%s", bd_errmsg());

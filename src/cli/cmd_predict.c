@@ -121,14 +121,14 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
     bd_image img;
     bd_image_prep prep = *prep0;
     bd_status s;
-    if (net->in_c == 3) {
-        s = colour_input(path, net->in_h, net->in_w, x);
+    if (cli_in_c(net) == 3) {
+        s = colour_input(path, cli_in_h(net), cli_in_w(net), x);
     } else {
         s = bd_image_load(path, &img);
         if (s != BD_OK)
             return s;
         warn_blank(path, &img);
-        s = bd_image_to_input(&img, net->in_h, net->in_w, &prep, x);
+        s = bd_image_to_input(&img, cli_in_h(net), cli_in_w(net), &prep, x);
         bd_image_free(&img);
         if (s != BD_OK) { /* name the image it was made from */
             char why[300];
@@ -137,10 +137,10 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
         }
     }
     if (s == BD_OK && save_dir)
-        s = save_input(save_dir, path, x, net->in_h, net->in_w);
+        s = save_input(save_dir, path, x, cli_in_h(net), cli_in_w(net));
     /* probabilities (softmax, or sigmoid for one BCE unit) or raw outputs;
      * the model's normalisation is applied by bd_model_predict */
-    const int C = net->out_size;
+    const int C = bd_net_output_size(net);
     float probs[1024];
     if (s == BD_OK && C > 1024)
         s = bd_error(BD_ERR_SHAPE, "%s: %d outputs (predict prints at most 1024)", path, C);
@@ -153,7 +153,7 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
     for (int k = 0; k < n; k++)
         p[k] = probs[k];
     printf("%s:", path);
-    if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) {
+    if (bd_net_loss_kind(net) == BD_LOSS_SIGMOID_BCE && n == 1) {
         int k = p[0] >= 0.5;
         printf(" %d (%.4f)", k, k ? p[0] : 1.0 - p[0]);
     } else {
@@ -222,15 +222,15 @@ int cmd_predict(int argc, char **argv)
 
     bd_status s;
     if (csv) { /* values for each CSV row: needs the whole network and its metadata */
-        bd_net net;
+        bd_net *net = NULL;
         bd_model_meta meta;
         s = bd_model_load(&net, model, &meta);
         if (s != BD_OK)
             return cli_fail(s);
         bd_set_threads(1);
-        bd_net_set_training(&net, 0);
-        int rc = cli_predict_csv(&net, &meta, csv, drop);
-        bd_net_free(&net);
+        bd_net_set_training(net, 0);
+        int rc = cli_predict_csv(net, &meta, csv, drop);
+        bd_net_free(net);
         return rc;
     }
     bd_model *m = bd_model_open(model, &s);
@@ -238,17 +238,17 @@ int cmd_predict(int argc, char **argv)
         return cli_fail(s);
     const bd_model_meta *meta = bd_model_info(m);
     const bd_net *net = bd_model_net(m);
-    if (net->in_h < 2 || net->in_w < 2) { /* a vector model (a CSV's): no image fits it */
+    if (cli_in_h(net) < 2 || cli_in_w(net) < 2) { /* a vector model (a CSV's): no image fits it */
         bd_error(BD_ERR_SHAPE, "%s: the model's input is %dx%dx%d, not an image: predict "
-                 "classifies images; use 'badak eval --csv' for vector data", model, net->in_c,
-                 net->in_h, net->in_w);
+                 "classifies images; use 'badak eval --csv' for vector data", model, cli_in_c(net),
+                 cli_in_h(net), cli_in_w(net));
         bd_model_close(m);
         return cli_fail(BD_ERR_SHAPE);
     }
-    if (net->in_c != 1 && (net->in_c != 3 || save_dir)) {
+    if (cli_in_c(net) != 1 && (cli_in_c(net) != 3 || save_dir)) {
         bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
-                 "or colour (3) images%s", model, net->in_c,
-                 net->in_c == 3 ? " and --save-input writes only grayscale ones" : "");
+                 "or colour (3) images%s", model, cli_in_c(net),
+                 cli_in_c(net) == 3 ? " and --save-input writes only grayscale ones" : "");
         bd_model_close(m);
         return cli_fail(BD_ERR_SHAPE);
     }

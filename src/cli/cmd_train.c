@@ -549,19 +549,16 @@ static int check_options(train_opts *o, int resuming)
         bd_net_spec spec;
         s = cli_net_spec(&o->net, &spec);
         if (s == BD_OK && cli_is_dense(&o->net) && !o->init_from && !resuming) {
-            bd_net net;
+            bd_net *net;
             bd_rng rng;
             bd_rng_seed(&rng, o->seed);
             s = cli_build_net(&o->net, 1, 1, 1, 2, &rng, &net);
             if (s == BD_OK)
-                bd_net_free(&net);
+                bd_net_free(net);
         }
     }
-    if (s == BD_OK) {
-        bd_optim opt;
-        s = bd_optim_create(&opt, o->optimizer, &o->oc, 0);
-        bd_optim_free(&opt);
-    }
+    if (s == BD_OK)
+        s = bd_optim_check(o->optimizer, &o->oc);
     if (s != BD_OK)
         return cli_usage_error("train", "%s", bd_errmsg());
     /* outputs that cannot be written (a device node, a FIFO, an empty name)
@@ -577,8 +574,8 @@ static int check_options(train_opts *o, int resuming)
 /* A run to continue (--resume): what the checkpoint holds. */
 typedef struct resume_ctx {
     const char *dir;
-    bd_net net;
-    bd_optim opt;
+    bd_net *net;
+    bd_optim *opt;
     bd_train_pos pos;
 } resume_ctx;
 
@@ -594,10 +591,8 @@ typedef struct train_run {
     int nthreads;
     double t0, t_load;        /* start; seconds spent loading the data */
     bd_dataset train, test, val;
-    bd_net *net;              /* &net_store: built by build_model */
+    bd_net *net;              /* built by build_model (or the checkpoint's) */
     bd_optim *opt;
-    bd_net net_store;
-    bd_optim opt_store;
     bd_model_meta meta;       /* recorded in checkpoints and the saved model */
     bd_train_result res;
     task_metrics tm;          /* regress / multilabel: the final metrics */
@@ -612,8 +607,8 @@ static void run_free(train_run *r)
 {
     cli_diag_free(&r->diag);
     cli_class_report_free(&r->classes);
-    bd_optim_free(&r->opt_store);
-    bd_net_free(&r->net_store);
+    bd_optim_free(r->opt);
+    bd_net_free(r->net);
     bd_dataset_free(&r->train);
     bd_dataset_free(&r->test);
     bd_dataset_free(&r->val);
@@ -671,14 +666,12 @@ static bd_status build_model(train_run *r)
 {
     const train_opts *o = r->o;
     const net_opts *no = &o->net;
-    r->net = &r->net_store;
-    r->opt = &r->opt_store;
     CLI_TRY(bd_parse_schedule(o->schedule, &r->sched));
     if (r->ck) { /* the network and optimizer as the checkpoint left them */
-        r->net_store = r->ck->net;
-        r->opt_store = r->ck->opt;
-        memset(&r->ck->net, 0, sizeof r->ck->net);
-        memset(&r->ck->opt, 0, sizeof r->ck->opt);
+        r->net = r->ck->net;
+        r->opt = r->ck->opt;
+        r->ck->net = NULL;
+        r->ck->opt = NULL;
         return BD_OK;
     }
     bd_rng rng;
@@ -686,19 +679,17 @@ static bd_status build_model(train_run *r)
     int classes = r->train.nclasses > r->test.nclasses ? r->train.nclasses : r->test.nclasses;
     if (o->init_from) {
         /* transfer learning: a trained model, maybe with a new head */
-        CLI_TRY(bd_model_load(r->net, o->init_from, NULL));
+        CLI_TRY(bd_model_load(&r->net, o->init_from, NULL));
         if (o->replace_head)
             CLI_TRY(bd_net_replace_head(r->net, (int)o->replace_head, &rng));
-        if (no->weight_decay > 0 || no->l1 > 0) {
-            r->net->weight_decay = no->weight_decay;
-            r->net->l1 = no->l1;
-        }
+        if (no->weight_decay > 0 || no->l1 > 0)
+            CLI_TRY(bd_net_set_regularization(r->net, no->weight_decay, no->l1));
     } else {
-        CLI_TRY(cli_build_net(no, r->train.c, r->train.h, r->train.w, classes, &rng, r->net));
+        CLI_TRY(cli_build_net(no, r->train.c, r->train.h, r->train.w, classes, &rng, &r->net));
     }
     if (o->freeze >= 0)
         CLI_TRY(bd_net_freeze(r->net, (int)o->freeze));
-    return bd_optim_create(r->opt, o->optimizer, &o->oc, bd_net_trainable_count(r->net));
+    return bd_optim_create(&r->opt, o->optimizer, &o->oc, r->net);
 }
 
 static void print_header(const train_run *r)
@@ -707,23 +698,23 @@ static void print_header(const train_run *r)
     if (o->quiet)
         return;
     const bd_net *net = r->net;
-    printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, net->desc, r->train.name,
+    printf("badak %s: %s on %s (%d train, %d test", BD_VERSION, bd_net_desc(net), r->train.name,
            r->train.n, r->test.n);
     if (o->csv) /* how many classes the labels make: say it, a typo shows */
         printf(", %d classes, %d of them in the labels", r->train.nclasses, r->distinct);
     if (r->val.n)
         printf(", %d validation", r->val.n);
     printf("), %zu parameters", bd_net_param_count(net));
-    if (net->loss != BD_LOSS_SOFTMAX_CE)
-        printf(", loss %s", bd_loss_kind_name(net->loss));
-    if (net->frozen)
-        printf(" (first %d layers frozen: %zu trainable)", net->frozen,
+    if (bd_net_loss_kind(net) != BD_LOSS_SOFTMAX_CE)
+        printf(", loss %s", bd_loss_kind_name(bd_net_loss_kind(net)));
+    if (bd_net_frozen(net))
+        printf(" (first %d layers frozen: %zu trainable)", bd_net_frozen(net),
                bd_net_trainable_count(net));
     printf("\n");
     if (r->ck)
         printf("resuming %s at iteration %ld (epoch %d)\n", r->ck->dir, r->ck->pos.iter,
                r->ck->pos.epoch);
-    printf("optimizer %s lr %g", r->opt->ops->name, (double)r->opt->cfg.lr);
+    printf("optimizer %s lr %g", bd_optim_name(r->opt), (double)bd_optim_get_config(r->opt)->lr);
     if (r->sched != BD_LR_CONSTANT)
         printf(" (%s schedule)", bd_schedule_name(r->sched));
     if (o->net.weight_decay > 0)
@@ -817,10 +808,10 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ud = ctx;
     bd_model_meta_init(&r->meta);
     snprintf(r->meta.data, sizeof r->meta.data, "%s", o->csv ? o->csv : o->data);
-    snprintf(r->meta.optimizer, sizeof r->meta.optimizer, "%s", r->opt->ops->name);
+    snprintf(r->meta.optimizer, sizeof r->meta.optimizer, "%s", bd_optim_name(r->opt));
     r->meta.seed = o->seed;
     r->meta.batch = (int)o->batch;
-    r->meta.lr = r->opt->cfg.lr;
+    r->meta.lr = bd_optim_get_config(r->opt)->lr;
     cli_meta_inputs(&r->train, &r->meta);
     r->meta.threshold = o->threshold;
     cfg->checkpoint = o->ckpt_dir;
@@ -839,7 +830,7 @@ static bd_status run_zero_steps(train_run *r)
     bd_train_result *res = &r->res;
     memset(res, 0, sizeof *res);
     res->train_acc = res->test_acc = res->val_acc = -1;
-    res->final_lr = r->opt->cfg.lr;
+    res->final_lr = bd_optim_get_config(r->opt)->lr;
     float loss = 0;
     bd_status s = r->test.n ? bd_evaluate(r->net, &r->test, &res->test_acc, &loss)
                             : bd_evaluate(r->net, &r->train, &res->train_acc, &loss);
@@ -882,7 +873,7 @@ static bd_status run_training(train_run *r)
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, &old_sa);
     if (r->o->class_weights)
-        r->net->class_weight = r->classes.weight;
+        bd_net_set_class_weights(r->net, r->classes.weight);
     /* under mpirun, Ctrl-C reaches the ranks as SIGTERM (and SIGKILL a second
      * later: odls_base_sigkill_timeout); SIGUSR1 is forwarded as it is */
     struct sigaction old_term, old_usr1;
@@ -892,7 +883,7 @@ static bd_status run_training(train_run *r)
     }
     bd_status s = bd_train(r->net, r->opt, &r->train, r->test.n ? &r->test : NULL, &cfg,
                            &r->res);
-    r->net->class_weight = NULL;
+    bd_net_set_class_weights(r->net, NULL);
     sigaction(SIGINT, &old_sa, NULL);
     if (cfg.nranks > 1) {
         sigaction(SIGTERM, &old_term, NULL);
@@ -962,8 +953,8 @@ static void print_json(const train_run *r, bd_status s)
            "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
            "\"augment\":\"%s\",\"interrupted\":%s",
            s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
-           json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
-           (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
+           json_str(r->train.name, jdata, sizeof jdata), bd_optim_name(r->opt),
+           (double)bd_optim_get_config(r->opt)->lr, o->batch, (double)res->test_acc, (double)res->train_acc,
            (double)res->val_acc, (double)res->final_loss, res->epochs, res->iters,
            res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
            (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
@@ -992,16 +983,16 @@ static int report(train_run *r, bd_status s)
     else if ((s = cli_dist_agree_net("the trained network", r->net)) != BD_OK)
         rc = cli_dist_fail(s, 1);
     if (s == BD_ERR_NUMERIC && cli_dist_root())
-        fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)r->opt->cfg.lr);
+        fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)bd_optim_get_config(r->opt)->lr);
     if (!o->quiet && s == BD_OK) {
         print_summary(r);
         cli_dist_report(o->quiet);
     }
-    if ((s == BD_OK || s == BD_ERR_NUMERIC) && r->net && r->net->built &&
+    if ((s == BD_OK || s == BD_ERR_NUMERIC) && bd_net_param_count(r->net) &&
         cli_dist_root()) {
         double share = 0.0;
         int major = r->classes.n ? cli_class_dominant(&r->classes, &share) : -1;
-        cli_diag_run(&r->diag, r->net, o->task, r->opt->cfg.lr, s == BD_ERR_NUMERIC, major,
+        cli_diag_run(&r->diag, r->net, o->task, bd_optim_get_config(r->opt)->lr, s == BD_ERR_NUMERIC, major,
                      share, o->quiet);
     }
     if (s == BD_OK && r->res.interrupted && !cli_dist_root()) {
@@ -1249,8 +1240,8 @@ static int resume_main(const char *dir, int argc, char **argv)
     }
     free(av);
     cJSON_Delete(args);
-    bd_net_free(&ck.net);
-    bd_optim_free(&ck.opt);
+    bd_net_free(ck.net);
+    bd_optim_free(ck.opt);
     bd_train_pos_free(&ck.pos);
     return rc;
 }

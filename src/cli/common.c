@@ -144,7 +144,7 @@ bd_status cli_net_spec(const net_opts *o, bd_net_spec *s)
 }
 
 bd_status cli_build_net(const net_opts *o, int c, int h, int w, int classes, bd_rng *rng,
-                        bd_net *net)
+                        bd_net **net)
 {
     bd_net_spec s;
     bd_status st = cli_net_spec(o, &s);

@@ -49,7 +49,7 @@ static int parse_row(char *line, const int *drop, int ndrop, float *x, int D, in
 
 static void print_row(const bd_net *net, const bd_model_meta *meta, const float *z)
 {
-    const int K = net->out_size;
+    const int K = bd_net_output_size(net);
     if (meta->task == BD_TASK_REGRESS) {
         for (int k = 0; k < K; k++) {
             double v = z[k];
@@ -57,7 +57,7 @@ static void print_row(const bd_net *net, const bd_model_meta *meta, const float 
                 v = v * meta->target_std[k] + meta->target_mean[k];
             printf("%s%.6g", k ? "," : "", v);
         }
-    } else if (meta->task == BD_TASK_MULTILABEL || net->loss == BD_LOSS_MULTI_BCE) {
+    } else if (meta->task == BD_TASK_MULTILABEL || bd_net_loss_kind(net) == BD_LOSS_MULTI_BCE) {
         float lt = logf(meta->threshold / (1.0f - meta->threshold));
         for (int k = 0; k < K; k++)
             printf("%s%d", k ? "," : "", z[k] > lt);
@@ -98,7 +98,7 @@ int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
         return cli_fail(BD_ERR_IO);
     }
     bd_tensor x = {0};
-    int xs[2] = {1, net->in_size};
+    int xs[2] = {1, bd_net_input_size(net)};
     bd_status s = bd_net_reserve(net, 1);
     if (s == BD_OK)
         s = bd_tensor_alloc(&x, BD_F32, 2, xs);
@@ -119,16 +119,16 @@ int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
                 if (drop[i] < 0)
                     drop[i] += commas + 1;
         }
-        n = parse_row(line, drop, ndrop, bd_f32(&x), net->in_size, &kept);
+        n = parse_row(line, drop, ndrop, bd_f32(&x), bd_net_input_size(net), &kept);
         if (n == -2 && ncol == 0) { /* a header */
             ncol = -1;
             continue;
         }
         if (n < 0)
             s = bd_error(BD_ERR_FORMAT, "%s:%ld: not a row of numbers", path, lineno);
-        else if (kept != net->in_size)
+        else if (kept != bd_net_input_size(net))
             s = bd_error(BD_ERR_SHAPE, "%s:%ld: %d feature columns, the model takes %d%s", path,
-                         lineno, kept, net->in_size,
+                         lineno, kept, bd_net_input_size(net),
                          ndrop ? "" : " (drop target columns with --label-cols)");
         ncol = n;
         const bd_tensor *y;

@@ -105,7 +105,7 @@ int cli_class_dominant(const class_report *c, double *share)
 
 bd_status cli_confusion(bd_net *net, const bd_dataset *ds, class_report *c)
 {
-    int C = net->out_size == 1 ? 2 : net->out_size;
+    int C = bd_net_output_size(net) == 1 ? 2 : bd_net_output_size(net);
     free(c->confusion);
     c->confusion = calloc((size_t)C * C, sizeof *c->confusion);
     if (!c->confusion)

@@ -40,8 +40,8 @@ void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int 
     for (int i = 0; i < k; i++) /* oldest first */
         norms[i] = d->norms[(d->norm_count - k + i) % DIAG_NORMS];
     bd_diag_input in = {
-        .epochs = d->epochs, .nepochs = d->n, .lr = lr, .loss = net->loss, .task = task,
-        .outputs = net->out_size, .major_class = major_class, .major_share = major_share,
+        .epochs = d->epochs, .nepochs = d->n, .lr = lr, .loss = bd_net_loss_kind(net), .task = task,
+        .outputs = bd_net_output_size(net), .major_class = major_class, .major_share = major_share,
         .grad_norms = norms, .ngrad = k, .nonfinite = numeric, .nonfinite_iter = d->last_iter,
     };
     bd_diagnose(&in, &d->result);

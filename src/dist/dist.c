@@ -225,7 +225,9 @@ bd_status dist_net_crc(const bd_net *net, uint64_t *crc)
         return s;
     uint64_t c = dist_crc(0, ini, strlen(ini));
     free(ini);
-    c = dist_crc(c, net->params.data, net->params.size * sizeof(float));
-    *crc = dist_crc(c, net->state.data, net->state.size * sizeof(float));
+    size_t np, ns;
+    const float *p = bd_net_params(net, &np), *st = bd_net_state(net, &ns);
+    c = dist_crc(c, p, np * sizeof(float));
+    *crc = dist_crc(c, st, ns * sizeof(float));
     return BD_OK;
 }

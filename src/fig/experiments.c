@@ -3,6 +3,7 @@
  * activation curves and the book's curve smoothing. Everything goes through
  * libbadak's kernels and optimizers, so the figures show what badak does. */
 #include "fig/fig.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,8 +55,9 @@ void fig_ellipse_grad(const float *p, float *g)
 bd_status fig_path2d(const char *name, const bd_optim_config *cfg, fig_grad2 grad, float x0,
                      float y0, int steps, float *xy)
 {
-    bd_optim o;
-    bd_status s = bd_optim_create(&o, name, cfg, 2);
+    /* two plain floats, no network: the update rule itself (internal.h) */
+    bd_optim opt, *o = &opt;
+    bd_status s = bd__optim_init(o, name, cfg, 2);
     if (s != BD_OK)
         return s;
     float p[2] = {x0, y0}, g[2];
@@ -64,12 +66,12 @@ bd_status fig_path2d(const char *name, const bd_optim_config *cfg, fig_grad2 gra
     for (int k = 0; k < steps; k++) {
         grad(p, g);
         /* what bd_optim_step does for a network: count the step, then update */
-        o.t++;
-        o.ops->step(&o, p, g, 2);
+        o->t++;
+        o->ops->step(o, p, g, 2);
         xy[2 * (k + 1)] = p[0];
         xy[2 * (k + 1) + 1] = p[1];
     }
-    bd_optim_free(&o);
+    bd__optim_release(o);
     return BD_OK;
 }
 

@@ -21,16 +21,20 @@ static const char *base_name(const char *path)
 }
 
 /* Load ctx->model (evaluation mode, room for `batch` rows). */
-static bd_status load_model(const fig_ctx *ctx, bd_net *net, bd_model_meta *meta, int batch)
+static bd_status load_model(const fig_ctx *ctx, bd_net **out, bd_model_meta *meta, int batch)
 {
+    bd_net *net;
+    *out = NULL;
     if (!ctx->model)
         return bd_error(BD_ERR_ARG, "this figure needs --model FILE, a trained model "
                         "(badak train --model simple_convnet --save FILE)");
-    BD_TRY(bd_model_load(net, ctx->model, meta));
+    BD_TRY(bd_model_load(&net, ctx->model, meta));
     bd_net_set_training(net, 0);
     bd_status s = bd_net_reserve(net, batch);
     if (s != BD_OK)
         bd_net_free(net);
+    else
+        *out = net;
     return s;
 }
 
@@ -110,48 +114,53 @@ static void draw_filters(const void *data)
  * --save FILE` of the same net and seed), or the net's initialisation drawn
  * again from the seed the model was trained with. */
 static bd_status weights_before(const fig_ctx *ctx, const bd_net *trained,
-                                const bd_model_meta *meta, bd_net *init, const bd_layer **conv,
+                                const bd_model_meta *meta, bd_net **out, const bd_layer **conv,
                                 char *how, size_t len)
 {
+    bd_net *init;
+    *out = NULL;
     if (ctx->before) {
         bd_model_meta m;
-        BD_TRY(bd_model_load(init, ctx->before, &m));
+        BD_TRY(bd_model_load(&init, ctx->before, &m));
         *conv = first_conv(init);
         const bd_layer *t = first_conv(trained);
         if (!*conv || (*conv)->units != t->units || (*conv)->in_c != t->in_c ||
             (*conv)->k != t->k) {
             bd_net_free(init);
+            *conv = NULL;
             return bd_error(BD_ERR_SHAPE, "%s: its first convolution does not match %s's "
                             "(%d filters %dx%d over %d channels)", ctx->before, ctx->model,
                             t->units, t->k, t->k, t->in_c);
         }
         snprintf(how, len, "%s", base_name(ctx->before));
+        *out = init;
         return BD_OK;
     }
-    BD_TRY(bd_model_load(init, ctx->model, NULL));
+    BD_TRY(bd_model_load(&init, ctx->model, NULL));
     bd_rng rng;
     bd_rng_seed(&rng, meta->seed);
     bd_net_init_weights(init, init->init, &rng);
     *conv = first_conv(init);
     snprintf(how, len, TR("initialised with seed %llu", "시드 %llu로 초기화한 값"),
              (unsigned long long)meta->seed);
+    *out = init;
     return BD_OK;
 }
 
 bd_status fig_make_filters(fig_ctx *ctx)
 {
-    bd_net net, init;
+    bd_net *net = NULL, *init = NULL;
     bd_model_meta meta;
     BD_TRY(load_model(ctx, &net, &meta, 1));
-    const bd_layer *conv = first_conv(&net), *conv0 = NULL;
+    const bd_layer *conv = first_conv(net), *conv0 = NULL;
     if (!conv) {
-        bd_net_free(&net);
+        bd_net_free(net);
         return no_conv(ctx->model);
     }
     char how[300];
-    bd_status s = weights_before(ctx, &net, &meta, &init, &conv0, how, sizeof how);
+    bd_status s = weights_before(ctx, net, &meta, &init, &conv0, how, sizeof how);
     if (s != BD_OK) {
-        bd_net_free(&net);
+        bd_net_free(net);
         return s;
     }
     const int F = conv->units, C = conv->in_c, K = conv->k;
@@ -187,8 +196,8 @@ bd_status fig_make_filters(fig_ctx *ctx)
         s = fig_draw(ctx, "filters", 2 * d.cols * cell + 60, rows * (cell + 6) + 110, title,
                      draw_filters, &d);
     }
-    bd_net_free(&init);
-    bd_net_free(&net);
+    bd_net_free(init);
+    bd_net_free(net);
     return s;
 }
 
@@ -256,13 +265,13 @@ static bd_status find_misclassified(bd_net *net, const bd_dataset *test, int nte
 bd_status fig_make_misclassified(fig_ctx *ctx)
 {
     enum { B = 100 };
-    bd_net net;
+    bd_net *net = NULL;
     bd_model_meta meta;
     BD_TRY(load_model(ctx, &net, &meta, B));
     bd_status s = model_data(ctx, &meta);
-    if (s == BD_OK && ctx->test.c * ctx->test.h * ctx->test.w != net.in_size)
+    if (s == BD_OK && ctx->test.c * ctx->test.h * ctx->test.w != net->in_size)
         s = bd_error(BD_ERR_SHAPE, "%s takes %d inputs, the %s test images have %d",
-                     ctx->model, net.in_size, ctx->test.name,
+                     ctx->model, net->in_size, ctx->test.name,
                      ctx->test.c * ctx->test.h * ctx->test.w);
     mis_data *d = calloc(1, sizeof *d);
     if (s == BD_OK && !d)
@@ -272,7 +281,7 @@ bd_status fig_make_misclassified(fig_ctx *ctx)
     if (s == BD_OK)
         s = fig_csv_for(ctx, &c, "misclassified", "index,label,predicted,confidence");
     if (s == BD_OK) {
-        s = find_misclassified(&net, &ctx->test, ntest, B, &c, d, &wrong);
+        s = find_misclassified(net, &ctx->test, ntest, B, &c, d, &wrong);
         bd_status cs = fig_csv_close(&c);
         s = s == BD_OK ? cs : s;
     }
@@ -290,7 +299,7 @@ bd_status fig_make_misclassified(fig_ctx *ctx)
                      d);
     }
     free(d);
-    bd_net_free(&net);
+    bd_net_free(net);
     return s;
 }
 
@@ -367,39 +376,39 @@ static bd_status fm_input(fig_ctx *ctx, const bd_net *net, const bd_model_meta *
 
 bd_status fig_make_feature_maps(fig_ctx *ctx)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_model_meta meta;
     BD_TRY(load_model(ctx, &net, &meta, 1));
-    bd_status s = first_conv(&net) ? BD_OK : no_conv(ctx->model);
-    if (s == BD_OK && (net.in_c != 1 || net.in_h * net.in_w > 28 * 28))
+    bd_status s = first_conv(net) ? BD_OK : no_conv(ctx->model);
+    if (s == BD_OK && (net->in_c != 1 || net->in_h * net->in_w > 28 * 28))
         s = bd_error(BD_ERR_SHAPE, "%s: feature-maps draws grayscale models of at most 28x28 "
-                     "inputs; this one takes %dx%dx%d", ctx->model, net.in_c, net.in_h,
-                     net.in_w);
+                     "inputs; this one takes %dx%dx%d", ctx->model, net->in_c, net->in_h,
+                     net->in_w);
     fm_data *d = calloc(1, sizeof *d);
     if (s == BD_OK && !d)
         s = bd_error(BD_ERR_NOMEM, "feature-maps");
     bd_tensor x = {0};
-    int xs[2] = {1, net.in_size};
+    int xs[2] = {1, net->in_size};
     char what[160] = "";
     if (s == BD_OK)
         s = bd_tensor_alloc(&x, BD_F32, 2, xs);
     if (s == BD_OK)
-        s = fm_input(ctx, &net, &meta, bd_f32(&x), what, sizeof what);
+        s = fm_input(ctx, net, &meta, bd_f32(&x), what, sizeof what);
     const bd_tensor *z = NULL;
     if (s == BD_OK)
-        s = bd_net_forward(&net, &x, &z);
+        s = bd_net_forward(net, &x, &z);
     fig_csv c;
     if (s == BD_OK)
         s = fig_csv_for(ctx, &c, "feature-maps", "layer,channel,row,col,value");
     if (s == BD_OK) {
-        d->in_h = net.in_h;
-        d->in_w = net.in_w;
-        memcpy(d->input, bd_f32(&x), sizeof(float) * (size_t)net.in_size);
-        int pred = argmax(bd_f32(z), net.out_size);
+        d->in_h = net->in_h;
+        d->in_w = net->in_w;
+        memcpy(d->input, bd_f32(&x), sizeof(float) * (size_t)net->in_size);
+        int pred = argmax(bd_f32(z), net->out_size);
         snprintf(d->in_title, sizeof d->in_title, TR("%s: predicted %d", "%s: 추론 결과 %d"),
                  what, pred);
-        for (int i = 0; i < net.nlayers && d->n < FM_LAYERS; i++) {
-            const bd_layer *L = &net.layers[i];
+        for (int i = 0; i < net->nlayers && d->n < FM_LAYERS; i++) {
+            const bd_layer *L = &net->layers[i];
             if (L->kind != BD_LAYER_CONV2D)
                 continue;
             const float *o = bd_f32(&L->out);
@@ -429,7 +438,7 @@ bd_status fig_make_feature_maps(fig_ctx *ctx)
                      draw_fm, d);
     bd_tensor_free(&x);
     free(d);
-    bd_net_free(&net);
+    bd_net_free(net);
     return s;
 }
 

@@ -70,16 +70,16 @@ bd_status fig_train_run(const bd_net_spec *spec, const char *optim, const bd_opt
         return s;
     bd_rng rng;
     bd_rng_seed(&rng, init_seed);
-    bd_net net;
+    bd_net *net = NULL;
     s = bd_net_from_spec(&net, spec, train->c, train->h, train->w, train->nclasses, &rng);
     if (s != BD_OK) {
         fig_run_free(out);
         return s;
     }
-    bd_optim opt;
-    s = bd_optim_create(&opt, optim, oc, bd_net_param_count(&net));
+    bd_optim *opt = NULL;
+    s = bd_optim_create(&opt, optim, oc, net);
     if (s != BD_OK) {
-        bd_net_free(&net);
+        bd_net_free(net);
         fig_run_free(out);
         return s;
     }
@@ -89,11 +89,11 @@ bd_status fig_train_run(const bd_net_spec *spec, const char *optim, const bd_opt
     c.ud = out;
     c.log_path = NULL;
     bd_train_result res;
-    s = bd_train(&net, &opt, train, test, &c, &res);
+    s = bd_train(net, opt, train, test, &c, &res);
     if (s == BD_ERR_NUMERIC) /* a diverging run is a result too (it stops there) */
         s = BD_OK;
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    bd_optim_free(opt);
+    bd_net_free(net);
     if (s != BD_OK)
         fig_run_free(out);
     return s;

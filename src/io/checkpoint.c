@@ -197,7 +197,7 @@ static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_trai
     BD_TRY(meta_float(st, "badak.optim.eps", &c.eps));
     BD_TRY(meta_float(st, "badak.optim.decay", &c.decay));
     size_t ntrain = bd_net_trainable_count(net);
-    bd_status s = bd_optim_create(opt, name, &c, ntrain);
+    bd_status s = bd__optim_init(opt, name, &c, ntrain);
     if (s != BD_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
@@ -296,8 +296,34 @@ static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_trai
     return s;
 }
 
-bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+static bd_status load_in(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+                        bd_model_meta *meta, char **run);
+
+bd_status bd_checkpoint_load(const char *dir, bd_net **net, bd_optim **opt, bd_train_pos *pos,
                              bd_model_meta *meta, char **run)
+{
+    if (!net || !opt || !pos)
+        return bd_error(BD_ERR_ARG, "bd_checkpoint_load: %s is NULL",
+                        !net ? "net" : !opt ? "opt" : "pos");
+    *net = NULL;
+    *opt = NULL;
+    bd_net *n = calloc(1, sizeof *n);
+    bd_optim *o = calloc(1, sizeof *o);
+    bd_status s = n && o ? load_in(dir, n, o, pos, meta, run)
+                         : bd_error(BD_ERR_NOMEM, "bd_checkpoint_load: out of memory");
+    if (s != BD_OK) {
+        free(n); /* load_in released what they held */
+        free(o);
+        return s;
+    }
+    n->training = 0; /* a loaded network starts in evaluation mode */
+    *net = n;
+    *opt = o;
+    return BD_OK;
+}
+
+static bd_status load_in(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+                        bd_model_meta *meta, char **run)
 {
     memset(net, 0, sizeof *net);
     memset(opt, 0, sizeof *opt);
@@ -321,9 +347,9 @@ bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_tra
     if (s == BD_OK) {
         s = load_rest(&st, net, opt, pos, run);
         if (s != BD_OK) {
-            bd_optim_free(opt);
+            bd__optim_release(opt);
             bd_train_pos_free(pos);
-            bd_net_free(net);
+            bd__net_release(net);
             if (run) {
                 free(*run);
                 *run = NULL;

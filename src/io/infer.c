@@ -63,7 +63,7 @@ bd_model *bd_model_open(const char *path, bd_status *st)
     else if (!(m = calloc(1, sizeof *m)))
         s = bd_error(BD_ERR_NOMEM, "bd_model_open: out of memory");
     if (s == BD_OK)
-        s = bd_model_load(&m->net, path, &m->meta);
+        s = bd__model_load(&m->net, path, &m->meta);
     if (s == BD_OK) {
         strip_training(&m->net);
         /* the rows the training run evaluated in, so that evaluating a data
@@ -73,7 +73,7 @@ bd_model *bd_model_open(const char *path, bd_status *st)
             s = bd_error(BD_ERR_NOMEM, "bd_model_open: cannot make a mutex");
     }
     if (s != BD_OK && m) {
-        bd_net_free(&m->net);
+        bd__net_release(&m->net);
         free(m);
         m = NULL;
     }
@@ -113,7 +113,7 @@ static bd_status ws_make(const bd_model *m, model_ws **out)
     if (s == BD_OK)
         s = bd_net_reserve(net, m->rows);
     if (s != BD_OK) {
-        bd_net_free(net);
+        bd__net_release(net);
         free(w);
         return s;
     }
@@ -306,7 +306,7 @@ bd_status bd_model_set_rows(bd_model *m, int rows)
     pthread_mutex_unlock(&m->mu);
     while (old) { /* made for the old row count */
         model_ws *next = old->next;
-        bd_net_free(&old->net);
+        bd__net_release(&old->net);
         free(old);
         old = next;
     }
@@ -361,11 +361,11 @@ void bd_model_close(bd_model *m)
         return;
     while (m->idle) {
         model_ws *next = m->idle->next;
-        bd_net_free(&m->idle->net);
+        bd__net_release(&m->idle->net);
         free(m->idle);
         m->idle = next;
     }
     pthread_mutex_destroy(&m->mu);
-    bd_net_free(&m->net);
+    bd__net_release(&m->net);
     free(m);
 }

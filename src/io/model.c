@@ -280,7 +280,7 @@ bd_status bd__model_from_st(bd_net *net, const bd__st *st, bd_model_meta *meta, 
     if (s == BD_OK)
         s = bd__model_meta_check(f, st, net, &m);
     if (s != BD_OK) {
-        bd_net_free(net);
+        bd__net_release(net);
         return s;
     }
     if (meta)
@@ -294,10 +294,14 @@ static int is_checkpoint(const bd__st *st)
     return v && !strcmp(v, "1");
 }
 
-bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char *origin,
-                            bd_model_meta *meta)
+static bd_status load_mem(bd_net *net, const void *buf, size_t len, const char *origin,
+                          bd_model_meta *meta)
 {
     memset(net, 0, sizeof *net);
+    if (!buf)
+        return bd_error(BD_ERR_ARG, "bd_model_load_mem: buf is NULL");
+    if (!origin)
+        origin = "model in memory";
     bd__st st;
     BD_TRY(bd__st_parse(&st, buf, len, origin));
     bd_status s = bd__model_from_st(net, &st, meta, is_checkpoint(&st));
@@ -307,9 +311,22 @@ bd_status bd_model_load_mem(bd_net *net, const void *buf, size_t len, const char
     return s;
 }
 
-bd_status bd_model_load(bd_net *net, const char *path, bd_model_meta *meta)
+bd_status bd_model_load_mem(bd_net **out, const void *buf, size_t len, const char *origin,
+                            bd_model_meta *meta)
+{
+    BD__NET_NEW(out, "bd_model_load_mem", load_mem(net, buf, len, origin, meta));
+}
+
+bd_status bd_model_load(bd_net **out, const char *path, bd_model_meta *meta)
+{
+    BD__NET_NEW(out, "bd_model_load", bd__model_load(net, path, meta));
+}
+
+bd_status bd__model_load(bd_net *net, const char *path, bd_model_meta *meta)
 {
     memset(net, 0, sizeof *net);
+    if (!path)
+        return bd_error(BD_ERR_ARG, "bd_model_load: path is NULL");
     bd__st st;
     BD_TRY(bd__st_read_file(&st, path));
     bd_status s = bd__model_from_st(net, &st, meta, is_checkpoint(&st));

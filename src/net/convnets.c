@@ -19,7 +19,7 @@ static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, i
 {
     if (classes < 1)
         return bd_error(BD_ERR_ARG, "%s: %d classes", desc, classes);
-    bd_status s = bd_net_create(net, c, h, w);
+    bd_status s = bd__net_init(net, c, h, w);
     for (int i = 0; s == BD_OK && i < n; i++) {
         bd_layer_conf lc = ls[i];
         if (i == n - 1)
@@ -31,7 +31,7 @@ static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, i
     if (s != BD_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", bd_errmsg());
-        bd_net_free(net);
+        bd__net_release(net);
         return bd_error(s, "%s for %dx%dx%d input: %s", desc, c, h, w, msg);
     }
     snprintf(net->desc, sizeof net->desc, "%s %dx%dx%d-%d", desc, c, h, w, classes);
@@ -41,7 +41,7 @@ static bd_status build(bd_net *net, const char *desc, const bd_layer_conf *ls, i
 /* Book 7.5 SimpleConvNet: conv 30 5x5 (stride 1, pad 0) - ReLU - max pool
  * 2x2 - Affine 100 - ReLU - Affine - SoftmaxWithLoss, weights N(0, 0.01²)
  * as the book's weight_init_std = 0.01. */
-bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+bd_status bd__net_simple_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
         CONV(30, 5, 1, 0), LAYER(BD_LAYER_RELU), POOL(2),
@@ -54,7 +54,7 @@ bd_status bd_net_simple_convnet(bd_net *net, int c, int h, int w, int classes, b
 /* Book 8.1 DeepConvNet (ch08/deep_convnet.py): 3x3 convolutions with ReLU,
  * 16 16 pool 32 32 pool 64 64 pool (the fourth pads by 2, so 28 -> 14 -> 16
  * -> 8 -> 4), then Affine 50 - ReLU - Dropout 0.5 - Affine. */
-bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+bd_status bd__net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
         CONV(16, 3, 1, 1), LAYER(BD_LAYER_RELU), CONV(16, 3, 1, 1), LAYER(BD_LAYER_RELU),
@@ -76,7 +76,7 @@ bd_status bd_net_deep_convnet(bd_net *net, int c, int h, int w, int classes, bd_
  * (the first block of a stage halves the size with stride 2 and a 1x1
  * projection shortcut), global average pooling and one Affine. 14 weighted
  * layers (1 + 6x2 convolutions + 1 Affine), 174,986 parameters. */
-bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+bd_status bd__net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
         CONV(16, 3, 1, 1), LAYER(BD_LAYER_BATCHNORM2D), LAYER(BD_LAYER_RELU),
@@ -95,7 +95,7 @@ bd_status bd_net_resnet(bd_net *net, int c, int h, int w, int classes, bd_rng *r
  * BatchNorm2d's eps 1e-5 are PyTorch's defaults. For 3x32x32 input (CIFAR-10)
  * the Linear sees 32x8x8 = 2048 features, as in the seed; 1,034,… — see
  * bd_net_param_count. Weights: He's. */
-bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+bd_status bd__net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
 #define LRELU {.kind = BD_LAYER_LEAKY_RELU, .p0 = 0.01f}
     static const bd_layer_conf L[] = {
@@ -123,7 +123,7 @@ bd_status bd_net_tobigs_cnn(bd_net *net, int c, int h, int w, int classes, bd_rn
  * previous block's out_channel (the notes' MakeLayer sets self.in_channel
  * after the loop, which as printed would feed a 64-channel block 128
  * channels; torchvision's and the original's update it per block). */
-bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
+bd_status bd__net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng *rng)
 {
     static const bd_layer_conf L[] = {
         CONV(64, 3, 1, 1), BN2D, LAYER(BD_LAYER_RELU),
@@ -133,4 +133,26 @@ bd_status bd_net_resnet18(bd_net *net, int c, int h, int w, int classes, bd_rng 
     };
     return build(net, "resnet18", L, (int)(sizeof L / sizeof L[0]), c, h, w, classes,
                  (bd_init){BD_INIT_HE, 0.0f}, rng);
+}
+
+/* the public constructors: a new network built by the in-place ones above */
+bd_status bd_net_simple_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_simple_convnet", bd__net_simple_convnet(net, c, h, w, classes, rng));
+}
+bd_status bd_net_deep_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_deep_convnet", bd__net_deep_convnet(net, c, h, w, classes, rng));
+}
+bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_resnet", bd__net_resnet(net, c, h, w, classes, rng));
+}
+bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_tobigs_cnn", bd__net_tobigs_cnn(net, c, h, w, classes, rng));
+}
+bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_resnet18", bd__net_resnet18(net, c, h, w, classes, rng));
 }

@@ -8,7 +8,33 @@
 #include <math.h>
 #include <stdio.h>
 
-bd_status bd_net_create(bd_net *net, int c, int h, int w)
+bd_status bd__net_alloc(bd_net **out, const char *who, bd_net **net)
+{
+    if (!out)
+        return bd_error(BD_ERR_ARG, "%s: out is NULL", who);
+    *out = NULL;
+    if (!(*net = calloc(1, sizeof **net)))
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory", who);
+    return BD_OK;
+}
+
+bd_status bd__net_publish(bd_net **out, bd_net *net, bd_status s)
+{
+    if (s != BD_OK) {
+        bd__net_release(net);
+        free(net);
+        return s;
+    }
+    *out = net;
+    return BD_OK;
+}
+
+bd_status bd_net_create(bd_net **out, int c, int h, int w)
+{
+    BD__NET_NEW(out, "bd_net_create", bd__net_init(net, c, h, w));
+}
+
+bd_status bd__net_init(bd_net *net, int c, int h, int w)
 {
     memset(net, 0, sizeof *net);
     if (c < 1 || h < 1 || w < 1)
@@ -65,6 +91,8 @@ static bd_status check_layer_memory(const bd_net *net, const bd_layer *l, const 
 
 bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c)
 {
+    if (!net || !c)
+        return bd_error(BD_ERR_ARG, "bd_net_add_layer: %s is NULL", !net ? "net" : "conf");
     if (net->built)
         return bd_error(BD_ERR_ARG, "cannot add a layer to a network already built");
     const bd_layer_op *op = bd__layer_op(c->kind);
@@ -167,12 +195,30 @@ bd_status bd_net_add_affine(bd_net *net, int units) { return bd_net_add(net, BD_
 bd_status bd_net_add_relu(bd_net *net) { return bd_net_add(net, BD_LAYER_RELU, 0); }
 bd_status bd_net_add_sigmoid(bd_net *net) { return bd_net_add(net, BD_LAYER_SIGMOID, 0); }
 
-void bd_net_set_loss(bd_net *net, bd_loss_kind loss) { net->loss = loss; }
-
-void bd_net_set_training(bd_net *net, int training) { net->training = training != 0; }
-
-void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng)
+bd_status bd_net_set_loss(bd_net *net, bd_loss_kind loss)
 {
+    if (!net)
+        return bd_error(BD_ERR_ARG, "bd_net_set_loss: net is NULL");
+    if (!bd__loss_op(loss))
+        return bd_error(BD_ERR_ARG, "bd_net_set_loss: loss kind %d is not known", (int)loss);
+    net->loss = loss;
+    return BD_OK;
+}
+
+bd_status bd_net_set_training(bd_net *net, int training)
+{
+    if (!net)
+        return bd_error(BD_ERR_ARG, "bd_net_set_training: net is NULL");
+    net->training = training != 0;
+    return BD_OK;
+}
+
+bd_status bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng)
+{
+    if (!net || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_init_weights: %s is NULL", !net ? "net" : "rng");
+    if (!net->built)
+        return bd_error(BD_ERR_ARG, "bd_net_init_weights: the network is not built");
     net->init = init;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
@@ -180,6 +226,7 @@ void bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng)
         if (op->init)
             op->init(l, init, rng);
     }
+    return BD_OK;
 }
 
 static size_t count_of(size_t (*f)(const bd_layer *), const bd_layer *l)
@@ -198,6 +245,8 @@ static bd_status alloc_block(bd_tensor *t, size_t n)
 
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
 {
+    if (!net || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_build: %s is NULL", !net ? "net" : "rng");
     if (net->built)
         return bd_error(BD_ERR_ARG, "network already built");
     if (net->nlayers == 0)
@@ -296,6 +345,8 @@ static bd_status reserve_check(const bd_net *net, int max_batch)
 
 bd_status bd_net_reserve(bd_net *net, int max_batch)
 {
+    if (!net)
+        return bd_error(BD_ERR_ARG, "bd_net_reserve: net is NULL");
     if (!net->built)
         return bd_error(BD_ERR_ARG, "network must be built before bd_net_reserve");
     if (max_batch < 1)
@@ -344,6 +395,14 @@ bd_status bd_net_reserve(bd_net *net, int max_batch)
 
 void bd_net_free(bd_net *net)
 {
+    if (!net)
+        return;
+    bd__net_release(net);
+    free(net);
+}
+
+void bd__net_release(bd_net *net)
+{
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
         bd_tensor_free(&l->out);
@@ -363,11 +422,9 @@ void bd_net_free(bd_net *net)
     memset(net, 0, sizeof *net);
 }
 
-size_t bd_net_param_count(const bd_net *net) { return net->built ? net->params.size : 0; }
-
 bd_layer *bd_net_layer(bd_net *net, const char *name)
 {
-    for (int i = 0; i < net->nlayers; i++)
+    for (int i = 0; net && name && i < net->nlayers; i++)
         if (strcmp(net->layers[i].name, name) == 0)
             return &net->layers[i];
     return NULL;
@@ -378,6 +435,8 @@ bd_layer *bd_net_layer(bd_net *net, const char *name)
 static bd_status check_input(const bd_net *net, const bd_tensor *x, int *B)
 {
     char a[64];
+    if (!net || !x)
+        return bd_error(BD_ERR_ARG, "bd_net_forward: %s is NULL", !net ? "net" : "x");
     if (!net->built)
         return bd_error(BD_ERR_ARG, "network is not built");
     if (x->dtype != BD_F32 || x->ndim < 1)
@@ -413,7 +472,6 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
         bd_layer *l = &net->layers[i];
         int shape[2] = {B, l->out_size};
         l->in = in;
-        l->net = net; /* the struct may have moved since the layer was added */
         if (l->fused) /* done by the layer before: the same values */
             l->out = bd_tensor_view(bd_f32(in), 2, shape);
         else {
@@ -466,6 +524,10 @@ static double weighted_ce(const float *logits, const int32_t *t, const float *w,
 
 bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
+    if (!net || !x)
+        return bd_error(BD_ERR_ARG, "bd_net_loss: %s is NULL", !net ? "net" : "x");
+    if (!t.idx && !t.onehot)
+        return bd_error(BD_ERR_ARG, "bd_net_loss: the labels have neither idx nor onehot");
     if (net->inference)
         return bd_error(BD_ERR_ARG, "bd_net_loss: the network was opened for inference only "
                         "(bd_model_open); load it with bd_model_load to train it");
@@ -498,6 +560,8 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 
 bd_status bd_net_backward(bd_net *net)
 {
+    if (!net)
+        return bd_error(BD_ERR_ARG, "bd_net_backward: net is NULL");
     if (net->nlayers == 0 || !(net->last_t.idx || net->last_t.onehot))
         return bd_error(BD_ERR_ARG, "bd_net_backward needs a bd_net_loss first");
     int B = net->prob.shape[0], C = net->out_size;

@@ -342,10 +342,17 @@ static int header_lines(const char *text, int *lines, char (*names)[32], int max
     return n;
 }
 
-bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
-                          int w, int classes, bd_rng *rng)
+bd_status bd__net_from_ini(bd_net *net, const char *text, const char *origin, int c, int h,
+                           int w, int classes, bd_rng *rng)
 {
     return bd__net_from_ini_limited(net, text, origin, c, h, w, classes, rng, SIZE_MAX);
+}
+
+bd_status bd_net_from_ini(bd_net **out, const char *text, const char *origin, int c, int h,
+                          int w, int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_from_ini",
+                bd__net_from_ini(net, text, origin, c, h, w, classes, rng));
 }
 
 bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
@@ -409,7 +416,7 @@ bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *or
     }
     if (c > 0)
         p->c = c, p->h = h, p->w = w;
-    st = bd_net_create(net, p->c, p->h, p->w);
+    st = bd__net_init(net, p->c, p->h, p->w);
     for (int i = 0; st == BD_OK && i < p->nsect; i++) {
         p->s[i].c.name = p->s[i].name;
         st = bd_net_add_layer(net, &p->s[i].c);
@@ -460,17 +467,25 @@ bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *or
     }
 done:
     if (st != BD_OK)
-        bd_net_free(net);
+        bd__net_release(net);
     free(p);
     free(lines);
     free(names);
     return st;
 }
 
-bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+bd_status bd_net_load_ini(bd_net **out, const char *path, int c, int h, int w, int classes,
                           bd_rng *rng)
 {
+    BD__NET_NEW(out, "bd_net_load_ini", bd__net_load_ini(net, path, c, h, w, classes, rng));
+}
+
+bd_status bd__net_load_ini(bd_net *net, const char *path, int c, int h, int w, int classes,
+                           bd_rng *rng)
+{
     memset(net, 0, sizeof *net);
+    if (!path || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_load_ini: %s is NULL", !path ? "path" : "rng");
     FILE *f;
     BD_TRY(bd__fopen_input(path, "network description", &f, NULL));
     char *text = NULL;
@@ -508,7 +523,7 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
         free(text);
         return bd_error(BD_ERR_FORMAT, "%s: contains a NUL byte: not a text file", path);
     }
-    bd_status s = bd_net_from_ini(net, text, path, c, h, w, classes, rng);
+    bd_status s = bd__net_from_ini(net, text, path, c, h, w, classes, rng);
     free(text);
     return s;
 }

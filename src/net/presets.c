@@ -46,17 +46,17 @@ static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h,
         classes = 1;
     bd_status st;
     if (strcmp(s->model, "simple_convnet") == 0)
-        st = bd_net_simple_convnet(net, c, h, w, classes, rng);
+        st = bd__net_simple_convnet(net, c, h, w, classes, rng);
     else if (strcmp(s->model, "deep_convnet") == 0)
-        st = bd_net_deep_convnet(net, c, h, w, classes, rng);
+        st = bd__net_deep_convnet(net, c, h, w, classes, rng);
     else if (strcmp(s->model, "resnet") == 0)
-        st = bd_net_resnet(net, c, h, w, classes, rng);
+        st = bd__net_resnet(net, c, h, w, classes, rng);
     else if (strcmp(s->model, "tobigs_cnn") == 0)
-        st = bd_net_tobigs_cnn(net, c, h, w, classes, rng);
+        st = bd__net_tobigs_cnn(net, c, h, w, classes, rng);
     else if (strcmp(s->model, "resnet18") == 0)
-        st = bd_net_resnet18(net, c, h, w, classes, rng);
+        st = bd__net_resnet18(net, c, h, w, classes, rng);
     else
-        st = bd_net_load_ini(net, s->model, c, h, w, classes, rng);
+        st = bd__net_load_ini(net, s->model, c, h, w, classes, rng);
     BD_TRY(st);
     if (s->init_set) { /* --init: draw the weights again with it */
         bd_rng_seed(rng, bd_rng_u64(rng));
@@ -69,9 +69,11 @@ static bd_status from_spec_conv(bd_net *net, const bd_net_spec *s, int c, int h,
     return BD_OK;
 }
 
-bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
-                           int classes, bd_rng *rng)
+bd_status bd__net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int w,
+                            int classes, bd_rng *rng)
 {
+    if (!s || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_from_spec: %s is NULL", !s ? "spec" : "rng");
     if (!strcmp(s->model, "simple_convnet") || !strcmp(s->model, "deep_convnet") ||
         !strcmp(s->model, "resnet") || !strcmp(s->model, "tobigs_cnn") ||
         !strcmp(s->model, "resnet18") || is_ini(s->model))
@@ -107,7 +109,7 @@ bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int 
                    : (bd_init){relu_like(s->act) ? BD_INIT_HE : BD_INIT_XAVIER, 0.0f};
     int outputs = s->loss == BD_LOSS_SIGMOID_BCE ? 1 : classes;
 
-    bd_status st = bd_net_create(net, c, h, w);
+    bd_status st = bd__net_init(net, c, h, w);
     for (int i = 0; st == BD_OK && i < nhidden; i++) {
         st = bd_net_add_affine(net, hidden[i]);
         if (st == BD_OK && s->batchnorm)
@@ -126,7 +128,7 @@ bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int 
         st = bd_net_build(net, init, rng);
     }
     if (st != BD_OK) {
-        bd_net_free(net);
+        bd__net_release(net);
         return st;
     }
     int o = snprintf(net->desc, sizeof net->desc, "%s %d", two ? "two_layer" : "mlp",
@@ -142,7 +144,13 @@ bd_status bd_net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int 
     return BD_OK;
 }
 
-bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out, bd_init init,
+bd_status bd_net_from_spec(bd_net **out, const bd_net_spec *s, int c, int h, int w,
+                           int classes, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_from_spec", bd__net_from_spec(net, s, c, h, w, classes, rng));
+}
+
+static bd_status two_layer(bd_net *net, int in, int hidden, int out, bd_init init,
                            bd_rng *rng)
 {
     bd_net_spec s;
@@ -151,15 +159,23 @@ bd_status bd_net_two_layer(bd_net *net, int in, int hidden, int out, bd_init ini
     s.nhidden = 1;
     s.init = init;
     s.init_set = 1;
-    return bd_net_from_spec(net, &s, 1, 1, in, out, rng);
+    return bd__net_from_spec(net, &s, 1, 1, in, out, rng);
 }
 
-bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden, int out,
+bd_status bd_net_two_layer(bd_net **out, int in, int hidden, int outputs, bd_init init,
+                           bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_two_layer", two_layer(net, in, hidden, outputs, init, rng));
+}
+
+static bd_status mlp(bd_net *net, int in, const int *hidden, int nhidden, int out,
                      bd_layer_kind act, bd_init init, bd_rng *rng)
 {
     bd_net_spec s;
     bd_net_spec_default(&s);
     snprintf(s.model, sizeof s.model, "mlp");
+    if (!hidden)
+        return bd_error(BD_ERR_ARG, "bd_net_mlp: hidden is NULL");
     if (nhidden < 1 || nhidden > (int)(sizeof s.hidden / sizeof s.hidden[0]))
         return bd_error(BD_ERR_ARG, "mlp: %d hidden layers (1 to %zu)", nhidden,
                         sizeof s.hidden / sizeof s.hidden[0]);
@@ -168,7 +184,13 @@ bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden, int ou
     s.act = act;
     s.init = init;
     s.init_set = 1;
-    return bd_net_from_spec(net, &s, 1, 1, in, out, rng);
+    return bd__net_from_spec(net, &s, 1, 1, in, out, rng);
+}
+
+bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden, int outputs,
+                     bd_layer_kind act, bd_init init, bd_rng *rng)
+{
+    BD__NET_NEW(out, "bd_net_mlp", mlp(net, in, hidden, nhidden, outputs, act, init, rng));
 }
 
 static const struct {

@@ -10,6 +10,8 @@
 
 bd_status bd_net_freeze(bd_net *net, int n)
 {
+    if (!net)
+        return bd_error(BD_ERR_ARG, "bd_net_freeze: net is NULL");
     if (n < 0 || n >= net->nlayers)
         return bd_error(BD_ERR_ARG, "cannot freeze %d layers of a network of %d: at least "
                         "the last must train", n, net->nlayers);
@@ -19,7 +21,7 @@ bd_status bd_net_freeze(bd_net *net, int n)
 
 size_t bd_net_trainable_offset(const bd_net *net)
 {
-    if (!net->built)
+    if (!net || !net->built)
         return 0;
     if (net->frozen <= 0)
         return 0;
@@ -35,6 +37,8 @@ size_t bd_net_trainable_count(const bd_net *net)
 
 bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng)
 {
+    if (!net || !rng)
+        return bd_error(BD_ERR_ARG, "bd_net_replace_head: %s is NULL", !net ? "net" : "rng");
     if (!net->built)
         return bd_error(BD_ERR_ARG, "replace head: the network is not built");
     if (outputs < 1)
@@ -50,7 +54,7 @@ bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng)
                         net->layers[head].name, net->frozen);
     /* the same layers, the head with its new size, built afresh */
     bd_net nn;
-    bd_status s = bd_net_create(&nn, net->in_c, net->in_h, net->in_w);
+    bd_status s = bd__net_init(&nn, net->in_c, net->in_h, net->in_w);
     for (int i = 0; s == BD_OK && i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
         bd_layer_conf c = {.kind = l->kind, .units = i == head ? outputs : l->units,
@@ -63,7 +67,7 @@ bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng)
         s = bd_net_build(&nn, net->init, rng);
     }
     if (s != BD_OK) {
-        bd_net_free(&nn);
+        bd__net_release(&nn);
         return s;
     }
     /* copy what the layers before the head learned; keep the new draws for
@@ -82,7 +86,7 @@ bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng)
     nn.rng = net->rng;
     nn.training = net->training;
     snprintf(nn.desc, sizeof nn.desc, "%.100s, head %d", net->desc, outputs);
-    bd_net_free(net);
+    bd__net_release(net);
     *net = nn;
     /* the layers point at their network (mode, PRNG): now this one */
     for (int i = 0; i < net->nlayers; i++)

@@ -31,8 +31,8 @@ static bd_status rate_field(const bd_optim *o, const char *field, float *v, floa
     if (*v == 0.0f)
         *v = def;
     if (!(*v >= 0.0f && *v < 1.0f))
-        return bd_error(BD_ERR_ARG, "%s: %s %g must be in [0, 1)", o->ops->name, field,
-                        (double)*v);
+        return bd_error(BD_ERR_ARG, "%s: config.%s = %g must be in [0, 1)", o->ops->name,
+                        field, (double)*v);
     return BD_OK;
 }
 
@@ -42,7 +42,7 @@ static bd_status eps_field(bd_optim *o)
     if (o->cfg.eps == 0.0f)
         o->cfg.eps = BD_OPTIM_EPS;
     if (!(o->cfg.eps > 0.0f && isfinite(o->cfg.eps)))
-        return bd_error(BD_ERR_ARG, "%s: eps %g must be > 0", o->ops->name,
+        return bd_error(BD_ERR_ARG, "%s: config.eps = %g must be > 0", o->ops->name,
                         (double)o->cfg.eps);
     return BD_OK;
 }
@@ -205,7 +205,7 @@ const char *const *bd_optim_names(void)
     return names;
 }
 
-bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n)
+bd_status bd__optim_init(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n)
 {
     memset(o, 0, sizeof *o);
     for (size_t i = 0; name && i < NOPTIMS; i++) {
@@ -218,7 +218,7 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
         if (o->cfg.lr == 0.0f)
             o->cfg.lr = OPTIMS[i].default_lr;
         if (!(o->cfg.lr > 0.0f && isfinite(o->cfg.lr)))
-            return bd_error(BD_ERR_ARG, "%s: learning rate %g must be > 0", o->ops->name,
+            return bd_error(BD_ERR_ARG, "%s: config.lr = %g must be > 0", o->ops->name,
                             (double)o->cfg.lr);
         bd_status s = o->ops->init(o, n);
         if (s != BD_OK) {
@@ -235,6 +235,52 @@ bd_status bd_optim_create(bd_optim *o, const char *name, const bd_optim_config *
     }
     return bd_error(BD_ERR_ARG, "unknown optimizer '%s' (known: %s)", name ? name : "(null)",
                     list);
+}
+
+void bd__optim_release(bd_optim *o)
+{
+    bd_tensor_free(&o->state[0]);
+    bd_tensor_free(&o->state[1]);
+    memset(o, 0, sizeof *o);
+}
+
+bd_status bd_optim_check(const char *name, const bd_optim_config *cfg)
+{
+    if (!name)
+        return bd_error(BD_ERR_ARG, "bd_optim_check: name is NULL");
+    bd_optim o;
+    bd_status s = bd__optim_init(&o, name, cfg, 0);
+    bd__optim_release(&o);
+    return s;
+}
+
+/* Sized from the network, so no count is passed by hand: an optimizer made
+ * for the wrong count (the old silent no-op training) cannot be created. */
+bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_config *cfg,
+                          const bd_net *net)
+{
+    if (!out)
+        return bd_error(BD_ERR_ARG, "bd_optim_create: out is NULL");
+    *out = NULL;
+    if (!name || !net)
+        return bd_error(BD_ERR_ARG, "bd_optim_create: %s is NULL", !name ? "name" : "net");
+    if (!net->built)
+        return bd_error(BD_ERR_ARG, "bd_optim_create: the network is not built "
+                        "(call bd_net_build first)");
+    size_t n = bd_net_trainable_count(net);
+    if (n == 0)
+        return bd_error(BD_ERR_ARG, "bd_optim_create: the network has no trainable parameters"
+                        "%s", net->frozen ? " (every layer with parameters is frozen)" : "");
+    bd_optim *o = calloc(1, sizeof *o);
+    if (!o)
+        return bd_error(BD_ERR_NOMEM, "bd_optim_create: out of memory");
+    bd_status s = bd__optim_init(o, name, cfg, n);
+    if (s != BD_OK) {
+        free(o);
+        return s;
+    }
+    *out = o;
+    return BD_OK;
 }
 
 bd_status bd_optim_step(bd_optim *o, bd_net *net)
@@ -260,7 +306,23 @@ bd_status bd_optim_step(bd_optim *o, bd_net *net)
 
 void bd_optim_free(bd_optim *o)
 {
-    bd_tensor_free(&o->state[0]);
-    bd_tensor_free(&o->state[1]);
-    memset(o, 0, sizeof *o);
+    if (!o)
+        return;
+    bd__optim_release(o);
+    free(o);
+}
+
+const char *bd_optim_name(const bd_optim *o) { return o && o->ops ? o->ops->name : ""; }
+const bd_optim_config *bd_optim_get_config(const bd_optim *o) { return o ? &o->cfg : NULL; }
+size_t bd_optim_size(const bd_optim *o) { return o ? o->n : 0; }
+long bd_optim_steps(const bd_optim *o) { return o ? o->t : 0; }
+
+bd_status bd_optim_set_lr(bd_optim *o, float lr)
+{
+    if (!o || !o->ops)
+        return bd_error(BD_ERR_ARG, "bd_optim_set_lr: the optimizer is NULL");
+    if (!(lr > 0.0f && isfinite(lr)))
+        return bd_error(BD_ERR_ARG, "%s: lr = %g must be > 0", o->ops->name, (double)lr);
+    o->cfg.lr = lr;
+    return BD_OK;
 }

@@ -75,12 +75,11 @@ static bd_status run_trial(search *S, bd_hp_trial *t)
     sp.weight_decay = t->weight_decay;
     bd_rng init;
     bd_rng_seed(&init, cfg->seed * 1000003ULL + (uint64_t)t->index);
-    bd_net net;
+    bd_net *net = NULL;
     BD_TRY(bd_net_from_spec(&net, &sp, S->train->c, S->train->h, S->train->w, S->classes,
                             &init));
-    bd_optim opt;
-    bd_status s = bd_optim_create(&opt, cfg->optimizer, &(bd_optim_config){.lr = t->lr},
-                                  bd_net_param_count(&net));
+    bd_optim *opt = NULL;
+    bd_status s = bd_optim_create(&opt, cfg->optimizer, &(bd_optim_config){.lr = t->lr}, net);
     if (s == BD_OK) {
         curve_ctx cc = {t->val_curve, t->train_curve};
         bd_train_config tc;
@@ -92,7 +91,7 @@ static bd_status run_trial(search *S, bd_hp_trial *t)
         tc.on_epoch = record;
         tc.ud = &cc;
         bd_train_result res;
-        s = bd_train(&net, &opt, S->train, NULL, &tc, &res);
+        s = bd_train(net, opt, S->train, NULL, &tc, &res);
         t->epochs = res.epochs;
         if (s == BD_ERR_NUMERIC) { /* a diverging trial is a result, not an error */
             t->diverged = 1;
@@ -100,9 +99,9 @@ static bd_status run_trial(search *S, bd_hp_trial *t)
         }
         t->val_acc = t->epochs ? t->val_curve[t->epochs - 1] : 0.0f;
         t->train_acc = t->epochs ? t->train_curve[t->epochs - 1] : 0.0f;
-        bd_optim_free(&opt);
+        bd_optim_free(opt);
     }
-    bd_net_free(&net);
+    bd_net_free(net);
     return s;
 }
 

@@ -26,16 +26,16 @@ static int fuzz_ckpt(const uint8_t *data, size_t size)
         return 0;
     fwrite(data, 1, size, f);
     fclose(f);
-    bd_net net;
-    bd_optim opt;
+    bd_net *net = NULL;
+    bd_optim *opt = NULL;
     bd_train_pos pos;
     bd_model_meta meta;
     char *run = NULL;
     if (bd_checkpoint_load(ckpt_dir, &net, &opt, &pos, &meta, &run) == BD_OK) {
         free(run);
         bd_train_pos_free(&pos);
-        bd_optim_free(&opt);
-        bd_net_free(&net);
+        bd_optim_free(opt);
+        bd_net_free(net);
     }
     unlink(path);
     return 0;

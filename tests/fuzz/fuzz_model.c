@@ -8,14 +8,14 @@
 
 static int fuzz_model(const uint8_t *data, size_t size)
 {
-    bd_net net;
+    bd_net *net = NULL;
     bd_model_meta meta;
     if (bd_model_load_mem(&net, data, size, "fuzz.safetensors", &meta) == BD_OK) {
         char *ini = NULL;
-        if (bd_net_to_ini(&net, &ini) != BD_OK)
+        if (bd_net_to_ini(net, &ini) != BD_OK)
             abort(); /* a loaded network always has a description */
         free(ini);
-        bd_net_free(&net);
+        bd_net_free(net);
     }
     return 0;
 }
