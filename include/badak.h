@@ -458,6 +458,7 @@ struct bd_net {
     int row0, grows;
     uint64_t step_key;       /* drawn from rng at every training forward */
     const bd_comm *sync;
+    unsigned broken;         /* bit per bd_layer_kind: bd_debug_break_backward */
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -655,7 +656,13 @@ bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int 
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 bd_status bd_parse_init(const char *s, bd_init *init);
+/* The name of a kind in layer names and messages ("Affine", "GlobalAvgPool";
+ * "?" for no kind). Static string; thread-safe. */
 const char *bd_layer_kind_name(bd_layer_kind k);
+/* The kind named s, case-insensitively: its network-description type
+ * ("affine", "gap", "leaky_relu") or its name ("GlobalAvgPool",
+ * "LeakyRelu"). BD_ERR_ARG naming s if none. Thread-safe. */
+bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
 
 /* ------------------------------------------------------------- optimizers */
 
@@ -1486,10 +1493,13 @@ void bd_atomic_abort(bd_atomic_file *f);
  * tests. */
 void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 
-/* Test hook: when set, the named layer kind's backward is deliberately wrong
- * (its input gradient is scaled by 1.5), so tests can show that the gradient
- * check catches a broken backward. Never set it outside tests. */
-void bd_debug_break_backward(bd_layer_kind kind, int broken);
+/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
+ * kind's backward deliberately wrong (the parameter gradient dW of its
+ * layers and the input gradient they pass on are scaled by 1.5), so tests
+ * can show that the gradient check catches a broken backward (badak
+ * gradcheck --break-backward); 0 repairs it. Per network: other networks
+ * and threads are not affected. Never set it outside tests. */
+void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
