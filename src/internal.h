@@ -387,4 +387,23 @@ static inline int bd__all_finite(const float *x, size_t n)
 bd_status bd__dir_lock(const char *dir, int *fd);
 void bd__dir_unlock(int fd);
 
+/* ---- the per-layer log of a training run (src/train/layerlog.c;
+ * bd_train_config.layer_log), opened before the loop (nothing is allocated
+ * after), committed atomically at the end like the CSV log */
+typedef struct bd__layer_log {
+    bd__afile af;
+    int open;
+    long every;           /* a row set every this many steps */
+} bd__layer_log;
+/* path NULL: a closed log (nothing is written); every 0: BD_LAYER_LOG_EVERY */
+bd_status bd__layer_log_open(bd__layer_log *lg, const char *path, long every);
+/* Is step `iter` (1-based) one to log: the first, every lg->every-th, or the
+ * last of an epoch (epoch_end)? 0 when the log is closed. */
+int bd__layer_log_due(const bd__layer_log *lg, long iter, int epoch_end);
+/* One row per layer of net for step iter of epoch; write errors show at
+ * close (the stream keeps them). */
+void bd__layer_log_write(bd__layer_log *lg, const bd_net *net, long iter, int epoch);
+/* Commit (rename into place); returns s if it failed, else the commit's. */
+bd_status bd__layer_log_close(bd__layer_log *lg, bd_status s);
+
 #endif
