@@ -6,6 +6,7 @@
  * (vanishing gradients, seed 002 unit 2), and the figure's reader refuses
  * what is not such a log, naming the file and line. */
 #include "testutil.h"
+#include "internal.h" /* the layout of networks and optimizers */
 
 #include "fig/fig.h"
 
