@@ -4,10 +4,31 @@
  * badak (바닥, "the floor") implements the neural-network training system of
  * "Deep Learning from Scratch" (밑바닥부터 시작하는 딥러닝) in C11.
  *
- * Conventions
- *  - Every fallible function returns bd_status; BD_OK is 0. On failure the
- *    reason is in bd_errmsg() (thread-local), naming the file, layer or shape
- *    at fault, e.g. "Affine2: input 784 vs weight 100x10".
+ * Conventions (each function's comment says where it departs from them;
+ * docs/api.md has the rules at length)
+ *  - Errors: every fallible function returns bd_status; BD_OK is 0. On
+ *    failure the reason is in bd_errmsg() (thread-local), naming the file,
+ *    layer, argument or shape at fault ("Affine2: input 784 vs weight
+ *    100x10"). Any function may also return BD_ERR_NOMEM. The one handle
+ *    returned directly (bd_model_open) is NULL on failure.
+ *  - NULL: a NULL for a required pointer is BD_ERR_ARG naming it, never a
+ *    crash; pointers documented "may be NULL" are optional. Accessors give
+ *    0 / NULL / "" for a NULL handle; _free and _close accept NULL. The plain
+ *    array kernels ("layer kernels", bd_augment_shift/flip/rotate,
+ *    bd_image_resize, bd_numerical_gradient) and bd_rng_* check nothing:
+ *    they sit on hot paths and need valid pointers.
+ *  - Ownership: a constructor fills `T **out` (NULL on failure) with a heap
+ *    object the caller releases with its _free; "owned by X" pointers die
+ *    with X; what a function keeps a pointer to after it returns is said
+ *    ("borrowed"), everything else is copied or only read during the call.
+ *    Strings returned are static or owned by the object they describe.
+ *  - Threads: functions on different objects may run on different threads
+ *    at once; one object (a network, optimizer, trainer, data set) is used
+ *    by one thread at a time, except the read-only calls said to be
+ *    thread-safe and an opened bd_model, which any number of threads may
+ *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels,
+ *    the debug hooks) must not change while another thread is in the
+ *    library.
  *  - Shapes are written in comments as [B, D] (batch first), [B, C, H, W].
  *  - Every buffer is owned by a bd_tensor, so it can later live on a device.
  *  - Nothing allocates inside the training loop: networks reserve their
@@ -77,13 +98,15 @@ typedef enum bd_status {
     BD_ERR_CHECK    /* a check (gradient check) failed */
 } bd_status;
 
-/* Message of the last error raised on this thread ("" if none). */
-const char *bd_errmsg(void);
-/* Name of a status code, e.g. "BD_ERR_SHAPE". */
-const char *bd_status_name(bd_status s);
+/* Message of the last error raised on this thread ("" if none); owned by
+ * the library, valid until this thread's next error. Thread-safe. */
+BD_API const char *bd_errmsg(void);
+/* Name of a status code, e.g. "BD_ERR_SHAPE" (static string). Thread-safe. */
+BD_API const char *bd_status_name(bd_status s);
 /* Record an error (printf-style) and return s; used by the library and by
- * programs that want to report their own errors the same way. */
-bd_status bd_error(bd_status s, const char *fmt, ...) BD_PRINTF(2, 3);
+ * programs that want to report their own errors the same way. Thread-safe
+ * (the message is this thread's). */
+BD_API bd_status bd_error(bd_status s, const char *fmt, ...) BD_PRINTF(2, 3);
 
 /* ------------------------------------------------------------------- PRNG */
 
@@ -95,12 +118,14 @@ typedef struct bd_rng {
     float spare;
 } bd_rng;
 
-void bd_rng_seed(bd_rng *r, uint64_t seed);
-uint64_t bd_rng_u64(bd_rng *r);
-uint32_t bd_rng_below(bd_rng *r, uint32_t n);  /* uniform in [0, n), unbiased */
-float bd_rng_uniform(bd_rng *r);               /* uniform in [0, 1) */
-float bd_rng_normal(bd_rng *r);                /* standard normal */
-void bd_rng_shuffle(bd_rng *r, int32_t *a, size_t n); /* Fisher-Yates */
+/* A generator is a plain value: seed it, then draw; give each thread its own.
+ * No checks (hot paths): r must be valid. */
+BD_API void bd_rng_seed(bd_rng *r, uint64_t seed);
+BD_API uint64_t bd_rng_u64(bd_rng *r);
+BD_API uint32_t bd_rng_below(bd_rng *r, uint32_t n);  /* uniform in [0, n), unbiased */
+BD_API float bd_rng_uniform(bd_rng *r);               /* uniform in [0, 1) */
+BD_API float bd_rng_normal(bd_rng *r);                /* standard normal */
+BD_API void bd_rng_shuffle(bd_rng *r, int32_t *a, size_t n); /* Fisher-Yates */
 
 /* ----------------------------------------------------------------- tensors */
 
@@ -122,18 +147,23 @@ typedef struct bd_tensor {
     int owner;     /* 1: data was allocated by this tensor */
 } bd_tensor;
 
-bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape);
+/* Allocate t (zero-filled, owned: free with bd_tensor_free) of ndim (1..4)
+ * dimensions shape[] (read only). BD_ERR_ARG (NULL), BD_ERR_SHAPE (ndim out
+ * of range, a dimension < 0, more than BD_MAX_ELEMENTS), BD_ERR_NOMEM. */
+BD_API bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape);
 /* Convenience: float32 tensor of 1..4 dims given as arguments, zero-filled. */
-bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2, int d3);
-void bd_tensor_free(bd_tensor *t);
-/* A view of `n` float elements starting at `data`, with the given shape. */
-bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
+BD_API bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2, int d3);
+/* Free an owner's buffer (a view's is left alone) and zero t; NULL: no-op. */
+BD_API void bd_tensor_free(bd_tensor *t);
+/* A view of the float elements at `data` (borrowed: it must outlive the
+ * view; never freed by it), with the given shape. No checks. */
+BD_API bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
 /* Change the shape, keeping the buffer; fails with BD_ERR_SHAPE naming `who`
  * if the new size exceeds the capacity. */
-bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char *who);
-size_t bd_dtype_size(bd_dtype dt);
+BD_API bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char *who);
+BD_API size_t bd_dtype_size(bd_dtype dt);
 /* "[100, 784]" into buf (at least 64 bytes); returns buf. */
-const char *bd_shape_str(const bd_tensor *t, char *buf, size_t len);
+BD_API const char *bd_shape_str(const bd_tensor *t, char *buf, size_t len);
 
 static inline float *bd_f32(const bd_tensor *t) { return (float *)t->data; }
 static inline int32_t *bd_i32(const bd_tensor *t) { return (int32_t *)t->data; }
@@ -148,65 +178,70 @@ static inline uint8_t *bd_u8(const bd_tensor *t) { return (uint8_t *)t->data; }
 /* ----------------------------------------------------------------- runtime */
 
 /* Set the number of threads of every thread pool the process uses (OpenBLAS).
- * n <= 0 means all online cores. Returns the number actually set. */
-int bd_set_threads(int n);
-int bd_get_threads(void);
+ * n <= 0 means all online cores. Returns the number actually set. Not
+ * while another thread is inside the library; the pool belongs to the
+ * thread that sized it (docs/api.md, Threads). */
+BD_API int bd_set_threads(int n);
+BD_API int bd_get_threads(void);
 /* Flush denormals to zero (FTZ/DAZ) on this thread; returns the previous
  * control word so it can be restored with bd_restore_denormals. */
-unsigned bd_flush_denormals(void);
-void bd_restore_denormals(unsigned saved);
-/* Peak resident set size of this process in bytes (0 if unknown). */
-size_t bd_peak_rss(void);
+BD_API unsigned bd_flush_denormals(void);
+BD_API void bd_restore_denormals(unsigned saved);
+/* Peak resident set size of this process in bytes (0 if unknown).
+ * These four are thread-safe. */
+BD_API size_t bd_peak_rss(void);
 /* Monotonic wall clock in seconds. */
-double bd_seconds(void);
+BD_API double bd_seconds(void);
 
 /* ---------------------------------------------------------- layer kernels */
-/* Plain functions over flat float arrays (llm.c style). No allocation. */
+/* Plain functions over flat float arrays (llm.c style). No allocation, no
+ * checks (every pointer valid, shapes as given), no error status: they sit
+ * in the training loop's inner calls. Thread-safe on disjoint outputs. */
 
 /* y = x W + b (book eq. 5.13 forward).  x [B,I], W [I,O], b [O] -> y [B,O] */
-void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
-                       int B, int In, int Out);
+BD_API void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
+                              int B, int In, int Out);
 /* dx = dy W^T, dW = x^T dy, db = sum_B dy (eq. 5.13).
  * dy [B,O], x [B,I], W [I,O] -> dx [B,I] (may be NULL), dW [I,O], db [O] */
-void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
-                        const float *x, const float *W, int B, int In, int Out);
+BD_API void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
+                               const float *x, const float *W, int B, int In, int Out);
 /* y = max(0, x)                         x [n] -> y [n] */
-void bd_relu_forward(float *y, const float *x, size_t n);
+BD_API void bd_relu_forward(float *y, const float *x, size_t n);
 /* dx = dy * (y > 0)  (book 5.5.1)        dy, y [n] -> dx [n] */
-void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n);
+BD_API void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n);
 /* y = 1 / (1 + exp(-x))                 x [n] -> y [n] */
-void bd_sigmoid_forward(float *y, const float *x, size_t n);
+BD_API void bd_sigmoid_forward(float *y, const float *x, size_t n);
 /* dx = dy * y (1 - y)   (book eq. 5.12)  dy, y [n] -> dx [n] */
-void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
+BD_API void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
 /* The variants of seed 002. The kinked ones branch on the input x (x <= 0
  * takes the slope), so their backward takes x. */
 /* y = tanh(x)                           x [n] -> y [n] */
-void bd_tanh_forward(float *y, const float *x, size_t n);
+BD_API void bd_tanh_forward(float *y, const float *x, size_t n);
 /* dx = dy (1 - y^2)                      dy, y [n] -> dx [n] */
-void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n);
+BD_API void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n);
 /* Leaky ReLU: y = x > 0 ? x : s x        x [n] -> y [n] */
-void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n);
+BD_API void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n);
 /* dx = dy (x > 0 ? 1 : s)                dy, x [n] -> dx [n] */
-void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n);
+BD_API void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n);
 /* PReLU (He et al. 2015): y = x > 0 ? x : a_j x, a learned per feature.
  *                                        x [B,D], a [D] -> y [B,D] */
-void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D);
+BD_API void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D);
 /* dx = dy (x > 0 ? 1 : a_j), da_j = sum_B dy (x > 0 ? 0 : x)
  * dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D] */
-void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
-                       int B, int D);
+BD_API void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
+                              int B, int D);
 /* RReLU (Xu et al. 2015): y = x > 0 ? x : s_i x. With rng (training) each
  * s_i ~ U[lo, hi); with rng NULL (evaluation) s_i = (lo + hi) / 2. The slopes
  * are written to slope for backward.     x [n] -> y [n], slope [n] */
-void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi, bd_rng *rng,
-                      size_t n);
+BD_API void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi, bd_rng *rng,
+                             size_t n);
 /* dx = dy (x > 0 ? 1 : s_i)              dy, x, slope [n] -> dx [n] */
-void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n);
+BD_API void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n);
 /* ELU (Clevert et al. 2016): y = x > 0 ? x : alpha (e^x - 1)   x [n] -> y [n] */
-void bd_elu_forward(float *y, const float *x, float alpha, size_t n);
+BD_API void bd_elu_forward(float *y, const float *x, float alpha, size_t n);
 /* dx = dy (x > 0 ? 1 : y + alpha)        dy, x, y [n] -> dx [n] */
-void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
-                     size_t n);
+BD_API void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
+                            size_t n);
 
 /* The geometry of one convolution or pooling: input [B, C, H, W], F filters
  * of K x K (pools: F = C), stride S, zero padding P on each side, output
@@ -216,44 +251,44 @@ typedef struct bd_conv_geom {
 } bd_conv_geom;
 
 /* Fill OH and OW; fails naming `who` if the kernel does not fit. */
-bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
+BD_API bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
 /* Floats of scratch the convolution kernels need: im2col columns
  * [B][C*K*K, OH*OW], room for per-thread partial sums of dW and db, and for
  * the masked gradient of a fused ReLU (the network's Conv2d layers). */
-size_t bd_conv2d_scratch(const bd_conv_geom *g);
+BD_API size_t bd_conv2d_scratch(const bd_conv_geom *g);
 /* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW], a column per output
  * position (the layer itself builds one sample's columns at a time) */
-void bd_im2col(float *col, const float *x, const bd_conv_geom *g);
+BD_API void bd_im2col(float *col, const float *x, const bd_conv_geom *g);
 /* col2im: the transpose, summing overlapping windows into dx [B,C,H,W] */
-void bd_col2im(float *dx, const float *col, const bd_conv_geom *g);
+BD_API void bd_col2im(float *dx, const float *col, const bd_conv_geom *g);
 /* y = W * x + b.  x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
-void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
-                       float *scratch, const bd_conv_geom *g);
+BD_API void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
+                              float *scratch, const bd_conv_geom *g);
 /* dy [B,F,OH,OW], x, W -> dx [B,C,H,W] (may be NULL), dW [F,C,K,K], db [F]
  * (may be NULL). The columns are built again from x, so nothing is kept
  * between forward and backward. */
-void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                        const float *W, float *scratch, const bd_conv_geom *g);
+BD_API void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                               const float *W, float *scratch, const bd_conv_geom *g);
 /* Max pooling: y [B,C,OH,OW] = window maxima of x; argmax [B*C*OH*OW] keeps
  * the input index (within the sample) of each maximum for backward. */
-void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
+BD_API void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
 /* dx = dy routed to each window's maximum.  dy [B,C,OH,OW] -> dx [B,C,H,W] */
-void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
-                         const bd_conv_geom *g);
+BD_API void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
+                                const bd_conv_geom *g);
 /* Average pooling (zero padding is counted in the average). */
-void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g);
-void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g);
+BD_API void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g);
+BD_API void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g);
 /* BatchNorm per channel of x [B,C,HW]: x̂ = (x − μ_c)/√(σ²_c + ε), y = γ x̂ + β.
  * With training != 0, μ and σ² are the batch's (biased) and the running
  * averages rmean/rvar move by `mom`; else they come from rmean/rvar.
  * xhat [B,C,HW] and mean_istd [2C] are kept for backward. */
-void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
-                     const float *gamma, const float *beta, float *rmean, float *rvar,
-                     float mom, float eps, int training, int B, int C, int HW);
+BD_API void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
+                            const float *gamma, const float *beta, float *rmean, float *rvar,
+                            float mom, float eps, int training, int B, int C, int HW);
 /* dy [B,C,HW] -> dx (may be NULL; may alias dy), dγ = Σ dy x̂, dβ = Σ dy */
-void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
-                      const float *xhat, const float *mean_istd, const float *gamma,
-                      int training, int B, int C, int HW);
+BD_API void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                             const float *xhat, const float *mean_istd, const float *gamma,
+                             int training, int B, int C, int HW);
 
 /* Labels: either class indices (idx [B]) or one-hot / soft targets
  * (onehot [B, C]); exactly one of the two is non-NULL. */
@@ -265,35 +300,35 @@ typedef struct bd_labels {
 /* Softmax with the row maximum subtracted, then mean cross-entropy over the
  * batch computed from log-softmax, so it is finite for any finite logits.
  * logits [B,C] -> prob [B,C]; returns the mean loss (book 4.2.2, 5.6.3). */
-double bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
-                            int B, int C);
+BD_API double bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
+                                   int B, int C);
 /* dlogits = (prob - t) / B  (book 5.6.3)   prob [B,C] -> dlogits [B,C] */
-void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
-                            int B, int C);
+BD_API void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
+                                   int B, int C);
 /* Mean squared error, the book's 0.5 * sum (y - t)^2, averaged over the batch
  * (class indices become one-hot targets).  y [B,C] -> loss */
-double bd_mse_forward(const float *y, bd_labels t, int B, int C);
+BD_API double bd_mse_forward(const float *y, bd_labels t, int B, int C);
 /* dy = (y - t) / B                          y [B,C] -> dy [B,C] */
-void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
+BD_API void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
 /* Mean absolute error: sum_k |y_k - t_k| averaged over the batch (class
  * indices become one-hot targets, as for MSE).  y [B,C] -> loss */
-double bd_mae_forward(const float *y, bd_labels t, int B, int C);
+BD_API double bd_mae_forward(const float *y, bd_labels t, int B, int C);
 /* dy = sign(y - t) / B, 0 where y == t       y [B,C] -> dy [B,C] */
-void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
+BD_API void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
 /* Sigmoid + binary cross-entropy (logistic regression): per unit
  * max(z,0) - z t + log(1 + e^-|z|), summed over units, averaged over the
  * batch; finite for any finite z. With C == 1 a class index is the target
  * (0 or 1); with C > 1 indices become one-hot; t.onehot [B,C] may hold
  * probabilities.  z [B,C] -> prob = sigmoid(z) [B,C]; returns the loss */
-double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
+BD_API double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
 /* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
-void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
+BD_API void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
 /* Huber loss with delta 1 (smooth L1), d = y - t per unit: 0.5 d^2 for
  * |d| <= 1, |d| - 0.5 beyond; summed over units, averaged over the batch
  * (class indices become one-hot targets, as for MSE).  y [B,C] -> loss */
-double bd_huber_forward(const float *y, bd_labels t, int B, int C);
+BD_API double bd_huber_forward(const float *y, bd_labels t, int B, int C);
 /* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C] */
-void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
+BD_API void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
 /* ------------------------------------------------ data-parallel training */
 
@@ -316,7 +351,7 @@ typedef struct bd_comm {
  * computes: [B·rank/size, B·(rank+1)/size), rounded down, so the sizes
  * differ by at most one (B = 100 over 3: rows 0-32, 33-65, 66-99; the
  * trainer and bd_trainer_evaluate split this way). */
-void bd_shard(int B, int rank, int size, int *lo, int *hi);
+BD_API void bd_shard(int B, int rank, int size, int *lo, int *hi);
 
 /* ------------------------------------------------------------- networks */
 
@@ -393,23 +428,23 @@ typedef struct bd_layer bd_layer;
  * *out is NULL on failure. BD_ERR_ARG (out NULL), BD_ERR_SHAPE (a side
  * < 1, or more than BD_MAX_ELEMENTS per sample), BD_ERR_NOMEM. The caller
  * frees it with bd_net_free. Thread-safe. */
-bd_status bd_net_create(bd_net **out, int c, int h, int w);
+BD_API bd_status bd_net_create(bd_net **out, int c, int h, int w);
 /* Release a network and every buffer it owns; NULL is a no-op. Pointers
  * into it (layers, parameter blocks, logits) die with it. */
-void bd_net_free(bd_net *net);
+BD_API void bd_net_free(bd_net *net);
 
 /* Adding layers, before bd_net_build. Each checks the layer's shape
  * against the input it gets ("Conv2: kernel 5 larger than input 4x4 +
  * padding 0": BD_ERR_SHAPE) and its hyperparameters ("Dropout1: p = 1.5
  * must be in [0, 1)": BD_ERR_ARG); BD_ERR_ARG for a NULL net or a network
  * already built, BD_ERR_NOMEM. */
-bd_status bd_net_add_affine(bd_net *net, int units);
-bd_status bd_net_add_relu(bd_net *net);
-bd_status bd_net_add_sigmoid(bd_net *net);
-bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
+BD_API bd_status bd_net_add_affine(bd_net *net, int units);
+BD_API bd_status bd_net_add_relu(bd_net *net);
+BD_API bd_status bd_net_add_sigmoid(bd_net *net);
+BD_API bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
 /* Add a layer with its hyperparameters p0, p1 (0 means the kind's default;
  * see bd_layer_kind). */
-bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1);
+BD_API bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1);
 /* Everything that describes one layer; 0 in a field means the kind's
  * default. bd_net_add_layer is the general way to add one. */
 typedef struct bd_layer_conf {
@@ -424,94 +459,94 @@ typedef struct bd_layer_conf {
 } bd_layer_conf;
 
 /* Add a layer after the last one (c is copied). */
-bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c);
+BD_API bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c);
 /* Conv2d with `filters` k x k filters (book 7.2). */
-bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
+BD_API bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
 /* Max or average pooling (BD_LAYER_MAXPOOL / BD_LAYER_AVGPOOL) (book 7.3). */
-bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride);
+BD_API bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride);
 /* A residual block with `channels` outputs (He et al. 2016). */
-bd_status bd_net_add_resblock(bd_net *net, int channels, int stride);
+BD_API bd_status bd_net_add_resblock(bd_net *net, int channels, int stride);
 /* The loss layer (default SoftmaxWithLoss); before or after building.
  * BD_ERR_ARG for a NULL net or an unknown kind. */
-bd_status bd_net_set_loss(bd_net *net, bd_loss_kind loss);
+BD_API bd_status bd_net_set_loss(bd_net *net, bd_loss_kind loss);
 /* Regularisation added to the loss: ½ l2 Σ W² (book 6.4.1) and l1 Σ |W|
  * over every Affine weight. BD_ERR_ARG for NULL, a negative or non-finite
  * value ("l2 = -1 must be >= 0"). */
-bd_status bd_net_set_regularization(bd_net *net, float l2, float l1);
+BD_API bd_status bd_net_set_regularization(bd_net *net, float l2, float l1);
 /* Weigh each row's SoftmaxWithLoss loss and gradient by w[its class]
  * (bd_class_weights: rare classes count more). w [bd_net_output_size] is
  * borrowed, not copied: it must outlive the training (NULL: no weights).
  * BD_ERR_ARG for a NULL net. */
-bd_status bd_net_set_class_weights(bd_net *net, const float *w);
+BD_API bd_status bd_net_set_class_weights(bd_net *net, const float *w);
 /* Allocate the parameter, gradient and state blocks and initialise the
  * weights (biases zero, BatchNorm gamma 1 / beta 0, running variance 1).
  * The layers' own PRNG (Dropout, RReLU) is seeded from rng, which advances.
  * BD_ERR_ARG (NULL, no layers, built twice), BD_ERR_NOMEM. */
-bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
+BD_API bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
 /* Re-draw every weight (biases zero) with the given init; BD_ERR_ARG for
  * NULL or a network not built. */
-bd_status bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
+BD_API bd_status bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
 /* Make the activation buffers hold at least max_batch rows (call outside the
  * training loop; forward/backward never allocate). BD_ERR_ARG (NULL, not
  * built, max_batch < 1), BD_ERR_NOMEM. */
-bd_status bd_net_reserve(bd_net *net, int max_batch);
+BD_API bd_status bd_net_reserve(bd_net *net, int max_batch);
 
 /* Training (1) or evaluation (0) mode: Dropout drops and BatchNorm uses
  * the batch's statistics only in training mode. A built network starts in
  * training mode, a loaded one (bd_model_load, bd_checkpoint_load) in
  * evaluation mode; bd_train and bd_evaluate switch by themselves and
  * restore the mode. BD_ERR_ARG for NULL. */
-bd_status bd_net_set_training(bd_net *net, int training);
+BD_API bd_status bd_net_set_training(bd_net *net, int training);
 /* 1 in training mode, 0 in evaluation mode (and for NULL). */
-int bd_net_is_training(const bd_net *net);
+BD_API int bd_net_is_training(const bd_net *net);
 
 /* Accessors; each reads the network only, returns 0 (NULL) for a NULL
  * network, and is thread-safe while no thread changes the network. */
 /* Trainable parameters (0 until built). */
-size_t bd_net_param_count(const bd_net *net);
+BD_API size_t bd_net_param_count(const bd_net *net);
 /* Non-trainable state values (BatchNorm running averages). */
-size_t bd_net_state_count(const bd_net *net);
+BD_API size_t bd_net_state_count(const bd_net *net);
 /* Layers (the loss layer is not one). */
-int bd_net_layer_count(const bd_net *net);
+BD_API int bd_net_layer_count(const bd_net *net);
 /* Floats per input sample (c·h·w) and per output row. */
-int bd_net_input_size(const bd_net *net);
-int bd_net_output_size(const bd_net *net);
+BD_API int bd_net_input_size(const bd_net *net);
+BD_API int bd_net_output_size(const bd_net *net);
 /* One sample's input shape; any pointer may be NULL. */
-void bd_net_input_shape(const bd_net *net, int *c, int *h, int *w);
+BD_API void bd_net_input_shape(const bd_net *net, int *c, int *h, int *w);
 /* The loss layer's kind. */
-bd_loss_kind bd_net_loss_kind(const bd_net *net);
+BD_API bd_loss_kind bd_net_loss_kind(const bd_net *net);
 /* A one-line description ("two_layer 784-50-10"; "" if none), owned by
  * the network. */
-const char *bd_net_desc(const bd_net *net);
+BD_API const char *bd_net_desc(const bd_net *net);
 /* The regularisation set (bd_net_set_regularization); pointers may be NULL. */
-void bd_net_get_regularization(const bd_net *net, float *l2, float *l1);
+BD_API void bd_net_get_regularization(const bd_net *net, float *l2, float *l1);
 /* Rows the activation buffers hold (bd_net_reserve; 0 before). */
-int bd_net_max_batch(const bd_net *net);
+BD_API int bd_net_max_batch(const bd_net *net);
 /* The parameter block: every trainable parameter, one contiguous array in
  * layer order (each layer's W then b), and the gradient block of the same
  * layout, which bd_net_backward fills. Owned by the network (valid until it
  * is freed or rebuilt); *n (may be NULL) gets the count. For custom update
  * rules and for summing gradients over processes (MPI_Allreduce on
  * bd_net_grads between backward and bd_optim_step). NULL before build. */
-float *bd_net_params(const bd_net *net, size_t *n);
-float *bd_net_grads(const bd_net *net, size_t *n);
+BD_API float *bd_net_params(const bd_net *net, size_t *n);
+BD_API float *bd_net_grads(const bd_net *net, size_t *n);
 /* The state block (BatchNorm running mean and variance), likewise. */
-float *bd_net_state(const bd_net *net, size_t *n);
+BD_API float *bd_net_state(const bd_net *net, size_t *n);
 
 /* Layer by name ("Affine2") or NULL (NULL net or name too). The layer is
  * owned by the network. */
-bd_layer *bd_net_layer(bd_net *net, const char *name);
+BD_API bd_layer *bd_net_layer(bd_net *net, const char *name);
 /* The i-th layer (0-based) or NULL when i is out of range. */
-bd_layer *bd_net_layer_at(bd_net *net, int i);
+BD_API bd_layer *bd_net_layer_at(bd_net *net, int i);
 /* A layer's name ("Conv1"), kind, and output shape per sample (vectors:
  * units x 1 x 1; pointers may be NULL). NULL layer: "", BD_LAYER_KIND_COUNT. */
-const char *bd_layer_name(const bd_layer *l);
-bd_layer_kind bd_layer_kind_of(const bd_layer *l);
-void bd_layer_output_shape(const bd_layer *l, int *c, int *h, int *w);
+BD_API const char *bd_layer_name(const bd_layer *l);
+BD_API bd_layer_kind bd_layer_kind_of(const bd_layer *l);
+BD_API void bd_layer_output_shape(const bd_layer *l, int *c, int *h, int *w);
 /* A layer's trainable parameters, and where its W starts in the network's
  * parameter block (b follows W). 0 for layers without parameters. */
-size_t bd_layer_param_count(const bd_layer *l);
-size_t bd_layer_param_offset(const bd_layer *l);
+BD_API size_t bd_layer_param_count(const bd_layer *l);
+BD_API size_t bd_layer_param_offset(const bd_layer *l);
 
 /* Print a layer table like Keras's model.summary(): one row per layer with
  * its name, kind (the description-file type), output shape, parameter
@@ -519,20 +554,20 @@ size_t bd_layer_param_offset(const bd_layer *l);
  * fused ReLUs, frozen layers), the loss, then the totals (parameters,
  * trainable, frozen, non-trainable state). Writes to f; NULL net or f:
  * nothing. Thread-safe for a network no other thread changes. */
-void bd_net_print(const bd_net *net, FILE *f);
+BD_API void bd_net_print(const bd_net *net, FILE *f);
 /* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
  * computes no gradient for them and an optimizer created after freezing
  * (sized from bd_net_trainable_count) updates only the later ones (the
  * parameter block is in layer order, so those are a suffix of it). An
  * optimizer created before must be created again: its step refuses a
  * changed count (BD_ERR_SHAPE). BD_ERR_ARG for NULL or n out of range. */
-bd_status bd_net_freeze(bd_net *net, int n);
+BD_API bd_status bd_net_freeze(bd_net *net, int n);
 /* Layers frozen (0: none). */
-int bd_net_frozen(const bd_net *net);
+BD_API int bd_net_frozen(const bd_net *net);
 /* Offset in the parameter block of the first trainable parameter, and how
  * many there are (the suffix after the frozen layers). */
-size_t bd_net_trainable_offset(const bd_net *net);
-size_t bd_net_trainable_count(const bd_net *net);
+BD_API size_t bd_net_trainable_offset(const bd_net *net);
+BD_API size_t bd_net_trainable_count(const bd_net *net);
 /* Replace the last Affine layer by a fresh one with `outputs` units (drawn
  * with the network's init from rng); every other layer keeps its name,
  * weights and state. Layers after that Affine (if any) are initialised
@@ -540,22 +575,22 @@ size_t bd_net_trainable_count(const bd_net *net);
  * parameter blocks and activation buffers are new: pointers into it die,
  * and optimizers made for it must be created again). BD_ERR_ARG (NULL, no
  * Affine, the head frozen, outputs < 1), BD_ERR_NOMEM (net unchanged). */
-bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng);
+BD_API bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng);
 
 /* Forward x [B, in...] through every layer; *logits (may be NULL) points
  * at the output [B, out], owned by the network and valid until its next
  * forward. BD_ERR_ARG (NULL, not built), BD_ERR_SHAPE (x's shape, or B
  * above bd_net_max_batch). Not thread-safe on one network (see above). */
-bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
+BD_API bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
 /* Forward plus the loss layer; *loss is the mean loss over the batch. t's
  * arrays are borrowed until the next bd_net_backward. */
-bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+BD_API bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
 /* Backward from the loss of the last bd_net_loss; fills the gradient
  * block. BD_ERR_ARG when no loss was computed or the network is for
  * inference only. */
-bd_status bd_net_backward(bd_net *net);
+BD_API bd_status bd_net_backward(bd_net *net);
 /* bd_net_loss then bd_net_backward (the book's gradient()). */
-bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+BD_API bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
 
 /* A network described by its options (what `badak train` flags say), so the
  * library can build it again: for hyperparameter search, model files. */
@@ -580,7 +615,7 @@ typedef struct bd_net_spec {
 } bd_net_spec;
 
 /* Fill s with the defaults (two_layer, ReLU, SoftmaxWithLoss). NULL: no-op. */
-void bd_net_spec_default(bd_net_spec *s);
+BD_API void bd_net_spec_default(bd_net_spec *s);
 
 /* The constructors below all work alike: *out gets a new, built network
  * (weights drawn from rng, which advances; training mode) that the caller
@@ -591,23 +626,23 @@ void bd_net_spec_default(bd_net_spec *s);
 
 /* The network of spec s for samples of shape c x h x w and `classes`
  * classes (one output unit for BD_LOSS_SIGMOID_BCE). */
-bd_status bd_net_from_spec(bd_net **out, const bd_net_spec *s, int c, int h, int w,
-                           int classes, bd_rng *rng);
+BD_API bd_status bd_net_from_spec(bd_net **out, const bd_net_spec *s, int c, int h, int w,
+                                  int classes, bd_rng *rng);
 /* Parse "relu", "sigmoid", "tanh", "leaky_relu[:slope]", "prelu[:a0]",
  * "rrelu[:lo,hi]", "elu[:alpha]" into a kind and its hyperparameters. */
-bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1);
+BD_API bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1);
 /* "softmax_ce" (or "ce"), "mse", "mae", "bce" (sigmoid + binary CE) */
-bd_status bd_parse_loss(const char *s, bd_loss_kind *loss);
-const char *bd_loss_kind_name(bd_loss_kind k);
+BD_API bd_status bd_parse_loss(const char *s, bd_loss_kind *loss);
+BD_API const char *bd_loss_kind_name(bd_loss_kind k);
 
 /* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7), `in`
  * inputs, `outputs` classes. */
-bd_status bd_net_two_layer(bd_net **out, int in, int hidden, int outputs,
-                           bd_init init, bd_rng *rng);
+BD_API bd_status bd_net_two_layer(bd_net **out, int in, int hidden, int outputs,
+                                  bd_init init, bd_rng *rng);
 /* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's
  * MultiLayerNet); hidden [nhidden] is read only. */
-bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden,
-                     int outputs, bd_layer_kind act, bd_init init, bd_rng *rng);
+BD_API bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden,
+                            int outputs, bd_layer_kind act, bd_init init, bd_rng *rng);
 
 /* The convolutional presets (book ch. 7-8), for c x h x w images:
  * simple_convnet: Conv 30 5x5 - ReLU - MaxPool 2 - Affine 100 - ReLU - Affine
@@ -616,9 +651,9 @@ bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden,
  *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
  * Weights start as the book's: N(0, 0.01²) for simple_convnet, He's for the
  * others (bd_net_init_weights re-draws them with another init). */
-bd_status bd_net_simple_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_deep_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_simple_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_deep_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
 /* Network description files: INI text, one section per layer, in order:
  *
@@ -633,27 +668,29 @@ bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *
  * c x h x w (the file's input shape, if it gives one, must agree; pass 0s to
  * take the file's) and `classes` outputs (0: whatever the file says; else the
  * last layer must give exactly that many). */
-bd_status bd_net_from_ini(bd_net **out, const char *text, const char *origin, int c, int h,
-                          int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_from_ini(bd_net **out, const char *text, const char *origin, int c, int h,
+                                 int w, int classes, bd_rng *rng);
 /* "784", "28x28" or "1x28x28" (also with commas) -> c, h, w (missing
  * leading sides are 1); every side 1 .. 2^20. */
-bd_status bd_parse_shape(const char *s, int *c, int *h, int *w);
+BD_API bd_status bd_parse_shape(const char *s, int *c, int *h, int *w);
 /* Read the file at path, then bd_net_from_ini. */
-bd_status bd_net_load_ini(bd_net **out, const char *path, int c, int h, int w, int classes,
-                          bd_rng *rng);
+BD_API bd_status bd_net_load_ini(bd_net **out, const char *path, int c, int h, int w, int classes,
+                                 bd_rng *rng);
 /* The architecture of a network as INI text that bd_net_from_ini reads back
  * into the same network (every hyperparameter written out). *text is
  * malloc'd; the caller frees it. */
-bd_status bd_net_to_ini(const bd_net *net, char **text);
+BD_API bd_status bd_net_to_ini(const bd_net *net, char **text);
 
-/* Kernels: "fast" (the default) takes a layer's faster path where it has
+/* Process-wide (not while another thread is inside the library); the name
+ * is copied. BD_ERR_ARG for NULL or an unknown name.
+ * Kernels: "fast" (the default) takes a layer's faster path where it has
  * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c);
  * "reference" runs the book's im2col + GEMM everywhere, the kernels a
  * learner reads and the tests compare the fast ones with. The environment
  * variable BADAK_KERNELS=reference selects it too. Both are reproducible;
  * they differ from each other by rounding. */
-bd_status bd_set_kernels(const char *name);
-const char *bd_kernels(void);
+BD_API bd_status bd_set_kernels(const char *name);
+BD_API const char *bd_kernels(void);
 
 /* The [train] section of a network description (src/net/netfile_train.c):
  * the training options that make one file a whole experiment, e.g.
@@ -676,21 +713,21 @@ typedef struct bd_train_option {
     int line;             /* in the text, 1-based */
 } bd_train_option;
 #define BD_TRAIN_OPTIONS_MAX 32
-bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
-                               int max, int *n);
+BD_API bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
+                                      int max, int *n);
 /* The same, from the file at path (no [train] section: *n = 0). */
-bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n);
+BD_API bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n);
 
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
-bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
-bd_status bd_parse_init(const char *s, bd_init *init);
+BD_API bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
+BD_API bd_status bd_parse_init(const char *s, bd_init *init);
 /* The name of a kind in layer names and messages ("Affine", "GlobalAvgPool";
  * "?" for no kind). Static string; thread-safe. */
-const char *bd_layer_kind_name(bd_layer_kind k);
+BD_API const char *bd_layer_kind_name(bd_layer_kind k);
 /* The kind named s, case-insensitively: its network-description type
  * ("affine", "gap", "leaky_relu") or its name ("GlobalAvgPool",
  * "LeakyRelu"). BD_ERR_ARG naming s if none. Thread-safe. */
-bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
+BD_API bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
 
 /* ------------------------------------------------------------- optimizers */
 
@@ -718,31 +755,31 @@ typedef struct bd_optim bd_optim;
  * network not built or with nothing to train, a hyperparameter out of range:
  * "adam: config.beta1 = 1.5 must be in [0, 1)"), BD_ERR_NOMEM. The caller frees it
  * with bd_optim_free. Thread-safe. */
-bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_config *cfg,
-                          const bd_net *net);
+BD_API bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_config *cfg,
+                                 const bd_net *net);
 /* Check name and cfg as bd_optim_create does (same errors), creating
  * nothing: to validate options before the network exists. Thread-safe. */
-bd_status bd_optim_check(const char *name, const bd_optim_config *cfg);
+BD_API bd_status bd_optim_check(const char *name, const bd_optim_config *cfg);
 /* One update of the network's trainable parameters (the suffix after the
  * frozen layers) from its gradient block. Fails with BD_ERR_SHAPE, changing
  * nothing, when the network's trainable count is not the one the optimizer
  * was created for (the network was rebuilt, frozen or replaced since);
  * BD_ERR_ARG for NULL. One thread at a time per optimizer. */
-bd_status bd_optim_step(bd_optim *o, bd_net *net);
+BD_API bd_status bd_optim_step(bd_optim *o, bd_net *net);
 /* Release the optimizer and its state; NULL is a no-op. */
-void bd_optim_free(bd_optim *o);
+BD_API void bd_optim_free(bd_optim *o);
 /* The optimizer's name ("adam"; "" for NULL), its hyperparameters as in
  * use (defaults filled in; NULL for NULL), the parameters it updates and
  * the steps it has taken. */
-const char *bd_optim_name(const bd_optim *o);
-const bd_optim_config *bd_optim_get_config(const bd_optim *o);
-size_t bd_optim_size(const bd_optim *o);
-long bd_optim_steps(const bd_optim *o);
+BD_API const char *bd_optim_name(const bd_optim *o);
+BD_API const bd_optim_config *bd_optim_get_config(const bd_optim *o);
+BD_API size_t bd_optim_size(const bd_optim *o);
+BD_API long bd_optim_steps(const bd_optim *o);
 /* Change the learning rate (a schedule of one's own loop). BD_ERR_ARG for
  * NULL, or lr not > 0 and finite. */
-bd_status bd_optim_set_lr(bd_optim *o, float lr);
+BD_API bd_status bd_optim_set_lr(bd_optim *o, float lr);
 /* Names of the known optimizers, NULL-terminated. */
-const char *const *bd_optim_names(void);
+BD_API const char *const *bd_optim_names(void);
 
 /* ------------------------------------------------------------------- data */
 
@@ -757,8 +794,8 @@ typedef struct bd_idx {
 
 /* Read an IDX file, plain or gzip-compressed (zlib). Validates the magic, the
  * dimensions and that the data is exactly as long as they say. */
-bd_status bd_idx_read(const char *path, bd_idx *out);
-void bd_idx_free(bd_idx *idx);
+BD_API bd_status bd_idx_read(const char *path, bd_idx *out);
+BD_API void bd_idx_free(bd_idx *idx);
 
 #define BD_NORM_MAXC 16     /* channels per-channel normalisation handles */
 #define BD_MAX_TARGETS 64   /* target columns of regression / multi-label */
@@ -773,7 +810,11 @@ typedef enum bd_task {
 
 /* A labelled data set. x holds N samples, either raw bytes (BD_U8, scaled by
  * `scale` when gathered into a float batch: MNIST uses 1/255 to normalise to
- * [0,1]) or floats (BD_F32, scale 1). y holds N int32 class indices. */
+ * [0,1]) or floats (BD_F32, scale 1). y holds N int32 class indices. The
+ * loaders and bd_dataset_from_arrays fill every field; a set filled by hand
+ * must set scale > 0 (gathering refuses scale 0 with BD_ERR_ARG rather than
+ * train on zeros). A data set is a plain value owning its tensors: one
+ * thread changes it at a time, any number may read it. */
 typedef struct bd_dataset {
     bd_tensor x;   /* [N, C, H, W] or [N, D] */
     bd_tensor y;   /* [N] int32 */
@@ -796,35 +837,54 @@ typedef struct bd_dataset {
     float t_mean[BD_MAX_TARGETS], t_std[BD_MAX_TARGETS];
 } bd_dataset;
 
+/* A data set from the caller's memory: n samples x [n, c, h, w] floats
+ * (shape = {c, h, w}; {1, 1, D} for vectors), as the network takes them,
+ * and their class indices y [n], each in [0, classes) (classes 0: the
+ * largest label + 1). Both arrays are COPIED: the set owns its tensors
+ * (free it with bd_dataset_free) and the caller may free or reuse x and y
+ * at once. The set has scale 1 (floats are used as given), name "arrays",
+ * task BD_TASK_CLASSIFY; x is [n, D] for vectors, [n, c, h, w] otherwise.
+ * *out is zeroed first. BD_ERR_ARG (NULL, n < 1, a label out of range or a
+ * non-finite input, naming its index), BD_ERR_SHAPE (a side < 1, more than
+ * BD_MAX_ELEMENTS values), BD_ERR_NOMEM. Thread-safe. */
+BD_API bd_status bd_dataset_from_arrays(const float *x, const int32_t *y, int n, const int shape[3],
+                                        int classes, bd_dataset *out);
+
 /* MNIST-style folder: train-images-idx3-ubyte, train-labels-idx1-ubyte,
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz.
- * Checks that image and label counts agree and labels are < 10. */
-bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test);
-/* Resolve a --data name: "mnist", "fashion" or a folder path, into the folder
- * to read. Named sets are looked up in $BADAK_DATA, then ./data/<name>. */
-bd_status bd_data_dir(const char *name, char *dir, size_t len);
+ * Checks that image and label counts agree and labels are < 10. train and
+ * test are zeroed first, so bd_dataset_free is safe on them after a failure;
+ * the caller frees both. BD_ERR_ARG (NULL), BD_ERR_IO (a file missing),
+ * BD_ERR_FORMAT (a bad file, naming it). Thread-safe. */
+BD_API bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test);
+/* Resolve a data name: "mnist", "fashion" or a folder path, into the folder
+ * to read (dir [len]). Named sets are looked up in $BADAK_DATA, then
+ * ./data/<name>. BD_ERR_ARG (NULL, too long), BD_ERR_IO (no such folder). */
+BD_API bd_status bd_data_dir(const char *name, char *dir, size_t len);
 
 /* CSV of numbers, one sample a row. label_col is the column holding the
  * class index (negative counts from the end: -1 is the last column). A first
- * row that is not numeric is taken as a header. */
-bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
+ * row that is not numeric is taken as a header. *out (zeroed first) is the
+ * caller's to free. BD_ERR_IO, BD_ERR_FORMAT naming the file, line, column. */
+BD_API bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
 /* The classes of ds's labels (src/data/class_balance.c). classes > 0: every label
  * must be below it, and ds->nclasses becomes it; 0: the labels' own count
  * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
  * is far beyond the others -- more than half of 0..max never appear. The
  * number of distinct labels goes to *distinct (may be NULL). */
-bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);
+BD_API bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);
 /* Keep the first n samples (the book's --train-size). */
-bd_status bd_dataset_truncate(bd_dataset *ds, int n);
+BD_API bd_status bd_dataset_truncate(bd_dataset *ds, int n);
 /* Split off a shuffled fraction `frac` of ds into `part` (ds keeps the rest). */
-bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part);
+BD_API bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part);
 /* Copy samples idx[0..n) into a float batch xb [n, D...] and labels yb [n]. */
-bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
-                            bd_tensor *xb, bd_tensor *yb);
+BD_API bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
+                                   bd_tensor *xb, bd_tensor *yb);
 /* Copy the contiguous samples [start, start+n). */
-bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
-                           bd_tensor *xb, bd_tensor *yb);
-void bd_dataset_free(bd_dataset *ds);
+BD_API bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
+                                  bd_tensor *xb, bd_tensor *yb);
+/* Release the set's tensors and zero it; NULL: no-op. */
+BD_API void bd_dataset_free(bd_dataset *ds);
 
 /* ------------------------------------ colour data sets, normalisation (data) */
 
@@ -840,45 +900,45 @@ void bd_dataset_free(bd_dataset *ds);
  * pool; Linear), and resnet18, its ResNet(ConvBlock, [2, 2, 2, 2]) for 32x32
  * input (stem conv 64 3x3, four stages of two residual blocks 64..512,
  * average pool 4, Linear). */
-bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
-bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
+BD_API bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
-bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
-                        bd_dataset *test);
+BD_API bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
+                               bd_dataset *test);
 /* Mean and standard deviation of each channel over every sample and pixel
  * of ds (after its scale), as batches are gathered without normalisation.
  * mean, std [ds->c]; ds->c <= BD_NORM_MAXC. */
-bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std);
+BD_API bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std);
 /* Normalise ds's gathered batches per channel: (x - mean[c]) / std[c].
  * mean, std [ds->c] (std > 0); NULL mean turns it off. */
-bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std);
+BD_API bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std);
 /* The i-th (0-based) line of a newline-separated class list into buf; ""
  * when there is none. Returns buf. */
-const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
+BD_API const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
 
 /* Regression and multi-label data (src/data/csv_targets.c). Parse a column
  * list "3,4", "-2..-1" or "4..6" (0-based; negative from the end) into cols
  * (at most max). */
-bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
+BD_API bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
 /* A CSV whose k columns cols[] are targets (task BD_TASK_REGRESS: real
  * numbers; BD_TASK_MULTILABEL: 0 or 1), the other columns features:
  * x [N, D], t [N, k], y zeros, nclasses = k. */
-bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
-                              bd_dataset *out);
+BD_API bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
+                                     bd_dataset *out);
 /* Standardise ds's targets column by column: with mean NULL, from ds's own
  * mean and std (written to ds->t_mean / t_std); else with the given ones
  * (the training set's, for a test set). A constant column gets std 1. */
-bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
+BD_API bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
 /* Class imbalance (src/data/class_balance.c). Samples per class: counts
  * [ds->nclasses]. */
-bd_status bd_class_counts(const bd_dataset *ds, long *counts);
+BD_API bd_status bd_class_counts(const bd_dataset *ds, long *counts);
 /* Inverse-frequency weights w_c = N / (K n_c) over the K classes present
  * (a class of the average size weighs 1; an absent class 0). w [nclasses] */
-bd_status bd_class_weights(const bd_dataset *ds, float *w);
+BD_API bd_status bd_class_weights(const bd_dataset *ds, float *w);
 /* Keep a seeded fraction frac of the samples of every class c with
  * keep[c] != 0 (the others all): to make an imbalanced set from a balanced
  * one. keep [ds->nclasses]. */
-bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
+BD_API bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
 
 /* Image folders (src/data/imagefolder.c), torchvision's ImageFolder layout:
  * DIR/<class>/ of .png, .pgm, .ppm, .jpg files, split into train and test by a
@@ -886,8 +946,8 @@ bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float fra
  * as given. Classes are the sorted folder names (kept in ds->classes); each
  * image is resized to H x W with C = 3 (R, G, B) or 1 (their mean) channels
  * and kept as bytes (x BD_U8 [N, C, H, W], scale 1/255). */
-bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
-                              uint64_t seed, bd_dataset *train, bd_dataset *test);
+BD_API bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
+                                     uint64_t seed, bd_dataset *train, bd_dataset *test);
 
 /* Metrics of a trained network over a whole set (src/train/metrics.c).
  * Regression, in the targets' own units (standardisation undone): */
@@ -896,7 +956,7 @@ typedef struct bd_regress_metrics_t {
     float rmse, mae, r2;          /* over every target (R²: their mean) */
     float rmse_k[BD_MAX_TARGETS], mae_k[BD_MAX_TARGETS], r2_k[BD_MAX_TARGETS];
 } bd_regress_metrics_t;
-bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m);
+BD_API bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m);
 /* Multi-label: output k is predicted 1 when sigmoid(z_k) > threshold. */
 typedef struct bd_multilabel_metrics_t {
     int k;                        /* labels */
@@ -904,12 +964,12 @@ typedef struct bd_multilabel_metrics_t {
     float exact_match;            /* samples with every label right */
     float f1_macro;               /* mean F1 over the labels */
 } bd_multilabel_metrics_t;
-bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
-                                bd_multilabel_metrics_t *m);
+BD_API bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
+                                       bd_multilabel_metrics_t *m);
 /* Classification: matrix [classes, classes], row = true class, column =
  * predicted (argmax; one output unit: logit > 0). classes must be the
  * network's (2 for one output unit). */
-bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes);
+BD_API bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes);
 
 /* ------------------------------------------------------- data augmentation */
 
@@ -934,31 +994,31 @@ typedef struct bd_augment {
 } bd_augment;
 
 /* flags 0, the default parameters. */
-void bd_augment_default(bd_augment *a);
+BD_API void bd_augment_default(bd_augment *a);
 /* Parse a comma-separated list: "shift[:PIXELS]", "flip[:P]",
  * "rotate[:DEGREES]", or "none", e.g. "shift:3,rotate:15". Errors name the
  * bad token. Starts from bd_augment_default. */
-bd_status bd_parse_augment(const char *s, bd_augment *a);
+BD_API bd_status bd_parse_augment(const char *s, bd_augment *a);
 /* "shift:2,rotate:10" (or "none") into buf; returns buf. */
-const char *bd_augment_str(const bd_augment *a, char *buf, size_t len);
+BD_API const char *bd_augment_str(const bd_augment *a, char *buf, size_t len);
 /* Check a's parameters against images of C x H x W (shift smaller than the
  * image, angle at most 180, probability in [0, 1]). */
-bd_status bd_augment_check(const bd_augment *a, int C, int H, int W);
+BD_API bd_status bd_augment_check(const bd_augment *a, int C, int H, int W);
 /* Floats of scratch bd_augment_batch needs for images of C x H x W. */
-size_t bd_augment_scratch_size(int C, int H, int W);
+BD_API size_t bd_augment_scratch_size(int C, int H, int W);
 /* Augment a batch in place.  x [B, C, H, W]; scratch [C*H*W]. Allocates
  * nothing; fails (BD_ERR_ARG) only as bd_augment_check does. */
-bd_status bd_augment_batch(const bd_augment *a, float *x, int B, int C, int H, int W,
-                           float *scratch, bd_rng *rng);
+BD_API bd_status bd_augment_batch(const bd_augment *a, float *x, int B, int C, int H, int W,
+                                  float *scratch, bd_rng *rng);
 /* The deterministic kernels, one sample each (also for tests):
  * y[c][i][j] = x[c][i-dy][j-dx], 0 outside.   x [C,H,W] -> y [C,H,W] */
-void bd_augment_shift(float *y, const float *x, int C, int H, int W, int dy, int dx);
+BD_API void bd_augment_shift(float *y, const float *x, int C, int H, int W, int dy, int dx);
 /* Mirror the columns of every channel in place.  x [C,H,W] */
-void bd_augment_flip(float *x, int C, int H, int W);
+BD_API void bd_augment_flip(float *x, int C, int H, int W);
 /* Rotate counterclockwise (as the image is seen, row 0 at the top) by
  * `degrees` about the centre ((H-1)/2, (W-1)/2), bilinear, 0 outside.
  * x [C,H,W] -> y [C,H,W]; y and x must not overlap. */
-void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degrees);
+BD_API void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degrees);
 
 /* ------------------------------------------------------------------ images */
 
@@ -974,8 +1034,8 @@ typedef struct bd_image {
 #define BD_IMAGE_MAX_PIXELS (1L << 26)     /* and in all (64 Mpx: 256 MB of floats) */
 
 /* A zero (black) image of w x h. */
-bd_status bd_image_alloc(bd_image *img, int w, int h);
-void bd_image_free(bd_image *img);
+BD_API bd_status bd_image_alloc(bd_image *img, int w, int h);
+BD_API void bd_image_free(bd_image *img);
 /* Read a PNG (libpng: any colour type and bit depth; palette, gray, RGB,
  * alpha composited over white, 16-bit kept to 16 bits; gamma ignored) or a
  * PNM (PGM P2/P5, PPM P3/P6, maxval up to 65535), chosen by the file's first
@@ -983,21 +1043,21 @@ void bd_image_free(bd_image *img);
  * Every size is checked against the caps above before anything is
  * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
  * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
-bd_status bd_image_load(const char *path, bd_image *out);
+BD_API bd_status bd_image_load(const char *path, bd_image *out);
 /* Read a PNG, JPEG (libjpeg) or PGM/PPM keeping its colour: img->c = 3,
  * px [3, h, w] in [0, 1], the R, G, B planes (gray images give three equal
  * planes; PNG alpha is composited over white). Sizes are checked against
  * the caps before anything is allocated. */
-bd_status bd_image_load_color(const char *path, bd_image *out);
+BD_API bd_status bd_image_load_color(const char *path, bd_image *out);
 /* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
  * to PATH.tmp, flushed and fsynced, then renamed to path. */
-bd_status bd_image_write_pgm(const bd_image *img, const char *path);
+BD_API bd_status bd_image_write_pgm(const bd_image *img, const char *path);
 
 /* Resizing (as bd_image_to_input does it): each axis separately, averaging
  * the covered source area when shrinking, bilinear when growing. */
 /* src [sh, sw] -> dst [dh, dw] */
-void bd_image_resize(const float *src, int sw, int sh, float *dst, int dw, int dh,
-                     float *tmp /* [sh, dw] */);
+BD_API void bd_image_resize(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                            float *tmp /* [sh, dw] */);
 
 /* How an image becomes a network input (bd_image_to_input). */
 typedef enum bd_invert_mode {
@@ -1025,10 +1085,10 @@ typedef struct bd_image_prep {
     int inverted;         /* out: 1 if the image was inverted */
 } bd_image_prep;
 
-void bd_image_prep_default(bd_image_prep *p);
+BD_API void bd_image_prep_default(bd_image_prep *p);
 /* img -> out [H, W] in [0, 1], white ink on black, as the network's input
  * (p NULL: the defaults). Allocates its working buffers and frees them. */
-bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out);
+BD_API bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out);
 
 /* ---------------------------------------------------------------- training */
 
@@ -1059,12 +1119,12 @@ typedef enum bd_lr_schedule {
     BD_LR_ONECYCLE
 } bd_lr_schedule;
 
-bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
-const char *bd_schedule_name(bd_lr_schedule s);
+BD_API bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
+BD_API const char *bd_schedule_name(bd_lr_schedule s);
 /* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
-float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
+BD_API float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
 /* BD_LR_ONECYCLE's rate before iteration it (0-based) of total. */
-float bd_lr_onecycle(float lr0, long it, long total, float warmup);
+BD_API float bd_lr_onecycle(float lr0, long it, long total, float warmup);
 
 typedef struct bd_epoch_stats {
     int epoch;         /* 1-based */
@@ -1187,7 +1247,7 @@ typedef struct bd_train_pos {
     bd_train_result res;  /* results so far */
 } bd_train_pos;
 
-void bd_train_pos_free(bd_train_pos *pos);
+BD_API void bd_train_pos_free(bd_train_pos *pos);
 
 /* The step-level trainer: bd_train is a loop over it, and a program that
  * wants its own loop (a GUI, data-parallel ranks) drives it the same way:
@@ -1212,9 +1272,9 @@ typedef struct bd_trainer bd_trainer;
 /* Validate everything (shapes, batch, epochs, the resume position; the
  * same checks and messages as bd_train), reserve the network's rows,
  * allocate the loop's buffers and open the log. *out is NULL on failure. */
-bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
-                            const bd_dataset *train, const bd_dataset *test,
-                            const bd_train_config *cfg);
+BD_API bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
+                                   const bd_dataset *train, const bd_dataset *test,
+                                   const bd_train_config *cfg);
 /* One iteration: set the epoch's learning rate, draw the next mini-batch
  * (shuffled epochs or with replacement), gather (this rank's shard of) it,
  * augment, forward, backward, cfg->on_grad, optimizer update. *loss (may be
@@ -1224,36 +1284,36 @@ bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
  * When cfg->stop is set mid-epoch the trainer checkpoints (cfg->checkpoint)
  * and is done, interrupted. BD_ERR_ARG if called when done or before
  * bd_trainer_end_epoch at an epoch's end. */
-bd_status bd_trainer_step(bd_trainer *t, float *loss);
+BD_API bd_status bd_trainer_step(bd_trainer *t, float *loss);
 /* 1 when the last step finished an epoch (or the run): call
  * bd_trainer_end_epoch before the next step. */
-int bd_trainer_epoch_end(const bd_trainer *t);
+BD_API int bd_trainer_epoch_end(const bd_trainer *t);
 /* 1 when no step is left: the iterations are done, early stopping or
  * cfg->stop ended the run, or a step failed. */
-int bd_trainer_done(const bd_trainer *t);
+BD_API int bd_trainer_done(const bd_trainer *t);
 /* The end of an epoch: evaluate (training set if cfg->eval_train, test,
  * validation), log, cfg->on_epoch, the adaptive schedule, early stopping,
  * the checkpoint. st (may be NULL) receives the epoch's figures. */
-bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
+BD_API bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
 /* Accuracy (and mean loss, if loss is non-NULL) of the trainer's network
  * on ds in evaluation mode; with nranks > 1 each rank evaluates its rows
  * and the sums are reduced with cfg->on_sum, so every rank gets the whole
  * set's figures. */
-bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
-                              float *loss);
+BD_API bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
+                                     float *loss);
 /* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
  * the network, the optimizer at its base rate, the position). */
-bd_status bd_trainer_save(bd_trainer *t, const char *dir);
+BD_API bd_status bd_trainer_save(bd_trainer *t, const char *dir);
 /* Iterations done, the run's total, the current (1-based) epoch. */
-void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
+BD_API void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
 /* End the run: with early stopping, put back the best epoch's weights and
  * measure them; restore the network's mode and the optimizer's rate;
  * write the log under its name. res (may be NULL) gets the results.
  * Returns the first error of the run (a failed step) or of finishing. */
-bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res);
+BD_API bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res);
 /* Release the trainer (finishing it first if bd_trainer_finish was not
  * called). NULL is a no-op. */
-void bd_trainer_free(bd_trainer *t);
+BD_API void bd_trainer_free(bd_trainer *t);
 
 /* Sums of an evaluation over a range of rows, to add up across ranks. */
 typedef struct bd_eval_sums {
@@ -1265,23 +1325,29 @@ typedef struct bd_eval_sums {
 /* Evaluate rows [lo, hi) of ds (an empty range gives zeros) in evaluation
  * mode, in chunks of the network's reserved rows; with_loss: also the
  * loss. accuracy = correct / n, mean loss = loss_sum / n. */
-bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
-                            bd_eval_sums *out);
+BD_API bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                                   bd_eval_sums *out);
 
-void bd_train_config_default(bd_train_config *c);
+BD_API void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
  * NULL) after every epoch. Flushes denormals for its duration. If the loss
  * stops being finite it stops with BD_ERR_NUMERIC naming the epoch and
  * iteration, and the net keeps the weights of the last finished epoch (the
- * initial ones if none finished); *res is filled in either case. */
-bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
-                   const bd_dataset *test, const bd_train_config *cfg,
-                   bd_train_result *res);
+ * initial ones if none finished); *res (may be NULL) is filled in either
+ * case. cfg NULL: bd_train_config_default. Borrows net, opt, the sets and
+ * cfg's pointers for the call only. BD_ERR_ARG (NULL, a bad setting, naming
+ * it), BD_ERR_SHAPE (data vs network, optimizer vs network), BD_ERR_NUMERIC,
+ * BD_ERR_IO (log, checkpoint). One thread per net and optimizer. */
+BD_API bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
+                          const bd_dataset *test, const bd_train_config *cfg,
+                          bd_train_result *res);
 /* The rows bd_train reserves (and so evaluates in) for mini-batches of
  * `batch`: what `badak eval` reserves to repeat its figures exactly. */
-int bd_train_eval_rows(const bd_net *net, int batch);
-/* Accuracy of net on ds, in batches of the net's reserved size. */
-bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
+BD_API int bd_train_eval_rows(const bd_net *net, int batch);
+/* Accuracy of net on ds (and its mean loss, if loss is non-NULL), in
+ * evaluation mode (restored after), in batches of the net's reserved size.
+ * BD_ERR_ARG (NULL), BD_ERR_SHAPE (ds does not fit the net). */
+BD_API bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
 
 /* ----------------------------------------------------------- diagnostics */
 
@@ -1315,7 +1381,7 @@ typedef struct bd_diag_result {
 } bd_diag_result;
 
 /* The findings of seed 002's training tips on a run; none for a healthy one. */
-void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
+BD_API void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
 
 /* Per-layer statistics (src/train/layerlog.c; bd_train_config.layer_log
  * writes them every few steps): the norm of layer i's parameter gradient
@@ -1335,7 +1401,7 @@ typedef struct bd_layer_stats {
 } bd_layer_stats;
 /* BD_ERR_ARG for NULL, an unbuilt net or i not in 0..nlayers-1. Thread-safe
  * while nothing changes the net. */
-bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st);
+BD_API bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st);
 /* Steps between two rows of a layer log when bd_train_config.layer_log_every
  * is 0. */
 #define BD_LAYER_LOG_EVERY 50
@@ -1378,15 +1444,15 @@ typedef struct bd_hpsearch_result {
     bd_tensor curves;     /* owns every trial's curves */
 } bd_hpsearch_result;
 
-void bd_hpsearch_config_default(bd_hpsearch_config *c);
+BD_API void bd_hpsearch_config_default(bd_hpsearch_config *c);
 /* Run the search on data (split into training and validation parts) with
  * networks of spec (its weight_decay is replaced by each trial's). */
-bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
-                      const bd_hpsearch_config *cfg, bd_hpsearch_result *out);
+BD_API bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
+                             const bd_hpsearch_config *cfg, bd_hpsearch_result *out);
 /* trial,lr,weight_decay,epoch,train_acc,val_acc — one row per trial and
  * epoch, written to PATH.tmp and renamed. */
-bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path);
-void bd_hpsearch_free(bd_hpsearch_result *r);
+BD_API bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path);
+BD_API void bd_hpsearch_free(bd_hpsearch_result *r);
 
 /* -------------------------------------------------- numerical gradient */
 
@@ -1396,8 +1462,8 @@ typedef double (*bd_scalar_fn)(void *ud);
 /* Central difference (f(x+h) - f(x-h)) / 2h for every element of x (book
  * eq. 4.4 numerical_gradient); x is restored afterwards. grad has x's size.
  * If `which` is non-NULL only those `count` element indices are computed. */
-void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
-                           size_t n, float h, const size_t *which, size_t count);
+BD_API void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
+                                  size_t n, float h, const size_t *which, size_t count);
 
 typedef struct bd_gradcheck_row {
     char name[40];        /* "W1", "b1", "gamma2", ... numbered per layer with
@@ -1416,16 +1482,16 @@ typedef struct bd_gradcheck_config {
     uint64_t seed;        /* picks the entries when sampling */
 } bd_gradcheck_config;
 
-void bd_gradcheck_config_default(bd_gradcheck_config *c);
+BD_API void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
  * every parameter tensor. rows must hold 2 rows per layer with parameters.
  * Central differences are only valid where the loss is smooth: if a step
  * switches any ReLU on or off, the entry is skipped and counted in `kinks`.
  * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a
  * difference exceeds the tolerances, BD_OK otherwise. */
-bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
-                       const bd_gradcheck_config *cfg, bd_gradcheck_row *rows,
-                       int *nrows);
+BD_API bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
+                              const bd_gradcheck_config *cfg, bd_gradcheck_row *rows,
+                              int *nrows);
 
 /* ------------------------------------------------------------ model files */
 
@@ -1454,20 +1520,23 @@ typedef struct bd_model_meta {
     float threshold;
 } bd_model_meta;
 
-void bd_model_meta_init(bd_model_meta *m);
+BD_API void bd_model_meta_init(bd_model_meta *m);
 /* Save net (architecture as INI text, parameters, BatchNorm state) and meta
  * (may be NULL) as a safetensors file, atomically (PATH.tmp.PID in the same
  * folder, fsync, rename). Tensors are named "<layer>.<param>": "Conv1.W",
- * "BatchNorm1.running_mean". */
-bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta);
+ * "BatchNorm1.running_mean". Only reads net: thread-safe while nothing
+ * changes it. BD_ERR_ARG (NULL, not built), BD_ERR_IO (naming why). */
+BD_API bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta);
 /* Rebuild the network from the file alone and load its weights; meta (may be
  * NULL) receives the training metadata. Everything is validated first; a bad
  * file gives BD_ERR_FORMAT naming the file and the problem. The network
- * starts in evaluation mode (bd_train switches to training by itself). */
-bd_status bd_model_load(bd_net **out, const char *path, bd_model_meta *meta);
+ * starts in evaluation mode (bd_train switches to training by itself).
+ * *out is a new network the caller frees (NULL on failure). BD_ERR_ARG
+ * (NULL), BD_ERR_IO, BD_ERR_FORMAT. Thread-safe. */
+BD_API bd_status bd_model_load(bd_net **out, const char *path, bd_model_meta *meta);
 /* The same from a file image in memory (origin names it in messages). */
-bd_status bd_model_load_mem(bd_net **out, const void *buf, size_t len, const char *origin,
-                            bd_model_meta *meta);
+BD_API bd_status bd_model_load_mem(bd_net **out, const void *buf, size_t len, const char *origin,
+                                   bd_model_meta *meta);
 /* Inference in three calls: open, predict, close.
  *
  *     bd_model *m = bd_model_open("m.safetensors", NULL);
@@ -1487,7 +1556,7 @@ typedef struct bd_model bd_model;
 /* Open the model file at path (as bd_model_load validates it). Returns NULL
  * on failure, with the reason in bd_errmsg() and, if st is non-NULL, the
  * status in *st (BD_OK on success). The caller closes it. */
-bd_model *bd_model_open(const char *path, bd_status *st);
+BD_API bd_model *bd_model_open(const char *path, bd_status *st);
 /* x: n inputs of bd_model_inputs(m) floats each, as a data set gives them
  * ([C, H, W] pixels in [0, 1] for images); the model's per-channel
  * normalisation, if it was trained with one, is applied here. probs: n rows
@@ -1495,46 +1564,50 @@ bd_model *bd_model_open(const char *path, bd_status *st);
  * SoftmaxWithLoss model, sigmoid probabilities for a BCE one, the raw
  * outputs for MSE / MAE. n = 0 does nothing. BD_ERR_ARG for NULL
  * arguments or n < 0, BD_ERR_NOMEM. Thread-safe. */
-bd_status bd_model_predict(bd_model *m, const float *x, int n, float *probs);
+BD_API bd_status bd_model_predict(bd_model *m, const float *x, int n, float *probs);
 /* Accuracy of the model on ds (labels compared with the highest output;
  * one output unit: > 0 is class 1), in the rows the training run evaluated
  * in, so it repeats the accuracy training reported, to the bit (same
  * thread count). pred (may be NULL) receives each sample's class [ds->n].
  * The model's normalisation is applied unless ds has its own. Thread-safe. */
-bd_status bd_model_evaluate(bd_model *m, const bd_dataset *ds, float *accuracy, int32_t *pred);
+BD_API bd_status bd_model_evaluate(bd_model *m, const bd_dataset *ds, float *accuracy, int32_t *pred);
 /* Rows per forward pass (default: those training evaluated in, from the
  * file's batch size). Not while predictions run (BD_ERR_ARG). */
-bd_status bd_model_set_rows(bd_model *m, int rows);
+BD_API bd_status bd_model_set_rows(bd_model *m, int rows);
 /* The training metadata and the network (read-only; owned by m). */
-const bd_model_meta *bd_model_info(const bd_model *m);
-const bd_net *bd_model_net(const bd_model *m);
+BD_API const bd_model_meta *bd_model_info(const bd_model *m);
+BD_API const bd_net *bd_model_net(const bd_model *m);
 /* Floats per input and per output row. */
-int bd_model_inputs(const bd_model *m);
-int bd_model_outputs(const bd_model *m);
+BD_API int bd_model_inputs(const bd_model *m);
+BD_API int bd_model_outputs(const bd_model *m);
 /* Bytes the model holds: weights, state, and the workspaces made so far. */
-size_t bd_model_bytes(const bd_model *m);
+BD_API size_t bd_model_bytes(const bd_model *m);
 /* Release the model and its workspaces; NULL is a no-op. Not while other
  * threads still use m. */
-void bd_model_close(bd_model *m);
+BD_API void bd_model_close(bd_model *m);
 
 /* Write a C header with the weights as static const float arrays and a
  * dependency-free inference function <prefix>_predict (dense and conv
  * layers, BatchNorm in evaluation form, Dropout as identity). */
-bd_status bd_model_export_c(const bd_net *net, const char *path, const char *prefix);
+BD_API bd_status bd_model_export_c(const bd_net *net, const char *path, const char *prefix);
 
 /* Checkpoints: DIR/checkpoint.safetensors holds the model, the optimizer
  * (name, hyperparameters, step count, moments), the trainer's position
  * (pos) and the network's PRNG; written atomically. `run` (may be NULL) is
- * the caller's text kept with it. */
-bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim *opt,
-                             const bd_train_pos *pos, const bd_model_meta *meta,
-                             const char *run);
-/* Rebuild net, opt and pos from DIR/checkpoint.safetensors; *run (may be
- * NULL) receives the caller's text (malloc'd). */
-bd_status bd_checkpoint_load(const char *dir, bd_net **net, bd_optim **opt, bd_train_pos *pos,
-                             bd_model_meta *meta, char **run);
+ * the caller's text kept with it. Only reads its arguments. BD_ERR_ARG
+ * (NULL dir, net, opt or pos), BD_ERR_IO. */
+BD_API bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim *opt,
+                                    const bd_train_pos *pos, const bd_model_meta *meta,
+                                    const char *run);
+/* Rebuild net, opt and pos from DIR/checkpoint.safetensors: *net and *opt
+ * are new handles the caller frees (NULL on failure; the network in
+ * evaluation mode), pos owns its tensors (bd_train_pos_free); *run (run
+ * may be NULL) receives the caller's text (malloc'd: free it). BD_ERR_ARG
+ * (NULL), BD_ERR_IO, BD_ERR_FORMAT (naming the file and the value). */
+BD_API bd_status bd_checkpoint_load(const char *dir, bd_net **net, bd_optim **opt, bd_train_pos *pos,
+                                    bd_model_meta *meta, char **run);
 /* The checkpoint file of folder dir, into buf. */
-const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
+BD_API const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
 
 /* ------------------------------------------- files, as root or not
  * (src/io/files.c). Every file badak reads is opened with O_NONBLOCK and
@@ -1547,21 +1620,21 @@ const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
  * to that folder. */
 /* BD_OK if path may be written as a `what` file ("model", "log"); else the
  * reason (empty name, a device node...). Nothing is created. */
-bd_status bd_output_check(const char *path, const char *what);
+BD_API bd_status bd_output_check(const char *path, const char *what);
 typedef struct bd_atomic_file bd_atomic_file;
 /* Open an atomic output (checked as bd_output_check); write to
  * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say
  * why: "No space left on device") or bd_atomic_abort. Both free f. */
-bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char *what);
-FILE *bd_atomic_stream(bd_atomic_file *f);
-bd_status bd_atomic_commit(bd_atomic_file *f);
-void bd_atomic_abort(bd_atomic_file *f);
+BD_API bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char *what);
+BD_API FILE *bd_atomic_stream(bd_atomic_file *f);
+BD_API bd_status bd_atomic_commit(bd_atomic_file *f);
+BD_API void bd_atomic_abort(bd_atomic_file *f);
 
 /* Test hook: fn(stage) is called between the steps of every model-file
  * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",
  * "done"), so tests can kill a writer at each point. Never set it outside
  * tests. */
-void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
+BD_API void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 
 /* Test hook: when broken is 1, bd_net_backward of net makes the named layer
  * kind's backward deliberately wrong (the parameter gradient dW of its
@@ -1569,7 +1642,7 @@ void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
  * can show that the gradient check catches a broken backward (badak
  * gradcheck --break-backward); 0 repairs it. Per network: other networks
  * and threads are not affected. Never set it outside tests. */
-void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
+BD_API void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

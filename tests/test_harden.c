@@ -423,7 +423,7 @@ static void csv_strict(void **st)
     assert_ok(bd_dataset_classes(&ds, 1000, &d));
     assert_int_equal(ds.nclasses, 1000);
     assert_int_equal(d, 4);
-    assert_fails(bd_dataset_classes(&ds, 500, NULL), BD_ERR_FORMAT, "not below --classes 500");
+    assert_fails(bd_dataset_classes(&ds, 500, NULL), BD_ERR_FORMAT, "not below classes = 500");
     bd_dataset_free(&ds);
 }
 

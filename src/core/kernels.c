@@ -27,6 +27,8 @@ int bd__kernels_reference(void)
 
 bd_status bd_set_kernels(const char *name)
 {
+    if (!name)
+        return bd_error(BD_ERR_ARG, "bd_set_kernels: name is NULL");
     if (!name || (strcasecmp(name, "fast") && strcasecmp(name, "reference")))
         return bd_error(BD_ERR_ARG, "unknown kernels '%s' (expected fast or reference)",
                         name ? name : "(null)");

@@ -42,6 +42,8 @@ static bd_status shape_size(int ndim, const int *shape, size_t *out, const char 
 
 bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape)
 {
+    if (!t || !shape)
+        return bd_error(BD_ERR_ARG, "bd_tensor_alloc: %s is NULL", !t ? "t" : "shape");
     memset(t, 0, sizeof *t);
     size_t n;
     BD_TRY(shape_size(ndim, shape, &n, "tensor"));
@@ -66,12 +68,16 @@ bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape)
 
 bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2, int d3)
 {
+    if (!t)
+        return bd_error(BD_ERR_ARG, "bd_tensor_zeros: t is NULL");
     int shape[BD_MAXDIM] = {d0, d1, d2, d3};
     return bd_tensor_alloc(t, BD_F32, ndim, shape);
 }
 
 void bd_tensor_free(bd_tensor *t)
 {
+    if (!t)
+        return;
     if (t->owner)
         free(t->data);
     memset(t, 0, sizeof *t);
@@ -97,6 +103,8 @@ bd_tensor bd_tensor_view(float *data, int ndim, const int *shape)
 
 bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char *who)
 {
+    if (!t || !shape)
+        return bd_error(BD_ERR_ARG, "bd_tensor_reshape: %s is NULL", !t ? "t" : "shape");
     size_t n;
     BD_TRY(shape_size(ndim, shape, &n, who));
     if (n > t->cap) {

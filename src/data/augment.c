@@ -16,6 +16,8 @@
 
 void bd_augment_default(bd_augment *a)
 {
+    if (!a)
+        return;
     a->flags = 0;
     a->max_shift = 2;
     a->max_degrees = 10.0f;
@@ -114,6 +116,8 @@ void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degr
 
 bd_status bd_augment_check(const bd_augment *a, int C, int H, int W)
 {
+    if (!a)
+        return bd_error(BD_ERR_ARG, "bd_augment_check: a is NULL");
     if (C < 1 || H < 1 || W < 1)
         return bd_error(BD_ERR_SHAPE, "augmentation: bad image shape %dx%dx%d", C, H, W);
     if (!a->flags)
@@ -144,6 +148,9 @@ size_t bd_augment_scratch_size(int C, int H, int W)
 bd_status bd_augment_batch(const bd_augment *a, float *x, int B, int C, int H, int W,
                            float *scratch, bd_rng *rng)
 {
+    if (!a || !x || !scratch || !rng)
+        return bd_error(BD_ERR_ARG, "bd_augment_batch: %s is NULL",
+                        !a ? "a" : !x ? "x" : !scratch ? "scratch" : "rng");
     if (!a || !a->flags)
         return BD_OK;
     BD_TRY(bd_augment_check(a, C, H, W));
@@ -191,6 +198,8 @@ static bd_status parse_param(const char *tok, const char *num, double lo, double
 
 bd_status bd_parse_augment(const char *s, bd_augment *a)
 {
+    if (!s || !a)
+        return bd_error(BD_ERR_ARG, "bd_parse_augment: %s is NULL", !s ? "s" : "a");
     bd_augment r;
     bd_augment_default(&r);
     if (!s || !*s)

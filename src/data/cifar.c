@@ -174,6 +174,9 @@ static bd_status load_side(const char *dir, const cifar_kind *k, const char *con
 
 bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train, bd_dataset *test)
 {
+    if (!kind || !dir || !train || !test)
+        return bd_error(BD_ERR_ARG, "bd_cifar_load: %s is NULL",
+                        !kind ? "kind" : !dir ? "dir" : !train ? "train" : "test");
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     const cifar_kind *k = NULL;

@@ -23,6 +23,8 @@ static bd_status check_labels(const bd_dataset *ds)
 
 bd_status bd_class_counts(const bd_dataset *ds, long *counts)
 {
+    if (!ds || !counts)
+        return bd_error(BD_ERR_ARG, "bd_class_counts: %s is NULL", !ds ? "ds" : "counts");
     BD_TRY(check_labels(ds));
     memset(counts, 0, (size_t)ds->nclasses * sizeof *counts);
     const int32_t *y = bd_i32(&ds->y);
@@ -33,6 +35,8 @@ bd_status bd_class_counts(const bd_dataset *ds, long *counts)
 
 bd_status bd_class_weights(const bd_dataset *ds, float *w)
 {
+    if (!ds || !w)
+        return bd_error(BD_ERR_ARG, "bd_class_weights: %s is NULL", !ds ? "ds" : "w");
     long *n = malloc((size_t)BD_MAX(ds->nclasses, 1) * sizeof *n);
     if (!n)
         return bd_error(BD_ERR_NOMEM, "%s: out of memory", ds->name);
@@ -50,6 +54,9 @@ bd_status bd_class_weights(const bd_dataset *ds, float *w)
 
 bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng)
 {
+    if (!ds || !keep || !rng)
+        return bd_error(BD_ERR_ARG, "bd_dataset_thin_classes: %s is NULL",
+                        !ds ? "ds" : !keep ? "keep" : "rng");
     BD_TRY(check_labels(ds));
     if (!(frac > 0.0f && frac <= 1.0f))
         return bd_error(BD_ERR_ARG, "%s: keeping a fraction %g of a class (0 < f <= 1)",

@@ -7,6 +7,8 @@
 
 bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct)
 {
+    if (!ds)
+        return bd_error(BD_ERR_ARG, "bd_dataset_classes: ds is NULL");
     const int32_t *y = bd_i32(&ds->y);
     int maxl = -1, at = -1;
     for (int i = 0; i < ds->n; i++)
@@ -14,7 +16,7 @@ bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct)
             maxl = y[i], at = i;
     if (classes > 0) {
         if (maxl >= classes)
-            return bd_error(BD_ERR_FORMAT, "%s: label %d (sample %d) is not below --classes %d",
+            return bd_error(BD_ERR_FORMAT, "%s: label %d (sample %d) is not below classes = %d",
                             ds->name, maxl, at + 1, classes);
         ds->nclasses = classes;
     }
@@ -38,7 +40,7 @@ bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct)
     if (classes <= 0 && maxl >= 2 && 2 * d < maxl + 1)
         return bd_error(BD_ERR_FORMAT, "%s: label %d (sample %d) is far beyond the others "
                         "(the next largest is %d; %d distinct labels would make %d classes); "
-                        "if the classes really are 0..%d, give --classes %d",
+                        "if the classes really are 0..%d, give classes = %d",
                         ds->name, maxl, at + 1, second, d, maxl + 1, maxl, maxl + 1);
     if (classes <= 0)
         ds->nclasses = BD_MAX(ds->nclasses, maxl + 1);

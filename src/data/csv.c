@@ -224,6 +224,8 @@ static bd_status read_rows(FILE *fp, const char *path, int label_col, rows *r, i
 
 bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out)
 {
+    if (!path || !out)
+        return bd_error(BD_ERR_ARG, "bd_csv_load: %s is NULL", !path ? "path" : "out");
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return bd_error(BD_ERR_ARG, "CSV: empty file path");

@@ -55,6 +55,9 @@ static int split(char *line, char **f, int max)
 
 bd_status bd_parse_columns(const char *s, int *cols, int max, int *n)
 {
+    if (!s || !cols || !n)
+        return bd_error(BD_ERR_ARG, "bd_parse_columns: %s is NULL",
+                        !s ? "s" : !cols ? "cols" : "n");
     *n = 0;
     const char *p = s;
     while (p && *p) {

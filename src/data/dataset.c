@@ -24,6 +24,8 @@ static void set_rows(bd_tensor *t, int n)
 
 bd_status bd_dataset_truncate(bd_dataset *ds, int n)
 {
+    if (!ds)
+        return bd_error(BD_ERR_ARG, "bd_dataset_truncate: ds is NULL");
     if (n < 1 || n > ds->n)
         return bd_error(BD_ERR_ARG, "%s: cannot keep %d samples (it has %d; 1..%d allowed)",
                         ds->name, n, ds->n, ds->n);
@@ -81,6 +83,9 @@ static bd_status copy_rows(const bd_dataset *ds, const uint8_t *take, uint8_t wa
 
 bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part)
 {
+    if (!ds || !rng || !part)
+        return bd_error(BD_ERR_ARG, "bd_dataset_split: %s is NULL",
+                        !ds ? "ds" : !rng ? "rng" : "part");
     memset(part, 0, sizeof *part);
     if (!(frac > 0.0f && frac < 1.0f))
         return bd_error(BD_ERR_ARG, "%s: split fraction %g not in (0, 1)", ds->name,
@@ -163,11 +168,13 @@ static bd_status shape_batch(const bd_dataset *ds, int n, bd_tensor *xb, bd_tens
     if (ds->x.dtype != BD_U8 && ds->x.dtype != BD_F32)
         return bd_error(BD_ERR_ARG, "%s: samples must be u8 or f32", ds->name);
     /* a set filled by hand with scale left at 0 (the natural memset) would
-     * multiply every byte by 0 and train to chance without an error */
-    if (ds->x.dtype == BD_U8 && !(ds->scale > 0.0f))
-        return bd_error(BD_ERR_ARG, "%s: byte samples with scale %g: every input would be "
-                        "%s (set scale, e.g. 1/255 for pixels)", ds->name, (double)ds->scale,
-                        ds->scale == 0.0f ? "0" : "meaningless");
+     * multiply every input by 0 and train to chance without an error, for
+     * bytes and floats alike */
+    if (!(ds->scale > 0.0f && isfinite(ds->scale)))
+        return bd_error(BD_ERR_ARG, "%s: bd_dataset.scale = %g: every input would be %s "
+                        "(scale must be > 0: 1 for floats, 1/255 for pixel bytes; "
+                        "bd_dataset_from_arrays sets it)", ds->name[0] ? ds->name : "data set",
+                        (double)ds->scale, ds->scale == 0.0f ? "0" : "meaningless");
     if (ds->x.ndim == 4) {
         int s4[4] = {n, ds->c, ds->h, ds->w};
         BD_TRY(bd_tensor_reshape(xb, 4, s4, who));
@@ -231,6 +238,8 @@ BD_HOT static void row_norm(float *restrict d, const bd_dataset *ds, size_t i, c
 
 bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std)
 {
+    if (!ds)
+        return bd_error(BD_ERR_ARG, "bd_dataset_set_norm: ds is NULL");
     if (!mean) {
         ds->norm = 0;
         return BD_OK;
@@ -252,6 +261,9 @@ bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *st
 
 bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std)
 {
+    if (!ds || !mean || !std)
+        return bd_error(BD_ERR_ARG, "bd_dataset_channel_stats: %s is NULL",
+                        !ds ? "ds" : !mean ? "mean" : "std");
     if (ds->c < 1 || ds->c > BD_NORM_MAXC || ds->n < 1)
         return bd_error(BD_ERR_ARG, "%s: channel statistics of %d samples of %d channels",
                         ds->name, ds->n, ds->c);
@@ -309,6 +321,9 @@ const char *bd_class_name(const char *classes, int i, char *buf, size_t len)
 bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_tensor *xb,
                             bd_tensor *yb)
 {
+    if (!ds || !idx || !xb)
+        return bd_error(BD_ERR_ARG, "bd_dataset_gather: %s is NULL",
+                        !ds ? "ds" : !idx ? "idx" : "xb");
     BD_TRY(shape_batch(ds, n, xb, yb, "gather"));
     for (int r = 0; r < n; r++)
         if (idx[r] < 0 || idx[r] >= ds->n)
@@ -354,6 +369,8 @@ bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_
 bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n, bd_tensor *xb,
                            bd_tensor *yb)
 {
+    if (!ds || !xb)
+        return bd_error(BD_ERR_ARG, "bd_dataset_slice: %s is NULL", !ds ? "ds" : "xb");
     BD_TRY(shape_batch(ds, n, xb, yb, "slice"));
     if (start < 0 || start > ds->n - n)
         return bd_error(BD_ERR_ARG, "%s: slice of %d samples from index %d exceeds its %d samples",
@@ -386,6 +403,8 @@ void bd_dataset_free(bd_dataset *ds)
 
 bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std)
 {
+    if (!ds)
+        return bd_error(BD_ERR_ARG, "bd_dataset_standardize_targets: ds is NULL");
     if (!ds->t.data || ds->t.ndim != 2)
         return bd_error(BD_ERR_ARG, "%s: no target columns to standardise", ds->name);
     int k = ds->t.shape[1];

@@ -282,6 +282,8 @@ static bd_status read_data(gzFile f, const char *path, int type, size_t nelem,
 
 bd_status bd_idx_read(const char *path, bd_idx *out)
 {
+    if (!path || !out)
+        return bd_error(BD_ERR_ARG, "bd_idx_read: %s is NULL", !path ? "path" : "out");
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return bd_error(BD_ERR_ARG, "IDX: empty file path");
@@ -324,6 +326,8 @@ bd_status bd_idx_read(const char *path, bd_idx *out)
 
 void bd_idx_free(bd_idx *idx)
 {
+    if (!idx)
+        return;
     if (!idx)
         return;
     bd_tensor_free(&idx->t);

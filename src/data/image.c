@@ -12,6 +12,8 @@
 
 bd_status bd_image_alloc(bd_image *img, int w, int h)
 {
+    if (!img)
+        return bd_error(BD_ERR_ARG, "bd_image_alloc: img is NULL");
     memset(img, 0, sizeof *img);
     if (w < 1 || h < 1 || w > BD_IMAGE_MAX_SIDE || h > BD_IMAGE_MAX_SIDE ||
         (long)w * h > BD_IMAGE_MAX_PIXELS)
@@ -29,6 +31,8 @@ void bd_image_free(bd_image *img)
 {
     if (!img)
         return;
+    if (!img)
+        return;
     free(img->px);
     memset(img, 0, sizeof *img);
 }
@@ -42,6 +46,8 @@ static int has_ext(const char *path, const char *ext)
 
 bd_status bd_image_load(const char *path, bd_image *out)
 {
+    if (!path || !out)
+        return bd_error(BD_ERR_ARG, "bd_image_load: %s is NULL", !path ? "path" : "out");
     memset(out, 0, sizeof *out);
     FILE *f;
     off_t sz = 0;
@@ -83,6 +89,8 @@ bd_status bd_image_load(const char *path, bd_image *out)
 
 bd_status bd_image_write_pgm(const bd_image *img, const char *path)
 {
+    if (!img || !path)
+        return bd_error(BD_ERR_ARG, "bd_image_write_pgm: %s is NULL", !img ? "img" : "path");
     if (!img || !img->px || img->w < 1 || img->h < 1)
         return bd_error(BD_ERR_ARG, "%s: no image to write", path);
     bd__afile af;

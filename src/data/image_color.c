@@ -188,6 +188,8 @@ static bd_status read_jpeg(const char *path, FILE *f, bd_image *out)
 
 bd_status bd_image_load_color(const char *path, bd_image *out)
 {
+    if (!path || !out)
+        return bd_error(BD_ERR_ARG, "bd_image_load_color: %s is NULL", !path ? "path" : "out");
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)

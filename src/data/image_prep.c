@@ -9,6 +9,8 @@
 
 void bd_image_prep_default(bd_image_prep *p)
 {
+    if (!p)
+        return;
     p->invert = BD_INVERT_AUTO;
     p->fit = 1;
     p->box = 0.0f;
@@ -146,6 +148,8 @@ static bd_status fit(const float *ink, int w, int h, float *out, int W, int H, d
 
 bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out)
 {
+    if (!img || !out)
+        return bd_error(BD_ERR_ARG, "bd_image_to_input: %s is NULL", !img ? "img" : "out");
     bd_image_prep def;
     if (!p) {
         bd_image_prep_default(&def);

@@ -200,6 +200,9 @@ static bd_status load_tree(const char *root, const name_list *classes, int C, in
 bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
                               uint64_t seed, bd_dataset *train, bd_dataset *test)
 {
+    if (!dir || !train || !test)
+        return bd_error(BD_ERR_ARG, "bd_imagefolder_load: %s is NULL",
+                        !dir ? "dir" : !train ? "train" : "test");
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (C != 1 && C != 3)

@@ -149,6 +149,8 @@ static bd_status not_a_folder(const char *what, const char *path)
 
 bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test)
 {
+    if (!train || !test)
+        return bd_error(BD_ERR_ARG, "bd_mnist_load: %s is NULL", !train ? "train" : "test");
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (!dir || !*dir)
@@ -173,6 +175,8 @@ bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test)
 
 bd_status bd_data_dir(const char *name, char *dir, size_t len)
 {
+    if (!name || !dir)
+        return bd_error(BD_ERR_ARG, "bd_data_dir: %s is NULL", !name ? "name" : "dir");
     if (!name || !*name)
         return bd_error(BD_ERR_ARG, "--data: empty name (use mnist, fashion or a folder)");
     if (!dir || len == 0)

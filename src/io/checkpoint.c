@@ -30,6 +30,8 @@ const char *bd_checkpoint_path(const char *dir, char *buf, size_t len)
 
 void bd_train_pos_free(bd_train_pos *pos)
 {
+    if (!pos)
+        return;
     bd_tensor_free(&pos->perm);
     bd_tensor_free(&pos->best_p);
     bd_tensor_free(&pos->best_s);
@@ -79,6 +81,9 @@ bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim 
                              const bd_train_pos *pos, const bd_model_meta *meta,
                              const char *run)
 {
+    if (!dir || !net || !opt || !pos)
+        return bd_error(BD_ERR_ARG, "bd_checkpoint_save: %s is NULL",
+                        !dir ? "dir" : !net ? "net" : !opt ? "opt" : "pos");
     char path[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CKPT_FILE) >= sizeof path)
         return bd_error(BD_ERR_ARG, "checkpoint folder name too long: %.60s...", dir);

@@ -101,7 +101,7 @@ bd_status bd__model_meta_check(const char *f, const bd__st *st, const bd_net *ne
         return bd_error(BD_ERR_FORMAT, "%s: badak.train_accuracy %g is not an accuracy (0..1)",
                         f, (double)m->train_acc);
     if (bd__st_meta(st, "badak.lr") && in_range(f, "lr", m->lr) != BD_OK)
-        return bd_error(BD_ERR_FORMAT, "%s: badak.lr %g is outside --lr's range %g..%g", f,
+        return bd_error(BD_ERR_FORMAT, "%s: badak.lr %g is outside the range of lr %g..%g", f,
                         (double)m->lr, bd__optim_ranges[0].lo, bd__optim_ranges[0].hi);
     if (bd__st_meta(st, "badak.parameters")) {
         long n;

@@ -44,10 +44,10 @@ bd_status bd__dir_lock(const char *dir, int *fd_out)
         if (e == EWOULDBLOCK) {
             if (pid > 0)
                 return bd_error(BD_ERR_IO, "%s: checkpoint folder in use by another training "
-                                "run (pid %ld); wait for it or use another --checkpoint", dir,
+                                "run (pid %ld); wait for it or use another checkpoint folder", dir,
                                 pid);
             return bd_error(BD_ERR_IO, "%s: checkpoint folder in use by another training run; "
-                            "wait for it or use another --checkpoint", dir);
+                            "wait for it or use another checkpoint folder", dir);
         }
         return bd_error(BD_ERR_IO, "%s: cannot lock: %s", path, strerror(e));
     }

@@ -358,6 +358,9 @@ static bd_status write_header(const bd_net *net, FILE *f, const char *P, const c
 
 bd_status bd_model_export_c(const bd_net *net, const char *path, const char *prefix)
 {
+    if (!net || !path || !prefix)
+        return bd_error(BD_ERR_ARG, "bd_model_export_c: %s is NULL",
+                        !net ? "net" : !path ? "path" : "prefix");
     if (!net->built)
         return bd_error(BD_ERR_ARG, "%s: the network is not built", path);
     if (!prefix || !prefix[0] || !(isalpha((unsigned char)prefix[0]) || prefix[0] == '_'))

@@ -289,12 +289,16 @@ struct bd_atomic_file {
 
 bd_status bd_output_check(const char *path, const char *what)
 {
+    if (!path)
+        return bd_error(BD_ERR_ARG, "bd_output_check: path is NULL");
     char real[4096];
     return bd__out_target(path, what ? what : "output", real, sizeof real);
 }
 
 bd_status bd_atomic_open(bd_atomic_file **out, const char *path, const char *what)
 {
+    if (!out || !path)
+        return bd_error(BD_ERR_ARG, "bd_atomic_open: %s is NULL", !out ? "out" : "path");
     *out = calloc(1, sizeof **out);
     if (!*out)
         return bd_error(BD_ERR_NOMEM, "%s: out of memory", path);
@@ -306,10 +310,12 @@ bd_status bd_atomic_open(bd_atomic_file **out, const char *path, const char *wha
     return s;
 }
 
-FILE *bd_atomic_stream(bd_atomic_file *f) { return f->a.f; }
+FILE *bd_atomic_stream(bd_atomic_file *f) { return f ? f->a.f : NULL; }
 
 bd_status bd_atomic_commit(bd_atomic_file *f)
 {
+    if (!f)
+        return bd_error(BD_ERR_ARG, "bd_atomic_commit: f is NULL");
     bd_status s = bd__afile_commit(&f->a);
     free(f);
     return s;
@@ -317,6 +323,8 @@ bd_status bd_atomic_commit(bd_atomic_file *f)
 
 void bd_atomic_abort(bd_atomic_file *f)
 {
+    if (!f)
+        return;
     if (!f)
         return;
     bd__afile_abort(&f->a);

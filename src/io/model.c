@@ -20,6 +20,8 @@
 
 void bd_model_meta_init(bd_model_meta *m)
 {
+    if (!m)
+        return;
     memset(m, 0, sizeof *m);
     m->epochs = -1;
     m->iters = -1;

@@ -20,6 +20,8 @@
 
 bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
 {
+    if (!g)
+        return bd_error(BD_ERR_ARG, "bd_conv_geom_init: g is NULL");
     if (g->K < 1 || g->S < 1 || g->P < 0)
         return bd_error(BD_ERR_ARG, "%s: kernel %d, stride %d, pad %d (kernel and stride must be "
                         ">= 1, pad >= 0)", who, g->K, g->S, g->P);

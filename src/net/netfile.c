@@ -122,6 +122,8 @@ static int parse_float(const char *v, float *out)
 
 bd_status bd_parse_shape(const char *v, int *c, int *h, int *w)
 {
+    if (!v || !c || !h || !w)
+        return bd_error(BD_ERR_ARG, "bd_parse_shape: %s is NULL", !v ? "s" : "c, h or w");
     int d[3] = {1, 1, 1}, n = 0;
     const char *s = v;
     for (;;) {
@@ -550,6 +552,8 @@ static void put(sbuf *b, const char *fmt, ...)
 
 bd_status bd_net_to_ini(const bd_net *net, char **text)
 {
+    if (!net || !text)
+        return bd_error(BD_ERR_ARG, "bd_net_to_ini: %s is NULL", !net ? "net" : "text");
     *text = NULL;
     sbuf b = {malloc(1024), 0, 1024, 0};
     if (!b.p)

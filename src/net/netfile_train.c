@@ -95,6 +95,9 @@ static bd_status train_line(const char *s, size_t len, const char *origin, int l
 bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
                                int max, int *n)
 {
+    if (!text || !out || !n)
+        return bd_error(BD_ERR_ARG, "bd_net_train_options: %s is NULL",
+                        !text ? "text" : !out ? "out" : "n");
     if (!origin)
         origin = "network description";
     *n = 0;
@@ -122,6 +125,9 @@ bd_status bd_net_train_options(const char *text, const char *origin, bd_train_op
 
 bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n)
 {
+    if (!path || !out || !n)
+        return bd_error(BD_ERR_ARG, "bd_net_load_train_options: %s is NULL",
+                        !path ? "path" : !out ? "out" : "n");
     *n = 0;
     FILE *f; /* a FIFO is refused, never waited on (src/io/files.c) */
     BD_TRY(bd__fopen_input(path, "network description", &f, NULL));

@@ -9,6 +9,8 @@
 
 void bd_net_spec_default(bd_net_spec *s)
 {
+    if (!s)
+        return;
     memset(s, 0, sizeof *s);
     snprintf(s->model, sizeof s->model, "two_layer");
     s->act = BD_LAYER_RELU;
@@ -83,7 +85,7 @@ bd_status bd__net_from_spec(bd_net *net, const bd_net_spec *s, int c, int h, int
         return bd_error(BD_ERR_ARG, "unknown model '%s' (expected two_layer, mlp, "
                         "simple_convnet, deep_convnet, resnet, tobigs_cnn, resnet18 or a .ini file)", s->model);
     if (two && s->nhidden > 1)
-        return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use --model mlp for %d",
+        return bd_error(BD_ERR_ARG, "two_layer has one hidden layer; use model mlp for %d",
                         s->nhidden);
     if (s->nhidden < 0 || s->nhidden > (int)(sizeof s->hidden / sizeof s->hidden[0]))
         return bd_error(BD_ERR_ARG, "%d hidden layers (at most %zu)", s->nhidden,
@@ -250,6 +252,8 @@ static const char *act_list(int names, char *buf, size_t len)
 /* NAME[:p0[,p1]], NAME an activation's description type (its op row) */
 bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
 {
+    if (!s || !kind)
+        return bd_error(BD_ERR_ARG, "bd_parse_act: %s is NULL", !s ? "s" : "kind");
     const char *colon = strchr(s, ':');
     size_t n = colon ? (size_t)(colon - s) : strlen(s);
     char name[32], list[256];
@@ -276,12 +280,16 @@ bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
 
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind)
 {
+    if (!s || !kind)
+        return bd_error(BD_ERR_ARG, "bd_parse_activation: %s is NULL", !s ? "s" : "kind");
     float p0, p1;
     return bd_parse_act(s, kind, &p0, &p1);
 }
 
 bd_status bd_parse_loss(const char *s, bd_loss_kind *loss)
 {
+    if (!s || !loss)
+        return bd_error(BD_ERR_ARG, "bd_parse_loss: %s is NULL", !s ? "s" : "loss");
     if (!strcasecmp(s, "softmax_ce") || !strcasecmp(s, "ce") || !strcasecmp(s, "cross_entropy"))
         *loss = BD_LOSS_SOFTMAX_CE;
     else if (!strcasecmp(s, "mse"))
@@ -304,6 +312,8 @@ bd_status bd_parse_loss(const char *s, bd_loss_kind *loss)
 
 bd_status bd_parse_init(const char *s, bd_init *init)
 {
+    if (!s || !init)
+        return bd_error(BD_ERR_ARG, "bd_parse_init: %s is NULL", !s ? "s" : "init");
     init->std = 0.01f;
     if (strcasecmp(s, "xavier") == 0 || strcasecmp(s, "sigmoid") == 0) {
         init->kind = BD_INIT_XAVIER;

@@ -132,6 +132,8 @@ static void dominant(const bd_diag_input *in, bd_diag_result *r)
 
 void bd_diagnose(const bd_diag_input *in, bd_diag_result *out)
 {
+    if (!in || !out)
+        return;
     memset(out, 0, sizeof *out);
     exploded(in, out);
     mismatch(in, out);

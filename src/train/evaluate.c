@@ -145,7 +145,8 @@ bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, i
 bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss)
 {
     if (!net || !ds)
-        return bd_error(BD_ERR_ARG, "bd_evaluate: %s is NULL", !net ? "the network" : "the data set");
+        return bd_error(BD_ERR_ARG, "bd_evaluate: %s is NULL",
+                        !net ? "the network" : "the data set");
     if (ds->task != BD_TASK_CLASSIFY) {
         int mode = net->training;
         net->training = 0;

@@ -30,6 +30,8 @@ void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad, size
 
 void bd_gradcheck_config_default(bd_gradcheck_config *c)
 {
+    if (!c)
+        return;
     c->h = 1e-2f;
     c->max_entries = 0;
     c->tol_abs = 1e-4f;
@@ -236,6 +238,9 @@ static bd_status check_all(loss_ctx *ctx, const bd_tensor *back, const bd_gradch
 bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
                        const bd_gradcheck_config *cfg, bd_gradcheck_row *rows, int *nrows)
 {
+    if (!net || !x || !rows || !nrows)
+        return bd_error(BD_ERR_ARG, "bd_gradcheck: %s is NULL",
+                        !net ? "net" : !x ? "x" : !rows ? "rows" : "nrows");
     bd_gradcheck_config dc;
     if (!cfg) {
         bd_gradcheck_config_default(&dc);

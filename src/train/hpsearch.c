@@ -11,6 +11,8 @@
 
 void bd_hpsearch_config_default(bd_hpsearch_config *c)
 {
+    if (!c)
+        return;
     memset(c, 0, sizeof *c);
     c->trials = 100;
     c->epochs = 50;
@@ -164,6 +166,9 @@ static bd_status gather_trials(const bd_comm *cm, bd_hpsearch_result *out)
 bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
                       const bd_hpsearch_config *cfg, bd_hpsearch_result *out)
 {
+    if (!spec || !data || !out)
+        return bd_error(BD_ERR_ARG, "bd_hpsearch: %s is NULL",
+                        !spec ? "spec" : !data ? "data" : "out");
     bd_hpsearch_config dc;
     if (!cfg) {
         bd_hpsearch_config_default(&dc);
@@ -272,6 +277,8 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
 
 bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path)
 {
+    if (!r || !path)
+        return bd_error(BD_ERR_ARG, "bd_hpsearch_write_csv: %s is NULL", !r ? "r" : "path");
     bd__afile af;
     BD_TRY(bd__afile_open(&af, path, "search results"));
     FILE *f = af.f;
@@ -288,6 +295,8 @@ bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path)
 
 void bd_hpsearch_free(bd_hpsearch_result *r)
 {
+    if (!r)
+        return;
     free(r->trials);
     bd_tensor_free(&r->curves);
     memset(r, 0, sizeof *r);

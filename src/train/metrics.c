@@ -61,6 +61,9 @@ static void reg_batch(void *ud, const bd_dataset *ds, const float *y, int start,
 
 bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m)
 {
+    if (!net || !ds || !m)
+        return bd_error(BD_ERR_ARG, "bd_regress_metrics: %s is NULL",
+                        !net ? "net" : !ds ? "ds" : "m");
     memset(m, 0, sizeof *m);
     if (ds->task != BD_TASK_REGRESS || !ds->t.data)
         return bd_error(BD_ERR_ARG, "%s: not a regression data set", ds->name);
@@ -117,6 +120,9 @@ static void ml_batch(void *ud, const bd_dataset *ds, const float *y, int start, 
 bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
                                 bd_multilabel_metrics_t *m)
 {
+    if (!net || !ds || !m)
+        return bd_error(BD_ERR_ARG, "bd_multilabel_metrics: %s is NULL",
+                        !net ? "net" : !ds ? "ds" : "m");
     memset(m, 0, sizeof *m);
     if (ds->task != BD_TASK_MULTILABEL || !ds->t.data)
         return bd_error(BD_ERR_ARG, "%s: not a multi-label data set", ds->name);
@@ -183,6 +189,9 @@ static void conf1_batch(void *ud, const bd_dataset *ds, const float *y, int star
 
 bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes)
 {
+    if (!net || !ds || !matrix)
+        return bd_error(BD_ERR_ARG, "bd_confusion: %s is NULL",
+                        !net ? "net" : !ds ? "ds" : "matrix");
     if (ds->task != BD_TASK_CLASSIFY)
         return bd_error(BD_ERR_ARG, "%s: a confusion matrix is for classification", ds->name);
     int C = net->out_size == 1 ? 2 : net->out_size;

@@ -9,6 +9,8 @@ static const char *const NAMES[] = {"constant", "step", "exp", "cosine", "adapti
 
 bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out)
 {
+    if (!s || !out)
+        return bd_error(BD_ERR_ARG, "bd_parse_schedule: %s is NULL", !s ? "s" : "out");
     for (int i = 0; i < (int)(sizeof NAMES / sizeof NAMES[0]); i++)
         if (strcasecmp(s, NAMES[i]) == 0) {
             *out = (bd_lr_schedule)i;

@@ -10,6 +10,8 @@
 
 void bd_train_config_default(bd_train_config *c)
 {
+    if (!c)
+        return;
     memset(c, 0, sizeof *c);
     c->batch = 100;
     c->epochs = 10;
@@ -22,7 +24,7 @@ void bd_train_config_default(bd_train_config *c)
 int bd_train_eval_rows(const bd_net *net, int batch)
 {
     int conv = 0;
-    for (int i = 0; i < net->nlayers; i++)
+    for (int i = 0; net && i < net->nlayers; i++)
         conv |= bd__layer_op(net->layers[i].kind)->scratch != NULL;
     return conv ? batch : BD_MAX(batch, EVAL_ROWS);
 }

@@ -712,6 +712,8 @@ static bd_status end_epoch(bd_trainer *t, bd_epoch_stats *out)
 
 bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st)
 {
+    if (!t)
+        return bd_error(BD_ERR_ARG, "bd_trainer_end_epoch: t is NULL");
     if (!t || !t->at_epoch_end)
         return bd_error(BD_ERR_ARG, "bd_trainer_end_epoch: %s",
                         !t ? "the trainer is NULL" : "not at the end of an epoch");
