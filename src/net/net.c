@@ -496,7 +496,22 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
     return BD_OK;
 }
 
-bd_status bd_net_backward(bd_net *net)
+/* λW (L2) and λ₁ sign(W) (L1), the regularisation term's gradient, added to
+ * one layer's dW (scaled by `part`, as its loss gradient). */
+static void decay_grad(const bd_net *net, bd_layer *l, float part)
+{
+    const float wd = net->weight_decay * part, l1 = net->l1 * part;
+    if ((wd == 0.0f && l1 == 0.0f) || !bd__layer_op(l->kind)->decay)
+        return;
+    const float *W = bd_f32(&l->W);
+    float *dW = bd_f32(&l->dW);
+    for (size_t k = 0; k < l->W.size; k++)
+        dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
+}
+
+bd_status bd_net_backward(bd_net *net) { return bd__net_backward_each(net, NULL, NULL); }
+
+bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud)
 {
     if (net->nlayers == 0 || !(net->last_t.idx || net->last_t.onehot))
         return bd_error(BD_ERR_ARG, "bd_net_backward needs a bd_net_loss first");
@@ -525,24 +540,17 @@ bd_status bd_net_backward(bd_net *net)
     const int stop = net->frozen > 0 ? net->frozen : 0;
     for (int i = net->nlayers - 1; i >= stop; i--) {
         bd_layer *l = &net->layers[i];
-        if (l->fused) /* dy goes on to the layer before, which masks it */
-            continue;
-        bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
-        if (i > stop)
-            dy = bd_f32(&l->dx);
-    }
-    /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
-    const float wd = net->weight_decay * part, l1 = net->l1 * part;
-    if (wd != 0.0f || l1 != 0.0f)
-        for (int i = stop; i < net->nlayers; i++) {
-            bd_layer *l = &net->layers[i];
-            if (!bd__layer_op(l->kind)->decay)
-                continue;
-            const float *W = bd_f32(&l->W);
-            float *dW = bd_f32(&l->dW);
-            for (size_t k = 0; k < l->W.size; k++)
-                dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
+        if (!l->fused) { /* a fused layer: dy goes on to the layer before, which masks it */
+            bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
+            if (i > stop)
+                dy = bd_f32(&l->dx);
+            /* per layer, as soon as its dW is there: the same sums as after
+             * the whole pass, and the layer's gradient is final for `done` */
+            decay_grad(net, l, part);
         }
+        if (done)
+            BD_TRY(done(ud, l->param_offset));
+    }
     return BD_OK;
 }
 
