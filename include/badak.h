@@ -1197,7 +1197,9 @@ bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
 bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
                               float *loss);
 /* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
- * the network, the optimizer at its base rate, the position). */
+ * the network, the optimizer at its base rate, the position). With
+ * cfg->on_state (data parallel) it first makes the state agree: then every
+ * rank must call it (the trainer's own checkpoints do that by themselves). */
 bd_status bd_trainer_save(bd_trainer *t, const char *dir);
 /* Iterations done, the run's total, the current (1-based) epoch. */
 void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);

@@ -131,6 +131,16 @@ same_bits "mlp + BatchNorm + Dropout + weight decay, --sync-bn" 3 --csv "$tmp/d.
 [ "$QUICK" = 1 ] || same_bits "simple_convnet" 3 --data "$tmp/img" --model simple_convnet \
     --lr 0.3 --no-train-acc --bucket-kb 64
 
+# --- BatchNorm per shard with checkpoints: the running averages are agreed
+# on by every rank before rank 0 writes (it waited alone in that sum and
+# hung till the timeout); the checkpoint resumes in one process
+"${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 20 --batchnorm \
+    --epochs 2 --batch 50 --seed 3 --quiet --checkpoint "$tmp/ckbn" --save "$tmp/bn2.st"
+rc=$?
+if [ $rc = 0 ] && [ -s "$tmp/ckbn/checkpoint.safetensors" ]; then ok
+else bad "BatchNorm + --checkpoint under mpirun: rc $rc (124: hung)"; fi
+expect 0 "network    mlp 8-20-4" -- "$BADAK" info "$tmp/ckbn/checkpoint.safetensors"
+
 # --- rank 0 alone prints; threads default to the cores per rank
 out=$("${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 20 --batch 50 2>&1)
 per=$(( $(nproc) / 2 )); [ $per -ge 1 ] || per=1

@@ -6,7 +6,9 @@
 
 #include "internal.h" /* bd__net_backward_each */
 
+#include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 
 /* bd_shard: contiguous, covering, sizes B/N or B/N + 1 */
 static void shard_rule(void **st)
@@ -117,6 +119,9 @@ typedef struct member {
     int overlap;          /* sum the gradient in backward (on_grad_part) */
     size_t pend;          /* overlapped: g[from, pend) final and not yet summed */
     long nsum;            /* on_sum calls */
+    int count_state;      /* on_state only counts its calls (no sum) */
+    long nstate;          /* on_state calls */
+    const char *ckpt;     /* rank 0's checkpoint folder (NULL: none) */
     bd_net net;
     bd_train_result res;
     bd_status status;
@@ -178,6 +183,13 @@ static bd_status on_part(void *ud, float *g, size_t n, size_t from, float *v)
     return s;
 }
 
+/* counts the calls: a collective every member must make equally often */
+static bd_status on_state_count(void *ud, float *state, size_t n)
+{
+    ((member *)ud)->nstate++;
+    return BD_OK;
+}
+
 static bd_status on_done(void *ud, float *g, size_t n)
 {
     member *m = ud;
@@ -221,7 +233,9 @@ static bd_status run_member(member *m, const bd_comm *comm)
         cfg.on_grad_part = m->overlap ? on_part : NULL;
         cfg.on_sum = on_sum;
         cfg.dist_ud = m;
-        cfg.sync_bn = comm;
+        cfg.sync_bn = m->count_state ? NULL : comm;
+        cfg.on_state = m->count_state ? on_state_count : NULL;
+        cfg.checkpoint = m->rank == 0 ? m->ckpt : NULL;
     }
     cfg.stop = &m->flag;
     cfg.on_iter = on_iter_stop;
@@ -239,8 +253,8 @@ static void *member_main(void *arg)
 }
 
 /* size members train together; returns them (nets to free) */
-static void run_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
-                      long stop_rank1_at, int overlap)
+static void run_group_ck(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
+                         long stop_rank1_at, int overlap, const char *ckpt)
 {
     static group g;
     pthread_barrier_init(&g.bar, NULL, (unsigned)size);
@@ -249,7 +263,8 @@ static void run_group(member *ms, int size, const bd_dataset *tr, const bd_datas
         member *m = &ms[r];
         memset(m, 0, sizeof *m);
         *m = (member){.g = &g, .rank = r, .size = size, .train = tr, .test = te,
-                      .stop_at = r == 1 ? stop_rank1_at : -1, .overlap = overlap};
+                      .stop_at = r == 1 ? stop_rank1_at : -1, .overlap = overlap,
+                      .count_state = ckpt != NULL, .ckpt = ckpt};
         m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
                             .sum_f32 = sum_f32, .sum_f64 = sum_f64};
         assert_int_equal(pthread_create(&th[r], NULL, member_main, m), 0);
@@ -257,6 +272,12 @@ static void run_group(member *ms, int size, const bd_dataset *tr, const bd_datas
     for (int r = 0; r < size; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&g.bar);
+}
+
+static void run_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
+                      long stop_rank1_at, int overlap)
+{
+    run_group_ck(ms, size, tr, te, stop_rank1_at, overlap, NULL);
 }
 
 /* 3 members with --sync-bn train the model of one process (Dropout and
@@ -312,6 +333,52 @@ static void group_stops_together(void **st)
             bd_net_free(&ms[r].net);
         }
     }
+    bd_dataset_free(&tr);
+}
+
+/* rm -r of a flat folder made by the test */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* Only rank 0 checkpoints, but agreeing on the BatchNorm running averages
+ * (on_state) is a sum every rank must join: the trainer makes that call on
+ * every rank before each checkpoint, at epoch ends and when a vote stops
+ * the run mid-epoch, never inside rank 0's save alone (there it waited
+ * forever for the others: mpirun -np 2 badak train --batchnorm
+ * --checkpoint DIR hung at the first epoch's end) */
+static void group_checkpoint_state_collective(void **st)
+{
+    bd_set_threads(1);
+    bd_dataset tr;
+    make_blobs(&tr, 200, 8, 4, 1.0f, 1, 5);
+    char dir[] = "/tmp/test_dist_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    member ms[2];
+    run_group_ck(ms, 2, &tr, NULL, 8, 1, dir); /* epoch 1 ends at 6, stop after 9 */
+    for (int r = 0; r < 2; r++) {
+        assert_ok(ms[r].status);
+        assert_int_equal(ms[r].res.interrupted, 1);
+        assert_int_equal(ms[r].res.iters, 9);
+        assert_int_equal(ms[r].nstate, ms[0].nstate);
+        bd_net_free(&ms[r].net);
+    }
+    assert_int_equal(ms[0].nstate, 2); /* epoch 1's figures, the stop */
+    char path[600];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    remove_dir(dir);
     bd_dataset_free(&tr);
 }
 
@@ -420,6 +487,7 @@ int main(void)
         cmocka_unit_test(group_stops_together),
         cmocka_unit_test(group_overlapped_same_bits),
         cmocka_unit_test(backward_reports_final_suffixes),
+        cmocka_unit_test(group_checkpoint_state_collective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,15 @@ int dist_init(int *argc, char ***argv)
 {
     if (!dist_launched())
         return 0;
+    /* Two ranks: the gradient buckets' MPI_Iallreduce by recursive doubling
+     * (one exchange, both ranks add) instead of Open MPI's default for fewer
+     * than 4 ranks, a reduce to rank 0 then a broadcast (two transfers one
+     * after the other, rank 1 idle while rank 0 adds). With two ranks both
+     * send the whole block either way; with more, the default (ring) sends
+     * less. A user's own setting (mpirun --mca ..., -x) is kept. */
+    const char *np = getenv("OMPI_COMM_WORLD_SIZE");
+    if (np && !strcmp(np, "2"))
+        setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "4", 0);
     int provided = 0;
     /* only the main thread calls MPI (the thread pool never does) */
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {

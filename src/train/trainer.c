@@ -349,6 +349,8 @@ bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
 
 /* ---------------------------------------------------------------- step */
 
+static bd_status save_here(bd_trainer *t, const char *dir);
+
 /* The sample indices of the next global mini-batch [B]. */
 static const int32_t *next_batch(bd_trainer *t)
 {
@@ -589,10 +591,15 @@ static bd_status step(bd_trainer *t, float *loss_out)
         *loss_out = loss;
     t->at_epoch_end = (it + 1) % t->per_epoch == 0 || it + 1 == t->total;
     if (!t->at_epoch_end && stop_asked(t, v)) {
-        /* stopped mid-epoch: save the position after this step */
+        /* stopped mid-epoch: save the position after this step. Every rank
+         * is here (the stop was voted), but only rank 0 has a checkpoint
+         * folder: the running averages are agreed on first, by all */
         t->done = 1;
+        if (t->cfg.on_state)
+            BD_TRY(fail(t, t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state),
+                                           t->net->state.size)));
         if (t->cfg.checkpoint)
-            BD_TRY(fail(t, bd_trainer_save(t, t->cfg.checkpoint)));
+            BD_TRY(fail(t, save_here(t, t->cfg.checkpoint)));
         p->res.interrupted = 1;
     }
     return BD_OK;
@@ -734,8 +741,10 @@ static bd_status end_epoch(bd_trainer *t, bd_epoch_stats *out)
         BD_TRY(fail(t, t->cfg.on_sum(t->cfg.dist_ud, v, 2)));
     }
     const int stopped = stop_asked(t, v) && p->iter < t->total;
+    /* the running averages were agreed on by every rank for the epoch's
+     * figures; only rank 0 saves (a sum in there would wait for the others) */
     if (t->cfg.checkpoint)
-        BD_TRY(fail(t, bd_trainer_save(t, t->cfg.checkpoint)));
+        BD_TRY(fail(t, save_here(t, t->cfg.checkpoint)));
     if (stopped) {
         p->res.interrupted = 1;
         t->done = 1;
@@ -759,12 +768,10 @@ bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st)
 
 /* ------------------------------------------------------ save and finish */
 
-bd_status bd_trainer_save(bd_trainer *t, const char *dir)
+/* The checkpoint as the state stands (agreed over the ranks before: only
+ * rank 0 writes, so no sum may happen in here). */
+static bd_status save_here(bd_trainer *t, const char *dir)
 {
-    if (!t || !dir)
-        return bd_error(BD_ERR_ARG, "bd_trainer_save: %s is NULL", !t ? "the trainer" : "dir");
-    if (t->cfg.on_state)
-        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
     /* the sample order carries over epochs only when shuffling (with
      * replacement the buffer holds the last batch); the best weights only
      * matter with early stopping */
@@ -779,6 +786,15 @@ bd_status bd_trainer_save(bd_trainer *t, const char *dir)
                                      t->cfg.ckpt_run);
     t->opt->cfg.lr = lr;
     return s;
+}
+
+bd_status bd_trainer_save(bd_trainer *t, const char *dir)
+{
+    if (!t || !dir)
+        return bd_error(BD_ERR_ARG, "bd_trainer_save: %s is NULL", !t ? "the trainer" : "dir");
+    if (t->cfg.on_state)
+        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
+    return save_here(t, dir);
 }
 
 /* Early stopping ends with the best epoch's weights: measure those. */
