@@ -1495,7 +1495,10 @@ typedef struct bd_gradcheck_config {
 
 BD_API void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
- * every parameter tensor. rows must hold 2 rows per layer with parameters.
+ * every parameter tensor. rows (may be NULL, and nrows with it) must hold 2
+ * rows per layer with parameters; cfg NULL: the defaults. BD_ERR_ARG for a
+ * NULL net or x. Changes the network's gradient block (and restores its
+ * weights); one thread per network.
  * Central differences are only valid where the loss is smooth: if a step
  * switches any ReLU on or off, the entry is skipped and counted in `kinks`.
  * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a

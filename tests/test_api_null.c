@@ -215,7 +215,8 @@ static void null_data_train_io(void **st)
     ARG(bd_confusion(NULL, &f.ds, (long[4]){0}, 2), "NULL");
     ARG(bd_regress_metrics(NULL, &f.ds, &(bd_regress_metrics_t){0}), "NULL");
     ARG(bd_multilabel_metrics(NULL, &f.ds, 0.5f, &(bd_multilabel_metrics_t){0}), "NULL");
-    ARG(bd_gradcheck(NULL, &f.x, (bd_labels){y2, NULL}, NULL, NULL, NULL), "NULL");
+    ARG(bd_gradcheck(NULL, &f.x, (bd_labels){y2, NULL}, NULL, NULL, NULL), "net is NULL");
+    ARG(bd_gradcheck(f.net, NULL, (bd_labels){y2, NULL}, NULL, NULL, NULL), "x is NULL");
     ARG(bd_hpsearch(NULL, &f.ds, NULL, &(bd_hpsearch_result){0}), "NULL");
     ARG(bd_hpsearch_write_csv(NULL, "x.csv"), "NULL");
     ARG(bd_model_save(NULL, "m.safetensors", NULL), "NULL");

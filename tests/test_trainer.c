@@ -513,7 +513,7 @@ static void null_and_scale_refused(void **st)
     int bs[2] = {2, 3}, bys[1] = {2};
     assert_ok(bd_tensor_alloc(&xb, BD_F32, 2, bs));
     assert_ok(bd_tensor_alloc(&yb, BD_I32, 1, bys));
-    assert_fails(bd_dataset_slice(&ds, 0, 2, &xb, &yb), BD_ERR_ARG, "mine: byte samples with scale 0");
+    assert_fails(bd_dataset_slice(&ds, 0, 2, &xb, &yb), BD_ERR_ARG, "mine: bd_dataset.scale = 0: every input would be 0");
     ds.scale = 1.0f / 255;
     assert_ok(bd_dataset_slice(&ds, 0, 2, &xb, &yb));
     bd_tensor_free(&xb);

@@ -28,6 +28,11 @@ int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
 
+/* Rewrite a library message's API values as the command's flags, in place
+ * ("config.lr = 50" -> "--lr 50", "try lr = 0.01" -> "try --lr 0.01"). */
+void cli_flags(char *msg, size_t len);
+/* bd_errmsg() so rewritten (this thread's buffer, valid until its next call) */
+const char *cli_errmsg(void);
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
 

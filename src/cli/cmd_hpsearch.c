@@ -156,7 +156,7 @@ int cmd_hpsearch(int argc, char **argv)
         s = bd_optim_check(hc.optimizer, NULL);
     }
     if (s != BD_OK)
-        return cli_usage_error("hpsearch", "%s", bd_errmsg());
+        return cli_usage_error("hpsearch", "%s", cli_errmsg());
 
     /* under mpirun: the trials are spread over the ranks; rank 0 prints */
     if (!cli_dist_root()) {

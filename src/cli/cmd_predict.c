@@ -274,7 +274,7 @@ int cmd_predict(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         s = classify(m, meta, argv[i], &prep, (int)top, fashion, save_dir, x);
         if (s != BD_OK) {
-            fprintf(stderr, "badak: error: %s\n", bd_errmsg());
+            fprintf(stderr, "badak: error: %s\n", cli_errmsg());
             failed = 1;
         }
     }

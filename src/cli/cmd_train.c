@@ -337,7 +337,7 @@ static int parse_task(train_opts *o, const char *arg)
 static int parse_augment(train_opts *o, const char *arg)
 {
     if (bd_parse_augment(arg, &o->aug) != BD_OK)
-        return cli_usage_error("train", "--augment: %s", bd_errmsg());
+        return cli_usage_error("train", "--augment: %s", cli_errmsg());
     return 0;
 }
 
@@ -481,7 +481,7 @@ static int apply_train_section(const char *path, train_opts *o)
     static bd_train_option kv[BD_TRAIN_OPTIONS_MAX]; /* o keeps pointers into it */
     int n;
     if (bd_net_load_train_options(path, kv, BD_TRAIN_OPTIONS_MAX, &n) != BD_OK)
-        return cli_usage_error("train", "%s", bd_errmsg());
+        return cli_usage_error("train", "%s", cli_errmsg());
     for (int i = 0; i < n; i++) {
         const train_flag *f = NULL;
         for (size_t j = 0; j < NFLAGS && !f; j++)
@@ -583,7 +583,7 @@ static int check_options(train_opts *o, int resuming)
     if (s == BD_OK)
         s = bd_optim_check(o->optimizer, &o->oc);
     if (s != BD_OK)
-        return cli_usage_error("train", "%s", bd_errmsg());
+        return cli_usage_error("train", "%s", cli_errmsg());
     /* outputs that cannot be written (a device node, a FIFO, an empty name)
      * are refused before anything is loaded, trained or written */
     if ((o->save_path && (s = bd_output_check(o->save_path, "model")) != BD_OK) ||

@@ -9,10 +9,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's messages speak of API values ("adam: config.lr = 50",
+ * "try lr = 0.01", "class weights"); the command's user gives flags: each
+ * phrase becomes its flag. */
+static const struct {
+    const char *api, *flag;
+} API_FLAGS[] = {
+    {"config.lr = ", "--lr "},
+    {"config.momentum = ", "--momentum "},
+    {"config.beta1 = ", "--beta1 "},
+    {"config.beta2 = ", "--beta2 "},
+    {"config.eps = ", "--eps "},
+    {"config.decay = ", "--decay "},
+    {"try lr = ", "try --lr "},
+    {"clip_grad_norm = ", "--clip-grad-norm "},
+    {"weight_decay = ", "--weight-decay "},
+    {"dropout = ", "--dropout "},
+    {"val_split = 0.1, patience = ", "--val-split 0.1 --patience "},
+    {"augmentation", "--augment"},
+    {"BatchNorm layers", "BatchNorm (--batchnorm)"},
+    {"use loss = ", "use --loss "},
+    {"(loss = ", "(--loss "},
+    {"the confusion matrix, class weights, balanced sampling",
+     "--confusion, --class-weights auto, --balanced-sampling"},
+    {"class weights or balanced sampling", "--class-weights auto or --balanced-sampling"},
+    {"classes = ", "--classes "},
+    {"use model mlp", "use --model mlp"},
+};
+
+void cli_flags(char *msg, size_t len)
+{
+    char out[2048];
+    size_t o = 0;
+    const size_t nf = sizeof API_FLAGS / sizeof *API_FLAGS;
+    for (const char *p = msg; *p && o + 1 < sizeof out;) {
+        size_t k = 0;
+        while (k < nf && strncmp(p, API_FLAGS[k].api, strlen(API_FLAGS[k].api)) != 0)
+            k++;
+        if (k < nf) {
+            int w = snprintf(out + o, sizeof out - o, "%s", API_FLAGS[k].flag);
+            o = w > 0 && o + (size_t)w < sizeof out ? o + (size_t)w : sizeof out - 1;
+            p += strlen(API_FLAGS[k].api);
+        } else
+            out[o++] = *p++;
+    }
+    out[o] = 0;
+    snprintf(msg, len, "%s", out);
+}
+
+const char *cli_errmsg(void)
+{
+    static _Thread_local char msg[2048];
+    snprintf(msg, sizeof msg, "%s", bd_errmsg());
+    cli_flags(msg, sizeof msg);
+    return msg;
+}
+
 int cli_fail(bd_status s)
 {
     fflush(stdout); /* what was printed so far comes before the error */
-    fprintf(stderr, "badak: error: %s\n", bd_errmsg());
+    fprintf(stderr, "badak: error: %s\n", cli_errmsg());
     return s == BD_ERR_ARG ? EXIT_USAGE : EXIT_FAIL;
 }
 
@@ -170,7 +226,7 @@ int cli_shape(const char *cmd, const char *opt, const char *s, int *c, int *h, i
     if (st == BD_OK)
         return 0;
     if (st == BD_ERR_SHAPE) { /* a shape, but too large: say by how much */
-        cli_usage_error(cmd, "%s: %s", opt, bd_errmsg());
+        cli_usage_error(cmd, "%s: %s", opt, cli_errmsg());
         return -1;
     }
     cli_usage_error(cmd, "%s '%s': expected N or CxHxW (e.g. 784 or 1x28x28)", opt, s);

@@ -42,7 +42,7 @@ int cli_task_loss(bd_task task, net_opts *no)
 {
     bd_loss_kind k = BD_LOSS_SOFTMAX_CE;
     if (no->loss && bd_parse_loss(no->loss, &k) != BD_OK)
-        return cli_usage_error("train", "%s", bd_errmsg());
+        return cli_usage_error("train", "%s", cli_errmsg());
     if (task == BD_TASK_CLASSIFY) {
         if (no->loss && k == BD_LOSS_MULTI_BCE)
             return cli_usage_error("train", "--loss bce_multi is a sigmoid per label for "

@@ -91,7 +91,7 @@ int cli_predict_csv(bd_net *net, const bd_model_meta *meta, const char *path,
 {
     int drop[BD_MAX_TARGETS], ndrop = 0;
     if (drop_cols && bd_parse_columns(drop_cols, drop, BD_MAX_TARGETS, &ndrop) != BD_OK)
-        return cli_usage_error("predict", "--label-cols: %s", bd_errmsg());
+        return cli_usage_error("predict", "--label-cols: %s", cli_errmsg());
     FILE *f = fopen(path, "r");
     if (!f) {
         bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

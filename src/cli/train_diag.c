@@ -45,6 +45,8 @@ void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int 
         .grad_norms = norms, .ngrad = k, .nonfinite = numeric, .nonfinite_iter = d->last_iter,
     };
     bd_diagnose(&in, &d->result);
+    for (int i = 0; i < d->result.n; i++)
+        cli_flags(d->result.d[i].msg, sizeof d->result.d[i].msg);
     if (quiet)
         return;
     fflush(stdout);

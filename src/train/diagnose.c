@@ -37,11 +37,11 @@ static void loss_flat(const bd_diag_input *in, bd_diag_result *r)
     if (last > 1.05 * first)
         add(r, "loss_rising",
             "the loss rose from %.4g (epoch 1) to %.4g (epoch %d): lr %g is probably too "
-            "high; try --lr %g", first, last, in->nepochs, (double)in->lr, (double)in->lr / 10);
+            "high; try lr = %g", first, last, in->nepochs, (double)in->lr, (double)in->lr / 10);
     else
         add(r, "loss_not_falling",
             "the loss did not fall: %.4g in epoch 1, %.4g in epoch %d with lr %g; a rate "
-            "too small crawls: try --lr %g (and check that the labels match the inputs)",
+            "too small crawls: try lr = %g (and check that the labels match the inputs)",
             first, last, in->nepochs, (double)in->lr, (double)in->lr * 10);
 }
 
@@ -61,7 +61,7 @@ static void acc_stalled(const bd_diag_input *in, bd_diag_result *r)
     add(r, "accuracy_stalled",
         "the accuracy stalled at %.4f (epochs %d-%d) while the loss fell from %.4g to %.4g: "
         "the network grows more confident without changing its answers; look at the class "
-        "balance (--confusion, --class-weights auto, --balanced-sampling)",
+        "balance (the confusion matrix, class weights, balanced sampling)",
         (double)acc_b, a->epoch, b->epoch, a->loss, b->loss);
 }
 
@@ -76,8 +76,8 @@ static void overfitting(const bd_diag_input *in, bd_diag_result *r)
         return;
     add(r, "overfitting",
         "overfitting: train accuracy %.4f, %s accuracy %.4f (a gap of %.4f); try "
-        "--weight-decay 1e-4, --dropout 0.5, early stopping (--val-split 0.1 --patience 3), "
-        "--augment, or more data", (double)e->train_acc, e->test_acc >= 0 ? "test" : "validation",
+        "weight_decay = 1e-4, dropout = 0.5, early stopping (val_split = 0.1, patience = 3), "
+        "augmentation, or more data", (double)e->train_acc, e->test_acc >= 0 ? "test" : "validation",
         (double)held, (double)(e->train_acc - held));
 }
 
@@ -96,8 +96,8 @@ static void exploded(const bd_diag_input *in, bd_diag_result *r)
                  : (size_t)snprintf(hist + o, sizeof hist - o, "%snan", i > from ? ", " : "");
     add(r, "nonfinite_loss",
         "the loss became non-finite at iteration %ld (exploding gradients); the gradient "
-        "norm over the last steps: %s; try --lr %g, --clip-grad-norm 5, or BatchNorm "
-        "(--batchnorm)", in->nonfinite_iter, *hist ? hist : "not recorded",
+        "norm over the last steps: %s; try lr = %g, clip_grad_norm = 5, or BatchNorm "
+        "layers", in->nonfinite_iter, *hist ? hist : "not recorded",
         (double)in->lr / 10);
 }
 
@@ -107,13 +107,13 @@ static void mismatch(const bd_diag_input *in, bd_diag_result *r)
     if (in->loss == BD_LOSS_SOFTMAX_CE && in->outputs == 1)
         add(r, "loss_mismatch",
             "softmax cross-entropy on a single output: the softmax of one value is always 1, "
-            "so the loss is 0 and nothing is learnt; use --loss bce for two classes or give "
+            "so the loss is 0 and nothing is learnt; use loss = bce for two classes or give "
             "the last layer one output per class");
     if (in->task == BD_TASK_CLASSIFY && in->outputs > 1 &&
         (in->loss == BD_LOSS_MSE || in->loss == BD_LOSS_MAE || in->loss == BD_LOSS_HUBER))
         add(r, "loss_mismatch",
             "%s on class labels: a linear output regressed onto one-hot targets; one label "
-            "per sample takes a softmax (--loss softmax_ce)", bd_loss_kind_name(in->loss));
+            "per sample takes a softmax (loss = softmax_ce)", bd_loss_kind_name(in->loss));
     if (in->task == BD_TASK_CLASSIFY && in->loss == BD_LOSS_MULTI_BCE)
         add(r, "loss_mismatch",
             "a sigmoid per output (bce_multi) on mutually exclusive classes: the outputs do "
@@ -126,7 +126,7 @@ static void dominant(const bd_diag_input *in, bd_diag_result *r)
         return;
     add(r, "class_imbalance",
         "class %d is %.1f%% of the training data: always predicting it scores %.1f%%; try "
-        "--class-weights auto or --balanced-sampling", in->major_class,
+        "class weights or balanced sampling", in->major_class,
         100.0 * in->major_share, 100.0 * in->major_share);
 }
 
