@@ -435,8 +435,8 @@ BD_API void bd_net_free(bd_net *net);
 
 /* Adding layers, before bd_net_build. Each checks the layer's shape
  * against the input it gets ("Conv2: kernel 5 larger than input 4x4 +
- * padding 0": BD_ERR_SHAPE) and its hyperparameters ("Dropout1: p = 1.5
- * must be in [0, 1)": BD_ERR_ARG); BD_ERR_ARG for a NULL net or a network
+ * padding 0": BD_ERR_SHAPE) and its hyperparameters ("Dropout1: dropout p
+ * 1.5 must be in [0, 1)": BD_ERR_ARG); BD_ERR_ARG for a NULL net or a network
  * already built, BD_ERR_NOMEM. */
 BD_API bd_status bd_net_add_affine(bd_net *net, int units);
 BD_API bd_status bd_net_add_relu(bd_net *net);
@@ -903,6 +903,9 @@ BD_API void bd_dataset_free(bd_dataset *ds);
 BD_API bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 BD_API bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
+/* The CIFAR loader described above: train and test are zeroed first and
+ * are the caller's to free. BD_ERR_ARG (NULL, an unknown kind), BD_ERR_IO,
+ * BD_ERR_FORMAT. Thread-safe. */
 BD_API bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
                                bd_dataset *test);
 /* Mean and standard deviation of each channel over every sample and pixel
@@ -1085,6 +1088,8 @@ typedef struct bd_image_prep {
     int inverted;         /* out: 1 if the image was inverted */
 } bd_image_prep;
 
+/* p = the defaults: invert BD_INVERT_AUTO, fit 1, MNIST's box (20/28, centre
+ * of mass centred). NULL: no-op. */
 BD_API void bd_image_prep_default(bd_image_prep *p);
 /* img -> out [H, W] in [0, 1], white ink on black, as the network's input
  * (p NULL: the defaults). Allocates its working buffers and frees them. */
@@ -1119,6 +1124,8 @@ typedef enum bd_lr_schedule {
     BD_LR_ONECYCLE
 } bd_lr_schedule;
 
+/* "constant", "step", "exp", "cosine", "adaptive", "onecycle" (any case) ->
+ * *out; BD_ERR_ARG naming an unknown s, or for NULL. Thread-safe. */
 BD_API bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
 BD_API const char *bd_schedule_name(bd_lr_schedule s);
 /* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
@@ -1256,6 +1263,7 @@ typedef struct bd_train_pos {
     bd_train_result res;  /* results so far */
 } bd_train_pos;
 
+/* Release pos's tensors (sample order, best weights) and zero it; NULL: no-op. */
 BD_API void bd_train_pos_free(bd_train_pos *pos);
 
 /* The step-level trainer: bd_train is a loop over it, and a program that
@@ -1339,6 +1347,11 @@ typedef struct bd_eval_sums {
 BD_API bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
                                    bd_eval_sums *out);
 
+/* c = the defaults: batch 100, 10 epochs, shuffled epochs, seed 1,
+ * eval_train 1, lr_step 10, everything else 0 / NULL (no validation set,
+ * schedule, log, hooks, checkpoints; one process). NULL: no-op. Fill a
+ * config through this before setting fields, so that fields added later get
+ * their defaults. */
 BD_API void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
  * NULL) after every epoch. Flushes denormals for its duration. If the loss
@@ -1455,6 +1468,7 @@ typedef struct bd_hpsearch_result {
     bd_tensor curves;     /* owns every trial's curves */
 } bd_hpsearch_result;
 
+/* c = the defaults given in bd_hpsearch_config's comments; NULL: no-op. */
 BD_API void bd_hpsearch_config_default(bd_hpsearch_config *c);
 /* Run the search on data (split into training and validation parts) with
  * networks of spec (its weight_decay is replaced by each trial's). */
@@ -1493,6 +1507,7 @@ typedef struct bd_gradcheck_config {
     uint64_t seed;        /* picks the entries when sampling */
 } bd_gradcheck_config;
 
+/* c = the defaults given in bd_gradcheck_config's comments; NULL: no-op. */
 BD_API void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
  * every parameter tensor. rows (may be NULL, and nrows with it) must hold 2
@@ -1534,6 +1549,8 @@ typedef struct bd_model_meta {
     float threshold;
 } bd_model_meta;
 
+/* m = "nothing known": epochs and iters -1, accuracies -1, threshold 0.5,
+ * every string empty. NULL: no-op. */
 BD_API void bd_model_meta_init(bd_model_meta *m);
 /* Save net (architecture as INI text, parameters, BatchNorm state) and meta
  * (may be NULL) as a safetensors file, atomically (PATH.tmp.PID in the same

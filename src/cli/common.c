@@ -26,7 +26,7 @@ static const struct {
     {"weight_decay = ", "--weight-decay "},
     {"dropout = ", "--dropout "},
     {"val_split = 0.1, patience = ", "--val-split 0.1 --patience "},
-    {"augmentation", "--augment"},
+    {"augment = shift", "--augment shift"},
     {"BatchNorm layers", "BatchNorm (--batchnorm)"},
     {"use loss = ", "use --loss "},
     {"(loss = ", "(--loss "},

@@ -77,7 +77,7 @@ static void overfitting(const bd_diag_input *in, bd_diag_result *r)
     add(r, "overfitting",
         "overfitting: train accuracy %.4f, %s accuracy %.4f (a gap of %.4f); try "
         "weight_decay = 1e-4, dropout = 0.5, early stopping (val_split = 0.1, patience = 3), "
-        "augmentation, or more data", (double)e->train_acc, e->test_acc >= 0 ? "test" : "validation",
+        "augment = shift, or more data", (double)e->train_acc, e->test_acc >= 0 ? "test" : "validation",
         (double)held, (double)(e->train_acc - held));
 }
 
