@@ -140,7 +140,7 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
         s = save_input(save_dir, path, x, cli_in_h(net), cli_in_w(net));
     /* probabilities (softmax, or sigmoid for one BCE unit) or raw outputs;
      * the model's normalisation is applied by bd_model_predict */
-    const int C = net->out_size;
+    const int C = bd_net_output_size(net);
     float probs[1024];
     if (s == BD_OK && C > 1024)
         s = bd_error(BD_ERR_SHAPE, "%s: %d outputs (predict prints at most 1024)", path, C);
@@ -153,7 +153,7 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
     for (int k = 0; k < n; k++)
         p[k] = probs[k];
     printf("%s:", path);
-    if (net->loss == BD_LOSS_SIGMOID_BCE && n == 1) {
+    if (bd_net_loss_kind(net) == BD_LOSS_SIGMOID_BCE && n == 1) {
         int k = p[0] >= 0.5;
         printf(" %d (%.4f)", k, k ? p[0] : 1.0 - p[0]);
     } else {
