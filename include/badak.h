@@ -463,6 +463,7 @@ struct bd_net {
     int row0, grows;
     uint64_t step_key;       /* drawn from rng at every training forward */
     const bd_comm *sync;
+    unsigned broken;         /* bit per bd_layer_kind: bd_debug_break_backward */
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -663,7 +664,13 @@ bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int 
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 bd_status bd_parse_init(const char *s, bd_init *init);
+/* The name of a kind in layer names and messages ("Affine", "GlobalAvgPool";
+ * "?" for no kind). Static string; thread-safe. */
 const char *bd_layer_kind_name(bd_layer_kind k);
+/* The kind named s, case-insensitively: its network-description type
+ * ("affine", "gap", "leaky_relu") or its name ("GlobalAvgPool",
+ * "LeakyRelu"). BD_ERR_ARG naming s if none. Thread-safe. */
+bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
 
 /* ------------------------------------------------------------- optimizers */
 
@@ -1058,6 +1065,15 @@ typedef struct bd_train_config {
     float warmup;         /* BD_LR_ONECYCLE: warm-up fraction of the run (0:
                            * the default 0.15) */
     const char *log_path; /* CSV log (NULL: none), written atomically */
+    /* per-layer CSV log (NULL: none), written atomically: one row per layer
+     * (iter,epoch,layer,kind,params,grad_norm,weight_norm,act_mean,act_std,
+     * act_zero_frac,act_min,act_max; bd_layer_stats) at the first step,
+     * every layer_log_every steps (0: BD_LAYER_LOG_EVERY) and at the last
+     * step of every epoch, taken between backward and the update (the
+     * gradient before clipping; with nranks > 1 the summed gradient and
+     * this rank's rows' activations). Reading only: same run, bit for bit */
+    const char *layer_log;
+    long layer_log_every;
     const bd_augment *augment; /* augment each training batch (NULL: none); its
                            * draws come from their own stream of `seed`, so
                            * shuffling is the same with and without it */
@@ -1270,6 +1286,29 @@ typedef struct bd_diag_result {
 
 /* The findings of seed 002's training tips on a run; none for a healthy one. */
 void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
+
+/* Per-layer statistics (src/train/layerlog.c; bd_train_config.layer_log
+ * writes them every few steps): the norm of layer i's parameter gradient
+ * and the statistics of its output, as the last forward / backward left
+ * them. Only reads the network. For vanishing and exploding gradients
+ * (seed 002, unit 2) and saturated or dead activations (book 6.2.2). */
+typedef struct bd_layer_stats {
+    size_t params;            /* the layer's parameters */
+    double grad_norm;         /* sqrt(sum g^2) over them; -1: none (no
+                               * parameters, frozen, or no gradients) */
+    double weight_norm;       /* sqrt(sum w^2); -1: no parameters */
+    int rows;                 /* rows of the last forward (0: none yet: the
+                               * act_ fields are 0) */
+    double act_mean, act_std; /* over every value of its output [rows, out] */
+    double act_min, act_max;
+    double act_zero_frac;     /* values exactly 0 (dead ReLUs) */
+} bd_layer_stats;
+/* BD_ERR_ARG for NULL, an unbuilt net or i not in 0..nlayers-1. Thread-safe
+ * while nothing changes the net. */
+bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st);
+/* Steps between two rows of a layer log when bd_train_config.layer_log_every
+ * is 0. */
+#define BD_LAYER_LOG_EVERY 50
 
 /* ------------------------------------------------ hyperparameter search */
 
@@ -1494,10 +1533,13 @@ void bd_atomic_abort(bd_atomic_file *f);
  * tests. */
 void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 
-/* Test hook: when set, the named layer kind's backward is deliberately wrong
- * (its input gradient is scaled by 1.5), so tests can show that the gradient
- * check catches a broken backward. Never set it outside tests. */
-void bd_debug_break_backward(bd_layer_kind kind, int broken);
+/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
+ * kind's backward deliberately wrong (the parameter gradient dW of its
+ * layers and the input gradient they pass on are scaled by 1.5), so tests
+ * can show that the gradient check catches a broken backward (badak
+ * gradcheck --break-backward); 0 repairs it. Per network: other networks
+ * and threads are not affected. Never set it outside tests. */
+void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -288,8 +288,9 @@ static void pool_fused_equals_unfused(void **st)
 }
 
 /* conv - ReLU - pool - conv - ReLU - pool - affine, both pools fused into
- * their convs (the second needs its dx), passes the gradient check */
-static void gradcheck_fused_pools(void **st)
+ * their convs (the second needs its dx), through the gradient check with
+ * kind `broken`'s backward deliberately broken (-1: none) */
+static bd_status fused_pools_check(int broken)
 {
     assert_ok(bd_set_kernels("fast"));
     bd_net net;
@@ -317,9 +318,9 @@ static void gradcheck_fused_pools(void **st)
     gc.max_entries = 60;
     bd_gradcheck_row rows[8];
     int nr = 0;
+    if (broken >= 0)
+        bd_debug_break_backward(&net, (bd_layer_kind)broken, 1);
     bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    if (s != BD_OK)
-        fail_msg("%s", bd_errmsg());
     /* both pools were fused (the check ran the fused kernels) */
     assert_ptr_equal(bd__conv_pooled(&net.layers[0]), &net.layers[2]);
     assert_ptr_equal(bd__conv_pooled(&net.layers[3]), &net.layers[5]);
@@ -330,6 +331,26 @@ static void gradcheck_fused_pools(void **st)
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(&net);
+    return s;
+}
+
+static void gradcheck_fused_pools(void **st)
+{
+    bd_status s = fused_pools_check(-1);
+    if (s != BD_OK)
+        fail_msg("%s", bd_errmsg());
+}
+
+/* a deliberately broken backward of the conv, the fused ReLU or the fused
+ * max-pool is caught: the breaks reach the gradient the fused kernels use */
+static void fused_breaks_caught(void **st)
+{
+    static const bd_layer_kind kinds[] = {BD_LAYER_CONV2D, BD_LAYER_RELU, BD_LAYER_MAXPOOL};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        bd_status s = fused_pools_check(kinds[i]);
+        if (s != BD_ERR_CHECK || !strstr(bd_errmsg(), "differs"))
+            fail_msg("broken %d not caught (%d): %s", (int)kinds[i], (int)s, bd_errmsg());
+    }
 }
 
 int main(void)
@@ -340,6 +361,7 @@ int main(void)
         cmocka_unit_test(gradcheck_fast_convs),
         cmocka_unit_test(pool_fused_equals_unfused),
         cmocka_unit_test(gradcheck_fused_pools),
+        cmocka_unit_test(fused_breaks_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

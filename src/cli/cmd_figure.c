@@ -29,7 +29,8 @@ static const char *HELP =
     "                        (the same curves, shorter and noisier)\n"
     "  --seed N              seed of every random draw (default 1)\n"
     "  --data NAME|DIR       data set of the MNIST figures (default mnist)\n"
-    "  --log FILE            learning-curve: a CSV written by 'badak train --log'\n"
+    "  --log FILE            learning-curve: a CSV written by 'badak train --log';\n"
+    "                        layers: one written by 'badak train --log-layers'\n"
     "  --model FILE          filters, feature-maps, misclassified: a trained model\n"
     "                        (.safetensors; filters and feature-maps: convolutional)\n"
     "  --before FILE         filters: the same net before training (badak train\n"
@@ -132,8 +133,10 @@ static int check_args(fig_ctx *ctx, const char *name, int all, const fig_def *on
         return cli_usage_error("figure", "--before is for filters");
     if (ctx->augment && !all && strcmp(name, "augment"))
         return cli_usage_error("figure", "--augment is for augment");
-    if (ctx->log && !all && strcmp(name, "learning-curve"))
-        return cli_usage_error("figure", "--log is for learning-curve");
+    if (ctx->log && !all && strcmp(name, "learning-curve") && strcmp(name, "layers"))
+        return cli_usage_error("figure", "--log is for learning-curve and layers");
+    if (!all && !strcmp(name, "layers")) /* its own CSV (figure all: its own run) */
+        ctx->layer_log = ctx->log;
     return 0;
 }
 

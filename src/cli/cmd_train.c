@@ -159,6 +159,15 @@ static const char *HELP =
     "\n"
     "Output:\n"
     "  --log FILE.csv        per-iteration loss and per-epoch accuracies as CSV\n"
+    "  --log-layers FILE.csv per layer, at step 1, every --log-layers-every steps\n"
+    "                        and at each epoch's end: the norm of its parameters'\n"
+    "                        gradient and its output's mean, std, fraction of\n"
+    "                        zeros, min and max (vanishing gradients, saturated or\n"
+    "                        dead units; 'badak figure layers' draws it). It only\n"
+    "                        reads: the run is the same, bit for bit. Under mpirun\n"
+    "                        rank 0 writes it (the gradients summed over the ranks,\n"
+    "                        the activations of rank 0's rows)\n"
+    "  --log-layers-every K  steps between two --log-layers records (default 50)\n"
     "  --json                end with one JSON line: test_accuracy, train_accuracy,\n"
     "                        epochs, iterations, seconds, seed, ...\n"
     "  --quiet               no progress bar, no per-epoch lines\n"
@@ -229,6 +238,8 @@ typedef struct train_opts {
     bd_augment aug;
     /* output, checkpoints */
     const char *log_path, *save_path, *ckpt_dir, *resume_dir;
+    const char *layer_log;        /* --log-layers FILE.csv */
+    long layer_every;             /* --log-layers-every K (0: 50) */
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
 } train_opts;
@@ -372,6 +383,8 @@ static const train_flag FLAGS[] = {
     FN("augment", parse_augment, 0),
     {"normalize", F_SET, OFF(normalize), 0, 0, 0, NULL},
     STR("log", log_path, 1),
+    STR("log-layers", layer_log, 1),
+    INT("log-layers-every", layer_every, 1, 1L << 40, 1),
     {"json", F_SET, OFF(json), 0, 0, 1, NULL},
     {"quiet", F_SET, OFF(quiet), 0, 0, 1, NULL},
     STR("save", save_path, 1),
@@ -537,6 +550,8 @@ static int check_options(train_opts *o, int resuming)
         return EXIT_USAGE;
     if (o->patience && o->val_split <= 0)
         return cli_usage_error("train", "--patience needs --val-split (early stopping watches the validation loss)");
+    if (o->layer_every && !o->layer_log)
+        return cli_usage_error("train", "--log-layers-every needs --log-layers FILE.csv");
     if (o->replace_head && !o->init_from)
         return cli_usage_error("train", "--replace-head needs --init-from");
     /* the book's chapter-5 rate for SGD; the other optimizers' own defaults */
@@ -567,7 +582,8 @@ static int check_options(train_opts *o, int resuming)
     /* outputs that cannot be written (a device node, a FIFO, an empty name)
      * are refused before anything is loaded, trained or written */
     if ((o->save_path && (s = bd_output_check(o->save_path, "model")) != BD_OK) ||
-        (o->log_path && (s = bd_output_check(o->log_path, "log")) != BD_OK))
+        (o->log_path && (s = bd_output_check(o->log_path, "log")) != BD_OK) ||
+        (o->layer_log && (s = bd_output_check(o->layer_log, "layer log")) != BD_OK))
         return cli_fail(s);
     return -1;
 }
@@ -811,6 +827,8 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->lr_gamma = o->lr_gamma;
     cfg->warmup = o->warmup;
     cfg->log_path = o->log_path;
+    cfg->layer_log = cli_dist_root() ? o->layer_log : NULL; /* rank 0 writes it */
+    cfg->layer_log_every = o->layer_every;
     cfg->augment = o->aug.flags ? &o->aug : NULL;
     cfg->on_iter = on_iter;
     cfg->on_epoch = on_epoch;

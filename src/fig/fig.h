@@ -86,6 +86,26 @@ void fig_run_free(fig_run *r);
  * into a run: iter rows give the losses, epoch rows the accuracies. */
 bd_status fig_read_log(const char *path, fig_run *out);
 
+/* Read a `badak train --log-layers` CSV: its layers in order of first
+ * appearance and every row. Empty fields (no gradient, no output) are NAN.
+ * A file that is not one, or a malformed row, gives BD_ERR_FORMAT naming
+ * the file and line. */
+#define FIG_LAYERS_MAX 4096
+typedef struct fig_layer_log {
+    int nlayers;
+    char (*name)[32];     /* [FIG_LAYERS_MAX] */
+    char (*kind)[24];
+    long *params;         /* parameters of each layer */
+    long n, cap;          /* rows */
+    int *layer;           /* [n] the row's layer */
+    long *iter;           /* [n] */
+    double *grad, *std, *zero; /* [n] grad_norm, act_std, act_zero_frac */
+} fig_layer_log;
+bd_status fig_read_layer_log(const char *path, fig_layer_log *out);
+void fig_layer_log_free(fig_layer_log *l);
+/* layer k's gradient norm at iteration `at` (NAN: not logged) */
+double fig_layer_grad_at(const fig_layer_log *l, int k, long at);
+
 /* ------------------------------------------------------------- CSV */
 
 /* A CSV written to PATH's folder under a temporary name and renamed when

@@ -36,6 +36,8 @@ static const fig_def FIGS[] = {
     {"surface-3d", "the 3-D surface of x0^2 + x1^2 (book figure 4-8)", 0, fig_make_surface3d},
     {"augment", "samples of the data augmentation (--augment SPEC, default shift,rotate)",
      FIG_MNIST, fig_make_augment},
+    {"layers", "gradient norm and output std of every layer over a run (--log FILE from "
+     "badak train --log-layers; default: a deep sigmoid MLP)", FIG_MNIST, fig_make_layers},
     {"filters", "first-layer filters before and after training (--model FILE [--before "
      "FILE]; book 7-24)", FIG_MODEL, fig_make_filters},
     {"feature-maps", "what each convolution makes of an image (--model FILE [IMAGE])",

@@ -20,6 +20,7 @@ typedef struct fig_ctx {
     const char *before;   /* filters: the model before training (NULL: re-drawn) */
     const char *image;    /* feature-maps: the image (NULL: the first test digit) */
     const char *augment;  /* augment: the --augment spec (NULL: shift,rotate) */
+    const char *layer_log;/* layers: a `badak train --log-layers` CSV (NULL: train one) */
     int mnist_loaded;
     bd_dataset train, test;
     /* what the last figure wrote and did, for the command to print */
@@ -82,5 +83,7 @@ bd_status fig_make_filters(fig_ctx *ctx);
 bd_status fig_make_misclassified(fig_ctx *ctx);
 bd_status fig_make_feature_maps(fig_ctx *ctx);
 bd_status fig_make_augment(fig_ctx *ctx);
+/* fig_layers.c, fig_confusion.c */
+bd_status fig_make_layers(fig_ctx *ctx);
 
 #endif

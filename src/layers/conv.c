@@ -481,11 +481,14 @@ static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
                         l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g,
                         pl ? &pool : NULL);
-    bd__maybe_break(BD_LAYER_CONV2D, bd_f32(&l->dW), l->dW.size);
 }
 
 const bd_layer_op bd__op_conv2d = {
     .name = "Conv",
+    .token = "conv",
+    .keys = {{"filters", BD__CONF_UNITS}, {"kernel", BD__CONF_K}, {"stride", BD__CONF_STRIDE},
+             {"pad", BD__CONF_PAD}},
+    .emit_c = bd__emit_conv,
     .pname = {"W", "b"},
     .decay = 1,
     .fuse_relu = 1,

@@ -183,11 +183,12 @@ void plot_panel(const plot_axes *a)
     }
     if (!a->no_grid) {
         plcol0(PC_GRID);
-        plbox("g", a->xtick, 0, "g", a->ytick, 0);
+        plbox("g", a->xtick, 0, a->ylog ? "gl" : "g", a->ylog ? 1 : a->ytick, 0);
     }
     plcol0(PC_FG);
-    plbox(a->no_xticks ? "bcst" : "bcnst", a->xtick, 0, a->no_yticks ? "bcst" : "bcnstv",
-          a->ytick, 0);
+    plbox(a->no_xticks ? "bcst" : "bcnst", a->xtick, 0,
+          a->no_yticks ? (a->ylog ? "bclst" : "bcst") : (a->ylog ? "bclnstv" : "bcnstv"),
+          a->ylog ? 1 : a->ytick, 0);
     if (a->xlabel && *a->xlabel)
         plmtex("b", a->no_xticks ? 1.6 : 3.0, 0.5, 0.5, a->xlabel);
     if (a->ylabel && *a->ylabel)
@@ -320,6 +321,34 @@ void plot_legend(int n, const char *const *labels, const int *colors, const int 
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.02, 0.06,
              PC_BG, PC_MUTED, 1, 0, 0, n, opt, 0.8, 0.85, 1.8, 0.0, tcol, labels, NULL, NULL,
              NULL, NULL, lcol, lsty, lw, scol, ssc, snum, sym);
+}
+
+void plot_heatmap(const double *v, int rows, int cols, double vmax, const char *const *text,
+                  double tsize)
+{
+    /* cmap1 from white to matplotlib's "Blues" dark end (8, 48, 107) */
+    PLFLT pos[2] = {0, 1}, r[2] = {1, 8 / 255.0}, g[2] = {1, 48 / 255.0},
+          b[2] = {1, 107 / 255.0};
+    plscmap1n(256);
+    plscmap1l(1, 2, pos, r, g, b, NULL);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            double f = vmax > 0 ? v[(size_t)i * cols + j] / vmax : 0;
+            f = f < 0 ? 0 : f > 1 ? 1 : f;
+            PLFLT x[4] = {j, j + 1, j + 1, j}, y[4] = {rows - i, rows - i, rows - i - 1,
+                                                       rows - i - 1};
+            plcol1(f);
+            plfill(4, x, y);
+            const char *t = text ? text[(size_t)i * cols + j] : NULL;
+            if (t && *t) {
+                plcol0(f > 0.55 ? PC_BG : PC_FG);
+                text_size(tsize > 0 ? tsize : 1.0);
+                plptex(j + 0.5, rows - i - 0.5 - 0.15, 1, 0, 0.5, t);
+                text_size(1.0);
+            }
+        }
+    plcol0(PC_FG);
+    plbox("bc", 0, 0, "bc", 0, 0);
 }
 
 /* row pointers of a row-major [nx, ny] array, as PLplot's matrices */

@@ -51,6 +51,8 @@ typedef struct plot_axes {
     double xtick, ytick; /* tick spacing (0: PLplot chooses) */
     int no_box;      /* 1: no axes, only the title (a 3-D panel) */
     double title_size; /* the panel title's size (0: 1, the text size) */
+    int ylog;        /* 1: a log-scale y axis: ymin, ymax and the y values drawn
+                      * are log10 of the data (numbers shown as 10^k) */
 } plot_axes;
 
 void plot_panel(const plot_axes *a);
@@ -88,6 +90,13 @@ void plot_bars(int n, const double *edges, const double *counts, int color);
 void plot_surface(const double *z, int nx, int ny, double xmin, double xmax, double ymin,
                   double ymax, double alt, double az, const char *xlabel, const char *ylabel,
                   const char *zlabel);
+
+/* A heat map on the current panel (give it xmin 0, xmax cols, ymin 0, ymax
+ * rows): v [rows, cols] row-major, row 0 drawn at the top, each cell shaded
+ * from white (0) to dark blue (vmax) with text[r * cols + c] (NULL: none)
+ * centred in it, in white on dark cells. */
+void plot_heatmap(const double *v, int rows, int cols, double vmax, const char *const *text,
+                  double tsize);
 
 /* A block of n small grayscale images px [n, h, w] (row 0 at the top) in
  * `cols` columns (0: about square) on the current page, each with an

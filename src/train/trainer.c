@@ -39,6 +39,7 @@ struct bd_trainer {
     int class_start[BD_BALANCED_MAXC + 1]; /* class c's are by_class[start[c], start[c+1]) */
     int nclasses;
     train_log log;
+    bd__layer_log layer_log;  /* cfg->layer_log: per-layer statistics */
     int lock;                 /* fd holding the checkpoint folder's flock, or -1 */
     int mode;                 /* the network's mode before training */
     double t0;
@@ -243,7 +244,8 @@ static bd_status allocate(bd_trainer *t)
     }
     if (cfg->sampling == BD_SAMPLE_BALANCED)
         BD_TRY(group_by_class(t));
-    return log_open(&t->log, cfg->log_path);
+    BD_TRY(log_open(&t->log, cfg->log_path));
+    return bd__layer_log_open(&t->layer_log, cfg->layer_log, cfg->layer_log_every);
 }
 
 /* The position a fresh run starts from, or the checkpoint's. */
@@ -285,6 +287,10 @@ static void start_position(bd_trainer *t)
 
 static void release(bd_trainer *t)
 {
+    /* logs of a trainer that failed to start (finish commits them) */
+    if (t->log.open)
+        bd__afile_abort(&t->log.af);
+    bd__afile_abort(&t->layer_log.af);
     bd_tensor_free(&t->pos.perm);
     bd_tensor_free(&t->pos.best_p);
     bd_tensor_free(&t->pos.best_s);
@@ -477,6 +483,11 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
                               net->params.size - off));
     }
+    /* the layers' gradients (summed over the ranks, not yet clipped) and
+     * the outputs of this step's forward pass: read only */
+    const long it1 = p->iter + 1;
+    if (bd__layer_log_due(&t->layer_log, it1, it1 % t->per_epoch == 0 || it1 == t->total))
+        bd__layer_log_write(&t->layer_log, net, it1, p->epoch);
     if (t->cfg.on_grad_norm || t->cfg.clip_grad_norm > 0.0f) {
         const double norm = grad_norm(net);
         if (t->cfg.on_grad_norm)
@@ -767,6 +778,7 @@ bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res)
         t->opt->cfg.lr = t->lr0;
         t->pos.res.seconds = bd_seconds() - t->t0;
         s = log_close(&t->log, s);
+        s = bd__layer_log_close(&t->layer_log, s);
         t->status = s;
     }
     if (res)
