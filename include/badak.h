@@ -1111,6 +1111,15 @@ typedef struct bd_train_config {
      * n floats, e.g. to sum it over the ranks. A status other than BD_OK
      * stops training with it. Also usable alone (clipping, logging). */
     bd_status (*on_grad)(void *ud, float *grads, size_t n);
+    /* Overlap of the sums with backward (optional; nranks > 1, with on_grad).
+     * Called on every rank before backward with from == n and v = {this
+     * rank's share of the step's loss, its stop vote}, to be summed with the
+     * gradient; then after each layer's backward (v NULL) with from falling
+     * to 0: grads[from, n) of the trainable block is final and may be summed
+     * while the layers before it are still in backward. on_grad then
+     * completes every sum (the block, and v in place) before the update; the
+     * trainer makes no per-step on_sum call. */
+    bd_status (*on_grad_part)(void *ud, float *grads, size_t n, size_t from, float *v);
     /* Sum v[0..n) over the ranks in place (required when nranks > 1): the
      * step's loss with the stop flag (so the NaN guard and a stop are
      * decided by all ranks together), and evaluation counts. */
@@ -1119,7 +1128,7 @@ typedef struct bd_train_config {
      * (BatchNorm running averages, n floats) agree over the ranks, e.g.
      * average it (NULL: leave it as each rank has it). */
     bd_status (*on_state)(void *ud, float *state, size_t n);
-    void *dist_ud;                 /* the user data of these three hooks */
+    void *dist_ud;                 /* the user data of these hooks */
     /* With nranks > 1 (--sync-bn): BatchNorm layers sum their batch
      * statistics over the ranks through this, so they normalise over the
      * global batch as one process does (NULL: each rank its own rows). */
@@ -1212,7 +1221,9 @@ bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
 bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
                               float *loss);
 /* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
- * the network, the optimizer at its base rate, the position). */
+ * the network, the optimizer at its base rate, the position). With
+ * cfg->on_state (data parallel) it first makes the state agree: then every
+ * rank must call it (the trainer's own checkpoints do that by themselves). */
 bd_status bd_trainer_save(bd_trainer *t, const char *dir);
 /* Iterations done, the run's total, the current (1-based) epoch. */
 void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);

@@ -89,6 +89,16 @@ static inline uint64_t bd__layer_stream(const bd_layer *l)
  * (--sync-bn); returns 0 when there is nothing to sync. */
 int bd__bn_sync(const bd_net *net, float *x, size_t n);
 
+/* bd_net_backward calling done(ud, from) after every layer's backward, from
+ * the last layer to the first trainable one (layers without parameters
+ * included: a caller may use the pause between layers), when the gradient
+ * block's suffix grads[from, params.size) is final: from is that layer's
+ * param_offset. A status other than BD_OK from done ends the pass with it.
+ * Data-parallel training sums those suffixes over the processes while the
+ * layers before them are still in backward (src/dist/). */
+typedef bd_status (*bd__grads_done_fn)(void *ud, size_t from);
+bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud);
+
 /* A setting of a layer (bd_layer_conf / bd_layer) that a network
  * description's section gives with a key. */
 typedef enum bd__conf_field {

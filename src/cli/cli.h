@@ -56,7 +56,7 @@ void cli_dist_report(int quiet);
 /* the group for bd_hpsearch (NULL: alone) */
 const bd_comm *cli_dist_comm(int sync_bn);
 /* the trainer's data-parallel hooks (nothing when alone) */
-void cli_dist_train_config(bd_train_config *cfg, int sync_bn);
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */

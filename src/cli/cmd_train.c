@@ -134,6 +134,10 @@ static const char *HELP =
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
     "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
     "                        rows of the global batch (default: each rank's own)\n"
+    "  --no-overlap          under mpirun: sum the gradient after backward instead of\n"
+    "                        while it runs (the same bits; for measuring the overlap)\n"
+    "  --bucket-kb N         under mpirun: start a gradient sum when N KB (default 256)\n"
+    "                        of gradient are final (the first: the last layer's)\n"
     "  --augment LIST        augment every training batch (never the test or\n"
     "                        validation sets), from a PRNG stream of its own:\n"
     "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
@@ -242,6 +246,8 @@ typedef struct train_opts {
     long layer_every;             /* --log-layers-every K (0: 50) */
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
+    int no_overlap;       /* under mpirun: gradient sums after backward */
+    long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
 } train_opts;
 
 static void opts_default(train_opts *o)
@@ -394,6 +400,8 @@ static const train_flag FLAGS[] = {
     INT("freeze", freeze, 0, 100000, 0),
     INT("replace-head", replace_head, 1, 1000000, 0),
     {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
+    {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
+    INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
 };
 #define NFLAGS (sizeof FLAGS / sizeof *FLAGS)
 #define FLAG_CODE 256 /* getopt code of FLAGS[i]: FLAG_CODE + i */
@@ -845,7 +853,8 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
-    cli_dist_train_config(cfg, o->sync_bn); /* nothing unless under mpirun */
+    /* nothing unless under mpirun */
+    cli_dist_train_config(cfg, o->sync_bn, !o->no_overlap, (int)o->bucket_kb);
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss

@@ -541,7 +541,23 @@ static void break_backward(const bd_net *net, bd_layer *l, float *dy, int B, int
             g[k][j] *= 1.5f;
 }
 
-bd_status bd_net_backward(bd_net *net)
+
+/* λW (L2) and λ₁ sign(W) (L1), the regularisation term's gradient, added to
+ * one layer's dW (scaled by `part`, as its loss gradient). */
+static void decay_grad(const bd_net *net, bd_layer *l, float part)
+{
+    const float wd = net->weight_decay * part, l1 = net->l1 * part;
+    if ((wd == 0.0f && l1 == 0.0f) || !bd__layer_op(l->kind)->decay)
+        return;
+    const float *W = bd_f32(&l->W);
+    float *dW = bd_f32(&l->dW);
+    for (size_t k = 0; k < l->W.size; k++)
+        dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
+}
+
+bd_status bd_net_backward(bd_net *net) { return bd__net_backward_each(net, NULL, NULL); }
+
+bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud)
 {
     if (net->nlayers == 0 || !(net->last_t.idx || net->last_t.onehot))
         return bd_error(BD_ERR_ARG, "bd_net_backward needs a bd_net_loss first");
@@ -577,19 +593,13 @@ bd_status bd_net_backward(bd_net *net)
             break_backward(net, l, dy, B, i > stop);
         if (i > stop && !l->fused)
             dy = bd_f32(&l->dx);
+        /* per layer, as soon as its dW is there: the same sums as after the
+         * whole pass, and the layer's gradient is final for `done` */
+        if (!l->fused)
+            decay_grad(net, l, part);
+        if (done)
+            BD_TRY(done(ud, l->param_offset));
     }
-    /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
-    const float wd = net->weight_decay * part, l1 = net->l1 * part;
-    if (wd != 0.0f || l1 != 0.0f)
-        for (int i = stop; i < net->nlayers; i++) {
-            bd_layer *l = &net->layers[i];
-            if (!bd__layer_op(l->kind)->decay)
-                continue;
-            const float *W = bd_f32(&l->W);
-            float *dW = bd_f32(&l->dW);
-            for (size_t k = 0; k < l->W.size; k++)
-                dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
-        }
     return BD_OK;
 }
 
