@@ -4,8 +4,9 @@
  * 1/3/5, stride 2, padding), on 1 and 2 threads; the max-pool fused into a
  * conv + ReLU (conv_pool.c) against the unfused layers, bit for bit, its
  * AVX-512 and portable copies against each other, bit for bit, and both
- * against the reference kernels; and gradient checks of networks whose
- * convolutions take the fast paths. */
+ * against the reference kernels; gradient checks of networks whose
+ * convolutions take the fast paths; Adam's update split over the threads
+ * against the serial one, bit for bit. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -353,6 +354,40 @@ static void fused_breaks_caught(void **st)
     }
 }
 
+/* Adam's update split over the threads (optim.c: chunks of 8192
+ * parameters) gives the serial update's bits: 3 steps of a net with
+ * 5 chunks and a partial one, on 1 and 2 threads */
+static void adam_split_same_bits(void **st)
+{
+    float *after[2];
+    size_t n = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        bd_set_threads(threads);
+        bd_net net;
+        bd_rng r;
+        bd_rng_seed(&r, 3);
+        assert_ok(bd_net_create(&net, 1, 1, 300));
+        assert_ok(bd_net_add_affine(&net, 150));
+        assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
+        n = net.params.size; /* 300 * 150 + 150 = 45150 */
+        assert_true(n > 5 * 8192 && n % 8192 != 0);
+        bd_optim o;
+        assert_ok(bd_optim_create(&o, "adam", NULL, n));
+        for (int step = 0; step < 3; step++) {
+            fill(bd_f32(&net.grads), n, 40 + (uint64_t)step, -1, 1);
+            assert_ok(bd_optim_step(&o, &net));
+        }
+        after[threads - 1] = malloc(n * sizeof(float));
+        memcpy(after[threads - 1], bd_f32(&net.params), n * sizeof(float));
+        bd_optim_free(&o);
+        bd_net_free(&net);
+    }
+    assert_memory_equal(after[0], after[1], n * sizeof(float));
+    free(after[0]);
+    free(after[1]);
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +397,7 @@ int main(void)
         cmocka_unit_test(pool_fused_equals_unfused),
         cmocka_unit_test(gradcheck_fused_pools),
         cmocka_unit_test(fused_breaks_caught),
+        cmocka_unit_test(adam_split_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
