@@ -46,6 +46,14 @@ typedef void (*bd__range_fn)(void *ctx, int lo, int hi, int part);
 void bd__parallel_for(int n, bd__range_fn fn, void *ctx);
 /* parts a loop of this thread is split into (1 = serial) */
 int bd__parts(void);
+/* The split of bd__parallel_for(n, ...) on this thread, for code that keeps
+ * one partial result per part and adds them up afterwards (conv's dW):
+ * the number of parts T (1 when it runs serially, n == 1 included), and
+ * part p's range [*lo, *hi) of [0, n) among T parts (empty ranges are
+ * never run). T is at most BD__MAX_PARTS and at most n. */
+#define BD__MAX_PARTS 64
+int bd__split_parts(int n);
+void bd__split_range(int n, int T, int p, int *lo, int *hi);
 int bd__pool_resize(int n);
 void bd__set_serial(int serial);
 

@@ -188,7 +188,18 @@ static void conv_backward_numerical(void **st)
  * included) must give the serial result up to rounding. */
 static void conv_backward_any_split(void **st)
 {
-    for (int B = 1; B <= 5; B++) {
+    /* partial sums are kept per part of the split (bd__split_parts: at most
+     * one per sample and BD__MAX_PARTS), not per sample: a 70th sample adds
+     * its columns and mask only, a second one a partial dW/db too */
+    bd_conv_geom g1 = geom(1, 2, 6, 5, 3, 3, 1, 1), g2 = g1, g69 = g1, g70 = g1;
+    g2.B = 2, g69.B = 69, g70.B = 70;
+    const size_t partial = (size_t)g1.F * g1.C * g1.K * g1.K + g1.F;
+    assert_int_equal((bd_conv2d_scratch(&g2) - bd_conv2d_scratch(&g1)) -
+                         (bd_conv2d_scratch(&g70) - bd_conv2d_scratch(&g69)),
+                     partial);
+    const int sizes[] = {1, 2, 3, 4, 5, 70};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int B = sizes[si];
         bd_conv_geom g = geom(B, 2, 6, 5, 3, 3, 1, 1);
         size_t nx = in_n(&g), ny = out_n(&g), nw = (size_t)g.F * g.C * g.K * g.K;
         float *x = malloc(nx * 4), *W = malloc(nw * 4), *dy = malloc(ny * 4);

@@ -960,47 +960,45 @@ static void print_summary(const train_run *r)
     printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
 }
 
-/* s as a JSON string body: quotes, backslashes and control bytes escaped */
-static const char *json_str(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < len; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
-        else if (ch < 0x20)
-            o += (size_t)snprintf(buf + o, len - o, "\\u%04x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
+/* The --json line: the run's options and results (json.c escapes the
+ * strings: a model path or data name may hold quotes and backslashes). */
 static void print_json(const train_run *r, bd_status s)
 {
     const train_opts *o = r->o;
     const bd_train_result *res = &r->res;
-    char jdata[256], jaug[96];
-    printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
-           "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
-           "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
-           "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
-           "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-           "\"augment\":\"%s\",\"interrupted\":%s",
-           s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
-           json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
-           (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
-           (double)res->val_acc, (double)res->final_loss, res->epochs, res->iters,
-           res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
-           (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
-           bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
+    char jaug[96];
+    cJSON *j = cJSON_CreateObject();
+    if (!j) {
+        cli_json_print(NULL);
+        return;
+    }
+    cJSON_AddStringToObject(j, "status", s == BD_OK ? "ok" : bd_status_name(s));
+    cJSON_AddStringToObject(j, "model", o->net.model);
+    cJSON_AddStringToObject(j, "data", r->train.name);
+    cJSON_AddStringToObject(j, "optimizer", r->opt->ops->name);
+    cli_json_num(j, "lr", (double)r->opt->cfg.lr, "%g");
+    cJSON_AddNumberToObject(j, "batch", (double)o->batch);
+    cli_json_num(j, "test_accuracy", (double)res->test_acc, "%.6f");
+    cli_json_num(j, "train_accuracy", (double)res->train_acc, "%.6f");
+    cli_json_num(j, "val_accuracy", (double)res->val_acc, "%.6f");
+    cli_json_num(j, "final_loss", (double)res->final_loss, "%.6f");
+    cJSON_AddNumberToObject(j, "epochs", res->epochs);
+    cJSON_AddNumberToObject(j, "iterations", (double)res->iters);
+    cJSON_AddNumberToObject(j, "best_epoch", res->best_epoch);
+    cJSON_AddBoolToObject(j, "stopped_early", res->stopped_early);
+    cli_json_num(j, "seconds", res->seconds, "%.4f");
+    cli_json_num(j, "total_seconds", r->total_s, "%.4f");
+    cli_json_u64(j, "seed", o->seed);
+    cJSON_AddNumberToObject(j, "threads", r->nthreads);
+    cli_json_num(j, "peak_rss_mb", (double)bd_peak_rss() / 1e6, "%.1f");
+    cJSON_AddStringToObject(j, "augment", bd_augment_str(&o->aug, jaug, sizeof jaug));
+    cJSON_AddBoolToObject(j, "interrupted", res->interrupted);
     if (o->task != BD_TASK_CLASSIFY)
-        cli_json_task_metrics(&r->tm);
+        cli_json_task_metrics(j, &r->tm);
     else
-        cli_json_classes(&r->classes);
-    cli_json_diag(&r->diag);
-    printf("}\n");
+        cli_json_classes(j, &r->classes);
+    cli_json_diag(j, &r->diag);
+    cli_json_print(j);
 }
 
 /* The summary, the saved model (--save), the JSON line; the exit code. */

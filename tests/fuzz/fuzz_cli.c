@@ -12,6 +12,7 @@
 #include "../../src/cli/data_inputs.c"
 #include "../../src/cli/train_classes.c"
 #include "../../src/cli/train_diag.c"
+#include "../../src/cli/json.c"
 #include "../../src/cli/cmd_train.c"
 #include "../../src/cli/dist_cli.c"
 
