@@ -104,10 +104,10 @@ for m in simple_convnet deep_convnet resnet; do
     timed "$BADAK" train --data "$d" --model "$m" --optimizer adam --lr 0.001 --epochs 1 \
         --no-train-acc --seed 1 --quiet --json "${save[@]}"
     j=$(tail -n 1 "$tmp/out")
-    tw=$m
-    [ "$m" = resnet ] && tw=""  # torch_bench.py reads MNIST only
+    tw=("$m" 0)
+    [ "$m" = resnet ] && tw=() # torch_bench.py reads MNIST only
     row "$m ($d), per epoch" "$(field seconds "$j")" "$USER" "$(epoch_flops "$m" "" 60000 10000)" \
-        "$target" "test $(field test_accuracy "$j"), peak $(field peak_rss_mb "$j") MB" $tw 0
+        "$target" "test $(field test_accuracy "$j"), peak $(field peak_rss_mb "$j") MB" "${tw[@]}"
 done
 
 # 6. tobigs_cnn on CIFAR-10-shaped data (3x32x32, 50000 training images, 10000
