@@ -225,7 +225,7 @@ bench: all $(B)/bench/gemm_probe $(B)/bench/flops
 # bench-compare: bench with PyTorch side by side (installs Debian's
 # python3-torch first if it is missing; never part of the default setup)
 bench-compare: all $(B)/bench/gemm_probe $(B)/bench/flops
-	@python3 -c 'import torch' 2>/dev/null || bash scripts/setup.sh --torch
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || bash scripts/setup.sh --torch
 	@BENCH_TORCH=1 bash bench/bench.sh $(B)
 
 # data parallel (Open MPI): 1 rank x 1 and 2 threads against 2 ranks x 1 thread

@@ -11,6 +11,7 @@
 #   BENCH_TORCH=1      also runs each workload in PyTorch (bench/torch_bench.py,
 #                      Debian's python3-torch; `make bench-compare` installs it)
 #                      and prints its seconds and torch / badak
+#   BENCH_PYTHON=PATH  the Python for that (default /usr/bin/python3, Debian's)
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -19,8 +20,12 @@ for t in "$BADAK" "$B/bench/flops" "$B/bench/gemm_probe"; do
     [ -x "$t" ] || { echo "bench: $t not built (run make bench)" >&2; exit 1; }
 done
 TORCH=${BENCH_TORCH:-0}
-if [ "$TORCH" = 1 ] && ! python3 -c 'import torch' 2>/dev/null; then
-    echo "bench: BENCH_TORCH=1 but python3 cannot import torch (make bench-compare installs it)" >&2
+# Debian's python3-torch is for Debian's python (a pyenv or venv python3
+# first in PATH would not see it)
+PY=${BENCH_PYTHON:-python3}
+[ -z "${BENCH_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+if [ "$TORCH" = 1 ] && ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "bench: BENCH_TORCH=1 but $PY cannot import torch (make bench-compare installs it)" >&2
     exit 1
 fi
 MNIST=${BADAK_MNIST_DIR:-data/mnist}
@@ -51,7 +56,7 @@ timed() {
 
 # torch WORKLOAD WHOLE: the PyTorch run's seconds (WHOLE=1: the whole process)
 torch_s() {
-    timed python3 bench/torch_bench.py "$1" "$MNIST"
+    timed "$PY" bench/torch_bench.py "$1" "$MNIST"
     if [ "$2" = 1 ]; then echo "$WALL"; else field seconds "$(tail -n 1 "$tmp/out")"; fi
 }
 
