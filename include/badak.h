@@ -684,11 +684,14 @@ BD_API bd_status bd_net_to_ini(const bd_net *net, char **text);
 /* Process-wide (not while another thread is inside the library); the name
  * is copied. BD_ERR_ARG for NULL or an unknown name.
  * Kernels: "fast" (the default) takes a layer's faster path where it has
- * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c);
- * "reference" runs the book's im2col + GEMM everywhere, the kernels a
- * learner reads and the tests compare the fast ones with. The environment
- * variable BADAK_KERNELS=reference selects it too. Both are reproducible;
- * they differ from each other by rounding. */
+ * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c;
+ * a 2x2 max-pool after such a conv + ReLU fused into it, conv_pool.c),
+ * with AVX-512 intrinsics where the CPU has them; "portable" is the same
+ * paths in plain C only (the same bits as "fast"); "reference" runs the
+ * book's im2col + GEMM everywhere, the kernels a learner reads and the
+ * tests compare the fast ones with. The environment variable BADAK_KERNELS
+ * selects one too. All are reproducible; fast and reference differ by
+ * rounding. */
 BD_API bd_status bd_set_kernels(const char *name);
 BD_API const char *bd_kernels(void);
 

@@ -46,6 +46,11 @@ struct bd_layer {
      * fused = 1, its out is a view of the conv's, and its forward and
      * backward do nothing. Same numbers, two passes over memory fewer. */
     int relu_after, fused;
+    /* A 2x2 max-pool after such a conv + ReLU is computed by the conv too,
+     * in the same pass (src/layers/conv_pool.c): the pool's forward and
+     * backward do nothing, and its backward leaves here the gradient it was
+     * given, for the conv's backward. */
+    const float *pool_dy;
 };
 
 struct bd_net {
