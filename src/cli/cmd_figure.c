@@ -194,7 +194,8 @@ static int make_all(fig_ctx *ctx)
     if (rc == 0)
         printf("figure all: %d figures in %s/ in %.1fs (%d skipped%s)\n", made, ctx->outdir,
                bd_seconds() - t0, skipped,
-               ctx->model ? "" : "; filters, feature-maps, confusion and misclassified need --model");
+               ctx->model ? ""
+                          : "; filters, feature-maps, confusion and misclassified need --model");
     return rc;
 }
 

@@ -110,8 +110,8 @@ static void draw_confusion(const void *data)
      * and the accuracies right of the K x K cells (a cell is one unit) */
     const double left = K <= 20 ? cf_label_width(d) : 0.1;
     plot_axes a = {.nx = 1, .ny = 1, .i = 0, .xmin = -left, .xmax = K + (K <= 20 ? 1.3 : 0.1),
-                   .ymin = K <= 20 ? -cf_label_depth(d) : -0.1, .ymax = K + (K <= 20 ? 0.7 : 0.1), .equal = 1,
-                   .no_grid = 1, .no_box = 1};
+                   .ymin = K <= 20 ? -cf_label_depth(d) : -0.1,
+                   .ymax = K + (K <= 20 ? 0.7 : 0.1), .equal = 1, .no_grid = 1, .no_box = 1};
     plot_panel(&a);
     plot_heatmap(d->v, K, K, d->vmax, d->text, K <= 10 ? 0.9 : 0.7);
     if (K > 20)
@@ -181,7 +181,8 @@ static bd_status cf_fill(cf_data *d, const long *m, int K, const char *names)
 static bd_status write_csv(fig_ctx *ctx, const cf_data *d, const long *m)
 {
     fig_csv c;
-    bd_status s = fig_csv_for(ctx, &c, "confusion", "true,true_name,predicted,predicted_name,count");
+    bd_status s = fig_csv_for(ctx, &c, "confusion",
+                              "true,true_name,predicted,predicted_name,count");
     if (s != BD_OK)
         return s;
     for (int i = 0; i < d->K; i++)
