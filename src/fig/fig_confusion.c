@@ -227,7 +227,9 @@ static bd_status make(fig_ctx *ctx, bd_net *net, const bd_model_meta *meta, cons
         const int lw = K <= 20 ? (int)(cf_label_width(&d) * cell) : 0;
         const int ld = K <= 20 ? (int)(cf_label_depth(&d) * cell) : 0;
         const int w = K * cell + lw + (K <= 20 ? 200 : 120), h = K * cell + ld + 150;
-        s = fig_draw(ctx, "confusion", w > 900 ? w : 900, h, title, draw_confusion, &d);
+        const int tw = 10 * (int)strlen(title) + 80; /* the title at 1.3 x the text size */
+        const int pw = w > tw ? w : tw;
+        s = fig_draw(ctx, "confusion", pw > 900 ? pw : 900, h, title, draw_confusion, &d);
     }
     cf_free(&d);
     free(m);
