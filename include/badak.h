@@ -458,6 +458,7 @@ struct bd_net {
     int row0, grows;
     uint64_t step_key;       /* drawn from rng at every training forward */
     const bd_comm *sync;
+    unsigned broken;         /* bit per bd_layer_kind: bd_debug_break_backward */
 };
 
 /* Start a network taking samples of shape c x h x w (use 1,1,D for vectors). */
@@ -655,7 +656,13 @@ bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int 
 /* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 bd_status bd_parse_init(const char *s, bd_init *init);
+/* The name of a kind in layer names and messages ("Affine", "GlobalAvgPool";
+ * "?" for no kind). Static string; thread-safe. */
 const char *bd_layer_kind_name(bd_layer_kind k);
+/* The kind named s, case-insensitively: its network-description type
+ * ("affine", "gap", "leaky_relu") or its name ("GlobalAvgPool",
+ * "LeakyRelu"). BD_ERR_ARG naming s if none. Thread-safe. */
+bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
 
 /* ------------------------------------------------------------- optimizers */
 
@@ -1096,6 +1103,15 @@ typedef struct bd_train_config {
      * n floats, e.g. to sum it over the ranks. A status other than BD_OK
      * stops training with it. Also usable alone (clipping, logging). */
     bd_status (*on_grad)(void *ud, float *grads, size_t n);
+    /* Overlap of the sums with backward (optional; nranks > 1, with on_grad).
+     * Called on every rank before backward with from == n and v = {this
+     * rank's share of the step's loss, its stop vote}, to be summed with the
+     * gradient; then after each layer's backward (v NULL) with from falling
+     * to 0: grads[from, n) of the trainable block is final and may be summed
+     * while the layers before it are still in backward. on_grad then
+     * completes every sum (the block, and v in place) before the update; the
+     * trainer makes no per-step on_sum call. */
+    bd_status (*on_grad_part)(void *ud, float *grads, size_t n, size_t from, float *v);
     /* Sum v[0..n) over the ranks in place (required when nranks > 1): the
      * step's loss with the stop flag (so the NaN guard and a stop are
      * decided by all ranks together), and evaluation counts. */
@@ -1104,7 +1120,7 @@ typedef struct bd_train_config {
      * (BatchNorm running averages, n floats) agree over the ranks, e.g.
      * average it (NULL: leave it as each rank has it). */
     bd_status (*on_state)(void *ud, float *state, size_t n);
-    void *dist_ud;                 /* the user data of these three hooks */
+    void *dist_ud;                 /* the user data of these hooks */
     /* With nranks > 1 (--sync-bn): BatchNorm layers sum their batch
      * statistics over the ranks through this, so they normalise over the
      * global batch as one process does (NULL: each rank its own rows). */
@@ -1197,7 +1213,9 @@ bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
 bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
                               float *loss);
 /* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
- * the network, the optimizer at its base rate, the position). */
+ * the network, the optimizer at its base rate, the position). With
+ * cfg->on_state (data parallel) it first makes the state agree: then every
+ * rank must call it (the trainer's own checkpoints do that by themselves). */
 bd_status bd_trainer_save(bd_trainer *t, const char *dir);
 /* Iterations done, the run's total, the current (1-based) epoch. */
 void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
@@ -1518,10 +1536,13 @@ void bd_atomic_abort(bd_atomic_file *f);
  * tests. */
 void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 
-/* Test hook: when set, the named layer kind's backward is deliberately wrong
- * (its input gradient is scaled by 1.5), so tests can show that the gradient
- * check catches a broken backward. Never set it outside tests. */
-void bd_debug_break_backward(bd_layer_kind kind, int broken);
+/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
+ * kind's backward deliberately wrong (the parameter gradient dW of its
+ * layers and the input gradient they pass on are scaled by 1.5), so tests
+ * can show that the gradient check catches a broken backward (badak
+ * gradcheck --break-backward); 0 repairs it. Per network: other networks
+ * and threads are not affected. Never set it outside tests. */
+void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -46,6 +46,14 @@ typedef void (*bd__range_fn)(void *ctx, int lo, int hi, int part);
 void bd__parallel_for(int n, bd__range_fn fn, void *ctx);
 /* parts a loop of this thread is split into (1 = serial) */
 int bd__parts(void);
+/* The split of bd__parallel_for(n, ...) on this thread, for code that keeps
+ * one partial result per part and adds them up afterwards (conv's dW):
+ * the number of parts T (1 when it runs serially, n == 1 included), and
+ * part p's range [*lo, *hi) of [0, n) among T parts (empty ranges are
+ * never run). T is at most BD__MAX_PARTS and at most n. */
+#define BD__MAX_PARTS 64
+int bd__split_parts(int n);
+void bd__split_range(int n, int T, int p, int *lo, int *hi);
 int bd__pool_resize(int n);
 void bd__set_serial(int serial);
 
@@ -89,17 +97,60 @@ static inline uint64_t bd__layer_stream(const bd_layer *l)
  * (--sync-bn); returns 0 when there is nothing to sync. */
 int bd__bn_sync(const bd_net *net, float *x, size_t n);
 
-/* Is the named layer kind's backward deliberately broken (tests only)? */
-int bd__backward_broken(bd_layer_kind kind);
-/* Scale g by 1.5 if kind's backward is deliberately broken (tests only). */
-void bd__maybe_break(bd_layer_kind kind, float *g, size_t n);
+/* bd_net_backward calling done(ud, from) after every layer's backward, from
+ * the last layer to the first trainable one (layers without parameters
+ * included: a caller may use the pause between layers), when the gradient
+ * block's suffix grads[from, params.size) is final: from is that layer's
+ * param_offset. A status other than BD_OK from done ends the pass with it.
+ * Data-parallel training sums those suffixes over the processes while the
+ * layers before them are still in backward (src/dist/). */
+typedef bd_status (*bd__grads_done_fn)(void *ud, size_t from);
+bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud);
+
+/* A setting of a layer (bd_layer_conf / bd_layer) that a network
+ * description's section gives with a key. */
+typedef enum bd__conf_field {
+    BD__CONF_UNITS = 1, /* units: Affine outputs, Conv filters, ResBlock channels */
+    BD__CONF_K,         /* k: the kernel side (written "kernel = 5", shown "5x5") */
+    BD__CONF_STRIDE,
+    BD__CONF_PAD,       /* the only one that may be 0 */
+    BD__CONF_P0,        /* p0, p1: the kind's hyperparameters, numbers > 0 */
+    BD__CONF_P1
+} bd__conf_field;
+typedef struct bd__ini_key {
+    const char *key;             /* "filters" */
+    bd__conf_field field;
+} bd__ini_key;
+#define BD__INI_KEYS 6
+
+/* One layer's call in an exported C header (export.c): write to f the
+ * statement(s) of <P>_predict that compute layer l (layer i of its network)
+ * from the float array named `in` into `out`, calling the kernels export.c
+ * emits (<P>_affine, <P>_conv, ...). */
+typedef void (*bd__emit_fn)(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                            const char *out);
 
 /* The op table (KANN style): what each layer kind does. Each kind defines
  * its row next to its kernels (bd__op_affine in affine.c, ...); layer.c
- * lists them by kind. Sizes are per layer; NULL functions mean "none". */
+ * lists them by kind. Sizes are per layer; NULL functions mean "none".
+ * Everything the rest of the library knows of a kind is here: its names in
+ * messages, network descriptions, model files and gradient checks, its
+ * description keys, its C export, its init family. */
 typedef struct bd_layer_op {
     const char *name;            /* "Affine", "Relu", ... (layer names: Affine1) */
-    const char *pname[2];        /* names of W and b in gradient checks ("W", "b") */
+    /* its section in a network description (netfile.c, and the kind column
+     * of bd_net_print): `type = <token>` ("affine", "conv", "gap"), another
+     * accepted spelling (NULL: none), then the keys it reads, in the order
+     * bd_net_to_ini writes them (a NULL key ends the list) */
+    const char *token, *alias;
+    bd__ini_key keys[BD__INI_KEYS];
+    int act;                     /* 1: an activation (--activation TOKEN[:p0[,p1]]) */
+    int relu_like;               /* 1: He's init suits it (book 6.2.3), else Xavier's
+                                  * (mlp's default init after it) */
+    bd__emit_fn emit_c;          /* its C export (export.c); NULL: not exportable */
+    /* names of W and b in model files ("Affine1.W") and gradient checks
+     * ("W1"); NULL where the view is always empty */
+    const char *pname[2];
     int decay;                   /* 1: weight decay applies to W (Affine) */
     int kink;                    /* 1: not differentiable at input 0 (ReLU family);
                                   * gradient checks skip steps that cross it */
@@ -107,7 +158,8 @@ typedef struct bd_layer_op {
                                   * each output while it is in cache, and mask the
                                   * incoming gradient (Conv2d); see bd_layer.fused */
     float def_p0, def_p1;        /* defaults of the hyperparameters p0, p1 */
-    const char *sname[2];        /* names of the state s0, s1 ("running_mean") */
+    const char *sname[2];        /* names of the state s0, s1 ("running_mean") in
+                                  * model files */
     /* Set l->out_c/h/w from l->in_c/h/w, l->units, k, stride, pad (filling
      * their defaults), or fail naming the layer; NULL: the output has the
      * input's shape (element-wise layers). */
@@ -152,11 +204,41 @@ bd_status bd__check_batchnorm(const char *who, float momentum, float eps);
  * activations, scratch): what bd_model_bytes and the memory test count. */
 size_t bd__net_bytes(const bd_net *net);
 
-/* What a layer kind's description-file section says (netfile.c): its type
- * token, the key of `units` (NULL: none), 1 kernel+stride / 2 and pad /
- * 3 stride only / 0 none, the keys of p0 and p1 (NULL: none). */
-void bd__layer_keys(bd_layer_kind k, const char **type, const char **units, int *kernel,
-                    const char **p0, const char **p1);
+/* The kind whose row has token (or alias) s, case-insensitively; also its
+ * name ("LeakyRelu") when names is 1. Returns 0 if none. */
+int bd__kind_by_token(const char *s, int names, bd_layer_kind *kind);
+/* The emitters of the rows (export.c; copy: Dropout and Flatten, the
+ * identity at evaluation) */
+void bd__emit_affine(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                     const char *out);
+void bd__emit_conv(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out);
+void bd__emit_maxpool(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out);
+void bd__emit_avgpool(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out);
+void bd__emit_gap(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                  const char *out);
+void bd__emit_bn(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                 const char *out);
+void bd__emit_bn2d(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out);
+void bd__emit_relu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out);
+void bd__emit_sigmoid(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out);
+void bd__emit_tanh(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out);
+void bd__emit_leaky_relu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                         const char *out);
+void bd__emit_elu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                  const char *out);
+void bd__emit_rrelu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                    const char *out);
+void bd__emit_prelu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                    const char *out);
+void bd__emit_copy(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out);
 
 /* bd_net_from_ini refusing (BD_ERR_FORMAT, before allocating) a network of
  * more than max_values parameter and state values: for descriptions from
@@ -206,9 +288,10 @@ void bd__bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
 void bd__bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                        const float *xhat, float *mean_istd, const float *gamma, int training,
                        int B, int C, int HW, const bd_net *net);
-/* whether bd_net_build fuses ReLUs into the layer before (default 1; tests
- * compare against 0) */
-extern int bd__fuse;
+/* Undo the ReLU fusion bd_net_build did (tests compare fused and unfused
+ * numbers): every ReLU runs as a layer of its own again. Before
+ * bd_net_reserve only (the ReLUs then get buffers of their own). */
+void bd__net_unfuse(bd_net *net);
 /* The network's scratch block. */
 static inline float *bd__scratch(const bd_layer *l) { return bd_f32(&l->net->scratch); }
 

@@ -103,6 +103,44 @@ d=$(maxdiff "$tmp/one.st" "$tmp/nosync.st")
 echo "  BatchNorm per shard (no --sync-bn), 2 ranks vs 1 process: $d"
 if perl -e "exit !($d > 1e-4)"; then ok; else bad "per-shard BatchNorm equals the global one ($d)"; fi
 
+# --- the gradient summed in buckets while backward runs (default) or after
+# it (--no-overlap): the same MPI calls on the same values, so the same
+# bits for every N; the loss and the stop vote travel in the first bucket
+same_bits() { # LABEL BUCKETS OPTIONS...
+    local label=$1 buckets=$2 out
+    shift 2
+    for n in $RANKS; do
+        out=$("${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 \
+            --save "$tmp/ov.st" 2>&1)
+        "${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 --quiet \
+            --no-overlap --save "$tmp/noov.st"
+        if grep -q "30 gradient allreduces ($buckets buckets each, overlapped" <<<"$out" &&
+            cmp -s "$tmp/ov.st" "$tmp/noov.st"; then ok
+        else bad "$label, $n ranks: overlapped and --no-overlap differ, or not $buckets buckets"$'\n'"$(tail -3 <<<"$out")"; fi
+    done
+}
+# mlp 8-20-20-4 with BatchNorm, buckets of 1 KB (256 values): Affine3 (84
+# values) with the loss and the vote; BatchNorm2 and Affine2 (40 + 420);
+# BatchNorm1 and Affine1 (40 + 180) at the first layer: 3 buckets
+same_bits "mlp + BatchNorm + Dropout + weight decay, --sync-bn" 3 --csv "$tmp/d.csv" \
+    --model mlp --hidden 20,20 --batchnorm --sync-bn --dropout 0.2 --weight-decay 0.01 \
+    --bucket-kb 1
+# simple_convnet on 12x12, buckets of 64 KB (16384 values): Affine2 with the
+# loss; Affine1 (48,100 values) as soon as its backward is done, while
+# Conv1's runs; Conv1 (780) at the end: 3 buckets
+[ "$QUICK" = 1 ] || same_bits "simple_convnet" 3 --data "$tmp/img" --model simple_convnet \
+    --lr 0.3 --no-train-acc --bucket-kb 64
+
+# --- BatchNorm per shard with checkpoints: the running averages are agreed
+# on by every rank before rank 0 writes (it waited alone in that sum and
+# hung till the timeout); the checkpoint resumes in one process
+"${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 20 --batchnorm \
+    --epochs 2 --batch 50 --seed 3 --quiet --checkpoint "$tmp/ckbn" --save "$tmp/bn2.st"
+rc=$?
+if [ $rc = 0 ] && [ -s "$tmp/ckbn/checkpoint.safetensors" ]; then ok
+else bad "BatchNorm + --checkpoint under mpirun: rc $rc (124: hung)"; fi
+expect 0 "network    mlp 8-20-4" -- "$BADAK" info "$tmp/ckbn/checkpoint.safetensors"
+
 # --- rank 0 alone prints; threads default to the cores per rank
 out=$("${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 20 --batch 50 2>&1)
 per=$(( $(nproc) / 2 )); [ $per -ge 1 ] || per=1

@@ -231,7 +231,7 @@ if "$BADAK" export --c-header "$tmp/e.h" "$tmp/e.safetensors" >/dev/null &&
     bad "exported C header's predictions differ from badak eval's (CSV)"; fi
 printf '[net]\ninput = 1x1x2\n[r]\ntype = resblock\nchannels = 2\n[g]\ntype = gap\n[fc]\ntype = affine\nunits = 2\n' >"$tmp/res.ini"
 "$BADAK" train --csv "$tmp/circle.csv" --model "$tmp/res.ini" --epochs 1 --quiet --save "$tmp/res.safetensors" >/dev/null 2>&1
-expect 2 "r: residual blocks are not supported by the C export" -- "$BADAK" export --c-header "$tmp/r.h" "$tmp/res.safetensors"
+expect 2 "r: ResBlock layers are not supported by the C export" -- "$BADAK" export --c-header "$tmp/r.h" "$tmp/res.safetensors"
 
 # gradcheck: passes on both presets, fails (exit 1) when a backward is broken
 expect 0 "gradient check passed" -- "$BADAK" gradcheck --model two_layer --inputs 40 --hidden 20

@@ -4,7 +4,7 @@
  * bd_gradcheck (and a broken backward against it). */
 #include "testutil.h"
 
-#include "internal.h" /* bd__fuse */
+#include "internal.h" /* bd__net_unfuse */
 
 /* ---- helpers */
 
@@ -188,7 +188,18 @@ static void conv_backward_numerical(void **st)
  * included) must give the serial result up to rounding. */
 static void conv_backward_any_split(void **st)
 {
-    for (int B = 1; B <= 5; B++) {
+    /* partial sums are kept per part of the split (bd__split_parts: at most
+     * one per sample and BD__MAX_PARTS), not per sample: a 70th sample adds
+     * its columns and mask only, a second one a partial dW/db too */
+    bd_conv_geom g1 = geom(1, 2, 6, 5, 3, 3, 1, 1), g2 = g1, g69 = g1, g70 = g1;
+    g2.B = 2, g69.B = 69, g70.B = 70;
+    const size_t partial = (size_t)g1.F * g1.C * g1.K * g1.K + g1.F;
+    assert_int_equal((bd_conv2d_scratch(&g2) - bd_conv2d_scratch(&g1)) -
+                         (bd_conv2d_scratch(&g70) - bd_conv2d_scratch(&g69)),
+                     partial);
+    const int sizes[] = {1, 2, 3, 4, 5, 70};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int B = sizes[si];
         bd_conv_geom g = geom(B, 2, 6, 5, 3, 3, 1, 1);
         size_t nx = in_n(&g), ny = out_n(&g), nw = (size_t)g.F * g.C * g.K * g.K;
         float *x = malloc(nx * 4), *W = malloc(nw * 4), *dy = malloc(ny * 4);
@@ -465,10 +476,10 @@ static bd_status check_small(small_net which, int training, bd_layer_kind broken
     bd_gradcheck_row rows[16];
     int nr = 0;
     if ((int)broken >= 0)
-        bd_debug_break_backward(broken, 1);
+        bd_debug_break_backward(&net, broken, 1);
     bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     if ((int)broken >= 0)
-        bd_debug_break_backward(broken, 0);
+        bd_debug_break_backward(&net, broken, 0);
     *worst = 0;
     size_t checked = 0;
     for (int i = 0; i < nr; i++) {
@@ -519,6 +530,9 @@ static void gradcheck_gap(void **st) { expect_pass(NET_GAP, 1); }
 static void broken_backwards_caught(void **st)
 {
     expect_caught(NET_CONV_POOL, BD_LAYER_CONV2D);
+    /* the ReLU after the conv is fused into it (its own backward never
+     * runs): the break still reaches the gradient it passes on */
+    expect_caught(NET_CONV_POOL, BD_LAYER_RELU);
     expect_caught(NET_CONV_POOL, BD_LAYER_MAXPOOL);
     expect_caught(NET_CONV_BN_AVG, BD_LAYER_BATCHNORM2D);
     expect_caught(NET_CONV_BN_AVG, BD_LAYER_AVGPOOL);
@@ -612,13 +626,18 @@ static void conv_learns_bars(void **st)
 /* Training is reproducible for a thread count (two runs give the same
  * weights, bit for bit), and with 1 and 2 threads the weights agree closely
  * (the pool splits the products differently, so the last bits may differ). */
-static void train_small(int threads, float **w, size_t *n)
+static void train_small_as(int threads, int fuse, float **w, size_t *n)
 {
     bd_set_threads(threads);
     bd_net net;
     build_small(&net, NET_CONV_POOL, 1, 8, 3);
-    assert_int_equal(net.layers[1].fused, bd__fuse); /* Conv-ReLU: fused unless turned off */
-    assert_int_equal(net.layers[0].relu_after, bd__fuse);
+    assert_int_equal(net.layers[1].fused, 1); /* Conv-ReLU: fused by bd_net_build */
+    assert_int_equal(net.layers[0].relu_after, 1);
+    if (!fuse) {
+        bd__net_unfuse(&net);
+        assert_int_equal(net.layers[1].fused, 0);
+        assert_int_equal(net.layers[0].relu_after, 0);
+    }
     bd_tensor x, y;
     random_batch_range(&x, &y, 40, 64, 4, -1, 1, 9);
     bd_optim opt;
@@ -636,6 +655,8 @@ static void train_small(int threads, float **w, size_t *n)
     bd_tensor_free(&y);
     bd_net_free(&net);
 }
+
+static void train_small(int threads, float **w, size_t *n) { train_small_as(threads, 1, w, n); }
 
 /* Work posted right after the pool is resized must run on the new workers
  * (a worker that started late once missed it and the call never returned). */
@@ -681,10 +702,8 @@ static void relu_fusion_same_numbers(void **st)
     for (int threads = 1; threads <= 2; threads++) {
         float *fused, *apart;
         size_t n;
-        train_small(threads, &fused, &n);
-        bd__fuse = 0;
-        train_small(threads, &apart, &n);
-        bd__fuse = 1;
+        train_small_as(threads, 1, &fused, &n);
+        train_small_as(threads, 0, &apart, &n);
         assert_memory_equal(fused, apart, n * sizeof(float));
         free(fused);
         free(apart);

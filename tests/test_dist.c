@@ -4,7 +4,11 @@
  * The MPI side is tested by tests/cli_mpi.sh under mpirun. */
 #include "testutil.h"
 
+#include "internal.h" /* bd__net_backward_each */
+
+#include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 
 /* bd_shard: contiguous, covering, sizes B/N or B/N + 1 */
 static void shard_rule(void **st)
@@ -112,6 +116,12 @@ typedef struct member {
     const bd_dataset *train, *test;
     long stop_at;         /* raise this member's stop flag after this iteration */
     volatile sig_atomic_t flag;
+    int overlap;          /* sum the gradient in backward (on_grad_part) */
+    size_t pend;          /* overlapped: g[from, pend) final and not yet summed */
+    long nsum;            /* on_sum calls */
+    int count_state;      /* on_state only counts its calls (no sum) */
+    long nstate;          /* on_state calls */
+    const char *ckpt;     /* rank 0's checkpoint folder (NULL: none) */
     bd_net net;
     bd_train_result res;
     bd_status status;
@@ -148,7 +158,45 @@ static bd_status gsum(member *m, void *x, size_t n, int dbl)
 static bd_status sum_f32(void *ud, float *x, size_t n) { return gsum(ud, x, n, 0); }
 static bd_status sum_f64(void *ud, double *x, size_t n) { return gsum(ud, x, n, 1); }
 /* the trainer's hooks over the same sums */
-static bd_status on_sum(void *ud, double *v, int n) { return gsum(ud, v, (size_t)n, 1); }
+static bd_status on_sum(void *ud, double *v, int n)
+{
+    ((member *)ud)->nsum++;
+    return gsum(ud, v, (size_t)n, 1);
+}
+
+/* Overlapped: v (loss share, stop vote) summed when the step begins, each
+ * final suffix summed as soon as backward reports it (during backward);
+ * on_grad then only checks that the whole block was covered. A slice
+ * reported twice would be summed twice, one never reported not at all:
+ * either changes the weights. */
+static bd_status on_part(void *ud, float *g, size_t n, size_t from, float *v)
+{
+    member *m = ud;
+    if (v) {
+        m->pend = n;
+        return gsum(m, v, 2, 0);
+    }
+    if (from > m->pend)
+        return bd_error(BD_ERR_ARG, "test group: suffix from %zu after %zu", from, m->pend);
+    bd_status s = m->pend > from ? gsum(m, g + from, m->pend - from, 0) : BD_OK;
+    m->pend = from;
+    return s;
+}
+
+/* counts the calls: a collective every member must make equally often */
+static bd_status on_state_count(void *ud, float *state, size_t n)
+{
+    ((member *)ud)->nstate++;
+    return BD_OK;
+}
+
+static bd_status on_done(void *ud, float *g, size_t n)
+{
+    member *m = ud;
+    if (m->pend != 0)
+        return bd_error(BD_ERR_ARG, "test group: g[0, %zu) never reported final", m->pend);
+    return BD_OK;
+}
 
 static void on_iter_stop(void *ud, long iter, long total, float loss)
 {
@@ -166,6 +214,7 @@ static bd_status run_member(member *m, const bd_comm *comm)
     sp.hidden[0] = 16, sp.hidden[1] = 16, sp.nhidden = 2;
     sp.batchnorm = 1;
     sp.dropout = 0.25f;
+    sp.weight_decay = 0.01f; /* added per layer in backward: summed with it */
     bd_rng r;
     bd_rng_seed(&r, 5);
     TRY(bd_net_from_spec(&m->net, &sp, 1, 1, 8, 4, &r));
@@ -180,10 +229,13 @@ static bd_status run_member(member *m, const bd_comm *comm)
     if (comm) { /* --sync-bn: the running averages agree without on_state */
         cfg.rank = comm->rank;
         cfg.nranks = comm->size;
-        cfg.on_grad = sum_f32;
+        cfg.on_grad = m->overlap ? on_done : sum_f32;
+        cfg.on_grad_part = m->overlap ? on_part : NULL;
         cfg.on_sum = on_sum;
         cfg.dist_ud = m;
-        cfg.sync_bn = comm;
+        cfg.sync_bn = m->count_state ? NULL : comm;
+        cfg.on_state = m->count_state ? on_state_count : NULL;
+        cfg.checkpoint = m->rank == 0 ? m->ckpt : NULL;
     }
     cfg.stop = &m->flag;
     cfg.on_iter = on_iter_stop;
@@ -201,8 +253,8 @@ static void *member_main(void *arg)
 }
 
 /* size members train together; returns them (nets to free) */
-static void run_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
-                      long stop_rank1_at)
+static void run_group_ck(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
+                         long stop_rank1_at, int overlap, const char *ckpt)
 {
     static group g;
     pthread_barrier_init(&g.bar, NULL, (unsigned)size);
@@ -211,7 +263,8 @@ static void run_group(member *ms, int size, const bd_dataset *tr, const bd_datas
         member *m = &ms[r];
         memset(m, 0, sizeof *m);
         *m = (member){.g = &g, .rank = r, .size = size, .train = tr, .test = te,
-                      .stop_at = r == 1 ? stop_rank1_at : -1};
+                      .stop_at = r == 1 ? stop_rank1_at : -1, .overlap = overlap,
+                      .count_state = ckpt != NULL, .ckpt = ckpt};
         m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
                             .sum_f32 = sum_f32, .sum_f64 = sum_f64};
         assert_int_equal(pthread_create(&th[r], NULL, member_main, m), 0);
@@ -219,6 +272,12 @@ static void run_group(member *ms, int size, const bd_dataset *tr, const bd_datas
     for (int r = 0; r < size; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&g.bar);
+}
+
+static void run_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
+                      long stop_rank1_at, int overlap)
+{
+    run_group_ck(ms, size, tr, te, stop_rank1_at, overlap, NULL);
 }
 
 /* 3 members with --sync-bn train the model of one process (Dropout and
@@ -236,7 +295,7 @@ static void group_trains_like_one(void **st)
     one.test = &te;
     assert_ok(run_member(&one, NULL));
     member ms[3];
-    run_group(ms, 3, &tr, &te, -1);
+    run_group(ms, 3, &tr, &te, -1, 0);
     double worst = 0.0;
     for (int r = 0; r < 3; r++) {
         assert_ok(ms[r].status);
@@ -257,21 +316,166 @@ static void group_trains_like_one(void **st)
     bd_dataset_free(&te);
 }
 
-/* one member's stop flag stops every member after the same step */
+/* one member's stop flag stops every member after the same step: voted
+ * with the loss (on_sum), or overlapped, with the gradient (on_grad_part) */
 static void group_stops_together(void **st)
 {
     bd_set_threads(1);
     bd_dataset tr;
     make_blobs(&tr, 200, 8, 4, 1.0f, 1, 5);
+    for (int overlap = 0; overlap <= 1; overlap++) {
+        member ms[2];
+        run_group(ms, 2, &tr, NULL, 4, overlap);
+        for (int r = 0; r < 2; r++) {
+            assert_ok(ms[r].status);
+            assert_int_equal(ms[r].res.interrupted, 1);
+            assert_int_equal(ms[r].res.iters, 5); /* raised after step 4, voted in step 5 */
+            bd_net_free(&ms[r].net);
+        }
+    }
+    bd_dataset_free(&tr);
+}
+
+/* rm -r of a flat folder made by the test */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* Only rank 0 checkpoints, but agreeing on the BatchNorm running averages
+ * (on_state) is a sum every rank must join: the trainer makes that call on
+ * every rank before each checkpoint, at epoch ends and when a vote stops
+ * the run mid-epoch, never inside rank 0's save alone (there it waited
+ * forever for the others: mpirun -np 2 badak train --batchnorm
+ * --checkpoint DIR hung at the first epoch's end) */
+static void group_checkpoint_state_collective(void **st)
+{
+    bd_set_threads(1);
+    bd_dataset tr;
+    make_blobs(&tr, 200, 8, 4, 1.0f, 1, 5);
+    char dir[] = "/tmp/test_dist_XXXXXX";
+    assert_non_null(mkdtemp(dir));
     member ms[2];
-    run_group(ms, 2, &tr, NULL, 4);
+    run_group_ck(ms, 2, &tr, NULL, 8, 1, dir); /* epoch 1 ends at 6, stop after 9 */
     for (int r = 0; r < 2; r++) {
         assert_ok(ms[r].status);
         assert_int_equal(ms[r].res.interrupted, 1);
-        assert_int_equal(ms[r].res.iters, 5); /* raised after step 4, voted in step 5 */
+        assert_int_equal(ms[r].res.iters, 9);
+        assert_int_equal(ms[r].nstate, ms[0].nstate);
         bd_net_free(&ms[r].net);
     }
+    assert_int_equal(ms[0].nstate, 2); /* epoch 1's figures, the stop */
+    char path[600];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    remove_dir(dir);
     bd_dataset_free(&tr);
+}
+
+/* Overlapped, the group sums each final suffix of the gradient during
+ * backward and the loss with the stop vote in the same hook: the weights
+ * are those of the group that sums the block after backward, bit for bit
+ * (each value is summed in the same order), with one on_sum call fewer
+ * per step (only the epochs' evaluations and stop votes are left). */
+static void group_overlapped_same_bits(void **st)
+{
+    bd_set_threads(1);
+    bd_dataset tr, te;
+    make_blobs(&tr, 200, 8, 4, 1.0f, 1, 5);
+    make_blobs(&te, 100, 8, 4, 1.0f, 2, 5);
+    member after[3], during[3];
+    run_group(after, 3, &tr, &te, -1, 0);
+    run_group(during, 3, &tr, &te, -1, 1);
+    for (int r = 0; r < 3; r++) {
+        assert_ok(after[r].status);
+        assert_ok(during[r].status);
+        assert_int_equal(during[r].res.iters, after[r].res.iters);
+        assert_memory_equal(bd_f32(&during[r].net.params), bd_f32(&after[r].net.params),
+                            after[r].net.params.size * sizeof(float));
+        assert_memory_equal(bd_f32(&during[r].net.state), bd_f32(&after[r].net.state),
+                            after[r].net.state.size * sizeof(float));
+        assert_close(during[r].res.final_loss, after[r].res.final_loss, 1e-6);
+        assert_int_equal(after[r].nsum - during[r].nsum, after[r].res.iters);
+        bd_net_free(&after[r].net);
+        bd_net_free(&during[r].net);
+    }
+    bd_dataset_free(&tr);
+    bd_dataset_free(&te);
+}
+
+/* what backward_each's callback sees */
+typedef struct suffixes {
+    const bd_net *net;
+    const float *ref;     /* the whole pass's gradient */
+    size_t from[16];
+    int n, early;         /* calls; those whose suffix was not final yet */
+} suffixes;
+
+static bd_status note_suffix(void *ud, size_t from)
+{
+    suffixes *x = ud;
+    const float *g = bd_f32(&x->net->grads);
+    x->early += memcmp(g + from, x->ref + from, (x->net->params.size - from) * sizeof(float)) != 0;
+    if (x->n < 16)
+        x->from[x->n] = from;
+    x->n++;
+    return BD_OK;
+}
+
+/* bd__net_backward_each: after every layer (last to first trainable), the
+ * suffix it reports is already the final gradient, weight decay and L1
+ * included, and the pass gives bd_net_backward's bits */
+static void backward_reports_final_suffixes(void **st)
+{
+    bd_set_threads(1);
+    for (int frozen = 0; frozen <= 2; frozen += 2) {
+        bd_net_spec sp;
+        bd_net_spec_default(&sp);
+        snprintf(sp.model, sizeof sp.model, "mlp");
+        sp.hidden[0] = 16, sp.hidden[1] = 12, sp.nhidden = 2;
+        bd_rng r;
+        bd_rng_seed(&r, 5);
+        bd_net net;
+        assert_ok(bd_net_from_spec(&net, &sp, 1, 1, 8, 4, &r));
+        net.weight_decay = 0.1f;
+        net.l1 = 0.01f;
+        assert_ok(bd_net_freeze(&net, frozen));
+        assert_ok(bd_net_reserve(&net, 10));
+        bd_tensor x, y;
+        random_batch_range(&x, &y, 10, 8, 4, -1.0f, 1.0f, 3);
+        bd_labels t = {bd_i32(&y), NULL};
+        assert_ok(bd_net_gradient(&net, &x, t, NULL));
+        const size_t np = net.params.size;
+        float *ref = malloc(np * sizeof *ref);
+        memcpy(ref, bd_f32(&net.grads), np * sizeof *ref);
+        memset(bd_f32(&net.grads), 0, np * sizeof(float));
+        suffixes sx = {.net = &net, .ref = ref};
+        assert_ok(bd_net_loss(&net, &x, t, NULL));
+        assert_ok(bd__net_backward_each(&net, note_suffix, &sx));
+        /* the mlp's layers: Affine ReLU Affine ReLU Affine, the first
+         * `frozen` of them get no gradient and no call */
+        assert_int_equal(sx.n, net.nlayers - frozen);
+        assert_int_equal(sx.early, 0);
+        for (int k = 0; k < sx.n; k++)
+            assert_int_equal(sx.from[k], net.layers[net.nlayers - 1 - k].param_offset);
+        assert_int_equal(sx.from[sx.n - 1], bd_net_trainable_offset(&net));
+        const size_t off = bd_net_trainable_offset(&net);
+        assert_memory_equal(bd_f32(&net.grads) + off, ref + off, (np - off) * sizeof(float));
+        free(ref);
+        bd_tensor_free(&x);
+        bd_tensor_free(&y);
+        bd_net_free(&net);
+    }
 }
 
 int main(void)
@@ -281,6 +485,9 @@ int main(void)
         cmocka_unit_test(random_layers_any_split),
         cmocka_unit_test(group_trains_like_one),
         cmocka_unit_test(group_stops_together),
+        cmocka_unit_test(group_overlapped_same_bits),
+        cmocka_unit_test(backward_reports_final_suffixes),
+        cmocka_unit_test(group_checkpoint_state_collective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,9 +157,9 @@ static void gradcheck_catches_broken(bd_layer_kind kind)
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[6];
     int nr = 0;
-    bd_debug_break_backward(kind, 1);
+    bd_debug_break_backward(&net, kind, 1);
     bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    bd_debug_break_backward(kind, 0);
+    bd_debug_break_backward(&net, kind, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_true(strstr(bd_errmsg(), "gradient check failed") != NULL);
     double worst = 0;
@@ -171,6 +171,37 @@ static void gradcheck_catches_broken(bd_layer_kind kind)
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(&net);
+}
+
+/* A break belongs to one network: another one, with the same layers, checked
+ * meanwhile, passes. */
+static void broken_is_per_net(void **st)
+{
+    bd_net a, b;
+    bd_rng r;
+    int hidden[1] = {12};
+    bd_rng_seed(&r, 4);
+    assert_ok(bd_net_mlp(&a, 20, hidden, 1, 5, BD_LAYER_SIGMOID, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    bd_rng_seed(&r, 4);
+    assert_ok(bd_net_mlp(&b, 20, hidden, 1, 5, BD_LAYER_SIGMOID, (bd_init){BD_INIT_XAVIER, 0}, &r));
+    bd_tensor x, y;
+    random_batch(&x, &y, 3, 20, 5, 6);
+    bd_labels t = {bd_i32(&y), NULL};
+    bd_gradcheck_row rows[4];
+    int nr;
+    bd_debug_break_backward(&a, BD_LAYER_SIGMOID, 1);
+    assert_ok(bd_gradcheck(&b, &x, t, NULL, rows, &nr));
+    assert_int_equal(bd_gradcheck(&a, &x, t, NULL, rows, &nr), BD_ERR_CHECK);
+    bd_debug_break_backward(&a, BD_LAYER_SIGMOID, 0);
+    assert_ok(bd_gradcheck(&a, &x, t, NULL, rows, &nr));
+    /* out-of-range kinds and a NULL net are ignored */
+    bd_debug_break_backward(NULL, BD_LAYER_SIGMOID, 1);
+    bd_debug_break_backward(&a, BD_LAYER_KIND_COUNT, 1);
+    assert_ok(bd_gradcheck(&a, &x, t, NULL, rows, &nr));
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&a);
+    bd_net_free(&b);
 }
 
 static void broken_affine_caught(void **st) { gradcheck_catches_broken(BD_LAYER_AFFINE); }
@@ -251,9 +282,9 @@ static void gradcheck_random_layers_in_training_mode(void **st)
     assert_int_equal(nr, 6);
     for (int i = 0; i < nr; i++)
         assert_true(rows[i].checked > 0);
-    bd_debug_break_backward(BD_LAYER_DROPOUT, 1);
+    bd_debug_break_backward(&net, BD_LAYER_DROPOUT, 1);
     bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
-    bd_debug_break_backward(BD_LAYER_DROPOUT, 0);
+    bd_debug_break_backward(&net, BD_LAYER_DROPOUT, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
@@ -567,6 +598,7 @@ int main(void)
         cmocka_unit_test(gradcheck_mlp_relu),
         cmocka_unit_test(gradcheck_mlp_sigmoid),
         cmocka_unit_test(broken_affine_caught),
+        cmocka_unit_test(broken_is_per_net),
         cmocka_unit_test(broken_relu_caught),
         cmocka_unit_test(broken_sigmoid_caught),
         cmocka_unit_test(gradcheck_sampled_entries),

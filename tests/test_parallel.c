@@ -34,7 +34,9 @@ static void record(void *ctx, int lo, int hi, int part)
         atomic_fetch_add(&r->elems[i], 1);
 }
 
-/* one loop of n elements on the current pool, checked against the split */
+/* one loop of n elements on a pool of T threads, checked against the split:
+ * min(n, T) parts (1 when serial), none empty, contiguous, in order, each
+ * [n p / P, n (p + 1) / P) and run once, as bd__split_range says */
 static void check_loop(rec *r, int n, int T)
 {
     memset(r, 0, sizeof *r);
@@ -43,16 +45,24 @@ static void check_loop(rec *r, int n, int T)
     assert_int_equal(atomic_load(&r->bad), 0);
     for (int i = 0; i < n; i++)
         assert_int_equal(atomic_load(&r->elems[i]), 1);
-    if (n == 1 || T == 1)
-        return;
-    for (int p = 0; p < T; p++) {
-        const int lo = (int)((long)n * p / T), hi = (int)((long)n * (p + 1) / T);
-        assert_int_equal(atomic_load(&r->runs[p]), lo < hi);
-        if (lo < hi) {
-            assert_int_equal(atomic_load(&r->lo[p]), lo);
-            assert_int_equal(atomic_load(&r->hi[p]), hi);
-        }
+    const int P = bd__split_parts(n);
+    assert_int_equal(P, n == 1 ? 1 : (T < n ? T : n));
+    int next = 0;
+    for (int p = 0; p < P; p++) {
+        int lo, hi;
+        bd__split_range(n, P, p, &lo, &hi);
+        assert_int_equal(lo, (int)((long)n * p / P));
+        assert_int_equal(hi, (int)((long)n * (p + 1) / P));
+        assert_int_equal(lo, next);
+        assert_true(lo < hi);
+        next = hi;
+        assert_int_equal(atomic_load(&r->runs[p]), 1);
+        assert_int_equal(atomic_load(&r->lo[p]), lo);
+        assert_int_equal(atomic_load(&r->hi[p]), hi);
     }
+    assert_int_equal(next, n);
+    for (int p = P; p < T; p++)
+        assert_int_equal(atomic_load(&r->runs[p]), 0);
 }
 
 static void loops_cover_each_part_once(void **st)

@@ -5,6 +5,8 @@
 
 #include "badak.h"
 
+#include <cJSON.h>
+
 /* exit codes */
 #define EXIT_USAGE 2 /* bad option or value */
 #define EXIT_FAIL 1  /* the work itself failed (data, numerics, check) */
@@ -27,6 +29,15 @@ int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
+
+/* The --json line (json.c), a cJSON object: a number at the precision fmt
+ * prints it (non-finite: null), as an item (for arrays) or a member; a
+ * 64-bit integer exactly; cli_json_print prints o on one line and frees it
+ * (0, or EXIT_FAIL when out of memory). */
+cJSON *cli_json_value(double v, const char *fmt);
+void cli_json_num(cJSON *o, const char *key, double v, const char *fmt);
+void cli_json_u64(cJSON *o, const char *key, uint64_t v);
+int cli_json_print(cJSON *o);
 
 /* Print "badak: error: <bd_errmsg()>" and return the exit code for s. */
 int cli_fail(bd_status s);
@@ -56,7 +67,7 @@ void cli_dist_report(int quiet);
 /* the group for bd_hpsearch (NULL: alone) */
 const bd_comm *cli_dist_comm(int sync_bn);
 /* the trainer's data-parallel hooks (nothing when alone) */
-void cli_dist_train_config(bd_train_config *cfg, int sync_bn);
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */
@@ -157,7 +168,7 @@ typedef struct task_metrics {
 bd_status cli_task_metrics(bd_net *net, const bd_dataset *train, const bd_dataset *test,
                            float threshold, task_metrics *m);
 void cli_print_task_metrics(const task_metrics *m);
-void cli_json_task_metrics(const task_metrics *m);
+void cli_json_task_metrics(cJSON *o, const task_metrics *m);
 /* train_classes.c: the classes of a classification run — their counts and
  * inverse-frequency weights, thinning (--thin-classes), the confusion
  * matrix and per-class accuracy at the end (--confusion). */
@@ -176,7 +187,7 @@ bd_status cli_class_report(const bd_dataset *train, class_report *c);
 void cli_print_classes(const class_report *c, int weighted);
 bd_status cli_confusion(bd_net *net, const bd_dataset *ds, class_report *c);
 void cli_print_confusion(const class_report *c);
-void cli_json_classes(const class_report *c);
+void cli_json_classes(cJSON *o, const class_report *c);
 void cli_class_report_free(class_report *c);
 /* the class holding more than 80% of the training samples, or -1 */
 int cli_class_dominant(const class_report *c, double *share);
@@ -198,7 +209,7 @@ void cli_diag_norm(diag_state *d, long iter, double norm);
  * stdout (quiet: not), keep the result for the JSON line. */
 void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int numeric,
                   int major_class, double major_share, int quiet);
-void cli_json_diag(const diag_state *d);
+void cli_json_diag(cJSON *o, const diag_state *d);
 void cli_diag_free(diag_state *d);
 
 /* predict_csv.c: `badak predict --csv FILE` (drop_cols: --label-cols) */

@@ -63,6 +63,20 @@ static bd_status write_predictions(const int32_t *pred, int n, const char *path)
     return bd_atomic_commit(af);
 }
 
+/* the --json line (the model path escaped by cJSON) */
+static int print_json(const char *model, float acc, int n, double secs)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (j) {
+        cJSON_AddStringToObject(j, "status", "ok");
+        cJSON_AddStringToObject(j, "model", model);
+        cli_json_num(j, "test_accuracy", (double)acc, "%.6f");
+        cJSON_AddNumberToObject(j, "samples", n);
+        cli_json_num(j, "seconds", secs, "%.4f");
+    }
+    return cli_json_print(j);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = "mnist", *csv = NULL, *test_csv = NULL;
@@ -137,8 +151,7 @@ int cmd_eval(int argc, char **argv)
     if (s != BD_OK)
         rc = cli_fail(s);
     else if (json)
-        printf("{\"status\":\"ok\",\"test_accuracy\":%.6f,\"samples\":%d,\"seconds\":%.4f}\n",
-               (double)acc, test.n, secs);
+        rc = print_json(model, acc, test.n, secs);
     else
         printf("%s: %s, %zu parameters\ntest accuracy %.4f (%d samples of %s, %.2fs)\n", model,
                net->desc, bd_net_param_count(net), (double)acc, test.n, test.name, secs);

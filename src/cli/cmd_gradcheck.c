@@ -48,9 +48,10 @@ static const char *HELP =
     "  --tol-abs X           mean absolute difference allowed (default 1e-4)\n"
     "  --tol-rel X           worst relative difference allowed (default 1e-2)\n"
     "  --seed N              seed for weights, inputs and sampled entries (default 1)\n"
-    "  --break-backward K    deliberately break a layer kind's backward (affine, relu,\n"
-    "                        sigmoid, tanh, leakyrelu, prelu, rrelu, elu, batchnorm,\n"
-    "                        dropout) to see the check catch it\n"
+    "  --break-backward K    deliberately break a layer kind's backward to see the check\n"
+    "                        catch it: K is a layer type of network descriptions\n"
+    "                        (affine, relu, sigmoid, leaky_relu, batchnorm, dropout,\n"
+    "                        conv, maxpool, ...) or a layer name's kind (LeakyRelu)\n"
     "  --threads N           threads (default all cores)\n"
     "  -h, --help            this help\n";
 
@@ -116,13 +117,13 @@ static int parse_options(int argc, char **argv, gc_opts *o)
         case O_TREL: bad = cli_float("gradcheck", "--tol-rel", a, 0, 1e9, &o->gc.tol_rel); break;
         case O_SEED: bad = cli_u64("gradcheck", "--seed", a, &o->seed); break;
         case O_THREADS: bad = cli_int("gradcheck", "--threads", a, 1, 1024, &o->threads); break;
-        case O_BREAK:
-            for (int k = 0; k < BD_LAYER_KIND_COUNT; k++)
-                if (strcasecmp(a, bd_layer_kind_name((bd_layer_kind)k)) == 0)
-                    o->broken = k;
-            if (o->broken < 0)
+        case O_BREAK: {
+            bd_layer_kind k;
+            if (bd_parse_layer_kind(a, &k) != BD_OK)
                 return cli_usage_error("gradcheck", "--break-backward: unknown layer kind '%s'", a);
+            o->broken = (int)k;
             break;
+        }
         case O_EVAL: o->eval = 1; break;
         default:
             bad = cli_net_option("gradcheck", c, a, &o->net);
@@ -228,7 +229,7 @@ int cmd_gradcheck(int argc, char **argv)
     if (s == BD_OK) {
         bd_net_set_training(&net, !o.eval);
         if (o.broken >= 0) {
-            bd_debug_break_backward((bd_layer_kind)o.broken, 1);
+            bd_debug_break_backward(&net, (bd_layer_kind)o.broken, 1);
             printf("note: %s backward deliberately broken (--break-backward)\n",
                    bd_layer_kind_name((bd_layer_kind)o.broken));
         }

@@ -134,6 +134,10 @@ static const char *HELP =
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
     "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
     "                        rows of the global batch (default: each rank's own)\n"
+    "  --no-overlap          under mpirun: sum the gradient after backward instead of\n"
+    "                        while it runs (the same bits; for measuring the overlap)\n"
+    "  --bucket-kb N         under mpirun: start a gradient sum when N KB (default 256)\n"
+    "                        of gradient are final (the first: the last layer's)\n"
     "  --augment LIST        augment every training batch (never the test or\n"
     "                        validation sets), from a PRNG stream of its own:\n"
     "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
@@ -242,6 +246,8 @@ typedef struct train_opts {
     long layer_every;             /* --log-layers-every K (0: 50) */
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
+    int no_overlap;       /* under mpirun: gradient sums after backward */
+    long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
 } train_opts;
 
 static void opts_default(train_opts *o)
@@ -394,6 +400,8 @@ static const train_flag FLAGS[] = {
     INT("freeze", freeze, 0, 100000, 0),
     INT("replace-head", replace_head, 1, 1000000, 0),
     {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
+    {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
+    INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
 };
 #define NFLAGS (sizeof FLAGS / sizeof *FLAGS)
 #define FLAG_CODE 256 /* getopt code of FLAGS[i]: FLAG_CODE + i */
@@ -845,7 +853,8 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_meta = &r->meta;
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
-    cli_dist_train_config(cfg, o->sync_bn); /* nothing unless under mpirun */
+    /* nothing unless under mpirun */
+    cli_dist_train_config(cfg, o->sync_bn, !o->no_overlap, (int)o->bucket_kb);
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss
@@ -951,47 +960,45 @@ static void print_summary(const train_run *r)
     printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
 }
 
-/* s as a JSON string body: quotes, backslashes and control bytes escaped */
-static const char *json_str(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < len; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
-        else if (ch < 0x20)
-            o += (size_t)snprintf(buf + o, len - o, "\\u%04x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
+/* The --json line: the run's options and results (json.c escapes the
+ * strings: a model path or data name may hold quotes and backslashes). */
 static void print_json(const train_run *r, bd_status s)
 {
     const train_opts *o = r->o;
     const bd_train_result *res = &r->res;
-    char jdata[256], jaug[96];
-    printf("{\"status\":\"%s\",\"model\":\"%s\",\"data\":\"%s\",\"optimizer\":\"%s\","
-           "\"lr\":%g,\"batch\":%ld,\"test_accuracy\":%.6f,\"train_accuracy\":%.6f,"
-           "\"val_accuracy\":%.6f,\"final_loss\":%.6f,\"epochs\":%d,\"iterations\":%ld,"
-           "\"best_epoch\":%d,\"stopped_early\":%s,\"seconds\":%.4f,"
-           "\"total_seconds\":%.4f,\"seed\":%llu,\"threads\":%d,\"peak_rss_mb\":%.1f,"
-           "\"augment\":\"%s\",\"interrupted\":%s",
-           s == BD_OK ? "ok" : bd_status_name(s), o->net.model,
-           json_str(r->train.name, jdata, sizeof jdata), r->opt->ops->name,
-           (double)r->opt->cfg.lr, o->batch, (double)res->test_acc, (double)res->train_acc,
-           (double)res->val_acc, (double)res->final_loss, res->epochs, res->iters,
-           res->best_epoch, res->stopped_early ? "true" : "false", res->seconds, r->total_s,
-           (unsigned long long)o->seed, r->nthreads, (double)bd_peak_rss() / 1e6,
-           bd_augment_str(&o->aug, jaug, sizeof jaug), res->interrupted ? "true" : "false");
+    char jaug[96];
+    cJSON *j = cJSON_CreateObject();
+    if (!j) {
+        cli_json_print(NULL);
+        return;
+    }
+    cJSON_AddStringToObject(j, "status", s == BD_OK ? "ok" : bd_status_name(s));
+    cJSON_AddStringToObject(j, "model", o->net.model);
+    cJSON_AddStringToObject(j, "data", r->train.name);
+    cJSON_AddStringToObject(j, "optimizer", r->opt->ops->name);
+    cli_json_num(j, "lr", (double)r->opt->cfg.lr, "%g");
+    cJSON_AddNumberToObject(j, "batch", (double)o->batch);
+    cli_json_num(j, "test_accuracy", (double)res->test_acc, "%.6f");
+    cli_json_num(j, "train_accuracy", (double)res->train_acc, "%.6f");
+    cli_json_num(j, "val_accuracy", (double)res->val_acc, "%.6f");
+    cli_json_num(j, "final_loss", (double)res->final_loss, "%.6f");
+    cJSON_AddNumberToObject(j, "epochs", res->epochs);
+    cJSON_AddNumberToObject(j, "iterations", (double)res->iters);
+    cJSON_AddNumberToObject(j, "best_epoch", res->best_epoch);
+    cJSON_AddBoolToObject(j, "stopped_early", res->stopped_early);
+    cli_json_num(j, "seconds", res->seconds, "%.4f");
+    cli_json_num(j, "total_seconds", r->total_s, "%.4f");
+    cli_json_u64(j, "seed", o->seed);
+    cJSON_AddNumberToObject(j, "threads", r->nthreads);
+    cli_json_num(j, "peak_rss_mb", (double)bd_peak_rss() / 1e6, "%.1f");
+    cJSON_AddStringToObject(j, "augment", bd_augment_str(&o->aug, jaug, sizeof jaug));
+    cJSON_AddBoolToObject(j, "interrupted", res->interrupted);
     if (o->task != BD_TASK_CLASSIFY)
-        cli_json_task_metrics(&r->tm);
+        cli_json_task_metrics(j, &r->tm);
     else
-        cli_json_classes(&r->classes);
-    cli_json_diag(&r->diag);
-    printf("}\n");
+        cli_json_classes(j, &r->classes);
+    cli_json_diag(j, &r->diag);
+    cli_json_print(j);
 }
 
 /* The summary, the saved model (--save), the JSON line; the exit code. */

@@ -147,26 +147,29 @@ void cli_print_task_metrics(const task_metrics *m)
                (double)l->recall[k], (double)l->f1[k]);
 }
 
-void cli_json_task_metrics(const task_metrics *m)
+void cli_json_task_metrics(cJSON *o, const task_metrics *m)
 {
     if (m->task == BD_TASK_REGRESS) {
-        printf(",\"train_rmse\":%.6g,\"train_mae\":%.6g,\"train_r2\":%.6g",
-               (double)m->reg_train.rmse, (double)m->reg_train.mae, (double)m->reg_train.r2);
-        if (m->has_test)
-            printf(",\"test_rmse\":%.6g,\"test_mae\":%.6g,\"test_r2\":%.6g",
-                   (double)m->reg_test.rmse, (double)m->reg_test.mae, (double)m->reg_test.r2);
+        cli_json_num(o, "train_rmse", (double)m->reg_train.rmse, "%.6g");
+        cli_json_num(o, "train_mae", (double)m->reg_train.mae, "%.6g");
+        cli_json_num(o, "train_r2", (double)m->reg_train.r2, "%.6g");
+        if (m->has_test) {
+            cli_json_num(o, "test_rmse", (double)m->reg_test.rmse, "%.6g");
+            cli_json_num(o, "test_mae", (double)m->reg_test.mae, "%.6g");
+            cli_json_num(o, "test_r2", (double)m->reg_test.r2, "%.6g");
+        }
         return;
     }
     const bd_multilabel_metrics_t *l = m->has_test ? &m->ml_test : &m->ml_train;
-    printf(",\"train_exact_match\":%.6g,\"train_f1_macro\":%.6g",
-           (double)m->ml_train.exact_match, (double)m->ml_train.f1_macro);
-    if (m->has_test)
-        printf(",\"test_exact_match\":%.6g,\"test_f1_macro\":%.6g", (double)l->exact_match,
-               (double)l->f1_macro);
-    printf(",\"%s_f1\":[", m->has_test ? "test" : "train");
-    for (int k = 0; k < l->k; k++)
-        printf("%s%.6g", k ? "," : "", (double)l->f1[k]);
-    printf("]");
+    cli_json_num(o, "train_exact_match", (double)m->ml_train.exact_match, "%.6g");
+    cli_json_num(o, "train_f1_macro", (double)m->ml_train.f1_macro, "%.6g");
+    if (m->has_test) {
+        cli_json_num(o, "test_exact_match", (double)l->exact_match, "%.6g");
+        cli_json_num(o, "test_f1_macro", (double)l->f1_macro, "%.6g");
+    }
+    cJSON *f1 = cJSON_AddArrayToObject(o, m->has_test ? "test_f1" : "train_f1");
+    for (int k = 0; f1 && k < l->k; k++)
+        cJSON_AddItemToArray(f1, cli_json_value((double)l->f1[k], "%.6g"));
 }
 
 bd_status cli_load_images(const char *dir, const char *size, int channels, float test_split,

@@ -101,15 +101,21 @@ void cli_dist_report(int quiet)
     if (!dist_active() || !dist_is_root() || quiet)
         return;
     double sec;
-    long calls;
-    dist_reduce_stats(&sec, &calls);
-    printf("data parallel: %d ranks; %ld gradient allreduces, %.3f s in all (%.3f ms each "
-           "on rank 0)\n", dist_size(), calls, sec, calls ? 1e3 * sec / (double)calls : 0.0);
+    long steps;
+    int buckets, overlap;
+    dist_grad_stats(&sec, &steps, &buckets, &overlap);
+    printf("data parallel: %d ranks; %ld gradient allreduces (%d buckets each, %s), %.3f s "
+           "in all (%.3f ms each on rank 0)\n", dist_size(), steps, buckets,
+           overlap ? "overlapped with backward" : "after backward", sec,
+           steps ? 1e3 * sec / (double)steps : 0.0);
 }
 
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }
 
-void cli_dist_train_config(bd_train_config *cfg, int sync_bn) { dist_train_hooks(cfg, sync_bn); }
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb)
+{
+    dist_train_hooks(cfg, sync_bn, overlap, bucket_kb);
+}
 
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
 

@@ -174,28 +174,28 @@ void cli_print_confusion(const class_report *c)
         printf("worst class: %s, accuracy %.4f\n", label(c, w, nm, sizeof nm), class_acc(c, w));
 }
 
-void cli_json_classes(const class_report *c)
+void cli_json_classes(cJSON *o, const class_report *c)
 {
     if (!c->n)
         return;
-    printf(",\"class_counts\":[");
-    for (int k = 0; k < c->n; k++)
-        printf("%s%ld", k ? "," : "", c->count[k]);
-    printf("]");
+    cJSON *a = cJSON_AddArrayToObject(o, "class_counts");
+    for (int k = 0; a && k < c->n; k++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->count[k]));
     if (!c->have_confusion)
         return;
-    printf(",\"per_class_accuracy\":[");
-    for (int k = 0; k < c->n; k++)
-        printf("%s%.6f", k ? "," : "", class_acc(c, k));
-    printf("],\"confusion\":[");
-    for (int k = 0; k < c->n; k++) {
-        printf("%s[", k ? "," : "");
-        for (int j = 0; j < c->n; j++)
-            printf("%s%ld", j ? "," : "", c->confusion[(size_t)k * c->n + j]);
-        printf("]");
+    a = cJSON_AddArrayToObject(o, "per_class_accuracy");
+    for (int k = 0; a && k < c->n; k++)
+        cJSON_AddItemToArray(a, cli_json_value(class_acc(c, k), "%.6f"));
+    a = cJSON_AddArrayToObject(o, "confusion");
+    for (int k = 0; a && k < c->n; k++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; row && j < c->n; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)c->confusion[(size_t)k * c->n + j]));
+        cJSON_AddItemToArray(a, row);
     }
     int w = worst_class(c);
-    printf("],\"worst_class\":%d,\"worst_class_accuracy\":%.6f", w, w >= 0 ? class_acc(c, w) : -1.0);
+    cJSON_AddNumberToObject(o, "worst_class", w);
+    cli_json_num(o, "worst_class_accuracy", w >= 0 ? class_acc(c, w) : -1.0, "%.6f");
 }
 
 void cli_class_report_free(class_report *c)

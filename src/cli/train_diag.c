@@ -53,31 +53,15 @@ void cli_diag_run(diag_state *d, const bd_net *net, bd_task task, float lr, int 
     fflush(stdout);
 }
 
-/* s as a JSON string body */
-static void json_text(const char *s)
+void cli_json_diag(cJSON *o, const diag_state *d)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
+    cJSON *a = cJSON_AddArrayToObject(o, "diagnostics");
+    for (int i = 0; a && i < d->result.n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "code", d->result.d[i].code);
+        cJSON_AddStringToObject(e, "message", d->result.d[i].msg);
+        cJSON_AddItemToArray(a, e);
     }
-}
-
-void cli_json_diag(const diag_state *d)
-{
-    printf(",\"diagnostics\":[");
-    for (int i = 0; i < d->result.n; i++) {
-        printf("%s{\"code\":\"", i ? "," : "");
-        json_text(d->result.d[i].code);
-        printf("\",\"message\":\"");
-        json_text(d->result.d[i].msg);
-        printf("\"}");
-    }
-    printf("]");
 }
 
 void cli_diag_free(diag_state *d)

@@ -5,7 +5,8 @@
  * spin between calls), and it also spreads the memory-bound loops (im2col,
  * ReLU, pooling) over the cores.
  *
- * Determinism: the split into parts depends only on the thread count, and
+ * Determinism: the split into parts depends only on the thread count (a
+ * loop of n gets min(n, threads) parts: bd__split_parts, bd__split_range), and
  * every part writes its own outputs (a part's sums are added in part order
  * by the caller), so a seed and a thread count give the same numbers —
  * whichever thread happens to run a part.
@@ -35,7 +36,7 @@
 #include <sched.h>
 #endif
 
-#define MAX_THREADS 64
+#define MAX_THREADS BD__MAX_PARTS
 /* claim word: generation << 8 | next part; IDLE once every part is claimed */
 #define IDX_BITS 8
 #define IDX_MASK 0xffu
@@ -123,12 +124,22 @@ static int spin_while(atomic_uint *addr, unsigned val)
     return 0;
 }
 
-static void run_part(const pool *p, int part)
+/* the one formula of the split: part p of T gets [n p / T, n (p + 1) / T) */
+void bd__split_range(int n, int T, int p, int *lo, int *hi)
 {
-    const int n = p->n, T = p->nthreads;
-    const int lo = (int)((long)n * part / T), hi = (int)((long)n * (part + 1) / T);
-    if (lo < hi)
-        p->fn(p->ctx, lo, hi, part);
+    *lo = (int)((long)n * p / T);
+    *hi = (int)((long)n * (p + 1) / T);
+}
+
+/* A loop of n over nthreads threads has T = min(n, nthreads) parts (none
+ * empty); they are claim indices nthreads - T .. nthreads - 1, so a worker
+ * still knows a loop is over when the index reaches nthreads. */
+static void run_part(const pool *p, int idx)
+{
+    const int T = BD_MIN(p->n, p->nthreads), part = idx - (p->nthreads - T);
+    int lo, hi;
+    bd__split_range(p->n, T, part, &lo, &hi);
+    p->fn(p->ctx, lo, hi, part);
 }
 
 /* Claim one part of the loop named by w; -1 when none is left (or the loop
@@ -250,22 +261,26 @@ static void wait_done(pool *p)
     }
 }
 
+int bd__split_parts(int n) { return n <= 1 ? 1 : BD_MIN(bd__parts(), n); }
+
 void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
 {
     if (n <= 0)
         return;
-    if (bd__parts() == 1 || n == 1) {
+    if (bd__split_parts(n) == 1) {
         fn(ctx, 0, n, 0);
         return;
     }
     pool *p = &g_pool;
+    const int T = bd__split_parts(n);
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
-    atomic_store(&p->remaining, (unsigned)p->nthreads);
-    /* a new generation with part 0 next: the release store makes fn, ctx,
-     * n visible to whoever claims a part */
-    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS));
+    atomic_store(&p->remaining, (unsigned)T);
+    /* a new generation with its first part next: the release store makes
+     * fn, ctx, n visible to whoever claims a part */
+    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS) +
+                   (unsigned)(p->nthreads - T));
     run_claimed(p);
     wait_done(p);
 }

@@ -16,8 +16,6 @@ static struct {
     int rank, size;
     int local_size;       /* ranks on this node */
     bd_comm comm;
-    double reduce_s;      /* time in sum_f32 (the gradient sums) */
-    long reduce_calls;
 } D = {.size = 1, .local_size = 1};
 
 int dist_launched(void)
@@ -36,6 +34,15 @@ int dist_init(int *argc, char ***argv)
 {
     if (!dist_launched())
         return 0;
+    /* Two ranks: the gradient buckets' MPI_Iallreduce by recursive doubling
+     * (one exchange, both ranks add) instead of Open MPI's default for fewer
+     * than 4 ranks, a reduce to rank 0 then a broadcast (two transfers one
+     * after the other, rank 1 idle while rank 0 adds). With two ranks both
+     * send the whole block either way; with more, the default (ring) sends
+     * less. A user's own setting (mpirun --mca ..., -x) is kept. */
+    const char *np = getenv("OMPI_COMM_WORLD_SIZE");
+    if (np && !strcmp(np, "2"))
+        setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "4", 0);
     int provided = 0;
     /* only the main thread calls MPI (the thread pool never does) */
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
@@ -57,6 +64,7 @@ void dist_finalize(void)
     if (D.started)
         MPI_Finalize();
     D.started = 0;
+    dist_grad_free();
 }
 
 int dist_active(void) { return D.started && D.size > 1; }
@@ -88,18 +96,9 @@ static bd_status sum_f64(void *ud, double *x, size_t n)
     return allreduce(x, n, MPI_DOUBLE, sizeof(double));
 }
 
-/* The trainer's hooks: the gradient block (timed, for the report and the
- * benchmark), the step's and the evaluations' doubles, the BatchNorm
+/* The trainer's hooks: the gradient block in buckets with the step's loss
+ * and stop vote (grad_sum.c), the evaluations' doubles, the BatchNorm
  * running averages (averaged: each rank's came from its own rows). */
-static bd_status on_grad(void *ud, float *g, size_t n)
-{
-    double t0 = MPI_Wtime();
-    bd_status s = allreduce(g, n, MPI_FLOAT, sizeof(float));
-    D.reduce_s += MPI_Wtime() - t0;
-    D.reduce_calls++;
-    return s;
-}
-
 static bd_status on_sum(void *ud, double *v, int n) { return sum_f64(ud, v, (size_t)n); }
 
 static bd_status on_state(void *ud, float *st, size_t n)
@@ -111,13 +110,13 @@ static bd_status on_state(void *ud, float *st, size_t n)
     return s;
 }
 
-void dist_train_hooks(bd_train_config *cfg, int sync_bn)
+void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb)
 {
     if (!dist_active())
         return;
     cfg->rank = D.rank;
     cfg->nranks = D.size;
-    cfg->on_grad = on_grad;
+    dist_grad_hooks(cfg, overlap, bucket_kb);
     cfg->on_sum = on_sum;
     /* with --sync-bn the running averages are equal on every rank already */
     cfg->on_state = sync_bn ? NULL : on_state;
@@ -186,12 +185,6 @@ void dist_abort(int code)
     if (D.started)
         MPI_Abort(MPI_COMM_WORLD, code);
     exit(code);
-}
-
-void dist_reduce_stats(double *seconds, long *calls)
-{
-    *seconds = D.reduce_s;
-    *calls = D.reduce_calls;
 }
 
 uint64_t dist_crc(uint64_t crc, const void *data, size_t len)

@@ -23,10 +23,11 @@ int dist_is_root(void);
 /* The library's view of the group: rank, size and MPI_Allreduce sums;
  * NULL when not active. sync_bn is copied into it. */
 const bd_comm *dist_comm(int sync_bn);
-/* Fill the trainer's data-parallel fields (rank, nranks, on_grad: the
- * gradient block's MPI_Allreduce, on_sum, on_state: BatchNorm running
- * averages averaged, sync_bn); nothing when not active. */
-void dist_train_hooks(bd_train_config *cfg, int sync_bn);
+/* Fill the trainer's data-parallel fields (rank, nranks; on_grad_part and
+ * on_grad: the gradient block's sum in buckets of bucket_kb KB (0: 256),
+ * overlapped with backward unless overlap is 0, see grad_sum.c; on_sum; on_state: BatchNorm running
+ * averages averaged; sync_bn); nothing when not active. */
+void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb);
 /* Threads per process when --threads is not given: the cores this process
  * may run on, shared with the other ranks on its node (MPI_COMM_TYPE_SHARED),
  * at least 1; 0 (all cores) when not active. */
@@ -41,8 +42,13 @@ int dist_any(int failed);
 /* End the whole job now with `code` (a rank failing alone while the others
  * may wait for it in a sum: MPI_Abort, never a hang). */
 void dist_abort(int code) __attribute__((noreturn));
-/* Seconds spent in the gradient sums and how many (for the benchmark). */
-void dist_reduce_stats(double *seconds, long *calls);
+/* grad_sum.c: set cfg's on_grad_part and on_grad; the seconds spent in
+ * MPI on the gradient sums (starting, testing, waiting), the steps, the
+ * buckets of the last step, and whether they were overlapped (for the
+ * report and the benchmark); the buffers freed (at MPI_Finalize). */
+void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb);
+void dist_grad_stats(double *seconds, long *steps, int *buckets, int *overlap);
+void dist_grad_free(void);
 
 /* Checksums for dist_check_same (zlib's CRC-32, 64-bit by chaining). */
 uint64_t dist_crc(uint64_t crc, const void *data, size_t len);

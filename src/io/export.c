@@ -154,72 +154,147 @@ static bd_status check_layers(const bd_net *net)
 {
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
-        if (l->kind == BD_LAYER_RESBLOCK)
-            return bd_error(BD_ERR_ARG, "%s: residual blocks are not supported by the C export "
-                            "(dense and conv layers, pools, BatchNorm, activations, Dropout are)",
-                            l->name);
-        if (!bd__layer_op(l->kind))
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        if (!op)
             return bd_error(BD_ERR_ARG, "%s: layer kind %d is not supported by the C export",
                             l->name, (int)l->kind);
+        if (!op->emit_c)
+            return bd_error(BD_ERR_ARG, "%s: %s layers are not supported by the C export "
+                            "(dense and conv layers, pools, BatchNorm, activations, Dropout are)",
+                            l->name, op->name);
     }
     return BD_OK;
 }
 
-/* one layer's call in the predict function: from `in` to `out` */
-static void put_call(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+/* ---- the op rows' emitters: one layer's call in the predict function,
+ * from `in` to `out`; the weights of layer i are <P>_l<i>_W, _b, _s0, _s1 */
+
+void bd__emit_affine(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
                      const char *out)
 {
-    const int HW = l->in_h * l->in_w;
-    switch (l->kind) {
-    case BD_LAYER_AFFINE:
-        fprintf(f, "    %s_affine(%s, %s, %s_l%d_W, %s_l%d_b, %d, %d);\n", P, out, in, P, i, P, i,
-                l->in_size, l->out_size);
-        break;
-    case BD_LAYER_CONV2D:
-        fprintf(f, "    %s_conv(%s, %s, %s_l%d_W, %s_l%d_b, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
-                P, out, in, P, i, P, i, l->in_c, l->in_h, l->in_w, l->out_c, l->k, l->stride,
-                l->pad, l->out_h, l->out_w);
-        break;
-    case BD_LAYER_MAXPOOL:
-    case BD_LAYER_AVGPOOL:
-        fprintf(f, "    %s_pool(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", P, out, in,
-                l->in_c, l->in_h, l->in_w, l->k, l->stride, l->pad, l->out_h, l->out_w,
-                l->kind == BD_LAYER_AVGPOOL);
-        break;
-    case BD_LAYER_GAP:
-        fprintf(f, "    %s_gap(%s, %s, %d, %d);\n", P, out, in, l->in_c, HW);
-        break;
-    case BD_LAYER_BATCHNORM:
-        fprintf(f, "    %s_bn(%s, %s, %s_l%d_W, %s_l%d_b, %s_l%d_s0, %s_l%d_s1, %af, %d, 1);\n", P,
-                out, in, P, i, P, i, P, i, P, i, (double)l->p1, l->in_size);
-        break;
-    case BD_LAYER_BATCHNORM2D:
-        fprintf(f, "    %s_bn(%s, %s, %s_l%d_W, %s_l%d_b, %s_l%d_s0, %s_l%d_s1, %af, %d, %d);\n",
-                P, out, in, P, i, P, i, P, i, P, i, (double)l->p1, l->in_c, HW);
-        break;
-    case BD_LAYER_RELU:
-    case BD_LAYER_SIGMOID:
-    case BD_LAYER_TANH:
-    case BD_LAYER_LEAKY_RELU:
-    case BD_LAYER_ELU:
-    case BD_LAYER_RRELU: {
-        int kind = l->kind == BD_LAYER_RELU      ? 0
-                   : l->kind == BD_LAYER_SIGMOID ? 1
-                   : l->kind == BD_LAYER_TANH    ? 2
-                   : l->kind == BD_LAYER_ELU     ? 4
-                                                 : 3;
-        float a = l->kind == BD_LAYER_RRELU ? 0.5f * (l->p0 + l->p1) : l->p0;
-        fprintf(f, "    %s_act(%s, %s, %d, %d, %af);\n", P, out, in, l->in_size, kind, (double)a);
-        break;
-    }
-    case BD_LAYER_PRELU:
-        fprintf(f, "    %s_prelu(%s, %s, %s_l%d_W, %d, 1);\n", P, out, in, P, i, l->in_size);
-        break;
-    default: /* Dropout (identity at evaluation), Flatten (same values) */
-        fprintf(f, "    for (int i = 0; i < %d; i++) /* %s: identity */\n        %s[i] = %s[i];\n",
-                l->in_size, l->name, out, in);
-        break;
-    }
+    fprintf(f, "    %s_affine(%s, %s, %s_l%d_W, %s_l%d_b, %d, %d);\n", P, out, in, P, i, P, i,
+            l->in_size, l->out_size);
+}
+
+void bd__emit_conv(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out)
+{
+    fprintf(f, "    %s_conv(%s, %s, %s_l%d_W, %s_l%d_b, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", P,
+            out, in, P, i, P, i, l->in_c, l->in_h, l->in_w, l->out_c, l->k, l->stride, l->pad,
+            l->out_h, l->out_w);
+}
+
+static void emit_pool(FILE *f, const char *P, const bd_layer *l, const char *in,
+                      const char *out, int avg)
+{
+    fprintf(f, "    %s_pool(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", P, out, in, l->in_c,
+            l->in_h, l->in_w, l->k, l->stride, l->pad, l->out_h, l->out_w, avg);
+}
+
+void bd__emit_maxpool(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out)
+{
+    (void)i;
+    emit_pool(f, P, l, in, out, 0);
+}
+
+void bd__emit_avgpool(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out)
+{
+    (void)i;
+    emit_pool(f, P, l, in, out, 1);
+}
+
+void bd__emit_gap(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                  const char *out)
+{
+    (void)i;
+    fprintf(f, "    %s_gap(%s, %s, %d, %d);\n", P, out, in, l->in_c, l->in_h * l->in_w);
+}
+
+/* BatchNorm in evaluation form over C channels of HW values (eps is p1) */
+static void emit_bn(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                    const char *out, int C, int HW)
+{
+    fprintf(f, "    %s_bn(%s, %s, %s_l%d_W, %s_l%d_b, %s_l%d_s0, %s_l%d_s1, %af, %d, %d);\n", P,
+            out, in, P, i, P, i, P, i, P, i, (double)l->p1, C, HW);
+}
+
+void bd__emit_bn(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                 const char *out)
+{
+    emit_bn(f, P, l, i, in, out, l->in_size, 1);
+}
+
+void bd__emit_bn2d(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out)
+{
+    emit_bn(f, P, l, i, in, out, l->in_c, l->in_h * l->in_w);
+}
+
+/* <P>_act's kind: 0 relu, 1 sigmoid, 2 tanh, 3 leaky (slope a), 4 elu (alpha a) */
+static void emit_act(FILE *f, const char *P, const bd_layer *l, const char *in,
+                     const char *out, int kind, float a)
+{
+    fprintf(f, "    %s_act(%s, %s, %d, %d, %af);\n", P, out, in, l->in_size, kind, (double)a);
+}
+
+void bd__emit_relu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 0, l->p0);
+}
+
+void bd__emit_sigmoid(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                      const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 1, l->p0);
+}
+
+void bd__emit_tanh(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 2, l->p0);
+}
+
+void bd__emit_leaky_relu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                         const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 3, l->p0);
+}
+
+/* RReLU at evaluation: a Leaky ReLU with the mean slope */
+void bd__emit_rrelu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                    const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 3, 0.5f * (l->p0 + l->p1));
+}
+
+void bd__emit_elu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                  const char *out)
+{
+    (void)i;
+    emit_act(f, P, l, in, out, 4, l->p0);
+}
+
+void bd__emit_prelu(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                    const char *out)
+{
+    fprintf(f, "    %s_prelu(%s, %s, %s_l%d_W, %d, 1);\n", P, out, in, P, i, l->in_size);
+}
+
+/* Dropout (the identity at evaluation), Flatten (the same values) */
+void bd__emit_copy(FILE *f, const char *P, const bd_layer *l, int i, const char *in,
+                   const char *out)
+{
+    (void)P, (void)i;
+    fprintf(f, "    for (int i = 0; i < %d; i++) /* %s: identity */\n        %s[i] = %s[i];\n",
+            l->in_size, l->name, out, in);
 }
 
 static bd_status write_header(const bd_net *net, FILE *f, const char *P, const char *path)
@@ -266,7 +341,7 @@ static bd_status write_header(const bd_net *net, FILE *f, const char *P, const c
     for (int i = 0; i < net->nlayers; i++) {
         fprintf(f, "    /* %s: %d -> %d */\n", net->layers[i].name, net->layers[i].in_size,
                 net->layers[i].out_size);
-        put_call(f, P, &net->layers[i], i, "in", "y");
+        bd__layer_op(net->layers[i].kind)->emit_c(f, P, &net->layers[i], i, "in", "y");
         fprintf(f, "    in = y;\n    y = y == %s_buf[0] ? %s_buf[1] : %s_buf[0];\n", P, P, P);
     }
     fprintf(f, "    if (out)\n        for (int k = 0; k < %d; k++)\n            out[k] = in[k];\n",

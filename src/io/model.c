@@ -49,8 +49,9 @@ int bd__model_tensors(const bd_net *net, bd__st_out *out, int max)
             if (out && n < max) {
                 bd__st_out *o = &out[n];
                 memset(o, 0, sizeof *o);
-                snprintf(o->name, sizeof o->name, "%s.%s", l->name,
-                         nm[k] ? nm[k] : (k < 2 ? (k ? "p1" : "p0") : (k == 2 ? "s0" : "s1")));
+                /* every row names its non-empty views (test_layers.c
+                 * op_rows_complete checks it) */
+                snprintf(o->name, sizeof o->name, "%s.%s", l->name, nm[k] ? nm[k] : "?");
                 o->ndim = v[k]->ndim;
                 memcpy(o->shape, v[k]->shape, sizeof o->shape);
                 o->data = v[k]->data;

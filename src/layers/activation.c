@@ -95,11 +95,18 @@ static void relu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_relu_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
-    bd__maybe_break(BD_LAYER_RELU, bd_f32(&l->dx), n);
 }
 
 const bd_layer_op bd__op_relu = {
-    .name = "Relu", .kink = 1, .forward = relu_fwd, .backward = relu_bwd};
+    .name = "Relu",
+    .token = "relu",
+    .act = 1,
+    .relu_like = 1,
+    .emit_c = bd__emit_relu,
+    .kink = 1,
+    .forward = relu_fwd,
+    .backward = relu_bwd,
+};
 
 static void sigmoid_fwd(bd_layer *l, int B)
 {
@@ -112,11 +119,16 @@ static void sigmoid_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_sigmoid_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
-    bd__maybe_break(BD_LAYER_SIGMOID, bd_f32(&l->dx), n);
 }
 
 const bd_layer_op bd__op_sigmoid = {
-    .name = "Sigmoid", .forward = sigmoid_fwd, .backward = sigmoid_bwd};
+    .name = "Sigmoid",
+    .token = "sigmoid",
+    .act = 1,
+    .emit_c = bd__emit_sigmoid,
+    .forward = sigmoid_fwd,
+    .backward = sigmoid_bwd,
+};
 
 /* ---- the variants of seed 002 ("ReLU를 보완하기 위한 변형들"): tanh, Leaky
  * ReLU, PReLU, RReLU, ELU. The kinked ones decide the branch from the input
@@ -278,10 +290,16 @@ static void tanh_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_tanh_backward(bd_f32(&l->dx), dy, bd_f32(&l->out), n);
-    bd__maybe_break(BD_LAYER_TANH, bd_f32(&l->dx), n);
 }
 
-const bd_layer_op bd__op_tanh = {.name = "Tanh", .forward = tanh_fwd, .backward = tanh_bwd};
+const bd_layer_op bd__op_tanh = {
+    .name = "Tanh",
+    .token = "tanh",
+    .act = 1,
+    .emit_c = bd__emit_tanh,
+    .forward = tanh_fwd,
+    .backward = tanh_bwd,
+};
 
 static void leaky_fwd(bd_layer *l, int B)
 {
@@ -294,12 +312,22 @@ static void leaky_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_leaky_relu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), l->p0, n);
-    bd__maybe_break(BD_LAYER_LEAKY_RELU, bd_f32(&l->dx), n);
 }
 
 const bd_layer_op bd__op_leaky_relu = {
-    .name = "LeakyRelu", .kink = 1, .def_p0 = 0.01f, .check = bd__check_slope,
-    .forward = leaky_fwd, .backward = leaky_bwd};
+    .name = "LeakyRelu",
+    .token = "leaky_relu",
+    .alias = "leakyrelu",
+    .keys = {{"slope", BD__CONF_P0}},
+    .act = 1,
+    .relu_like = 1,
+    .emit_c = bd__emit_leaky_relu,
+    .kink = 1,
+    .def_p0 = 0.01f,
+    .check = bd__check_slope,
+    .forward = leaky_fwd,
+    .backward = leaky_bwd,
+};
 
 /* PReLU: slopes a [D] are the layer's parameter, in W (no b, no decay) */
 static size_t prelu_params(const bd_layer *l) { return (size_t)l->in_size; }
@@ -328,13 +356,15 @@ static void prelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     float *dx = need_dx ? bd_f32(&l->dx) : NULL;
     bd_prelu_backward(dx, bd_f32(&l->dW), dy, bd_f32(l->in), bd_f32(&l->W), B, l->in_size);
-    bd__maybe_break(BD_LAYER_PRELU, bd_f32(&l->dW), l->dW.size);
-    if (dx)
-        bd__maybe_break(BD_LAYER_PRELU, dx, (size_t)B * l->in_size);
 }
 
 const bd_layer_op bd__op_prelu = {
     .name = "Prelu",
+    .token = "prelu",
+    .keys = {{"slope", BD__CONF_P0}},
+    .act = 1,
+    .relu_like = 1,
+    .emit_c = bd__emit_prelu,
     .kink = 1,
     .pname = {"a", NULL},
     .def_p0 = 0.25f,
@@ -374,11 +404,15 @@ static void rrelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_rrelu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), bd_f32(&l->aux), n);
-    bd__maybe_break(BD_LAYER_RRELU, bd_f32(&l->dx), n);
 }
 
 const bd_layer_op bd__op_rrelu = {
     .name = "Rrelu",
+    .token = "rrelu",
+    .keys = {{"lower", BD__CONF_P0}, {"upper", BD__CONF_P1}},
+    .act = 1,
+    .relu_like = 1,
+    .emit_c = bd__emit_rrelu,
     .kink = 1,
     .def_p0 = 1.0f / 8.0f,
     .def_p1 = 1.0f / 3.0f,
@@ -399,9 +433,18 @@ static void elu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     size_t n = (size_t)B * l->out_size;
     bd_elu_backward(bd_f32(&l->dx), dy, bd_f32(l->in), bd_f32(&l->out), l->p0, n);
-    bd__maybe_break(BD_LAYER_ELU, bd_f32(&l->dx), n);
 }
 
 const bd_layer_op bd__op_elu = {
-    .name = "Elu", .kink = 1, .def_p0 = 1.0f, .check = bd__check_elu,
-    .forward = elu_fwd, .backward = elu_bwd};
+    .name = "Elu",
+    .token = "elu",
+    .keys = {{"alpha", BD__CONF_P0}},
+    .act = 1,
+    .relu_like = 1,
+    .emit_c = bd__emit_elu,
+    .kink = 1,
+    .def_p0 = 1.0f,
+    .check = bd__check_elu,
+    .forward = elu_fwd,
+    .backward = elu_bwd,
+};

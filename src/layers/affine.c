@@ -135,11 +135,13 @@ static void affine_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     bd_affine_backward(need_dx ? bd_f32(&l->dx) : NULL, bd_f32(&l->dW), bd_f32(&l->db), dy,
                        bd_f32(l->in), bd_f32(&l->W), B, l->in_size, l->out_size);
-    bd__maybe_break(BD_LAYER_AFFINE, bd_f32(&l->dW), l->dW.size);
 }
 
 const bd_layer_op bd__op_affine = {
     .name = "Affine",
+    .token = "affine",
+    .keys = {{"units", BD__CONF_UNITS}},
+    .emit_c = bd__emit_affine,
     .pname = {"W", "b"},
     .decay = 1,
     .shape = affine_shape,

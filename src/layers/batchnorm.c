@@ -174,11 +174,13 @@ BD_HOT static void bn_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         size_t o = (size_t)r * D;
         dx_row(dx + o, dy + o, xh + o, gamma, istd, sb, sg, invB, D);
     }
-    bd__maybe_break(BD_LAYER_BATCHNORM, dx, (size_t)B * D);
 }
 
 const bd_layer_op bd__op_batchnorm = {
     .name = "BatchNorm",
+    .token = "batchnorm",
+    .keys = {{"momentum", BD__CONF_P0}, {"eps", BD__CONF_P1}},
+    .emit_c = bd__emit_bn,
     .pname = {"gamma", "beta"},
     .sname = {"running_mean", "running_var"},
     .decay = 0,

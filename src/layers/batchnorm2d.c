@@ -294,12 +294,13 @@ static void bn2d_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     bd__bn2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(&l->aux),
                       bd_f32(&l->aux2), bd_f32(&l->W), l->net->training, B, l->in_c,
                       l->in_h * l->in_w, l->net);
-    if (dx)
-        bd__maybe_break(BD_LAYER_BATCHNORM2D, dx, (size_t)B * l->in_size);
 }
 
 const bd_layer_op bd__op_batchnorm2d = {
     .name = "BatchNorm2d",
+    .token = "batchnorm2d",
+    .keys = {{"momentum", BD__CONF_P0}, {"eps", BD__CONF_P1}},
+    .emit_c = bd__emit_bn2d,
     .pname = {"gamma", "beta"},
     .sname = {"running_mean", "running_var"},
     .def_p0 = 0.9f,

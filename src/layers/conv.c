@@ -41,12 +41,18 @@ static size_t col_positions(const bd_conv_geom *g)
     return (size_t)g->OH * (bd__conv_wide_applies(g) ? g->W : g->OW);
 }
 
+/* parts the backward's batch can be split into, whatever the thread count
+ * later: the partial sums are sized for this many */
+static int max_parts(const bd_conv_geom *g) { return BD_MIN(g->B, BD__MAX_PARTS); }
+
 size_t bd_conv2d_scratch(const bd_conv_geom *g)
 {
     const size_t CKK = (size_t)g->C * g->K * g->K, L = col_positions(g);
-    /* columns, partial dW and db, the masked gradient of a fused ReLU (the
-     * wide kernels' widened output and gradient) */
-    return (size_t)g->B * (CKK * L + (size_t)g->F * CKK + g->F + (size_t)g->F * L);
+    /* columns and the masked gradient of a fused ReLU (the wide kernels'
+     * widened output and gradient) per sample, partial dW and db per part
+     * of the backward (at most one per sample, at most BD__MAX_PARTS) */
+    return (size_t)g->B * (CKK * L + (size_t)g->F * L) +
+           (size_t)max_parts(g) * ((size_t)g->F * CKK + g->F);
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -212,7 +218,7 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
     /* the partial sums and the masks come after every sample's columns
      * block, at the offsets bd_conv2d_scratch sized */
     a.part = scratch + (size_t)g->B * a.CKK * L;
-    a.mask = a.part + (size_t)g->B * ((size_t)g->F * a.CKK + g->F);
+    a.mask = a.part + (size_t)max_parts(g) * ((size_t)g->F * a.CKK + g->F);
     return a;
 }
 
@@ -279,15 +285,16 @@ void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
 /* backward, one pass by samples. For each sample of the part: its columns,
  * the part's partial dW += dy_b · col_bᵀ and db += Σ_p dy_b, then (if dx is
  * wanted) dcol_b = Wᵀ · dy_b over the same columns block and col2im into
- * dx_b. The partial sums of the part starting at sample lo live at
- * part + lo * (F*C*K*K + F), so parts never share a buffer. */
+ * dx_b. Part p's partial sums live at part + p * (F*C*K*K + F), so parts
+ * never share a buffer. */
 BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
     const bd_conv_geom *g = a->g, g1 = one_sample(g);
     const int F = g->F;
     float *col = a->col + (size_t)lo * a->colsz;
-    float *pdW = a->part + (size_t)lo * ((size_t)F * a->CKK + F), *pdb = pdW + (size_t)F * a->CKK;
+    float *pdW = a->part + (size_t)part * ((size_t)F * a->CKK + F);
+    float *pdb = pdW + (size_t)F * a->CKK;
     memset(pdb, 0, (size_t)F * sizeof(float));
     if (a->wide) {
         float *dyw = a->mask + (size_t)lo * a->maskz;
@@ -346,16 +353,11 @@ void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const
     bd__parallel_for(g->B, bwd_part, &a);
     /* the parts' sums, added in part order: the same numbers for a given
      * thread count */
-    const int T = bd__parts(); /* bd__parallel_for's split; a serial loop is one part at 0 */
+    const int T = bd__split_parts(g->B); /* bd__parallel_for's parts, none empty */
     const size_t nw = (size_t)g->F * a.CKK, stride = nw + (size_t)g->F;
-    int first = 1;
     for (int p = 0; p < T; p++) {
-        const int lo = (int)((long)g->B * p / T), hi = (int)((long)g->B * (p + 1) / T);
-        if (lo == hi)
-            continue;
-        const float *pdW = a.part + (size_t)lo * stride, *pdb = pdW + nw;
-        if (first) {
-            first = 0;
+        const float *pdW = a.part + (size_t)p * stride, *pdb = pdW + nw;
+        if (p == 0) {
             memcpy(dW, pdW, nw * sizeof(float));
             if (db)
                 memcpy(db, pdb, (size_t)g->F * sizeof(float));
@@ -436,11 +438,14 @@ static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     float *dx = need_dx ? bd_f32(&l->dx) : NULL;
     bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
                         l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g);
-    bd__maybe_break(BD_LAYER_CONV2D, bd_f32(&l->dW), l->dW.size);
 }
 
 const bd_layer_op bd__op_conv2d = {
     .name = "Conv",
+    .token = "conv",
+    .keys = {{"filters", BD__CONF_UNITS}, {"kernel", BD__CONF_K}, {"stride", BD__CONF_STRIDE},
+             {"pad", BD__CONF_PAD}},
+    .emit_c = bd__emit_conv,
     .pname = {"W", "b"},
     .decay = 1,
     .fuse_relu = 1,

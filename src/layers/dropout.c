@@ -79,11 +79,13 @@ static void dropout_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     } else {
         memcpy(dx, dy, n * sizeof(float));
     }
-    bd__maybe_break(BD_LAYER_DROPOUT, dx, n);
 }
 
 const bd_layer_op bd__op_dropout = {
     .name = "Dropout",
+    .token = "dropout",
+    .keys = {{"p", BD__CONF_P0}},
+    .emit_c = bd__emit_copy,
     .def_p0 = 0.5f,
     .check = bd__check_dropout,
     .aux_cols = dropout_aux_cols,

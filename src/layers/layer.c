@@ -1,7 +1,11 @@
 /* layer.c — the op table: every layer kind's row, by kind. Adding a layer
  * kind means its kernels and op row in a file of its own, an enum value in
- * badak.h and one line here. */
+ * badak.h and one line here: the row carries everything else the library
+ * knows of the kind (its description token and keys, model-file names, C
+ * export, init family), so no other table lists kinds. */
 #include "internal.h"
+
+#include <strings.h>
 
 static const bd_layer_op *const OPS[BD_LAYER_KIND_COUNT] = {
     [BD_LAYER_AFFINE] = &bd__op_affine,
@@ -36,24 +40,26 @@ const char *bd_layer_kind_name(bd_layer_kind k)
     return op ? op->name : "?";
 }
 
-/* ---- the deliberate bug of the gradient-check tests */
-
-static int g_broken[BD_LAYER_KIND_COUNT];
-
-void bd_debug_break_backward(bd_layer_kind kind, int broken)
+int bd__kind_by_token(const char *s, int names, bd_layer_kind *kind)
 {
-    if ((int)kind >= 0 && kind < BD_LAYER_KIND_COUNT)
-        g_broken[kind] = broken;
+    for (int k = 0; s && k < BD_LAYER_KIND_COUNT; k++) {
+        const bd_layer_op *op = OPS[k];
+        if (!op)
+            continue;
+        if (!strcasecmp(s, op->token) || (op->alias && !strcasecmp(s, op->alias)) ||
+            (names && !strcasecmp(s, op->name))) {
+            *kind = (bd_layer_kind)k;
+            return 1;
+        }
+    }
+    return 0;
 }
 
-int bd__backward_broken(bd_layer_kind kind) { return g_broken[kind]; }
-
-int bd__fuse = 1;
-
-void bd__maybe_break(bd_layer_kind kind, float *g, size_t n)
+bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind)
 {
-    if (!g_broken[kind] || !g)
-        return;
-    for (size_t i = 0; i < n; i++)
-        g[i] *= 1.5f;
+    if (!s || !kind)
+        return bd_error(BD_ERR_ARG, "bd_parse_layer_kind: %s is NULL", !s ? "the name" : "kind");
+    if (bd__kind_by_token(s, 1, kind))
+        return BD_OK;
+    return bd_error(BD_ERR_ARG, "unknown layer kind '%s'", s);
 }

@@ -238,7 +238,6 @@ static void maxpool_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     bd_conv_geom g = bd__geom(l, B);
     bd_maxpool_backward(bd_f32(&l->dx), dy, (const int32_t *)l->aux.data, &g);
-    bd__maybe_break(BD_LAYER_MAXPOOL, bd_f32(&l->dx), (size_t)B * l->in_size);
 }
 
 /* Which input each window picked: a step that changes it crosses a kink. */
@@ -254,6 +253,9 @@ static uint64_t maxpool_kinks(const bd_layer *l, int B, uint64_t h)
 
 const bd_layer_op bd__op_maxpool = {
     .name = "MaxPool",
+    .token = "maxpool",
+    .keys = {{"kernel", BD__CONF_K}, {"stride", BD__CONF_STRIDE}},
+    .emit_c = bd__emit_maxpool,
     .kink = 1,
     .shape = pool_shape,
     .aux_cols = maxpool_aux,
@@ -274,11 +276,13 @@ static void avgpool_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         return;
     bd_conv_geom g = bd__geom(l, B);
     bd_avgpool_backward(bd_f32(&l->dx), dy, &g);
-    bd__maybe_break(BD_LAYER_AVGPOOL, bd_f32(&l->dx), (size_t)B * l->in_size);
 }
 
 const bd_layer_op bd__op_avgpool = {
     .name = "AvgPool",
+    .token = "avgpool",
+    .keys = {{"kernel", BD__CONF_K}, {"stride", BD__CONF_STRIDE}},
+    .emit_c = bd__emit_avgpool,
     .shape = pool_shape,
     .forward = avgpool_fwd,
     .backward = avgpool_bwd,
@@ -318,11 +322,12 @@ BD_HOT static void gap_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     for (size_t bc = 0; bc < (size_t)B * l->in_c; bc++)
         for (int p = 0; p < HW; p++)
             dx[bc * HW + p] = dy[bc] * inv;
-    bd__maybe_break(BD_LAYER_GAP, dx, (size_t)B * l->in_size);
 }
 
 const bd_layer_op bd__op_gap = {
     .name = "GlobalAvgPool",
+    .token = "gap",
+    .emit_c = bd__emit_gap,
     .shape = gap_shape,
     .forward = gap_fwd,
     .backward = gap_bwd,
@@ -347,11 +352,12 @@ static void flatten_bwd(bd_layer *l, const float *dy, int B, int need_dx)
     if (!need_dx)
         return;
     memcpy(l->dx.data, dy, (size_t)B * l->in_size * sizeof(float));
-    bd__maybe_break(BD_LAYER_FLATTEN, bd_f32(&l->dx), (size_t)B * l->in_size);
 }
 
 const bd_layer_op bd__op_flatten = {
     .name = "Flatten",
+    .token = "flatten",
+    .emit_c = bd__emit_copy,
     .shape = flatten_shape,
     .forward = flatten_fwd,
     .backward = flatten_bwd,

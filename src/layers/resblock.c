@@ -211,7 +211,6 @@ static void res_bwd(bd_layer *l, const float *dy, int B, int need_dx)
         for (size_t i = 0; i < nin; i++)
             dx[i] += q.t1[i];
     }
-    bd__maybe_break(BD_LAYER_RESBLOCK, bd_f32(&l->dW), l->dW.size);
 }
 
 /* Both ReLUs: the sign of r1 (before it, a1) and of the output (a2 + sc). */
@@ -228,6 +227,9 @@ static uint64_t res_kinks(const bd_layer *l, int B, uint64_t h)
 
 const bd_layer_op bd__op_resblock = {
     .name = "ResBlock",
+    .token = "resblock",
+    .keys = {{"channels", BD__CONF_UNITS}, {"stride", BD__CONF_STRIDE},
+             {"momentum", BD__CONF_P0}, {"eps", BD__CONF_P1}},
     .pname = {"W", "bn"},
     .sname = {"running", NULL},
     .decay = 1,

@@ -249,13 +249,19 @@ bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
     /* a ReLU right after a layer that can apply it is fused into it */
     for (int i = 1; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i], *prev = l - 1;
-        prev->relu_after = l->fused = bd__fuse && l->kind == BD_LAYER_RELU &&
+        prev->relu_after = l->fused = l->kind == BD_LAYER_RELU &&
                                       bd__layer_op(prev->kind)->fuse_relu && !prev->fused;
     }
     net->built = 1;
     bd_net_init_weights(net, init, rng);
     bd_rng_seed(&net->rng, bd_rng_u64(rng)); /* the layers' own stream */
     return BD_OK;
+}
+
+void bd__net_unfuse(bd_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        net->layers[i].relu_after = net->layers[i].fused = 0;
 }
 
 static bd_status alloc_rows(bd_tensor *t, bd_dtype dt, int rows, int cols)
@@ -496,7 +502,54 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
     return BD_OK;
 }
 
-bd_status bd_net_backward(bd_net *net)
+/* ---- the deliberate bug of the gradient-check tests (bd_debug_break_backward):
+ * applied here, once, after a layer's backward, so no layer carries it. */
+
+_Static_assert(BD_LAYER_KIND_COUNT <= 32, "bd_net.broken has a bit per layer kind");
+
+void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
+{
+    if (!net || (int)kind < 0 || kind >= BD_LAYER_KIND_COUNT)
+        return;
+    if (broken)
+        net->broken |= 1u << kind;
+    else
+        net->broken &= ~(1u << kind);
+}
+
+/* Scale by 1.5 what layer l's backward gave if its kind is broken: its
+ * parameter gradient dW and the input gradient it passes on (l->dx, or for
+ * a fused ReLU the dy the layer before will mask). */
+static void break_backward(const bd_net *net, bd_layer *l, float *dy, int B, int need_dx)
+{
+    if (!(net->broken & (1u << l->kind)))
+        return;
+    float *g[2] = {bd_f32(&l->dW), NULL};
+    size_t n[2] = {l->dW.data ? l->dW.size : 0, 0};
+    if (need_dx)
+        g[1] = l->fused ? dy : bd_f32(&l->dx), n[1] = (size_t)B * l->in_size;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < n[k]; j++)
+            g[k][j] *= 1.5f;
+}
+
+
+/* λW (L2) and λ₁ sign(W) (L1), the regularisation term's gradient, added to
+ * one layer's dW (scaled by `part`, as its loss gradient). */
+static void decay_grad(const bd_net *net, bd_layer *l, float part)
+{
+    const float wd = net->weight_decay * part, l1 = net->l1 * part;
+    if ((wd == 0.0f && l1 == 0.0f) || !bd__layer_op(l->kind)->decay)
+        return;
+    const float *W = bd_f32(&l->W);
+    float *dW = bd_f32(&l->dW);
+    for (size_t k = 0; k < l->W.size; k++)
+        dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
+}
+
+bd_status bd_net_backward(bd_net *net) { return bd__net_backward_each(net, NULL, NULL); }
+
+bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud)
 {
     if (net->nlayers == 0 || !(net->last_t.idx || net->last_t.onehot))
         return bd_error(BD_ERR_ARG, "bd_net_backward needs a bd_net_loss first");
@@ -520,29 +573,25 @@ bd_status bd_net_backward(bd_net *net)
         for (size_t k = 0; k < (size_t)B * C; k++)
             d[k] *= part;
     }
-    const float *dy = bd_f32(&net->dlogits);
+    float *dy = bd_f32(&net->dlogits);
     /* frozen layers (transfer learning) get no gradient: stop before them */
     const int stop = net->frozen > 0 ? net->frozen : 0;
     for (int i = net->nlayers - 1; i >= stop; i--) {
         bd_layer *l = &net->layers[i];
-        if (l->fused) /* dy goes on to the layer before, which masks it */
-            continue;
-        bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
-        if (i > stop)
+        /* a fused layer's dy goes on to the layer before, which masks it */
+        if (!l->fused)
+            bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
+        if (net->broken)
+            break_backward(net, l, dy, B, i > stop);
+        if (i > stop && !l->fused)
             dy = bd_f32(&l->dx);
+        /* per layer, as soon as its dW is there: the same sums as after the
+         * whole pass, and the layer's gradient is final for `done` */
+        if (!l->fused)
+            decay_grad(net, l, part);
+        if (done)
+            BD_TRY(done(ud, l->param_offset));
     }
-    /* the regularisation term's gradient: λW (L2), λ₁ sign(W) (L1) */
-    const float wd = net->weight_decay * part, l1 = net->l1 * part;
-    if (wd != 0.0f || l1 != 0.0f)
-        for (int i = stop; i < net->nlayers; i++) {
-            bd_layer *l = &net->layers[i];
-            if (!bd__layer_op(l->kind)->decay)
-                continue;
-            const float *W = bd_f32(&l->W);
-            float *dW = bd_f32(&l->dW);
-            for (size_t k = 0; k < l->W.size; k++)
-                dW[k] += wd * W[k] + l1 * (float)((W[k] > 0.0f) - (W[k] < 0.0f));
-        }
     return BD_OK;
 }
 

@@ -22,52 +22,35 @@
 #include <stdio.h>
 #include <strings.h>
 
-/* What each layer type reads: its kind, the key of `units`, and the names
- * of p0 and p1 (NULL: none). */
-static const struct ltype {
-    const char *type;
-    bd_layer_kind kind;
-    const char *units;   /* "units", "filters", "channels" or NULL */
-    int kernel;          /* 1: reads kernel and stride; 2: and pad; 3: stride only */
-    const char *p0, *p1;
-} TYPES[] = {
-    {"affine", BD_LAYER_AFFINE, "units", 0, NULL, NULL},
-    {"conv", BD_LAYER_CONV2D, "filters", 2, NULL, NULL},
-    {"maxpool", BD_LAYER_MAXPOOL, NULL, 1, NULL, NULL},
-    {"avgpool", BD_LAYER_AVGPOOL, NULL, 1, NULL, NULL},
-    {"gap", BD_LAYER_GAP, NULL, 0, NULL, NULL},
-    {"flatten", BD_LAYER_FLATTEN, NULL, 0, NULL, NULL},
-    {"relu", BD_LAYER_RELU, NULL, 0, NULL, NULL},
-    {"sigmoid", BD_LAYER_SIGMOID, NULL, 0, NULL, NULL},
-    {"tanh", BD_LAYER_TANH, NULL, 0, NULL, NULL},
-    {"leaky_relu", BD_LAYER_LEAKY_RELU, NULL, 0, "slope", NULL},
-    {"prelu", BD_LAYER_PRELU, NULL, 0, "slope", NULL},
-    {"rrelu", BD_LAYER_RRELU, NULL, 0, "lower", "upper"},
-    {"elu", BD_LAYER_ELU, NULL, 0, "alpha", NULL},
-    {"batchnorm", BD_LAYER_BATCHNORM, NULL, 0, "momentum", "eps"},
-    {"batchnorm2d", BD_LAYER_BATCHNORM2D, NULL, 0, "momentum", "eps"},
-    {"dropout", BD_LAYER_DROPOUT, NULL, 0, "p", NULL},
-    {"resblock", BD_LAYER_RESBLOCK, "channels", 3, "momentum", "eps"},
-};
-#define NTYPES (int)(sizeof TYPES / sizeof TYPES[0])
+/* What each layer type reads comes from its op row (token, keys); these
+ * map a key's field to the layer's settings. */
+static int conf_is_int(bd__conf_field f) { return f != BD__CONF_P0 && f != BD__CONF_P1; }
 
-static const struct ltype *type_of_kind(bd_layer_kind k)
+static void *conf_field(bd_layer_conf *c, bd__conf_field f)
 {
-    for (int i = 0; i < NTYPES; i++)
-        if (TYPES[i].kind == k)
-            return &TYPES[i];
+    switch (f) {
+    case BD__CONF_UNITS: return &c->units;
+    case BD__CONF_K: return &c->k;
+    case BD__CONF_STRIDE: return &c->stride;
+    case BD__CONF_PAD: return &c->pad;
+    case BD__CONF_P0: return &c->p0;
+    case BD__CONF_P1: return &c->p1;
+    }
     return NULL;
 }
 
-void bd__layer_keys(bd_layer_kind k, const char **type, const char **units, int *kernel,
-                    const char **p0, const char **p1)
+/* the value of field f of a built layer (the int fields as a double) */
+static double layer_field(const bd_layer *l, bd__conf_field f)
 {
-    const struct ltype *t = type_of_kind(k);
-    *type = t ? t->type : NULL;
-    *units = t ? t->units : NULL;
-    *kernel = t ? t->kernel : 0;
-    *p0 = t ? t->p0 : NULL;
-    *p1 = t ? t->p1 : NULL;
+    switch (f) {
+    case BD__CONF_UNITS: return l->units;
+    case BD__CONF_K: return l->k;
+    case BD__CONF_STRIDE: return l->stride;
+    case BD__CONF_PAD: return l->pad;
+    case BD__CONF_P0: return (double)l->p0;
+    case BD__CONF_P1: return (double)l->p1;
+    }
+    return 0.0;
 }
 
 static const char *const LOSS_TOKENS[BD_LOSS_KIND_COUNT] = {
@@ -83,7 +66,7 @@ static const char *const LOSS_TOKENS[BD_LOSS_KIND_COUNT] = {
 
 typedef struct sect {
     char name[32];
-    const struct ltype *t;
+    const bd_layer_op *t; /* its type's row (NULL: no type yet) */
     bd_layer_conf c;
     unsigned seen;      /* bit per key already given (a key twice is an error) */
 } sect;
@@ -203,62 +186,66 @@ static int net_key(parse_ctx *p, const char *key, const char *val)
     return fail(p, "[net]: unknown key '%s' (expected input, loss or init)", key);
 }
 
+/* "type, filters, kernel, stride, pad": the keys of row t, for messages */
+static const char *key_list(const bd_layer_op *t, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "type");
+    for (int i = 0; i < BD__INI_KEYS && t->keys[i].key && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, ", %s", t->keys[i].key);
+    return buf;
+}
+
+/* "affine, relu, ... or resblock": every type */
+static const char *type_list(char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int k = 0, n = 0; k < BD_LAYER_KIND_COUNT && o < len; k++) {
+        const bd_layer_op *op = bd__layer_op((bd_layer_kind)k);
+        if (!op)
+            continue;
+        const char *sep = n++ == 0 ? "" : k == BD_LAYER_KIND_COUNT - 1 ? " or " : ", ";
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", sep, op->token);
+    }
+    return buf;
+}
+
 static int layer_key(parse_ctx *p, sect *s, const char *key, const char *val)
 {
+    char list[256];
     if (!strcmp(key, "type")) {
         if (!once(p, &s->seen, 0, s->name, key))
             return 0;
-        for (int i = 0; i < NTYPES; i++)
-            if (!strcasecmp(val, TYPES[i].type)) {
-                s->t = &TYPES[i];
-                s->c.kind = TYPES[i].kind;
-                return 1;
-            }
-        return fail(p, "[%s]: unknown type '%s' (expected affine, conv, maxpool, avgpool, gap, "
-                    "flatten, relu, sigmoid, tanh, leaky_relu, prelu, rrelu, elu, batchnorm, "
-                    "batchnorm2d, dropout or resblock)", s->name, val);
+        bd_layer_kind k;
+        if (!bd__kind_by_token(val, 0, &k))
+            return fail(p, "[%s]: unknown type '%s' (expected %s)", s->name, val,
+                        type_list(list, sizeof list));
+        s->t = bd__layer_op(k);
+        s->c.kind = k;
+        return 1;
     }
     if (!s->t)
         return fail(p, "[%s]: 'type' must come first", s->name);
-    const struct ltype *t = s->t;
-    int *ip = NULL, bit = 0, lo = 1;
-    if (t->units && !strcmp(key, t->units))
-        ip = &s->c.units, bit = 1;
-    else if ((t->kernel == 1 || t->kernel == 2) && !strcmp(key, "kernel"))
-        ip = &s->c.k, bit = 2;
-    else if (t->kernel && !strcmp(key, "stride"))
-        ip = &s->c.stride, bit = 3;
-    else if (t->kernel == 2 && !strcmp(key, "pad"))
-        ip = &s->c.pad, bit = 4, lo = 0;
-    if (ip) {
-        if (!once(p, &s->seen, bit, s->name, key))
+    const bd_layer_op *t = s->t;
+    for (int i = 0; i < BD__INI_KEYS && t->keys[i].key; i++) {
+        if (strcmp(key, t->keys[i].key) != 0)
+            continue;
+        const bd__conf_field f = t->keys[i].field;
+        if (!once(p, &s->seen, 1 + i, s->name, key))
             return 0;
-        if (!parse_int(val, lo, 1 << 20, ip))
-            return fail(p, "[%s]: %s '%s' must be an integer >= %d", s->name, key, val, lo);
+        if (conf_is_int(f)) {
+            int lo = f == BD__CONF_PAD ? 0 : 1;
+            if (!parse_int(val, lo, 1 << 20, conf_field(&s->c, f)))
+                return fail(p, "[%s]: %s '%s' must be an integer >= %d", s->name, key, val, lo);
+        } else {
+            float *fp = conf_field(&s->c, f);
+            if (!parse_float(val, fp) || !(*fp > 0.0f))
+                return fail(p, "[%s]: %s '%s' must be a number > 0", s->name, key, val);
+        }
         return 1;
     }
-    float *fp = NULL;
-    if (t->p0 && !strcmp(key, t->p0))
-        fp = &s->c.p0, bit = 5;
-    else if (t->p1 && !strcmp(key, t->p1))
-        fp = &s->c.p1, bit = 6;
-    if (fp) {
-        if (!once(p, &s->seen, bit, s->name, key))
-            return 0;
-        if (!parse_float(val, fp) || !(*fp > 0.0f))
-            return fail(p, "[%s]: %s '%s' must be a number > 0", s->name, key, val);
-        return 1;
-    }
-    char keys[128] = "type";
-    size_t o = strlen(keys);
-    const char *k[7] = {t->units, t->kernel == 1 || t->kernel == 2 ? "kernel" : NULL,
-                        t->kernel ? "stride" : NULL,
-                        t->kernel == 2 ? "pad" : NULL, t->p0, t->p1, NULL};
-    for (int i = 0; i < 6; i++)
-        if (k[i] && o < sizeof keys)
-            o += (size_t)snprintf(keys + o, sizeof keys - o, ", %s", k[i]);
-    return fail(p, "[%s]: '%s' is not a key of a %s layer (expected %s)", s->name, key, t->type,
-                keys);
+    return fail(p, "[%s]: '%s' is not a key of a %s layer (expected %s)", s->name, key, t->token,
+                key_list(t, list, sizeof list));
 }
 
 static int handler(void *user, const char *section, const char *key, const char *val)
@@ -564,24 +551,19 @@ bd_status bd_net_to_ini(const bd_net *net, char **text)
         put(&b, "init = std=%.9g\n", (double)net->init.std);
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
-        const struct ltype *t = type_of_kind(l->kind);
+        const bd_layer_op *t = bd__layer_op(l->kind);
         if (!t) {
             free(b.p);
             return bd_error(BD_ERR_ARG, "%s: this layer kind has no description type", l->name);
         }
-        put(&b, "\n[%s]\ntype = %s\n", l->name, t->type);
-        if (t->units)
-            put(&b, "%s = %d\n", t->units, l->units);
-        if (t->kernel == 1 || t->kernel == 2)
-            put(&b, "kernel = %d\n", l->k);
-        if (t->kernel)
-            put(&b, "stride = %d\n", l->stride);
-        if (t->kernel == 2)
-            put(&b, "pad = %d\n", l->pad);
-        if (t->p0)
-            put(&b, "%s = %.9g\n", t->p0, (double)l->p0);
-        if (t->p1)
-            put(&b, "%s = %.9g\n", t->p1, (double)l->p1);
+        put(&b, "\n[%s]\ntype = %s\n", l->name, t->token);
+        for (int k = 0; k < BD__INI_KEYS && t->keys[k].key; k++) {
+            const bd__conf_field f = t->keys[k].field;
+            if (conf_is_int(f))
+                put(&b, "%s = %d\n", t->keys[k].key, (int)layer_field(l, f));
+            else
+                put(&b, "%s = %.9g\n", t->keys[k].key, layer_field(l, f));
+        }
     }
     if (b.oom) {
         free(b.p);

@@ -19,8 +19,8 @@ void bd_net_spec_default(bd_net_spec *s)
 /* ReLU-like activations take He's init, the others Xavier's (book 6.2.3) */
 static int relu_like(bd_layer_kind k)
 {
-    return k == BD_LAYER_RELU || k == BD_LAYER_LEAKY_RELU || k == BD_LAYER_PRELU ||
-           k == BD_LAYER_RRELU || k == BD_LAYER_ELU;
+    const bd_layer_op *op = bd__layer_op(k);
+    return op && op->relu_like;
 }
 
 /* two_layer: Affine1 - act - Affine2 (book 5.7.2, TwoLayerNet);
@@ -171,16 +171,6 @@ bd_status bd_net_mlp(bd_net *net, int in, const int *hidden, int nhidden, int ou
     return bd_net_from_spec(net, &s, 1, 1, in, out, rng);
 }
 
-static const struct {
-    const char *name;
-    bd_layer_kind kind;
-} ACTS[] = {
-    {"relu", BD_LAYER_RELU},          {"sigmoid", BD_LAYER_SIGMOID},
-    {"tanh", BD_LAYER_TANH},          {"leaky_relu", BD_LAYER_LEAKY_RELU},
-    {"leakyrelu", BD_LAYER_LEAKY_RELU}, {"prelu", BD_LAYER_PRELU},
-    {"rrelu", BD_LAYER_RRELU},        {"elu", BD_LAYER_ELU},
-};
-
 static int parse_num(const char *s, const char *end, float *out)
 {
     char buf[64];
@@ -198,34 +188,68 @@ static int parse_num(const char *s, const char *end, float *out)
     return 0;
 }
 
+/* Does row op read a key for field f? */
+static int has_field(const bd_layer_op *op, bd__conf_field f)
+{
+    for (int i = 0; i < BD__INI_KEYS && op->keys[i].key; i++)
+        if (op->keys[i].field == f)
+            return 1;
+    return 0;
+}
+
+/* "relu, sigmoid, ... or elu" (names 1) or "leaky_relu:SLOPE, ..., elu:ALPHA"
+ * (the activations with parameters, their keys in capitals): from the rows */
+static const char *act_list(int names, char *buf, size_t len)
+{
+    int n = 0, total = 0;
+    for (int k = 0; k < BD_LAYER_KIND_COUNT; k++) {
+        const bd_layer_op *op = bd__layer_op((bd_layer_kind)k);
+        total += op && op->act && (names || has_field(op, BD__CONF_P0));
+    }
+    size_t o = 0;
+    buf[0] = 0;
+    for (int k = 0; k < BD_LAYER_KIND_COUNT && o < len; k++) {
+        const bd_layer_op *op = bd__layer_op((bd_layer_kind)k);
+        if (!op || !op->act || (!names && !has_field(op, BD__CONF_P0)))
+            continue;
+        n++;
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", n == 1 ? "" : names && n == total ?
+                              " or " : ", ", op->token);
+        for (int i = 0; !names && i < BD__INI_KEYS && op->keys[i].key && o < len; i++) {
+            o += (size_t)snprintf(buf + o, len - o, "%c", i ? ',' : ':');
+            for (const char *c = op->keys[i].key; *c && o + 1 < len; c++)
+                buf[o++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+            buf[o] = 0;
+        }
+    }
+    return buf;
+}
+
+/* NAME[:p0[,p1]], NAME an activation's description type (its op row) */
 bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1)
 {
     const char *colon = strchr(s, ':');
     size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    char name[32], list[256];
     *p0 = *p1 = 0.0f;
-    for (size_t i = 0; i < sizeof ACTS / sizeof ACTS[0]; i++) {
-        if (strlen(ACTS[i].name) != n || strncasecmp(s, ACTS[i].name, n) != 0)
-            continue;
-        *kind = ACTS[i].kind;
-        if (!bd__layer_op(*kind))
-            return bd_error(BD_ERR_ARG, "activation '%s' is not available in this build", s);
-        if (!colon)
-            return BD_OK;
-        const char *a = colon + 1, *comma = strchr(a, ',');
-        int bad = parse_num(a, comma ? comma : a + strlen(a), p0) != 0;
-        if (!bad && comma)
-            bad = parse_num(comma + 1, comma + 1 + strlen(comma + 1), p1) != 0;
-        if (bad || (comma && *kind != BD_LAYER_RRELU) ||
-            *kind == BD_LAYER_RELU || *kind == BD_LAYER_SIGMOID || *kind == BD_LAYER_TANH)
-            return bd_error(BD_ERR_ARG,
-                            "bad activation '%s' (parameters: leaky_relu:SLOPE, prelu:A0, "
-                            "rrelu:LO,HI, elu:ALPHA)", s);
-        /* the layer's own check, the same one network files go through */
-        return bd__layer_check(bd__layer_op(*kind), s, *p0, *p1);
-    }
-    return bd_error(BD_ERR_ARG,
-                    "unknown activation '%s' (expected relu, sigmoid, tanh, leaky_relu, "
-                    "prelu, rrelu or elu)", s);
+    snprintf(name, sizeof name, "%.*s", (int)BD_MIN(n, sizeof name - 1), s);
+    bd_layer_kind k;
+    if (n >= sizeof name || !bd__kind_by_token(name, 0, &k) || !bd__layer_op(k)->act)
+        return bd_error(BD_ERR_ARG, "unknown activation '%s' (expected %s)", s,
+                        act_list(1, list, sizeof list));
+    const bd_layer_op *op = bd__layer_op(k);
+    *kind = k;
+    if (!colon)
+        return BD_OK;
+    const char *a = colon + 1, *comma = strchr(a, ',');
+    int bad = parse_num(a, comma ? comma : a + strlen(a), p0) != 0;
+    if (!bad && comma)
+        bad = parse_num(comma + 1, comma + 1 + strlen(comma + 1), p1) != 0;
+    if (bad || !has_field(op, BD__CONF_P0) || (comma && !has_field(op, BD__CONF_P1)))
+        return bd_error(BD_ERR_ARG, "bad activation '%s' (parameters: %s)", s,
+                        act_list(0, list, sizeof list));
+    /* the layer's own check, the same one network files go through */
+    return bd__layer_check(op, s, *p0, *p1);
 }
 
 bd_status bd_parse_activation(const char *s, bd_layer_kind *kind)

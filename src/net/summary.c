@@ -17,28 +17,26 @@ static const char *shape_str(int c, int h, int w, char *buf, size_t len)
     return buf;
 }
 
-/* "30 filters 5x5, stride 1, pad 0" ... from the kind's INI keys */
+/* "filters 30, kernel 5x5, stride 1, pad 0" ... from the kind's
+ * description keys (its op row) */
 static const char *details(const bd_net *net, int i, char *buf, size_t len)
 {
     const bd_layer *l = &net->layers[i];
-    const char *type, *units, *p0, *p1;
-    int kernel;
-    bd__layer_keys(l->kind, &type, &units, &kernel, &p0, &p1);
+    const bd_layer_op *op = bd__layer_op(l->kind);
     size_t n = 0;
     buf[0] = 0;
 #define ADD(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
-    if (units)
-        ADD("%s %d", units, l->units);
-    if (kernel == 1 || kernel == 2)
-        ADD("%skernel %dx%d, stride %d", n ? ", " : "", l->k, l->k, l->stride);
-    if (kernel == 2)
-        ADD(", pad %d", l->pad);
-    if (kernel == 3)
-        ADD("%sstride %d", n ? ", " : "", l->stride);
-    if (p0)
-        ADD("%s%s %g", n ? ", " : "", p0, (double)l->p0);
-    if (p1)
-        ADD("%s%s %g", n ? ", " : "", p1, (double)l->p1);
+    for (int k = 0; op && k < BD__INI_KEYS && op->keys[k].key; k++) {
+        const char *sep = n ? ", " : "", *key = op->keys[k].key;
+        switch (op->keys[k].field) {
+        case BD__CONF_UNITS: ADD("%s%s %d", sep, key, l->units); break;
+        case BD__CONF_K: ADD("%s%s %dx%d", sep, key, l->k, l->k); break;
+        case BD__CONF_STRIDE: ADD("%s%s %d", sep, key, l->stride); break;
+        case BD__CONF_PAD: ADD("%s%s %d", sep, key, l->pad); break;
+        case BD__CONF_P0: ADD("%s%s %g", sep, key, (double)l->p0); break;
+        case BD__CONF_P1: ADD("%s%s %g", sep, key, (double)l->p1); break;
+        }
+    }
     if (l->relu_after && i + 1 < net->nlayers)
         ADD("%s+ %s fused", n ? ", " : "", net->layers[i + 1].name);
     if (l->fused)
@@ -64,10 +62,8 @@ void bd_net_print(const bd_net *net, FILE *f)
     size_t trainable = 0, state = 0;
     for (int i = 0; i < net->nlayers; i++) {
         const bd_layer *l = &net->layers[i];
-        const char *type, *units, *p0, *p1;
-        int kernel;
-        bd__layer_keys(l->kind, &type, &units, &kernel, &p0, &p1);
-        fprintf(f, "%-16s %-12s %-14s %10zu  %s\n", l->name, type ? type : "?",
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        fprintf(f, "%-16s %-12s %-14s %10zu  %s\n", l->name, op ? op->token : "?",
                 shape_str(l->out_c, l->out_h, l->out_w, shp, sizeof shp), l->param_count,
                 details(net, i, det, sizeof det));
         if (i >= net->frozen)

@@ -44,6 +44,8 @@ struct bd_trainer {
     int mode;                 /* the network's mode before training */
     double t0;
     int at_epoch_end;         /* the last step ended an epoch */
+    float part_v[2];          /* on_grad_part: the step's loss share and stop vote */
+    size_t part_from;         /* on_grad_part: where the block's final suffix starts */
     int done, finished;
     bd_status status;         /* the first error of the run */
 };
@@ -127,6 +129,9 @@ static bd_status check_args(const bd_net *net, const bd_optim *opt, const bd_dat
     if (cfg->nranks > 1 && !(cfg->rank >= 0 && cfg->rank < cfg->nranks && cfg->on_sum))
         return bd_error(BD_ERR_ARG, "data-parallel training: rank %d of %d needs 0 <= rank < "
                         "nranks and an on_sum hook", cfg->rank, cfg->nranks);
+    if (cfg->nranks > 1 && cfg->on_grad_part && !cfg->on_grad)
+        return bd_error(BD_ERR_ARG, "data-parallel training: on_grad_part needs on_grad to "
+                        "complete the sums it starts");
     /* every rank computes rows of every step: its one training forward a
      * step draws the step's key for Dropout (and --sync-bn sums need all) */
     if (cfg->nranks > 1 && BD_MIN(cfg->batch, train->n) < cfg->nranks)
@@ -350,6 +355,8 @@ bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
 
 /* ---------------------------------------------------------------- step */
 
+static bd_status save_here(bd_trainer *t, const char *dir);
+
 /* The sample indices of the next global mini-batch [B]. */
 static const int32_t *next_batch(bd_trainer *t)
 {
@@ -398,6 +405,39 @@ static bd_status augment_rows(bd_trainer *t, float *x)
     return BD_OK;
 }
 
+/* The gradient block is final from absolute offset `from` (a layer's
+ * param_offset) on: pass the trainable block's final suffix to on_grad_part,
+ * which may start summing it while the layers before are in backward. */
+static bd_status part_done(void *ud, size_t from)
+{
+    bd_trainer *t = ud;
+    bd_net *net = t->net;
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    t->part_from = from > off ? from - off : 0;
+    return t->cfg.on_grad_part(t->cfg.dist_ud, bd_f32(&net->grads) + off, n, t->part_from,
+                               NULL);
+}
+
+/* Overlapped data parallel (cfg.on_grad_part, nranks > 1): the sums start
+ * with this rank's loss share and stop vote (known after forward), then
+ * backward hands over each final suffix of the block; the last call is at
+ * offset 0 (also when no layer is trainable). */
+static bd_status backward_parts(bd_trainer *t, float loss)
+{
+    bd_net *net = t->net;
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    t->part_v[0] = loss;
+    t->part_v[1] = t->cfg.stop && *t->cfg.stop;
+    t->part_from = n;
+    BD_TRY(t->cfg.on_grad_part(t->cfg.dist_ud, bd_f32(&net->grads) + off, n, n, t->part_v));
+    if (t->hi > t->lo)
+        BD_TRY(bd__net_backward_each(net, part_done, t));
+    return t->part_from == 0 ? BD_OK : part_done(t, off);
+}
+
+/* Sum over the ranks as they come: nranks > 1 and an on_grad_part hook. */
+static int overlapped(const bd_trainer *t) { return t->cfg.nranks > 1 && t->cfg.on_grad_part; }
+
 /* This rank's rows [lo, hi) of the batch: gather, augment, forward,
  * backward. With a shard of the batch, loss and gradient are scaled by
  * rows / B (the sum over the ranks is then the batch mean): the network
@@ -412,7 +452,7 @@ static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
     *loss = 0.0f;
     if (rows == 0) {
         memset(bd_f32(&net->grads) + off, 0, n * sizeof(float));
-        return BD_OK;
+        return overlapped(t) ? backward_parts(t, 0.0f) : BD_OK;
     }
     BD_TRY(bd_dataset_gather(t->train, bidx + t->lo, rows, &net->xbatch, &net->ybatch));
     if (t->aug)
@@ -426,13 +466,14 @@ static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
     net->row0 = t->lo;
     net->grows = shard ? t->B : 0;
     net->sync = shard ? t->cfg.sync_bn : NULL;
-    bd_status s = bd_net_gradient(net, &net->xbatch, bl, loss);
+    bd_status s = bd_net_loss(net, &net->xbatch, bl, loss);
+    if (s == BD_OK && rows != t->B)
+        *loss = (float)((double)*loss * rows / t->B);
+    if (s == BD_OK)
+        s = overlapped(t) ? backward_parts(t, *loss) : bd_net_backward(net);
     net->row0 = net->grows = 0;
     net->sync = NULL;
-    BD_TRY(s);
-    if (rows != t->B)
-        *loss = (float)((double)*loss * rows / t->B);
-    return BD_OK;
+    return s;
 }
 
 /* Is a stop asked for? With nranks > 1 the flag is summed over the ranks
@@ -456,12 +497,20 @@ static double grad_norm(const bd_net *net)
 }
 
 /* After the gradient: the collective loss (and stop flag), the NaN guard,
- * the gradient hook, the gradient norm (reported, clipped), the update. */
+ * the gradient hook, the gradient norm (reported, clipped), the update.
+ * Overlapped, on_grad completes the sums begun in backward (the block, the
+ * loss and the stop vote together) and comes first: there is no separate
+ * sum of the loss. */
 static bd_status update(bd_trainer *t, float *loss, double *v)
 {
     bd_net *net = t->net;
     bd_train_pos *p = &t->pos;
-    if (t->cfg.nranks > 1) {
+    const size_t off = bd_net_trainable_offset(net);
+    if (overlapped(t)) { /* the sums started in backward: complete them */
+        BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off, net->params.size - off));
+        *loss = t->part_v[0];
+        v[1] = t->part_v[1];
+    } else if (t->cfg.nranks > 1) {
         v[0] = *loss;
         v[1] = t->cfg.stop && *t->cfg.stop;
         BD_TRY(t->cfg.on_sum(t->cfg.dist_ud, v, 2));
@@ -480,8 +529,7 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
                         isnan(*loss) ? "NaN" : "infinite", p->epoch, p->iter + 1,
                         (double)p->lr, p->epoch - 1);
     }
-    if (t->cfg.on_grad) {
-        const size_t off = bd_net_trainable_offset(net);
+    if (t->cfg.on_grad && !overlapped(t)) {
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
                               net->params.size - off));
     }
@@ -496,7 +544,7 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
             t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, norm);
         if (t->cfg.clip_grad_norm > 0.0f && norm > t->cfg.clip_grad_norm) {
             /* g <- g G / ||g||: the direction kept, the step bounded */
-            const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+            const size_t n = net->params.size - off;
             const float f = (float)(t->cfg.clip_grad_norm / norm);
             float *g = bd_f32(&net->grads) + off;
             for (size_t i = 0; i < n; i++)
@@ -556,10 +604,15 @@ static bd_status step(bd_trainer *t, float *loss_out)
         *loss_out = loss;
     t->at_epoch_end = (it + 1) % t->per_epoch == 0 || it + 1 == t->total;
     if (!t->at_epoch_end && stop_asked(t, v)) {
-        /* stopped mid-epoch: save the position after this step */
+        /* stopped mid-epoch: save the position after this step. Every rank
+         * is here (the stop was voted), but only rank 0 has a checkpoint
+         * folder: the running averages are agreed on first, by all */
         t->done = 1;
+        if (t->cfg.on_state)
+            BD_TRY(fail(t, t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state),
+                                           t->net->state.size)));
         if (t->cfg.checkpoint)
-            BD_TRY(fail(t, bd_trainer_save(t, t->cfg.checkpoint)));
+            BD_TRY(fail(t, save_here(t, t->cfg.checkpoint)));
         p->res.interrupted = 1;
     }
     return BD_OK;
@@ -701,8 +754,10 @@ static bd_status end_epoch(bd_trainer *t, bd_epoch_stats *out)
         BD_TRY(fail(t, t->cfg.on_sum(t->cfg.dist_ud, v, 2)));
     }
     const int stopped = stop_asked(t, v) && p->iter < t->total;
+    /* the running averages were agreed on by every rank for the epoch's
+     * figures; only rank 0 saves (a sum in there would wait for the others) */
     if (t->cfg.checkpoint)
-        BD_TRY(fail(t, bd_trainer_save(t, t->cfg.checkpoint)));
+        BD_TRY(fail(t, save_here(t, t->cfg.checkpoint)));
     if (stopped) {
         p->res.interrupted = 1;
         t->done = 1;
@@ -726,12 +781,10 @@ bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st)
 
 /* ------------------------------------------------------ save and finish */
 
-bd_status bd_trainer_save(bd_trainer *t, const char *dir)
+/* The checkpoint as the state stands (agreed over the ranks before: only
+ * rank 0 writes, so no sum may happen in here). */
+static bd_status save_here(bd_trainer *t, const char *dir)
 {
-    if (!t || !dir)
-        return bd_error(BD_ERR_ARG, "bd_trainer_save: %s is NULL", !t ? "the trainer" : "dir");
-    if (t->cfg.on_state)
-        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
     /* the sample order carries over epochs only when shuffling (with
      * replacement the buffer holds the last batch); the best weights only
      * matter with early stopping */
@@ -746,6 +799,15 @@ bd_status bd_trainer_save(bd_trainer *t, const char *dir)
                                      t->cfg.ckpt_run);
     t->opt->cfg.lr = lr;
     return s;
+}
+
+bd_status bd_trainer_save(bd_trainer *t, const char *dir)
+{
+    if (!t || !dir)
+        return bd_error(BD_ERR_ARG, "bd_trainer_save: %s is NULL", !t ? "the trainer" : "dir");
+    if (t->cfg.on_state)
+        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
+    return save_here(t, dir);
 }
 
 /* Early stopping ends with the best epoch's weights: measure those. */

@@ -12,6 +12,7 @@
 #include "../../src/cli/data_inputs.c"
 #include "../../src/cli/train_classes.c"
 #include "../../src/cli/train_diag.c"
+#include "../../src/cli/json.c"
 #include "../../src/cli/cmd_train.c"
 #include "../../src/cli/dist_cli.c"
 
@@ -24,12 +25,15 @@ int dist_rank(void) { return 0; }
 int dist_size(void) { return 1; }
 int dist_is_root(void) { return 1; }
 const bd_comm *dist_comm(int sync_bn) { return NULL; }
-void dist_train_hooks(bd_train_config *cfg, int sync_bn) {}
+void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb) {}
 int dist_default_threads(void) { return 0; }
 bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum) { return BD_OK; }
 int dist_any(int failed) { return failed != 0; }
 void dist_abort(int code) { exit(code); }
-void dist_reduce_stats(double *seconds, long *calls) { *seconds = 0, *calls = 0; }
+void dist_grad_stats(double *seconds, long *steps, int *buckets, int *overlap)
+{
+    *seconds = 0, *steps = 0, *buckets = 0, *overlap = 0;
+}
 uint64_t dist_crc(uint64_t crc, const void *data, size_t len) { return crc; }
 uint64_t dist_dataset_crc(const bd_dataset *ds) { return 0; }
 bd_status dist_net_crc(const bd_net *net, uint64_t *crc) { return *crc = 0, BD_OK; }
