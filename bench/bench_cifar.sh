@@ -59,11 +59,14 @@ timed "badak resnet18, $STEPS steps of 50" "$BADAK" train --data cifar10:"$tmp/c
 res=$(sed -n 's/^done: .* iterations in \([0-9.]*\)s .*/\1/p' "$tmp/out")
 grep '^done:' "$tmp/out" | sed 's/^/    /'
 [ -n "$res" ] && echo "    resnet18 epoch (1000 steps), EXTRAPOLATED from $STEPS steps: $(awk -v r="$res" -v n="$STEPS" 'BEGIN { printf "%.0f", r * 1000 / n }') s wall"
-if python3 -c 'import torch' 2>/dev/null; then
+# Debian's python3-torch is for Debian's Python (not a pyenv one first in PATH)
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+if "$PY" -c 'import torch' 2>/dev/null; then
     export BADAK_TORCH_THREADS=$THREADS
-    timed "PyTorch CNN (seed 002), 1 epoch + test" python3 "$here/torch_cifar.py" cnn "$tmp/c10"
+    timed "PyTorch CNN (seed 002), 1 epoch + test" "$PY" "$here/torch_cifar.py" cnn "$tmp/c10"
     sed 's/^/    /' "$tmp/out"
-    timed "PyTorch ResNet-18, $STEPS steps of 50" python3 "$here/torch_cifar.py" resnet18 \
+    timed "PyTorch ResNet-18, $STEPS steps of 50" "$PY" "$here/torch_cifar.py" resnet18 \
         "$tmp/c10" "$STEPS"
     sed 's/^/    /' "$tmp/out"
 else
