@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 # run KEY LABEL COMMAND...: the fastest of REPEAT epochs; prints a row and
 # leaves the seconds in $tmp/KEY
 run() {
-    local key=$1 label=$2 out s it ar user best= bu= bar= acc=
+    local key=$1 label=$2 out s it ar wt user best= bu= bar= bwt= acc=
     shift 2
     for _ in $(seq "$REPEAT"); do
         out=$(/usr/bin/time -f 'usercpu %U' "$@" 2>&1 | tr '\r' '\n')
@@ -36,14 +36,16 @@ run() {
         [ -n "$s" ] || { echo "bench-mpi: $label failed:"$'\n'"$out" >&2; exit 1; }
         it=$(sed -n 's/^done: [0-9]* epochs, \([0-9]*\) iterations.*/\1/p' <<<"$out")
         ar=$(sed -n 's/^data parallel: .*, \([0-9.]*\) s in all.*/\1/p' <<<"$out")
+        wt=$(sed -n 's/^data parallel: .*; \([0-9.]*\) ms of it waiting.*/\1/p' <<<"$out")
         user=$(sed -n 's/^usercpu //p' <<<"$out")
         if [ -z "$best" ] || perl -e "exit !($s < $best)"; then
-            best=$s bu=$user bar=$ar acc=$(sed -n 's/^test accuracy //p' <<<"$out")
+            best=$s bu=$user bar=$ar bwt=$wt acc=$(sed -n 's/^test accuracy //p' <<<"$out")
         fi
     done
     if [ -n "$bar" ]; then
-        printf '  %-34s %7.2f s  %7.2f s  %s  %7.3f ms/step  %5.1f%%\n' "$label" "$best" "$bu" \
-            "$acc" "$(calc "1000 * $bar / $it")" "$(calc "100 * $bar / $best")"
+        printf '  %-34s %7.2f s  %7.2f s  %s  %7.3f ms/step  %5.1f%%  (%.3f ms waiting after backward)\n' \
+            "$label" "$best" "$bu" "$acc" "$(calc "1000 * $bar / $it")" \
+            "$(calc "100 * $bar / $best")" "$bwt"
         echo "$(calc "100 * $bar / $best")" >"$tmp/$key.share"
     else
         printf '  %-34s %7.2f s  %7.2f s  %s\n' "$label" "$best" "$bu" "$acc"

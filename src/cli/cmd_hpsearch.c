@@ -93,18 +93,27 @@ static void on_trial(void *ud, const bd_hp_trial *t, int done, int total)
     progress_update(&c->bar, done, total, t->val_acc);
 }
 
-int cmd_hpsearch(int argc, char **argv)
-{
-    const char *data = "mnist", *csv = NULL;
-    long train_size = 500, top = 0, threads = 0, trials, epochs, batch;
-    int quiet = 0;
+/* the command's options: parsed, then checked */
+typedef struct hp_opts {
+    const char *data, *csv;
+    long train_size, top, threads, trials, epochs, batch;
+    int quiet;
     bd_hpsearch_config hc;
-    bd_hpsearch_config_default(&hc);
-    trials = hc.trials;
-    epochs = hc.epochs;
-    batch = hc.batch;
-    net_opts no = {.model = "mlp", .activation = "relu"};
+    net_opts no;
+} hp_opts;
 
+/* -1: go on; else the exit code (--help: 0, a bad option: EXIT_USAGE) */
+static int parse_options(int argc, char **argv, hp_opts *p)
+{
+    memset(p, 0, sizeof *p);
+    p->data = "mnist";
+    p->train_size = 500;
+    bd_hpsearch_config *hc = &p->hc;
+    bd_hpsearch_config_default(hc);
+    p->trials = hc->trials;
+    p->epochs = hc->epochs;
+    p->batch = hc->batch;
+    p->no = (net_opts){.model = "mlp", .activation = "relu"};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
@@ -112,22 +121,22 @@ int cmd_hpsearch(int argc, char **argv)
         int bad = 0;
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
-        case O_DATA: data = o; break;
-        case O_TRAINSIZE: bad = cli_int("hpsearch", "--train-size", o, 2, 1L << 30, &train_size); break;
-        case O_VALSPLIT: bad = cli_float("hpsearch", "--val-split", o, 0.001, 0.999, &hc.val_split); break;
-        case O_TRIALS: bad = cli_int("hpsearch", "--trials", o, 1, 100000, &trials); break;
-        case O_EPOCHS: bad = cli_int("hpsearch", "--epochs", o, 1, 100000, &epochs); break;
-        case O_LRR: bad = parse_range("--lr-range", o, &hc.lr_min, &hc.lr_max); break;
-        case O_WDR: bad = parse_range("--wd-range", o, &hc.wd_min, &hc.wd_max); break;
-        case O_OPT: hc.optimizer = o; break;
-        case O_BATCH: bad = cli_int("hpsearch", "--batch", o, 1, 1 << 20, &batch); break;
-        case O_TOP: bad = cli_int("hpsearch", "--top", o, 1, 1000000, &top); break;
-        case O_CSV: csv = o; break;
-        case O_SEED: bad = cli_u64("hpsearch", "--seed", o, &hc.seed); break;
-        case O_THREADS: bad = cli_int("hpsearch", "--threads", o, 1, 1024, &threads); break;
-        case O_QUIET: quiet = 1; break;
+        case O_DATA: p->data = o; break;
+        case O_TRAINSIZE: bad = cli_int("hpsearch", "--train-size", o, 2, 1L << 30, &p->train_size); break;
+        case O_VALSPLIT: bad = cli_float("hpsearch", "--val-split", o, 0.001, 0.999, &hc->val_split); break;
+        case O_TRIALS: bad = cli_int("hpsearch", "--trials", o, 1, 100000, &p->trials); break;
+        case O_EPOCHS: bad = cli_int("hpsearch", "--epochs", o, 1, 100000, &p->epochs); break;
+        case O_LRR: bad = parse_range("--lr-range", o, &hc->lr_min, &hc->lr_max); break;
+        case O_WDR: bad = parse_range("--wd-range", o, &hc->wd_min, &hc->wd_max); break;
+        case O_OPT: hc->optimizer = o; break;
+        case O_BATCH: bad = cli_int("hpsearch", "--batch", o, 1, 1 << 20, &p->batch); break;
+        case O_TOP: bad = cli_int("hpsearch", "--top", o, 1, 1000000, &p->top); break;
+        case O_CSV: p->csv = o; break;
+        case O_SEED: bad = cli_u64("hpsearch", "--seed", o, &hc->seed); break;
+        case O_THREADS: bad = cli_int("hpsearch", "--threads", o, 1, 1024, &p->threads); break;
+        case O_QUIET: p->quiet = 1; break;
         default:
-            bad = cli_net_option("hpsearch", c, o, &no);
+            bad = cli_net_option("hpsearch", c, o, &p->no);
             if (bad == 0)
                 return cli_usage_error("hpsearch", "unknown or incomplete option");
             bad = bad < 0;
@@ -137,95 +146,124 @@ int cmd_hpsearch(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("hpsearch", "unexpected argument '%s'", argv[optind]);
-    if (no.weight_decay > 0)
+    return -1;
+}
+
+/* the options together: -1 when they make a search, else EXIT_USAGE */
+static int check_options(hp_opts *p)
+{
+    net_opts *no = &p->no;
+    if (no->weight_decay > 0)
         return cli_usage_error("hpsearch", "the search samples the weight decay: give --wd-range, not --weight-decay");
-    if (!no.nhidden && strcmp(no.model, "mlp") == 0) { /* the book's 100 x 6 */
-        no.nhidden = 6;
+    if (!no->nhidden && strcmp(no->model, "mlp") == 0) { /* the book's 100 x 6 */
+        no->nhidden = 6;
         for (int i = 0; i < 6; i++)
-            no.hidden[i] = 100;
+            no->hidden[i] = 100;
     }
-    hc.trials = (int)trials;
-    hc.epochs = (int)epochs;
-    hc.batch = (int)batch;
+    p->hc.trials = (int)p->trials;
+    p->hc.epochs = (int)p->epochs;
+    p->hc.batch = (int)p->batch;
     bd_net net;
     bd_rng rng;
-    bd_rng_seed(&rng, hc.seed);
-    bd_status s = cli_build_net(&no, 1, 1, 1, 2, &rng, &net);
+    bd_rng_seed(&rng, p->hc.seed);
+    bd_status s = cli_build_net(no, 1, 1, 1, 2, &rng, &net);
     if (s == BD_OK) {
         bd_net_free(&net);
         bd_optim opt;
-        s = bd_optim_create(&opt, hc.optimizer, NULL, 0);
+        s = bd_optim_create(&opt, p->hc.optimizer, NULL, 0);
         bd_optim_free(&opt);
     }
     if (s != BD_OK)
         return cli_usage_error("hpsearch", "%s", bd_errmsg());
+    return -1;
+}
 
-    /* under mpirun: the trials are spread over the ranks; rank 0 prints */
-    if (!cli_dist_root()) {
-        quiet = 1;
-        csv = NULL;
-    }
-    bd_set_threads(cli_dist_threads(threads));
-    double t0 = bd_seconds();
-    bd_dataset train, test;
-    s = cli_load_named(data, &train, &test);
+/* the first --train-size training samples, the same on every rank: 0, or
+ * the exit code */
+static int load_data(const hp_opts *p, int argc, char **argv, bd_dataset *train)
+{
+    bd_dataset test;
+    bd_status s = cli_load_named(p->data, train, &test);
     if (s != BD_OK)
         return cli_dist_any_failed(s);
     bd_dataset_free(&test); /* the search never looks at the test set */
-    if (train_size < train.n)
-        s = bd_dataset_truncate(&train, (int)train_size);
+    if (p->train_size < train->n)
+        s = bd_dataset_truncate(train, (int)p->train_size);
     int frc = cli_dist_any_failed(s);
     if (frc) {
-        bd_dataset_free(&train);
+        bd_dataset_free(train);
         return frc;
     }
     char *run = cli_dist_argv_text(argc, argv);
-    s = cli_dist_agree(&train, NULL, NULL, NULL, run);
+    s = cli_dist_agree(train, NULL, NULL, NULL, run);
     free(run);
     if (s != BD_OK) {
-        bd_dataset_free(&train);
+        bd_dataset_free(train);
         return cli_dist_fail(s, 1);
     }
-    hc.comm = cli_dist_comm(0);
+    return 0;
+}
+
+/* the trials best first, as the notes print them, and the --csv file */
+static int report(const hp_opts *p, const bd_hpsearch_result *r, double dt)
+{
+    const bd_hpsearch_config *hc = &p->hc;
+    printf("hpsearch: %d trials x %d epochs, %d training / %d validation samples, %s, "
+           "lr %g..%g, weight decay %g..%g, seed %llu: %.1fs\n",
+           r->ntrials, r->epochs, r->ntrain, r->nval, hc->optimizer, (double)hc->lr_min,
+           (double)hc->lr_max, (double)hc->wd_min, (double)hc->wd_max,
+           (unsigned long long)hc->seed, dt);
+    int n = p->top ? (int)(p->top < r->ntrials ? p->top : r->ntrials) : r->ntrials;
+    for (int k = 0; k < n; k++) {
+        const bd_hp_trial *t = &r->trials[k];
+        printf("Best-%d (val acc: %.2f) | lr: %.4g, weight decay: %.4g%s\n", k + 1,
+               (double)t->val_acc, (double)t->lr, (double)t->weight_decay,
+               t->diverged ? " (diverged)" : "");
+    }
+    if (!p->csv)
+        return 0;
+    bd_status s = bd_hpsearch_write_csv(r, p->csv);
+    if (s != BD_OK)
+        return cli_fail(s);
+    printf("curves written to %s\n", p->csv);
+    return 0;
+}
+
+int cmd_hpsearch(int argc, char **argv)
+{
+    hp_opts p;
+    int rc = parse_options(argc, argv, &p);
+    if (rc < 0)
+        rc = check_options(&p);
+    if (rc >= 0)
+        return rc;
+    /* under mpirun: the trials are spread over the ranks; rank 0 prints */
+    if (!cli_dist_root()) {
+        p.quiet = 1;
+        p.csv = NULL;
+    }
+    bd_set_threads(cli_dist_threads(p.threads));
+    double t0 = bd_seconds();
+    bd_dataset train;
+    rc = load_data(&p, argc, argv, &train);
+    if (rc)
+        return rc;
+    p.hc.comm = cli_dist_comm(0);
     bd_net_spec spec;
-    if (s == BD_OK)
-        s = cli_net_spec(&no, &spec);
+    bd_status s = cli_net_spec(&p.no, &spec);
     hp_ctx ctx;
-    progress_init(&ctx.bar, quiet);
-    hc.on_trial = on_trial;
-    hc.ud = &ctx;
+    progress_init(&ctx.bar, p.quiet);
+    p.hc.on_trial = on_trial;
+    p.hc.ud = &ctx;
     bd_hpsearch_result r;
     if (s == BD_OK)
-        s = bd_hpsearch(&spec, &train, &hc, &r);
+        s = bd_hpsearch(&spec, &train, &p.hc, &r);
     progress_clear(&ctx.bar);
     bd_dataset_free(&train);
     if (s != BD_OK) /* maybe one rank's trial alone: end the job */
         return cli_dist_fail(s, 0);
     double dt = bd_seconds() - t0;
-    if (!cli_dist_root()) {
-        bd_hpsearch_free(&r);
-        return 0;
-    }
-    printf("hpsearch: %d trials x %d epochs, %d training / %d validation samples, %s, "
-           "lr %g..%g, weight decay %g..%g, seed %llu: %.1fs\n",
-           r.ntrials, r.epochs, r.ntrain, r.nval, hc.optimizer, (double)hc.lr_min,
-           (double)hc.lr_max, (double)hc.wd_min, (double)hc.wd_max,
-           (unsigned long long)hc.seed, dt);
-    int n = top ? (int)(top < r.ntrials ? top : r.ntrials) : r.ntrials;
-    for (int k = 0; k < n; k++) {
-        const bd_hp_trial *t = &r.trials[k];
-        printf("Best-%d (val acc: %.2f) | lr: %.4g, weight decay: %.4g%s\n", k + 1,
-               (double)t->val_acc, (double)t->lr, (double)t->weight_decay,
-               t->diverged ? " (diverged)" : "");
-    }
-    int rc = 0;
-    if (csv) {
-        s = bd_hpsearch_write_csv(&r, csv);
-        if (s != BD_OK)
-            rc = cli_fail(s);
-        else
-            printf("curves written to %s\n", csv);
-    }
+    rc = cli_dist_root() ? report(&p, &r, dt) : 0;
     bd_hpsearch_free(&r);
     return rc;
 }

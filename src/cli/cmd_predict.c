@@ -177,102 +177,129 @@ static bd_status classify(bd_model *m, const bd_model_meta *meta, const char *pa
     return BD_OK;
 }
 
-int cmd_predict(int argc, char **argv)
-{
-    const char *model = NULL, *save_dir = NULL, *csv = NULL, *drop = NULL;
-    long top = 3;
+typedef struct predict_opts {
+    const char *model, *save_dir, *csv, *drop;
+    long top;
     bd_image_prep prep;
-    bd_image_prep_default(&prep);
+    int first;            /* argv[first..] are the images */
+} predict_opts;
+
+/* -1: go on; else the exit code (--help: 0, a bad option: EXIT_USAGE) */
+static int parse_options(int argc, char **argv, predict_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->top = 3;
+    bd_image_prep_default(&o->prep);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", LONGOPTS, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
-        case O_MODEL: model = optarg; break;
-        case O_TOP: bad = cli_int("predict", "--top", optarg, 1, 1024, &top); break;
+        case O_MODEL: o->model = optarg; break;
+        case O_TOP: bad = cli_int("predict", "--top", optarg, 1, 1024, &o->top); break;
         case O_INVERT:
             if (!strcmp(optarg, "auto"))
-                prep.invert = BD_INVERT_AUTO;
+                o->prep.invert = BD_INVERT_AUTO;
             else if (!strcmp(optarg, "yes"))
-                prep.invert = BD_INVERT_ALWAYS;
+                o->prep.invert = BD_INVERT_ALWAYS;
             else if (!strcmp(optarg, "no"))
-                prep.invert = BD_INVERT_NEVER;
+                o->prep.invert = BD_INVERT_NEVER;
             else
                 return cli_usage_error("predict", "--invert '%s': expected auto, yes or no",
                                        optarg);
             break;
-        case O_NOFIT: prep.fit = 0; break;
-        case O_SAVE: save_dir = optarg; break;
-        case O_CSV: csv = optarg; break;
-        case O_LABELCOLS: drop = optarg; break;
+        case O_NOFIT: o->prep.fit = 0; break;
+        case O_SAVE: o->save_dir = optarg; break;
+        case O_CSV: o->csv = optarg; break;
+        case O_LABELCOLS: o->drop = optarg; break;
         default: return cli_usage_error("predict", "unknown or incomplete option");
         }
         if (bad)
             return EXIT_USAGE;
     }
-    if (!model)
+    o->first = optind;
+    if (!o->model)
         return cli_usage_error("predict", "--model FILE is required");
-    if (csv && optind < argc)
+    if (o->csv && optind < argc)
         return cli_usage_error("predict", "give --csv FILE or images, not both");
-    if (drop && !csv)
+    if (o->drop && !o->csv)
         return cli_usage_error("predict", "--label-cols is for --csv");
-    if (!csv && optind >= argc)
+    if (!o->csv && optind >= argc)
         return cli_usage_error("predict", "no image given");
+    return -1;
+}
 
-    bd_status s;
-    if (csv) { /* values for each CSV row: needs the whole network and its metadata */
-        bd_net net;
-        bd_model_meta meta;
-        s = bd_model_load(&net, model, &meta);
-        if (s != BD_OK)
-            return cli_fail(s);
-        bd_set_threads(1);
-        bd_net_set_training(&net, 0);
-        int rc = cli_predict_csv(&net, &meta, csv, drop);
-        bd_net_free(&net);
-        return rc;
-    }
-    bd_model *m = bd_model_open(model, &s);
-    if (!m)
+/* values for each CSV row: needs the whole network and its metadata */
+static int predict_csv(const predict_opts *o)
+{
+    bd_net net;
+    bd_model_meta meta;
+    bd_status s = bd_model_load(&net, o->model, &meta);
+    if (s != BD_OK)
         return cli_fail(s);
+    bd_set_threads(1);
+    bd_net_set_training(&net, 0);
+    int rc = cli_predict_csv(&net, &meta, o->csv, o->drop);
+    bd_net_free(&net);
+    return rc;
+}
+
+/* Can the model take the images predict reads (BD_ERR_SHAPE naming it if
+ * not)? Then how to make them its inputs: a Fashion-MNIST model's images
+ * fill the frame, centred; an image folder's are resized, nothing else. */
+static bd_status image_model(const predict_opts *o, const bd_model *m, bd_image_prep *prep,
+                             int *fashion)
+{
     const bd_model_meta *meta = bd_model_info(m);
     const bd_net *net = bd_model_net(m);
-    if (net->in_h < 2 || net->in_w < 2) { /* a vector model (a CSV's): no image fits it */
-        bd_error(BD_ERR_SHAPE, "%s: the model's input is %dx%dx%d, not an image: predict "
-                 "classifies images; use 'badak eval --csv' for vector data", model, net->in_c,
-                 net->in_h, net->in_w);
-        bd_model_close(m);
-        return cli_fail(BD_ERR_SHAPE);
-    }
-    if (net->in_c != 1 && (net->in_c != 3 || save_dir)) {
-        bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale (1) "
-                 "or colour (3) images%s", model, net->in_c,
-                 net->in_c == 3 ? " and --save-input writes only grayscale ones" : "");
-        bd_model_close(m);
-        return cli_fail(BD_ERR_SHAPE);
-    }
-    /* a Fashion-MNIST model: its images fill the frame, centred */
+    if (net->in_h < 2 || net->in_w < 2) /* a vector model (a CSV's): no image fits it */
+        return bd_error(BD_ERR_SHAPE, "%s: the model's input is %dx%dx%d, not an image: predict "
+                        "classifies images; use 'badak eval --csv' for vector data", o->model,
+                        net->in_c, net->in_h, net->in_w);
+    if (net->in_c != 1 && (net->in_c != 3 || o->save_dir))
+        return bd_error(BD_ERR_SHAPE, "%s: the model takes %d channels; predict reads grayscale "
+                        "(1) or colour (3) images%s", o->model, net->in_c,
+                        net->in_c == 3 ? " and --save-input writes only grayscale ones" : "");
     const char *base = strrchr(meta->data, '/');
     base = base ? base + 1 : meta->data;
-    int fashion = strstr(base, "fashion") != NULL;
-    if (!strncmp(meta->data, "images:", 7)) { /* image folders: resized, nothing else */
-        prep.fit = 0;
-        prep.invert = BD_INVERT_NEVER;
+    *fashion = strstr(base, "fashion") != NULL;
+    if (!strncmp(meta->data, "images:", 7)) {
+        prep->fit = 0;
+        prep->invert = BD_INVERT_NEVER;
     }
-    if (fashion) {
-        prep.box = 1.0f;
-        prep.center_box = 1;
+    if (*fashion) {
+        prep->box = 1.0f;
+        prep->center_box = 1;
+    }
+    return BD_OK;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    predict_opts o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if (o.csv)
+        return predict_csv(&o);
+    bd_status s;
+    bd_model *m = bd_model_open(o.model, &s);
+    if (!m)
+        return cli_fail(s);
+    int fashion = 0;
+    s = image_model(&o, m, &o.prep, &fashion);
+    float *x = NULL;
+    if (s == BD_OK && !(x = malloc((size_t)bd_model_inputs(m) * sizeof *x)))
+        s = bd_error(BD_ERR_NOMEM, "out of memory");
+    if (s != BD_OK) {
+        bd_model_close(m);
+        return cli_fail(s);
     }
     bd_set_threads(1);
-    float *x = malloc((size_t)bd_model_inputs(m) * sizeof *x);
-    if (!x) {
-        bd_model_close(m);
-        return cli_fail(bd_error(BD_ERR_NOMEM, "out of memory"));
-    }
     int failed = 0;
-    for (int i = optind; i < argc; i++) {
-        s = classify(m, meta, argv[i], &prep, (int)top, fashion, save_dir, x);
+    for (int i = o.first; i < argc; i++) {
+        s = classify(m, bd_model_info(m), argv[i], &o.prep, (int)o.top, fashion, o.save_dir, x);
         if (s != BD_OK) {
             fprintf(stderr, "badak: error: %s\n", bd_errmsg());
             failed = 1;

@@ -100,14 +100,15 @@ void cli_dist_report(int quiet)
 {
     if (!dist_active() || !dist_is_root() || quiet)
         return;
-    double sec;
+    double sec, wait;
     long steps;
     int buckets, overlap;
-    dist_grad_stats(&sec, &steps, &buckets, &overlap);
+    dist_grad_stats(&sec, &wait, &steps, &buckets, &overlap);
     printf("data parallel: %d ranks; %ld gradient allreduces (%d buckets each, %s), %.3f s "
-           "in all (%.3f ms each on rank 0)\n", dist_size(), steps, buckets,
-           overlap ? "overlapped with backward" : "after backward", sec,
-           steps ? 1e3 * sec / (double)steps : 0.0);
+           "in all (%.3f ms each on rank 0; %.3f ms of it waiting after backward)\n",
+           dist_size(), steps, buckets, overlap ? "overlapped with backward" : "after backward",
+           sec, steps ? 1e3 * sec / (double)steps : 0.0,
+           steps ? 1e3 * wait / (double)steps : 0.0);
 }
 
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }

@@ -43,11 +43,12 @@ int dist_any(int failed);
  * may wait for it in a sum: MPI_Abort, never a hang). */
 void dist_abort(int code) __attribute__((noreturn));
 /* grad_sum.c: set cfg's on_grad_part and on_grad; the seconds spent in
- * MPI on the gradient sums (starting, testing, waiting), the steps, the
- * buckets of the last step, and whether they were overlapped (for the
- * report and the benchmark); the buffers freed (at MPI_Finalize). */
+ * MPI on the gradient sums (starting, testing, waiting) and of them waiting
+ * after backward, the steps, the buckets of the last step, and whether they
+ * were overlapped (for the report and the benchmark); the buffers freed
+ * (at MPI_Finalize). */
 void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb);
-void dist_grad_stats(double *seconds, long *steps, int *buckets, int *overlap);
+void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap);
 void dist_grad_free(void);
 
 /* Checksums for dist_check_same (zlib's CRC-32, 64-bit by chaining). */

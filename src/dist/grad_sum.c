@@ -47,6 +47,7 @@ static struct {
     int nrq, rq_cap;
     int buckets;          /* of the last step */
     double seconds;       /* in MPI on these sums (starting, testing, waiting) */
+    double wait_s;        /* of which in on_done (after backward) */
     long steps;
 } G;
 
@@ -170,6 +171,7 @@ static bd_status on_done(void *ud, float *g, size_t n)
     G.nrq = 0;
     G.steps++;
     G.seconds += MPI_Wtime() - t0;
+    G.wait_s += MPI_Wtime() - t0;
     return s;
 }
 
@@ -181,9 +183,10 @@ void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb)
     cfg->on_grad = on_done;
 }
 
-void dist_grad_stats(double *seconds, long *steps, int *buckets, int *overlap)
+void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {
     *seconds = G.seconds;
+    *wait = G.wait_s;
     *steps = G.steps;
     *buckets = G.buckets;
     *overlap = G.overlap;

@@ -180,11 +180,10 @@ static bd_status meta_float(const bd__st *st, const char *key, float *out)
     return BD_OK;
 }
 
-static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_train_pos *pos,
-                           char **run)
+/* the optimizer, created as it was, then its state and step count */
+static bd_status load_optim(const bd__st *st, const bd_net *net, bd_optim *opt)
 {
     const char *f = st->origin;
-    /* the optimizer, created as it was, then its state and step count */
     const char *name = bd__st_meta(st, "badak.optim.name");
     if (!name)
         return bd_error(BD_ERR_FORMAT, "%s: __metadata__ lacks 'badak.optim.name'", f);
@@ -215,85 +214,101 @@ static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_trai
             s = bd_error(BD_ERR_FORMAT, "%s: tensor '%s' but %s keeps no such state", f, nm,
                          opt->ops->name);
     }
-    /* the trainer's position */
-    if (s == BD_OK)
-        s = bd__meta_get_long(st, "badak.train.iter", 0, INT64_MAX, &pos->iter);
-    if (s == BD_OK && (s = bd__meta_get_long(st, "badak.train.epoch", 1, INT32_MAX, &x)) == BD_OK)
-        pos->epoch = (int)x;
-    if (s == BD_OK)
-        s = bd__meta_get_double(st, "badak.train.epoch_loss", &pos->epoch_loss);
-    if (s == BD_OK)
-        s = bd__meta_get_long(st, "badak.train.epoch_iters", 0, INT64_MAX, &pos->epoch_iters);
-    if (s == BD_OK)
-        s = meta_float(st, "badak.train.lr", &pos->lr);
-    if (s == BD_OK)
-        s = bd__meta_get_double(st, "badak.train.prev_loss", &pos->prev_loss);
-    if (s == BD_OK)
-        s = bd__meta_get_double(st, "badak.train.best_val", &pos->best_val);
-    if (s == BD_OK && (s = bd__meta_get_long(st, "badak.train.since_best", 0, INT32_MAX, &x)) == BD_OK)
-        pos->since_best = (int)x;
-    if (s == BD_OK && !(pos->lr > 0 && isfinite(pos->lr)))
-        s = bd_error(BD_ERR_FORMAT, "%s: badak.train.lr %g must be > 0", f, (double)pos->lr);
-    if (s == BD_OK) {
-        const char *v = bd__st_meta(st, "badak.train.res");
-        bd_train_result *r = &pos->res;
-        int used = 0;
-        if (!v || sscanf(v, "%d %ld %d %d %f %f %f %f %f%n", &r->epochs, &r->iters, &r->best_epoch,
-                         &r->stopped_early, &r->final_loss, &r->train_acc, &r->test_acc,
-                         &r->val_acc, &r->final_lr, &used) != 9 || v[used])
-            s = bd_error(BD_ERR_FORMAT, "%s: __metadata__ 'badak.train.res' is missing or "
-                         "malformed", f);
-    }
-    if (s == BD_OK)
-        s = get_rng(st, "badak.train.rng", &pos->rng);
-    if (s == BD_OK)
-        s = get_rng(st, "badak.train.aug_rng", &pos->aug_rng);
-    if (s == BD_OK)
-        s = get_rng(st, "badak.net.rng", &net->rng);
-    /* the sample order must be a permutation of 0..N-1: the trainer indexes
-     * the data set with it */
+    return s;
+}
+
+/* the trainer's position: counters, rate, early-stopping state, results so
+ * far, both PRNG streams and the network's */
+static bd_status load_position(const bd__st *st, bd_net *net, bd_train_pos *pos)
+{
+    const char *f = st->origin;
+    long x;
+    BD_TRY(bd__meta_get_long(st, "badak.train.iter", 0, INT64_MAX, &pos->iter));
+    BD_TRY(bd__meta_get_long(st, "badak.train.epoch", 1, INT32_MAX, &x));
+    pos->epoch = (int)x;
+    BD_TRY(bd__meta_get_double(st, "badak.train.epoch_loss", &pos->epoch_loss));
+    BD_TRY(bd__meta_get_long(st, "badak.train.epoch_iters", 0, INT64_MAX, &pos->epoch_iters));
+    BD_TRY(meta_float(st, "badak.train.lr", &pos->lr));
+    BD_TRY(bd__meta_get_double(st, "badak.train.prev_loss", &pos->prev_loss));
+    BD_TRY(bd__meta_get_double(st, "badak.train.best_val", &pos->best_val));
+    BD_TRY(bd__meta_get_long(st, "badak.train.since_best", 0, INT32_MAX, &x));
+    pos->since_best = (int)x;
+    if (!(pos->lr > 0 && isfinite(pos->lr)))
+        return bd_error(BD_ERR_FORMAT, "%s: badak.train.lr %g must be > 0", f, (double)pos->lr);
+    const char *v = bd__st_meta(st, "badak.train.res");
+    bd_train_result *r = &pos->res;
+    int used = 0;
+    if (!v || sscanf(v, "%d %ld %d %d %f %f %f %f %f%n", &r->epochs, &r->iters, &r->best_epoch,
+                     &r->stopped_early, &r->final_loss, &r->train_acc, &r->test_acc,
+                     &r->val_acc, &r->final_lr, &used) != 9 || v[used])
+        return bd_error(BD_ERR_FORMAT, "%s: __metadata__ 'badak.train.res' is missing or "
+                        "malformed", f);
+    BD_TRY(get_rng(st, "badak.train.rng", &pos->rng));
+    BD_TRY(get_rng(st, "badak.train.aug_rng", &pos->aug_rng));
+    return get_rng(st, "badak.net.rng", &net->rng);
+}
+
+/* the sample order, if any, must be a permutation of 0..N-1: the trainer
+ * indexes the data set with it */
+static bd_status load_perm(const bd__st *st, bd_train_pos *pos)
+{
+    const char *f = st->origin;
     const bd__st_entry *pe = bd__st_find(st, "train.perm");
-    if (s == BD_OK && pe) {
-        if (pe->count < 1 || pe->count > (size_t)INT32_MAX)
-            s = bd_error(BD_ERR_FORMAT, "%s: train.perm is empty", f);
-        if (s == BD_OK)
-            s = take(st, "train.perm", pe->count, 1, 1, &pos->perm);
-        unsigned char *seen = s == BD_OK ? calloc(pe->count, 1) : NULL;
-        if (s == BD_OK && !seen)
-            s = bd_error(BD_ERR_NOMEM, "%s: out of memory", f);
-        for (size_t i = 0; s == BD_OK && i < pe->count; i++) {
-            int32_t v = bd_i32(&pos->perm)[i];
-            if (v < 0 || (size_t)v >= pe->count || seen[v])
-                s = bd_error(BD_ERR_FORMAT, "%s: train.perm is not a permutation of 0..%zu "
-                             "(element %zu is %d)", f, pe->count - 1, i, (int)v);
-            else
-                seen[v] = 1;
-        }
-        free(seen);
+    if (!pe)
+        return BD_OK;
+    if (pe->count < 1 || pe->count > (size_t)INT32_MAX)
+        return bd_error(BD_ERR_FORMAT, "%s: train.perm is empty", f);
+    BD_TRY(take(st, "train.perm", pe->count, 1, 1, &pos->perm));
+    unsigned char *seen = calloc(pe->count, 1);
+    if (!seen)
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory", f);
+    bd_status s = BD_OK;
+    for (size_t i = 0; s == BD_OK && i < pe->count; i++) {
+        int32_t v = bd_i32(&pos->perm)[i];
+        if (v < 0 || (size_t)v >= pe->count || seen[v])
+            s = bd_error(BD_ERR_FORMAT, "%s: train.perm is not a permutation of 0..%zu "
+                         "(element %zu is %d)", f, pe->count - 1, i, (int)v);
+        else
+            seen[v] = 1;
     }
-    if (s == BD_OK && bd__st_find(st, "train.best_params")) {
-        s = take(st, "train.best_params", net->params.size, 0, 1, &pos->best_p);
-        if (s == BD_OK)
-            s = take(st, "train.best_state", net->state.size, 0, 1, &pos->best_s);
+    free(seen);
+    return s;
+}
+
+/* the best epoch's weights (early stopping), then nothing else under
+ * optim. or train. */
+static bd_status load_extras(const bd__st *st, const bd_net *net, bd_train_pos *pos)
+{
+    if (bd__st_find(st, "train.best_params")) {
+        BD_TRY(take(st, "train.best_params", net->params.size, 0, 1, &pos->best_p));
+        BD_TRY(take(st, "train.best_state", net->state.size, 0, 1, &pos->best_s));
     }
-    /* nothing else under optim. or train. */
-    for (int j = 0; s == BD_OK && j < st->n; j++) {
+    for (int j = 0; j < st->n; j++) {
         const char *nm = st->e[j].name;
         if ((!strncmp(nm, "optim.", 6) || !strncmp(nm, "train.", 6)) &&
             strcmp(nm, "optim.state0") && strcmp(nm, "optim.state1") &&
             strcmp(nm, "train.perm") && strcmp(nm, "train.best_params") &&
             strcmp(nm, "train.best_state"))
-            s = bd_error(BD_ERR_FORMAT, "%s: unknown tensor '%.60s'", f, nm);
+            return bd_error(BD_ERR_FORMAT, "%s: unknown tensor '%.60s'", st->origin, nm);
     }
-    if (s == BD_OK)
-        s = bd__checkpoint_check(f, net, opt, pos);
-    if (s == BD_OK && run) {
+    return BD_OK;
+}
+
+static bd_status load_rest(const bd__st *st, bd_net *net, bd_optim *opt, bd_train_pos *pos,
+                           char **run)
+{
+    BD_TRY(load_optim(st, net, opt));
+    BD_TRY(load_position(st, net, pos));
+    BD_TRY(load_perm(st, pos));
+    BD_TRY(load_extras(st, net, pos));
+    BD_TRY(bd__checkpoint_check(st->origin, net, opt, pos));
+    if (run) {
         const char *v = bd__st_meta(st, "badak.run");
         *run = v ? strdup(v) : NULL;
         if (v && !*run)
-            s = bd_error(BD_ERR_NOMEM, "%s: out of memory", f);
+            return bd_error(BD_ERR_NOMEM, "%s: out of memory", st->origin);
     }
-    return s;
+    return BD_OK;
 }
 
 bd_status bd_checkpoint_load(const char *dir, bd_net *net, bd_optim *opt, bd_train_pos *pos,

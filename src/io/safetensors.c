@@ -284,10 +284,11 @@ static int by_begin(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-bd_status bd__st_parse(bd__st *st, const unsigned char *buf, size_t len, const char *origin)
+/* The header: its length (8 bytes, little-endian) within the file and the
+ * cap, then one JSON object and nothing but padding after it. Sets
+ * st->root, data, data_len. */
+static bd_status parse_header(bd__st *st, const unsigned char *buf, size_t len)
 {
-    memset(st, 0, sizeof *st);
-    st->origin = origin ? origin : "model file";
     if (len < 8)
         return bad_file(st, "%zu bytes: too short for a safetensors file (8-byte header "
                         "length first)", len);
@@ -315,89 +316,100 @@ bd_status bd__st_parse(bd__st *st, const unsigned char *buf, size_t len, const c
                         (unsigned long long)h);
     }
     for (const char *p = end; p < js + h; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            bd__st_free(st);
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
             return bad_file(st, "header has bytes after its JSON object (at byte %zu)",
                             (size_t)(p - js));
-        }
-    if (!cJSON_IsObject(st->root)) {
-        bd__st_free(st);
+    if (!cJSON_IsObject(st->root))
         return bad_file(st, "header is JSON but not an object");
-    }
     st->data = buf + 8 + h;
     st->data_len = len - 8 - (size_t)h;
+    return BD_OK;
+}
+
+/* __metadata__: once, an object of strings */
+static bd_status take_metadata(bd__st *st, const cJSON *item)
+{
+    if (st->meta)
+        return bad_file(st, "__metadata__ given twice");
+    if (!cJSON_IsObject(item))
+        return bad_file(st, "__metadata__ is not an object");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, item) if (!cJSON_IsString(v))
+    {
+        char kn[40];
+        return bad_file(st, "__metadata__ value of '%s' is not a string",
+                        shown(v->string, kn, sizeof kn));
+    }
+    st->meta = item;
+    return BD_OK;
+}
+
+/* every member of the header: the metadata and the tensors (each once) */
+static bd_status take_members(bd__st *st)
+{
     int n = cJSON_GetArraySize(st->root);
     st->e = calloc((size_t)(n > 0 ? n : 1), sizeof *st->e);
-    if (!st->e) {
-        bd__st_free(st);
+    if (!st->e)
         return bd_error(BD_ERR_NOMEM, "%s: out of memory", st->origin);
-    }
-    bd_status s = BD_OK;
     const cJSON *item;
     cJSON_ArrayForEach(item, st->root)
     {
         if (!strcmp(item->string, "__metadata__")) {
-            if (st->meta) {
-                s = bad_file(st, "__metadata__ given twice");
-                break;
-            }
-            if (!cJSON_IsObject(item)) {
-                s = bad_file(st, "__metadata__ is not an object");
-                break;
-            }
-            const cJSON *v;
-            cJSON_ArrayForEach(v, item) if (!cJSON_IsString(v))
-            {
-                char kn[40];
-                s = bad_file(st, "__metadata__ value of '%s' is not a string",
-                             shown(v->string, kn, sizeof kn));
-                break;
-            }
-            if (s != BD_OK)
-                break;
-            st->meta = item;
+            BD_TRY(take_metadata(st, item));
             continue;
         }
         for (int j = 0; j < st->n; j++)
             if (!strcmp(st->e[j].name, item->string)) {
                 char nm[80];
-                s = bad_file(st, "tensor '%s' appears twice", shown(item->string, nm, sizeof nm));
-                break;
+                return bad_file(st, "tensor '%s' appears twice",
+                                shown(item->string, nm, sizeof nm));
             }
-        if (s == BD_OK)
-            s = parse_entry(st, item, &st->e[st->n]);
-        if (s != BD_OK)
-            break;
+        BD_TRY(parse_entry(st, item, &st->e[st->n]));
         st->n++;
     }
-    if (s == BD_OK && st->n > 0) {
-        /* the ranges, in file order, must tile the data area exactly */
-        bd__st_entry *sorted = malloc((size_t)st->n * sizeof *sorted);
-        if (!sorted) {
-            bd__st_free(st);
-            return bd_error(BD_ERR_NOMEM, "%s: out of memory", st->origin);
-        }
-        memcpy(sorted, st->e, (size_t)st->n * sizeof *sorted);
-        qsort(sorted, (size_t)st->n, sizeof *sorted, by_begin);
-        size_t at = 0;
-        for (int i = 0; s == BD_OK && i < st->n; i++) {
-            char a[80], b[80];
-            if (sorted[i].begin > at)
-                s = bad_file(st, "gap of %zu bytes before tensor '%s' (data_offsets must cover "
-                             "the data area)", sorted[i].begin - at,
-                             shown(sorted[i].name, a, sizeof a));
-            else if (sorted[i].begin < at)
-                s = bad_file(st, "tensor '%s' overlaps tensor '%s'",
-                             shown(sorted[i].name, a, sizeof a),
-                             shown(sorted[i - 1].name, b, sizeof b));
-            at = sorted[i].end;
-        }
-        if (s == BD_OK && at != st->data_len)
-            s = bad_file(st, "%zu bytes of trailing data after the last tensor",
-                         st->data_len - at);
-        free(sorted);
-    } else if (s == BD_OK && st->data_len)
-        s = bad_file(st, "%zu bytes of data but no tensors", st->data_len);
+    return BD_OK;
+}
+
+/* the ranges, in file order, must tile the data area exactly */
+static bd_status check_tiling(const bd__st *st)
+{
+    if (st->n == 0)
+        return st->data_len ? bad_file(st, "%zu bytes of data but no tensors", st->data_len)
+                            : BD_OK;
+    bd__st_entry *sorted = malloc((size_t)st->n * sizeof *sorted);
+    if (!sorted)
+        return bd_error(BD_ERR_NOMEM, "%s: out of memory", st->origin);
+    memcpy(sorted, st->e, (size_t)st->n * sizeof *sorted);
+    qsort(sorted, (size_t)st->n, sizeof *sorted, by_begin);
+    bd_status s = BD_OK;
+    size_t at = 0;
+    for (int i = 0; s == BD_OK && i < st->n; i++) {
+        char a[80], b[80];
+        if (sorted[i].begin > at)
+            s = bad_file(st, "gap of %zu bytes before tensor '%s' (data_offsets must cover "
+                         "the data area)", sorted[i].begin - at,
+                         shown(sorted[i].name, a, sizeof a));
+        else if (sorted[i].begin < at)
+            s = bad_file(st, "tensor '%s' overlaps tensor '%s'",
+                         shown(sorted[i].name, a, sizeof a),
+                         shown(sorted[i - 1].name, b, sizeof b));
+        at = sorted[i].end;
+    }
+    if (s == BD_OK && at != st->data_len)
+        s = bad_file(st, "%zu bytes of trailing data after the last tensor", st->data_len - at);
+    free(sorted);
+    return s;
+}
+
+bd_status bd__st_parse(bd__st *st, const unsigned char *buf, size_t len, const char *origin)
+{
+    memset(st, 0, sizeof *st);
+    st->origin = origin ? origin : "model file";
+    bd_status s = parse_header(st, buf, len);
+    if (s == BD_OK)
+        s = take_members(st);
+    if (s == BD_OK)
+        s = check_tiling(st);
     if (s != BD_OK)
         bd__st_free(st);
     return s;

@@ -335,6 +335,112 @@ bd_status bd_net_from_ini(bd_net *net, const char *text, const char *origin, int
     return bd__net_from_ini_limited(net, text, origin, c, h, w, classes, rng, SIZE_MAX);
 }
 
+/* The sections of text into p (lines[i], names[i]: where layer i's header
+ * is), every layer section with a type; *net_line: [net]'s line. */
+static bd_status parse_text(parse_ctx *p, const char *text, const char *origin, int *lines,
+                            char (*names)[32], int *net_line)
+{
+    int nhead = header_lines(text, lines, names, MAX_LAYERS, net_line);
+    int bad = ini_parse_string(text, handler, p);
+    if (bad)
+        return bd_error(BD_ERR_FORMAT, "%s:%d: %s", origin, bad,
+                        p->err[0] ? p->err : "not INI syntax (expected [section] or key = value)");
+    for (int i = 0; i < nhead && i < MAX_LAYERS; i++)
+        if (i >= p->nsect || strcmp(names[i], p->s[i].name) != 0)
+            /* inih never reported this section: it has no keys */
+            return bd_error(BD_ERR_FORMAT, "%s:%d: [%s] is empty: every layer section needs "
+                            "'type = ...'", origin, lines[i], names[i]);
+    if (p->nsect == 0)
+        return bd_error(BD_ERR_FORMAT, "%s: no layers (add sections like [fc1] type = affine)",
+                        origin);
+    for (int i = 0; i < p->nsect; i++)
+        if (!p->s[i].t)
+            return bd_error(BD_ERR_FORMAT, "%s:%d: [%s] has no 'type'", origin, lines[i],
+                            p->s[i].name);
+    return BD_OK;
+}
+
+/* The input shape: the file's, which must agree with the data's c x h x w
+ * (0s: none given), or the data's. */
+static bd_status input_shape(parse_ctx *p, const char *origin, int net_line, int c, int h,
+                             int w)
+{
+    if (!p->has_input) {
+        if (c < 1 || h < 1 || w < 1)
+            return bd_error(BD_ERR_FORMAT, "%s: no input shape: add 'input = 1x28x28' to [net]",
+                            origin);
+    } else if (c > 0 && ((int64_t)p->c * p->h * p->w != (int64_t)c * h * w ||
+                         (h > 1 && (p->h != h || p->w != w)))) {
+        return bd_error(BD_ERR_SHAPE, "%s:%d: input %dx%dx%d but the data has %dx%dx%d", origin,
+                        net_line, p->c, p->h, p->w, c, h, w);
+    }
+    if (c > 0)
+        p->c = c, p->h = h, p->w = w;
+    return BD_OK;
+}
+
+/* net from the sections, every error naming the line of its layer */
+static bd_status add_layers(bd_net *net, parse_ctx *p, const char *origin, const int *lines)
+{
+    BD_TRY(bd_net_create(net, p->c, p->h, p->w));
+    for (int i = 0; i < p->nsect; i++) {
+        p->s[i].c.name = p->s[i].name;
+        bd_status st = bd_net_add_layer(net, &p->s[i].c);
+        if (st != BD_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", bd_errmsg());
+            /* a bad value in a file is the file's fault, not an option's */
+            return bd_error(st == BD_ERR_ARG ? BD_ERR_FORMAT : st, "%s:%d: %s", origin,
+                            lines[i], msg);
+        }
+    }
+    return BD_OK;
+}
+
+/* Count before allocating: an untrusted description (a model file's) may
+ * not claim more parameters and state than its file holds. */
+static bd_status check_values(const bd_net *net, const char *origin, size_t max_values)
+{
+    size_t n = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const bd_layer_op *op = bd__layer_op(net->layers[i].kind);
+        n += (op->param_count ? op->param_count(&net->layers[i]) : 0) +
+             (op->state_count ? op->state_count(&net->layers[i]) : 0);
+        if (n > max_values)
+            return bd_error(BD_ERR_FORMAT, "%s: the network needs more than %zu parameter and "
+                            "state values (at layer [%s])", origin, max_values,
+                            net->layers[i].name);
+    }
+    return BD_OK;
+}
+
+/* the parsed description p as the network net (built, described) */
+static bd_status build(bd_net *net, parse_ctx *p, const char *origin, const int *lines,
+                       int classes, bd_rng *rng, size_t max_values)
+{
+    BD_TRY(add_layers(net, p, origin, lines));
+    if (classes > 0) {
+        int want = p->loss == BD_LOSS_SIGMOID_BCE ? 1 : classes;
+        if (net->out_size != want)
+            return bd_error(BD_ERR_SHAPE, "%s:%d: the last layer [%s] gives %d outputs but the "
+                            "data needs %d", origin, lines[p->nsect - 1],
+                            p->s[p->nsect - 1].name, net->out_size, want);
+    }
+    if (max_values != SIZE_MAX)
+        BD_TRY(check_values(net, origin, max_values));
+    net->loss = p->loss;
+    bd_status st = bd_net_build(net, p->init, rng);
+    if (st != BD_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", bd_errmsg());
+        return bd_error(st, "%s: %s", origin, msg);
+    }
+    const char *base = strrchr(origin, '/');
+    snprintf(net->desc, sizeof net->desc, "%s %dx%dx%d-%d", base ? base + 1 : origin, p->c,
+             p->h, p->w, net->out_size);
+    return BD_OK;
+}
+
 bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *origin, int c,
                                    int h, int w, int classes, bd_rng *rng, size_t max_values)
 {
@@ -347,105 +453,19 @@ bd_status bd__net_from_ini_limited(bd_net *net, const char *text, const char *or
     parse_ctx *p = calloc(1, sizeof *p);
     int *lines = calloc(MAX_LAYERS, sizeof *lines);
     char (*names)[32] = calloc(MAX_LAYERS, sizeof *names);
-    if (!p || !lines || !names) {
-        free(p);
-        free(lines);
-        free(names);
-        return bd_error(BD_ERR_NOMEM, "%s: out of memory", origin);
-    }
-    p->loss = BD_LOSS_SOFTMAX_CE;
-    p->init = (bd_init){BD_INIT_HE, 0.01f};
     bd_status st = BD_OK;
-    int net_line;
-    int nhead = header_lines(text, lines, names, MAX_LAYERS, &net_line);
-    int bad = ini_parse_string(text, handler, p);
-    if (bad) {
-        st = bd_error(BD_ERR_FORMAT, "%s:%d: %s", origin, bad,
-                      p->err[0] ? p->err : "not INI syntax (expected [section] or key = value)");
-        goto done;
-    }
-    for (int i = 0; i < nhead && i < MAX_LAYERS; i++)
-        if (i >= p->nsect || strcmp(names[i], p->s[i].name) != 0) {
-            /* inih never reported this section: it has no keys */
-            st = bd_error(BD_ERR_FORMAT, "%s:%d: [%s] is empty: every layer section needs "
-                          "'type = ...'", origin, lines[i], names[i]);
-            goto done;
-        }
-    if (p->nsect == 0) {
-        st = bd_error(BD_ERR_FORMAT, "%s: no layers (add sections like [fc1] type = affine)",
-                      origin);
-        goto done;
-    }
-    for (int i = 0; i < p->nsect; i++)
-        if (!p->s[i].t) {
-            st = bd_error(BD_ERR_FORMAT, "%s:%d: [%s] has no 'type'", origin, lines[i],
-                          p->s[i].name);
-            goto done;
-        }
-    if (!p->has_input) {
-        if (c < 1 || h < 1 || w < 1) {
-            st = bd_error(BD_ERR_FORMAT, "%s: no input shape: add 'input = 1x28x28' to [net]",
-                          origin);
-            goto done;
-        }
-        p->c = c, p->h = h, p->w = w;
-    } else if (c > 0 && ((int64_t)p->c * p->h * p->w != (int64_t)c * h * w || (h > 1 && (p->h != h || p->w != w)))) {
-        st = bd_error(BD_ERR_SHAPE, "%s:%d: input %dx%dx%d but the data has %dx%dx%d", origin,
-                      net_line, p->c, p->h, p->w, c, h, w);
-        goto done;
-    }
-    if (c > 0)
-        p->c = c, p->h = h, p->w = w;
-    st = bd_net_create(net, p->c, p->h, p->w);
-    for (int i = 0; st == BD_OK && i < p->nsect; i++) {
-        p->s[i].c.name = p->s[i].name;
-        st = bd_net_add_layer(net, &p->s[i].c);
-        if (st != BD_OK) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s", bd_errmsg());
-            /* a bad value in a file is the file's fault, not an option's */
-            st = bd_error(st == BD_ERR_ARG ? BD_ERR_FORMAT : st, "%s:%d: %s", origin, lines[i],
-                          msg);
-        }
-    }
-    if (st == BD_OK && classes > 0) {
-        int want = p->loss == BD_LOSS_SIGMOID_BCE ? 1 : classes;
-        if (net->out_size != want)
-            st = bd_error(BD_ERR_SHAPE, "%s:%d: the last layer [%s] gives %d outputs but the "
-                          "data needs %d", origin, lines[p->nsect - 1],
-                          p->s[p->nsect - 1].name, net->out_size, want);
-    }
-    if (st == BD_OK && max_values != SIZE_MAX) {
-        /* count before allocating: an untrusted description (a model file's)
-         * may not claim more parameters and state than its file holds */
-        size_t n = 0;
-        for (int i = 0; i < net->nlayers; i++) {
-            const bd_layer_op *op = bd__layer_op(net->layers[i].kind);
-            n += (op->param_count ? op->param_count(&net->layers[i]) : 0) +
-                 (op->state_count ? op->state_count(&net->layers[i]) : 0);
-            if (n > max_values) {
-                st = bd_error(BD_ERR_FORMAT, "%s: the network needs more than %zu parameter and "
-                              "state values (at layer [%s])", origin, max_values,
-                              net->layers[i].name);
-                break;
-            }
-        }
-    }
+    if (!p || !lines || !names)
+        st = bd_error(BD_ERR_NOMEM, "%s: out of memory", origin);
+    int net_line = 0;
     if (st == BD_OK) {
-        net->loss = p->loss;
-        st = bd_net_build(net, p->init, rng);
-        if (st != BD_OK) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s", bd_errmsg());
-            st = bd_error(st, "%s: %s", origin, msg);
-        }
+        p->loss = BD_LOSS_SOFTMAX_CE;
+        p->init = (bd_init){BD_INIT_HE, 0.01f};
+        st = parse_text(p, text, origin, lines, names, &net_line);
     }
-    if (st == BD_OK) {
-        const char *base = strrchr(origin, '/');
-        snprintf(net->desc, sizeof net->desc, "%s %dx%dx%d-%d", base ? base + 1 : origin,
-                 p->c, p->h, p->w, net->out_size);
-    }
-done:
+    if (st == BD_OK)
+        st = input_shape(p, origin, net_line, c, h, w);
+    if (st == BD_OK)
+        st = build(net, p, origin, lines, classes, rng, max_values);
     if (st != BD_OK)
         bd_net_free(net);
     free(p);

@@ -162,15 +162,8 @@ static bd_status gather_trials(const bd_comm *cm, bd_hpsearch_result *out)
     return s;
 }
 
-bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
-                      const bd_hpsearch_config *cfg, bd_hpsearch_result *out)
+static bd_status check_config(const bd_hpsearch_config *cfg)
 {
-    bd_hpsearch_config dc;
-    if (!cfg) {
-        bd_hpsearch_config_default(&dc);
-        cfg = &dc;
-    }
-    memset(out, 0, sizeof *out);
     if (cfg->trials < 1 || cfg->epochs < 1 || cfg->batch < 1)
         return bd_error(BD_ERR_ARG, "hpsearch: trials, epochs and batch must be >= 1");
     if (!(cfg->lr_min > 0 && cfg->lr_max >= cfg->lr_min && cfg->wd_min > 0 &&
@@ -181,55 +174,103 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
                         (double)cfg->wd_min, (double)cfg->wd_max);
     if ((long)cfg->trials * cfg->epochs * 2 > INT32_MAX)
         return bd_error(BD_ERR_ARG, "hpsearch: too many trials x epochs");
+    return BD_OK;
+}
 
-    /* one shuffled split for every trial, as the book does; bd_dataset_split
-     * rebuilds its argument, so split a copy of data */
-    bd_dataset train = *data, val;
-    bd_rng rng;
-    bd_rng_seed(&rng, cfg->seed);
+/* one shuffled split of a copy of data (bd_dataset_split rebuilds its
+ * argument) into train and val, for every trial, as the book does */
+static bd_status split_copy(const bd_dataset *data, float frac, bd_rng *rng, bd_dataset *train,
+                            bd_dataset *val)
+{
+    *train = *data;
     int shape[BD_MAXDIM];
     memcpy(shape, data->x.shape, sizeof shape);
-    BD_TRY(bd_tensor_alloc(&train.x, data->x.dtype, data->x.ndim, shape));
-    bd_status s = bd_tensor_alloc(&train.y, BD_I32, 1, data->y.shape);
+    BD_TRY(bd_tensor_alloc(&train->x, data->x.dtype, data->x.ndim, shape));
+    bd_status s = bd_tensor_alloc(&train->y, BD_I32, 1, data->y.shape);
     if (s != BD_OK) {
-        bd_tensor_free(&train.x);
+        bd_tensor_free(&train->x);
         return s;
     }
-    memcpy(train.x.data, data->x.data, data->x.size * bd_dtype_size(data->x.dtype));
-    memcpy(train.y.data, data->y.data, data->y.size * sizeof(int32_t));
-    s = bd_dataset_split(&train, cfg->val_split, &rng, &val);
-    if (s != BD_OK) {
-        bd_dataset_free(&train);
-        return s;
-    }
-    out->ntrials = cfg->trials;
-    out->epochs = cfg->epochs;
-    out->ntrain = train.n;
-    out->nval = val.n;
+    memcpy(train->x.data, data->x.data, data->x.size * bd_dtype_size(data->x.dtype));
+    memcpy(train->y.data, data->y.data, data->y.size * sizeof(int32_t));
+    s = bd_dataset_split(train, frac, rng, val);
+    if (s != BD_OK)
+        bd_dataset_free(train);
+    return s;
+}
+
+/* Every trial's hyperparameters first, in order: reproducible whatever the
+ * threads do (the book samples weight decay, then the rate); curves of
+ * trials another process runs start at 0 (they are summed in), ours at -1. */
+static bd_status sample_trials(bd_hpsearch_result *out, const bd_hpsearch_config *cfg,
+                               bd_rng *rng, int first, int stride)
+{
     out->trials = calloc((size_t)cfg->trials, sizeof *out->trials);
     int cs[1] = {cfg->trials * cfg->epochs * 2};
     if (!out->trials)
-        s = bd_error(BD_ERR_NOMEM, "hpsearch: out of memory");
-    else
-        s = bd_tensor_alloc(&out->curves, BD_F32, 1, cs);
-    /* every trial's hyperparameters first, in order: reproducible whatever
-     * the threads do (the book samples weight decay, then the rate) */
-    for (int i = 0; s == BD_OK && i < cfg->trials; i++) {
+        return bd_error(BD_ERR_NOMEM, "hpsearch: out of memory");
+    BD_TRY(bd_tensor_alloc(&out->curves, BD_F32, 1, cs));
+    for (int i = 0; i < cfg->trials; i++) {
         bd_hp_trial *t = &out->trials[i];
         t->index = i;
-        t->weight_decay = log_uniform(&rng, cfg->wd_min, cfg->wd_max);
-        t->lr = log_uniform(&rng, cfg->lr_min, cfg->lr_max);
+        t->weight_decay = log_uniform(rng, cfg->wd_min, cfg->wd_max);
+        t->lr = log_uniform(rng, cfg->lr_min, cfg->lr_max);
         t->val_curve = bd_f32(&out->curves) + (size_t)i * cfg->epochs * 2;
         t->train_curve = t->val_curve + cfg->epochs;
-    }
-    const bd_comm *cm = cfg->comm && cfg->comm->size > 1 ? cfg->comm : NULL;
-    const int first = cm ? cm->rank : 0, stride = cm ? cm->size : 1;
-    for (int i = 0; s == BD_OK && i < cfg->trials; i++) {
-        bd_hp_trial *t = &out->trials[i];
         const float none = (i - first) % stride == 0 ? -1.0f : 0.0f; /* 0: another's */
         for (int e = 0; e < cfg->epochs; e++)
             t->val_curve[e] = t->train_curve[e] = none;
     }
+    return BD_OK;
+}
+
+/* This process's trials on every thread, each serial with single-threaded
+ * BLAS, so a trial's numbers do not depend on which thread ran it. */
+static bd_status run_trials(search *S)
+{
+    pthread_mutex_init(&S->lock, NULL);
+    int nthreads = BD_MAX(1, BD_MIN(bd_get_threads(), S->mine));
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    pthread_t th[64];
+    int started = 0;
+    for (int k = 1; k < BD_MIN(nthreads, 64); k++)
+        if (pthread_create(&th[started], NULL, worker, S) == 0)
+            started++;
+    /* this thread works too, serially like the others */
+    bd__set_serial(1);
+    worker(S);
+    bd__set_serial(0);
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    openblas_set_num_threads(blas);
+    pthread_mutex_destroy(&S->lock);
+    if (S->status != BD_OK)
+        bd_error(S->status, "%s", S->msg);
+    return S->status;
+}
+
+bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
+                      const bd_hpsearch_config *cfg, bd_hpsearch_result *out)
+{
+    bd_hpsearch_config dc;
+    if (!cfg) {
+        bd_hpsearch_config_default(&dc);
+        cfg = &dc;
+    }
+    memset(out, 0, sizeof *out);
+    BD_TRY(check_config(cfg));
+    bd_dataset train, val;
+    bd_rng rng;
+    bd_rng_seed(&rng, cfg->seed);
+    BD_TRY(split_copy(data, cfg->val_split, &rng, &train, &val));
+    out->ntrials = cfg->trials;
+    out->epochs = cfg->epochs;
+    out->ntrain = train.n;
+    out->nval = val.n;
+    const bd_comm *cm = cfg->comm && cfg->comm->size > 1 ? cfg->comm : NULL;
+    const int first = cm ? cm->rank : 0, stride = cm ? cm->size : 1;
+    bd_status s = sample_trials(out, cfg, &rng, first, stride);
     if (s == BD_OK) {
         search S = {.spec = spec, .train = &train, .val = &val, .cfg = cfg,
                     .trials = out->trials,
@@ -237,28 +278,8 @@ bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
                     .next = first, .stride = stride,
                     .mine = first < cfg->trials ? (cfg->trials - first + stride - 1) / stride
                                                 : 0};
-        pthread_mutex_init(&S.lock, NULL);
-        int nthreads = BD_MAX(1, BD_MIN(bd_get_threads(), S.mine));
-        int blas = openblas_get_num_threads();
-        openblas_set_num_threads(1);
-        pthread_t th[64];
-        int started = 0;
-        for (int k = 1; k < BD_MIN(nthreads, 64); k++)
-            if (pthread_create(&th[started], NULL, worker, &S) == 0)
-                started++;
-        /* this thread works too, serially like the others, so a trial's
-         * numbers do not depend on which thread ran it */
-        bd__set_serial(1);
-        worker(&S);
-        bd__set_serial(0);
-        for (int k = 0; k < started; k++)
-            pthread_join(th[k], NULL);
-        openblas_set_num_threads(blas);
-        pthread_mutex_destroy(&S.lock);
-        s = S.status;
-        if (s != BD_OK)
-            bd_error(s, "%s", S.msg);
-        else if (cm)
+        s = run_trials(&S);
+        if (s == BD_OK && cm)
             s = gather_trials(cm, out);
     }
     bd_dataset_free(&train);

@@ -432,6 +432,9 @@ static bd_status backward_parts(bd_trainer *t, float loss)
     BD_TRY(t->cfg.on_grad_part(t->cfg.dist_ud, bd_f32(&net->grads) + off, n, n, t->part_v));
     if (t->hi > t->lo)
         BD_TRY(bd__net_backward_each(net, part_done, t));
+    else /* no rows (zeros): the same reports, so every rank cuts the same buckets */
+        for (int i = net->nlayers - 1; i >= (net->frozen > 0 ? net->frozen : 0); i--)
+            BD_TRY(part_done(t, net->layers[i].param_offset));
     return t->part_from == 0 ? BD_OK : part_done(t, off);
 }
 

@@ -30,9 +30,9 @@ int dist_default_threads(void) { return 0; }
 bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum) { return BD_OK; }
 int dist_any(int failed) { return failed != 0; }
 void dist_abort(int code) { exit(code); }
-void dist_grad_stats(double *seconds, long *steps, int *buckets, int *overlap)
+void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {
-    *seconds = 0, *steps = 0, *buckets = 0, *overlap = 0;
+    *seconds = *wait = 0, *steps = 0, *buckets = 0, *overlap = 0;
 }
 uint64_t dist_crc(uint64_t crc, const void *data, size_t len) { return crc; }
 uint64_t dist_dataset_crc(const bd_dataset *ds) { return 0; }
