@@ -75,7 +75,8 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
-.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-contended bench-mpi bench-cifar data \
+.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-compare bench-contended bench-mpi \
+        bench-cifar data \
         run clean help examples fuzz fuzz-run install uninstall
 
 all: lib cli examples man learn
@@ -222,6 +223,12 @@ $(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
 bench: all $(B)/bench/gemm_probe $(B)/bench/flops
 	@bash bench/bench.sh $(B)
 
+# bench-compare: bench with PyTorch side by side (installs Debian's
+# python3-torch first if it is missing; never part of the default setup)
+bench-compare: all $(B)/bench/gemm_probe $(B)/bench/flops
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || bash scripts/setup.sh --torch
+	@BENCH_TORCH=1 bash bench/bench.sh $(B)
+
 # data parallel (Open MPI): 1 rank x 1 and 2 threads against 2 ranks x 1 thread
 bench-mpi: all
 	@bash bench/bench_mpi.sh $(B)
@@ -250,6 +257,7 @@ help:
 	@echo "make test-asan  the same under ASan + UBSan"
 	@echo "make test-tsan  4 threads predicting on one model, under ThreadSanitizer"
 	@echo "make bench      issue 14's workloads: seconds, FLOPs, GFLOP/s, the sgemm floor, ratio"
+	@echo "make bench-compare  the same, with PyTorch (python3-torch, installed if missing) side by side"
 	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
 	@echo "make bench-cifar  tobigs_cnn epoch and resnet18 on random CIFAR-10-format data (+ PyTorch)"

@@ -5,8 +5,13 @@
 # that makes, the floor — those FLOPs at the GFLOP/s of a large cblas_sgemm
 # measured at the start of this run (bench/gemm_probe.c) — and the ratio
 # seconds / floor. The load average is printed with each row: on a shared
-# machine the seconds are only as good as it was idle.
-#   BENCH_SKIP_DEEP=1  leaves out deep_convnet and resnet (minutes each)
+# machine the seconds are only as good as it was idle. User CPU seconds of
+# the badak process are printed next to its seconds.
+#   BENCH_SKIP_DEEP=1  leaves out deep_convnet, resnet and tobigs_cnn (minutes each)
+#   BENCH_TORCH=1      also runs each workload in PyTorch (bench/torch_bench.py,
+#                      Debian's python3-torch; `make bench-compare` installs it)
+#                      and prints its seconds and torch / badak
+#   BENCH_PYTHON=PATH  the Python for that (default /usr/bin/python3, Debian's)
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -14,6 +19,16 @@ BADAK="$B/badak"
 for t in "$BADAK" "$B/bench/flops" "$B/bench/gemm_probe"; do
     [ -x "$t" ] || { echo "bench: $t not built (run make bench)" >&2; exit 1; }
 done
+TORCH=${BENCH_TORCH:-0}
+# Debian's python3-torch is for Debian's python (a pyenv or venv python3
+# first in PATH would not see it)
+PY=${BENCH_PYTHON:-python3}
+[ -z "${BENCH_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+if [ "$TORCH" = 1 ] && ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "bench: BENCH_TORCH=1 but $PY cannot import torch (make bench-compare installs it)" >&2
+    exit 1
+fi
+MNIST=${BADAK_MNIST_DIR:-data/mnist}
 calc() { awk "BEGIN { print $1 }"; }
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$2"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -24,33 +39,64 @@ echo "uptime: $(uptime)"
 PEAK=$("$B/bench/gemm_probe")
 echo "floor: cblas_sgemm 2048^3 on $(nproc) threads: $PEAK GFLOP/s (best of 5)"
 echo
-printf '%-34s %9s %9s %8s %9s %7s %8s %6s  %s\n' workload seconds GFLOP GFLOP/s floor_s ratio target load1 result
-# row NAME SECONDS FLOPS TARGET RESULT
+printf '%-34s %8s %7s %8s %7s %8s %6s %8s %6s' workload seconds user_s GFLOP GF/s floor_s ratio \
+    target load1
+[ "$TORCH" = 1 ] && printf ' %8s %6s' torch_s t/badak
+printf '  %s\n' result
+
+# timed CMD...: runs CMD with stdout to $tmp/out; sets WALL and USER (seconds)
+timed() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%U' -o "$tmp/time" "$@" >"$tmp/out"
+    t1=$(date +%s.%N)
+    WALL=$(calc "$t1 - $t0")
+    USER=$(tail -n 1 "$tmp/time")
+}
+
+# torch WORKLOAD WHOLE: the PyTorch run's seconds (WHOLE=1: the whole process)
+torch_s() {
+    timed "$PY" bench/torch_bench.py "$1" "$MNIST"
+    if [ "$2" = 1 ]; then echo "$WALL"; else field seconds "$(tail -n 1 "$tmp/out")"; fi
+}
+
+# row NAME SECONDS USER FLOPS TARGET RESULT [TORCH_WORKLOAD WHOLE]
 row() {
-    local gf; gf=$(calc "$3 / 1e9")
-    local floor; floor=$(calc "$3 / ($PEAK * 1e9)")
-    printf '%-34s %9.3f %9.1f %8.1f %9.3f %7.2f %8s %6s  %s\n' "$1" "$2" "$gf" \
-        "$(calc "$gf / $2")" "$floor" "$(calc "$2 / $floor")" "$4" "$(load)" "$5"
+    local gf; gf=$(calc "$4 / 1e9")
+    local floor; floor=$(calc "$4 / ($PEAK * 1e9)")
+    printf '%-34s %8.3f %7.2f %8.1f %7.1f %8.3f %6.2f %8s %6s' "$1" "$2" "$3" "$gf" \
+        "$(calc "$gf / $2")" "$floor" "$(calc "$2 / $floor")" "$5" "$(load)"
+    if [ "$TORCH" = 1 ]; then
+        if [ -n "${7:-}" ]; then
+            local ts; ts=$(torch_s "$7" "$8")
+            printf ' %8.3f %6.2f' "$ts" "$(calc "$ts / $2")"
+        else
+            printf ' %8s %6s' - -
+        fi
+    fi
+    printf '  %s\n' "$6"
 }
 # flops of an epoch: STEPS x BATCH training samples, EVAL forward samples
-epoch_flops() { # MODEL HIDDEN SAMPLES EVAL
-    local f; f=$("$B/bench/flops" "$1" ${2:+"$2"})
+epoch_flops() { # MODEL HIDDEN SAMPLES EVAL [CxHxW]
+    local f; f=$("$B/bench/flops" "$1" ${2:+"$2"} ${5:+"$5"})
     calc "$3 * $(cut -d' ' -f2 <<<"$f") + $4 * $(cut -d' ' -f1 <<<"$f")"
 }
 
 # 1. the book's chapter-5 run, whole command: 10000 steps, then (17 epochs)
 #    train + test accuracy on 70000 images each epoch
-t0=$(date +%s.%N)
-j=$("$BADAK" train --quiet --json --seed 1 | tail -n 1)
-t1=$(date +%s.%N)
-row "chapter-5 (badak train), whole" "$(calc "$t1 - $t0")" \
-    "$(epoch_flops two_layer 50 1000000 $((17 * 70000)))" "2.0" "test $(field test_accuracy "$j")"
+timed "$BADAK" train --quiet --json --seed 1
+j=$(tail -n 1 "$tmp/out")
+row "chapter-5 (badak train), whole" "$WALL" "$USER" \
+    "$(epoch_flops two_layer 50 1000000 $((17 * 70000)))" "2.0" "test $(field test_accuracy "$j")" \
+    ch5 1
 
 # 2. the W2 MLP, Adam: per epoch with its test pass
-j=$("$BADAK" train --model mlp --hidden 100,100,100,100,100 --init he --optimizer adam --lr 0.001 \
-    --epochs 3 --no-train-acc --seed 1 --quiet --json | tail -n 1)
-row "mlp 784-100x5-10 adam, per epoch" "$(calc "$(field seconds "$j") / 3")" \
-    "$(epoch_flops mlp 100,100,100,100,100 60000 10000)" "0.25" "test $(field test_accuracy "$j")"
+timed "$BADAK" train --model mlp --hidden 100,100,100,100,100 --init he --optimizer adam \
+    --lr 0.001 --epochs 3 --no-train-acc --seed 1 --quiet --json
+j=$(tail -n 1 "$tmp/out")
+row "mlp 784-100x5-10 adam, per epoch" "$(calc "$(field seconds "$j") / 3")" "$(calc "$USER / 3")" \
+    "$(epoch_flops mlp 100,100,100,100,100 60000 10000)" "0.25" "test $(field test_accuracy "$j")" \
+    mlp 0
 
 # 3-5. the convolutional presets, one epoch each (Adam, batch 100)
 for m in simple_convnet deep_convnet resnet; do
@@ -60,28 +106,40 @@ for m in simple_convnet deep_convnet resnet; do
     [ "$m" = resnet ] && d=fashion target=45
     save=()
     [ "$m" = simple_convnet ] && save=(--save "$tmp/cnn.safetensors")
-    j=$("$BADAK" train --data "$d" --model "$m" --optimizer adam --lr 0.001 --epochs 1 \
-        --no-train-acc --seed 1 --quiet --json "${save[@]}" | tail -n 1)
-    row "$m ($d), per epoch" "$(field seconds "$j")" "$(epoch_flops "$m" "" 60000 10000)" \
-        "$target" "test $(field test_accuracy "$j"), peak $(field peak_rss_mb "$j") MB"
+    timed "$BADAK" train --data "$d" --model "$m" --optimizer adam --lr 0.001 --epochs 1 \
+        --no-train-acc --seed 1 --quiet --json "${save[@]}"
+    j=$(tail -n 1 "$tmp/out")
+    tw=("$m" 0)
+    [ "$m" = resnet ] && tw=() # torch_bench.py reads MNIST only
+    row "$m ($d), per epoch" "$(field seconds "$j")" "$USER" "$(epoch_flops "$m" "" 60000 10000)" \
+        "$target" "test $(field test_accuracy "$j"), peak $(field peak_rss_mb "$j") MB" "${tw[@]}"
 done
 
-# 6. inference: badak eval of the simple_convnet just trained, 10000 images
-t0=$(date +%s.%N)
-j=$("$BADAK" eval --model "$tmp/cnn.safetensors" --json | tail -n 1)
-t1=$(date +%s.%N)
-s=$(calc "$t1 - $t0")
-row "eval simple_convnet 10000, whole" "$s" "$(epoch_flops simple_convnet "" 0 10000)" \
-    ">=20000/s" "$(calc "int(10000 / $s)") images/s whole command"
-
-# 7. the moonshot: examples/mnist99.ini, whole command
-if [ -f examples/mnist99.ini ]; then
-    t0=$(date +%s.%N)
-    j=$("$BADAK" train --model examples/mnist99.ini --quiet --json | tail -n 1)
-    t1=$(date +%s.%N)
-    e=$(field epochs "$j")
-    row "mnist99.ini, whole command" "$(calc "$t1 - $t0")" \
-        "$(epoch_flops examples/mnist99.ini "" $((e * 60000)) $((e * 10000)))" "15.0" \
-        "test $(field test_accuracy "$j") (>= 0.99)"
+# 6. tobigs_cnn on CIFAR-10-shaped data (3x32x32, 50000 training images, 10000
+#    test): random records (tests/cifar_gen.pl), one epoch
+if [ "${BENCH_SKIP_DEEP:-0}" != 1 ]; then
+    c10="$tmp/cifar10"
+    mkdir -p "$c10"
+    perl tests/cifar_gen.pl 10000 1 "$c10/test_batch.bin"
+    for b in 1 2 3 4 5; do cp "$c10/test_batch.bin" "$c10/data_batch_$b.bin"; done
+    timed "$BADAK" train --data "cifar10:$c10" --model tobigs_cnn --optimizer adam --lr 0.001 \
+        --epochs 1 --no-train-acc --seed 1 --quiet --json
+    j=$(tail -n 1 "$tmp/out")
+    row "tobigs_cnn (cifar10 shape), epoch" "$(field seconds "$j")" "$USER" \
+        "$(epoch_flops tobigs_cnn "" 50000 10000 3x32x32)" "40" \
+        "test $(field test_accuracy "$j") (random data), peak $(field peak_rss_mb "$j") MB"
 fi
+
+# 7. inference: badak eval of the simple_convnet just trained, 10000 images
+timed "$BADAK" eval --model "$tmp/cnn.safetensors" --json
+row "eval simple_convnet 10000, whole" "$WALL" "$USER" "$(epoch_flops simple_convnet "" 0 10000)" \
+    ">=20000/s" "$(calc "int(10000 / $WALL)") images/s whole command" eval 1
+
+# 8. the moonshot: examples/mnist99.ini, whole command
+timed "$BADAK" train --model examples/mnist99.ini --quiet --json
+j=$(tail -n 1 "$tmp/out")
+e=$(field epochs "$j")
+row "mnist99.ini, whole command" "$WALL" "$USER" \
+    "$(epoch_flops examples/mnist99.ini "" $((e * 60000)) $((e * 10000)))" "15.0" \
+    "test $(field test_accuracy "$j") (>= 0.99)" mnist99 1
 echo "uptime: $(uptime)"

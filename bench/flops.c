@@ -1,6 +1,6 @@
 /* flops.c — `make bench`'s FLOP counts: the GEMM work of a network, from
  * its layers (as `badak train --model` builds them for MNIST-shaped
- * input). Prints: forward FLOPs per sample, and the FLOPs per sample of a
+ * input, or the CxHxW given last). Prints: forward FLOPs per sample, and the FLOPs per sample of a
  * training step (forward + backward: dW and dX, each as large as the
  * forward, but no dX for the first layer). Affine 2·in·out, Conv2d
  * 2·F·C·K²·OH·OW, a ResBlock's two 3x3 convolutions (and 1x1 projection).
@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static double conv(double F, double C, double K, double OH, double OW)
 {
@@ -37,8 +38,16 @@ static double layer_flops(const bd_layer *l)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: flops MODEL [hidden,...]\n");
+        fprintf(stderr, "usage: flops MODEL [hidden,...] [CxHxW]\n");
         return 2;
+    }
+    int c = 1, h = 28, w = 28;
+    if (argc > 2 && strchr(argv[argc - 1], 'x')) { /* the input shape */
+        if (sscanf(argv[argc - 1], "%dx%dx%d", &c, &h, &w) != 3) {
+            fprintf(stderr, "flops: bad input shape '%s' (CxHxW)\n", argv[argc - 1]);
+            return 2;
+        }
+        argc--;
     }
     bd_net_spec spec;
     bd_net_spec_default(&spec);
@@ -54,7 +63,7 @@ int main(int argc, char **argv)
     bd_net net;
     bd_rng rng;
     bd_rng_seed(&rng, 1);
-    if (bd_net_from_spec(&net, &spec, 1, 28, 28, 10, &rng) != BD_OK) {
+    if (bd_net_from_spec(&net, &spec, c, h, w, 10, &rng) != BD_OK) {
         fprintf(stderr, "flops: %s\n", bd_errmsg());
         return 1;
     }

@@ -410,6 +410,11 @@ typedef struct bd_layer {
      * fused = 1, its out is a view of the conv's, and its forward and
      * backward do nothing. Same numbers, two passes over memory fewer. */
     int relu_after, fused;
+    /* A 2x2 max-pool after such a conv + ReLU is computed by the conv too,
+     * in the same pass (src/layers/conv_pool.c): the pool's forward and
+     * backward do nothing, and its backward leaves here the gradient it was
+     * given, for the conv's backward. */
+    const float *pool_dy;
 } bd_layer;
 
 struct bd_net {
@@ -619,11 +624,14 @@ bd_status bd_net_load_ini(bd_net *net, const char *path, int c, int h, int w, in
 bd_status bd_net_to_ini(const bd_net *net, char **text);
 
 /* Kernels: "fast" (the default) takes a layer's faster path where it has
- * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c);
- * "reference" runs the book's im2col + GEMM everywhere, the kernels a
- * learner reads and the tests compare the fast ones with. The environment
- * variable BADAK_KERNELS=reference selects it too. Both are reproducible;
- * they differ from each other by rounding. */
+ * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c;
+ * a 2x2 max-pool after such a conv + ReLU fused into it, conv_pool.c),
+ * with AVX-512 intrinsics where the CPU has them; "portable" is the same
+ * paths in plain C only (the same bits as "fast"); "reference" runs the
+ * book's im2col + GEMM everywhere, the kernels a learner reads and the
+ * tests compare the fast ones with. The environment variable BADAK_KERNELS
+ * selects one too. All are reproducible; fast and reference differ by
+ * rounding. */
 bd_status bd_set_kernels(const char *name);
 const char *bd_kernels(void);
 

@@ -9,19 +9,22 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: scripts/setup.sh [--data-only] [--no-apt] [--help]
+usage: scripts/setup.sh [--data-only] [--no-apt] [--torch] [--help]
   (no option)   install the Debian packages badak needs (as root), then the data
   --data-only   only install the data sets (MNIST, Fashion-MNIST)
   --no-apt      same as --data-only: never call apt-get
+  --torch       only install python3-torch (optional: `make bench-compare` runs
+                the bench's workloads in PyTorch too; never part of the default)
   --help        this text
 Data goes to $BADAK_DATA if set, else to <repo>/data.
 EOF
 }
 
-use_apt=1
+use_apt=1 torch=0
 for arg in "$@"; do
     case "$arg" in
         --data-only|--no-apt) use_apt=0 ;;
+        --torch) torch=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "setup: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
     esac
@@ -67,8 +70,13 @@ install_packages() {
     command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
     # clang: only for `make fuzz` (libFuzzer); the tests replay the corpus with gcc
     [ -n "${BADAK_FUZZ:-}" ] && want+=(clang)
+    apt_install "${want[@]}"
+}
+
+# apt_install PKG...: install the ones not installed yet
+apt_install() {
     local missing=() p
-    for p in "${want[@]}"; do
+    for p in "$@"; do
         pkg_installed "$p" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then
@@ -165,6 +173,11 @@ fetch_fashion() {
     done
 }
 
+if [ "$torch" -eq 1 ]; then
+    # Debian 12's PyTorch 1.13 (with numpy), for `make bench-compare` only
+    apt_install python3-torch
+    exit 0
+fi
 if [ "$use_apt" -eq 1 ]; then
     install_packages
 fi

@@ -266,17 +266,45 @@ static inline bd_conv_geom bd__geom(const bd_layer *l, int B)
  * bd_conv2d_backward. */
 /* conv_wide.c: the fast kernels of stride-1 unpadded convolutions, one
  * sample at a time (g1->B == 1); kernels.c: whether to use them. */
+/* A 2x2 max-pool done by the conv before it (conv_pool.c): the pool's
+ * output p and argmax am, and for the backward its incoming gradient dp,
+ * [B, F, OH/2, OW/2] each for a batch (one sample's in the per-sample
+ * kernels). */
+typedef struct bd__fused_pool {
+    float *p;
+    int32_t *am;
+    const float *dp;
+} bd__fused_pool;
 int bd__conv_wide_applies(const bd_conv_geom *g);
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
-                           float *yw, const bd_conv_geom *g1, int relu);
+                           float *yw, const bd_conv_geom *g1, int relu, const bd__fused_pool *pool);
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
-                            float *dyw, const bd_conv_geom *g1);
+                            float *dyw, const bd_conv_geom *g1, const bd__fused_pool *pool);
+void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
+                          const bd_conv_geom *g1);
+void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,
+                         const int32_t *am, const bd_conv_geom *g1);
 int bd__kernels_reference(void);
+/* "portable": the fast paths without intrinsics (kernels.c) */
+int bd__kernels_portable(void);
+/* pool (NULL: none): also the 2x2 max-pool of the ReLU'd output (forward)
+ * and the gradient through it (backward: dy and y unused). Only with relu
+ * and where the wide kernels run: bd__conv_pooled says when a layer may. */
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
-                        const bd_conv_geom *g, int relu);
+                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool);
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                         const float *W, const float *y, float *scratch, const bd_conv_geom *g);
+                         const float *W, const float *y, float *scratch, const bd_conv_geom *g,
+                         const bd__fused_pool *pool);
+/* The MaxPool layer that conv (a Conv2d) computes itself in the same pass,
+ * or NULL: a 2x2, stride-2 unpadded max-pool right after the conv's fused
+ * ReLU, under the fast kernels, where the wide kernels run. */
+bd_layer *bd__conv_pooled(const bd_layer *conv);
+/* Is l a MaxPool that the conv two layers before computes (above)? Its
+ * backward then only leaves its dy in l->pool_dy. */
+int bd__pooled_by_conv(const bd_layer *l);
+/* whether bd__conv_pooled may fuse (default 1; tests compare against 0) */
+extern int bd__fuse_pool;
 /* bd_bn2d_forward / bd_bn2d_backward for a layer of net: with net->sync
  * (--sync-bn, training) the statistics and the backward's sums are over
  * every process's rows, and mean_istd must hold [4C] (the last 2C for the

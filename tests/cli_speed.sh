@@ -36,7 +36,7 @@ expect 2 "not both" -- "$BADAK" train --csv "$tmp/c.csv" --model "$tmp/it.ini" -
 # the shipped recipe parses and trains (a few steps on a slice)
 MNIST=${BADAK_MNIST_DIR:-data/mnist}
 if [ -d "$MNIST" ] && [ "${BADAK_QUICK:-0}" = 0 ]; then
-    expect 0 '"optimizer":"adam","lr":0.003,"batch":100' -- "$BADAK" train --model examples/mnist99.ini \
+    expect 0 '"optimizer":"adam","lr":0.005,"batch":100' -- "$BADAK" train --model examples/mnist99.ini \
         --data "$MNIST" --train-size 300 --iters 3 --json --quiet
 fi
 # same file, same seed: the same numbers as the flags spelled out

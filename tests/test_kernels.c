@@ -1,8 +1,12 @@
 /* test_kernels.c — the fast kernels against the reference ones (the
  * book's im2col + GEMM): forward and backward of Conv2d, with and without
  * the fused ReLU, on odd shapes (batch 1 and 7, channels 1/3/17, kernels
- * 1/3/5, stride 2, padding), on 1 and 2 threads; and a gradient check of
- * a network whose convolutions take the fast path. */
+ * 1/3/5, stride 2, padding), on 1 and 2 threads; the max-pool fused into a
+ * conv + ReLU (conv_pool.c) against the unfused layers, bit for bit, its
+ * AVX-512 and portable copies against each other, bit for bit, and both
+ * against the reference kernels; gradient checks of networks whose
+ * convolutions take the fast paths; Adam's update split over the threads
+ * against the serial one, bit for bit. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -36,8 +40,8 @@ static void conv_run(run *r, const bd_conv_geom *g, const float *x, const float 
     r->dx = need_dx ? malloc(nx * sizeof(float)) : NULL;
     r->dW = malloc(nw * sizeof(float));
     r->db = malloc((size_t)g->F * sizeof(float));
-    bd__conv2d_forward(r->y, x, W, b, scr, g, relu);
-    bd__conv2d_backward(r->dx, r->dW, r->db, dy, x, W, relu ? r->y : NULL, scr, g);
+    bd__conv2d_forward(r->y, x, W, b, scr, g, relu, NULL);
+    bd__conv2d_backward(r->dx, r->dW, r->db, dy, x, W, relu ? r->y : NULL, scr, g, NULL);
     free(scr);
 }
 
@@ -117,9 +121,12 @@ static void kernels_named(void **st)
     assert_string_equal(bd_kernels(), "reference");
     assert_ok(bd_set_kernels("FAST"));
     assert_string_equal(bd_kernels(), "fast");
+    assert_ok(bd_set_kernels("Portable"));
+    assert_string_equal(bd_kernels(), "portable");
     assert_int_equal(bd_set_kernels("quick"), BD_ERR_ARG);
     assert_non_null(strstr(bd_errmsg(), "unknown kernels 'quick'"));
-    assert_string_equal(bd_kernels(), "fast");
+    assert_string_equal(bd_kernels(), "portable");
+    assert_ok(bd_set_kernels("fast"));
 }
 
 /* A net of two fast-path convolutions (the second needs its dx) passes the
@@ -162,12 +169,235 @@ static void gradcheck_fast_convs(void **st)
     bd_net_free(&net);
 }
 
+/* conv(F, K) - ReLU - maxpool 2x2 - affine 3 on C x H x W inputs */
+static void pooled_net(bd_net *net, int C, int H, int W, int F, int K)
+{
+    bd_rng r;
+    bd_rng_seed(&r, 11);
+    assert_ok(bd_net_create(net, C, H, W));
+    assert_ok(bd_net_add_conv(net, F, K, 1, 0));
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
+    assert_ok(bd_net_add_affine(net, 3));
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+}
+
+typedef struct pooled_run {
+    float *logits, *grads, *pooled;
+    int32_t *am;
+    size_t nl, ng, np;
+} pooled_run;
+
+/* one forward + backward of a fresh pooled_net (the same weights every
+ * time) under the current kernels and bd__fuse_pool */
+static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, int K)
+{
+    bd_net net;
+    pooled_net(&net, C, H, W, F, K);
+    const int D = C * H * W;
+    assert_ok(bd_net_reserve(&net, B));
+    int xs[2] = {B, D}, ys[1] = {B};
+    bd_tensor x, y;
+    assert_ok(bd_tensor_alloc(&x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(&y, BD_I32, 1, ys));
+    fill(bd_f32(&x), (size_t)B * D, 21, -1, 1);
+    for (int i = 0; i < B; i++)
+        bd_i32(&y)[i] = i % 3;
+    float loss;
+    assert_ok(bd_net_gradient(&net, &x, (bd_labels){bd_i32(&y), NULL}, &loss));
+    const bd_layer *pl = &net.layers[2];
+    o->nl = (size_t)B * 3;
+    o->ng = net.grads.size;
+    o->np = (size_t)B * pl->out_size;
+    o->logits = malloc(o->nl * sizeof(float));
+    o->grads = malloc(o->ng * sizeof(float));
+    o->pooled = malloc(o->np * sizeof(float));
+    o->am = malloc(o->np * sizeof(int32_t));
+    memcpy(o->logits, bd_f32(&net.layers[3].out), o->nl * sizeof(float));
+    memcpy(o->grads, bd_f32(&net.grads), o->ng * sizeof(float));
+    memcpy(o->pooled, bd_f32(&pl->out), o->np * sizeof(float));
+    memcpy(o->am, pl->aux.data, o->np * sizeof(int32_t));
+    /* whether the conv did the pool is what the test is about */
+    assert_int_equal(bd__conv_pooled(&net.layers[0]) != NULL,
+                     bd__fuse_pool && !bd__kernels_reference() && K > 1);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+}
+
+static void pooled_free(pooled_run *o)
+{
+    free(o->logits);
+    free(o->grads);
+    free(o->pooled);
+    free(o->am);
+}
+
+static void pooled_equal(const pooled_run *a, const pooled_run *b)
+{
+    assert_memory_equal(a->logits, b->logits, a->nl * sizeof(float));
+    assert_memory_equal(a->grads, b->grads, a->ng * sizeof(float));
+    assert_memory_equal(a->pooled, b->pooled, a->np * sizeof(float));
+    assert_memory_equal(a->am, b->am, a->np * sizeof(int32_t));
+}
+
+/* The fused conv + ReLU + max-pool gives the unfused layers' numbers bit
+ * for bit (fast kernels, 1 and 2 threads), its AVX-512 copy the portable
+ * one's, and both the reference kernels' to rounding (measured: every
+ * |fused - ref| under 3e-7 (1 + |ref|), one above 1e-7; the limit is 1e-4). Odd shapes: odd conv outputs (a row and
+ * a column in no window), more than 32 columns (two chunks of the AVX-512
+ * loop), kernel 1 (not fused: the wide kernels do not apply). */
+static void pool_fused_equals_unfused(void **st)
+{
+    static const int shapes[][6] = {
+        /* B  C   H   W   F  K */
+        {1, 1, 28, 28, 16, 5},
+        {7, 1, 28, 28, 6, 5},
+        {7, 3, 9, 11, 5, 3},  /* 7x9: odd rows and columns */
+        {1, 17, 8, 7, 4, 3},
+        {7, 17, 9, 9, 3, 5},  /* 5x5 */
+        {2, 3, 40, 70, 2, 3}, /* 38x68: 34 windows a row */
+        {7, 3, 6, 6, 4, 1},   /* kernel 1: unfused */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *s = shapes[i];
+        for (int threads = 1; threads <= 2; threads++) {
+            bd_set_threads(threads);
+            pooled_run fused, unfused, portable, ref;
+            assert_ok(bd_set_kernels("fast"));
+            pooled_gradient(&fused, s[0], s[1], s[2], s[3], s[4], s[5]);
+            bd__fuse_pool = 0;
+            pooled_gradient(&unfused, s[0], s[1], s[2], s[3], s[4], s[5]);
+            bd__fuse_pool = 1;
+            assert_ok(bd_set_kernels("portable"));
+            pooled_gradient(&portable, s[0], s[1], s[2], s[3], s[4], s[5]);
+            assert_ok(bd_set_kernels("reference"));
+            pooled_gradient(&ref, s[0], s[1], s[2], s[3], s[4], s[5]);
+            assert_ok(bd_set_kernels("fast"));
+            pooled_equal(&fused, &unfused);
+            pooled_equal(&fused, &portable);
+            assert_near(fused.logits, ref.logits, fused.nl, 1e-4, "logits");
+            assert_near(fused.grads, ref.grads, fused.ng, 1e-4, "grads");
+            assert_near(fused.pooled, ref.pooled, fused.np, 1e-4, "pooled");
+            pooled_free(&fused);
+            pooled_free(&unfused);
+            pooled_free(&portable);
+            pooled_free(&ref);
+        }
+    }
+    bd_set_threads(1);
+}
+
+/* conv - ReLU - pool - conv - ReLU - pool - affine, both pools fused into
+ * their convs (the second needs its dx), through the gradient check with
+ * kind `broken`'s backward deliberately broken (-1: none) */
+static bd_status fused_pools_check(int broken)
+{
+    assert_ok(bd_set_kernels("fast"));
+    bd_net net;
+    bd_rng r;
+    bd_rng_seed(&r, 7);
+    assert_ok(bd_net_create(&net, 2, 14, 13));
+    assert_ok(bd_net_add_conv(&net, 3, 3, 1, 0));
+    assert_ok(bd_net_add_relu(&net));
+    assert_ok(bd_net_add_pool(&net, BD_LAYER_MAXPOOL, 2, 2));
+    assert_ok(bd_net_add_conv(&net, 4, 3, 1, 0));
+    assert_ok(bd_net_add_relu(&net));
+    assert_ok(bd_net_add_pool(&net, BD_LAYER_MAXPOOL, 2, 2));
+    assert_ok(bd_net_add_affine(&net, 3));
+    assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
+    const int B = 3, D = 2 * 14 * 13;
+    int xs[2] = {B, D}, ys[1] = {B};
+    bd_tensor x, y;
+    assert_ok(bd_tensor_alloc(&x, BD_F32, 2, xs));
+    assert_ok(bd_tensor_alloc(&y, BD_I32, 1, ys));
+    fill(bd_f32(&x), (size_t)B * D, 9, -1, 1);
+    for (int i = 0; i < B; i++)
+        bd_i32(&y)[i] = i % 3;
+    bd_gradcheck_config gc;
+    bd_gradcheck_config_default(&gc);
+    gc.max_entries = 60;
+    bd_gradcheck_row rows[8];
+    int nr = 0;
+    if (broken >= 0)
+        bd_debug_break_backward(&net, (bd_layer_kind)broken, 1);
+    bd_status s = bd_gradcheck(&net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
+    /* both pools were fused (the check ran the fused kernels) */
+    assert_ptr_equal(bd__conv_pooled(&net.layers[0]), &net.layers[2]);
+    assert_ptr_equal(bd__conv_pooled(&net.layers[3]), &net.layers[5]);
+    size_t checked = 0;
+    for (int i = 0; i < nr; i++)
+        checked += rows[i].checked;
+    assert_true(checked > 20);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(&net);
+    return s;
+}
+
+static void gradcheck_fused_pools(void **st)
+{
+    bd_status s = fused_pools_check(-1);
+    if (s != BD_OK)
+        fail_msg("%s", bd_errmsg());
+}
+
+/* a deliberately broken backward of the conv, the fused ReLU or the fused
+ * max-pool is caught: the breaks reach the gradient the fused kernels use */
+static void fused_breaks_caught(void **st)
+{
+    static const bd_layer_kind kinds[] = {BD_LAYER_CONV2D, BD_LAYER_RELU, BD_LAYER_MAXPOOL};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        bd_status s = fused_pools_check(kinds[i]);
+        if (s != BD_ERR_CHECK || !strstr(bd_errmsg(), "differs"))
+            fail_msg("broken %d not caught (%d): %s", (int)kinds[i], (int)s, bd_errmsg());
+    }
+}
+
+/* Adam's update split over the threads (optim.c: chunks of 8192
+ * parameters) gives the serial update's bits: 3 steps of a net with
+ * 5 chunks and a partial one, on 1 and 2 threads */
+static void adam_split_same_bits(void **st)
+{
+    float *after[2];
+    size_t n = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        bd_set_threads(threads);
+        bd_net net;
+        bd_rng r;
+        bd_rng_seed(&r, 3);
+        assert_ok(bd_net_create(&net, 1, 1, 300));
+        assert_ok(bd_net_add_affine(&net, 150));
+        assert_ok(bd_net_build(&net, (bd_init){BD_INIT_HE, 0}, &r));
+        n = net.params.size; /* 300 * 150 + 150 = 45150 */
+        assert_true(n > 5 * 8192 && n % 8192 != 0);
+        bd_optim o;
+        assert_ok(bd_optim_create(&o, "adam", NULL, n));
+        for (int step = 0; step < 3; step++) {
+            fill(bd_f32(&net.grads), n, 40 + (uint64_t)step, -1, 1);
+            assert_ok(bd_optim_step(&o, &net));
+        }
+        after[threads - 1] = malloc(n * sizeof(float));
+        memcpy(after[threads - 1], bd_f32(&net.params), n * sizeof(float));
+        bd_optim_free(&o);
+        bd_net_free(&net);
+    }
+    assert_memory_equal(after[0], after[1], n * sizeof(float));
+    free(after[0]);
+    free(after[1]);
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_fast_equals_reference),
         cmocka_unit_test(kernels_named),
         cmocka_unit_test(gradcheck_fast_convs),
+        cmocka_unit_test(pool_fused_equals_unfused),
+        cmocka_unit_test(gradcheck_fused_pools),
+        cmocka_unit_test(fused_breaks_caught),
+        cmocka_unit_test(adam_split_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

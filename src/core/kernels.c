@@ -1,40 +1,56 @@
 /* kernels.c — which kernels the layers run. "fast" (the default) lets a
  * layer take a faster path where it has one (conv_wide.c: stride-1
- * unpadded convolutions); "reference" runs the book's im2col + GEMM
- * everywhere — the readable kernels, and what tests/test_kernels.c compares
- * the fast ones with. BADAK_KERNELS=reference in the environment selects it
- * at the first use; bd_set_kernels at any time between steps. Both give
- * the same numbers run after run (for a thread count); they differ from
- * each other by rounding. */
+ * unpadded convolutions; conv_pool.c: a max-pool fused into them), with
+ * AVX-512 intrinsics where the CPU has them; "portable" takes the same
+ * paths in plain C (the same bits: what the tests compare the intrinsics
+ * with); "reference" runs the book's im2col + GEMM everywhere — the
+ * readable kernels, and what tests/test_kernels.c compares the fast ones
+ * with. BADAK_KERNELS=NAME in the environment selects one at the first
+ * use; bd_set_kernels at any time between steps. All give the same numbers
+ * run after run (for a thread count); fast and reference differ by
+ * rounding. */
 #include "internal.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <strings.h>
 
-static atomic_int g_reference = -1; /* -1: not decided yet */
+enum { FAST, REFERENCE, PORTABLE };
+static const char *const names[] = {"fast", "reference", "portable"};
+static atomic_int g_mode = -1; /* -1: not decided yet */
 
-int bd__kernels_reference(void)
+static int mode_of(const char *name)
 {
-    int r = atomic_load_explicit(&g_reference, memory_order_relaxed);
-    if (r < 0) {
-        const char *e = getenv("BADAK_KERNELS");
-        r = e && !strcasecmp(e, "reference");
-        atomic_store(&g_reference, r);
-    }
-    return r;
+    for (int m = 0; name && m < 3; m++)
+        if (!strcasecmp(name, names[m]))
+            return m;
+    return -1;
 }
+
+static int mode(void)
+{
+    int m = atomic_load_explicit(&g_mode, memory_order_relaxed);
+    if (m < 0) {
+        m = mode_of(getenv("BADAK_KERNELS"));
+        if (m < 0)
+            m = FAST;
+        atomic_store(&g_mode, m);
+    }
+    return m;
+}
+
+int bd__kernels_reference(void) { return mode() == REFERENCE; }
+
+int bd__kernels_portable(void) { return mode() == PORTABLE; }
 
 bd_status bd_set_kernels(const char *name)
 {
-    if (!name || (strcasecmp(name, "fast") && strcasecmp(name, "reference")))
-        return bd_error(BD_ERR_ARG, "unknown kernels '%s' (expected fast or reference)",
+    const int m = mode_of(name);
+    if (m < 0)
+        return bd_error(BD_ERR_ARG, "unknown kernels '%s' (expected fast, portable or reference)",
                         name ? name : "(null)");
-    atomic_store(&g_reference, !strcasecmp(name, "reference"));
+    atomic_store(&g_mode, m);
     return BD_OK;
 }
 
-const char *bd_kernels(void)
-{
-    return bd__kernels_reference() ? "reference" : "fast";
-}
+const char *bd_kernels(void) { return names[mode()]; }

@@ -202,9 +202,11 @@ typedef struct conv_args {
     int CKK, OHW;
     size_t in, out, colsz; /* floats of a sample's x, y and columns */
     size_t maskz;          /* floats of a sample's mask (widened y or dy) */
+    bd__fused_pool pool;   /* a fused 2x2 max-pool (pool.p NULL: none) */
+    size_t pout;           /* floats of a sample's pooled output */
 } conv_args;
 
-static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
+static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fused_pool *pool)
 {
     conv_args a = {.g = g, .col = scratch};
     a.CKK = g->C * g->K * g->K;
@@ -219,6 +221,10 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch)
      * block, at the offsets bd_conv2d_scratch sized */
     a.part = scratch + (size_t)g->B * a.CKK * L;
     a.mask = a.part + (size_t)max_parts(g) * ((size_t)g->F * a.CKK + g->F);
+    if (pool && a.wide) {
+        a.pool = *pool;
+        a.pout = (size_t)g->F * (g->OH / 2) * (g->OW / 2);
+    }
     return a;
 }
 
@@ -227,6 +233,18 @@ static bd_conv_geom one_sample(const bd_conv_geom *g)
     bd_conv_geom p = *g;
     p.B = 1;
     return p;
+}
+
+/* sample bi's part of the fused pool in *s, or NULL if there is none */
+static const bd__fused_pool *pool_of(const conv_args *a, int bi, bd__fused_pool *s)
+{
+    if (!a->pool.p)
+        return NULL;
+    const size_t o = (size_t)bi * a->pout;
+    s->p = a->pool.p + o;
+    s->am = a->pool.am + o;
+    s->dp = a->pool.dp ? a->pool.dp + o : NULL;
+    return s;
 }
 
 BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
@@ -240,9 +258,10 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
     const size_t out = a->out;
     if (a->wide) {
         float *yw = a->mask + (size_t)lo * a->maskz;
+        bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
             bd__conv_wide_forward(a->y + (size_t)bi * out, a->x + (size_t)bi * a->in, a->W, a->b,
-                                  col, yw, &g1, a->relu);
+                                  col, yw, &g1, a->relu, pool_of(a, bi, &ps));
         return;
     }
     for (int bi = lo; bi < hi; bi++) {
@@ -265,9 +284,9 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
 
 /* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
-                        const bd_conv_geom *g, int relu)
+                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool)
 {
-    conv_args a = conv_setup(g, scratch);
+    conv_args a = conv_setup(g, scratch, relu ? pool : NULL);
     a.y = y;
     a.x = x;
     a.W = W;
@@ -279,7 +298,7 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
 void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
                        float *scratch, const bd_conv_geom *g)
 {
-    bd__conv2d_forward(y, x, W, b, scratch, g, 0);
+    bd__conv2d_forward(y, x, W, b, scratch, g, 0, NULL);
 }
 
 /* backward, one pass by samples. For each sample of the part: its columns,
@@ -298,11 +317,13 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
     memset(pdb, 0, (size_t)F * sizeof(float));
     if (a->wide) {
         float *dyw = a->mask + (size_t)lo * a->maskz;
+        bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
             bd__conv_wide_backward(a->dx ? a->dx + (size_t)bi * a->in : NULL, pdW, pdb, bi > lo,
                                    a->dy + (size_t)bi * a->out,
                                    a->yrelu ? a->yrelu + (size_t)bi * a->out : NULL,
-                                   a->x + (size_t)bi * a->in, a->W, col, dyw, &g1);
+                                   a->x + (size_t)bi * a->in, a->W, col, dyw, &g1,
+                                   pool_of(a, bi, &ps));
         return;
     }
     for (int bi = lo; bi < hi; bi++) {
@@ -337,14 +358,15 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
 void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                         const float *W, float *scratch, const bd_conv_geom *g)
 {
-    bd__conv2d_backward(dx, dW, db, dy, x, W, NULL, scratch, g);
+    bd__conv2d_backward(dx, dW, db, dy, x, W, NULL, scratch, g, NULL);
 }
 
 /* y: the output of the forward with a fused ReLU (NULL: none) */
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                         const float *W, const float *y, float *scratch, const bd_conv_geom *g)
+                         const float *W, const float *y, float *scratch, const bd_conv_geom *g,
+                         const bd__fused_pool *pool)
 {
-    conv_args a = conv_setup(g, scratch);
+    conv_args a = conv_setup(g, scratch, y ? pool : NULL);
     a.dx = dx;
     a.x = x;
     a.W = W;
@@ -425,19 +447,42 @@ static void conv_init(bd_layer *l, bd_init init, bd_rng *rng)
     memset(l->b.data, 0, l->b.size * sizeof(float));
 }
 
+int bd__fuse_pool = 1;
+
+bd_layer *bd__conv_pooled(const bd_layer *conv)
+{
+    const bd_net *net = conv->net;
+    if (!bd__fuse_pool || !net || conv->kind != BD_LAYER_CONV2D || !conv->relu_after ||
+        conv - net->layers + 2 >= net->nlayers || bd__kernels_reference())
+        return NULL;
+    bd_layer *pl = (bd_layer *)conv + 2;
+    bd_conv_geom g = bd__geom(conv, 1);
+    if (pl->kind != BD_LAYER_MAXPOOL || pl->k != 2 || pl->stride != 2 || pl->pad != 0 ||
+        !conv[1].fused || !bd__conv_wide_applies(&g))
+        return NULL;
+    return pl;
+}
+
 static void conv_fwd(bd_layer *l, int B)
 {
     bd_conv_geom g = bd__geom(l, B);
+    bd_layer *pl = bd__conv_pooled(l);
+    bd__fused_pool pool = {pl ? bd_f32(&pl->out) : NULL, pl ? (int32_t *)pl->aux.data : NULL,
+                           NULL};
     bd__conv2d_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
-                       bd__scratch(l), &g, l->relu_after);
+                       bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL);
 }
 
 static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     bd_conv_geom g = bd__geom(l, B);
     float *dx = need_dx ? bd_f32(&l->dx) : NULL;
+    bd_layer *pl = bd__conv_pooled(l);
+    bd__fused_pool pool = {pl ? bd_f32(&pl->out) : NULL, pl ? (int32_t *)pl->aux.data : NULL,
+                           pl ? pl->pool_dy : NULL};
     bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
-                        l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g);
+                        l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g,
+                        pl ? &pool : NULL);
 }
 
 const bd_layer_op bd__op_conv2d = {

@@ -86,15 +86,19 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
 }
 
 /* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*W
- * floats, yw: F*OH*W floats of scratch. */
+ * floats, yw: F*OH*W floats of scratch. pool (not NULL, with relu): also
+ * the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c). */
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
-                           float *yw, const bd_conv_geom *g1, int relu)
+                           float *yw, const bd_conv_geom *g1, int relu, const bd__fused_pool *pool)
 {
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = g1->OH * g1->W;
     im2col_wide(col, x, g1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
                 0.0f, yw, L);
-    narrow_y(y, yw, b, g1, relu);
+    if (pool)
+        bd__conv_pool_narrow(y, pool->p, pool->am, yw, b, g1);
+    else
+        narrow_y(y, yw, b, g1, relu);
 }
 
 /* One sample: dyw = dy with zeroed garbage columns (and, with yrelu, the
@@ -127,13 +131,17 @@ BD_HOT static void widen_dy(float *dyw, float *db, const float *dy, const float 
 
 /* One sample's backward: pdW [F, C*K*K] = (accumulate ? pdW : 0) +
  * dyw · colwᵀ, pdb += Σ dyw, and dx [C,H,W] (if not NULL) = col2im(Wᵀ ·
- * dyw). col and dyw: scratch as in the forward. */
+ * dyw). col and dyw: scratch as in the forward. pool (not NULL): dy is
+ * unused, the gradient comes through the fused max-pool from pool->dp. */
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
-                            float *dyw, const bd_conv_geom *g1)
+                            float *dyw, const bd_conv_geom *g1, const bd__fused_pool *pool)
 {
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = g1->OH * g1->W;
-    widen_dy(dyw, pdb, dy, yrelu, g1);
+    if (pool)
+        bd__conv_pool_widen(dyw, pdb, pool->dp, pool->p, pool->am, g1);
+    else
+        widen_dy(dyw, pdb, dy, yrelu, g1);
     im2col_wide(col, x, g1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
                 accumulate ? 1.0f : 0.0f, pdW, CKK);

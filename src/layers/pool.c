@@ -226,8 +226,15 @@ static bd_status pool_shape(bd_layer *l)
 /* aux [B, out_size]: the argmax of every output, as int32 */
 static size_t maxpool_aux(const bd_layer *l) { return (size_t)l->out_size; }
 
+int bd__pooled_by_conv(const bd_layer *l)
+{
+    return l->kind == BD_LAYER_MAXPOOL && l - l->net->layers >= 2 && bd__conv_pooled(l - 2) == l;
+}
+
 static void maxpool_fwd(bd_layer *l, int B)
 {
+    if (bd__pooled_by_conv(l)) /* out and aux already written */
+        return;
     bd_conv_geom g = bd__geom(l, B);
     bd_maxpool_forward(bd_f32(&l->out), (int32_t *)l->aux.data, bd_f32(l->in), &g);
 }
@@ -236,6 +243,10 @@ static void maxpool_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     if (!need_dx)
         return;
+    if (bd__pooled_by_conv(l)) { /* the conv's backward takes dy from here */
+        l->pool_dy = dy;
+        return;
+    }
     bd_conv_geom g = bd__geom(l, B);
     bd_maxpool_backward(bd_f32(&l->dx), dy, (const int32_t *)l->aux.data, &g);
 }

@@ -519,7 +519,9 @@ void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
 
 /* Scale by 1.5 what layer l's backward gave if its kind is broken: its
  * parameter gradient dW and the input gradient it passes on (l->dx, or for
- * a fused ReLU the dy the layer before will mask). */
+ * a fused ReLU the dy the layer before will mask; for a max-pool fused into
+ * its conv, and for the ReLU between them, the pool's dy, which the conv
+ * takes through both). */
 static void break_backward(const bd_net *net, bd_layer *l, float *dy, int B, int need_dx)
 {
     if (!(net->broken & (1u << l->kind)))
@@ -528,6 +530,12 @@ static void break_backward(const bd_net *net, bd_layer *l, float *dy, int B, int
     size_t n[2] = {l->dW.data ? l->dW.size : 0, 0};
     if (need_dx)
         g[1] = l->fused ? dy : bd_f32(&l->dx), n[1] = (size_t)B * l->in_size;
+    if (need_dx && bd__pooled_by_conv(l))
+        g[1] = dy, n[1] = (size_t)B * l->out_size;
+    const bd_layer *pool = need_dx && l->fused ? bd__conv_pooled(l - 1) : NULL;
+    if (pool) /* the conv takes the gradient through the ReLU from the
+               * pool's dy (the writable dx of the layer after it) */
+        g[1] = (float *)pool->pool_dy, n[1] = (size_t)B * pool->out_size;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < n[k]; j++)
             g[k][j] *= 1.5f;

@@ -1,0 +1,273 @@
+/* conv_pool.c — Conv2d + ReLU + 2x2 max-pooling in one pass (the fast
+ * kernels' case: a stride-1 unpadded convolution, the ReLU fused into it,
+ * then a 2x2, stride-2 max-pool: the first layers of mnist99, lenet5).
+ *
+ * Unfused, a sample's feature map makes five passes over memory: the conv
+ * narrows its wide product to y = ReLU(yw + b) (conv_wide.c), the pool reads
+ * y back and writes its maxima and their argmax; backward, the pool writes
+ * dx (one gradient in every 2x2 window, zeros elsewhere) and the conv reads
+ * it with y again to mask it. With 16x24x24 maps, those passes were 37% of
+ * an mnist99 epoch, for 2% of its FLOPs. Fused, per sample while it is in
+ * cache:
+ *
+ *   forward:  yw_b [F, OH*W] (the wide product) -> y_b = ReLU(yw_b + b)
+ *             [F, OH, OW], and in the same loop its 2x2 maxima p_b
+ *             [F, OH/2, OW/2] and their argmax (the pool layer's out and aux)
+ *   backward: dp_b (the pool's incoming gradient) -> dyw_b [F, OH*W]: dp at
+ *             each window's argmax where p > 0, 0 elsewhere — what the pool
+ *             backward, the ReLU mask and the widening made, in one write
+ *
+ * The numbers are the unfused ones bit for bit: the same additions
+ * (s + b once per element), the same comparisons in the same order (the
+ * first of equal maxima wins, as in pool.c), and the mask y > 0 taken at
+ * the argmax, where y equals p. tests/test_kernels.c compares the two. */
+#include "internal.h"
+
+/* One sample (g1: the conv's geometry, B = 1). y [F, OH, OW]; p, am
+ * [F, OH/2, OW/2]: am holds each maximum's index in y_b (f*OH*OW + i*OW + j),
+ * as pool.c's argmax. */
+BD_HOT static void narrow_pool(float *restrict y, float *restrict p, int32_t *restrict am,
+                               const float *restrict yw, const float *b, const bd_conv_geom *g1)
+{
+    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, L = OH * W;
+    const int PH = OH / 2, PW = OW / 2;
+    for (int f = 0; f < F; f++) {
+        const float bias = b ? b[f] : 0.0f;
+        const float *sf = yw + (size_t)f * L;
+        float *yf = y + (size_t)f * OH * OW;
+        const int32_t base = f * OH * OW;
+        for (int ph = 0; ph < PH; ph++) {
+            const float *s0 = sf + (size_t)(2 * ph) * W, *s1 = s0 + W;
+            float *y0 = yf + (size_t)(2 * ph) * OW, *y1 = y0 + OW;
+            float *pp = p + ((size_t)f * PH + ph) * PW;
+            int32_t *ap = am + ((size_t)f * PH + ph) * PW;
+            const int32_t i0 = base + 2 * ph * OW, i1 = i0 + OW;
+            for (int ow = 0; ow < OW; ow++) {
+                const float v0 = s0[ow] + bias, v1 = s1[ow] + bias;
+                y0[ow] = v0 > 0.0f ? v0 : 0.0f;
+                y1[ow] = v1 > 0.0f ? v1 : 0.0f;
+            }
+            for (int pw = 0; pw < PW; pw++) {
+                const int j = 2 * pw;
+                const float a = y0[j], c = y0[j + 1], d = y1[j], e = y1[j + 1];
+                const float m0 = a >= c ? a : c, m1 = d >= e ? d : e;
+                const int32_t k0 = a >= c ? i0 + j : i0 + j + 1;
+                const int32_t k1 = d >= e ? i1 + j : i1 + j + 1;
+                pp[pw] = m0 >= m1 ? m0 : m1;
+                ap[pw] = m0 >= m1 ? k0 : k1;
+            }
+        }
+        if (OH & 1) { /* the last row, in no window */
+            const float *s = sf + (size_t)(OH - 1) * W;
+            float *yr = yf + (size_t)(OH - 1) * OW;
+            for (int ow = 0; ow < OW; ow++) {
+                const float v = s[ow] + bias;
+                yr[ow] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
+/* One sample: dyw [F, OH*W] from dp, p, am [F, OH/2, OW/2] (above); db[f] +=
+ * the sum of row f of dyw, row by row as conv_wide.c sums them. */
+BD_HOT static void widen_pool(float *restrict dyw, float *db, const float *restrict dp,
+                              const float *restrict p, const int32_t *restrict am,
+                              const bd_conv_geom *g1)
+{
+    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, L = OH * W;
+    const int PH = OH / 2, PW = OW / 2;
+    for (int f = 0; f < F; f++) {
+        float *df = dyw + (size_t)f * L;
+        const int32_t base = f * OH * OW;
+        for (int ph = 0; ph < PH; ph++) {
+            float *d0 = df + (size_t)(2 * ph) * W, *d1 = d0 + W;
+            const size_t o = ((size_t)f * PH + ph) * PW;
+            const int32_t i0 = base + 2 * ph * OW;
+            for (int pw = 0; pw < PW; pw++) {
+                const int j = 2 * pw;
+                const float v = p[o + pw] > 0.0f ? dp[o + pw] : 0.0f;
+                const int32_t k = am[o + pw] - i0 - j; /* 0, 1, OW or OW + 1 */
+                d0[j] = k == 0 ? v : 0.0f;
+                d0[j + 1] = k == 1 ? v : 0.0f;
+                d1[j] = k == OW ? v : 0.0f;
+                d1[j + 1] = k == OW + 1 ? v : 0.0f;
+            }
+            /* an odd last column and the garbage columns */
+            for (int ow = 2 * PW; ow < W; ow++)
+                d0[ow] = d1[ow] = 0.0f;
+        }
+        if (OH & 1)
+            memset(df + (size_t)(OH - 1) * W, 0, (size_t)W * sizeof(float));
+        float acc = 0.0f;
+        for (int oh = 0; oh < OH; oh++)
+            acc += bd__sum(df + (size_t)oh * W, (size_t)OW);
+        db[f] += acc;
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
+/* The same two loops with AVX-512 intrinsics: gcc compiles the portable
+ * ones to scalar code with a branch per window element, and the argmax is
+ * data, so a third of those branches mispredicted (narrow_pool and
+ * widen_pool took 10% and 26% of an mnist99 epoch). Here a row pair is done
+ * 16 windows at a time: 32 columns of each row, split into their even and
+ * odd columns by one permute, compared and selected by masks. Same
+ * additions, same comparisons (>=, ordered), so the same bits. */
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+
+static inline AVX512 __mmask16 lanes(int n) /* the first n of 16 lanes, n in [0, 16] */
+{
+    return (__mmask16)(n >= 16 ? 0xffff : (1u << (n < 0 ? 0 : n)) - 1u);
+}
+
+/* one row pair of narrow_pool: s0, s1 -> y0, y1 (OW floats), pp, ap (PW) */
+static AVX512 void narrow_rows(float *y0, float *y1, float *pp, int32_t *ap, const float *s0,
+                               const float *s1, float bias, int OW, int PW, int32_t i0)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                           30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+    for (int j0 = 0; j0 < OW; j0 += 32) {
+        const __mmask16 ml = lanes(OW - j0), mh = lanes(OW - j0 - 16);
+        __m512 a0 = _mm512_maskz_loadu_ps(ml, s0 + j0), a1 = _mm512_maskz_loadu_ps(mh, s0 + j0 + 16);
+        __m512 b0 = _mm512_maskz_loadu_ps(ml, s1 + j0), b1 = _mm512_maskz_loadu_ps(mh, s1 + j0 + 16);
+        /* ReLU(s + b): max(v, 0) is v > 0 ? v : 0, -0 and NaN giving 0 */
+        a0 = _mm512_max_ps(_mm512_add_ps(a0, vb), zero);
+        a1 = _mm512_max_ps(_mm512_add_ps(a1, vb), zero);
+        b0 = _mm512_max_ps(_mm512_add_ps(b0, vb), zero);
+        b1 = _mm512_max_ps(_mm512_add_ps(b1, vb), zero);
+        _mm512_mask_storeu_ps(y0 + j0, ml, a0);
+        _mm512_mask_storeu_ps(y0 + j0 + 16, mh, a1);
+        _mm512_mask_storeu_ps(y1 + j0, ml, b0);
+        _mm512_mask_storeu_ps(y1 + j0 + 16, mh, b1);
+        const int pw0 = j0 / 2;
+        if (pw0 >= PW)
+            continue;
+        const __m512 a = _mm512_permutex2var_ps(a0, even, a1), c = _mm512_permutex2var_ps(a0, odd, a1);
+        const __m512 d = _mm512_permutex2var_ps(b0, even, b1), e = _mm512_permutex2var_ps(b0, odd, b1);
+        const __mmask16 g0 = _mm512_cmp_ps_mask(a, c, _CMP_GE_OQ), g1 = _mm512_cmp_ps_mask(d, e, _CMP_GE_OQ);
+        const __m512 m0 = _mm512_mask_blend_ps(g0, c, a), m1 = _mm512_mask_blend_ps(g1, e, d);
+        const __m512i j = _mm512_add_epi32(_mm512_set1_epi32(i0 + j0), even), one = _mm512_set1_epi32(1);
+        const __m512i k0 = _mm512_mask_blend_epi32(g0, _mm512_add_epi32(j, one), j);
+        const __m512i j1 = _mm512_add_epi32(j, _mm512_set1_epi32(OW));
+        const __m512i k1 = _mm512_mask_blend_epi32(g1, _mm512_add_epi32(j1, one), j1);
+        const __mmask16 g = _mm512_cmp_ps_mask(m0, m1, _CMP_GE_OQ), mp = lanes(PW - pw0);
+        _mm512_mask_storeu_ps(pp + pw0, mp, _mm512_mask_blend_ps(g, m1, m0));
+        _mm512_mask_storeu_epi32(ap + pw0, mp, _mm512_mask_blend_epi32(g, k1, k0));
+    }
+}
+
+static AVX512 void narrow_pool_avx512(float *y, float *p, int32_t *am, const float *yw,
+                                      const float *b, const bd_conv_geom *g1)
+{
+    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, L = OH * W;
+    const int PH = OH / 2, PW = OW / 2;
+    for (int f = 0; f < F; f++) {
+        const float bias = b ? b[f] : 0.0f;
+        const float *sf = yw + (size_t)f * L;
+        float *yf = y + (size_t)f * OH * OW;
+        for (int ph = 0; ph < PH; ph++) {
+            const size_t o = ((size_t)f * PH + ph) * PW;
+            narrow_rows(yf + (size_t)(2 * ph) * OW, yf + (size_t)(2 * ph + 1) * OW, p + o, am + o,
+                        sf + (size_t)(2 * ph) * W, sf + (size_t)(2 * ph + 1) * W, bias, OW, PW,
+                        f * OH * OW + 2 * ph * OW);
+        }
+        if (OH & 1) { /* the last row, in no window */
+            const float *s = sf + (size_t)(OH - 1) * W;
+            float *yr = yf + (size_t)(OH - 1) * OW;
+            for (int ow = 0; ow < OW; ow++) {
+                const float v = s[ow] + bias;
+                yr[ow] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
+/* one row pair of widen_pool: d0, d1 (W floats) from PW windows */
+static AVX512 void widen_rows(float *d0, float *d1, const float *dp, const float *p,
+                              const int32_t *am, int OW, int PW, int W, int32_t i0)
+{
+    const __m512i iota2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                            30);
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    const __m512i one = _mm512_set1_epi32(1), vOW = _mm512_set1_epi32(OW);
+    const __m512i vOW1 = _mm512_set1_epi32(OW + 1);
+    for (int pw0 = 0; pw0 < PW; pw0 += 16) {
+        const __mmask16 mp = lanes(PW - pw0);
+        const __mmask16 pos = _mm512_mask_cmp_ps_mask(
+            mp, _mm512_maskz_loadu_ps(mp, p + pw0), _mm512_setzero_ps(), _CMP_GT_OQ);
+        const __m512 v = _mm512_maskz_loadu_ps(pos, dp + pw0); /* p > 0 ? dp : 0 */
+        /* k: where in its window the maximum was, 0, 1, OW or OW + 1 */
+        const __m512i k = _mm512_sub_epi32(
+            _mm512_maskz_loadu_epi32(mp, am + pw0),
+            _mm512_add_epi32(_mm512_set1_epi32(i0 + 2 * pw0), iota2));
+        const __m512 e0 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, _mm512_setzero_si512()), v);
+        const __m512 o0 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, one), v);
+        const __m512 e1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, vOW), v);
+        const __m512 o1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, vOW1), v);
+        const int n = 2 * (PW - pw0); /* columns of this chunk */
+        const __mmask16 ml = lanes(n), mh = lanes(n - 16);
+        _mm512_mask_storeu_ps(d0 + 2 * pw0, ml, _mm512_permutex2var_ps(e0, lo, o0));
+        _mm512_mask_storeu_ps(d0 + 2 * pw0 + 16, mh, _mm512_permutex2var_ps(e0, hi, o0));
+        _mm512_mask_storeu_ps(d1 + 2 * pw0, ml, _mm512_permutex2var_ps(e1, lo, o1));
+        _mm512_mask_storeu_ps(d1 + 2 * pw0 + 16, mh, _mm512_permutex2var_ps(e1, hi, o1));
+    }
+    for (int ow = 2 * PW; ow < W; ow++) /* an odd last column, the garbage columns */
+        d0[ow] = d1[ow] = 0.0f;
+}
+
+static AVX512 void widen_pool_avx512(float *dyw, float *db, const float *dp, const float *p,
+                                     const int32_t *am, const bd_conv_geom *g1)
+{
+    const int F = g1->F, OH = g1->OH, OW = g1->OW, W = g1->W, L = OH * W;
+    const int PH = OH / 2, PW = OW / 2;
+    for (int f = 0; f < F; f++) {
+        float *df = dyw + (size_t)f * L;
+        for (int ph = 0; ph < PH; ph++) {
+            const size_t o = ((size_t)f * PH + ph) * PW;
+            widen_rows(df + (size_t)(2 * ph) * W, df + (size_t)(2 * ph + 1) * W, dp + o, p + o,
+                       am + o, OW, PW, W, f * OH * OW + 2 * ph * OW);
+        }
+        if (OH & 1)
+            memset(df + (size_t)(OH - 1) * W, 0, (size_t)W * sizeof(float));
+        float acc = 0.0f;
+        for (int oh = 0; oh < OH; oh++)
+            acc += bd__sum(df + (size_t)oh * W, (size_t)OW);
+        db[f] += acc;
+    }
+}
+
+static int use_avx512(void)
+{
+    return !bd__kernels_portable() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+}
+#else
+static int use_avx512(void) { return 0; }
+#define narrow_pool_avx512 narrow_pool
+#define widen_pool_avx512 widen_pool
+#endif
+
+/* the portable kernels above are static so that they can be cloned (BD_HOT) */
+void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
+                          const bd_conv_geom *g1)
+{
+    if (use_avx512())
+        narrow_pool_avx512(y, p, am, yw, b, g1);
+    else
+        narrow_pool(y, p, am, yw, b, g1);
+}
+
+void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,
+                         const int32_t *am, const bd_conv_geom *g1)
+{
+    if (use_avx512())
+        widen_pool_avx512(dyw, db, dp, p, am, g1);
+    else
+        widen_pool(dyw, db, dp, p, am, g1);
+}
