@@ -173,7 +173,7 @@ static void test_sigmoid_gradient_vanishes(void **st)
     char path[256];
     path_of(path, sizeof path, "sigmoid.csv");
     bd_net *net = NULL;
-    deep_mlp(&net, 8, 10, BD_LAYER_SIGMOID, 11);
+    deep_mlp(net, 8, 10, BD_LAYER_SIGMOID, 11);
     train_once(net, &tr, path, 4, 2);
     const int last = net->nlayers - 1; /* Affine11 */
     assert_string_equal(net->layers[last].name, "Affine11");
@@ -218,7 +218,7 @@ static void test_frozen_and_every(void **st)
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
     bd_net *net = NULL;
-    deep_mlp(&net, 8, 2, BD_LAYER_TANH, 3);
+    deep_mlp(net, 8, 2, BD_LAYER_TANH, 3);
     assert_ok(bd_net_freeze(net, 2)); /* Affine1, Tanh1 */
     char path[256];
     path_of(path, sizeof path, "frozen.csv");
@@ -246,7 +246,7 @@ static void test_frozen_and_every(void **st)
     bd_train_config_default(&bad);
     bad.layer_log = path;
     bad.layer_log_every = -2;
-    deep_mlp(&net, 8, 1, BD_LAYER_RELU, 3);
+    deep_mlp(net, 8, 1, BD_LAYER_RELU, 3);
     assert_ok(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 0.1f}, net));
     assert_fails(bd_train(net, opt, &tr, NULL, &bad, NULL), BD_ERR_ARG, "every -2 steps");
     bd_optim_free(opt);
@@ -263,13 +263,12 @@ static void test_nonfinite_step_logged(void **st)
     bd_set_threads(1);
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
-    bd_net net;
-    deep_mlp(&net, 8, 2, BD_LAYER_RELU, 3);
+    bd_net *net = NULL;
+    deep_mlp(net, 8, 2, BD_LAYER_RELU, 3);
     char path[256];
     path_of(path, sizeof path, "nan.csv");
-    bd_optim opt;
-    assert_ok(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 1e6f},
-                              bd_net_param_count(&net)));
+    bd_optim *opt = NULL;
+    assert_ok(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 1e6f}, net));
     bd_train_config cfg;
     bd_train_config_default(&cfg);
     cfg.batch = 20;
@@ -277,9 +276,9 @@ static void test_nonfinite_step_logged(void **st)
     cfg.layer_log = path;
     cfg.layer_log_every = 1000; /* only step 1 and the failing one */
     bd_train_result res;
-    assert_int_equal(bd_train(&net, &opt, &tr, NULL, &cfg, &res), BD_ERR_NUMERIC);
-    bd_optim_free(&opt);
-    bd_net_free(&net);
+    assert_int_equal(bd_train(net, opt, &tr, NULL, &cfg, &res), BD_ERR_NUMERIC);
+    bd_optim_free(opt);
+    bd_net_free(net);
     fig_layer_log l;
     assert_ok(fig_read_layer_log(path, &l));
     const long last = l.iter[l.n - 1];

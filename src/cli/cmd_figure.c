@@ -111,8 +111,8 @@ static bd_status load_for_figure(const char *data, const bd_net *net, uint64_t s
         return cli_load_data(NULL, data, -1, NULL, 0.2f, seed, train, test);
     if (!strncmp(data, "images:", 7)) {
         char size[32];
-        snprintf(size, sizeof size, "%dx%d", net ? net->in_h : 32, net ? net->in_w : 32);
-        return cli_load_images(data + 7, size, net && net->in_c == 1 ? 1 : 3, 0.2f, seed, train,
+        snprintf(size, sizeof size, "%dx%d", net ? cli_in_h(net) : 32, net ? cli_in_w(net) : 32);
+        return cli_load_images(data + 7, size, net && cli_in_c(net) == 1 ? 1 : 3, 0.2f, seed, train,
                                test);
     }
     return cli_load_named(data, train, test);

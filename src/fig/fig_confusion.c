@@ -5,6 +5,7 @@
  * classes[i]; issue 13's imbalance section). Class names come from the
  * model file (badak.classes), else from the data set. */
 #include "fig/figures.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -240,27 +241,27 @@ bd_status fig_make_confusion(fig_ctx *ctx)
 {
     if (!ctx->model)
         return bd_error(BD_ERR_ARG, "confusion needs --model FILE, a trained classifier");
-    bd_net net;
+    bd_net *net = NULL;
     bd_model_meta meta;
     bd_status s = bd_model_load(&net, ctx->model, &meta);
     if (s != BD_OK)
         return s;
     bd_dataset train, test;
     const char *data = NULL;
-    s = load_data(ctx, &net, &meta, &data, &train, &test);
+    s = load_data(ctx, net, &meta, &data, &train, &test);
     const bd_dataset *ds = test.n ? &test : &train; /* the test split, if there is one */
-    const int K = net.out_size == 1 ? 2 : net.out_size;
+    const int K = net->out_size == 1 ? 2 : net->out_size;
     if (s == BD_OK)
-        s = check_fit(ctx, &net, data, ds, K);
+        s = check_fit(ctx, net, data, ds, K);
     /* inputs made as in training: the model's per-channel normalisation */
     if (s == BD_OK && meta.norm_c > 0 && !ds->norm)
         s = bd_dataset_set_norm((bd_dataset *)ds, meta.norm_mean, meta.norm_std);
     if (s == BD_OK)
-        s = bd_net_reserve(&net, 100);
+        s = bd_net_reserve(net, 100);
     if (s == BD_OK)
-        s = make(ctx, &net, &meta, data, ds, K);
+        s = make(ctx, net, &meta, data, ds, K);
     bd_dataset_free(&train);
     bd_dataset_free(&test);
-    bd_net_free(&net);
+    bd_net_free(net);
     return s;
 }
