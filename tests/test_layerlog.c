@@ -173,7 +173,7 @@ static void test_sigmoid_gradient_vanishes(void **st)
     char path[256];
     path_of(path, sizeof path, "sigmoid.csv");
     bd_net *net = NULL;
-    deep_mlp(net, 8, 10, BD_LAYER_SIGMOID, 11);
+    deep_mlp(&net, 8, 10, BD_LAYER_SIGMOID, 11);
     train_once(net, &tr, path, 4, 2);
     const int last = net->nlayers - 1; /* Affine11 */
     assert_string_equal(net->layers[last].name, "Affine11");
@@ -218,7 +218,7 @@ static void test_frozen_and_every(void **st)
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
     bd_net *net = NULL;
-    deep_mlp(net, 8, 2, BD_LAYER_TANH, 3);
+    deep_mlp(&net, 8, 2, BD_LAYER_TANH, 3);
     assert_ok(bd_net_freeze(net, 2)); /* Affine1, Tanh1 */
     char path[256];
     path_of(path, sizeof path, "frozen.csv");
@@ -246,7 +246,7 @@ static void test_frozen_and_every(void **st)
     bd_train_config_default(&bad);
     bad.layer_log = path;
     bad.layer_log_every = -2;
-    deep_mlp(net, 8, 1, BD_LAYER_RELU, 3);
+    deep_mlp(&net, 8, 1, BD_LAYER_RELU, 3);
     assert_ok(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 0.1f}, net));
     assert_fails(bd_train(net, opt, &tr, NULL, &bad, NULL), BD_ERR_ARG, "every -2 steps");
     bd_optim_free(opt);
@@ -264,7 +264,7 @@ static void test_nonfinite_step_logged(void **st)
     bd_dataset tr;
     make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
     bd_net *net = NULL;
-    deep_mlp(net, 8, 2, BD_LAYER_RELU, 3);
+    deep_mlp(&net, 8, 2, BD_LAYER_RELU, 3);
     char path[256];
     path_of(path, sizeof path, "nan.csv");
     bd_optim *opt = NULL;
