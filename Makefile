@@ -75,7 +75,8 @@ FIG_OBJ := $(FIG_SRC:%.c=$(B)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HDRS    := include/badak.h src/internal.h $(wildcard src/cli/*.h src/fig/*.h src/plot/*.h src/io/*.h src/dist/*.h)
 
-.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-compare bench-contended bench-mpi data \
+.PHONY: all lib cli man learn test test-asan test-tsan check bench bench-compare bench-contended bench-mpi \
+        bench-cifar data \
         run clean help examples fuzz fuzz-run install uninstall
 
 all: lib cli examples man learn
@@ -236,6 +237,11 @@ bench-mpi: all
 bench-contended: all
 	@bash bench/bench_contended.sh $(B)
 
+# issue 13's CIFAR timings: tobigs_cnn one epoch, resnet18 extrapolated
+# from $(BENCH_RESNET_STEPS) steps, PyTorch beside them when installed
+bench-cifar: all
+	@bash bench/bench_cifar.sh $(B)
+
 data:
 	@bash scripts/setup.sh --data-only
 
@@ -254,5 +260,6 @@ help:
 	@echo "make bench-compare  the same, with PyTorch (python3-torch, installed if missing) side by side"
 	@echo "make bench-mpi  data parallel: 1 rank x 1/2 threads vs 2 ranks x 1 thread, allreduce time"
 	@echo "make bench-contended  threads 2 vs 1, alone and next to a busy loop"
+	@echo "make bench-cifar  tobigs_cnn epoch and resnet18 on random CIFAR-10-format data (+ PyTorch)"
 	@echo "make data       install MNIST and Fashion-MNIST into ./data"
 	@echo "make fuzz       libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=60 runs them"

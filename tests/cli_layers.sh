@@ -91,5 +91,51 @@ expect 1 "blobs.csv: not a \`badak train --log-layers\` CSV" -- "$BADAK" figure 
 expect 1 "nope.csv: cannot read the layer log" -- "$BADAK" figure layers --log "$tmp/nope.csv" \
     --out "$fig"
 
+# --- badak figure confusion --model FILE [--data ...]
+# a CSV model: its data set and seeded test split come from the model file,
+# so the figure's accuracy is the one training reported
+out=$("$BADAK" train --csv "$tmp/blobs.csv" --hidden 20 --epochs 20 --seed 7 --threads 2 --json \
+    --quiet --save "$tmp/blobs.safetensors")
+acc=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$out")
+out=$("$BADAK" figure confusion --model "$tmp/blobs.safetensors" --out "$fig" 2>&1)
+if [ $? -eq 0 ] && grep -qF "on 80 samples of $tmp/blobs.csv" <<<"$out" &&
+    grep -qF "accuracy $(printf %.4f "$acc")" <<<"$out"; then ok; else
+    bad "figure confusion of a CSV model (train said $acc)"$'\n'"$out"; fi
+is_png "$fig/confusion.png" && ok || bad "figure confusion: no PNG"
+[ "$(($(wc -l <"$fig/confusion.csv") - 1))" -eq 16 ] && ok || bad "figure confusion: CSV rows"
+awk -F, 'NR > 1 { n += $5 } END { exit n != 80 }' "$fig/confusion.csv" && ok ||
+    bad "figure confusion: the counts do not sum to the 80 test samples"
+
+# CIFAR-10 format: the class names travel in the model and label the matrix
+c10=$tmp/cifar10
+mkdir -p "$c10"
+for b in 1 2 3 4 5; do perl "$here/cifar_gen.pl" 20 $b "$c10/data_batch_$b.bin"; done
+perl "$here/cifar_gen.pl" 50 9 "$c10/test_batch.bin"
+printf 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n' >"$c10/batches.meta.txt"
+"$BADAK" train --data cifar10:"$c10" --hidden 16 --epochs 2 --batch 20 --threads 2 --quiet \
+    --normalize --save "$tmp/c10.safetensors"
+expect 0 "on 50 samples of cifar10:$c10 (cifar10-test)" -- "$BADAK" figure confusion \
+    --model "$tmp/c10.safetensors" --data cifar10:"$c10" --out "$fig/c10" --lang ko
+grep -q '^3,cat,3,cat,' "$fig/c10/confusion.csv" && is_png "$fig/c10/confusion.png" && ok ||
+    bad "figure confusion on CIFAR: class names or PNG missing"
+
+# the wrong data for the model: the message names the file and both shapes
+perl "$here/mk_idx.pl" "$tmp/idx" 60 20 12
+expect 1 "$tmp/c10.safetensors takes inputs of 3x32x32 (3072 values), the samples of $tmp/idx" -- \
+    "$BADAK" figure confusion --model "$tmp/c10.safetensors" --data "$tmp/idx" --out "$fig"
+expect 1 "are 1x12x12 (144 values)" -- \
+    "$BADAK" figure confusion --model "$tmp/c10.safetensors" --data "$tmp/idx" --out "$fig"
+expect 1 "$tmp/blobs.safetensors takes inputs of 1x1x6 (6 values)" -- \
+    "$BADAK" figure confusion --model "$tmp/blobs.safetensors" --data cifar10:"$c10" --out "$fig"
+# more classes in the data than the model predicts
+awk -F, '{ print $1 "," $2 "," $3 "," $4 "," $5 "," $6 "," ($7 % 2) }' "$tmp/blobs.csv" >"$tmp/two.csv"
+"$BADAK" train --csv "$tmp/two.csv" --hidden 8 --epochs 2 --quiet --save "$tmp/two.safetensors"
+expect 1 "$tmp/blobs.csv has 4 classes, $tmp/two.safetensors predicts 2" -- \
+    "$BADAK" figure confusion --model "$tmp/two.safetensors" --data "$tmp/blobs.csv" --out "$fig"
+expect 2 "confusion needs --model FILE" -- "$BADAK" figure confusion --out "$fig"
+expect 1 "nope.safetensors: cannot open" -- "$BADAK" figure confusion \
+    --model "$tmp/nope.safetensors" --out "$fig"
+ls -a "$fig" | grep -q '\.tmp' && bad "figure: a temporary file was left" || ok
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -254,6 +254,42 @@ static void test_frozen_and_every(void **st)
     bd_dataset_free(&tr);
 }
 
+/* Exploding gradients: the step whose loss stopped being finite is in the
+ * log (whatever the period), and the log is kept, so the gradients that
+ * led there can be read. */
+static void test_nonfinite_step_logged(void **st)
+{
+    (void)st;
+    bd_set_threads(1);
+    bd_dataset tr;
+    make_blobs(&tr, 100, 8, 4, 1.0f, 1, 5);
+    bd_net net;
+    deep_mlp(&net, 8, 2, BD_LAYER_RELU, 3);
+    char path[256];
+    path_of(path, sizeof path, "nan.csv");
+    bd_optim opt;
+    assert_ok(bd_optim_create(&opt, "sgd", &(bd_optim_config){.lr = 1e6f},
+                              bd_net_param_count(&net)));
+    bd_train_config cfg;
+    bd_train_config_default(&cfg);
+    cfg.batch = 20;
+    cfg.iters = 100;
+    cfg.layer_log = path;
+    cfg.layer_log_every = 1000; /* only step 1 and the failing one */
+    bd_train_result res;
+    assert_int_equal(bd_train(&net, &opt, &tr, NULL, &cfg, &res), BD_ERR_NUMERIC);
+    bd_optim_free(&opt);
+    bd_net_free(&net);
+    fig_layer_log l;
+    assert_ok(fig_read_layer_log(path, &l));
+    const long last = l.iter[l.n - 1];
+    print_message("loss stopped being finite at step %ld\n", last);
+    assert_true(last > 1 && last < 100);
+    assert_int_equal(l.n, 2 * 5); /* step 1 and that step, 5 layers each */
+    fig_layer_log_free(&l);
+    bd_dataset_free(&tr);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -299,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_layer_stats_values),
         cmocka_unit_test(test_sigmoid_gradient_vanishes),
         cmocka_unit_test(test_frozen_and_every),
+        cmocka_unit_test(test_nonfinite_step_logged),
         cmocka_unit_test(test_reader_refuses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

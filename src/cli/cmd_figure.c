@@ -9,18 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static const char *HELP =
     "Usage: badak figure NAME [options]\n"
     "       badak figure all [options]\n"
     "       badak figure feature-maps --model FILE [IMAGE]\n"
+    "       badak figure confusion --model FILE [--data NAME|DIR|KIND:DIR|FILE.csv]\n"
+    "       badak figure layers [--log FILE.csv]\n"
     "       badak figure --list\n"
     "\n"
     "Make one of the notes' figures: OUT/NAME.png, drawn with PLplot, and\n"
     "OUT/NAME.csv, the numbers behind it. 'all' makes every figure (learning-curve\n"
-    "trains its own run when no --log is given; filters, feature-maps and\n"
-    "misclassified are made when --model is given).\n"
+    "and layers train their own runs when no --log is given; filters,\n"
+    "feature-maps, confusion and misclassified are made when --model is given).\n"
     "\n"
     "  --list                the figures, one line each\n"
     "  --out DIR             output folder (default: figures; created if missing)\n"
@@ -28,10 +31,15 @@ static const char *HELP =
     "  --quick               fewer iterations and epochs: every figure in seconds\n"
     "                        (the same curves, shorter and noisier)\n"
     "  --seed N              seed of every random draw (default 1)\n"
-    "  --data NAME|DIR       data set of the MNIST figures (default mnist)\n"
+    "  --data NAME|DIR       data set of the MNIST figures (default mnist);\n"
+    "                        confusion: any data badak train --data reads\n"
+    "                        (cifar10:DIR, images:DIR, ...) or a CSV whose last\n"
+    "                        column is the class, its test split (default: the\n"
+    "                        data set the model was trained on)\n"
     "  --log FILE            learning-curve: a CSV written by 'badak train --log';\n"
     "                        layers: one written by 'badak train --log-layers'\n"
-    "  --model FILE          filters, feature-maps, misclassified: a trained model\n"
+    "  --model FILE          filters, feature-maps, misclassified, confusion: a\n"
+    "                        trained model\n"
     "                        (.safetensors; filters and feature-maps: convolutional)\n"
     "  --before FILE         filters: the same net before training (badak train\n"
     "                        --iters 0 --save FILE); default: its initial weights\n"
@@ -91,6 +99,25 @@ static int make_dir(const char *dir)
     return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* The data of `figure confusion`: what badak train --data reads (mnist,
+ * fashion, a folder, cifar10:DIR, ...), images:DIR at the model's input
+ * size, or a CSV (the last column the class; its test split drawn from the
+ * model's seed as badak train draws it with the default --test-split). */
+static bd_status load_for_figure(const char *data, const bd_net *net, uint64_t seed,
+                                 bd_dataset *train, bd_dataset *test)
+{
+    size_t n = strlen(data);
+    if (n > 4 && !strcasecmp(data + n - 4, ".csv"))
+        return cli_load_data(NULL, data, -1, NULL, 0.2f, seed, train, test);
+    if (!strncmp(data, "images:", 7)) {
+        char size[32];
+        snprintf(size, sizeof size, "%dx%d", net ? net->in_h : 32, net ? net->in_w : 32);
+        return cli_load_images(data + 7, size, net && net->in_c == 1 ? 1 : 3, 0.2f, seed, train,
+                               test);
+    }
+    return cli_load_named(data, train, test);
+}
+
 /* Make one figure and print what it wrote. */
 static bd_status make_one(fig_ctx *ctx, const fig_def *f)
 {
@@ -124,8 +151,11 @@ static int check_args(fig_ctx *ctx, const char *name, int all, const fig_def *on
     if (ctx->image && strcmp(name, "feature-maps"))
         return cli_usage_error("figure", "unexpected argument '%s'", ctx->image);
     if (ctx->model && !all && !(one->needs & FIG_MODEL))
-        return cli_usage_error("figure", "--model is for filters, feature-maps and "
+        return cli_usage_error("figure", "--model is for filters, feature-maps, confusion and "
                                "misclassified");
+    if (!ctx->model && !all && !strcmp(name, "confusion"))
+        return cli_usage_error("figure", "confusion needs --model FILE, a trained classifier "
+                               "(badak train ... --save FILE)");
     if (!ctx->model && !all && (one->needs & FIG_MODEL))
         return cli_usage_error("figure", "%s needs --model FILE, a trained convolutional model "
                                "(badak train --model simple_convnet --save FILE)", name);
@@ -164,7 +194,8 @@ static int make_all(fig_ctx *ctx)
     if (rc == 0)
         printf("figure all: %d figures in %s/ in %.1fs (%d skipped%s)\n", made, ctx->outdir,
                bd_seconds() - t0, skipped,
-               ctx->model ? "" : "; filters, feature-maps and misclassified need --model");
+               ctx->model ? ""
+                          : "; filters, feature-maps, confusion and misclassified need --model");
     return rc;
 }
 
@@ -175,6 +206,7 @@ int cmd_figure(int argc, char **argv)
     ctx.outdir = "figures";
     ctx.seed = 1;
     ctx.data = "mnist";
+    ctx.load_data = load_for_figure;
     long threads = 0;
     int do_list = 0;
     fig_ko = lang_default();

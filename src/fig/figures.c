@@ -42,6 +42,8 @@ static const fig_def FIGS[] = {
      "FILE]; book 7-24)", FIG_MODEL, fig_make_filters},
     {"feature-maps", "what each convolution makes of an image (--model FILE [IMAGE])",
      FIG_MODEL, fig_make_feature_maps},
+    {"confusion", "confusion matrix of a classifier on a data set's test split, with counts "
+     "(--model FILE [--data ...])", FIG_MODEL, fig_make_confusion},
     {"misclassified", "the test digits a model gets wrong, true and predicted labels "
      "(--model FILE; book 8-2)", FIG_MODEL | FIG_MNIST, fig_make_misclassified},
 };

@@ -21,6 +21,11 @@ typedef struct fig_ctx {
     const char *image;    /* feature-maps: the image (NULL: the first test digit) */
     const char *augment;  /* augment: the --augment spec (NULL: shift,rotate) */
     const char *layer_log;/* layers: a `badak train --log-layers` CSV (NULL: train one) */
+    /* confusion: loads --data (or the model's data set) as badak train does,
+     * images at net's input size, a CSV's test split from seed; set by the
+     * command (NULL: an MNIST-style folder) */
+    bd_status (*load_data)(const char *data, const bd_net *net, uint64_t seed, bd_dataset *train,
+                           bd_dataset *test);
     int mnist_loaded;
     bd_dataset train, test;
     /* what the last figure wrote and did, for the command to print */
@@ -85,5 +90,6 @@ bd_status fig_make_feature_maps(fig_ctx *ctx);
 bd_status fig_make_augment(fig_ctx *ctx);
 /* fig_layers.c, fig_confusion.c */
 bd_status fig_make_layers(fig_ctx *ctx);
+bd_status fig_make_confusion(fig_ctx *ctx);
 
 #endif

@@ -257,6 +257,15 @@ void plot_text(double x, double y, const char *s, int color, double just, double
     text_size(1.0);
 }
 
+void plot_text_dir(double x, double y, double dx, double dy, const char *s, int color,
+                   double just, double size)
+{
+    plcol0(color);
+    text_size(size);
+    plptex(x, y, dx, dy, just, s);
+    text_size(1.0);
+}
+
 void plot_segment(double x0, double y0, double x1, double y1, int color, int style,
                   double width)
 {
@@ -347,8 +356,9 @@ void plot_heatmap(const double *v, int rows, int cols, double vmax, const char *
                 text_size(1.0);
             }
         }
-    plcol0(PC_FG);
-    plbox("bc", 0, 0, "bc", 0, 0);
+    plcol0(PC_FG); /* a frame round the cells */
+    PLFLT fx[5] = {0, cols, cols, 0, 0}, fy[5] = {0, 0, rows, rows, 0};
+    plline(5, fx, fy);
 }
 
 /* row pointers of a row-major [nx, ny] array, as PLplot's matrices */

@@ -65,6 +65,10 @@ void plot_points(int n, const double *x, const double *y, int color, const char 
                  double size);
 /* text at (x, y) in data units; just 0 left, 0.5 centred, 1 right */
 void plot_text(double x, double y, const char *s, int color, double just, double size);
+/* the same along the direction (dx, dy) in data units (1, 1 on equal axes:
+ * 45 degrees up) */
+void plot_text_dir(double x, double y, double dx, double dy, const char *s, int color,
+                   double just, double size);
 /* a straight segment */
 void plot_segment(double x0, double y0, double x1, double y1, int color, int style,
                   double width);

@@ -536,6 +536,8 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     if (!isfinite(*loss)) {
         if (t->cfg.on_grad_norm) /* the history ends with this step's */
             t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(net));
+        /* and the layer log with the layers of the step that blew up */
+        bd__layer_log_write(&t->layer_log, net, p->iter + 1, p->epoch);
         /* keep the last good weights: those of the last finished epoch */
         copy_put(&t->good_p, &t->good_s, net);
         return bd_error(BD_ERR_NUMERIC,
