@@ -103,19 +103,22 @@ d=$(maxdiff "$tmp/one.st" "$tmp/nosync.st")
 echo "  BatchNorm per shard (no --sync-bn), 2 ranks vs 1 process: $d"
 if perl -e "exit !($d > 1e-4)"; then ok; else bad "per-shard BatchNorm equals the global one ($d)"; fi
 
-# --- the gradient summed in buckets while backward runs (default) or after
-# it (--no-overlap): the same MPI calls on the same values, so the same
+# --- the gradient summed in buckets while backward runs (--overlap) or after
+# it (the default; --no-overlap says so): the same MPI calls on the same values, so the same
 # bits for every N; the loss and the stop vote travel in the first bucket
 same_bits() { # LABEL BUCKETS OPTIONS...
     local label=$1 buckets=$2 out
     shift 2
     for n in $RANKS; do
         out=$("${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 \
-            --save "$tmp/ov.st" 2>&1)
+            --overlap --save "$tmp/ov.st" 2>&1)
         "${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 --quiet \
             --no-overlap --save "$tmp/noov.st"
         if grep -q "30 gradient allreduces ($buckets buckets each, overlapped" <<<"$out" &&
-            cmp -s "$tmp/ov.st" "$tmp/noov.st"; then ok
+            cmp -s "$tmp/ov.st" "$tmp/noov.st" && "${MPI[@]}" -np $n "$BADAK" train "$@" \
+            --iters 30 --batch 50 --seed 3 --save "$tmp/def.st" 2>&1 |
+            grep -q "($buckets buckets each, after backward" && cmp -s "$tmp/def.st" "$tmp/noov.st"
+        then ok
         else bad "$label, $n ranks: overlapped and --no-overlap differ, or not $buckets buckets"$'\n'"$(tail -3 <<<"$out")"; fi
     done
 }

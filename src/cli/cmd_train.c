@@ -134,8 +134,10 @@ static const char *HELP =
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
     "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
     "                        rows of the global batch (default: each rank's own)\n"
-    "  --no-overlap          under mpirun: sum the gradient after backward instead of\n"
-    "                        while it runs (the same bits; for measuring the overlap)\n"
+    "  --overlap             under mpirun: sum the gradient while backward runs instead\n"
+    "                        of after it (the same bits; pays when ranks are on other\n"
+    "                        nodes; on one machine it was slower: docs/distributed.md)\n"
+    "  --no-overlap          under mpirun: sum the gradient after backward (the default)\n"
     "  --bucket-kb N         under mpirun: start a gradient sum when N KB (default 256)\n"
     "                        of gradient are final (the first: the last layer's)\n"
     "  --augment LIST        augment every training batch (never the test or\n"
@@ -246,7 +248,8 @@ typedef struct train_opts {
     long layer_every;             /* --log-layers-every K (0: 50) */
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
-    int no_overlap;       /* under mpirun: gradient sums after backward */
+    int overlap;          /* under mpirun: gradient sums during backward */
+    int no_overlap;       /* under mpirun: after backward (the default, explicit) */
     long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
 } train_opts;
 
@@ -400,6 +403,7 @@ static const train_flag FLAGS[] = {
     INT("freeze", freeze, 0, 100000, 0),
     INT("replace-head", replace_head, 1, 1000000, 0),
     {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
+    {"overlap", F_SET, OFF(overlap), 0, 0, 1, NULL},
     {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
     INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
 };
@@ -845,7 +849,7 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
     /* nothing unless under mpirun */
-    cli_dist_train_config(cfg, o->sync_bn, !o->no_overlap, (int)o->bucket_kb);
+    cli_dist_train_config(cfg, o->sync_bn, o->overlap && !o->no_overlap, (int)o->bucket_kb);
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss
