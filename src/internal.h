@@ -390,6 +390,17 @@ int bd__checked_mul(int64_t a, int64_t b, int64_t *out);
 /* the product of d[0..n); BD_ERR_SHAPE naming who and every dimension if one
  * is < 1 or the product is above BD_MAX_ELEMENTS */
 bd_status bd__dims_product(const char *who, int n, const int64_t *d, int64_t *out);
+
+/* CSV text rules shared by csv.c (class labels) and csv_targets.c (real or
+ * 0/1 targets). bd__csv_trim: trims spaces, tabs, \r and \n in place and
+ * returns the first kept character. bd__csv_num: 1 for a whole-field
+ * decimal finite float32, 0 for text that is no number (hex included), -1
+ * for inf, nan or a value beyond float range. bd__csv_split: splits a line
+ * at commas in place, trims each field, returns the field count (at most
+ * max pointers stored in f). */
+char *bd__csv_trim(char *s);
+int bd__csv_num(const char *s, double *v);
+int bd__csv_split(char *line, char **f, int max);
 /* "60000 x 28 x 28" into buf */
 const char *bd__dims_str(int n, const int64_t *d, char *buf, size_t len);
 /* bytes this process may allocate: min(RAM, cgroup memory.max, RLIMIT_AS,

@@ -28,7 +28,7 @@ static int is_blank(const char *s)
 }
 
 /* Trim in place; returns the first non-space character. */
-static char *trim(char *s)
+char *bd__csv_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -42,7 +42,7 @@ static char *trim(char *s)
 /* Whole-field number: strtod must consume every character. Returns 1 for a
  * finite float32 value, 0 for text that is no number, -1 for inf, nan or a
  * value beyond float range (training could only go wrong with those). */
-static int parse_num(const char *s, double *v)
+int bd__csv_num(const char *s, double *v)
 {
     if (!*s)
         return 0;
@@ -62,7 +62,7 @@ static int parse_num(const char *s, double *v)
 
 /* Split a line into fields at commas (in place). Returns the number of
  * fields; at most `max` pointers are stored. */
-static int split(char *line, char **f, int max)
+int bd__csv_split(char *line, char **f, int max)
 {
     int n = 0;
     char *p = line;
@@ -71,7 +71,7 @@ static int split(char *line, char **f, int max)
         if (c)
             *c = 0;
         if (n < max)
-            f[n] = trim(p);
+            f[n] = bd__csv_trim(p);
         n++;
         if (!c)
             break;
@@ -163,11 +163,11 @@ static bd_status read_rows(FILE *fp, const char *path, int label_col, rows *r, i
                 break;
             }
             r->d = ncol - 1;
-            split(line, f, ncol);
+            bd__csv_split(line, f, ncol);
             int numeric = 1;
             for (int j = 0; j < ncol && numeric; j++) {
                 double v;
-                numeric = parse_num(f[j], &v) != 0;
+                numeric = bd__csv_num(f[j], &v) != 0;
             }
             if (!numeric) {
                 header_line = (int)lineno;
@@ -179,14 +179,14 @@ static bd_status read_rows(FILE *fp, const char *path, int label_col, rows *r, i
                              nf, ncol, header_line ? " (as in the header)" : "");
                 break;
             }
-            split(line, f, ncol);
+            bd__csv_split(line, f, ncol);
         }
         if ((s = grow(r, path)) != BD_OK)
             break;
         float *xr = r->x + r->n * (size_t)r->d;
         for (int j = 0, k = 0; j < ncol; j++) {
             double v;
-            int ok = parse_num(f[j], &v);
+            int ok = bd__csv_num(f[j], &v);
             if (ok != 1) {
                 s = bd_error(BD_ERR_FORMAT, "%s:%ld: column %d: \"%.40s%s\" is not a %s",
                              path, lineno, j + 1, f[j], strlen(f[j]) > 40 ? "..." : "",

@@ -13,46 +13,6 @@
 
 #define MAX_COLS 4096
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-        e--;
-    *e = 0;
-    return s;
-}
-
-/* 1: a finite float32; 0: not a number; -1: inf, nan or out of range */
-static int parse_num(const char *s, double *v)
-{
-    if (!*s)
-        return 0;
-    char *end;
-    *v = strtod(s, &end);
-    if (end == s || *end)
-        return 0;
-    return isfinite(*v) && fabs(*v) <= (double)FLT_MAX ? 1 : -1;
-}
-
-/* Split at commas in place; returns the field count (at most max stored). */
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    for (char *p = line;;) {
-        char *c = strchr(p, ',');
-        if (c)
-            *c = 0;
-        if (n < max)
-            f[n] = trim(p);
-        n++;
-        if (!c)
-            return n;
-        p = c + 1;
-    }
-}
-
 bd_status bd_parse_columns(const char *s, int *cols, int max, int *n)
 {
     if (!s || !cols || !n)
@@ -141,7 +101,7 @@ static bd_status parse_line(const char *path, long lineno, char **f, int ncol, c
     float *xr = r->x + r->n * (size_t)r->d, *tr = r->t + r->n * (size_t)r->k;
     for (int j = 0, o = 0; j < ncol; j++) {
         double v;
-        int ok = parse_num(f[j], &v);
+        int ok = bd__csv_num(f[j], &v);
         if (ok != 1)
             return bd_error(BD_ERR_FORMAT, "%s:%ld: column %d: \"%.40s\" is not a %s", path,
                             lineno, j + 1, f[j], ok ? "finite float32 number" : "number");
@@ -173,10 +133,10 @@ static bd_status read_all(FILE *fp, const char *path, const int *cols, int k, in
             s = bd_error(BD_ERR_FORMAT, "%s:%ld: NUL byte in the line", path, lineno);
             break;
         }
-        char *t = trim(line);
+        char *t = bd__csv_trim(line);
         if (!*t)
             continue;
-        int nf = split(t, f, MAX_COLS);
+        int nf = bd__csv_split(t, f, MAX_COLS);
         if (nf > MAX_COLS) {
             s = bd_error(BD_ERR_FORMAT, "%s:%ld: more than %d columns", path, lineno, MAX_COLS);
         } else if (ncol == 0) {
@@ -187,7 +147,7 @@ static bd_status read_all(FILE *fp, const char *path, const int *cols, int k, in
             int numeric = 1;
             double v;
             for (int j = 0; s == BD_OK && j < ncol && numeric; j++)
-                numeric = parse_num(f[j], &v) != 0;
+                numeric = bd__csv_num(f[j], &v) != 0;
             if (s == BD_OK && !numeric) {
                 header = 1;
                 continue;
