@@ -299,7 +299,8 @@ static inline bd_conv_geom bd__geom(const bd_layer *l, int B)
 /* Conv2d with the following ReLU fused in (relu = 1): y = max(0, W·x + b),
  * and backward masks dy by y > 0 first. relu = 0 is bd_conv2d_forward /
  * bd_conv2d_backward. */
-/* conv_wide.c: the fast kernels of stride-1 unpadded convolutions, one
+/* conv_wide.c: the fast kernels of stride-1 convolutions (padded ones on a
+ * zero-bordered copy of the input), one
  * sample at a time (g1->B == 1); kernels.c: whether to use them. */
 /* A 2x2 max-pool done by the conv before it (conv_pool.c): the pool's
  * output p and argmax am, and for the backward its incoming gradient dp,
@@ -311,11 +312,27 @@ typedef struct bd__fused_pool {
     const float *dp;
 } bd__fused_pool;
 int bd__conv_wide_applies(const bd_conv_geom *g);
+/* floats of one sample's zero-bordered input [C, H+2P, W+2P] (0 if P = 0) */
+size_t bd__conv_wide_pad_floats(const bd_conv_geom *g);
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
-                           float *yw, const bd_conv_geom *g1, int relu, const bd__fused_pool *pool);
+                           float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
+                           int relu, const bd__fused_pool *pool);
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
-                            float *dyw, const bd_conv_geom *g1, const bd__fused_pool *pool);
+                            float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
+                            const bd__fused_pool *pool);
+/* conv_direct.c: the direct AVX-512 forward and input gradient of padded
+ * stride-1 convs, where bd__conv_direct_applies (the CPU has AVX-512 and
+ * the fast kernels are chosen). bd__conv_direct: one sample, y [F, OH,
+ * ldy] (OH = Hp-K+1; the first OW = Wp-K+1 of a row written) from xp [C,
+ * Hp, Wp] and Wt [C*K*K, F]; bd__conv_direct_weights makes Wt (NULL: not)
+ * and the input gradient's flipped Wtd [F*K*K, C] (NULL: not) from W
+ * [F, C, K, K]. */
+int bd__conv_direct_cpu(void);
+int bd__conv_direct_applies(const bd_conv_geom *g);
+void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
+                     int F, int K);
+void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K);
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);
 void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,

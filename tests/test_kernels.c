@@ -68,16 +68,23 @@ static void compare(int B, int C, int H, int W, int F, int K, int S, int P, int 
     fill(dy, ny, 4, -1, 1);
     for (int threads = 1; threads <= 2; threads++) {
         bd_set_threads(threads);
-        run ref, fast, again;
+        run ref, fast, again, port;
         assert_ok(bd_set_kernels("reference"));
         conv_run(&ref, &g, x, Wt, b, dy, relu, 1);
-        assert_ok(bd_set_kernels("fast"));
+        assert_ok(bd_set_kernels("portable")); /* the wide kernels, no intrinsics */
+        conv_run(&port, &g, x, Wt, b, dy, relu, 1);
+        assert_ok(bd_set_kernels("fast")); /* padded: the direct kernels with AVX-512 */
         conv_run(&fast, &g, x, Wt, b, dy, relu, 1);
         conv_run(&again, &g, x, Wt, b, dy, relu, 0); /* the first layer: no dx */
         assert_near(fast.y, ref.y, ny, 1e-5, "y");
         assert_near(fast.dx, ref.dx, nx, 1e-5, "dx");
         assert_near(fast.dW, ref.dW, nw, 1e-4, "dW");
         assert_near(fast.db, ref.db, (size_t)F, 1e-4, "db");
+        assert_near(port.y, ref.y, ny, 1e-5, "portable y");
+        assert_near(port.dx, ref.dx, nx, 1e-5, "portable dx");
+        assert_near(port.dW, ref.dW, nw, 1e-4, "portable dW");
+        assert_near(port.db, ref.db, (size_t)F, 1e-4, "portable db");
+        run_free(&port);
         assert_memory_equal(fast.y, again.y, ny * sizeof(float));
         assert_memory_equal(fast.dW, again.dW, nw * sizeof(float));
         assert_memory_equal(fast.db, again.db, (size_t)F * sizeof(float));
@@ -95,18 +102,27 @@ static void compare(int B, int C, int H, int W, int F, int K, int S, int P, int 
 static void conv_fast_equals_reference(void **st)
 {
     static const int shapes[][8] = {
-        /* B  C   H   W  F  K  S  P   (the fast path: S 1, P 0, K > 1) */
+        /* B  C   H   W  F  K  S  P   (the fast path: S 1, K > 1 or P > 0) */
         {1, 1, 28, 28, 16, 5, 1, 0},
         {7, 1, 28, 28, 6, 5, 1, 0},
         {7, 3, 9, 11, 5, 3, 1, 0},
         {1, 17, 7, 6, 4, 3, 1, 0},
         {7, 17, 8, 8, 3, 5, 1, 0},
         {2, 3, 5, 5, 2, 5, 1, 0},   /* a 1x1 output */
-        /* the reference path under both (stride 2, padding, kernel 1) */
+        /* padded, stride 1: the wide kernels on a zero-bordered copy */
+        {7, 3, 8, 8, 4, 3, 1, 1},
+        {1, 1, 28, 28, 16, 5, 1, 2},
+        {7, 3, 9, 11, 5, 3, 1, 1},
+        {1, 17, 7, 6, 4, 3, 1, 2},  /* pad 2 on a 3x3 kernel: 9x8 out */
+        {7, 17, 8, 8, 3, 5, 1, 2},
+        {7, 3, 6, 6, 4, 5, 1, 1},   /* 4x4 out, smaller than the input */
+        {2, 3, 5, 5, 2, 5, 1, 4},   /* 9x9 out, mostly border */
+        {7, 1, 32, 32, 17, 5, 1, 2},
+        /* the reference path under both (stride 2, kernel 1) */
         {7, 3, 9, 9, 4, 3, 2, 1},
         {1, 17, 6, 7, 5, 1, 1, 0},
         {7, 1, 10, 10, 3, 5, 2, 2},
-        {7, 3, 8, 8, 4, 3, 1, 1},
+        {1, 3, 9, 8, 4, 1, 2, 0},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int relu = 0; relu <= 1; relu++) {
@@ -129,18 +145,18 @@ static void kernels_named(void **st)
     assert_ok(bd_set_kernels("fast"));
 }
 
-/* A net of two fast-path convolutions (the second needs its dx) passes the
- * gradient check under the fast kernels. */
-static void gradcheck_fast_convs(void **st)
+/* conv(3, K1, pad P1) - tanh - conv(2, K2, pad P2) - sigmoid - affine 3
+ * through the gradient check, the convs' backward broken if `broken` */
+static bd_status two_convs_check(int K1, int P1, int K2, int P2, int broken)
 {
     assert_ok(bd_set_kernels("fast"));
     bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 5);
     assert_ok(bd_net_create(&net, 2, 7, 8));
-    assert_ok(bd_net_add_conv(net, 3, 3, 1, 0));
+    assert_ok(bd_net_add_conv(net, 3, K1, 1, P1));
     assert_ok(bd_net_add(net, BD_LAYER_TANH, 0));
-    assert_ok(bd_net_add_conv(net, 2, 3, 1, 0));
+    assert_ok(bd_net_add_conv(net, 2, K2, 1, P2));
     assert_ok(bd_net_add(net, BD_LAYER_SIGMOID, 0));
     assert_ok(bd_net_add_affine(net, 3));
     assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
@@ -157,9 +173,9 @@ static void gradcheck_fast_convs(void **st)
     gc.max_entries = 60;
     bd_gradcheck_row rows[8];
     int nr = 0;
+    if (broken)
+        bd_debug_break_backward(net, BD_LAYER_CONV2D, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    if (s != BD_OK)
-        fail_msg("%s", bd_errmsg());
     size_t checked = 0;
     for (int i = 0; i < nr; i++)
         checked += rows[i].checked;
@@ -167,20 +183,40 @@ static void gradcheck_fast_convs(void **st)
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(net);
+    return s;
 }
 
-/* conv(F, K) - ReLU - maxpool 2x2 - affine 3 on C x H x W inputs */
-static void pooled_net(bd_net **out, int C, int H, int W, int F, int K)
+/* A net of two fast-path convolutions (the second needs its dx) passes the
+ * gradient check under the fast kernels: unpadded, padded ("same" 3x3 pad
+ * 1, then 5x5 pad 2), and padded more than "same" (3x3 pad 2). */
+static void gradcheck_fast_convs(void **st)
+{
+    static const int conf[][4] = {{3, 0, 3, 0}, {3, 1, 5, 2}, {3, 2, 3, 2}}; /* K1 P1 K2 P2 */
+    for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++) {
+        const int *c = conf[i];
+        bd_status s = two_convs_check(c[0], c[1], c[2], c[3], 0);
+        if (s != BD_OK)
+            fail_msg("K %d P %d, K %d P %d: %s", c[0], c[1], c[2], c[3], bd_errmsg());
+        s = two_convs_check(c[0], c[1], c[2], c[3], 1); /* the check can fail */
+        if (s != BD_ERR_CHECK || !strstr(bd_errmsg(), "differs"))
+            fail_msg("K %d P %d, K %d P %d: broken conv not caught (%d): %s", c[0], c[1], c[2],
+                     c[3], (int)s, bd_errmsg());
+    }
+}
+
+/* conv(F, K, pad P) - ReLU - maxpool 2x2 - affine 3 on C x H x W inputs */
+static void pooled_net(bd_net **out, int C, int H, int W, int F, int K, int P)
 {
     bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 11);
     assert_ok(bd_net_create(&net, C, H, W));
-    assert_ok(bd_net_add_conv(net, F, K, 1, 0));
+    assert_ok(bd_net_add_conv(net, F, K, 1, P));
     assert_ok(bd_net_add_relu(net));
     assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
     assert_ok(bd_net_add_affine(net, 3));
-    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));    *out = net;
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    *out = net;
 }
 
 typedef struct pooled_run {
@@ -191,10 +227,10 @@ typedef struct pooled_run {
 
 /* one forward + backward of a fresh pooled_net (the same weights every
  * time) under the current kernels and bd__fuse_pool */
-static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, int K)
+static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, int K, int P)
 {
     bd_net *net = NULL;
-    pooled_net(&net, C, H, W, F, K);
+    pooled_net(&net, C, H, W, F, K, P);
     const int D = C * H * W;
     assert_ok(bd_net_reserve(net, B));
     int xs[2] = {B, D}, ys[1] = {B};
@@ -220,7 +256,7 @@ static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, in
     memcpy(o->am, pl->aux.data, o->np * sizeof(int32_t));
     /* whether the conv did the pool is what the test is about */
     assert_int_equal(bd__conv_pooled(&net->layers[0]) != NULL,
-                     bd__fuse_pool && !bd__kernels_reference() && K > 1);
+                     bd__fuse_pool && !bd__kernels_reference() && (K > 1 || P > 0));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(net);
@@ -247,18 +283,23 @@ static void pooled_equal(const pooled_run *a, const pooled_run *b)
  * one's, and both the reference kernels' to rounding (measured: every
  * |fused - ref| under 3e-7 (1 + |ref|), one above 1e-7; the limit is 1e-4). Odd shapes: odd conv outputs (a row and
  * a column in no window), more than 32 columns (two chunks of the AVX-512
- * loop), kernel 1 (not fused: the wide kernels do not apply). */
+ * loop), kernel 1 (not fused: the wide kernels do not apply), padded
+ * convolutions (the wide kernels on a zero-bordered copy). */
 static void pool_fused_equals_unfused(void **st)
 {
-    static const int shapes[][6] = {
-        /* B  C   H   W   F  K */
-        {1, 1, 28, 28, 16, 5},
-        {7, 1, 28, 28, 6, 5},
-        {7, 3, 9, 11, 5, 3},  /* 7x9: odd rows and columns */
-        {1, 17, 8, 7, 4, 3},
-        {7, 17, 9, 9, 3, 5},  /* 5x5 */
-        {2, 3, 40, 70, 2, 3}, /* 38x68: 34 windows a row */
-        {7, 3, 6, 6, 4, 1},   /* kernel 1: unfused */
+    static const int shapes[][7] = {
+        /* B  C   H   W   F  K  P */
+        {1, 1, 28, 28, 16, 5, 0},
+        {7, 1, 28, 28, 6, 5, 0},
+        {7, 3, 9, 11, 5, 3, 0},  /* 7x9: odd rows and columns */
+        {1, 17, 8, 7, 4, 3, 0},
+        {7, 17, 9, 9, 3, 5, 0},  /* 5x5 */
+        {2, 3, 40, 70, 2, 3, 0}, /* 38x68: 34 windows a row */
+        {7, 3, 6, 6, 4, 1, 0},   /* kernel 1: unfused */
+        {7, 3, 9, 11, 5, 3, 1},  /* 9x11 */
+        {1, 17, 14, 14, 4, 3, 2}, /* 16x16 (deep_convnet's conv4) */
+        {7, 1, 12, 9, 3, 5, 2},  /* 12x9 */
+        {2, 3, 40, 70, 2, 3, 1}, /* 40x70 */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *s = shapes[i];
@@ -266,14 +307,14 @@ static void pool_fused_equals_unfused(void **st)
             bd_set_threads(threads);
             pooled_run fused, unfused, portable, ref;
             assert_ok(bd_set_kernels("fast"));
-            pooled_gradient(&fused, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&fused, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             bd__fuse_pool = 0;
-            pooled_gradient(&unfused, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&unfused, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             bd__fuse_pool = 1;
             assert_ok(bd_set_kernels("portable"));
-            pooled_gradient(&portable, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&portable, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             assert_ok(bd_set_kernels("reference"));
-            pooled_gradient(&ref, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&ref, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             assert_ok(bd_set_kernels("fast"));
             pooled_equal(&fused, &unfused);
             pooled_equal(&fused, &portable);
@@ -290,19 +331,20 @@ static void pool_fused_equals_unfused(void **st)
 }
 
 /* conv - ReLU - pool - conv - ReLU - pool - affine, both pools fused into
- * their convs (the second needs its dx), through the gradient check with
- * kind `broken`'s backward deliberately broken (-1: none) */
-static bd_status fused_pools_check(int broken)
+ * their convs (the second needs its dx), the convs padded by P, through
+ * the gradient check with kind `broken`'s backward deliberately broken
+ * (-1: none) */
+static bd_status fused_pools_check(int broken, int P)
 {
     assert_ok(bd_set_kernels("fast"));
     bd_net *net = NULL;
     bd_rng r;
     bd_rng_seed(&r, 7);
     assert_ok(bd_net_create(&net, 2, 14, 13));
-    assert_ok(bd_net_add_conv(net, 3, 3, 1, 0));
+    assert_ok(bd_net_add_conv(net, 3, 3, 1, P));
     assert_ok(bd_net_add_relu(net));
     assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
-    assert_ok(bd_net_add_conv(net, 4, 3, 1, 0));
+    assert_ok(bd_net_add_conv(net, 4, 3, 1, P));
     assert_ok(bd_net_add_relu(net));
     assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
     assert_ok(bd_net_add_affine(net, 3));
@@ -338,9 +380,11 @@ static bd_status fused_pools_check(int broken)
 
 static void gradcheck_fused_pools(void **st)
 {
-    bd_status s = fused_pools_check(-1);
-    if (s != BD_OK)
-        fail_msg("%s", bd_errmsg());
+    for (int P = 0; P <= 2; P++) {
+        bd_status s = fused_pools_check(-1, P);
+        if (s != BD_OK)
+            fail_msg("pad %d: %s", P, bd_errmsg());
+    }
 }
 
 /* a deliberately broken backward of the conv, the fused ReLU or the fused
@@ -348,11 +392,13 @@ static void gradcheck_fused_pools(void **st)
 static void fused_breaks_caught(void **st)
 {
     static const bd_layer_kind kinds[] = {BD_LAYER_CONV2D, BD_LAYER_RELU, BD_LAYER_MAXPOOL};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        bd_status s = fused_pools_check(kinds[i]);
-        if (s != BD_ERR_CHECK || !strstr(bd_errmsg(), "differs"))
-            fail_msg("broken %d not caught (%d): %s", (int)kinds[i], (int)s, bd_errmsg());
-    }
+    for (int P = 0; P <= 1; P++)
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            bd_status s = fused_pools_check(kinds[i], P);
+            if (s != BD_ERR_CHECK || !strstr(bd_errmsg(), "differs"))
+                fail_msg("pad %d: broken %d not caught (%d): %s", P, (int)kinds[i], (int)s,
+                         bd_errmsg());
+        }
 }
 
 /* Adam's update split over the threads (optim.c: chunks of 8192

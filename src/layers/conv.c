@@ -36,11 +36,24 @@ bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who)
     return BD_OK;
 }
 
-/* output positions per sample of the columns: OH*W where the wide kernels
- * (conv_wide.c) may run, whichever kernels are chosen now */
+/* output positions per sample of the columns: OH*(W+2P) where the wide
+ * kernels (conv_wide.c) may run, whichever kernels are chosen now */
 static size_t col_positions(const bd_conv_geom *g)
 {
-    return (size_t)g->OH * (bd__conv_wide_applies(g) ? g->W : g->OW);
+    return (size_t)g->OH * (bd__conv_wide_applies(g) ? g->W + 2 * g->P : g->OW);
+}
+
+/* floats of a sample's zero-bordered input (the padded wide kernels) */
+static size_t pad_positions(const bd_conv_geom *g)
+{
+    return bd__conv_wide_applies(g) ? bd__conv_wide_pad_floats(g) : 0;
+}
+
+/* floats of the direct kernels' transposed weights (conv_direct.c): the
+ * forward's and the input gradient's, where they may run */
+static size_t direct_weights(const bd_conv_geom *g)
+{
+    return g->S == 1 && g->P > 0 ? 2 * (size_t)g->F * g->C * g->K * g->K : 0;
 }
 
 /* parts the backward's batch can be split into, whatever the thread count
@@ -52,9 +65,11 @@ size_t bd_conv2d_scratch(const bd_conv_geom *g)
     const size_t CKK = (size_t)g->C * g->K * g->K, L = col_positions(g);
     /* columns and the masked gradient of a fused ReLU (the wide kernels'
      * widened output and gradient) per sample, partial dW and db per part
-     * of the backward (at most one per sample, at most BD__MAX_PARTS) */
-    return (size_t)g->B * (CKK * L + (size_t)g->F * L) +
-           (size_t)max_parts(g) * ((size_t)g->F * CKK + g->F);
+     * of the backward (at most one per sample, at most BD__MAX_PARTS), and
+     * for a padded wide conv the zero-bordered input per sample (as the
+     * columns, a part uses its first sample's) */
+    return (size_t)g->B * (CKK * L + (size_t)g->F * L + pad_positions(g)) +
+           (size_t)max_parts(g) * ((size_t)g->F * CKK + g->F) + direct_weights(g);
 }
 
 /* The output columns ow whose input column ow*S - P + kw lies inside [0, W). */
@@ -198,12 +213,14 @@ void bd_col2im(float *dx, const float *col, const bd_conv_geom *g)
  * outputs. */
 typedef struct conv_args {
     const bd_conv_geom *g;
-    float *y, *dx, *col, *part, *mask;
+    float *y, *dx, *col, *part, *mask, *xpad;
+    float *wdir; /* the direct kernels' weights (conv_direct.c), NULL: none */
     const float *x, *W, *b, *dy, *yrelu;
     int relu, wide;        /* wide: conv_wide.c's kernels */
     int CKK, OHW;
     size_t in, out, colsz; /* floats of a sample's x, y and columns */
     size_t maskz;          /* floats of a sample's mask (widened y or dy) */
+    size_t padz;           /* floats of a sample's zero-bordered input */
     bd__fused_pool pool;   /* a fused 2x2 max-pool (pool.p NULL: none) */
     size_t pout;           /* floats of a sample's pooled output */
 } conv_args;
@@ -223,6 +240,9 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fus
      * block, at the offsets bd_conv2d_scratch sized */
     a.part = scratch + (size_t)g->B * a.CKK * L;
     a.mask = a.part + (size_t)max_parts(g) * ((size_t)g->F * a.CKK + g->F);
+    a.padz = a.wide ? pad_positions(g) : 0;
+    a.xpad = a.mask + (size_t)g->B * a.maskz;
+    a.wdir = a.wide && bd__conv_direct_applies(g) ? a.xpad + (size_t)g->B * a.padz : NULL;
     if (pool && a.wide) {
         a.pool = *pool;
         a.pout = (size_t)g->F * (g->OH / 2) * (g->OW / 2);
@@ -259,11 +279,11 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
     const int OHW = a->OHW;
     const size_t out = a->out;
     if (a->wide) {
-        float *yw = a->mask + (size_t)lo * a->maskz;
+        float *yw = a->mask + (size_t)lo * a->maskz, *xpad = a->xpad + (size_t)lo * a->padz;
         bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
             bd__conv_wide_forward(a->y + (size_t)bi * out, a->x + (size_t)bi * a->in, a->W, a->b,
-                                  col, yw, &g1, a->relu, pool_of(a, bi, &ps));
+                                  col, yw, xpad, a->wdir, &g1, a->relu, pool_of(a, bi, &ps));
         return;
     }
     for (int bi = lo; bi < hi; bi++) {
@@ -294,6 +314,8 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
     a.W = W;
     a.b = b;
     a.relu = relu;
+    if (a.wdir)
+        bd__conv_direct_weights(a.wdir, NULL, W, g->F, g->C, g->K);
     bd__parallel_for(g->B, fwd_part, &a);
 }
 
@@ -318,13 +340,14 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
     float *pdb = pdW + (size_t)F * a->CKK;
     memset(pdb, 0, (size_t)F * sizeof(float));
     if (a->wide) {
-        float *dyw = a->mask + (size_t)lo * a->maskz;
+        float *dyw = a->mask + (size_t)lo * a->maskz, *xpad = a->xpad + (size_t)lo * a->padz;
         bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
             bd__conv_wide_backward(a->dx ? a->dx + (size_t)bi * a->in : NULL, pdW, pdb, bi > lo,
                                    a->dy + (size_t)bi * a->out,
                                    a->yrelu ? a->yrelu + (size_t)bi * a->out : NULL,
-                                   a->x + (size_t)bi * a->in, a->W, col, dyw, &g1,
+                                   a->x + (size_t)bi * a->in, a->W, col, dyw, xpad,
+                                   a->wdir ? a->wdir + (size_t)g->F * a->CKK : NULL, &g1,
                                    pool_of(a, bi, &ps));
         return;
     }
@@ -374,6 +397,8 @@ void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const
     a.W = W;
     a.dy = dy;
     a.yrelu = y;
+    if (a.wdir && dx)
+        bd__conv_direct_weights(NULL, a.wdir + (size_t)g->F * a.CKK, W, g->F, g->C, g->K);
     bd__parallel_for(g->B, bwd_part, &a);
     /* the parts' sums, added in part order: the same numbers for a given
      * thread count */

@@ -1,5 +1,6 @@
-/* conv_wide.c — the fast kernels of stride-1, unpadded convolutions (the
- * first layers of simple_convnet, lenet5, mnist99). The reference path
+/* conv_wide.c — the fast kernels of stride-1 convolutions (the first
+ * layers of simple_convnet, lenet5, mnist99; padded: every conv of
+ * tobigs_cnn, deep_convnet, and resnet's stride-1 ones). The reference path
  * (conv.c) builds a sample's columns [C*K*K, OH*OW] one output row at a
  * time: C*K*K*OH copies of OW floats (24 for a 5x5 kernel on 28x28), and
  * the per-row overhead made im2col + col2im a third of simple_convnet's
@@ -17,14 +18,83 @@
  * dcolw = Wᵀ · dyw_b is exactly 0 there: the contiguous col2im adds 0 to
  * the inputs those columns would wrap onto. The numbers equal the
  * reference's to rounding (the products' sums run over different lengths);
- * tests/test_kernels.c compares the two on odd shapes. */
+ * tests/test_kernels.c compares the two on odd shapes.
+ *
+ * A padded convolution (pad P) is the unpadded one of the input copied into
+ * a border of P zeros, xp_b [C, H+2P, W+2P]: its wide rows are W+2P long
+ * (K-1 garbage columns each: 1.07x the FLOPs for 3x3 pad 1 on 28x28, 1.125x
+ * for 5x5 pad 2 on 32x32), and backward col2im fills the widened dxp_b,
+ * whose inside is dx_b (the border's gradient belongs to the zeros). */
 #include "internal.h"
 
 #include <cblas.h>
 
 int bd__conv_wide_applies(const bd_conv_geom *g)
 {
-    return g->S == 1 && g->P == 0 && g->OW < g->W;
+    /* stride 1, and either padded or with garbage columns: an unpadded 1x1
+     * conv's columns are its input, which the reference copies as fast */
+    return g->S == 1 && (g->P > 0 || g->OW < g->W);
+}
+
+size_t bd__conv_wide_pad_floats(const bd_conv_geom *g)
+{
+    if (g->P == 0)
+        return 0;
+    /* the bordered input [C, H+2P, W+2P], later the direct input
+     * gradient's bordered dy [F, OH+2Q, OW+2Q], Q = K-1-P: OH+2Q = H+K-1 */
+    const size_t xp = (size_t)g->C * (g->H + 2 * g->P) * (g->W + 2 * g->P);
+    const size_t dyp = (size_t)g->F * (g->H + g->K - 1) * (g->W + g->K - 1);
+    return BD_MAX(xp, dyp);
+}
+
+/* The unpadded geometry of a padded one: the image is the zero-bordered
+ * copy [C, H+2P, W+2P] and the output the same OH x OW. */
+static bd_conv_geom padded_geom(const bd_conv_geom *g1)
+{
+    bd_conv_geom gp = *g1;
+    gp.H += 2 * g1->P;
+    gp.W += 2 * g1->P;
+    gp.P = 0;
+    return gp;
+}
+
+/* src [C, H, W] (rows ld apart, channels cs apart) -> dst [C, H+2P, W+2P]:
+ * src inside a border of P zeros. Each run of zeros between two rows (the
+ * right border of one, the left of the next) is one memset. */
+static void pad_copy(float *dst, const float *src, int C, int H, int W, size_t ld, size_t cs,
+                     int P)
+{
+    const int Wp = W + 2 * P;
+    const size_t HWp = (size_t)(H + 2 * P) * Wp;
+    for (int c = 0; c < C; c++) {
+        float *d = dst + (size_t)c * HWp;
+        const float *s = src + (size_t)c * cs;
+        memset(d, 0, ((size_t)P * Wp + P) * sizeof(float));
+        for (int i = 0; i < H; i++) {
+            float *r = d + (size_t)(i + P) * Wp + P;
+            memcpy(r, s + (size_t)i * ld, (size_t)W * sizeof(float));
+            const size_t z = i + 1 < H ? 2 * (size_t)P : (size_t)(d + HWp - (r + W));
+            memset(r + W, 0, z * sizeof(float));
+        }
+    }
+}
+
+/* x_b [C,H,W] -> xp [C, H+2P, W+2P] */
+static void pad_input(float *xp, const float *x, const bd_conv_geom *g1)
+{
+    pad_copy(xp, x, g1->C, g1->H, g1->W, (size_t)g1->W, (size_t)g1->H * g1->W, g1->P);
+}
+
+/* dx_b [C,H,W] = the inside of dxp [C, H+2P, W+2P] (what fell on the
+ * border belonged to the padding's zeros) */
+static void crop_dx(float *dx, const float *dxp, const bd_conv_geom *g1)
+{
+    const int P = g1->P, H = g1->H, W = g1->W, Wp = W + 2 * P;
+    const size_t HWp = (size_t)(H + 2 * P) * Wp;
+    for (int c = 0; c < g1->C; c++)
+        for (int i = 0; i < H; i++)
+            memcpy(dx + ((size_t)c * H + i) * W, dxp + c * HWp + (size_t)(i + P) * Wp + P,
+                   (size_t)W * sizeof(float));
 }
 
 /* x_b [C,H,W] -> colw [C*K*K, OH*W]. Row (c,kh,kw) is channel c from kh*W +
@@ -85,20 +155,35 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
     }
 }
 
-/* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*W
- * floats, yw: F*OH*W floats of scratch. pool (not NULL, with relu): also
- * the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c). */
+/* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*Wp
+ * floats, yw: F*OH*Wp floats of scratch (Wp = W + 2P), xpad:
+ * bd__conv_wide_pad_floats floats (unused when P = 0). pool (not NULL, with
+ * relu): also the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c).
+ * A padded conv is the unpadded one of the zero-bordered input; Wt (not
+ * NULL: bd__conv_direct_applies) is the transposed weights of the direct
+ * kernel (conv_direct.c), which then computes yw instead of the columns
+ * and their product. */
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
-                           float *yw, const bd_conv_geom *g1, int relu, const bd__fused_pool *pool)
+                           float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
+                           int relu, const bd__fused_pool *pool)
 {
-    const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = g1->OH * g1->W;
-    im2col_wide(col, x, g1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
-                0.0f, yw, L);
+    const bd_conv_geom gp = padded_geom(g1);
+    if (g1->P > 0) {
+        pad_input(xpad, x, g1);
+        x = xpad;
+    }
+    const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
+    if (Wdir) {
+        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K);
+    } else {
+        im2col_wide(col, x, &gp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
+                    0.0f, yw, L);
+    }
     if (pool)
-        bd__conv_pool_narrow(y, pool->p, pool->am, yw, b, g1);
+        bd__conv_pool_narrow(y, pool->p, pool->am, yw, b, &gp);
     else
-        narrow_y(y, yw, b, g1, relu);
+        narrow_y(y, yw, b, &gp, relu);
 }
 
 /* One sample: dyw = dy with zeroed garbage columns (and, with yrelu, the
@@ -131,23 +216,44 @@ BD_HOT static void widen_dy(float *dyw, float *db, const float *dy, const float 
 
 /* One sample's backward: pdW [F, C*K*K] = (accumulate ? pdW : 0) +
  * dyw · colwᵀ, pdb += Σ dyw, and dx [C,H,W] (if not NULL) = col2im(Wᵀ ·
- * dyw). col and dyw: scratch as in the forward. pool (not NULL): dy is
- * unused, the gradient comes through the fused max-pool from pool->dp. */
+ * dyw). col, dyw and xpad: scratch as in the forward. pool (not NULL): dy
+ * is unused, the gradient comes through the fused max-pool from pool->dp.
+ * Padded: the unpadded backward of the zero-bordered input, whose widened
+ * dx (in xpad, the bordered x being no longer needed then) is cropped, or
+ * with Wdir (the direct kernel's flipped weights, conv_direct.c) dx is the
+ * direct convolution of dy in a border of K-1-P zeros (in xpad too). */
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
-                            float *dyw, const bd_conv_geom *g1, const bd__fused_pool *pool)
+                            float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
+                            const bd__fused_pool *pool)
 {
-    const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = g1->OH * g1->W;
+    const bd_conv_geom gp = padded_geom(g1);
+    if (g1->P > 0) {
+        pad_input(xpad, x, g1);
+        x = xpad;
+    }
+    const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
     if (pool)
-        bd__conv_pool_widen(dyw, pdb, pool->dp, pool->p, pool->am, g1);
+        bd__conv_pool_widen(dyw, pdb, pool->dp, pool->p, pool->am, &gp);
     else
-        widen_dy(dyw, pdb, dy, yrelu, g1);
-    im2col_wide(col, x, g1);
+        widen_dy(dyw, pdb, dy, yrelu, &gp);
+    im2col_wide(col, x, &gp);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
                 accumulate ? 1.0f : 0.0f, pdW, CKK);
-    if (dx) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dyw, L,
-                    0.0f, col, L);
-        col2im_wide(dx, col, g1);
+    if (!dx)
+        return;
+    if (Wdir) {
+        const int Q = g1->K - 1 - g1->P;
+        pad_copy(xpad, dyw, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
+        bd__conv_direct(dx, g1->W, xpad, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C, g1->K);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dyw, L, 0.0f,
+                col, L);
+    if (g1->P > 0) {
+        col2im_wide(xpad, col, &gp);
+        crop_dx(dx, xpad, g1);
+    } else {
+        col2im_wide(dx, col, &gp);
     }
 }

@@ -1,0 +1,135 @@
+/* conv_direct.c — direct AVX-512 kernels for the padded stride-1
+ * convolutions (tobigs_cnn's 5x5 pad 2, deep_convnet's and resnet's 3x3
+ * pad 1), the forward and the input gradient.
+ *
+ * The wide kernels (conv_wide.c) build a sample's columns, C·K² copies of
+ * the bordered input — 1.8 MB for a 16-channel 5x5 conv on 32x32, more than
+ * L2 — which OpenBLAS then packs again: the copies and the packing took a
+ * third of a tobigs_cnn step, and the input gradient's product (inner
+ * dimension F = 16) wrote a column matrix of that size for col2im to read
+ * back. Here no columns exist: 16 output columns of one row are one vector,
+ * and for each (c, kh, kw) one load of the bordered input row, shifted by
+ * kw, is multiplied into the accumulators of up to 16 output channels by
+ * broadcast weights:
+ *
+ *   yw[f, oh, ow..ow+15] = Σ_{c,kh,kw} Wt[(c·K+kh)·K+kw, f] · xp[c, oh+kh, ow+kw..ow+kw+15]
+ *
+ * with Wt [C·K·K, F] the weights transposed so that a step's F weights are
+ * adjacent. The input gradient is the same kernel (book 7.4.3's col2im as a
+ * convolution): dx[c, i, j] = Σ_{f,kh,kw} dyp[f, i+kh, j+kw] · W[f, c,
+ * K-1-kh, K-1-kw], where dyp is dy inside a border of Q = K-1-P zeros, so
+ * the output is exactly C x H x W. Sums run in a different order from the
+ * GEMM's (FMA, per output), so the numbers equal the reference's to
+ * rounding; tests/test_kernels.c compares them. The weight gradient stays a
+ * product (conv_wide.c). Only with AVX-512 and the fast kernels; elsewhere
+ * (BADAK_KERNELS=portable, other CPUs) the wide kernels run. */
+#include "internal.h"
+
+int bd__conv_direct_applies(const bd_conv_geom *g)
+{
+    return g->S == 1 && g->P > 0 && bd__conv_direct_cpu();
+}
+
+/* Wt [C*K*K, F] (the forward's) and Wtd [F*K*K, C] (the input gradient's,
+ * the kernel flipped) from W [F, C, K, K] */
+void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K)
+{
+    const int KK = K * K;
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < KK; k++) {
+                const float w = W[((size_t)f * C + c) * KK + k];
+                if (Wt)
+                    Wt[((size_t)c * KK + k) * F + f] = w;
+                if (Wtd)
+                    Wtd[((size_t)f * KK + (KK - 1 - k)) * C + c] = w;
+            }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
+#include <immintrin.h>
+
+#define AVX512F __attribute__((target("avx512f")))
+static inline AVX512F __mmask16 lanes16(int n) /* the first n of 16 lanes, n >= 1 */
+{
+    return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u);
+}
+
+/* A block of FB output channels of 16 columns of one output row, its
+ * accumulators a0..a(FB-1) named one by one (an array of them gcc kept in
+ * memory, storing all 16 every step). x: the input at [0, oh, ow0]
+ * (channels cs apart, rows Wp apart); w: Wt's column f0 (rows F apart); y:
+ * the output at [f0, oh, ow0] (channels fs apart). */
+#define ACC1(X) X(0)
+#define ACC4(X) X(0) X(1) X(2) X(3)
+#define ACC8(X) ACC4(X) X(4) X(5) X(6) X(7)
+#define ACC16(X) ACC8(X) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define DECL(j) __m512 a##j = _mm512_setzero_ps();
+#define FMA(j) a##j = _mm512_fmadd_ps(v, _mm512_set1_ps(w[j]), a##j);
+#define STORE(j) _mm512_mask_storeu_ps(y + (j) * fs, m, a##j);
+#define DEFINE_BLOCK(name, LIST)                                                                \
+    static AVX512F void name(float *y, size_t fs, const float *x, size_t cs, int Wp,          \
+                             const float *w, int F, int C, int K, __mmask16 m)                \
+    {                                                                                           \
+        LIST(DECL)                                                                              \
+        for (int c = 0; c < C; c++)                                                             \
+            for (int kh = 0; kh < K; kh++) {                                                    \
+                const float *xr = x + c * cs + (size_t)kh * Wp;                                 \
+                for (int kw = 0; kw < K; kw++) {                                                \
+                    const __m512 v = _mm512_maskz_loadu_ps(m, xr + kw);                         \
+                    LIST(FMA)                                                                   \
+                    w += F;                                                                     \
+                }                                                                               \
+            }                                                                                   \
+        LIST(STORE)                                                                             \
+    }
+DEFINE_BLOCK(block16, ACC16)
+DEFINE_BLOCK(block8, ACC8)
+DEFINE_BLOCK(block4, ACC4)
+DEFINE_BLOCK(block1, ACC1)
+
+/* One sample: y [F, OH, ldy] (the first OW of each row written) from xp
+ * [C, Hp, Wp] (OH = Hp-K+1, OW = Wp-K+1) and Wt [C*K*K, F]. The output
+ * channels go 16, then 8, 4 and 1 at a time. */
+static AVX512F void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
+                                  const float *Wt, int F, int K)
+{
+    const int OH = Hp - K + 1, OW = Wp - K + 1;
+    const size_t cs = (size_t)Hp * Wp, fs = (size_t)OH * ldy;
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow0 = 0; ow0 < OW; ow0 += 16) {
+            const __mmask16 m = lanes16(OW - ow0);
+            const float *x = xp + (size_t)oh * Wp + ow0;
+            float *yr = y + (size_t)oh * ldy + ow0;
+            int f = 0;
+            for (; f + 16 <= F; f += 16)
+                block16(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+            for (; f + 8 <= F; f += 8)
+                block8(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+            for (; f + 4 <= F; f += 4)
+                block4(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+            for (; f < F; f++)
+                block1(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+        }
+}
+
+int bd__conv_direct_cpu(void)
+{
+    return !bd__kernels_portable() && !bd__kernels_reference() &&
+           __builtin_cpu_supports("avx512f");
+}
+#else
+int bd__conv_direct_cpu(void) { return 0; }
+/* never called: bd__conv_direct_applies is 0 without AVX-512 */
+static void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
+                          const float *Wt, int F, int K)
+{
+    abort();
+}
+#endif
+
+void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
+                     int F, int K)
+{
+    direct_avx512(y, ldy, xp, C, Hp, Wp, Wt, F, K);
+}
