@@ -333,6 +333,12 @@ int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
                      int F, int K);
 void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K);
+/* the weight gradient directly (3x3 and 5x5 kernels, where
+ * bd__conv_direct_dw_applies): one sample, dW [F, C*K*K] = (accumulate ?
+ * dW : 0) + Σ dyw[f, oh, ow] · xp[c, oh+kh, ow+kw], dyw [F, OH, ldy] */
+int bd__conv_direct_dw_applies(const bd_conv_geom *g);
+void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                        int C, int Hp, int Wp, int F, int K);
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);
 void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,

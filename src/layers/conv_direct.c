@@ -20,7 +20,8 @@
  * K-1-kh, K-1-kw], where dyp is dy inside a border of Q = K-1-P zeros, so
  * the output is exactly C x H x W. Sums run in a different order from the
  * GEMM's (FMA, per output), so the numbers equal the reference's to
- * rounding; tests/test_kernels.c compares them. The weight gradient stays a
+ * rounding; tests/test_kernels.c compares them. The weight gradient of a
+ * 3x3 or 5x5 kernel is direct too (below); of other kernels it stays a
  * product (conv_wide.c). Only with AVX-512 and the fast kernels; elsewhere
  * (BADAK_KERNELS=portable, other CPUs) the wide kernels run. */
 #include "internal.h"
@@ -113,6 +114,91 @@ static AVX512F void direct_avx512(float *y, int ldy, const float *xp, int C, int
         }
 }
 
+/* ---- the weight gradient: dW[f, c, kh, kw] = Σ_{oh,ow} dyw[f, oh, ow] ·
+ * xp[c, oh+kh, ow+kw], 16 columns at a time into lane-wise sums, added
+ * across the lanes at the end. For one (c, kh) a block of FB filters x K
+ * kernel columns has FB·K accumulators a<f>_<kw> (8 x 3 for 3x3 kernels,
+ * 4 x 5 for 5x5): a step loads K shifted input vectors and, one filter at
+ * a time, that filter's dy vector, and does FB·K FMAs. */
+#define K3(X, f) X(f, 0) X(f, 1) X(f, 2)
+#define K5(X, f) X(f, 0) X(f, 1) X(f, 2) X(f, 3) X(f, 4)
+#define KV3(X) X(0) X(1) X(2)
+#define KV5(X) X(0) X(1) X(2) X(3) X(4)
+#define DW_DECL(f, k) __m512 a##f##_##k = _mm512_setzero_ps();
+#define DW_FMA(f, k) a##f##_##k = _mm512_fmadd_ps(d, v##k, a##f##_##k);
+#define DW_LOADX(k) const __m512 v##k = _mm512_maskz_loadu_ps(m, xr + ow0 + (k));
+#define DW_OUT(f, k)                                                                           \
+    {                                                                                           \
+        float *o = dW + (size_t)(f) * CKK + (k);                                                \
+        const float sum = _mm512_reduce_add_ps(a##f##_##k);                                     \
+        *o = accumulate ? *o + sum : sum;                                                       \
+    }
+#define ROW3(f)                                                                                 \
+    {                                                                                           \
+        const __m512 d = _mm512_maskz_loadu_ps(m, dr + ow0 + (size_t)(f) * fs);                 \
+        K3(DW_FMA, f)                                                                           \
+    }
+#define ROW5(f)                                                                                 \
+    {                                                                                           \
+        const __m512 d = _mm512_maskz_loadu_ps(m, dr + ow0 + (size_t)(f) * fs);                 \
+        K5(DW_FMA, f)                                                                           \
+    }
+#define F1(X, KL) KL(X, 0)
+#define F4(X, KL) KL(X, 0) KL(X, 1) KL(X, 2) KL(X, 3)
+#define F8(X, KL) F4(X, KL) KL(X, 4) KL(X, 5) KL(X, 6) KL(X, 7)
+#define R1(R) R(0)
+#define R4(R) R(0) R(1) R(2) R(3)
+#define R8(R) R4(R) R(4) R(5) R(6) R(7)
+/* dW at [f0, c, kh, 0] (filters CKK apart); dy at [f0, 0, 0] (filters fs
+ * apart, rows ldy apart); x: the input at [c, kh, 0] (rows Wp apart) */
+#define DEFINE_DW(name, FL, KL, KV, RL, ROW)                                                    \
+    static AVX512F void name(float *dW, int CKK, int accumulate, const float *dy, size_t fs,   \
+                             int ldy, const float *x, int Wp, int OH, int OW)                  \
+    {                                                                                           \
+        FL(DW_DECL, KL)                                                                         \
+        for (int oh = 0; oh < OH; oh++) {                                                       \
+            const float *dr = dy + (size_t)oh * ldy, *xr = x + (size_t)oh * Wp;                 \
+            for (int ow0 = 0; ow0 < OW; ow0 += 16) {                                            \
+                const __mmask16 m = lanes16(OW - ow0);                                          \
+                KV(DW_LOADX)                                                                    \
+                RL(ROW)                                                                         \
+            }                                                                                   \
+        }                                                                                       \
+        FL(DW_OUT, KL)                                                                          \
+    }
+DEFINE_DW(dw8x3, F8, K3, KV3, R8, ROW3)
+DEFINE_DW(dw1x3, F1, K3, KV3, R1, ROW3)
+DEFINE_DW(dw4x5, F4, K5, KV5, R4, ROW5)
+DEFINE_DW(dw1x5, F1, K5, KV5, R1, ROW5)
+
+/* One sample: dW [F, C*K*K] = (accumulate ? dW : 0) + the weight gradient
+ * of dyw [F, OH, ldy] (the first OW of each row read) over xp [C, Hp, Wp];
+ * K is 3 or 5. A block of filters is the outer loop, so its dy (FB x OH x
+ * ldy floats: 18 KB for 4 filters of 32x36) stays in L1 for every (c, kh). */
+static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ldy,
+                              const float *xp, int C, int Hp, int Wp, int F, int K)
+{
+    const int OH = Hp - K + 1, OW = Wp - K + 1, CKK = C * K * K, FB = K == 3 ? 8 : 4;
+    const size_t fs = (size_t)OH * ldy, cs = (size_t)Hp * Wp;
+    for (int f = 0; f < F;) {
+        const int n = F - f >= FB ? FB : 1;
+        for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < K; kh++) {
+                float *o = dW + (size_t)f * CKK + (size_t)(c * K + kh) * K;
+                const float *x = xp + c * cs + (size_t)kh * Wp, *d = dy + f * fs;
+                if (K == 3 && n == FB)
+                    dw8x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                else if (K == 3)
+                    dw1x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                else if (n == FB)
+                    dw4x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                else
+                    dw1x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+            }
+        f += n;
+    }
+}
+
 int bd__conv_direct_cpu(void)
 {
     return !bd__kernels_portable() && !bd__kernels_reference() &&
@@ -120,6 +206,12 @@ int bd__conv_direct_cpu(void)
 }
 #else
 int bd__conv_direct_cpu(void) { return 0; }
+/* never called: bd__conv_direct_applies is 0 without AVX-512 */
+static void dw_avx512(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                      int C, int Hp, int Wp, int F, int K)
+{
+    abort();
+}
 /* never called: bd__conv_direct_applies is 0 without AVX-512 */
 static void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
                           const float *Wt, int F, int K)
@@ -132,4 +224,15 @@ void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, 
                      int F, int K)
 {
     direct_avx512(y, ldy, xp, C, Hp, Wp, Wt, F, K);
+}
+
+int bd__conv_direct_dw_applies(const bd_conv_geom *g)
+{
+    return bd__conv_direct_applies(g) && (g->K == 3 || g->K == 5);
+}
+
+void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                        int C, int Hp, int Wp, int F, int K)
+{
+    dw_avx512(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K);
 }

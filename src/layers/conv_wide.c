@@ -237,9 +237,13 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
         bd__conv_pool_widen(dyw, pdb, pool->dp, pool->p, pool->am, &gp);
     else
         widen_dy(dyw, pdb, dy, yrelu, &gp);
-    im2col_wide(col, x, &gp);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
-                accumulate ? 1.0f : 0.0f, pdW, CKK);
+    if (Wdir && bd__conv_direct_dw_applies(g1)) {
+        bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, x, gp.C, gp.H, gp.W, F, gp.K);
+    } else {
+        im2col_wide(col, x, &gp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
+                    accumulate ? 1.0f : 0.0f, pdW, CKK);
+    }
     if (!dx)
         return;
     if (Wdir) {
