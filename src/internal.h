@@ -325,13 +325,14 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
  * stride-1 convs, where bd__conv_direct_applies (the CPU has AVX-512 and
  * the fast kernels are chosen). bd__conv_direct: one sample, y [F, OH,
  * ldy] (OH = Hp-K+1; the first OW = Wp-K+1 of a row written) from xp [C,
- * Hp, Wp] and Wt [C*K*K, F]; bd__conv_direct_weights makes Wt (NULL: not)
+ * Hp, Wp] and Wt [C*K*K, F] (tmp: NULL, or F*OH*Wp floats of scratch it
+ * may use); bd__conv_direct_weights makes Wt (NULL: not)
  * and the input gradient's flipped Wtd [F*K*K, C] (NULL: not) from W
  * [F, C, K, K]. */
 int bd__conv_direct_cpu(void);
 int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
-                     int F, int K);
+                     int F, int K, float *tmp);
 void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K);
 /* the weight gradient directly (3x3 and 5x5 kernels, where
  * bd__conv_direct_dw_applies): one sample, dW [F, C*K*K] = (accumulate ?

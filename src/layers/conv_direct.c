@@ -89,29 +89,59 @@ DEFINE_BLOCK(block8, ACC8)
 DEFINE_BLOCK(block4, ACC4)
 DEFINE_BLOCK(block1, ACC1)
 
+/* the output channels of 16 positions: 16, then 8, 4 and 1 at a time */
+static AVX512F void blocks(float *y, size_t fs, const float *x, size_t cs, int Wp,
+                           const float *Wt, int F, int C, int K, __mmask16 m)
+{
+    int f = 0;
+    for (; f + 16 <= F; f += 16)
+        block16(y + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+    for (; f + 8 <= F; f += 8)
+        block8(y + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+    for (; f + 4 <= F; f += 4)
+        block4(y + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+    for (; f < F; f++)
+        block1(y + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
+}
+
+/* Two ways to cut the output into vectors of 16: by rows (16 columns of
+ * one row, the last vector of a row masked: 32 columns fill two, 28 use 28
+ * of 32 lanes, 7 only 7 of 16), or "flat" over the wide output [OH, Wp]
+ * (16 consecutive positions, rows Wp apart, K-1 garbage positions each, as
+ * the wide columns: 7 columns use 7 of every 9 lanes). Flat where it
+ * wastes fewer lanes. */
+static int flat_better(int OW, int Wp)
+{
+    return Wp < 16 * ((OW + 15) / 16);
+}
+
 /* One sample: y [F, OH, ldy] (the first OW of each row written) from xp
- * [C, Hp, Wp] (OH = Hp-K+1, OW = Wp-K+1) and Wt [C*K*K, F]. The output
- * channels go 16, then 8, 4 and 1 at a time. */
+ * [C, Hp, Wp] (OH = Hp-K+1, OW = Wp-K+1) and Wt [C*K*K, F]. Flat needs
+ * ldy = Wp, or tmp (F*OH*Wp floats) to write the wide output first. The
+ * flat positions stop at the last row's OW-th, so no load passes xp's
+ * channel end. */
 static AVX512F void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
-                                  const float *Wt, int F, int K)
+                                  const float *Wt, int F, int K, float *tmp)
 {
     const int OH = Hp - K + 1, OW = Wp - K + 1;
-    const size_t cs = (size_t)Hp * Wp, fs = (size_t)OH * ldy;
+    const size_t cs = (size_t)Hp * Wp;
+    if (flat_better(OW, Wp) && (ldy == Wp || tmp)) {
+        float *yw = ldy == Wp ? y : tmp;
+        const size_t fs = (size_t)OH * Wp, Lq = (size_t)(OH - 1) * Wp + OW;
+        for (size_t q0 = 0; q0 < Lq; q0 += 16)
+            blocks(yw + q0, fs, xp + q0, cs, Wp, Wt, F, C, K, lanes16((int)(Lq - q0)));
+        if (yw != y)
+            for (int f = 0; f < F; f++)
+                for (int oh = 0; oh < OH; oh++)
+                    memcpy(y + ((size_t)f * OH + oh) * ldy, yw + f * fs + (size_t)oh * Wp,
+                           (size_t)OW * sizeof(float));
+        return;
+    }
+    const size_t fs = (size_t)OH * ldy;
     for (int oh = 0; oh < OH; oh++)
-        for (int ow0 = 0; ow0 < OW; ow0 += 16) {
-            const __mmask16 m = lanes16(OW - ow0);
-            const float *x = xp + (size_t)oh * Wp + ow0;
-            float *yr = y + (size_t)oh * ldy + ow0;
-            int f = 0;
-            for (; f + 16 <= F; f += 16)
-                block16(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
-            for (; f + 8 <= F; f += 8)
-                block8(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
-            for (; f + 4 <= F; f += 4)
-                block4(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
-            for (; f < F; f++)
-                block1(yr + f * fs, fs, x, cs, Wp, Wt + f, F, C, K, m);
-        }
+        for (int ow0 = 0; ow0 < OW; ow0 += 16)
+            blocks(y + (size_t)oh * ldy + ow0, fs, xp + (size_t)oh * Wp + ow0, cs, Wp, Wt, F, C,
+                   K, lanes16(OW - ow0));
 }
 
 /* ---- the weight gradient: dW[f, c, kh, kw] = Σ_{oh,ow} dyw[f, oh, ow] ·
@@ -153,15 +183,25 @@ static AVX512F void direct_avx512(float *y, int ldy, const float *xp, int C, int
  * apart, rows ldy apart); x: the input at [c, kh, 0] (rows Wp apart) */
 #define DEFINE_DW(name, FL, KL, KV, RL, ROW)                                                    \
     static AVX512F void name(float *dW, int CKK, int accumulate, const float *dy, size_t fs,   \
-                             int ldy, const float *x, int Wp, int OH, int OW)                  \
+                             int ldy, const float *x, int Wp, int OH, int OW, int flat)        \
     {                                                                                           \
         FL(DW_DECL, KL)                                                                         \
-        for (int oh = 0; oh < OH; oh++) {                                                       \
-            const float *dr = dy + (size_t)oh * ldy, *xr = x + (size_t)oh * Wp;                 \
-            for (int ow0 = 0; ow0 < OW; ow0 += 16) {                                            \
-                const __mmask16 m = lanes16(OW - ow0);                                          \
+        if (flat) { /* ldy = Wp, the garbage positions of dy 0 */                                \
+            const size_t Lq = (size_t)(OH - 1) * Wp + OW;                                       \
+            const float *dr = dy, *xr = x;                                                      \
+            for (size_t ow0 = 0; ow0 < Lq; ow0 += 16) {                                         \
+                const __mmask16 m = lanes16((int)(Lq - ow0));                                   \
                 KV(DW_LOADX)                                                                    \
                 RL(ROW)                                                                         \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int oh = 0; oh < OH; oh++) {                                                   \
+                const float *dr = dy + (size_t)oh * ldy, *xr = x + (size_t)oh * Wp;             \
+                for (int ow0 = 0; ow0 < OW; ow0 += 16) {                                        \
+                    const __mmask16 m = lanes16(OW - ow0);                                      \
+                    KV(DW_LOADX)                                                                \
+                    RL(ROW)                                                                     \
+                }                                                                               \
             }                                                                                   \
         }                                                                                       \
         FL(DW_OUT, KL)                                                                          \
@@ -180,6 +220,7 @@ static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ld
 {
     const int OH = Hp - K + 1, OW = Wp - K + 1, CKK = C * K * K, FB = K == 3 ? 8 : 4;
     const size_t fs = (size_t)OH * ldy, cs = (size_t)Hp * Wp;
+    const int flat = ldy == Wp && flat_better(OW, Wp);
     for (int f = 0; f < F;) {
         const int n = F - f >= FB ? FB : 1;
         for (int c = 0; c < C; c++)
@@ -187,13 +228,13 @@ static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ld
                 float *o = dW + (size_t)f * CKK + (size_t)(c * K + kh) * K;
                 const float *x = xp + c * cs + (size_t)kh * Wp, *d = dy + f * fs;
                 if (K == 3 && n == FB)
-                    dw8x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                    dw8x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
                 else if (K == 3)
-                    dw1x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                    dw1x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
                 else if (n == FB)
-                    dw4x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                    dw4x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
                 else
-                    dw1x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW);
+                    dw1x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
             }
         f += n;
     }
@@ -214,16 +255,16 @@ static void dw_avx512(float *dW, int accumulate, const float *dy, int ldy, const
 }
 /* never called: bd__conv_direct_applies is 0 without AVX-512 */
 static void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
-                          const float *Wt, int F, int K)
+                          const float *Wt, int F, int K, float *tmp)
 {
     abort();
 }
 #endif
 
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
-                     int F, int K)
+                     int F, int K, float *tmp)
 {
-    direct_avx512(y, ldy, xp, C, Hp, Wp, Wt, F, K);
+    direct_avx512(y, ldy, xp, C, Hp, Wp, Wt, F, K, tmp);
 }
 
 int bd__conv_direct_dw_applies(const bd_conv_geom *g)

@@ -174,7 +174,7 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
     }
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
     if (Wdir) {
-        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K);
+        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K, NULL);
     } else {
         im2col_wide(col, x, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
@@ -249,7 +249,9 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
     if (Wdir) {
         const int Q = g1->K - 1 - g1->P;
         pad_copy(xpad, dyw, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
-        bd__conv_direct(dx, g1->W, xpad, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C, g1->K);
+        /* col (C*K*K*OH*Wp floats, free now) holds a flat kernel's wide dx */
+        bd__conv_direct(dx, g1->W, xpad, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C, g1->K,
+                        col);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dyw, L, 0.0f,
