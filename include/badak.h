@@ -26,9 +26,8 @@
  *    at once; one object (a network, optimizer, trainer, data set) is used
  *    by one thread at a time, except the read-only calls said to be
  *    thread-safe and an opened bd_model, which any number of threads may
- *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels,
- *    the debug hooks) must not change while another thread is in the
- *    library.
+ *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels) must not
+ *    change while another thread is in the library.
  *  - Shapes are written in comments as [B, D] (batch first), [B, C, H, W].
  *  - Every buffer is owned by a bd_tensor, so it can later live on a device.
  *  - Nothing allocates inside the training loop: networks reserve their
@@ -1663,20 +1662,6 @@ BD_API bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char
 BD_API FILE *bd_atomic_stream(bd_atomic_file *f);
 BD_API bd_status bd_atomic_commit(bd_atomic_file *f);
 BD_API void bd_atomic_abort(bd_atomic_file *f);
-
-/* Test hook: fn(stage) is called between the steps of every model-file
- * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",
- * "done"), so tests can kill a writer at each point. Never set it outside
- * tests. */
-BD_API void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
-
-/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
- * kind's backward deliberately wrong (the parameter gradient dW of its
- * layers and the input gradient they pass on are scaled by 1.5), so tests
- * can show that the gradient check catches a broken backward (badak
- * gradcheck --break-backward); 0 repairs it. Per network: other networks
- * and threads are not affected. Never set it outside tests. */
-BD_API void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -134,7 +134,6 @@ static void null_net_optim(void **st)
     bd_net_input_shape(NULL, NULL, NULL, NULL);
     bd_net_get_regularization(NULL, NULL, NULL);
     bd_layer_output_shape(NULL, NULL, NULL, NULL);
-    bd_debug_break_backward(NULL, BD_LAYER_RELU, 1);
     assert_true(bd_net_param_count(NULL) == 0 && bd_net_state_count(NULL) == 0);
     assert_true(bd_net_layer_count(NULL) == 0 && bd_net_input_size(NULL) == 0);
     assert_true(bd_net_output_size(NULL) == 0 && bd_net_is_training(NULL) == 0);
