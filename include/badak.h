@@ -26,9 +26,8 @@
  *    at once; one object (a network, optimizer, trainer, data set) is used
  *    by one thread at a time, except the read-only calls said to be
  *    thread-safe and an opened bd_model, which any number of threads may
- *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels,
- *    the debug hooks) must not change while another thread is in the
- *    library.
+ *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels) must not
+ *    change while another thread is in the library.
  *  - Shapes are written in comments as [B, D] (batch first), [B, C, H, W].
  *  - Every buffer is owned by a bd_tensor, so it can later live on a device.
  *  - Nothing allocates inside the training loop: networks reserve their
@@ -1233,6 +1232,13 @@ typedef struct bd_train_config {
      * statistics over the ranks through this, so they normalise over the
      * global batch as one process does (NULL: each rank its own rows). */
     const bd_comm *sync_bn;
+    /* The optimizer bd_train creates when it is called with opt == NULL,
+     * and frees before it returns (the caller never holds it): its name
+     * (bd_optim_names; NULL: "sgd") and its hyperparameters (0: the
+     * optimizer's defaults, as for bd_optim_create). Both are ignored when
+     * an optimizer is given, and by bd_trainer_create, which needs one. */
+    const char *optimizer;
+    bd_optim_config optim;
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -1351,20 +1357,28 @@ BD_API bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, in
                                    bd_eval_sums *out);
 
 /* c = the defaults: batch 100, 10 epochs, shuffled epochs, seed 1,
- * eval_train 1, lr_step 10, everything else 0 / NULL (no validation set,
- * schedule, log, hooks, checkpoints; one process). NULL: no-op. Fill a
- * config through this before setting fields, so that fields added later get
- * their defaults. */
+ * eval_train 1, lr_step 10, optimizer "sgd" (with optim all 0: lr 0.01),
+ * everything else 0 / NULL (no validation set, schedule, log, hooks,
+ * checkpoints; one process). NULL: no-op. Fill a config through this
+ * before setting fields, so that fields added later get their defaults. */
 BD_API void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
  * NULL) after every epoch. Flushes denormals for its duration. If the loss
  * stops being finite it stops with BD_ERR_NUMERIC naming the epoch and
  * iteration, and the net keeps the weights of the last finished epoch (the
  * initial ones if none finished); *res (may be NULL) is filled in either
- * case. cfg NULL: bd_train_config_default. Borrows net, opt, the sets and
- * cfg's pointers for the call only. BD_ERR_ARG (NULL, a bad setting, naming
- * it), BD_ERR_SHAPE (data vs network, optimizer vs network), BD_ERR_NUMERIC,
- * BD_ERR_IO (log, checkpoint). One thread per net and optimizer. */
+ * case. cfg NULL: bd_train_config_default.
+ * Ownership: borrows net, opt, the sets and cfg's pointers for the call
+ * only. opt NULL: bd_train creates the optimizer cfg->optimizer names,
+ * with cfg->optim (bd_optim_create's rules and errors; sized from the
+ * net), and frees it before it returns, so a program that needs no
+ * optimizer of its own holds none; the run is the same, bit for bit, as
+ * with that optimizer created by the caller. A resumed run (cfg->resume)
+ * goes on with the checkpoint's optimizer: opt NULL is refused.
+ * Errors: BD_ERR_ARG (NULL net or train, a bad setting, naming it; opt
+ * NULL with cfg->resume), BD_ERR_SHAPE (data vs network, optimizer vs
+ * network), BD_ERR_NUMERIC, BD_ERR_IO (log, checkpoint), BD_ERR_NOMEM.
+ * Thread-safety: one thread per net and optimizer. */
 BD_API bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                           const bd_dataset *test, const bd_train_config *cfg,
                           bd_train_result *res);
@@ -1663,20 +1677,6 @@ BD_API bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char
 BD_API FILE *bd_atomic_stream(bd_atomic_file *f);
 BD_API bd_status bd_atomic_commit(bd_atomic_file *f);
 BD_API void bd_atomic_abort(bd_atomic_file *f);
-
-/* Test hook: fn(stage) is called between the steps of every model-file
- * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",
- * "done"), so tests can kill a writer at each point. Never set it outside
- * tests. */
-BD_API void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
-
-/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
- * kind's backward deliberately wrong (the parameter gradient dW of its
- * layers and the input gradient they pass on are scaled by 1.5), so tests
- * can show that the gradient check catches a broken backward (badak
- * gradcheck --break-backward); 0 repairs it. Per network: other networks
- * and threads are not affected. Never set it outside tests. */
-BD_API void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

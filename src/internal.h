@@ -522,4 +522,20 @@ void bd__layer_log_write(bd__layer_log *lg, const bd_net *net, long iter, int ep
 /* Commit (rename into place); returns s if it failed, else the commit's. */
 bd_status bd__layer_log_close(bd__layer_log *lg, bd_status s);
 
+/* ---- test hooks: internal, not part of the API and not exported by the
+ * shared object; the tests and `badak gradcheck --break-backward` link the
+ * static library. Never set them outside tests.
+ * bd__debug_save_hook: fn(stage) is called between the steps of every
+ * model-file write ("open", "header", "data" per chunk, "flushed",
+ * "synced", "renamed", "done"), so tests can kill a writer at each point
+ * (src/io/safetensors.c; process-wide, not while another thread saves).
+ * bd__debug_break_backward: when broken is 1, bd_net_backward of net makes
+ * the named layer kind's backward deliberately wrong (the parameter
+ * gradient dW of its layers and the input gradient they pass on are scaled
+ * by 1.5), so tests can show that the gradient check catches a broken
+ * backward; 0 repairs it. Per network (src/net/net.c); NULL or a kind out
+ * of range: nothing. */
+void bd__debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
+void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
+
 #endif

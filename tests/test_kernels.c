@@ -371,7 +371,7 @@ static bd_status fused_pools_check(int broken, int P)
     bd_gradcheck_row rows[8];
     int nr = 0;
     if (broken >= 0)
-        bd_debug_break_backward(net, (bd_layer_kind)broken, 1);
+        bd__debug_break_backward(net, (bd_layer_kind)broken, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     /* both pools were fused (the check ran the fused kernels) */
     assert_ptr_equal(bd__conv_pooled(&net->layers[0]), &net->layers[2]);

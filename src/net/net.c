@@ -564,12 +564,12 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
     return BD_OK;
 }
 
-/* ---- the deliberate bug of the gradient-check tests (bd_debug_break_backward):
+/* ---- the deliberate bug of the gradient-check tests (bd__debug_break_backward):
  * applied here, once, after a layer's backward, so no layer carries it. */
 
 _Static_assert(BD_LAYER_KIND_COUNT <= 32, "bd_net.broken has a bit per layer kind");
 
-void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
+void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
 {
     if (!net || (int)kind < 0 || kind >= BD_LAYER_KIND_COUNT)
         return;

@@ -99,7 +99,7 @@ struct bd_net {
     int row0, grows;
     uint64_t step_key;       /* drawn from rng at every training forward */
     const bd_comm *sync;
-    unsigned broken;         /* bit per bd_layer_kind: bd_debug_break_backward */
+    unsigned broken;         /* bit per bd_layer_kind: bd__debug_break_backward */
 };
 
 /* One optimizer = one entry of the table in src/optim/optim.c. `init`
