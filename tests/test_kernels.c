@@ -174,7 +174,7 @@ static bd_status two_convs_check(int K1, int P1, int K2, int P2, int broken)
     bd_gradcheck_row rows[8];
     int nr = 0;
     if (broken)
-        bd_debug_break_backward(net, BD_LAYER_CONV2D, 1);
+        bd__debug_break_backward(net, BD_LAYER_CONV2D, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     size_t checked = 0;
     for (int i = 0; i < nr; i++)
