@@ -362,8 +362,6 @@ bd_layer *bd__conv_pooled(const bd_layer *conv);
 /* Is l a MaxPool that the conv two layers before computes (above)? Its
  * backward then only leaves its dy in l->pool_dy. */
 int bd__pooled_by_conv(const bd_layer *l);
-/* whether bd__conv_pooled may fuse (default 1; tests compare against 0) */
-extern int bd__fuse_pool;
 /* bd_bn2d_forward / bd_bn2d_backward for a layer of net: with net->sync
  * (--sync-bn, training) the statistics and the backward's sums are over
  * every process's rows, and mean_istd must hold [4C] (the last 2C for the
@@ -537,5 +535,10 @@ bd_status bd__layer_log_close(bd__layer_log *lg, bd_status s);
  * of range: nothing. */
 void bd__debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
 void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
+/* bd__debug_unfuse_pool: unfused 1 keeps every conv of net from computing
+ * the max-pool after it (bd__conv_pooled gives NULL), so tests compare the
+ * fused path with the plain one; 0 allows it again. Per network, like the
+ * break above (it replaced a process-wide switch); NULL: nothing. */
+void bd__debug_unfuse_pool(bd_net *net, int unfused);
 
 #endif

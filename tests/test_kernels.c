@@ -226,11 +226,14 @@ typedef struct pooled_run {
 } pooled_run;
 
 /* one forward + backward of a fresh pooled_net (the same weights every
- * time) under the current kernels and bd__fuse_pool */
-static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, int K, int P)
+ * time) under the current kernels, the pool fused into the conv unless
+ * `unfused` (bd__debug_unfuse_pool) */
+static void pooled_gradient(pooled_run *o, int unfused, int B, int C, int H, int W, int F, int K,
+                            int P)
 {
     bd_net *net = NULL;
     pooled_net(&net, C, H, W, F, K, P);
+    bd__debug_unfuse_pool(net, unfused);
     const int D = C * H * W;
     assert_ok(bd_net_reserve(net, B));
     int xs[2] = {B, D}, ys[1] = {B};
@@ -256,7 +259,7 @@ static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, in
     memcpy(o->am, pl->aux.data, o->np * sizeof(int32_t));
     /* whether the conv did the pool is what the test is about */
     assert_int_equal(bd__conv_pooled(&net->layers[0]) != NULL,
-                     bd__fuse_pool && !bd__kernels_reference() && (K > 1 || P > 0));
+                     !unfused && !bd__kernels_reference() && (K > 1 || P > 0));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(net);
@@ -309,14 +312,12 @@ static void pool_fused_equals_unfused(void **st)
             bd_set_threads(threads);
             pooled_run fused, unfused, portable, ref;
             assert_ok(bd_set_kernels("fast"));
-            pooled_gradient(&fused, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
-            bd__fuse_pool = 0;
-            pooled_gradient(&unfused, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
-            bd__fuse_pool = 1;
+            pooled_gradient(&fused, 0, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+            pooled_gradient(&unfused, 1, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             assert_ok(bd_set_kernels("portable"));
-            pooled_gradient(&portable, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+            pooled_gradient(&portable, 0, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             assert_ok(bd_set_kernels("reference"));
-            pooled_gradient(&ref, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+            pooled_gradient(&ref, 0, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
             assert_ok(bd_set_kernels("fast"));
             pooled_equal(&fused, &unfused);
             if (s[6] == 0) {

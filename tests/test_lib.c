@@ -191,12 +191,41 @@ static void data_messages_name_arguments(void **st)
 #undef NO_FLAGS
 }
 
+/* The string helpers follow the NULL rule of badak.h as the header now
+ * documents them: a NULL object or buffer is no crash (each crashed
+ * before). */
+static void helpers_take_null(void **st)
+{
+    char buf[64] = "x";
+    assert_ptr_equal(bd_shape_str(NULL, buf, sizeof buf), buf);
+    assert_string_equal(buf, "");
+    assert_null(bd_shape_str(NULL, NULL, 8));
+    strcpy(buf, "x");
+    assert_ptr_equal(bd_class_name("a\nb", 1, buf, sizeof buf), buf);
+    assert_string_equal(buf, "b");
+    assert_null(bd_class_name("a\nb", 1, NULL, 8));
+    assert_ptr_equal(bd_class_name("a", 0, buf, 0), buf); /* len 0: untouched */
+    assert_string_equal(buf, "b");
+    assert_null(bd_augment_str(NULL, NULL, 8));
+    assert_string_equal(bd_augment_str(NULL, buf, sizeof buf), "none");
+    assert_null(bd_checkpoint_path("d", NULL, 8));
+    assert_string_equal(bd_checkpoint_path(NULL, buf, sizeof buf), "");
+    assert_string_equal(bd_checkpoint_path("d", buf, sizeof buf), "d/checkpoint.safetensors");
+    bd_error(BD_ERR_IO, "%s", "before");
+    assert_int_equal(bd_error(BD_ERR_ARG, NULL), BD_ERR_ARG);
+    assert_string_equal(bd_errmsg(), "");
+    const char *const *names = bd_optim_names();
+    assert_string_equal(names[0], "sgd");
+    assert_ptr_equal(bd_optim_names(), names); /* one static list */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(train_without_optimizer),
         cmocka_unit_test(train_without_optimizer_errors),
         cmocka_unit_test(data_messages_name_arguments),
+        cmocka_unit_test(helpers_take_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

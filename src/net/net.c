@@ -579,6 +579,12 @@ void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
         net->broken &= ~(1u << kind);
 }
 
+void bd__debug_unfuse_pool(bd_net *net, int unfused)
+{
+    if (net)
+        net->pool_unfused = unfused != 0;
+}
+
 /* Scale by 1.5 what layer l's backward gave if its kind is broken: its
  * parameter gradient dW and the input gradient it passes on (l->dx, or for
  * a fused ReLU the dy the layer before will mask; for a max-pool fused into
