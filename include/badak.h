@@ -179,7 +179,8 @@ BD_API bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2,
 BD_API void bd_tensor_free(bd_tensor *t);
 /* A view of the float elements at `data` (borrowed: it must outlive the
  * view; never freed by it), with the given shape (ndim clamped to 1..4).
- * Errors: none; no checks (shape must hold ndim sides).
+ * Errors: none (shape NULL: an empty, zeroed tensor; else shape must hold
+ * ndim sides).
  * Thread-safety: safe. */
 BD_API bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
 /* Change the shape, keeping the buffer.

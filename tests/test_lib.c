@@ -214,6 +214,11 @@ static void helpers_take_null(void **st)
     bd_error(BD_ERR_IO, "%s", "before");
     assert_int_equal(bd_error(BD_ERR_ARG, NULL), BD_ERR_ARG);
     assert_string_equal(bd_errmsg(), "");
+    float v[2] = {1, 2};
+    bd_tensor t = bd_tensor_view(v, 1, NULL);
+    assert_true(t.data == NULL && t.size == 0 && t.ndim == 0);
+    t = bd_tensor_view(v, 1, (const int[1]){2});
+    assert_true(t.data == v && t.size == 2 && !t.owner);
     const char *const *names = bd_optim_names();
     assert_string_equal(names[0], "sgd");
     assert_ptr_equal(bd_optim_names(), names); /* one static list */
