@@ -18,7 +18,8 @@
  *    failure the reason is in bd_errmsg() (thread-local), naming the file,
  *    layer, argument or shape at fault ("Affine2: input 784 vs weight
  *    100x10"). The one handle returned directly (bd_model_open) is NULL on
- *    failure. BD_ERR_NOMEM is listed where a function allocates.
+ *    failure. A function that allocates may also fail with BD_ERR_NOMEM
+ *    (its "Errors:" lists it where allocating is part of its work).
  *  - NULL: a NULL for a required pointer is BD_ERR_ARG naming it, never a
  *    crash; pointers documented "may be NULL" are optional. Accessors give
  *    0 / NULL / "" for a NULL handle; _free and _close accept NULL. The plain
