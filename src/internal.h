@@ -91,6 +91,9 @@ int bd__split_parts(int n);
 void bd__split_range(int n, int T, int p, int *lo, int *hi);
 int bd__pool_resize(int n);
 void bd__set_serial(int serial);
+/* the calling thread's index in the pool: 0 for the caller (and any thread
+ * outside the pool), i for worker i, which owns part i of every loop */
+int bd__pool_self(void);
 
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */

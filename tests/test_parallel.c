@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define MAXN 64
 
@@ -104,6 +105,56 @@ static void oversubscribed_one_cpu(void **st)
     free(r);
 }
 
+/* Owner first: part i runs on thread i (the caller is 0) whenever every
+ * thread is there to take its own. Each part here waits until all parts
+ * have started (so nobody has finished its own part and could take another
+ * one): then every part must be on its owner. With parts handed to
+ * whichever thread came first they were on random threads. */
+typedef struct owners {
+    int T;
+    atomic_int started, late;
+    atomic_int on[MAXN];
+} owners;
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void wait_all(void *ctx, int lo, int hi, int part)
+{
+    owners *o = ctx;
+    atomic_store(&o->on[part], bd__pool_self());
+    atomic_fetch_add(&o->started, 1);
+    /* a worker asleep takes a wake-up to come: no deadline but a hang guard */
+    const double t0 = wall_s();
+    while (atomic_load(&o->started) < o->T)
+        if (wall_s() - t0 > 60.0) {
+            atomic_store(&o->late, 1);
+            return;
+        }
+}
+
+static void parts_run_on_their_owners(void **st)
+{
+    owners o;
+    for (int T = 2; T <= 4; T++) {
+        assert_int_equal(bd_set_threads(T), T);
+        for (int round = 0; round < 200; round++) {
+            memset(&o, 0, sizeof o);
+            o.T = T;
+            bd__parallel_for(T + round % 50, wait_all, &o);
+            assert_int_equal(atomic_load(&o.late), 0);
+            for (int p = 0; p < T; p++)
+                assert_int_equal(atomic_load(&o.on[p]), p);
+        }
+    }
+    assert_int_equal(bd__pool_self(), 0);
+    bd_set_threads(1);
+}
+
 /* Loops from a thread that is not the pool's owner run serially. */
 static void *other_thread(void *arg)
 {
@@ -133,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loops_cover_each_part_once),
         cmocka_unit_test(oversubscribed_one_cpu),
+        cmocka_unit_test(parts_run_on_their_owners),
         cmocka_unit_test(other_threads_run_serially),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
