@@ -68,6 +68,9 @@ bd_status bd__model_load(bd_net *net, const char *path, bd_model_meta *meta);
  * rules on plain arrays), and the release of what it owns */
 bd_status bd__optim_init(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n);
 void bd__optim_release(bd_optim *o);
+/* bd_optim_step, and with finite != NULL: *finite = every updated (trainable)
+ * weight is finite, checked chunk by chunk as the update writes it */
+bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite);
 
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
