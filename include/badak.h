@@ -6,11 +6,19 @@
  *
  * Conventions (each function's comment says where it departs from them;
  * docs/api.md has the rules at length)
+ *  - Per-function comments (SQLite's discipline): the comment above each
+ *    declaration, or above a group of declarations written together, says
+ *    what it does and who owns what, and holds two labelled statements:
+ *    "Errors:" lists the bd_status values it returns besides BD_OK (a
+ *    function that cannot fail says "none" and what it does with bad
+ *    input), "Thread-safety:" says whether several threads may call it at
+ *    once and on what. tests/cli_apidoc.sh fails, naming the function, when
+ *    a declaration's comment lacks either.
  *  - Errors: every fallible function returns bd_status; BD_OK is 0. On
  *    failure the reason is in bd_errmsg() (thread-local), naming the file,
  *    layer, argument or shape at fault ("Affine2: input 784 vs weight
- *    100x10"). Any function may also return BD_ERR_NOMEM. The one handle
- *    returned directly (bd_model_open) is NULL on failure.
+ *    100x10"). The one handle returned directly (bd_model_open) is NULL on
+ *    failure. BD_ERR_NOMEM is listed where a function allocates.
  *  - NULL: a NULL for a required pointer is BD_ERR_ARG naming it, never a
  *    crash; pointers documented "may be NULL" are optional. Accessors give
  *    0 / NULL / "" for a NULL handle; _free and _close accept NULL. The plain
@@ -26,9 +34,8 @@
  *    at once; one object (a network, optimizer, trainer, data set) is used
  *    by one thread at a time, except the read-only calls said to be
  *    thread-safe and an opened bd_model, which any number of threads may
- *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels,
- *    the debug hooks) must not change while another thread is in the
- *    library.
+ *    predict with. Process-wide settings (bd_set_threads, bd_set_kernels)
+ *    must not change while another thread is in the library.
  *  - Shapes are written in comments as [B, D] (batch first), [B, C, H, W].
  *  - Every buffer is owned by a bd_tensor, so it can later live on a device.
  *  - Nothing allocates inside the training loop: networks reserve their
@@ -79,10 +86,11 @@ extern "C" {
 
 /* The version of the library the program runs with, "0.2.0" (BD_VERSION
  * when it was built): a program linked against libbadak.so.0 may meet a
- * newer 0.x library than the header it was compiled with. Static string;
- * thread-safe. */
+ * newer 0.x library than the header it was compiled with. Static string.
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_version(void);
-/* The same as a BD_VERSION_NUMBER, e.g. 200. Thread-safe. */
+/* The same as a BD_VERSION_NUMBER, e.g. 200.
+ * Errors: none. Thread-safety: safe. */
 BD_API int bd_version_number(void);
 
 /* ------------------------------------------------------------------ errors */
@@ -99,13 +107,19 @@ typedef enum bd_status {
 } bd_status;
 
 /* Message of the last error raised on this thread ("" if none); owned by
- * the library, valid until this thread's next error. Thread-safe. */
+ * the library, valid until this thread's next error.
+ * Errors: none. Thread-safety: safe (each thread has its own message). */
 BD_API const char *bd_errmsg(void);
-/* Name of a status code, e.g. "BD_ERR_SHAPE" (static string). Thread-safe. */
+/* Name of a status code, e.g. "BD_ERR_SHAPE" (static string;
+ * "BD_ERR_UNKNOWN" for a value that is none of them).
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_status_name(bd_status s);
-/* Record an error (printf-style) and return s; used by the library and by
- * programs that want to report their own errors the same way. Thread-safe
- * (the message is this thread's). */
+/* Record an error (printf-style; fmt NULL: an empty message) and return s;
+ * used by the library and by programs that want to report their own errors
+ * the same way. The message is cut at 511 bytes.
+ * Errors: returns s as given (BD_OK, BD_ERR_NOMEM ... BD_ERR_CHECK).
+ * Thread-safety: safe (the message is
+ * this thread's). */
 BD_API bd_status bd_error(bd_status s, const char *fmt, ...) BD_PRINTF(2, 3);
 
 /* ------------------------------------------------------------------- PRNG */
@@ -118,8 +132,10 @@ typedef struct bd_rng {
     float spare;
 } bd_rng;
 
-/* A generator is a plain value: seed it, then draw; give each thread its own.
- * No checks (hot paths): r must be valid. */
+/* A generator is a plain value: seed it, then draw. No checks (hot paths):
+ * r (and a) must be valid.
+ * Errors: none. Thread-safety: one thread per generator; give each thread
+ * its own. */
 BD_API void bd_rng_seed(bd_rng *r, uint64_t seed);
 BD_API uint64_t bd_rng_u64(bd_rng *r);
 BD_API uint32_t bd_rng_below(bd_rng *r, uint32_t n);  /* uniform in [0, n), unbiased */
@@ -148,21 +164,35 @@ typedef struct bd_tensor {
 } bd_tensor;
 
 /* Allocate t (zero-filled, owned: free with bd_tensor_free) of ndim (1..4)
- * dimensions shape[] (read only). BD_ERR_ARG (NULL), BD_ERR_SHAPE (ndim out
- * of range, a dimension < 0, more than BD_MAX_ELEMENTS), BD_ERR_NOMEM. */
+ * dimensions shape[] (read only).
+ * Errors: BD_ERR_ARG (t or shape NULL), BD_ERR_SHAPE (ndim out of range, a
+ * dimension < 0, more than BD_MAX_ELEMENTS), BD_ERR_NOMEM.
+ * Thread-safety: safe on different tensors. */
 BD_API bd_status bd_tensor_alloc(bd_tensor *t, bd_dtype dt, int ndim, const int *shape);
-/* Convenience: float32 tensor of 1..4 dims given as arguments, zero-filled. */
+/* Convenience: float32 tensor of 1..4 dims given as arguments (the unused
+ * ones ignored), zero-filled, as bd_tensor_alloc.
+ * Errors: BD_ERR_ARG (t NULL), BD_ERR_SHAPE, BD_ERR_NOMEM.
+ * Thread-safety: safe on different tensors. */
 BD_API bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2, int d3);
-/* Free an owner's buffer (a view's is left alone) and zero t; NULL: no-op. */
+/* Free an owner's buffer (a view's is left alone) and zero t.
+ * Errors: none (NULL: no-op). Thread-safety: one thread per tensor. */
 BD_API void bd_tensor_free(bd_tensor *t);
 /* A view of the float elements at `data` (borrowed: it must outlive the
- * view; never freed by it), with the given shape. No checks. */
+ * view; never freed by it), with the given shape (ndim clamped to 1..4).
+ * Errors: none; no checks (shape must hold ndim sides).
+ * Thread-safety: safe. */
 BD_API bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
-/* Change the shape, keeping the buffer; fails with BD_ERR_SHAPE naming `who`
- * if the new size exceeds the capacity. */
+/* Change the shape, keeping the buffer.
+ * Errors: BD_ERR_ARG (t or shape NULL), BD_ERR_SHAPE naming `who` (ndim or
+ * a side out of range, or the new size exceeds the capacity).
+ * Thread-safety: one thread per tensor. */
 BD_API bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char *who);
+/* Bytes per element of dt (4 for an unknown value).
+ * Errors: none. Thread-safety: safe. */
 BD_API size_t bd_dtype_size(bd_dtype dt);
-/* "[100, 784]" into buf (at least 64 bytes); returns buf. */
+/* "[100, 784]" into buf (at least 64 bytes); returns buf ("" for a NULL t;
+ * NULL buf: nothing written).
+ * Errors: none. Thread-safety: safe while t does not change. */
 BD_API const char *bd_shape_str(const bd_tensor *t, char *buf, size_t len);
 
 static inline float *bd_f32(const bd_tensor *t) { return (float *)t->data; }
@@ -177,20 +207,27 @@ static inline uint8_t *bd_u8(const bd_tensor *t) { return (uint8_t *)t->data; }
 
 /* ----------------------------------------------------------------- runtime */
 
-/* Set the number of threads of every thread pool the process uses (OpenBLAS).
- * n <= 0 means all online cores. Returns the number actually set. Not
- * while another thread is inside the library; the pool belongs to the
- * thread that sized it (docs/api.md, Threads). */
+/* Set the number of threads of every thread pool the process uses (badak's
+ * own pool; OpenBLAS is kept at 1 thread inside it). n <= 0 means all
+ * online cores. Returns the number actually set. The pool belongs to the
+ * thread that sized it (docs/api.md, Threads).
+ * Errors: none. Thread-safety: not while another thread is inside the
+ * library (process-wide). */
 BD_API int bd_set_threads(int n);
+/* The thread count set (before any bd_set_threads: OpenBLAS's default).
+ * Errors: none. Thread-safety: safe while nobody sets it. */
 BD_API int bd_get_threads(void);
 /* Flush denormals to zero (FTZ/DAZ) on this thread; returns the previous
- * control word so it can be restored with bd_restore_denormals. */
+ * control word so it can be restored with bd_restore_denormals.
+ * Errors: none (no-op where the CPU has no such mode).
+ * Thread-safety: safe (the control word is the calling thread's). */
 BD_API unsigned bd_flush_denormals(void);
 BD_API void bd_restore_denormals(unsigned saved);
 /* Peak resident set size of this process in bytes (0 if unknown).
- * These four are thread-safe. */
+ * Errors: none. Thread-safety: safe. */
 BD_API size_t bd_peak_rss(void);
-/* Monotonic wall clock in seconds. */
+/* Monotonic wall clock in seconds.
+ * Errors: none. Thread-safety: safe. */
 BD_API double bd_seconds(void);
 
 /* ---------------------------------------------------------- layer kernels */
@@ -198,48 +235,64 @@ BD_API double bd_seconds(void);
  * checks (every pointer valid, shapes as given), no error status: they sit
  * in the training loop's inner calls. Thread-safe on disjoint outputs. */
 
-/* y = x W + b (book eq. 5.13 forward).  x [B,I], W [I,O], b [O] -> y [B,O] */
+/* y = x W + b (book eq. 5.13 forward).  x [B,I], W [I,O], b [O] -> y [B,O]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
                               int B, int In, int Out);
 /* dx = dy W^T, dW = x^T dy, db = sum_B dy (eq. 5.13).
- * dy [B,O], x [B,I], W [I,O] -> dx [B,I] (may be NULL), dW [I,O], db [O] */
+ * dy [B,O], x [B,I], W [I,O] -> dx [B,I] (may be NULL), dW [I,O], db [O]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
                                const float *x, const float *W, int B, int In, int Out);
-/* y = max(0, x)                         x [n] -> y [n] */
+/* y = max(0, x)                         x [n] -> y [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_relu_forward(float *y, const float *x, size_t n);
-/* dx = dy * (y > 0)  (book 5.5.1)        dy, y [n] -> dx [n] */
+/* dx = dy * (y > 0)  (book 5.5.1)        dy, y [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_relu_backward(float *dx, const float *dy, const float *y, size_t n);
-/* y = 1 / (1 + exp(-x))                 x [n] -> y [n] */
+/* y = 1 / (1 + exp(-x))                 x [n] -> y [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_sigmoid_forward(float *y, const float *x, size_t n);
-/* dx = dy * y (1 - y)   (book eq. 5.12)  dy, y [n] -> dx [n] */
+/* dx = dy * y (1 - y)   (book eq. 5.12)  dy, y [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
 /* The variants of seed 002. The kinked ones branch on the input x (x <= 0
  * takes the slope), so their backward takes x. */
-/* y = tanh(x)                           x [n] -> y [n] */
+/* y = tanh(x)                           x [n] -> y [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_tanh_forward(float *y, const float *x, size_t n);
-/* dx = dy (1 - y^2)                      dy, y [n] -> dx [n] */
+/* dx = dy (1 - y^2)                      dy, y [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_tanh_backward(float *dx, const float *dy, const float *y, size_t n);
-/* Leaky ReLU: y = x > 0 ? x : s x        x [n] -> y [n] */
+/* Leaky ReLU: y = x > 0 ? x : s x        x [n] -> y [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_leaky_relu_forward(float *y, const float *x, float s, size_t n);
-/* dx = dy (x > 0 ? 1 : s)                dy, x [n] -> dx [n] */
+/* dx = dy (x > 0 ? 1 : s)                dy, x [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_leaky_relu_backward(float *dx, const float *dy, const float *x, float s, size_t n);
 /* PReLU (He et al. 2015): y = x > 0 ? x : a_j x, a learned per feature.
- *                                        x [B,D], a [D] -> y [B,D] */
+ *                                        x [B,D], a [D] -> y [B,D]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_prelu_forward(float *y, const float *x, const float *a, int B, int D);
 /* dx = dy (x > 0 ? 1 : a_j), da_j = sum_B dy (x > 0 ? 0 : x)
- * dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D] */
+ * dy, x [B,D], a [D] -> dx [B,D] (may be NULL), da [D]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_prelu_backward(float *dx, float *da, const float *dy, const float *x, const float *a,
                               int B, int D);
 /* RReLU (Xu et al. 2015): y = x > 0 ? x : s_i x. With rng (training) each
  * s_i ~ U[lo, hi); with rng NULL (evaluation) s_i = (lo + hi) / 2. The slopes
- * are written to slope for backward.     x [n] -> y [n], slope [n] */
+ * are written to slope for backward.     x [n] -> y [n], slope [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_rrelu_forward(float *y, float *slope, const float *x, float lo, float hi, bd_rng *rng,
                              size_t n);
-/* dx = dy (x > 0 ? 1 : s_i)              dy, x, slope [n] -> dx [n] */
+/* dx = dy (x > 0 ? 1 : s_i)              dy, x, slope [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_rrelu_backward(float *dx, const float *dy, const float *x, const float *slope, size_t n);
-/* ELU (Clevert et al. 2016): y = x > 0 ? x : alpha (e^x - 1)   x [n] -> y [n] */
+/* ELU (Clevert et al. 2016): y = x > 0 ? x : alpha (e^x - 1)   x [n] -> y [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_elu_forward(float *y, const float *x, float alpha, size_t n);
-/* dx = dy (x > 0 ? 1 : y + alpha)        dy, x, y [n] -> dx [n] */
+/* dx = dy (x > 0 ? 1 : y + alpha)        dy, x, y [n] -> dx [n]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_elu_backward(float *dx, const float *dy, const float *x, const float *y, float alpha,
                             size_t n);
 
@@ -250,42 +303,59 @@ typedef struct bd_conv_geom {
     int B, C, H, W, F, K, S, P, OH, OW;
 } bd_conv_geom;
 
-/* Fill OH and OW; fails naming `who` if the kernel does not fit. */
+/* Fill OH and OW from the other fields of g.
+ * Errors: BD_ERR_ARG (g NULL; kernel or stride < 1, pad < 0 or not smaller
+ * than the kernel, naming `who`), BD_ERR_SHAPE (the kernel larger than the
+ * padded input, naming `who`). Thread-safety: safe on different g. */
 BD_API bd_status bd_conv_geom_init(bd_conv_geom *g, const char *who);
 /* Floats of scratch the convolution kernels need: im2col columns
  * [B][C*K*K, OH*OW], room for per-thread partial sums of dW and db, and for
- * the masked gradient of a fused ReLU (the network's Conv2d layers). */
+ * the masked gradient of a fused ReLU (the network's Conv2d layers).
+ * Errors: none (no checks: g must be initialised). Thread-safety: safe. */
 BD_API size_t bd_conv2d_scratch(const bd_conv_geom *g);
 /* im2col (book 7.4.3), batch-wide: col [C*K*K, B*OH*OW], a column per output
- * position (the layer itself builds one sample's columns at a time) */
+ * position (the layer itself builds one sample's columns at a time)
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_im2col(float *col, const float *x, const bd_conv_geom *g);
-/* col2im: the transpose, summing overlapping windows into dx [B,C,H,W] */
+/* col2im: the transpose, summing overlapping windows into dx [B,C,H,W]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_col2im(float *dx, const float *col, const bd_conv_geom *g);
-/* y = W * x + b.  x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
+/* y = W * x + b.  x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW]
+ * scratch [bd_conv2d_scratch(g)].
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs and
+ * scratch (called on the thread that sized the pool, it splits the batch
+ * over the pool). */
 BD_API void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
                               float *scratch, const bd_conv_geom *g);
 /* dy [B,F,OH,OW], x, W -> dx [B,C,H,W] (may be NULL), dW [F,C,K,K], db [F]
  * (may be NULL). The columns are built again from x, so nothing is kept
- * between forward and backward. */
+ * between forward and backward. scratch [bd_conv2d_scratch(g)].
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs and
+ * scratch (as bd_conv2d_forward). */
 BD_API void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                                const float *W, float *scratch, const bd_conv_geom *g);
 /* Max pooling: y [B,C,OH,OW] = window maxima of x; argmax [B*C*OH*OW] keeps
- * the input index (within the sample) of each maximum for backward. */
+ * the input index (within the sample) of each maximum for backward.
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_maxpool_forward(float *y, int32_t *argmax, const float *x, const bd_conv_geom *g);
-/* dx = dy routed to each window's maximum.  dy [B,C,OH,OW] -> dx [B,C,H,W] */
+/* dx = dy routed to each window's maximum.  dy [B,C,OH,OW] -> dx [B,C,H,W]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_maxpool_backward(float *dx, const float *dy, const int32_t *argmax,
                                 const bd_conv_geom *g);
-/* Average pooling (zero padding is counted in the average). */
+/* Average pooling (zero padding is counted in the average).
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_avgpool_forward(float *y, const float *x, const bd_conv_geom *g);
 BD_API void bd_avgpool_backward(float *dx, const float *dy, const bd_conv_geom *g);
 /* BatchNorm per channel of x [B,C,HW]: x̂ = (x − μ_c)/√(σ²_c + ε), y = γ x̂ + β.
  * With training != 0, μ and σ² are the batch's (biased) and the running
  * averages rmean/rvar move by `mom`; else they come from rmean/rvar.
- * xhat [B,C,HW] and mean_istd [2C] are kept for backward. */
+ * xhat [B,C,HW] and mean_istd [2C] are kept for backward.
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
                             const float *gamma, const float *beta, float *rmean, float *rvar,
                             float mom, float eps, int training, int B, int C, int HW);
-/* dy [B,C,HW] -> dx (may be NULL; may alias dy), dγ = Σ dy x̂, dβ = Σ dy */
+/* dy [B,C,HW] -> dx (may be NULL; may alias dy), dγ = Σ dy x̂, dβ = Σ dy
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                              const float *xhat, const float *mean_istd, const float *gamma,
                              int training, int B, int C, int HW);
@@ -299,35 +369,45 @@ typedef struct bd_labels {
 
 /* Softmax with the row maximum subtracted, then mean cross-entropy over the
  * batch computed from log-softmax, so it is finite for any finite logits.
- * logits [B,C] -> prob [B,C]; returns the mean loss (book 4.2.2, 5.6.3). */
+ * logits [B,C] -> prob [B,C]; returns the mean loss (book 4.2.2, 5.6.3).
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API double bd_softmax_ce_forward(float *prob, const float *logits, bd_labels t,
                                    int B, int C);
-/* dlogits = (prob - t) / B  (book 5.6.3)   prob [B,C] -> dlogits [B,C] */
+/* dlogits = (prob - t) / B  (book 5.6.3)   prob [B,C] -> dlogits [B,C]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_softmax_ce_backward(float *dlogits, const float *prob, bd_labels t,
                                    int B, int C);
 /* Mean squared error, the book's 0.5 * sum (y - t)^2, averaged over the batch
- * (class indices become one-hot targets).  y [B,C] -> loss */
+ * (class indices become one-hot targets).  y [B,C] -> loss
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API double bd_mse_forward(const float *y, bd_labels t, int B, int C);
-/* dy = (y - t) / B                          y [B,C] -> dy [B,C] */
+/* dy = (y - t) / B                          y [B,C] -> dy [B,C]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_mse_backward(float *dy, const float *y, bd_labels t, int B, int C);
 /* Mean absolute error: sum_k |y_k - t_k| averaged over the batch (class
- * indices become one-hot targets, as for MSE).  y [B,C] -> loss */
+ * indices become one-hot targets, as for MSE).  y [B,C] -> loss
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API double bd_mae_forward(const float *y, bd_labels t, int B, int C);
-/* dy = sign(y - t) / B, 0 where y == t       y [B,C] -> dy [B,C] */
+/* dy = sign(y - t) / B, 0 where y == t       y [B,C] -> dy [B,C]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_mae_backward(float *dy, const float *y, bd_labels t, int B, int C);
 /* Sigmoid + binary cross-entropy (logistic regression): per unit
  * max(z,0) - z t + log(1 + e^-|z|), summed over units, averaged over the
  * batch; finite for any finite z. With C == 1 a class index is the target
  * (0 or 1); with C > 1 indices become one-hot; t.onehot [B,C] may hold
- * probabilities.  z [B,C] -> prob = sigmoid(z) [B,C]; returns the loss */
+ * probabilities.  z [B,C] -> prob = sigmoid(z) [B,C]; returns the loss
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API double bd_bce_forward(float *prob, const float *z, bd_labels t, int B, int C);
-/* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C] */
+/* dz = (sigmoid(z) - t) / B                  prob [B,C] -> dz [B,C]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_bce_backward(float *dz, const float *prob, bd_labels t, int B, int C);
 /* Huber loss with delta 1 (smooth L1), d = y - t per unit: 0.5 d^2 for
  * |d| <= 1, |d| - 0.5 beyond; summed over units, averaged over the batch
- * (class indices become one-hot targets, as for MSE).  y [B,C] -> loss */
+ * (class indices become one-hot targets, as for MSE).  y [B,C] -> loss
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API double bd_huber_forward(const float *y, bd_labels t, int B, int C);
-/* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C] */
+/* dy = clamp(y - t, -1, 1) / B               y [B,C] -> dy [B,C]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_huber_backward(float *dy, const float *y, bd_labels t, int B, int C);
 
 /* ------------------------------------------------ data-parallel training */
@@ -350,7 +430,9 @@ typedef struct bd_comm {
 /* The rows [*lo, *hi) of a batch of B rows that process `rank` of `size`
  * computes: [B·rank/size, B·(rank+1)/size), rounded down, so the sizes
  * differ by at most one (B = 100 over 3: rows 0-32, 33-65, 66-99; the
- * trainer and bd_trainer_evaluate split this way). */
+ * trainer and bd_trainer_evaluate split this way). lo and hi must be valid.
+ * Errors: none (a rank out of range, size < 1 or B < 0 gives the empty
+ * range 0, 0). Thread-safety: safe. */
 BD_API void bd_shard(int B, int rank, int size, int *lo, int *hi);
 
 /* ------------------------------------------------------------- networks */
@@ -425,25 +507,34 @@ typedef struct bd_layer bd_layer;
 
 /* Create an empty network taking samples of shape c x h x w (1, 1, D for
  * vectors) into *out: add layers with bd_net_add_*, then bd_net_build.
- * *out is NULL on failure. BD_ERR_ARG (out NULL), BD_ERR_SHAPE (a side
- * < 1, or more than BD_MAX_ELEMENTS per sample), BD_ERR_NOMEM. The caller
- * frees it with bd_net_free. Thread-safe. */
+ * *out is NULL on failure; the caller frees it with bd_net_free.
+ * Errors: BD_ERR_ARG (out NULL), BD_ERR_SHAPE (a side < 1, or more than
+ * BD_MAX_ELEMENTS per sample), BD_ERR_NOMEM.
+ * Thread-safety: safe (each call makes its own network). */
 BD_API bd_status bd_net_create(bd_net **out, int c, int h, int w);
-/* Release a network and every buffer it owns; NULL is a no-op. Pointers
- * into it (layers, parameter blocks, logits) die with it. */
+/* Release a network and every buffer it owns. Pointers into it (layers,
+ * parameter blocks, logits) die with it.
+ * Errors: none (NULL: no-op). Thread-safety: not while another thread uses
+ * the network. */
 BD_API void bd_net_free(bd_net *net);
 
-/* Adding layers, before bd_net_build. Each checks the layer's shape
- * against the input it gets ("Conv2: kernel 5 larger than input 4x4 +
- * padding 0": BD_ERR_SHAPE) and its hyperparameters ("Dropout1: dropout p
- * 1.5 must be in [0, 1)": BD_ERR_ARG); BD_ERR_ARG for a NULL net or a network
- * already built, BD_ERR_NOMEM. */
+/* Adding layers, before bd_net_build: an Affine of `units` outputs, a ReLU,
+ * a sigmoid, or any kind with its default hyperparameters (units: Affine's
+ * outputs, ignored by the others). Each checks the layer's shape against
+ * the input it gets ("Conv2: kernel 5 larger than input 4x4 + padding 0")
+ * and its hyperparameters ("Dropout1: dropout p 1.5 must be in [0, 1)").
+ * Errors: BD_ERR_ARG (NULL net, a network already built, an unknown kind,
+ * units < 1 where the kind needs them, a hyperparameter out of range),
+ * BD_ERR_SHAPE (the input too small for the layer), BD_ERR_NOMEM.
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_affine(bd_net *net, int units);
 BD_API bd_status bd_net_add_relu(bd_net *net);
 BD_API bd_status bd_net_add_sigmoid(bd_net *net);
 BD_API bd_status bd_net_add(bd_net *net, bd_layer_kind kind, int units);
 /* Add a layer with its hyperparameters p0, p1 (0 means the kind's default;
- * see bd_layer_kind). */
+ * see bd_layer_kind).
+ * Errors: as bd_net_add (BD_ERR_ARG, BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_with(bd_net *net, bd_layer_kind kind, int units, float p0, float p1);
 /* Everything that describes one layer; 0 in a field means the kind's
  * default. bd_net_add_layer is the general way to add one. */
@@ -458,93 +549,122 @@ typedef struct bd_layer_conf {
                            * copied (at most 31 bytes) */
 } bd_layer_conf;
 
-/* Add a layer after the last one (c is copied). */
+/* Add a layer after the last one (c is copied; c->name too).
+ * Errors: as bd_net_add, and BD_ERR_ARG for a NULL c, a name already used
+ * (names are cut at 31 bytes), a size < 0.
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_layer(bd_net *net, const bd_layer_conf *c);
-/* Conv2d with `filters` k x k filters (book 7.2). */
+/* Conv2d with `filters` k x k filters (book 7.2).
+ * Errors: as bd_net_add_layer (BD_ERR_ARG, BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_conv(bd_net *net, int filters, int k, int stride, int pad);
-/* Max or average pooling (BD_LAYER_MAXPOOL / BD_LAYER_AVGPOOL) (book 7.3). */
+/* Max or average pooling (BD_LAYER_MAXPOOL / BD_LAYER_AVGPOOL) (book 7.3).
+ * Errors: as bd_net_add_layer (BD_ERR_ARG, also for another kind,
+ * BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_pool(bd_net *net, bd_layer_kind kind, int k, int stride);
-/* A residual block with `channels` outputs (He et al. 2016). */
+/* A residual block with `channels` outputs (He et al. 2016).
+ * Errors: as bd_net_add_layer (BD_ERR_ARG, BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_add_resblock(bd_net *net, int channels, int stride);
 /* The loss layer (default SoftmaxWithLoss); before or after building.
- * BD_ERR_ARG for a NULL net or an unknown kind. */
+ * Errors: BD_ERR_ARG (NULL net, an unknown kind).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_set_loss(bd_net *net, bd_loss_kind loss);
 /* Regularisation added to the loss: ½ l2 Σ W² (book 6.4.1) and l1 Σ |W|
- * over every Affine weight. BD_ERR_ARG for NULL, a negative or non-finite
- * value ("l2 = -1 must be >= 0"). */
+ * over every Affine weight.
+ * Errors: BD_ERR_ARG (NULL net, a negative or non-finite value: "l2 = -1
+ * must be >= 0"). Thread-safety: one thread per network. */
 BD_API bd_status bd_net_set_regularization(bd_net *net, float l2, float l1);
 /* Weigh each row's SoftmaxWithLoss loss and gradient by w[its class]
  * (bd_class_weights: rare classes count more). w [bd_net_output_size] is
  * borrowed, not copied: it must outlive the training (NULL: no weights).
- * BD_ERR_ARG for a NULL net. */
+ * Errors: BD_ERR_ARG (NULL net). Thread-safety: one thread per network. */
 BD_API bd_status bd_net_set_class_weights(bd_net *net, const float *w);
 /* Allocate the parameter, gradient and state blocks and initialise the
  * weights (biases zero, BatchNorm gamma 1 / beta 0, running variance 1).
  * The layers' own PRNG (Dropout, RReLU) is seeded from rng, which advances.
- * BD_ERR_ARG (NULL, no layers, built twice), BD_ERR_NOMEM. */
+ * Errors: BD_ERR_ARG (NULL net or rng, no layers, built twice, init.std
+ * not > 0 for BD_INIT_STD), BD_ERR_SHAPE (a loss that needs one output
+ * unit on a wider last layer, too many parameters), BD_ERR_NOMEM.
+ * Thread-safety: one thread per network (and per rng). */
 BD_API bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng);
-/* Re-draw every weight (biases zero) with the given init; BD_ERR_ARG for
- * NULL or a network not built. */
+/* Re-draw every weight (biases zero) with the given init from rng.
+ * Errors: BD_ERR_ARG (NULL net or rng, a network not built).
+ * Thread-safety: one thread per network (and per rng). */
 BD_API bd_status bd_net_init_weights(bd_net *net, bd_init init, bd_rng *rng);
 /* Make the activation buffers hold at least max_batch rows (call outside the
- * training loop; forward/backward never allocate). BD_ERR_ARG (NULL, not
- * built, max_batch < 1), BD_ERR_NOMEM. */
+ * training loop; forward/backward never allocate). Activation pointers
+ * taken before (logits) die when the buffers grow.
+ * Errors: BD_ERR_ARG (NULL, not built, max_batch < 1), BD_ERR_SHAPE (rows x
+ * a layer's size beyond BD_MAX_ELEMENTS), BD_ERR_NOMEM.
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_reserve(bd_net *net, int max_batch);
 
 /* Training (1) or evaluation (0) mode: Dropout drops and BatchNorm uses
  * the batch's statistics only in training mode. A built network starts in
  * training mode, a loaded one (bd_model_load, bd_checkpoint_load) in
  * evaluation mode; bd_train and bd_evaluate switch by themselves and
- * restore the mode. BD_ERR_ARG for NULL. */
+ * restore the mode.
+ * Errors: BD_ERR_ARG (NULL net). Thread-safety: one thread per network. */
 BD_API bd_status bd_net_set_training(bd_net *net, int training);
-/* 1 in training mode, 0 in evaluation mode (and for NULL). */
+/* 1 in training mode, 0 in evaluation mode (and for NULL).
+ * Errors: none. Thread-safety: safe while no thread changes the network. */
 BD_API int bd_net_is_training(const bd_net *net);
 
-/* Accessors; each reads the network only, returns 0 (NULL) for a NULL
- * network, and is thread-safe while no thread changes the network. */
-/* Trainable parameters (0 until built). */
+/* Accessors: each reads the network only and returns 0 (NULL, "") for a
+ * NULL network. Counts: trainable parameters (0 until built),
+ * non-trainable state values (BatchNorm running averages), layers (the
+ * loss layer is not one), floats per input sample (c·h·w) and per output
+ * row, rows the activation buffers hold (bd_net_reserve; 0 before).
+ * Errors: none. Thread-safety: safe while no thread changes the network. */
 BD_API size_t bd_net_param_count(const bd_net *net);
-/* Non-trainable state values (BatchNorm running averages). */
 BD_API size_t bd_net_state_count(const bd_net *net);
-/* Layers (the loss layer is not one). */
 BD_API int bd_net_layer_count(const bd_net *net);
-/* Floats per input sample (c·h·w) and per output row. */
 BD_API int bd_net_input_size(const bd_net *net);
 BD_API int bd_net_output_size(const bd_net *net);
-/* One sample's input shape; any pointer may be NULL. */
-BD_API void bd_net_input_shape(const bd_net *net, int *c, int *h, int *w);
-/* The loss layer's kind. */
-BD_API bd_loss_kind bd_net_loss_kind(const bd_net *net);
-/* A one-line description ("two_layer 784-50-10"; "" if none), owned by
- * the network. */
-BD_API const char *bd_net_desc(const bd_net *net);
-/* The regularisation set (bd_net_set_regularization); pointers may be NULL. */
-BD_API void bd_net_get_regularization(const bd_net *net, float *l2, float *l1);
-/* Rows the activation buffers hold (bd_net_reserve; 0 before). */
 BD_API int bd_net_max_batch(const bd_net *net);
+/* One sample's input shape; any pointer may be NULL (NULL net: 0s).
+ * Errors: none. Thread-safety: safe while no thread changes the network. */
+BD_API void bd_net_input_shape(const bd_net *net, int *c, int *h, int *w);
+/* The loss layer's kind (BD_LOSS_SOFTMAX_CE for NULL); a one-line
+ * description ("two_layer 784-50-10"; "" if none), owned by the network;
+ * the regularisation set (bd_net_set_regularization; pointers may be NULL,
+ * 0s for a NULL network).
+ * Errors: none. Thread-safety: safe while no thread changes the network. */
+BD_API bd_loss_kind bd_net_loss_kind(const bd_net *net);
+BD_API const char *bd_net_desc(const bd_net *net);
+BD_API void bd_net_get_regularization(const bd_net *net, float *l2, float *l1);
 /* The parameter block: every trainable parameter, one contiguous array in
  * layer order (each layer's W then b), and the gradient block of the same
- * layout, which bd_net_backward fills. Owned by the network (valid until it
- * is freed or rebuilt); *n (may be NULL) gets the count. For custom update
+ * layout, which bd_net_backward fills; and the state block (BatchNorm
+ * running mean and variance). Owned by the network (valid until it is
+ * freed or rebuilt); *n (may be NULL) gets the count. For custom update
  * rules and for summing gradients over processes (MPI_Allreduce on
- * bd_net_grads between backward and bd_optim_step). NULL before build. */
+ * bd_net_grads between backward and bd_optim_step).
+ * Errors: none (NULL before build and for a NULL network, *n then 0).
+ * Thread-safety: safe to take while no thread changes the network; writing
+ * through them is changing it. */
 BD_API float *bd_net_params(const bd_net *net, size_t *n);
 BD_API float *bd_net_grads(const bd_net *net, size_t *n);
-/* The state block (BatchNorm running mean and variance), likewise. */
 BD_API float *bd_net_state(const bd_net *net, size_t *n);
 
-/* Layer by name ("Affine2") or NULL (NULL net or name too). The layer is
- * owned by the network. */
+/* Layer by name ("Affine2") or NULL (NULL net or name too); the i-th layer
+ * (0-based) or NULL when i is out of range. The layer is owned by the
+ * network (valid until it is freed or rebuilt).
+ * Errors: none (NULL when not found). Thread-safety: safe while no thread
+ * changes the network. */
 BD_API bd_layer *bd_net_layer(bd_net *net, const char *name);
-/* The i-th layer (0-based) or NULL when i is out of range. */
 BD_API bd_layer *bd_net_layer_at(bd_net *net, int i);
-/* A layer's name ("Conv1"), kind, and output shape per sample (vectors:
- * units x 1 x 1; pointers may be NULL). NULL layer: "", BD_LAYER_KIND_COUNT. */
+/* A layer's name ("Conv1"; owned by its network), kind, and output shape
+ * per sample (vectors: units x 1 x 1; pointers may be NULL); its trainable
+ * parameters, and where its W starts in the network's parameter block (b
+ * follows W; 0 for layers without parameters).
+ * Errors: none (NULL layer: "", BD_LAYER_KIND_COUNT, 0s).
+ * Thread-safety: safe while no thread changes the network. */
 BD_API const char *bd_layer_name(const bd_layer *l);
 BD_API bd_layer_kind bd_layer_kind_of(const bd_layer *l);
 BD_API void bd_layer_output_shape(const bd_layer *l, int *c, int *h, int *w);
-/* A layer's trainable parameters, and where its W starts in the network's
- * parameter block (b follows W). 0 for layers without parameters. */
 BD_API size_t bd_layer_param_count(const bd_layer *l);
 BD_API size_t bd_layer_param_offset(const bd_layer *l);
 
@@ -552,20 +672,26 @@ BD_API size_t bd_layer_param_offset(const bd_layer *l);
  * its name, kind (the description-file type), output shape, parameter
  * count and details (filters, kernel, stride, pad, units, hyperparameters,
  * fused ReLUs, frozen layers), the loss, then the totals (parameters,
- * trainable, frozen, non-trainable state). Writes to f; NULL net or f:
- * nothing. Thread-safe for a network no other thread changes. */
+ * trainable, frozen, non-trainable state). Writes to f.
+ * Errors: none (NULL net or f: nothing is written).
+ * Thread-safety: safe for a network no other thread changes (one thread
+ * per stream f). */
 BD_API void bd_net_print(const bd_net *net, FILE *f);
 /* Transfer learning. Freeze the first n layers (0 unfreezes): bd_net_backward
  * computes no gradient for them and an optimizer created after freezing
  * (sized from bd_net_trainable_count) updates only the later ones (the
  * parameter block is in layer order, so those are a suffix of it). An
  * optimizer created before must be created again: its step refuses a
- * changed count (BD_ERR_SHAPE). BD_ERR_ARG for NULL or n out of range. */
+ * changed count (BD_ERR_SHAPE).
+ * Errors: BD_ERR_ARG (NULL net, n out of range: at least the last layer
+ * with parameters stays trainable). Thread-safety: one thread per network. */
 BD_API bd_status bd_net_freeze(bd_net *net, int n);
-/* Layers frozen (0: none). */
+/* Layers frozen (0: none); the offset in the parameter block of the first
+ * trainable parameter, and how many there are (the suffix after the frozen
+ * layers).
+ * Errors: none (0 for NULL). Thread-safety: safe while no thread changes
+ * the network. */
 BD_API int bd_net_frozen(const bd_net *net);
-/* Offset in the parameter block of the first trainable parameter, and how
- * many there are (the suffix after the frozen layers). */
 BD_API size_t bd_net_trainable_offset(const bd_net *net);
 BD_API size_t bd_net_trainable_count(const bd_net *net);
 /* Replace the last Affine layer by a fresh one with `outputs` units (drawn
@@ -573,23 +699,35 @@ BD_API size_t bd_net_trainable_count(const bd_net *net);
  * weights and state. Layers after that Affine (if any) are initialised
  * afresh. The network is rebuilt in place (same handle; its layers,
  * parameter blocks and activation buffers are new: pointers into it die,
- * and optimizers made for it must be created again). BD_ERR_ARG (NULL, no
- * Affine, the head frozen, outputs < 1), BD_ERR_NOMEM (net unchanged). */
+ * and optimizers made for it must be created again).
+ * Errors: BD_ERR_ARG (NULL net or rng, not built, no Affine, the head
+ * frozen, outputs < 1), BD_ERR_SHAPE, BD_ERR_NOMEM (the net unchanged).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_replace_head(bd_net *net, int outputs, bd_rng *rng);
 
 /* Forward x [B, in...] through every layer; *logits (may be NULL) points
  * at the output [B, out], owned by the network and valid until its next
- * forward. BD_ERR_ARG (NULL, not built), BD_ERR_SHAPE (x's shape, or B
- * above bd_net_max_batch). Not thread-safe on one network (see above). */
+ * forward.
+ * Errors: BD_ERR_ARG (NULL net or x, not built), BD_ERR_SHAPE (x's shape,
+ * or B above bd_net_max_batch).
+ * Thread-safety: one thread per network (a forward writes its buffers);
+ * for inference from many threads, open a bd_model. */
 BD_API bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
-/* Forward plus the loss layer; *loss is the mean loss over the batch. t's
- * arrays are borrowed until the next bd_net_backward. */
+/* Forward plus the loss layer; *loss (may be NULL) is the mean loss over
+ * the batch. t's arrays are borrowed until the next bd_net_backward.
+ * Errors: as bd_net_forward, and BD_ERR_ARG for labels with neither idx
+ * nor onehot or a network opened for inference only, BD_ERR_SHAPE for a
+ * class index outside the outputs.
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
 /* Backward from the loss of the last bd_net_loss; fills the gradient
- * block. BD_ERR_ARG when no loss was computed or the network is for
- * inference only. */
+ * block.
+ * Errors: BD_ERR_ARG (NULL net, no loss computed, a network for inference
+ * only). Thread-safety: one thread per network. */
 BD_API bd_status bd_net_backward(bd_net *net);
-/* bd_net_loss then bd_net_backward (the book's gradient()). */
+/* bd_net_loss then bd_net_backward (the book's gradient()).
+ * Errors: as those two (BD_ERR_ARG, BD_ERR_SHAPE).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
 
 /* A network described by its options (what `badak train` flags say), so the
@@ -614,33 +752,49 @@ typedef struct bd_net_spec {
     float l1;                /* L1 lambda */
 } bd_net_spec;
 
-/* Fill s with the defaults (two_layer, ReLU, SoftmaxWithLoss). NULL: no-op. */
+/* Fill s with the defaults (two_layer, ReLU, SoftmaxWithLoss).
+ * Errors: none (NULL: no-op). Thread-safety: safe on different specs. */
 BD_API void bd_net_spec_default(bd_net_spec *s);
 
 /* The constructors below all work alike: *out gets a new, built network
  * (weights drawn from rng, which advances; training mode) that the caller
  * frees with bd_net_free, or NULL on failure with the reason in
- * bd_errmsg(): BD_ERR_ARG (out, a required pointer or a value refused,
- * naming it), BD_ERR_SHAPE (the input too small for a layer), BD_ERR_NOMEM.
- * They keep no pointer to their arguments. Thread-safe (each its own rng). */
+ * bd_errmsg(). They keep no pointer to their arguments. */
 
 /* The network of spec s for samples of shape c x h x w and `classes`
- * classes (one output unit for BD_LOSS_SIGMOID_BCE). */
+ * classes (one output unit for BD_LOSS_SIGMOID_BCE); s->model may be the
+ * path of a network description, read as bd_net_load_ini does.
+ * Errors: BD_ERR_ARG (out, s or rng NULL, an unknown model, a value
+ * refused, naming it), BD_ERR_SHAPE (the input too small for a layer),
+ * BD_ERR_IO and BD_ERR_FORMAT (a description file), BD_ERR_NOMEM.
+ * Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_from_spec(bd_net **out, const bd_net_spec *s, int c, int h, int w,
                                   int classes, bd_rng *rng);
 /* Parse "relu", "sigmoid", "tanh", "leaky_relu[:slope]", "prelu[:a0]",
- * "rrelu[:lo,hi]", "elu[:alpha]" into a kind and its hyperparameters. */
+ * "rrelu[:lo,hi]", "elu[:alpha]" into a kind and its hyperparameters
+ * (p0, p1 may be NULL).
+ * Errors: BD_ERR_ARG (s or kind NULL, an unknown name or a bad number,
+ * naming it). Thread-safety: safe. */
 BD_API bd_status bd_parse_act(const char *s, bd_layer_kind *kind, float *p0, float *p1);
-/* "softmax_ce" (or "ce"), "mse", "mae", "bce" (sigmoid + binary CE) */
+/* "softmax_ce" (or "ce"), "mse", "mae", "huber", "bce" (sigmoid + binary
+ * CE), "bce_multi" (or "multilabel") -> *loss; any case.
+ * Errors: BD_ERR_ARG (NULL, an unknown name). Thread-safety: safe. */
 BD_API bd_status bd_parse_loss(const char *s, bd_loss_kind *loss);
+/* The name of a loss kind ("SoftmaxWithLoss"; static string, "?" for an
+ * unknown value). Errors: none. Thread-safety: safe. */
 BD_API const char *bd_loss_kind_name(bd_loss_kind k);
 
 /* Presets. two_layer: Affine-ReLU-Affine-SoftmaxWithLoss (book 5.7), `in`
- * inputs, `outputs` classes. */
+ * inputs, `outputs` classes.
+ * Errors: BD_ERR_ARG (out or rng NULL, a size < 1, init.std not > 0),
+ * BD_ERR_SHAPE, BD_ERR_NOMEM. Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_two_layer(bd_net **out, int in, int hidden, int outputs,
                                   bd_init init, bd_rng *rng);
 /* mlp: (Affine-act) x nhidden, Affine, SoftmaxWithLoss (book's
- * MultiLayerNet); hidden [nhidden] is read only. */
+ * MultiLayerNet); hidden [nhidden] is read only.
+ * Errors: BD_ERR_ARG (out, hidden or rng NULL, nhidden out of range, a
+ * size < 1, act not an activation), BD_ERR_SHAPE, BD_ERR_NOMEM.
+ * Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden,
                             int outputs, bd_layer_kind act, bd_init init, bd_rng *rng);
 
@@ -650,7 +804,10 @@ BD_API bd_status bd_net_mlp(bd_net **out, int in, const int *hidden, int nhidden
  *   convolutions 16,16,32,32,64,64 with ReLU and three 2x2 max pools, Affine 50,
  *   ReLU, Dropout 0.5, Affine); resnet: a small ResNet (docs/architecture.md).
  * Weights start as the book's: N(0, 0.01²) for simple_convnet, He's for the
- * others (bd_net_init_weights re-draws them with another init). */
+ * others (bd_net_init_weights re-draws them with another init).
+ * Errors: BD_ERR_ARG (out or rng NULL, classes < 1), BD_ERR_SHAPE (the
+ * image too small for the layers), BD_ERR_NOMEM.
+ * Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_simple_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 BD_API bd_status bd_net_deep_convnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 BD_API bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
@@ -667,22 +824,33 @@ BD_API bd_status bd_net_resnet(bd_net **out, int c, int h, int w, int classes, b
  * conv1: kernel 0 must be >= 1") and builds the network for samples of shape
  * c x h x w (the file's input shape, if it gives one, must agree; pass 0s to
  * take the file's) and `classes` outputs (0: whatever the file says; else the
- * last layer must give exactly that many). */
+ * last layer must give exactly that many).
+ * Errors: BD_ERR_ARG (out, text or rng NULL), BD_ERR_FORMAT (the text:
+ * syntax, an unknown type or key, a value refused, naming line and
+ * section), BD_ERR_SHAPE (a layer that does not fit its input, the input
+ * or class count disagreeing with the file's), BD_ERR_NOMEM.
+ * Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_from_ini(bd_net **out, const char *text, const char *origin, int c, int h,
                                  int w, int classes, bd_rng *rng);
 /* "784", "28x28" or "1x28x28" (also with commas) -> c, h, w (missing
- * leading sides are 1); every side 1 .. 2^20. */
+ * leading sides are 1); every side 1 .. 2^20.
+ * Errors: BD_ERR_ARG (NULL, not such a shape, a side out of range),
+ * BD_ERR_SHAPE (more than BD_MAX_ELEMENTS in all). Thread-safety: safe. */
 BD_API bd_status bd_parse_shape(const char *s, int *c, int *h, int *w);
-/* Read the file at path, then bd_net_from_ini. */
+/* Read the file at path, then bd_net_from_ini (origin: path).
+ * Errors: as bd_net_from_ini, and BD_ERR_IO (the file missing, unreadable
+ * or not a regular file). Thread-safety: safe (each call its own rng). */
 BD_API bd_status bd_net_load_ini(bd_net **out, const char *path, int c, int h, int w, int classes,
                                  bd_rng *rng);
 /* The architecture of a network as INI text that bd_net_from_ini reads back
  * into the same network (every hyperparameter written out). *text is
- * malloc'd; the caller frees it. */
+ * malloc'd; the caller frees it (NULL on failure).
+ * Errors: BD_ERR_ARG (NULL, a layer kind with no description type),
+ * BD_ERR_NOMEM. Thread-safety: safe while no thread changes the network. */
 BD_API bd_status bd_net_to_ini(const bd_net *net, char **text);
 
-/* Process-wide (not while another thread is inside the library); the name
- * is copied. BD_ERR_ARG for NULL or an unknown name.
+/* The kernels the layers use (process-wide; the name is copied), and the
+ * name of those in use (static string).
  * Kernels: "fast" (the default) takes a layer's faster path where it has
  * one (stride-1 unpadded convolutions: wide columns, src/layers/conv_wide.c;
  * a 2x2 max-pool after such a conv + ReLU fused into it, conv_pool.c),
@@ -691,7 +859,10 @@ BD_API bd_status bd_net_to_ini(const bd_net *net, char **text);
  * book's im2col + GEMM everywhere, the kernels a learner reads and the
  * tests compare the fast ones with. The environment variable BADAK_KERNELS
  * selects one too. All are reproducible; fast and reference differ by
- * rounding. */
+ * rounding.
+ * Errors: bd_set_kernels: BD_ERR_ARG (NULL, an unknown name); bd_kernels:
+ * none. Thread-safety: bd_set_kernels not while another thread is inside
+ * the library; bd_kernels safe while nobody sets them. */
 BD_API bd_status bd_set_kernels(const char *name);
 BD_API const char *bd_kernels(void);
 
@@ -716,20 +887,34 @@ typedef struct bd_train_option {
     int line;             /* in the text, 1-based */
 } bd_train_option;
 #define BD_TRAIN_OPTIONS_MAX 32
+/* The [train] options of the description `text` (origin names it in
+ * messages) into out [max]; *n of them (0 without a [train] section).
+ * Errors: BD_ERR_ARG (text, out or n NULL), BD_ERR_FORMAT (a line not
+ * key = value, an unknown or repeated key, a second [train], more than max
+ * options, naming the line). Thread-safety: safe. */
 BD_API bd_status bd_net_train_options(const char *text, const char *origin, bd_train_option *out,
                                       int max, int *n);
-/* The same, from the file at path (no [train] section: *n = 0). */
+/* The same, from the file at path (no [train] section: *n = 0).
+ * Errors: as bd_net_train_options, and BD_ERR_IO (missing, unreadable, not
+ * a regular file), BD_ERR_FORMAT (larger than 1 MiB, a NUL byte),
+ * BD_ERR_NOMEM. Thread-safety: safe. */
 BD_API bd_status bd_net_load_train_options(const char *path, bd_train_option *out, int max, int *n);
 
-/* Parse "relu"/"sigmoid" -> kind; "std=0.01", "0.01", "xavier", "he" -> init. */
+/* Parse an activation name (as bd_parse_act, hyperparameters dropped)
+ * -> kind; "std=0.01", "0.01", "xavier", "he" -> init.
+ * Errors: BD_ERR_ARG (NULL, an unknown name or a bad number, naming s).
+ * Thread-safety: safe. */
 BD_API bd_status bd_parse_activation(const char *s, bd_layer_kind *kind);
 BD_API bd_status bd_parse_init(const char *s, bd_init *init);
 /* The name of a kind in layer names and messages ("Affine", "GlobalAvgPool";
- * "?" for no kind). Static string; thread-safe. */
+ * "?" for no kind). Static string.
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_layer_kind_name(bd_layer_kind k);
 /* The kind named s, case-insensitively: its network-description type
  * ("affine", "gap", "leaky_relu") or its name ("GlobalAvgPool",
- * "LeakyRelu"). BD_ERR_ARG naming s if none. Thread-safe. */
+ * "LeakyRelu").
+ * Errors: BD_ERR_ARG (NULL, no kind of that name, naming s).
+ * Thread-safety: safe. */
 BD_API bd_status bd_parse_layer_kind(const char *s, bd_layer_kind *kind);
 
 /* ------------------------------------------------------------- optimizers */
@@ -754,34 +939,45 @@ typedef struct bd_optim bd_optim;
  * "adagrad", "rmsprop", "adam": bd_optim_names; any case) with cfg (copied;
  * NULL: every default) for net's trainable parameters (bd_net_trainable_count:
  * net must be built, and frozen first if layers are to be frozen). *out is
- * NULL on failure: BD_ERR_ARG (out, name or net NULL, an unknown name, a
- * network not built or with nothing to train, a hyperparameter out of range:
- * "adam: config.beta1 = 1.5 must be in [0, 1)"), BD_ERR_NOMEM. The caller frees it
- * with bd_optim_free. Thread-safe. */
+ * NULL on failure; the caller frees it with bd_optim_free. It keeps no
+ * pointer to net: bd_optim_step is given the network each time.
+ * Errors: BD_ERR_ARG (out, name or net NULL, an unknown name, a network not
+ * built or with nothing to train, a hyperparameter out of range: "adam:
+ * config.beta1 = 1.5 must be in [0, 1)"), BD_ERR_NOMEM.
+ * Thread-safety: safe while no thread changes net (it is only read). */
 BD_API bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_config *cfg,
                                  const bd_net *net);
-/* Check name and cfg as bd_optim_create does (same errors), creating
- * nothing: to validate options before the network exists. Thread-safe. */
+/* Check name and cfg as bd_optim_create does, creating nothing: to
+ * validate options before the network exists.
+ * Errors: BD_ERR_ARG (name NULL, an unknown name, a hyperparameter out of
+ * range). Thread-safety: safe. */
 BD_API bd_status bd_optim_check(const char *name, const bd_optim_config *cfg);
 /* One update of the network's trainable parameters (the suffix after the
  * frozen layers) from its gradient block. Fails with BD_ERR_SHAPE, changing
  * nothing, when the network's trainable count is not the one the optimizer
- * was created for (the network was rebuilt, frozen or replaced since);
- * BD_ERR_ARG for NULL. One thread at a time per optimizer. */
+ * was created for (the network was rebuilt, frozen or replaced since).
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_SHAPE (the count, as above).
+ * Thread-safety: one thread at a time per optimizer and network (the
+ * update itself is split over the thread pool). */
 BD_API bd_status bd_optim_step(bd_optim *o, bd_net *net);
-/* Release the optimizer and its state; NULL is a no-op. */
+/* Release the optimizer and its state.
+ * Errors: none (NULL: no-op). Thread-safety: not while another thread
+ * uses it. */
 BD_API void bd_optim_free(bd_optim *o);
 /* The optimizer's name ("adam"; "" for NULL), its hyperparameters as in
- * use (defaults filled in; NULL for NULL), the parameters it updates and
- * the steps it has taken. */
+ * use (defaults filled in; owned by o; NULL for NULL), the parameters it
+ * updates and the steps it has taken (0 for NULL).
+ * Errors: none. Thread-safety: safe while no thread changes o. */
 BD_API const char *bd_optim_name(const bd_optim *o);
 BD_API const bd_optim_config *bd_optim_get_config(const bd_optim *o);
 BD_API size_t bd_optim_size(const bd_optim *o);
 BD_API long bd_optim_steps(const bd_optim *o);
-/* Change the learning rate (a schedule of one's own loop). BD_ERR_ARG for
- * NULL, or lr not > 0 and finite. */
+/* Change the learning rate (a schedule of one's own loop).
+ * Errors: BD_ERR_ARG (NULL, lr not > 0 and finite).
+ * Thread-safety: one thread per optimizer. */
 BD_API bd_status bd_optim_set_lr(bd_optim *o, float lr);
-/* Names of the known optimizers, NULL-terminated. */
+/* Names of the known optimizers, NULL-terminated (a static list).
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *const *bd_optim_names(void);
 
 /* ------------------------------------------------------------------- data */
@@ -796,7 +992,12 @@ typedef struct bd_idx {
 } bd_idx;
 
 /* Read an IDX file, plain or gzip-compressed (zlib). Validates the magic, the
- * dimensions and that the data is exactly as long as they say. */
+ * dimensions and that the data is exactly as long as they say. *out owns
+ * its tensor: free it with bd_idx_free (which accepts NULL).
+ * Errors: BD_ERR_ARG (NULL, an empty path), BD_ERR_IO (missing, unreadable,
+ * not a regular file), BD_ERR_FORMAT (bad magic or type, truncated, extra
+ * bytes, naming the file), BD_ERR_SHAPE (sizes beyond BD_MAX_ELEMENTS),
+ * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_idx_read(const char *path, bd_idx *out);
 BD_API void bd_idx_free(bd_idx *idx);
 
@@ -847,9 +1048,11 @@ typedef struct bd_dataset {
  * (free it with bd_dataset_free) and the caller may free or reuse x and y
  * at once. The set has scale 1 (floats are used as given), name "arrays",
  * task BD_TASK_CLASSIFY; x is [n, D] for vectors, [n, c, h, w] otherwise.
- * *out is zeroed first. BD_ERR_ARG (NULL, n < 1, a label out of range or a
- * non-finite input, naming its index), BD_ERR_SHAPE (a side < 1, more than
- * BD_MAX_ELEMENTS values), BD_ERR_NOMEM. Thread-safe. */
+ * *out is zeroed first.
+ * Errors: BD_ERR_ARG (NULL, n < 1, a label out of range or a non-finite
+ * input, naming its index), BD_ERR_SHAPE (a side < 1, more than
+ * BD_MAX_ELEMENTS values), BD_ERR_NOMEM.
+ * Thread-safety: safe (x and y are only read). */
 BD_API bd_status bd_dataset_from_arrays(const float *x, const int32_t *y, int n, const int shape[3],
                                         int classes, bd_dataset *out);
 
@@ -857,36 +1060,61 @@ BD_API bd_status bd_dataset_from_arrays(const float *x, const int32_t *y, int n,
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz.
  * Checks that image and label counts agree and labels are < 10. train and
  * test are zeroed first, so bd_dataset_free is safe on them after a failure;
- * the caller frees both. BD_ERR_ARG (NULL), BD_ERR_IO (a file missing),
- * BD_ERR_FORMAT (a bad file, naming it). Thread-safe. */
+ * the caller frees both.
+ * Errors: BD_ERR_ARG (NULL, an empty dir), BD_ERR_IO (dir or a file
+ * missing, dir not a folder), BD_ERR_FORMAT (a bad file, naming it),
+ * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test);
 /* Resolve a data name: "mnist", "fashion" or a folder path, into the folder
  * to read (dir [len]). Named sets are looked up in $BADAK_DATA, then
- * ./data/<name>. BD_ERR_ARG (NULL, too long), BD_ERR_IO (no such folder). */
+ * ./data/<name>; any other name is a folder path.
+ * Errors: BD_ERR_ARG (NULL, an empty name, len too small), BD_ERR_IO (no
+ * such folder, or not a folder). Thread-safety: safe while nobody changes
+ * the environment (it reads $BADAK_DATA). */
 BD_API bd_status bd_data_dir(const char *name, char *dir, size_t len);
 
 /* CSV of numbers, one sample a row. label_col is the column holding the
  * class index (negative counts from the end: -1 is the last column). A first
  * row that is not numeric is taken as a header. *out (zeroed first) is the
- * caller's to free. BD_ERR_IO, BD_ERR_FORMAT naming the file, line, column. */
+ * caller's to free.
+ * Errors: BD_ERR_ARG (NULL, label_col out of range), BD_ERR_IO (missing,
+ * unreadable, not a regular file), BD_ERR_FORMAT (naming the file, line and
+ * column), BD_ERR_SHAPE (too many values), BD_ERR_NOMEM.
+ * Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
 /* The classes of ds's labels (src/data/class_balance.c). classes > 0: every label
  * must be below it, and ds->nclasses becomes it; 0: the labels' own count
  * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
  * is far beyond the others -- more than half of 0..max never appear. The
- * number of distinct labels goes to *distinct (may be NULL). */
+ * number of distinct labels goes to *distinct (may be NULL).
+ * Errors: BD_ERR_ARG (ds NULL), BD_ERR_FORMAT (a label as above),
+ * BD_ERR_NOMEM. Thread-safety: one thread per data set. */
 BD_API bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);
-/* Keep the first n samples (the book's --train-size). */
+/* Keep the first n samples (the book's train_size).
+ * Errors: BD_ERR_ARG (ds NULL, n not in 1..ds->n).
+ * Thread-safety: one thread per data set. */
 BD_API bd_status bd_dataset_truncate(bd_dataset *ds, int n);
-/* Split off a shuffled fraction `frac` of ds into `part` (ds keeps the rest). */
+/* Split off a shuffled fraction `frac` of ds into `part` (ds keeps the rest;
+ * part owns its tensors: free it with bd_dataset_free). rng advances.
+ * Errors: BD_ERR_ARG (NULL, frac not in (0, 1), a part that would be
+ * empty), BD_ERR_NOMEM. Thread-safety: one thread per data set and rng. */
 BD_API bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_dataset *part);
-/* Copy samples idx[0..n) into a float batch xb [n, D...] and labels yb [n]. */
+/* Copy samples idx[0..n) into a float batch xb [n, D...] (scaled, and
+ * normalised if the set has a normalisation) and labels yb [n] (may be
+ * NULL); the tensors are the caller's, reshaped within their capacity.
+ * Errors: BD_ERR_ARG (NULL ds, idx or xb, an index out of range, scale not
+ * > 0), BD_ERR_SHAPE (n beyond the tensors' capacity).
+ * Thread-safety: safe on one data set (it is only read), each thread with
+ * its own xb, yb. */
 BD_API bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
                                    bd_tensor *xb, bd_tensor *yb);
-/* Copy the contiguous samples [start, start+n). */
+/* Copy the contiguous samples [start, start+n), as bd_dataset_gather.
+ * Errors: as bd_dataset_gather (BD_ERR_ARG for a range beyond the set).
+ * Thread-safety: as bd_dataset_gather. */
 BD_API bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n,
                                   bd_tensor *xb, bd_tensor *yb);
-/* Release the set's tensors and zero it; NULL: no-op. */
+/* Release the set's tensors and zero it.
+ * Errors: none (NULL: no-op). Thread-safety: one thread per data set. */
 BD_API void bd_dataset_free(bd_dataset *ds);
 
 /* ------------------------------------ colour data sets, normalisation (data) */
@@ -902,48 +1130,76 @@ BD_API void bd_dataset_free(bd_dataset *ds);
  * CNN (two blocks of 5x5 conv 16/32 + BatchNorm2d + LeakyReLU twice, max
  * pool; Linear), and resnet18, its ResNet(ConvBlock, [2, 2, 2, 2]) for 32x32
  * input (stem conv 64 3x3, four stages of two residual blocks 64..512,
- * average pool 4, Linear). */
+ * average pool 4, Linear). They work as the other constructors (*out
+ * freed with bd_net_free, NULL on failure).
+ * Errors: BD_ERR_ARG (out or rng NULL, classes < 1), BD_ERR_SHAPE (the
+ * image too small), BD_ERR_NOMEM. Thread-safety: safe (each call its own
+ * rng). */
 BD_API bd_status bd_net_tobigs_cnn(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 BD_API bd_status bd_net_resnet18(bd_net **out, int c, int h, int w, int classes, bd_rng *rng);
 
 /* The CIFAR loader described above: train and test are zeroed first and
- * are the caller's to free. BD_ERR_ARG (NULL, an unknown kind), BD_ERR_IO,
- * BD_ERR_FORMAT. Thread-safe. */
+ * are the caller's to free.
+ * Errors: BD_ERR_ARG (NULL, an unknown kind, an empty or too long folder
+ * path), BD_ERR_IO (a file missing or unreadable), BD_ERR_FORMAT (not
+ * whole records, a label out of range, naming file and record),
+ * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_cifar_load(const char *kind, const char *dir, bd_dataset *train,
                                bd_dataset *test);
 /* Mean and standard deviation of each channel over every sample and pixel
  * of ds (after its scale), as batches are gathered without normalisation.
- * mean, std [ds->c]; ds->c <= BD_NORM_MAXC. */
+ * mean, std [ds->c]; ds->c <= BD_NORM_MAXC.
+ * Errors: BD_ERR_ARG (NULL, no samples, more than BD_NORM_MAXC channels).
+ * Thread-safety: safe while no thread changes ds. */
 BD_API bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std);
 /* Normalise ds's gathered batches per channel: (x - mean[c]) / std[c].
- * mean, std [ds->c] (std > 0); NULL mean turns it off. */
+ * mean, std [ds->c] (std > 0) are copied; NULL mean turns it off.
+ * Errors: BD_ERR_ARG (ds NULL, std NULL with a mean, more than
+ * BD_NORM_MAXC channels, a std not > 0 or a value not finite).
+ * Thread-safety: one thread per data set. */
 BD_API bd_status bd_dataset_set_norm(bd_dataset *ds, const float *mean, const float *std);
 /* The i-th (0-based) line of a newline-separated class list into buf; ""
- * when there is none. Returns buf. */
+ * when there is none (classes NULL, i out of range). Returns buf (NULL buf
+ * or len 0: nothing written).
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_class_name(const char *classes, int i, char *buf, size_t len);
 
 /* Regression and multi-label data (src/data/csv_targets.c). Parse a column
  * list "3,4", "-2..-1" or "4..6" (0-based; negative from the end) into cols
- * (at most max). */
+ * (at most max); *n of them.
+ * Errors: BD_ERR_ARG (NULL, an empty list, a bad number or range, more
+ * than max, naming s). Thread-safety: safe. */
 BD_API bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
 /* A CSV whose k columns cols[] are targets (task BD_TASK_REGRESS: real
  * numbers; BD_TASK_MULTILABEL: 0 or 1), the other columns features:
- * x [N, D], t [N, k], y zeros, nclasses = k. */
+ * x [N, D], t [N, k], y zeros, nclasses = k. *out (zeroed first) is the
+ * caller's to free.
+ * Errors: BD_ERR_ARG (NULL, k out of 1..BD_MAX_TARGETS, a column out of
+ * range or given twice, no feature left), BD_ERR_IO, BD_ERR_FORMAT (a
+ * value that is not a number or not 0/1, naming file, line and column),
+ * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
                                      bd_dataset *out);
 /* Standardise ds's targets column by column: with mean NULL, from ds's own
  * mean and std (written to ds->t_mean / t_std); else with the given ones
- * (the training set's, for a test set). A constant column gets std 1. */
+ * (the training set's, for a test set). A constant column gets std 1.
+ * Errors: BD_ERR_ARG (ds NULL, no targets, more than BD_MAX_TARGETS).
+ * Thread-safety: one thread per data set. */
 BD_API bd_status bd_dataset_standardize_targets(bd_dataset *ds, const float *mean, const float *std);
 /* Class imbalance (src/data/class_balance.c). Samples per class: counts
- * [ds->nclasses]. */
+ * [ds->nclasses].
+ * Errors: BD_ERR_ARG (NULL). Thread-safety: safe while no thread changes ds. */
 BD_API bd_status bd_class_counts(const bd_dataset *ds, long *counts);
 /* Inverse-frequency weights w_c = N / (K n_c) over the K classes present
- * (a class of the average size weighs 1; an absent class 0). w [nclasses] */
+ * (a class of the average size weighs 1; an absent class 0). w [nclasses]
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_NOMEM.
+ * Thread-safety: safe while no thread changes ds. */
 BD_API bd_status bd_class_weights(const bd_dataset *ds, float *w);
 /* Keep a seeded fraction frac of the samples of every class c with
  * keep[c] != 0 (the others all): to make an imbalanced set from a balanced
- * one. keep [ds->nclasses]. */
+ * one. keep [ds->nclasses]; rng advances.
+ * Errors: BD_ERR_ARG (NULL, frac not in (0, 1], a set that is not one of
+ * class labels). Thread-safety: one thread per data set and rng. */
 BD_API bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, float frac, bd_rng *rng);
 
 /* Image folders (src/data/imagefolder.c), torchvision's ImageFolder layout:
@@ -951,7 +1207,12 @@ BD_API bd_status bd_dataset_thin_classes(bd_dataset *ds, const uint8_t *keep, fl
  * seeded fraction test_split, or DIR/train/<class>/ and DIR/test/<class>/
  * as given. Classes are the sorted folder names (kept in ds->classes); each
  * image is resized to H x W with C = 3 (R, G, B) or 1 (their mean) channels
- * and kept as bytes (x BD_U8 [N, C, H, W], scale 1/255). */
+ * and kept as bytes (x BD_U8 [N, C, H, W], scale 1/255). train and test
+ * are the caller's to free.
+ * Errors: BD_ERR_ARG (NULL, C not 1 or 3, a side out of 1..4096),
+ * BD_ERR_IO (the folder or an image unreadable, a class folder missing from
+ * a part), BD_ERR_FORMAT (no classes, a class without images, a bad image,
+ * naming it), BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_imagefolder_load(const char *dir, int C, int H, int W, float test_split,
                                      uint64_t seed, bd_dataset *train, bd_dataset *test);
 
@@ -962,6 +1223,11 @@ typedef struct bd_regress_metrics_t {
     float rmse, mae, r2;          /* over every target (R²: their mean) */
     float rmse_k[BD_MAX_TARGETS], mae_k[BD_MAX_TARGETS], r2_k[BD_MAX_TARGETS];
 } bd_regress_metrics_t;
+/* The metrics below run the network over ds in evaluation mode (restored
+ * after), in chunks of its reserved rows, into the caller's *m / matrix.
+ * Errors: BD_ERR_ARG (NULL, a data set of another task, a threshold not in
+ * (0, 1)), BD_ERR_SHAPE (targets, labels or classes vs the network's
+ * outputs), BD_ERR_NOMEM. Thread-safety: one thread per network. */
 BD_API bd_status bd_regress_metrics(bd_net *net, const bd_dataset *ds, bd_regress_metrics_t *m);
 /* Multi-label: output k is predicted 1 when sigmoid(z_k) > threshold. */
 typedef struct bd_multilabel_metrics_t {
@@ -970,11 +1236,16 @@ typedef struct bd_multilabel_metrics_t {
     float exact_match;            /* samples with every label right */
     float f1_macro;               /* mean F1 over the labels */
 } bd_multilabel_metrics_t;
+/* Multi-label metrics at threshold (as above).
+ * Errors: as bd_regress_metrics (BD_ERR_ARG, BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_multilabel_metrics(bd_net *net, const bd_dataset *ds, float threshold,
                                        bd_multilabel_metrics_t *m);
 /* Classification: matrix [classes, classes], row = true class, column =
  * predicted (argmax; one output unit: logit > 0). classes must be the
- * network's (2 for one output unit). */
+ * network's (2 for one output unit).
+ * Errors: as bd_regress_metrics (BD_ERR_ARG, BD_ERR_SHAPE, BD_ERR_NOMEM).
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_confusion(bd_net *net, const bd_dataset *ds, long *matrix, int classes);
 
 /* ------------------------------------------------------- data augmentation */
@@ -999,31 +1270,44 @@ typedef struct bd_augment {
     float flip_p;         /* probability of a flip (default 0.5) */
 } bd_augment;
 
-/* flags 0, the default parameters. */
+/* flags 0, the default parameters.
+ * Errors: none (NULL: no-op). Thread-safety: safe on different a. */
 BD_API void bd_augment_default(bd_augment *a);
 /* Parse a comma-separated list: "shift[:PIXELS]", "flip[:P]",
- * "rotate[:DEGREES]", or "none", e.g. "shift:3,rotate:15". Errors name the
- * bad token. Starts from bd_augment_default. */
+ * "rotate[:DEGREES]", or "none", e.g. "shift:3,rotate:15". Starts from
+ * bd_augment_default.
+ * Errors: BD_ERR_ARG (NULL, a bad token or value, naming it).
+ * Thread-safety: safe on different a. */
 BD_API bd_status bd_parse_augment(const char *s, bd_augment *a);
-/* "shift:2,rotate:10" (or "none") into buf; returns buf. */
+/* "shift:2,rotate:10" (or "none", also for a NULL a) into buf; returns buf
+ * (NULL buf or len 0: nothing written).
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_augment_str(const bd_augment *a, char *buf, size_t len);
 /* Check a's parameters against images of C x H x W (shift smaller than the
- * image, angle at most 180, probability in [0, 1]). */
+ * image, angle at most 180, probability in [0, 1]).
+ * Errors: BD_ERR_ARG (a NULL, unknown flags, a value out of range, an image
+ * too small to augment), BD_ERR_SHAPE (a side < 1). Thread-safety: safe. */
 BD_API bd_status bd_augment_check(const bd_augment *a, int C, int H, int W);
-/* Floats of scratch bd_augment_batch needs for images of C x H x W. */
+/* Floats of scratch bd_augment_batch needs for images of C x H x W.
+ * Errors: none. Thread-safety: safe. */
 BD_API size_t bd_augment_scratch_size(int C, int H, int W);
-/* Augment a batch in place.  x [B, C, H, W]; scratch [C*H*W]. Allocates
- * nothing; fails (BD_ERR_ARG) only as bd_augment_check does. */
+/* Augment a batch in place.  x [B, C, H, W]; scratch [C*H*W]; rng advances.
+ * Allocates nothing.
+ * Errors: BD_ERR_ARG (NULL, and as bd_augment_check), BD_ERR_SHAPE (as
+ * bd_augment_check). Thread-safety: safe on disjoint x, scratch and rng. */
 BD_API bd_status bd_augment_batch(const bd_augment *a, float *x, int B, int C, int H, int W,
                                   float *scratch, bd_rng *rng);
 /* The deterministic kernels, one sample each (also for tests):
- * y[c][i][j] = x[c][i-dy][j-dx], 0 outside.   x [C,H,W] -> y [C,H,W] */
+ * y[c][i][j] = x[c][i-dy][j-dx], 0 outside.   x [C,H,W] -> y [C,H,W]
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_augment_shift(float *y, const float *x, int C, int H, int W, int dy, int dx);
-/* Mirror the columns of every channel in place.  x [C,H,W] */
+/* Mirror the columns of every channel in place.  x [C,H,W]
+ * Errors: none (no checks). Thread-safety: safe on disjoint x. */
 BD_API void bd_augment_flip(float *x, int C, int H, int W);
 /* Rotate counterclockwise (as the image is seen, row 0 at the top) by
  * `degrees` about the centre ((H-1)/2, (W-1)/2), bilinear, 0 outside.
- * x [C,H,W] -> y [C,H,W]; y and x must not overlap. */
+ * x [C,H,W] -> y [C,H,W]; y and x must not overlap.
+ * Errors: none (no checks). Thread-safety: safe on disjoint outputs. */
 BD_API void bd_augment_rotate(float *y, const float *x, int C, int H, int W, float degrees);
 
 /* ------------------------------------------------------------------ images */
@@ -1039,7 +1323,10 @@ typedef struct bd_image {
 #define BD_IMAGE_MAX_SIDE 16384            /* pixels per side a loader accepts */
 #define BD_IMAGE_MAX_PIXELS (1L << 26)     /* and in all (64 Mpx: 256 MB of floats) */
 
-/* A zero (black) image of w x h. */
+/* A zero (black) image of w x h (img->px owned: free with bd_image_free,
+ * which accepts NULL and zeroes img).
+ * Errors: BD_ERR_ARG (img NULL, a size beyond the caps below),
+ * BD_ERR_NOMEM. Thread-safety: safe on different images. */
 BD_API bd_status bd_image_alloc(bd_image *img, int w, int h);
 BD_API void bd_image_free(bd_image *img);
 /* Read a PNG (libpng: any colour type and bit depth; palette, gray, RGB,
@@ -1048,20 +1335,30 @@ BD_API void bd_image_free(bd_image *img);
  * bytes. Colour becomes gray as 0.299 R + 0.587 G + 0.114 B (ITU-R 601).
  * Every size is checked against the caps above before anything is
  * allocated; malformed files fail with BD_ERR_FORMAT naming the file and
- * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)"). */
+ * the problem ("x.pgm: truncated pixel data (got 100 of 784 bytes)").
+ * *out is the caller's to free (bd_image_free).
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_IO (missing, unreadable, not a regular
+ * file), BD_ERR_FORMAT (as above; a size beyond the caps), BD_ERR_NOMEM.
+ * Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_image_load(const char *path, bd_image *out);
 /* Read a PNG, JPEG (libjpeg) or PGM/PPM keeping its colour: img->c = 3,
  * px [3, h, w] in [0, 1], the R, G, B planes (gray images give three equal
  * planes; PNG alpha is composited over white). Sizes are checked against
- * the caps before anything is allocated. */
+ * the caps before anything is allocated.
+ * Errors: as bd_image_load (BD_ERR_ARG, BD_ERR_IO, BD_ERR_FORMAT,
+ * BD_ERR_NOMEM). Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_image_load_color(const char *path, bd_image *out);
 /* Write img as a binary PGM (P5, maxval 255; values clamped to [0, 1]),
- * to PATH.tmp, flushed and fsynced, then renamed to path. */
+ * to PATH.tmp, flushed and fsynced, then renamed to path.
+ * Errors: BD_ERR_ARG (NULL, an empty image), BD_ERR_IO (not writable, a
+ * target that is not a regular file, naming why).
+ * Thread-safety: safe on different paths. */
 BD_API bd_status bd_image_write_pgm(const bd_image *img, const char *path);
 
 /* Resizing (as bd_image_to_input does it): each axis separately, averaging
  * the covered source area when shrinking, bilinear when growing. */
-/* src [sh, sw] -> dst [dh, dw] */
+/* src [sh, sw] -> dst [dh, dw]
+ * Errors: none (no checks). Thread-safety: safe on disjoint dst and tmp. */
 BD_API void bd_image_resize(const float *src, int sw, int sh, float *dst, int dw, int dh,
                             float *tmp /* [sh, dw] */);
 
@@ -1092,10 +1389,14 @@ typedef struct bd_image_prep {
 } bd_image_prep;
 
 /* p = the defaults: invert BD_INVERT_AUTO, fit 1, MNIST's box (20/28, centre
- * of mass centred). NULL: no-op. */
+ * of mass centred).
+ * Errors: none (NULL: no-op). Thread-safety: safe on different p. */
 BD_API void bd_image_prep_default(bd_image_prep *p);
 /* img -> out [H, W] in [0, 1], white ink on black, as the network's input
- * (p NULL: the defaults). Allocates its working buffers and frees them. */
+ * (p NULL: the defaults; else p->inverted is set). Allocates its working
+ * buffers and frees them.
+ * Errors: BD_ERR_ARG (NULL img or out, an empty image, H or W out of
+ * range), BD_ERR_NOMEM. Thread-safety: safe (on different out and p). */
 BD_API bd_status bd_image_to_input(const bd_image *img, int H, int W, bd_image_prep *p, float *out);
 
 /* ---------------------------------------------------------------- training */
@@ -1128,12 +1429,19 @@ typedef enum bd_lr_schedule {
 } bd_lr_schedule;
 
 /* "constant", "step", "exp", "cosine", "adaptive", "onecycle" (any case) ->
- * *out; BD_ERR_ARG naming an unknown s, or for NULL. Thread-safe. */
+ * *out, and the name of a schedule (static string; "?" for an unknown
+ * value).
+ * Errors: bd_parse_schedule: BD_ERR_ARG (NULL, an unknown s, naming it);
+ * bd_schedule_name: none. Thread-safety: safe. */
 BD_API bd_status bd_parse_schedule(const char *s, bd_lr_schedule *out);
 BD_API const char *bd_schedule_name(bd_lr_schedule s);
-/* The rate of the non-adaptive schedules at epoch e (0-based) of E. */
+/* The rate of the non-adaptive schedules at epoch e (0-based) of E
+ * (BD_LR_ADAPTIVE and BD_LR_ONECYCLE give lr0 here).
+ * Errors: none. Thread-safety: safe. */
 BD_API float bd_lr_at(bd_lr_schedule s, float lr0, int e, int E, int step, float gamma);
-/* BD_LR_ONECYCLE's rate before iteration it (0-based) of total. */
+/* BD_LR_ONECYCLE's rate before iteration it (0-based) of total (a warmup
+ * outside (0, 1) is the default 0.15).
+ * Errors: none. Thread-safety: safe. */
 BD_API float bd_lr_onecycle(float lr0, long it, long total, float warmup);
 
 typedef struct bd_epoch_stats {
@@ -1233,6 +1541,13 @@ typedef struct bd_train_config {
      * statistics over the ranks through this, so they normalise over the
      * global batch as one process does (NULL: each rank its own rows). */
     const bd_comm *sync_bn;
+    /* The optimizer bd_train creates when it is called with opt == NULL,
+     * and frees before it returns (the caller never holds it): its name
+     * (bd_optim_names; NULL: "sgd") and its hyperparameters (0: the
+     * optimizer's defaults, as for bd_optim_create). Both are ignored when
+     * an optimizer is given, and by bd_trainer_create, which needs one. */
+    const char *optimizer;
+    bd_optim_config optim;
 } bd_train_config;
 
 typedef struct bd_train_result {
@@ -1266,7 +1581,8 @@ typedef struct bd_train_pos {
     bd_train_result res;  /* results so far */
 } bd_train_pos;
 
-/* Release pos's tensors (sample order, best weights) and zero it; NULL: no-op. */
+/* Release pos's tensors (sample order, best weights) and zero it.
+ * Errors: none (NULL: no-op). Thread-safety: one thread per position. */
 BD_API void bd_train_pos_free(bd_train_pos *pos);
 
 /* The step-level trainer: bd_train is a loop over it, and a program that
@@ -1291,7 +1607,13 @@ typedef struct bd_trainer bd_trainer;
 
 /* Validate everything (shapes, batch, epochs, the resume position; the
  * same checks and messages as bd_train), reserve the network's rows,
- * allocate the loop's buffers and open the log. *out is NULL on failure. */
+ * allocate the loop's buffers and open the log. *out is NULL on failure;
+ * the caller frees it with bd_trainer_free. opt is required here (bd_train
+ * alone makes one from cfg->optimizer). cfg NULL: bd_train_config_default.
+ * Errors: BD_ERR_ARG (NULL out, net, opt or train, a bad setting, naming
+ * it), BD_ERR_SHAPE (data vs network, a resume position vs the data),
+ * BD_ERR_IO (the log, the checkpoint folder held by another run),
+ * BD_ERR_NOMEM. Thread-safety: one thread per net and optimizer. */
 BD_API bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
                                    const bd_dataset *train, const bd_dataset *test,
                                    const bd_train_config *cfg);
@@ -1302,39 +1624,59 @@ BD_API bd_status bd_trainer_create(bd_trainer **out, bd_net *net, bd_optim *opt,
  * A loss that is not finite gives BD_ERR_NUMERIC naming the epoch and
  * iteration, and the weights of the last finished epoch are put back.
  * When cfg->stop is set mid-epoch the trainer checkpoints (cfg->checkpoint)
- * and is done, interrupted. BD_ERR_ARG if called when done or before
- * bd_trainer_end_epoch at an epoch's end. */
+ * and is done, interrupted.
+ * Errors: BD_ERR_ARG (NULL, called when done or before
+ * bd_trainer_end_epoch at an epoch's end), BD_ERR_NUMERIC (as above),
+ * BD_ERR_SHAPE (the optimizer no longer fits the network), BD_ERR_IO (the
+ * interrupt's checkpoint), and any status a cfg hook returns.
+ * Thread-safety: one thread per trainer. */
 BD_API bd_status bd_trainer_step(bd_trainer *t, float *loss);
 /* 1 when the last step finished an epoch (or the run): call
- * bd_trainer_end_epoch before the next step. */
+ * bd_trainer_end_epoch before the next step; 1 when no step is left (the
+ * iterations are done, early stopping or cfg->stop ended the run, a step
+ * failed; also for NULL).
+ * Errors: none (bd_trainer_epoch_end: 0 for NULL).
+ * Thread-safety: one thread per trainer. */
 BD_API int bd_trainer_epoch_end(const bd_trainer *t);
-/* 1 when no step is left: the iterations are done, early stopping or
- * cfg->stop ended the run, or a step failed. */
 BD_API int bd_trainer_done(const bd_trainer *t);
 /* The end of an epoch: evaluate (training set if cfg->eval_train, test,
  * validation), log, cfg->on_epoch, the adaptive schedule, early stopping,
- * the checkpoint. st (may be NULL) receives the epoch's figures. */
+ * the checkpoint. st (may be NULL) receives the epoch's figures.
+ * Errors: BD_ERR_ARG (NULL, not at an epoch's end), BD_ERR_IO (the
+ * checkpoint), BD_ERR_NOMEM, and any status a cfg hook returns.
+ * Thread-safety: one thread per trainer. */
 BD_API bd_status bd_trainer_end_epoch(bd_trainer *t, bd_epoch_stats *st);
 /* Accuracy (and mean loss, if loss is non-NULL) of the trainer's network
  * on ds in evaluation mode; with nranks > 1 each rank evaluates its rows
  * and the sums are reduced with cfg->on_sum, so every rank gets the whole
- * set's figures. */
+ * set's figures.
+ * Errors: BD_ERR_ARG (NULL t or ds), BD_ERR_SHAPE (ds does not fit the
+ * network), and what cfg->on_sum returns. Thread-safety: one thread per
+ * trainer. */
 BD_API bd_status bd_trainer_evaluate(bd_trainer *t, const bd_dataset *ds, float *accuracy,
                                      float *loss);
 /* Checkpoint the whole run as it stands into dir (bd_checkpoint_save of
  * the network, the optimizer at its base rate, the position). With
  * cfg->on_state (data parallel) it first makes the state agree: then every
- * rank must call it (the trainer's own checkpoints do that by themselves). */
+ * rank must call it (the trainer's own checkpoints do that by themselves).
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_IO (naming why), BD_ERR_NOMEM, and what
+ * cfg->on_state returns. Thread-safety: one thread per trainer. */
 BD_API bd_status bd_trainer_save(bd_trainer *t, const char *dir);
-/* Iterations done, the run's total, the current (1-based) epoch. */
+/* Iterations done, the run's total, the current (1-based) epoch; pointers
+ * may be NULL (0s for a NULL trainer).
+ * Errors: none. Thread-safety: one thread per trainer. */
 BD_API void bd_trainer_progress(const bd_trainer *t, long *iter, long *total, int *epoch);
 /* End the run: with early stopping, put back the best epoch's weights and
  * measure them; restore the network's mode and the optimizer's rate;
  * write the log under its name. res (may be NULL) gets the results.
- * Returns the first error of the run (a failed step) or of finishing. */
+ * Calling it again returns the same status and results.
+ * Errors: the first error of the run (a failed step), else BD_ERR_ARG
+ * (NULL), BD_ERR_SHAPE or BD_ERR_NOMEM (measuring), BD_ERR_IO (the logs).
+ * Thread-safety: one thread per trainer. */
 BD_API bd_status bd_trainer_finish(bd_trainer *t, bd_train_result *res);
 /* Release the trainer (finishing it first if bd_trainer_finish was not
- * called). NULL is a no-op. */
+ * called). It frees nothing it borrowed.
+ * Errors: none (NULL: no-op). Thread-safety: one thread per trainer. */
 BD_API void bd_trainer_free(bd_trainer *t);
 
 /* Sums of an evaluation over a range of rows, to add up across ranks. */
@@ -1345,35 +1687,51 @@ typedef struct bd_eval_sums {
 } bd_eval_sums;
 
 /* Evaluate rows [lo, hi) of ds (an empty range gives zeros) in evaluation
- * mode, in chunks of the network's reserved rows; with_loss: also the
- * loss. accuracy = correct / n, mean loss = loss_sum / n. */
+ * mode (restored after), in chunks of the network's reserved rows;
+ * with_loss: also the loss. accuracy = correct / n, mean loss =
+ * loss_sum / n.
+ * Errors: BD_ERR_ARG (NULL, a range outside ds), BD_ERR_SHAPE (ds does
+ * not fit the network), BD_ERR_NOMEM. Thread-safety: one thread per
+ * network. */
 BD_API bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
                                    bd_eval_sums *out);
 
 /* c = the defaults: batch 100, 10 epochs, shuffled epochs, seed 1,
- * eval_train 1, lr_step 10, everything else 0 / NULL (no validation set,
- * schedule, log, hooks, checkpoints; one process). NULL: no-op. Fill a
- * config through this before setting fields, so that fields added later get
- * their defaults. */
+ * eval_train 1, lr_step 10, optimizer "sgd" (with optim all 0: lr 0.01),
+ * everything else 0 / NULL (no validation set, schedule, log, hooks,
+ * checkpoints; one process). Fill a config through this before setting
+ * fields, so that fields added later get their defaults.
+ * Errors: none (NULL: no-op). Thread-safety: safe on different configs. */
 BD_API void bd_train_config_default(bd_train_config *c);
 /* Mini-batch training of net with opt on train, evaluating on test (may be
  * NULL) after every epoch. Flushes denormals for its duration. If the loss
  * stops being finite it stops with BD_ERR_NUMERIC naming the epoch and
  * iteration, and the net keeps the weights of the last finished epoch (the
  * initial ones if none finished); *res (may be NULL) is filled in either
- * case. cfg NULL: bd_train_config_default. Borrows net, opt, the sets and
- * cfg's pointers for the call only. BD_ERR_ARG (NULL, a bad setting, naming
- * it), BD_ERR_SHAPE (data vs network, optimizer vs network), BD_ERR_NUMERIC,
- * BD_ERR_IO (log, checkpoint). One thread per net and optimizer. */
+ * case. cfg NULL: bd_train_config_default.
+ * Ownership: borrows net, opt, the sets and cfg's pointers for the call
+ * only. opt NULL: bd_train creates the optimizer cfg->optimizer names,
+ * with cfg->optim (bd_optim_create's rules and errors; sized from the
+ * net), and frees it before it returns, so a program that needs no
+ * optimizer of its own holds none; the run is the same, bit for bit, as
+ * with that optimizer created by the caller. A resumed run (cfg->resume)
+ * goes on with the checkpoint's optimizer: opt NULL is refused.
+ * Errors: BD_ERR_ARG (NULL net or train, a bad setting, naming it; opt
+ * NULL with cfg->resume), BD_ERR_SHAPE (data vs network, optimizer vs
+ * network), BD_ERR_NUMERIC, BD_ERR_IO (log, checkpoint), BD_ERR_NOMEM.
+ * Thread-safety: one thread per net and optimizer. */
 BD_API bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train,
                           const bd_dataset *test, const bd_train_config *cfg,
                           bd_train_result *res);
 /* The rows bd_train reserves (and so evaluates in) for mini-batches of
- * `batch`: what `badak eval` reserves to repeat its figures exactly. */
+ * `batch`: what `badak eval` reserves to repeat its figures exactly.
+ * Errors: none (NULL net: the count for a network without convolutions).
+ * Thread-safety: safe while no thread changes the network. */
 BD_API int bd_train_eval_rows(const bd_net *net, int batch);
 /* Accuracy of net on ds (and its mean loss, if loss is non-NULL), in
  * evaluation mode (restored after), in batches of the net's reserved size.
- * BD_ERR_ARG (NULL), BD_ERR_SHAPE (ds does not fit the net). */
+ * Errors: BD_ERR_ARG (NULL, an empty ds), BD_ERR_SHAPE (ds does not fit
+ * the net), BD_ERR_NOMEM. Thread-safety: one thread per network. */
 BD_API bd_status bd_evaluate(bd_net *net, const bd_dataset *ds, float *accuracy, float *loss);
 
 /* ----------------------------------------------------------- diagnostics */
@@ -1407,7 +1765,10 @@ typedef struct bd_diag_result {
     bd_diagnosis d[BD_DIAG_MAX];
 } bd_diag_result;
 
-/* The findings of seed 002's training tips on a run; none for a healthy one. */
+/* The findings of seed 002's training tips on a run into *out (zeroed
+ * first); none for a healthy one.
+ * Errors: none (in or out NULL: nothing). Thread-safety: safe (in is only
+ * read). */
 BD_API void bd_diagnose(const bd_diag_input *in, bd_diag_result *out);
 
 /* Per-layer statistics (src/train/layerlog.c; bd_train_config.layer_log
@@ -1426,8 +1787,9 @@ typedef struct bd_layer_stats {
     double act_min, act_max;
     double act_zero_frac;     /* values exactly 0 (dead ReLUs) */
 } bd_layer_stats;
-/* BD_ERR_ARG for NULL, an unbuilt net or i not in 0..nlayers-1. Thread-safe
- * while nothing changes the net. */
+/* The statistics of layer i into *st.
+ * Errors: BD_ERR_ARG (NULL, an unbuilt net, i not in 0..nlayers-1).
+ * Thread-safety: safe while no thread changes the net. */
 BD_API bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st);
 /* Steps between two rows of a layer log when bd_train_config.layer_log_every
  * is 0. */
@@ -1471,14 +1833,25 @@ typedef struct bd_hpsearch_result {
     bd_tensor curves;     /* owns every trial's curves */
 } bd_hpsearch_result;
 
-/* c = the defaults given in bd_hpsearch_config's comments; NULL: no-op. */
+/* c = the defaults given in bd_hpsearch_config's comments.
+ * Errors: none (NULL: no-op). Thread-safety: safe on different configs. */
 BD_API void bd_hpsearch_config_default(bd_hpsearch_config *c);
 /* Run the search on data (split into training and validation parts) with
- * networks of spec (its weight_decay is replaced by each trial's). */
+ * networks of spec (its weight_decay is replaced by each trial's). The
+ * trials run on the thread pool's threads, one network each; cfg->on_trial
+ * is called under a lock, one trial at a time. *out owns its curves: free
+ * it with bd_hpsearch_free (which accepts NULL).
+ * Errors: BD_ERR_ARG (NULL, a setting out of range, naming it), the errors
+ * of bd_net_from_spec and bd_optim_create for spec and cfg->optimizer,
+ * BD_ERR_IO, BD_ERR_NOMEM (a trial whose loss stops being finite is
+ * recorded as diverged, not an error).
+ * Thread-safety: safe on different outputs (data and spec are only read). */
 BD_API bd_status bd_hpsearch(const bd_net_spec *spec, const bd_dataset *data,
                              const bd_hpsearch_config *cfg, bd_hpsearch_result *out);
 /* trial,lr,weight_decay,epoch,train_acc,val_acc — one row per trial and
- * epoch, written to PATH.tmp and renamed. */
+ * epoch, written to PATH.tmp and renamed.
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_IO (naming why).
+ * Thread-safety: safe on different paths while no thread changes r. */
 BD_API bd_status bd_hpsearch_write_csv(const bd_hpsearch_result *r, const char *path);
 BD_API void bd_hpsearch_free(bd_hpsearch_result *r);
 
@@ -1489,7 +1862,9 @@ typedef double (*bd_scalar_fn)(void *ud);
 
 /* Central difference (f(x+h) - f(x-h)) / 2h for every element of x (book
  * eq. 4.4 numerical_gradient); x is restored afterwards. grad has x's size.
- * If `which` is non-NULL only those `count` element indices are computed. */
+ * If `which` is non-NULL only those `count` element indices are computed.
+ * Errors: none (no checks: every pointer valid). Thread-safety: as f allows
+ * (x is changed during the call). */
 BD_API void bd_numerical_gradient(bd_scalar_fn f, void *ud, float *x, float *grad,
                                   size_t n, float h, const size_t *which, size_t count);
 
@@ -1510,17 +1885,19 @@ typedef struct bd_gradcheck_config {
     uint64_t seed;        /* picks the entries when sampling */
 } bd_gradcheck_config;
 
-/* c = the defaults given in bd_gradcheck_config's comments; NULL: no-op. */
+/* c = the defaults given in bd_gradcheck_config's comments.
+ * Errors: none (NULL: no-op). Thread-safety: safe on different configs. */
 BD_API void bd_gradcheck_config_default(bd_gradcheck_config *c);
 /* Compare backprop with the numerical gradient of bd_net_loss on (x, t) for
  * every parameter tensor. rows (may be NULL, and nrows with it) must hold 2
- * rows per layer with parameters; cfg NULL: the defaults. BD_ERR_ARG for a
- * NULL net or x. Changes the network's gradient block (and restores its
- * weights); one thread per network.
+ * rows per layer with parameters; cfg NULL: the defaults. Changes the
+ * network's gradient block (and restores its weights).
  * Central differences are only valid where the loss is smooth: if a step
  * switches any ReLU on or off, the entry is skipped and counted in `kinks`.
- * Returns BD_ERR_CHECK (with a message naming the worst parameter) if a
- * difference exceeds the tolerances, BD_OK otherwise. */
+ * Errors: BD_ERR_CHECK (a difference exceeds the tolerances, naming the
+ * worst parameter), BD_ERR_ARG (NULL net or x, not built),
+ * BD_ERR_SHAPE (x or t vs the network), BD_ERR_NOMEM.
+ * Thread-safety: one thread per network. */
 BD_API bd_status bd_gradcheck(bd_net *net, const bd_tensor *x, bd_labels t,
                               const bd_gradcheck_config *cfg, bd_gradcheck_row *rows,
                               int *nrows);
@@ -1553,22 +1930,29 @@ typedef struct bd_model_meta {
 } bd_model_meta;
 
 /* m = "nothing known": epochs and iters -1, accuracies -1, threshold 0.5,
- * every string empty. NULL: no-op. */
+ * every string empty.
+ * Errors: none (NULL: no-op). Thread-safety: safe on different m. */
 BD_API void bd_model_meta_init(bd_model_meta *m);
 /* Save net (architecture as INI text, parameters, BatchNorm state) and meta
  * (may be NULL) as a safetensors file, atomically (PATH.tmp.PID in the same
  * folder, fsync, rename). Tensors are named "<layer>.<param>": "Conv1.W",
- * "BatchNorm1.running_mean". Only reads net: thread-safe while nothing
- * changes it. BD_ERR_ARG (NULL, not built), BD_ERR_IO (naming why). */
+ * "BatchNorm1.running_mean".
+ * Errors: BD_ERR_ARG (NULL net or path, not built), BD_ERR_IO (naming why:
+ * not writable, no space, a target that is not a regular file),
+ * BD_ERR_NOMEM. Thread-safety: only reads net: safe while nothing changes
+ * it (one writer per path). */
 BD_API bd_status bd_model_save(const bd_net *net, const char *path, const bd_model_meta *meta);
 /* Rebuild the network from the file alone and load its weights; meta (may be
- * NULL) receives the training metadata. Everything is validated first; a bad
- * file gives BD_ERR_FORMAT naming the file and the problem. The network
- * starts in evaluation mode (bd_train switches to training by itself).
- * *out is a new network the caller frees (NULL on failure). BD_ERR_ARG
- * (NULL), BD_ERR_IO, BD_ERR_FORMAT. Thread-safe. */
+ * NULL) receives the training metadata. Everything is validated first. The
+ * network starts in evaluation mode (bd_train switches to training by
+ * itself). *out is a new network the caller frees (NULL on failure).
+ * Errors: BD_ERR_ARG (NULL out or path), BD_ERR_IO (missing, unreadable,
+ * not a regular file), BD_ERR_FORMAT (a bad file, naming it and the
+ * problem), BD_ERR_SHAPE, BD_ERR_NOMEM. Thread-safety: safe. */
 BD_API bd_status bd_model_load(bd_net **out, const char *path, bd_model_meta *meta);
-/* The same from a file image in memory (origin names it in messages). */
+/* The same from a file image in memory (buf [len], only read; origin
+ * names it in messages).
+ * Errors: as bd_model_load, without BD_ERR_IO. Thread-safety: safe. */
 BD_API bd_status bd_model_load_mem(bd_net **out, const void *buf, size_t len, const char *origin,
                                    bd_model_meta *meta);
 /* Inference in three calls: open, predict, close.
@@ -1589,58 +1973,78 @@ typedef struct bd_model bd_model;
 
 /* Open the model file at path (as bd_model_load validates it). Returns NULL
  * on failure, with the reason in bd_errmsg() and, if st is non-NULL, the
- * status in *st (BD_OK on success). The caller closes it. */
+ * status in *st (BD_OK on success). The caller closes it.
+ * Errors: in *st, as bd_model_load (BD_ERR_ARG, BD_ERR_IO, BD_ERR_FORMAT,
+ * BD_ERR_SHAPE, BD_ERR_NOMEM). Thread-safety: safe. */
 BD_API bd_model *bd_model_open(const char *path, bd_status *st);
 /* x: n inputs of bd_model_inputs(m) floats each, as a data set gives them
  * ([C, H, W] pixels in [0, 1] for images); the model's per-channel
  * normalisation, if it was trained with one, is applied here. probs: n rows
  * of bd_model_outputs(m) floats: softmax probabilities for a
  * SoftmaxWithLoss model, sigmoid probabilities for a BCE one, the raw
- * outputs for MSE / MAE. n = 0 does nothing. BD_ERR_ARG for NULL
- * arguments or n < 0, BD_ERR_NOMEM. Thread-safe. */
+ * outputs for MSE / MAE. n = 0 does nothing.
+ * Errors: BD_ERR_ARG (NULL arguments, n < 0), BD_ERR_NOMEM (a first call's
+ * workspace). Thread-safety: safe: any number of threads on one model. */
 BD_API bd_status bd_model_predict(bd_model *m, const float *x, int n, float *probs);
 /* Accuracy of the model on ds (labels compared with the highest output;
  * one output unit: > 0 is class 1), in the rows the training run evaluated
  * in, so it repeats the accuracy training reported, to the bit (same
  * thread count). pred (may be NULL) receives each sample's class [ds->n].
- * The model's normalisation is applied unless ds has its own. Thread-safe. */
+ * The model's normalisation is applied unless ds has its own.
+ * accuracy may be NULL.
+ * Errors: BD_ERR_ARG (NULL m or ds, an empty ds), BD_ERR_SHAPE (ds does
+ * not fit the model), BD_ERR_NOMEM. Thread-safety: safe: any number of threads
+ * on one model. */
 BD_API bd_status bd_model_evaluate(bd_model *m, const bd_dataset *ds, float *accuracy, int32_t *pred);
 /* Rows per forward pass (default: those training evaluated in, from the
- * file's batch size). Not while predictions run (BD_ERR_ARG). */
+ * file's batch size).
+ * Errors: BD_ERR_ARG (NULL, rows < 1, predictions running on other
+ * threads). Thread-safety: safe (refused while predictions run). */
 BD_API bd_status bd_model_set_rows(bd_model *m, int rows);
-/* The training metadata and the network (read-only; owned by m). */
+/* The training metadata and the network (read-only; owned by m); floats
+ * per input and per output row; bytes the model holds (weights, state, and
+ * the workspaces made so far).
+ * Errors: none (NULL / 0 for a NULL model). Thread-safety: safe. */
 BD_API const bd_model_meta *bd_model_info(const bd_model *m);
 BD_API const bd_net *bd_model_net(const bd_model *m);
-/* Floats per input and per output row. */
 BD_API int bd_model_inputs(const bd_model *m);
 BD_API int bd_model_outputs(const bd_model *m);
-/* Bytes the model holds: weights, state, and the workspaces made so far. */
 BD_API size_t bd_model_bytes(const bd_model *m);
-/* Release the model and its workspaces; NULL is a no-op. Not while other
- * threads still use m. */
+/* Release the model and its workspaces.
+ * Errors: none (NULL: no-op). Thread-safety: not while other threads still
+ * use m. */
 BD_API void bd_model_close(bd_model *m);
 
 /* Write a C header with the weights as static const float arrays and a
  * dependency-free inference function <prefix>_predict (dense and conv
- * layers, BatchNorm in evaluation form, Dropout as identity). */
+ * layers, BatchNorm in evaluation form, Dropout as identity), atomically.
+ * Errors: BD_ERR_ARG (NULL, not built, prefix not a C identifier, a layer
+ * kind the exporter has no code for), BD_ERR_IO (naming why).
+ * Thread-safety: only reads net: safe while nothing changes it. */
 BD_API bd_status bd_model_export_c(const bd_net *net, const char *path, const char *prefix);
 
 /* Checkpoints: DIR/checkpoint.safetensors holds the model, the optimizer
  * (name, hyperparameters, step count, moments), the trainer's position
  * (pos) and the network's PRNG; written atomically. `run` (may be NULL) is
- * the caller's text kept with it. Only reads its arguments. BD_ERR_ARG
- * (NULL dir, net, opt or pos), BD_ERR_IO. */
+ * the caller's text kept with it. Only reads its arguments.
+ * Errors: BD_ERR_ARG (NULL dir, net, opt or pos), BD_ERR_IO (naming why),
+ * BD_ERR_NOMEM. Thread-safety: safe while nothing changes its arguments
+ * (one writer per folder). */
 BD_API bd_status bd_checkpoint_save(const char *dir, const bd_net *net, const bd_optim *opt,
                                     const bd_train_pos *pos, const bd_model_meta *meta,
                                     const char *run);
 /* Rebuild net, opt and pos from DIR/checkpoint.safetensors: *net and *opt
  * are new handles the caller frees (NULL on failure; the network in
  * evaluation mode), pos owns its tensors (bd_train_pos_free); *run (run
- * may be NULL) receives the caller's text (malloc'd: free it). BD_ERR_ARG
- * (NULL), BD_ERR_IO, BD_ERR_FORMAT (naming the file and the value). */
+ * may be NULL) receives the caller's text (malloc'd: free it).
+ * Errors: BD_ERR_ARG (NULL), BD_ERR_IO (missing, unreadable),
+ * BD_ERR_FORMAT (naming the file and the value), BD_ERR_SHAPE,
+ * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_checkpoint_load(const char *dir, bd_net **net, bd_optim **opt, bd_train_pos *pos,
                                     bd_model_meta *meta, char **run);
-/* The checkpoint file of folder dir, into buf. */
+/* The checkpoint file of folder dir, into buf [len]; returns buf ("" for a
+ * NULL dir; NULL buf or len 0: nothing written).
+ * Errors: none. Thread-safety: safe. */
 BD_API const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
 
 /* ------------------------------------------- files, as root or not
@@ -1652,31 +2056,28 @@ BD_API const char *bd_checkpoint_path(const char *dir, char *buf, size_t len);
  * symlink is followed (its regular target is replaced, the link kept).
  * Temporary files left by killed processes are removed on the next save
  * to that folder. */
-/* BD_OK if path may be written as a `what` file ("model", "log"); else the
- * reason (empty name, a device node...). Nothing is created. */
+/* BD_OK if path may be written as a `what` file ("model", "log"; NULL:
+ * "output"); else the reason. Nothing is created.
+ * Errors: BD_ERR_ARG (path NULL or empty), BD_ERR_IO (the target is a
+ * device node, FIFO, socket or folder, naming it). A missing folder shows
+ * only when the file is written.
+ * Thread-safety: safe. */
 BD_API bd_status bd_output_check(const char *path, const char *what);
 typedef struct bd_atomic_file bd_atomic_file;
-/* Open an atomic output (checked as bd_output_check); write to
- * bd_atomic_stream, then bd_atomic_commit (flush, fsync, rename; errors say
- * why: "No space left on device") or bd_atomic_abort. Both free f. */
+/* Open an atomic output (checked as bd_output_check) into *f (NULL on
+ * failure); write to bd_atomic_stream (owned by f; NULL for a NULL f), then
+ * bd_atomic_commit (flush, fsync, rename; errors say why: "No space left
+ * on device") or bd_atomic_abort (the temporary file removed). Both free f
+ * (NULL: commit is BD_ERR_ARG, abort a no-op).
+ * Errors: bd_atomic_open: BD_ERR_ARG (NULL, an empty path), BD_ERR_IO (as
+ * bd_output_check; the temporary file not creatable), BD_ERR_NOMEM;
+ * bd_atomic_commit: BD_ERR_ARG (NULL), BD_ERR_IO (a write, flush, sync or
+ * rename failed; the target is left as it was). The others: none.
+ * Thread-safety: one thread per atomic file; different files at once. */
 BD_API bd_status bd_atomic_open(bd_atomic_file **f, const char *path, const char *what);
 BD_API FILE *bd_atomic_stream(bd_atomic_file *f);
 BD_API bd_status bd_atomic_commit(bd_atomic_file *f);
 BD_API void bd_atomic_abort(bd_atomic_file *f);
-
-/* Test hook: fn(stage) is called between the steps of every model-file
- * write ("open", "header", "data" per chunk, "flushed", "synced", "renamed",
- * "done"), so tests can kill a writer at each point. Never set it outside
- * tests. */
-BD_API void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
-
-/* Test hook: when broken is 1, bd_net_backward of net makes the named layer
- * kind's backward deliberately wrong (the parameter gradient dW of its
- * layers and the input gradient they pass on are scaled by 1.5), so tests
- * can show that the gradient check catches a broken backward (badak
- * gradcheck --break-backward); 0 repairs it. Per network: other networks
- * and threads are not affected. Never set it outside tests. */
-BD_API void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -349,8 +349,6 @@ bd_layer *bd__conv_pooled(const bd_layer *conv);
 /* Is l a MaxPool that the conv two layers before computes (above)? Its
  * backward then only leaves its dy in l->pool_dy. */
 int bd__pooled_by_conv(const bd_layer *l);
-/* whether bd__conv_pooled may fuse (default 1; tests compare against 0) */
-extern int bd__fuse_pool;
 /* bd_bn2d_forward / bd_bn2d_backward for a layer of net: with net->sync
  * (--sync-bn, training) the statistics and the backward's sums are over
  * every process's rows, and mean_istd must hold [4C] (the last 2C for the
@@ -508,5 +506,26 @@ int bd__layer_log_due(const bd__layer_log *lg, long iter, int epoch_end);
 void bd__layer_log_write(bd__layer_log *lg, const bd_net *net, long iter, int epoch);
 /* Commit (rename into place); returns s if it failed, else the commit's. */
 bd_status bd__layer_log_close(bd__layer_log *lg, bd_status s);
+
+/* ---- test hooks: internal, not part of the API and not exported by the
+ * shared object; the tests and `badak gradcheck --break-backward` link the
+ * static library. Never set them outside tests.
+ * bd__debug_save_hook: fn(stage) is called between the steps of every
+ * model-file write ("open", "header", "data" per chunk, "flushed",
+ * "synced", "renamed", "done"), so tests can kill a writer at each point
+ * (src/io/safetensors.c; process-wide, not while another thread saves).
+ * bd__debug_break_backward: when broken is 1, bd_net_backward of net makes
+ * the named layer kind's backward deliberately wrong (the parameter
+ * gradient dW of its layers and the input gradient they pass on are scaled
+ * by 1.5), so tests can show that the gradient check catches a broken
+ * backward; 0 repairs it. Per network (src/net/net.c); NULL or a kind out
+ * of range: nothing. */
+void bd__debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud);
+void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
+/* bd__debug_unfuse_pool: unfused 1 keeps every conv of net from computing
+ * the max-pool after it (bd__conv_pooled gives NULL), so tests compare the
+ * fused path with the plain one; 0 allows it again. Per network, like the
+ * break above (it replaced a process-wide switch); NULL: nothing. */
+void bd__debug_unfuse_pool(bd_net *net, int unfused);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_lib.sh — the library-facing parts of the command: a finished run
 # extended with --resume DIR --epochs N, the CLI's flag advice on a
-# diverging run (the library's message names API values only).
+# diverging run and on a missing data folder (the library's messages name
+# API values only: bd_data_dir's name, bd_mnist_load's dir).
 set -u
 BADAK=${BADAK_BIN:-build/badak}
 EX=${BADAK_BUILD:-build}/examples
@@ -38,6 +39,20 @@ out=$("$BADAK" train --csv "$tmp/d.csv" --lr 100000 --init std=10 --epochs 50 --
 rc=$?
 if [ $rc -eq 1 ] && grep -q "learning rate (100000) is probably too high" <<<"$out" &&
    grep -q "hint: try a lower --lr" <<<"$out"; then ok; else bad "diverging run (rc $rc): $out"; fi
+
+# ---- the data folder: the library names bd_data_dir's name, the CLI says --data
+# and how to install the sets (test_lib.c checks the library's own words)
+abs=$(cd "$(dirname "$BADAK")" && pwd)/$(basename "$BADAK")
+mkdir -p "$tmp/cwd"
+expect 1 "--data $tmp/nowhere: no such folder" -- "$BADAK" train --data "$tmp/nowhere"
+expect 1 "scripts/setup.sh --data-only\` to install MNIST and Fashion-MNIST, or pass --data DIR" -- \
+    "$BADAK" train --data "$tmp/nowhere"
+out=$(cd "$tmp/cwd" && BADAK_DATA="$tmp/none" "$abs" train --data fashion 2>&1)
+if grep -qF -- "--data fashion: no folder data/fashion nor $tmp/none/fashion; run \`bash scripts/setup.sh --data-only\`" <<<"$out" &&
+   ! grep -q bd_data_dir <<<"$out"; then ok; else bad "missing fashion: $out"; fi
+expect 1 "--data $tmp/d.csv: a file, not a folder: --data takes mnist, fashion or a folder of IDX files (for a CSV file use --csv)" -- \
+    "$BADAK" train --data "$tmp/d.csv"
+expect 2 "--data: empty name (use mnist, fashion or a folder)" -- "$BADAK" train --data ""
 
 # ---- the examples: 3-call inference, a custom loop on the step API
 if [ -f "$MNIST/t10k-labels-idx1-ubyte" ] || [ -f "$MNIST/t10k-labels-idx1-ubyte.gz" ]; then

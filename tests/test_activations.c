@@ -401,9 +401,9 @@ static void catches_broken(bd_layer_kind kind)
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[16];
     int nr = 0;
-    bd_debug_break_backward(net, kind, 1);
+    bd__debug_break_backward(net, kind, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    bd_debug_break_backward(net, kind, 0);
+    bd__debug_break_backward(net, kind, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_non_null(strstr(bd_errmsg(), "gradient check failed"));
     double worst = 0;
@@ -442,9 +442,9 @@ static void prelu_broken_slopes_caught(void **st)
     assert_ok(bd_gradcheck(net, &x, t, NULL, rows, &nr));
     assert_int_equal(nr, 3);
     assert_string_equal(rows[0].name, "a1");
-    bd_debug_break_backward(net, BD_LAYER_PRELU, 1);
+    bd__debug_break_backward(net, BD_LAYER_PRELU, 1);
     bd_status s = bd_gradcheck(net, &x, t, NULL, rows, &nr);
-    bd_debug_break_backward(net, BD_LAYER_PRELU, 0);
+    bd__debug_break_backward(net, BD_LAYER_PRELU, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_non_null(strstr(bd_errmsg(), "a1"));
     bd_tensor_free(&x);

@@ -478,10 +478,10 @@ static bd_status check_small(small_net which, int training, bd_layer_kind broken
     bd_gradcheck_row rows[16];
     int nr = 0;
     if ((int)broken >= 0)
-        bd_debug_break_backward(net, broken, 1);
+        bd__debug_break_backward(net, broken, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     if ((int)broken >= 0)
-        bd_debug_break_backward(net, broken, 0);
+        bd__debug_break_backward(net, broken, 0);
     *worst = 0;
     size_t checked = 0;
     for (int i = 0; i < nr; i++) {

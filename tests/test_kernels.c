@@ -190,11 +190,13 @@ typedef struct pooled_run {
 } pooled_run;
 
 /* one forward + backward of a fresh pooled_net (the same weights every
- * time) under the current kernels and bd__fuse_pool */
-static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, int K)
+ * time) under the current kernels, the pool fused into the conv unless
+ * `unfused` (bd__debug_unfuse_pool) */
+static void pooled_gradient(pooled_run *o, int unfused, int B, int C, int H, int W, int F, int K)
 {
     bd_net *net = NULL;
     pooled_net(&net, C, H, W, F, K);
+    bd__debug_unfuse_pool(net, unfused);
     const int D = C * H * W;
     assert_ok(bd_net_reserve(net, B));
     int xs[2] = {B, D}, ys[1] = {B};
@@ -220,7 +222,7 @@ static void pooled_gradient(pooled_run *o, int B, int C, int H, int W, int F, in
     memcpy(o->am, pl->aux.data, o->np * sizeof(int32_t));
     /* whether the conv did the pool is what the test is about */
     assert_int_equal(bd__conv_pooled(&net->layers[0]) != NULL,
-                     bd__fuse_pool && !bd__kernels_reference() && K > 1);
+                     !unfused && !bd__kernels_reference() && K > 1);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
     bd_net_free(net);
@@ -266,14 +268,12 @@ static void pool_fused_equals_unfused(void **st)
             bd_set_threads(threads);
             pooled_run fused, unfused, portable, ref;
             assert_ok(bd_set_kernels("fast"));
-            pooled_gradient(&fused, s[0], s[1], s[2], s[3], s[4], s[5]);
-            bd__fuse_pool = 0;
-            pooled_gradient(&unfused, s[0], s[1], s[2], s[3], s[4], s[5]);
-            bd__fuse_pool = 1;
+            pooled_gradient(&fused, 0, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&unfused, 1, s[0], s[1], s[2], s[3], s[4], s[5]);
             assert_ok(bd_set_kernels("portable"));
-            pooled_gradient(&portable, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&portable, 0, s[0], s[1], s[2], s[3], s[4], s[5]);
             assert_ok(bd_set_kernels("reference"));
-            pooled_gradient(&ref, s[0], s[1], s[2], s[3], s[4], s[5]);
+            pooled_gradient(&ref, 0, s[0], s[1], s[2], s[3], s[4], s[5]);
             assert_ok(bd_set_kernels("fast"));
             pooled_equal(&fused, &unfused);
             pooled_equal(&fused, &portable);
@@ -321,7 +321,7 @@ static bd_status fused_pools_check(int broken)
     bd_gradcheck_row rows[8];
     int nr = 0;
     if (broken >= 0)
-        bd_debug_break_backward(net, (bd_layer_kind)broken, 1);
+        bd__debug_break_backward(net, (bd_layer_kind)broken, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
     /* both pools were fused (the check ran the fused kernels) */
     assert_ptr_equal(bd__conv_pooled(&net->layers[0]), &net->layers[2]);

@@ -158,9 +158,9 @@ static void gradcheck_catches_broken(bd_layer_kind kind)
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[6];
     int nr = 0;
-    bd_debug_break_backward(net, kind, 1);
+    bd__debug_break_backward(net, kind, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    bd_debug_break_backward(net, kind, 0);
+    bd__debug_break_backward(net, kind, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     assert_true(strstr(bd_errmsg(), "gradient check failed") != NULL);
     double worst = 0;
@@ -190,14 +190,14 @@ static void broken_is_per_net(void **st)
     bd_labels t = {bd_i32(&y), NULL};
     bd_gradcheck_row rows[4];
     int nr;
-    bd_debug_break_backward(a, BD_LAYER_SIGMOID, 1);
+    bd__debug_break_backward(a, BD_LAYER_SIGMOID, 1);
     assert_ok(bd_gradcheck(b, &x, t, NULL, rows, &nr));
     assert_int_equal(bd_gradcheck(a, &x, t, NULL, rows, &nr), BD_ERR_CHECK);
-    bd_debug_break_backward(a, BD_LAYER_SIGMOID, 0);
+    bd__debug_break_backward(a, BD_LAYER_SIGMOID, 0);
     assert_ok(bd_gradcheck(a, &x, t, NULL, rows, &nr));
     /* out-of-range kinds and a NULL net are ignored */
-    bd_debug_break_backward(NULL, BD_LAYER_SIGMOID, 1);
-    bd_debug_break_backward(a, BD_LAYER_KIND_COUNT, 1);
+    bd__debug_break_backward(NULL, BD_LAYER_SIGMOID, 1);
+    bd__debug_break_backward(a, BD_LAYER_KIND_COUNT, 1);
     assert_ok(bd_gradcheck(a, &x, t, NULL, rows, &nr));
     bd_tensor_free(&x);
     bd_tensor_free(&y);
@@ -283,9 +283,9 @@ static void gradcheck_random_layers_in_training_mode(void **st)
     assert_int_equal(nr, 6);
     for (int i = 0; i < nr; i++)
         assert_true(rows[i].checked > 0);
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 1);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 1);
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 0);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 0);
     assert_int_equal(s, BD_ERR_CHECK);
     bd_tensor_free(&x);
     bd_tensor_free(&y);

@@ -297,9 +297,9 @@ static void bn_broken_caught(void **st)
     bd_gradcheck_config_default(&gc);
     bd_gradcheck_row rows[10];
     int nr = 0;
-    bd_debug_break_backward(net, BD_LAYER_BATCHNORM, 1);
+    bd__debug_break_backward(net, BD_LAYER_BATCHNORM, 1);
     bd_status res = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
-    bd_debug_break_backward(net, BD_LAYER_BATCHNORM, 0);
+    bd__debug_break_backward(net, BD_LAYER_BATCHNORM, 0);
     assert_int_equal(res, BD_ERR_CHECK);
     assert_non_null(strstr(bd_errmsg(), "gradient check failed"));
     double worst = 0;
@@ -454,9 +454,9 @@ static void dropout_gradcheck_eval(void **st)
     assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
     assert_int_equal(nr, 6);
     assert_string_equal(rows[2].name, "W2");
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 1);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 1);
     bd_status res = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 0);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 0);
     assert_int_equal(res, BD_ERR_CHECK);
     bd_tensor_free(&x);
     bd_tensor_free(&y);
@@ -479,9 +479,9 @@ static void dropout_gradcheck_train(void **st)
     int nr = 0;
     assert_ok(bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr));
     assert_int_equal(nr, 6);
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 1);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 1);
     bd_status res = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, NULL, rows, &nr);
-    bd_debug_break_backward(net, BD_LAYER_DROPOUT, 0);
+    bd__debug_break_backward(net, BD_LAYER_DROPOUT, 0);
     assert_int_equal(res, BD_ERR_CHECK);
     bd_tensor_free(&x);
     bd_tensor_free(&y);

@@ -82,7 +82,7 @@ static void kill_at(const char *stage, int nth, int expect_new)
     assert_true(pid >= 0);
     if (pid == 0) {
         target t = {stage, nth, 0};
-        bd_debug_save_hook(die_at, &t);
+        bd__debug_save_hook(die_at, &t);
         bd_model_save(b, path, NULL);
         _exit(0); /* the stage was never reached: the test fails below */
     }

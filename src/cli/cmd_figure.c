@@ -181,7 +181,7 @@ static int make_all(fig_ctx *ctx)
             continue;
         int needs = (t[i].needs & FIG_MNIST) && !(ctx->log && !strcmp(t[i].name, "learning-curve"));
         if (needs && fig_mnist(ctx) != BD_OK) {
-            printf("%s: skipped: %s\n", t[i].name, bd_errmsg());
+            printf("%s: skipped: %s\n", t[i].name, cli_errmsg());
             skipped++;
             continue;
         }

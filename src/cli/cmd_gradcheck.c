@@ -1,6 +1,7 @@
 /* cmd_gradcheck.c — `badak gradcheck`: backprop vs. the numerical gradient
  * (book 5.7.3, gradient_check.py), per parameter. */
 #include "cli.h"
+#include "internal.h" /* bd__debug_break_backward: --break-backward (a test hook) */
 
 #include <getopt.h>
 #include <stdio.h>
@@ -228,7 +229,7 @@ int cmd_gradcheck(int argc, char **argv)
     if (s == BD_OK) {
         bd_net_set_training(net, !o.eval);
         if (o.broken >= 0) {
-            bd_debug_break_backward(net, (bd_layer_kind)o.broken, 1);
+            bd__debug_break_backward(net, (bd_layer_kind)o.broken, 1);
             printf("note: %s backward deliberately broken (--break-backward)\n",
                    bd_layer_kind_name((bd_layer_kind)o.broken));
         }

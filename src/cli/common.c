@@ -35,6 +35,16 @@ static const struct {
     {"class weights or balanced sampling", "--class-weights auto or --balanced-sampling"},
     {"classes = ", "--classes "},
     {"use model mlp", "use --model mlp"},
+    /* bd_data_dir / bd_mnist_load (src/data/mnist.c) */
+    {"bd_data_dir: name is empty", "--data: empty name"},
+    {"bd_data_dir: name ", "--data "},
+    {"bd_mnist_load: dir ", "--data "},
+    {"the name is mnist, fashion", "--data takes mnist, fashion"},
+    {"(a CSV file is for bd_csv_load)", "(for a CSV file use --csv)"},
+    {"install the data sets or name their folder",
+     "run `bash scripts/setup.sh --data-only` to install MNIST and Fashion-MNIST, or pass --data "
+     "DIR"},
+    {"(the range of bd_optim_config.", "(the range of --"},
 };
 
 void cli_flags(char *msg, size_t len)

@@ -11,6 +11,10 @@ const char *bd_errmsg(void) { return errbuf; }
 
 bd_status bd_error(bd_status s, const char *fmt, ...)
 {
+    if (!fmt) { /* the API's NULL rule: refused quietly, never a crash */
+        errbuf[0] = 0;
+        return s;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errbuf, sizeof errbuf, fmt, ap);

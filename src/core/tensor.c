@@ -124,9 +124,11 @@ bd_status bd_tensor_reshape(bd_tensor *t, int ndim, const int *shape, const char
 const char *bd_shape_str(const bd_tensor *t, char *buf, size_t len)
 {
     size_t o = 0;
-    if (len == 0)
+    if (!buf || len == 0)
         return buf;
     buf[0] = 0;
+    if (!t)
+        return buf;
     o += (size_t)snprintf(buf + o, len - o, "[");
     for (int i = 0; i < t->ndim && o < len; i++)
         o += (size_t)snprintf(buf + o, len - o, i ? ", %d" : "%d", t->shape[i]);

@@ -267,7 +267,7 @@ bd_status bd_parse_augment(const char *s, bd_augment *a)
 const char *bd_augment_str(const bd_augment *a, char *buf, size_t len)
 {
     size_t o = 0;
-    if (len == 0)
+    if (!buf || len == 0)
         return buf;
     buf[0] = 0;
     if (!a || !a->flags) {

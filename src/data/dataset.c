@@ -302,6 +302,8 @@ bd_status bd_dataset_channel_stats(const bd_dataset *ds, float *mean, float *std
 
 const char *bd_class_name(const char *classes, int i, char *buf, size_t len)
 {
+    if (!buf || len == 0)
+        return buf;
     buf[0] = 0;
     const char *p = classes;
     for (; p && *p && i > 0; i--) {

@@ -1,4 +1,4 @@
-/* mnist.c — MNIST-style folders (MNIST, Fashion-MNIST) and --data names.
+/* mnist.c — MNIST-style folders (MNIST, Fashion-MNIST) and data set names.
  *
  * A folder holds four IDX files, each plain or .gz:
  *   train-images-idx3-ubyte [60000, 28, 28]  train-labels-idx1-ubyte [60000]
@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#define SETUP_HINT \
-    "run `bash scripts/setup.sh --data-only` to install MNIST and Fashion-MNIST, or pass --data DIR"
+/* The library's messages speak of its arguments (bd_data_dir's name,
+ * bd_mnist_load's dir); the command turns these phrases into its --data
+ * flag and its install hint (cli_flags, src/cli/common.c). */
+#define SETUP_HINT "install the data sets or name their folder"
 
 static int is_dir(const char *p)
 {
@@ -135,15 +137,15 @@ static bd_status load_split(const char *dir, const char *img_name, const char *l
 }
 
 /* Why path is no data folder: missing, or something else (a file given as
- * --data: "/etc/passwd: a file, not a folder"). */
+ * the name: "/etc/passwd: a file, not a folder"). */
 static bd_status not_a_folder(const char *what, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return bd_error(BD_ERR_IO, "%s%s: no such folder (%s); " SETUP_HINT, what, path,
                         strerror(errno));
-    return bd_error(BD_ERR_IO, "%s%s: %s, not a folder: --data takes mnist, fashion or a "
-                    "folder of IDX files (for a CSV file use --csv)", what, path,
+    return bd_error(BD_ERR_IO, "%s%s: %s, not a folder: the name is mnist, fashion or a "
+                    "folder of IDX files (a CSV file is for bd_csv_load)", what, path,
                     S_ISREG(st.st_mode) ? "a file" : "not a file or folder");
 }
 
@@ -154,9 +156,9 @@ bd_status bd_mnist_load(const char *dir, bd_dataset *train, bd_dataset *test)
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (!dir || !*dir)
-        return bd_error(BD_ERR_ARG, "MNIST: empty folder path");
+        return bd_error(BD_ERR_ARG, "bd_mnist_load: dir is empty");
     if (!is_dir(dir))
-        return not_a_folder("", dir);
+        return not_a_folder("bd_mnist_load: dir ", dir);
     BD_TRY(load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "train", train));
     bd_status s = load_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test", test);
     if (s != BD_OK) {
@@ -177,10 +179,10 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len)
 {
     if (!name || !dir)
         return bd_error(BD_ERR_ARG, "bd_data_dir: %s is NULL", !name ? "name" : "dir");
-    if (!name || !*name)
-        return bd_error(BD_ERR_ARG, "--data: empty name (use mnist, fashion or a folder)");
-    if (!dir || len == 0)
-        return bd_error(BD_ERR_ARG, "--data: no room for the folder path");
+    if (!*name)
+        return bd_error(BD_ERR_ARG, "bd_data_dir: name is empty (use mnist, fashion or a folder)");
+    if (len == 0)
+        return bd_error(BD_ERR_ARG, "bd_data_dir: len is 0 (no room for the folder path)");
     dir[0] = 0;
     int n;
     if (strcmp(name, "mnist") == 0 || strcmp(name, "fashion") == 0) {
@@ -190,23 +192,26 @@ bd_status bd_data_dir(const char *name, char *dir, size_t len)
         if (root && *root) {
             n = snprintf(dir, len, "%s/%s", root, name);
             if (n < 0 || (size_t)n >= len)
-                return bd_error(BD_ERR_ARG, "--data %s: $BADAK_DATA path too long", name);
+                return bd_error(BD_ERR_ARG, "bd_data_dir: name %s: $BADAK_DATA path too long "
+                                "for len %zu", name, len);
             if (is_dir(dir))
                 return BD_OK;
             snprintf(tried, sizeof tried, "%s", dir);
         }
         n = snprintf(dir, len, "data/%s", name);
         if (n < 0 || (size_t)n >= len)
-            return bd_error(BD_ERR_ARG, "--data %s: path buffer too small", name);
+            return bd_error(BD_ERR_ARG, "bd_data_dir: name %s: len %zu too small for its "
+                            "folder path", name, len);
         if (is_dir(dir))
             return BD_OK;
-        return bd_error(BD_ERR_IO, "--data %s: no folder %s%s%s; " SETUP_HINT, name, dir,
-                        *tried ? " nor " : "", tried);
+        return bd_error(BD_ERR_IO, "bd_data_dir: name %s: no folder %s%s%s; " SETUP_HINT,
+                        name, dir, *tried ? " nor " : "", tried);
     }
     n = snprintf(dir, len, "%s", name);
     if (n < 0 || (size_t)n >= len)
-        return bd_error(BD_ERR_ARG, "--data: path too long: %.200s", name);
+        return bd_error(BD_ERR_ARG, "bd_data_dir: name %.200s: longer than len %zu", name,
+                        len);
     if (!is_dir(dir))
-        return not_a_folder("--data ", name);
+        return not_a_folder("bd_data_dir: name ", name);
     return BD_OK;
 }

@@ -24,6 +24,12 @@
 
 const char *bd_checkpoint_path(const char *dir, char *buf, size_t len)
 {
+    if (!buf || len == 0)
+        return buf;
+    if (!dir) {
+        buf[0] = 0;
+        return buf;
+    }
     snprintf(buf, len, "%s/%s", dir, CKPT_FILE);
     return buf;
 }

@@ -25,7 +25,8 @@ static bd_status in_range(const char *f, const char *name, double v)
         if (!strcmp(r->name, name)) {
             if (!isfinite(v) || v < r->lo || v > r->hi)
                 return bd_error(BD_ERR_FORMAT, "%s: optimizer %s %g is outside %g..%g (the "
-                                "range of --%s)", f, name, v, r->lo, r->hi, name);
+                                "range of bd_optim_config.%s)", f, name, v, r->lo, r->hi,
+                                name);
             return BD_OK;
         }
     return BD_OK;

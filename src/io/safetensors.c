@@ -25,7 +25,7 @@
 static void (*g_hook)(const char *stage, void *ud);
 static void *g_hook_ud;
 
-void bd_debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud)
+void bd__debug_save_hook(void (*fn)(const char *stage, void *ud), void *ud)
 {
     g_hook = fn;
     g_hook_ud = ud;

@@ -449,12 +449,10 @@ static void conv_init(bd_layer *l, bd_init init, bd_rng *rng)
     memset(l->b.data, 0, l->b.size * sizeof(float));
 }
 
-int bd__fuse_pool = 1;
-
 bd_layer *bd__conv_pooled(const bd_layer *conv)
 {
     const bd_net *net = conv->net;
-    if (!bd__fuse_pool || !net || conv->kind != BD_LAYER_CONV2D || !conv->relu_after ||
+    if (!net || net->pool_unfused || conv->kind != BD_LAYER_CONV2D || !conv->relu_after ||
         conv - net->layers + 2 >= net->nlayers || bd__kernels_reference())
         return NULL;
     bd_layer *pl = (bd_layer *)conv + 2;

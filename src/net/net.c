@@ -564,12 +564,12 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
     return BD_OK;
 }
 
-/* ---- the deliberate bug of the gradient-check tests (bd_debug_break_backward):
+/* ---- the deliberate bug of the gradient-check tests (bd__debug_break_backward):
  * applied here, once, after a layer's backward, so no layer carries it. */
 
 _Static_assert(BD_LAYER_KIND_COUNT <= 32, "bd_net.broken has a bit per layer kind");
 
-void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
+void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
 {
     if (!net || (int)kind < 0 || kind >= BD_LAYER_KIND_COUNT)
         return;
@@ -577,6 +577,12 @@ void bd_debug_break_backward(bd_net *net, bd_layer_kind kind, int broken)
         net->broken |= 1u << kind;
     else
         net->broken &= ~(1u << kind);
+}
+
+void bd__debug_unfuse_pool(bd_net *net, int unfused)
+{
+    if (net)
+        net->pool_unfused = unfused != 0;
 }
 
 /* Scale by 1.5 what layer l's backward gave if its kind is broken: its

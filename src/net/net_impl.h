@@ -99,7 +99,9 @@ struct bd_net {
     int row0, grows;
     uint64_t step_key;       /* drawn from rng at every training forward */
     const bd_comm *sync;
-    unsigned broken;         /* bit per bd_layer_kind: bd_debug_break_backward */
+    unsigned broken;         /* bit per bd_layer_kind: bd__debug_break_backward */
+    int pool_unfused;        /* 1: no conv computes its max-pool (tests compare
+                              * fused and unfused; bd__debug_unfuse_pool) */
 };
 
 /* One optimizer = one entry of the table in src/optim/optim.c. `init`

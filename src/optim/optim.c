@@ -13,6 +13,8 @@
  * learn/ch06/optimizer_compare_naive.c). */
 #include "internal.h"
 
+#include <pthread.h>
+
 #include <limits.h>
 #include <math.h>
 #include <strings.h>
@@ -195,13 +197,22 @@ static const bd_optim_ops OPTIMS[] = {
 };
 #define NOPTIMS (sizeof OPTIMS / sizeof OPTIMS[0])
 
+/* The list is filled once (pthread_once), so threads may ask for it at the
+ * same time: writing it on every call would be a data race. */
+static const char *g_names[NOPTIMS + 1];
+
+static void fill_names(void)
+{
+    for (size_t i = 0; i < NOPTIMS; i++)
+        g_names[i] = OPTIMS[i].name;
+    g_names[NOPTIMS] = NULL;
+}
+
 const char *const *bd_optim_names(void)
 {
-    static const char *names[NOPTIMS + 1];
-    for (size_t i = 0; i < NOPTIMS; i++)
-        names[i] = OPTIMS[i].name;
-    names[NOPTIMS] = NULL;
-    return names;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_names);
+    return g_names;
 }
 
 bd_status bd__optim_init(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n)

@@ -19,6 +19,7 @@ void bd_train_config_default(bd_train_config *c)
     c->seed = 1;
     c->eval_train = 1;
     c->lr_step = 10;
+    c->optimizer = "sgd";
 }
 
 int bd_train_eval_rows(const bd_net *net, int batch)
@@ -36,15 +37,31 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         memset(res, 0, sizeof *res);
         res->train_acc = res->test_acc = res->val_acc = -1.0f;
     }
+    bd_train_config dc;
+    if (!cfg) {
+        bd_train_config_default(&dc);
+        cfg = &dc;
+    }
+    /* opt NULL: the optimizer cfg names, made here and freed below */
+    bd_optim *own = NULL;
+    if (!opt && cfg->resume)
+        return bd_error(BD_ERR_ARG, "bd_train: opt is NULL with cfg->resume set: a resumed run "
+                        "goes on with the checkpoint's optimizer (bd_checkpoint_load)");
+    if (!opt && net) {
+        BD_TRY(bd_optim_create(&own, cfg->optimizer ? cfg->optimizer : "sgd", &cfg->optim, net));
+        opt = own;
+    }
     bd_trainer *t;
-    BD_TRY(bd_trainer_create(&t, net, opt, train, test, cfg));
-    bd_status s = BD_OK;
+    bd_status s = bd_trainer_create(&t, net, opt, train, test, cfg);
     while (s == BD_OK && !bd_trainer_done(t)) {
         s = bd_trainer_step(t, NULL);
         if (s == BD_OK && bd_trainer_epoch_end(t))
             s = bd_trainer_end_epoch(t, NULL);
     }
-    s = bd_trainer_finish(t, res);
-    bd_trainer_free(t);
+    if (t) {
+        s = bd_trainer_finish(t, res);
+        bd_trainer_free(t);
+    }
+    bd_optim_free(own);
     return s;
 }
