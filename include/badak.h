@@ -18,7 +18,8 @@
  *    failure the reason is in bd_errmsg() (thread-local), naming the file,
  *    layer, argument or shape at fault ("Affine2: input 784 vs weight
  *    100x10"). The one handle returned directly (bd_model_open) is NULL on
- *    failure. BD_ERR_NOMEM is listed where a function allocates.
+ *    failure. A function that allocates may also fail with BD_ERR_NOMEM
+ *    (its "Errors:" lists it where allocating is part of its work).
  *  - NULL: a NULL for a required pointer is BD_ERR_ARG naming it, never a
  *    crash; pointers documented "may be NULL" are optional. Accessors give
  *    0 / NULL / "" for a NULL handle; _free and _close accept NULL. The plain
@@ -179,7 +180,8 @@ BD_API bd_status bd_tensor_zeros(bd_tensor *t, int ndim, int d0, int d1, int d2,
 BD_API void bd_tensor_free(bd_tensor *t);
 /* A view of the float elements at `data` (borrowed: it must outlive the
  * view; never freed by it), with the given shape (ndim clamped to 1..4).
- * Errors: none; no checks (shape must hold ndim sides).
+ * Errors: none (shape NULL: an empty, zeroed tensor; else shape must hold
+ * ndim sides).
  * Thread-safety: safe. */
 BD_API bd_tensor bd_tensor_view(float *data, int ndim, const int *shape);
 /* Change the shape, keeping the buffer.
@@ -430,7 +432,7 @@ typedef struct bd_comm {
 /* The rows [*lo, *hi) of a batch of B rows that process `rank` of `size`
  * computes: [B·rank/size, B·(rank+1)/size), rounded down, so the sizes
  * differ by at most one (B = 100 over 3: rows 0-32, 33-65, 66-99; the
- * trainer and bd_trainer_evaluate split this way). lo and hi must be valid.
+ * trainer and bd_trainer_evaluate split this way); lo or hi may be NULL.
  * Errors: none (a rank out of range, size < 1 or B < 0 gives the empty
  * range 0, 0). Thread-safety: safe. */
 BD_API void bd_shard(int B, int rank, int size, int *lo, int *hi);
@@ -1174,8 +1176,9 @@ BD_API bd_status bd_parse_columns(const char *s, int *cols, int max, int *n);
  * numbers; BD_TASK_MULTILABEL: 0 or 1), the other columns features:
  * x [N, D], t [N, k], y zeros, nclasses = k. *out (zeroed first) is the
  * caller's to free.
- * Errors: BD_ERR_ARG (NULL, k out of 1..BD_MAX_TARGETS, a column out of
- * range or given twice, no feature left), BD_ERR_IO, BD_ERR_FORMAT (a
+ * Errors: BD_ERR_ARG (NULL, k out of range, a column out of range or given
+ * twice, no feature left), BD_ERR_IO (missing, unreadable, not a regular
+ * file: a FIFO is refused, never waited on), BD_ERR_FORMAT (a
  * value that is not a number or not 0/1, naming file, line and column),
  * BD_ERR_NOMEM. Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,

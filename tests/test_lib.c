@@ -214,9 +214,55 @@ static void helpers_take_null(void **st)
     bd_error(BD_ERR_IO, "%s", "before");
     assert_int_equal(bd_error(BD_ERR_ARG, NULL), BD_ERR_ARG);
     assert_string_equal(bd_errmsg(), "");
+    float v[2] = {1, 2};
+    bd_tensor t = bd_tensor_view(v, 1, NULL);
+    assert_true(t.data == NULL && t.size == 0 && t.ndim == 0);
+    t = bd_tensor_view(v, 1, (const int[1]){2});
+    assert_true(t.data == v && t.size == 2 && !t.owner);
     const char *const *names = bd_optim_names();
     assert_string_equal(names[0], "sgd");
     assert_ptr_equal(bd_optim_names(), names); /* one static list */
+}
+
+/* bd_csv_load_targets follows the rules of every reader: NULL arguments are
+ * BD_ERR_ARG (out NULL crashed), a FIFO is refused at once (it blocked in
+ * fopen, waiting for a writer), a good file loads; bd_shard takes NULL. */
+static void csv_targets_rules(void **st)
+{
+    char dir[] = "/tmp/badak_lib_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[256], csv[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", dir);
+    snprintf(csv, sizeof csv, "%s/t.csv", dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fputs("x,y,t\n1,2,0.5\n3,4,1.5\n", f);
+    fclose(f);
+    const int cols[1] = {-1};
+    bd_dataset ds;
+    assert_fails(bd_csv_load_targets(NULL, cols, 1, BD_TASK_REGRESS, &ds), BD_ERR_ARG,
+                 "path is NULL");
+    assert_fails(bd_csv_load_targets(csv, NULL, 1, BD_TASK_REGRESS, &ds), BD_ERR_ARG,
+                 "cols is NULL");
+    assert_fails(bd_csv_load_targets(csv, cols, 1, BD_TASK_REGRESS, NULL), BD_ERR_ARG,
+                 "out is NULL");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a regression would block here forever */
+    assert_fails(bd_csv_load_targets(fifo, cols, 1, BD_TASK_REGRESS, &ds), BD_ERR_IO, "FIFO");
+    alarm(0);
+    assert_ok(bd_csv_load_targets(csv, cols, 1, BD_TASK_REGRESS, &ds));
+    assert_int_equal(ds.n, 2);
+    assert_true(bd_f32(&ds.t)[1] == 1.5f);
+    bd_dataset_free(&ds);
+    int lo = -1, hi = -1;
+    bd_shard(100, 1, 3, NULL, &hi);
+    bd_shard(100, 1, 3, &lo, NULL);
+    assert_true(lo == 33 && hi == 66);
+    bd_shard(100, 3, 3, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    remove(fifo);
+    remove(csv);
+    rmdir(dir);
 }
 
 int main(void)
@@ -226,6 +272,7 @@ int main(void)
         cmocka_unit_test(train_without_optimizer_errors),
         cmocka_unit_test(data_messages_name_arguments),
         cmocka_unit_test(helpers_take_null),
+        cmocka_unit_test(csv_targets_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,8 @@ bd_tensor bd_tensor_view(float *data, int ndim, const int *shape)
 {
     bd_tensor t;
     memset(&t, 0, sizeof t);
+    if (!shape) /* the NULL rule: an empty view, no crash */
+        return t;
     t.data = data;
     t.dtype = BD_F32;
     t.ndim = ndim < 1 ? 1 : (ndim > BD_MAXDIM ? BD_MAXDIM : ndim);

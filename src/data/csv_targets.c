@@ -175,16 +175,18 @@ static bd_status read_all(FILE *fp, const char *path, const int *cols, int k, in
 bd_status bd_csv_load_targets(const char *path, const int *cols, int k, bd_task task,
                               bd_dataset *out)
 {
+    if (!path || !cols || !out)
+        return bd_error(BD_ERR_ARG, "bd_csv_load_targets: %s is NULL",
+                        !path ? "path" : !cols ? "cols" : "out");
     memset(out, 0, sizeof *out);
-    if (!path || !*path)
+    if (!*path)
         return bd_error(BD_ERR_ARG, "CSV: empty file path");
     if (k < 1 || k > MAX_COLS)
         return bd_error(BD_ERR_ARG, "%s: %d target columns", path, k);
     if (task != BD_TASK_REGRESS && task != BD_TASK_MULTILABEL)
         return bd_error(BD_ERR_ARG, "%s: targets are for regression or multi-label", path);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return bd_error(BD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp; /* a regular file only: a FIFO is refused, never waited on */
+    BD_TRY(bd__fopen_input(path, "CSV", &fp, NULL));
     trows r = {0};
     bd_status s = read_all(fp, path, cols, k, task == BD_TASK_MULTILABEL, &r);
     fclose(fp);

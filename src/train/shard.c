@@ -6,12 +6,11 @@
 
 void bd_shard(int B, int rank, int size, int *lo, int *hi)
 {
-    if (size < 1 || rank < 0 || rank >= size || B < 0) {
-        *lo = *hi = 0;
-        return;
-    }
-    *lo = (int)((long)B * rank / size);
-    *hi = (int)((long)B * (rank + 1) / size);
+    const int ok = size >= 1 && rank >= 0 && rank < size && B >= 0;
+    if (lo) /* either may be NULL (the API's NULL rule) */
+        *lo = ok ? (int)((long)B * rank / size) : 0;
+    if (hi)
+        *hi = ok ? (int)((long)B * (rank + 1) / size) : 0;
 }
 
 /* splitmix64's finaliser: a bijection that mixes every input bit */
