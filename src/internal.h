@@ -68,6 +68,9 @@ bd_status bd__model_load(bd_net *net, const char *path, bd_model_meta *meta);
  * rules on plain arrays), and the release of what it owns */
 bd_status bd__optim_init(bd_optim *o, const char *name, const bd_optim_config *cfg, size_t n);
 void bd__optim_release(bd_optim *o);
+/* bd_optim_step, and with finite != NULL: *finite = every updated (trainable)
+ * weight is finite, checked chunk by chunk as the update writes it */
+bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite);
 
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -91,6 +94,14 @@ int bd__split_parts(int n);
 void bd__split_range(int n, int T, int p, int *lo, int *hi);
 int bd__pool_resize(int n);
 void bd__set_serial(int serial);
+/* the calling thread's index in the pool: 0 for the caller (and any thread
+ * outside the pool), i for worker i, which owns part i of every loop */
+int bd__pool_self(void);
+/* the pool's spin-wait budget rule (parallel.c), in ns: the budget after a
+ * wait that ended while spinning (ended_spinning) or outlasted it, the
+ * thread having been preempted since its last long wait or not */
+#define BD__SPIN_MAX_NS 200000L
+long bd__spin_next(long budget, int ended_spinning, int preempted);
 
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define MAXN 64
 
@@ -104,6 +105,81 @@ static void oversubscribed_one_cpu(void **st)
     free(r);
 }
 
+/* Owner first: part i runs on thread i (the caller is 0) whenever every
+ * thread is there to take its own. Each part here waits until all parts
+ * have started (so nobody has finished its own part and could take another
+ * one): then every part must be on its owner. With parts handed to
+ * whichever thread came first they were on random threads. */
+typedef struct owners {
+    int T;
+    atomic_int started, late;
+    atomic_int on[MAXN];
+} owners;
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void wait_all(void *ctx, int lo, int hi, int part)
+{
+    owners *o = ctx;
+    atomic_store(&o->on[part], bd__pool_self());
+    atomic_fetch_add(&o->started, 1);
+    /* a worker asleep takes a wake-up to come: no deadline but a hang guard */
+    const double t0 = wall_s();
+    while (atomic_load(&o->started) < o->T)
+        if (wall_s() - t0 > 60.0) {
+            atomic_store(&o->late, 1);
+            return;
+        }
+}
+
+static void parts_run_on_their_owners(void **st)
+{
+    owners o;
+    for (int T = 2; T <= 4; T++) {
+        assert_int_equal(bd_set_threads(T), T);
+        for (int round = 0; round < 200; round++) {
+            memset(&o, 0, sizeof o);
+            o.T = T;
+            bd__parallel_for(T + round % 50, wait_all, &o);
+            assert_int_equal(atomic_load(&o.late), 0);
+            for (int p = 0; p < T; p++)
+                assert_int_equal(atomic_load(&o.on[p]), p);
+        }
+    }
+    assert_int_equal(bd__pool_self(), 0);
+    bd_set_threads(1);
+}
+
+/* The spin budget: doubled by a wait that ended while spinning, up to the
+ * maximum; after a wait that outlasted it, halved (to 2 us) only if the
+ * thread was preempted meanwhile (a busy machine), else kept -- a run of
+ * long serial stretches on a free machine must not talk the workers into
+ * sleeping through every loop. */
+static void spin_budget_rule(void **st)
+{
+    long b = 50000;
+    b = bd__spin_next(b, 1, 0);
+    assert_int_equal(b, 100000);
+    for (int i = 0; i < 10; i++)
+        b = bd__spin_next(b, 1, 1); /* ended spinning: preemption does not matter */
+    assert_true(b >= BD__SPIN_MAX_NS && b < 2 * BD__SPIN_MAX_NS);
+    const long top = b;
+    for (int i = 0; i < 100; i++)
+        b = bd__spin_next(b, 0, 0); /* long waits on a free machine */
+    assert_int_equal(b, top);
+    b = bd__spin_next(b, 0, 1);
+    assert_int_equal(b, top / 2);
+    for (int i = 0; i < 100; i++)
+        b = bd__spin_next(b, 0, 1); /* a busy machine: down to the floor */
+    assert_true(b >= 1000 && b <= 2000);
+    assert_int_equal(bd__spin_next(b, 0, 1), b);
+}
+
 /* Loops from a thread that is not the pool's owner run serially. */
 static void *other_thread(void *arg)
 {
@@ -133,6 +209,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loops_cover_each_part_once),
         cmocka_unit_test(oversubscribed_one_cpu),
+        cmocka_unit_test(parts_run_on_their_owners),
+        cmocka_unit_test(spin_budget_rule),
         cmocka_unit_test(other_threads_run_serially),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,10 +11,15 @@
  * by the caller), so a seed and a thread count give the same numbers —
  * whichever thread happens to run a part.
  *
- * A busy machine: parts are not bound to threads. Each loop publishes a
- * claim counter and every thread, the caller included, claims parts until
- * none are left; so when a worker has been preempted by another process the
- * caller simply runs that worker's part too, instead of waiting a scheduler
+ * Owner first: part i of a loop belongs to thread i (the caller is thread
+ * 0), so on an idle machine a layer's part i runs on the core that ran part
+ * i of the layer before, where that part's rows are still in L2 (with the
+ * first free thread taking the next part, which part ran where changed
+ * from loop to loop and a sample's feature maps moved between the cores'
+ * caches between layers). A busy machine: a thread that has run its own
+ * part takes (steals) any part whose owner has not claimed it yet, the
+ * caller included; so when a worker has been preempted by another process
+ * the caller runs that worker's part too, instead of waiting a scheduler
  * time slice for it (the static split cost 7x with one competing process).
  * Waiting is adaptive: spin a short, self-tuning while (a layer's loops come
  * microseconds apart, and waking a sleeper costs tens of microseconds), then
@@ -22,6 +27,7 @@
  *
  * The pool belongs to the thread that calls bd_set_threads (the main
  * thread); any other thread (hpsearch trials) runs its loops serially. */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "internal.h"
 
 #include <limits.h>
@@ -30,6 +36,7 @@
 #include <time.h>
 #ifdef __linux__
 #include <linux/futex.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
@@ -37,35 +44,34 @@
 #endif
 
 #define MAX_THREADS BD__MAX_PARTS
-/* claim word: generation << 8 | next part; IDLE once every part is claimed */
-#define IDX_BITS 8
-#define IDX_MASK 0xffu
-#define IDLE IDX_MASK
+#define FULL (~(uint64_t)0) /* every part claimed: no loop to join */
 
 typedef struct pool {
-    int nthreads;             /* parts per loop, the caller included */
+    int nthreads;             /* threads, the caller included */
     pthread_t tid[MAX_THREADS];
-    atomic_uint word;         /* futex: the workers sleep on it */
+    atomic_uint word;         /* futex: a generation, bumped per loop; the workers sleep on it */
+    _Atomic uint64_t claimed; /* bit i: part i of the current loop is taken (FULL when idle) */
     atomic_uint remaining;    /* futex: parts of the current loop not yet done */
     atomic_int sleepers;      /* workers asleep (or about to be) on word */
     atomic_int caller_asleep; /* the caller sleeps on remaining */
     atomic_int stop;
-    /* the current loop, written before word is published */
+    /* the current loop, written before claimed is reset */
     bd__range_fn fn;
     void *ctx;
     int n;
+    atomic_int parts; /* also read before a claim, to know if a thread has a part */
 } pool;
 
-static pool g_pool = {.nthreads = 1, .word = IDLE};
+static pool g_pool = {.nthreads = 1, .claimed = FULL};
 static pthread_t g_owner;
 static int g_has_owner;
 static _Thread_local int t_serial; /* this thread runs loops serially */
-/* the spin budget of this thread's waits, in ns: doubled when a wait ends
- * while spinning, halved when it had to sleep */
+static _Thread_local int t_self;   /* this thread's index in the pool: 0 the caller */
+/* the spin budget of this thread's waits, in ns (bd__spin_next) */
 static _Thread_local long t_spin_ns;
+static _Thread_local long t_nivcsw = -1; /* involuntary switches seen last */
 
 #define SPIN_MIN_NS 2000L
-#define SPIN_MAX_NS 200000L
 
 static inline void cpu_relax(void)
 {
@@ -100,18 +106,51 @@ static void futex_wake(atomic_uint *addr, int count)
 #endif
 }
 
+/* The next spin budget. A wait that ended while spinning doubles it (up to
+ * BD__SPIN_MAX_NS). A wait that outlasted it halves it (down to SPIN_MIN_NS)
+ * only when this thread has been preempted since its last such wait (an
+ * involuntary context switch: another process wants this core, so spinning
+ * takes CPU from it or from our own other thread); on a free machine the
+ * wait was just a long serial stretch, and the budget stays. Halving on
+ * every long wait made the budget collapse on an idle machine too (a
+ * training step has serial stretches of 10-100 us between its loops), and
+ * a sleeping worker is late by a wake-up -- tens of microseconds in a
+ * virtual machine -- for every loop: the caller then ran both parts. */
+long bd__spin_next(long budget, int ended_spinning, int preempted)
+{
+    if (ended_spinning)
+        return budget < BD__SPIN_MAX_NS ? 2 * budget : budget;
+    if (preempted && budget > SPIN_MIN_NS)
+        return budget / 2;
+    return budget;
+}
+
+/* 1 if this thread was switched out involuntarily since the last call */
+static int was_preempted(void)
+{
+#if defined(__linux__) && defined(RUSAGE_THREAD)
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 1;
+    const long before = t_nivcsw;
+    t_nivcsw = ru.ru_nivcsw;
+    return before >= 0 && ru.ru_nivcsw != before;
+#else
+    return 1; /* no way to tell: back off as on a busy machine */
+#endif
+}
+
 /* Spin while *addr == val, for at most this thread's budget; 1 if it
- * changed meanwhile. The budget adapts to how long waits have been. */
+ * changed meanwhile. The budget adapts (bd__spin_next). */
 static int spin_while(atomic_uint *addr, unsigned val)
 {
     if (t_spin_ns == 0)
-        t_spin_ns = SPIN_MAX_NS / 4;
+        t_spin_ns = BD__SPIN_MAX_NS / 4;
     const long t0 = now_ns();
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (atomic_load_explicit(addr, memory_order_acquire) != val) {
-                if (t_spin_ns < SPIN_MAX_NS)
-                    t_spin_ns *= 2;
+                t_spin_ns = bd__spin_next(t_spin_ns, 1, 0);
                 return 1;
             }
             cpu_relax();
@@ -119,8 +158,7 @@ static int spin_while(atomic_uint *addr, unsigned val)
         if (now_ns() - t0 > t_spin_ns)
             break;
     }
-    if (t_spin_ns > SPIN_MIN_NS)
-        t_spin_ns /= 2;
+    t_spin_ns = bd__spin_next(t_spin_ns, 0, was_preempted());
     return 0;
 }
 
@@ -131,28 +169,22 @@ void bd__split_range(int n, int T, int p, int *lo, int *hi)
     *hi = (int)((long)n * (p + 1) / T);
 }
 
-/* A loop of n over nthreads threads has T = min(n, nthreads) parts (none
- * empty); they are claim indices nthreads - T .. nthreads - 1, so a worker
- * still knows a loop is over when the index reaches nthreads. */
-static void run_part(const pool *p, int idx)
+static void run_part(const pool *p, int part)
 {
-    const int T = BD_MIN(p->n, p->nthreads), part = idx - (p->nthreads - T);
     int lo, hi;
-    bd__split_range(p->n, T, part, &lo, &hi);
+    bd__split_range(p->n, atomic_load_explicit(&p->parts, memory_order_relaxed), part, &lo, &hi);
     p->fn(p->ctx, lo, hi, part);
 }
 
-/* Claim one part of the loop named by w; -1 when none is left (or the loop
- * changed: then the caller reloads). */
-static int claim(pool *p, unsigned *w)
+/* Take part k of the current loop: 1 if this thread got it. A thread still
+ * in an older loop may try too: every bit of a finished loop is set, and a
+ * reset mask has bits set for the parts a loop does not have, so a claim
+ * only ever succeeds on a part of the current loop (whose fn, ctx, n the
+ * acquire makes visible). */
+static int claim(pool *p, int k)
 {
-    for (;;) {
-        const unsigned idx = *w & IDX_MASK;
-        if (idx >= (unsigned)p->nthreads)
-            return -1;
-        if (atomic_compare_exchange_weak(&p->word, w, *w + 1))
-            return (int)idx;
-    }
+    const uint64_t bit = (uint64_t)1 << k;
+    return !(atomic_fetch_or_explicit(&p->claimed, bit, memory_order_acq_rel) & bit);
 }
 
 static void part_done(pool *p)
@@ -161,30 +193,42 @@ static void part_done(pool *p)
         futex_wake(&p->remaining, 1);
 }
 
-/* Run parts of the current loop until none is left to claim. */
+/* Run this thread's own part, then any part nobody has claimed yet (its
+ * owner is late: preempted, or still waking up), until none is left. The
+ * own part is looked for first at every turn: a thread still stealing when
+ * the next loop opens takes its own part of that loop before another's.
+ * A thread without a part of its own (a loop of fewer parts than threads)
+ * stays out, so part 0 is always the caller's. */
 static void run_claimed(pool *p)
 {
-    unsigned w = atomic_load(&p->word);
-    int k;
-    while ((k = claim(p, &w)) >= 0) {
-        run_part(p, k);
-        part_done(p);
-        w = atomic_load(&p->word);
+    const int self = t_self;
+    uint64_t c;
+    while ((c = atomic_load_explicit(&p->claimed, memory_order_acquire)) != FULL) {
+        if (self >= atomic_load_explicit(&p->parts, memory_order_relaxed))
+            return;
+        const int k = !(c >> self & 1) ? self : __builtin_ctzll(~c);
+        if (claim(p, k)) {
+            run_part(p, k);
+            part_done(p);
+        }
     }
 }
 
 static void *worker(void *arg)
 {
-    (void)arg;
     pool *p = &g_pool;
     t_serial = 1;
+    t_self = (int)(intptr_t)arg;
     for (;;) {
         run_claimed(p);
         if (atomic_load(&p->stop))
             break;
+        /* the generation first, then the mask: a loop published after
+         * this load moves word, so the wait below returns at once */
         const unsigned w = atomic_load(&p->word);
-        if ((w & IDX_MASK) < (unsigned)p->nthreads)
-            continue; /* a new loop came meanwhile */
+        const uint64_t c = atomic_load(&p->claimed);
+        if (c != FULL && t_self < atomic_load_explicit(&p->parts, memory_order_relaxed))
+            continue; /* a new loop came meanwhile, with a part for this thread */
         if (spin_while(&p->word, w))
             continue;
         atomic_fetch_add(&p->sleepers, 1);
@@ -195,10 +239,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Publish a new word (a loop, or the stop request) and wake the sleepers. */
-static void publish(pool *p, unsigned w)
+/* Publish a new generation (a loop, or the stop request) and wake the
+ * sleepers. */
+static void publish(pool *p)
 {
-    atomic_store(&p->word, w);
+    atomic_fetch_add(&p->word, 1);
     if (atomic_load(&p->sleepers) > 0)
         futex_wake(&p->word, INT_MAX);
 }
@@ -207,7 +252,7 @@ static void stop_workers(void)
 {
     pool *p = &g_pool;
     atomic_store(&p->stop, 1);
-    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS) + IDLE);
+    publish(p);
     for (int i = 1; i < p->nthreads; i++)
         pthread_join(p->tid[i], NULL);
     atomic_store(&p->stop, 0);
@@ -229,7 +274,7 @@ int bd__pool_resize(int n)
      * fewer start, fewer parts (no loop is running, so it may change) */
     g_pool.nthreads = n;
     for (int i = 1; i < n; i++)
-        if (pthread_create(&g_pool.tid[i], NULL, worker, NULL) != 0) {
+        if (pthread_create(&g_pool.tid[i], NULL, worker, (void *)(intptr_t)i) != 0) {
             g_pool.nthreads = i;
             break;
         }
@@ -237,6 +282,8 @@ int bd__pool_resize(int n)
 }
 
 void bd__set_serial(int serial) { t_serial = serial; }
+
+int bd__pool_self(void) { return t_self; }
 
 int bd__parts(void)
 {
@@ -276,11 +323,12 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
+    atomic_store_explicit(&p->parts, T, memory_order_relaxed);
     atomic_store(&p->remaining, (unsigned)T);
-    /* a new generation with its first part next: the release store makes
-     * fn, ctx, n visible to whoever claims a part */
-    publish(p, (atomic_load(&p->word) & ~IDX_MASK) + (1u << IDX_BITS) +
-                   (unsigned)(p->nthreads - T));
+    /* parts 0..T-1 open: the release makes fn, ctx, n, parts visible to
+     * whoever claims one; then the new generation wakes the workers */
+    atomic_store_explicit(&p->claimed, T == 64 ? 0 : FULL << T, memory_order_release);
+    publish(p);
     run_claimed(p);
     wait_done(p);
 }

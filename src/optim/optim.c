@@ -171,47 +171,18 @@ static bd_status adam_init(bd_optim *o, size_t n)
     return alloc_state(o, n, 2);
 }
 
-/* Adam over the parameters [lo, hi): each element on its own, so how the
- * block is split changes no bit */
-typedef struct adam_args {
-    float *p, *m, *v;
-    const float *g;
-    float lr_t, c1, c2, eps;
-    size_t n;
-} adam_args;
-
-#define ADAM_CHUNK 8192 /* parameters per part of the split */
-
-BD_HOT static void adam_range(const adam_args *a, size_t lo, size_t hi)
+BD_HOT static void adam_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
 {
-    float *restrict p = a->p, *restrict m = a->m, *restrict v = a->v;
-    const float *restrict g = a->g;
-    const float lr_t = a->lr_t, c1 = a->c1, c2 = a->c2, eps = a->eps;
-    for (size_t i = lo; i < hi; i++) {
+    const double t = (double)o->t;
+    const float lr_t = (float)((double)o->cfg.lr * sqrt(1.0 - pow((double)o->cfg.beta2, t)) /
+                               (1.0 - pow((double)o->cfg.beta1, t)));
+    const float c1 = 1.0f - o->cfg.beta1, c2 = 1.0f - o->cfg.beta2, eps = o->cfg.eps;
+    float *restrict m = bd_f32(&o->state[0]), *restrict v = bd_f32(&o->state[1]);
+    for (size_t i = 0; i < n; i++) {
         m[i] += c1 * (g[i] - m[i]);
         v[i] += c2 * (g[i] * g[i] - v[i]);
         p[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
     }
-}
-
-static void adam_part(void *ctx, int lo, int hi, int part)
-{
-    const adam_args *a = ctx;
-    adam_range(a, (size_t)lo * ADAM_CHUNK, BD_MIN(a->n, (size_t)hi * ADAM_CHUNK));
-}
-
-/* The update streams p, g, m, v once; the block is split over the threads
- * (a sqrt and a divide per parameter: 10% of an MLP epoch on one thread) */
-static void adam_step(bd_optim *o, float *restrict p, const float *restrict g, size_t n)
-{
-    const double t = (double)o->t;
-    adam_args a = {.p = p, .g = g, .n = n, .m = bd_f32(&o->state[0]), .v = bd_f32(&o->state[1])};
-    a.lr_t = (float)((double)o->cfg.lr * sqrt(1.0 - pow((double)o->cfg.beta2, t)) /
-                     (1.0 - pow((double)o->cfg.beta1, t)));
-    a.c1 = 1.0f - o->cfg.beta1;
-    a.c2 = 1.0f - o->cfg.beta2;
-    a.eps = o->cfg.eps;
-    bd__parallel_for((int)((n + ADAM_CHUNK - 1) / ADAM_CHUNK), adam_part, &a);
 }
 
 /* --------------------------------------------------------------- table */
@@ -322,15 +293,51 @@ bd_status bd_optim_create(bd_optim **out, const char *name, const bd_optim_confi
     return BD_OK;
 }
 
-bd_status bd_optim_step(bd_optim *o, bd_net *net)
+/* The update over the thread pool. Every rule updates each parameter on
+ * its own (from its gradient and its own state), so the block is cut into
+ * chunks of OPT_CHUNK parameters, each chunk stepped by the op with the
+ * state views moved to its start (a copy of the optimizer on the stack):
+ * how the block is split changes no bit. With `check`, each chunk's new
+ * weights are checked for Inf/NaN while they are still in cache, instead
+ * of another pass over the whole block afterwards. */
+#define OPT_CHUNK 8192
+
+typedef struct step_job {
+    const bd_optim *o;
+    float *p;
+    const float *g;
+    size_t n;
+    int check;
+    int bad[BD__MAX_PARTS]; /* by part: a chunk of it is not finite */
+} step_job;
+
+BD_HOT static int chunk_finite(const float *x, size_t n) { return bd__all_finite(x, n); }
+
+static void step_chunks(void *ctx, int lo, int hi, int part)
+{
+    step_job *j = ctx;
+    bd_optim oc = *j->o;
+    for (int c = lo; c < hi; c++) {
+        const size_t a = (size_t)c * OPT_CHUNK, len = BD_MIN(j->n - a, (size_t)OPT_CHUNK);
+        for (int k = 0; k < 2; k++)
+            if (j->o->state[k].data)
+                oc.state[k].data = bd_f32(&j->o->state[k]) + a;
+        oc.ops->step(&oc, j->p + a, j->g + a, len);
+        if (j->check && !chunk_finite(j->p + a, len))
+            j->bad[part] = 1;
+    }
+}
+
+/* The checks of bd_optim_step; the trainable suffix of the block. */
+static bd_status step_args(const bd_optim *o, const bd_net *net, size_t *off)
 {
     if (!o || !o->ops || !net)
         return bd_error(BD_ERR_ARG, "bd_optim_step: %s is NULL",
                         !net ? "the network" : "the optimizer");
     /* after frozen layers (transfer learning) only a suffix of the block
      * trains; without them the suffix is the whole block */
-    const size_t off = bd_net_trainable_offset(net);
-    size_t n = net->params.size - off;
+    *off = bd_net_trainable_offset(net);
+    const size_t n = net->params.size - *off;
     /* The state was sized in create; a block of another size would read and
      * write past it, and an optimizer made for 0 parameters (before
      * bd_net_build) would silently train nothing. Refuse both. */
@@ -338,10 +345,26 @@ bd_status bd_optim_step(bd_optim *o, bd_net *net)
         return bd_error(BD_ERR_SHAPE, "%s: the network has %zu trainable parameters, but the "
                         "optimizer was created for %zu%s", o->ops->name, n, o->n,
                         o->n == 0 ? " (was it created before bd_net_build?)" : "");
-    o->t++;
-    o->ops->step(o, bd_f32(&net->params) + off, bd_f32(&net->grads) + off, n);
     return BD_OK;
 }
+
+bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite)
+{
+    size_t off = 0;
+    BD_TRY(step_args(o, net, &off));
+    o->t++;
+    step_job j = {.o = o, .p = bd_f32(&net->params) + off, .g = bd_f32(&net->grads) + off,
+                  .n = o->n, .check = finite != NULL};
+    bd__parallel_for((int)((o->n + OPT_CHUNK - 1) / OPT_CHUNK), step_chunks, &j);
+    if (finite) {
+        *finite = 1;
+        for (int p = 0; p < BD__MAX_PARTS; p++)
+            *finite &= !j.bad[p];
+    }
+    return BD_OK;
+}
+
+bd_status bd_optim_step(bd_optim *o, bd_net *net) { return bd__optim_step_checked(o, net, NULL); }
 
 void bd_optim_free(bd_optim *o)
 {

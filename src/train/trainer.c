@@ -45,6 +45,8 @@ struct bd_trainer {
     double t0;
     int at_epoch_end;         /* the last step ended an epoch */
     float part_v[2];          /* on_grad_part: the step's loss share and stop vote */
+    double *sq;               /* Σ g² of each NORM_CHUNK of the trainable gradients */
+    int nsq;                  /* chunks sq has room for */
     size_t part_from;         /* on_grad_part: where the block's final suffix starts */
     int done, finished;
     bd_status status;         /* the first error of the run */
@@ -73,6 +75,13 @@ static bd_status log_close(train_log *lg, bd_status s)
 }
 
 /* -------------------------------------------------------- weight copies */
+
+/* The gradient norm is summed in chunks of NORM_CHUNK gradients over the
+ * thread pool, each chunk's sum kept apart and the chunks added in order:
+ * the same bits for any thread count. */
+#define NORM_CHUNK 8192
+
+static int norm_nchunks(size_t n) { return (int)((n + NORM_CHUNK - 1) / NORM_CHUNK); }
 
 static bd_status copy_alloc(bd_tensor *p, bd_tensor *st, const bd_net *net)
 {
@@ -234,6 +243,11 @@ static bd_status allocate(bd_trainer *t)
      * convolutional ones every reserved row costs whole feature maps (and
      * im2col columns), so they evaluate in training-sized batches. */
     BD_TRY(bd_net_reserve(t->net, bd_train_eval_rows(t->net, t->B)));
+    const size_t ntrain = t->net->params.size - bd_net_trainable_offset(t->net);
+    t->nsq = norm_nchunks(ntrain);
+    t->sq = calloc((size_t)t->nsq + 1, sizeof *t->sq);
+    if (!t->sq)
+        return bd_error(BD_ERR_NOMEM, "bd_trainer_create: out of memory");
     int pshape[1] = {t->train->n};
     BD_TRY(bd_tensor_alloc(&t->pos.perm, BD_I32, 1, pshape));
     BD_TRY(copy_alloc(&t->good_p, &t->good_s, t->net));
@@ -304,6 +318,8 @@ static void release(bd_trainer *t)
     bd_tensor_free(&t->aug_scratch);
     bd_tensor_free(&t->tbatch);
     bd_tensor_free(&t->by_class);
+    free(t->sq);
+    t->sq = NULL;
     bd__dir_unlock(t->lock);
     t->lock = -1;
 }
@@ -503,15 +519,40 @@ BD_HOT static double sum_squares(const float *g, size_t n)
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-/* √Σ g² over the trainable gradients */
-static double grad_norm(const bd_net *net)
+typedef struct norm_job {
+    const float *g;
+    size_t n;
+    double *sq;
+} norm_job;
+
+static void norm_chunks(void *ctx, int lo, int hi, int part)
 {
-    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
-    return sqrt(sum_squares(bd_f32(&net->grads) + off, n));
+    const norm_job *j = ctx;
+    for (int c = lo; c < hi; c++) {
+        const size_t a = (size_t)c * NORM_CHUNK;
+        j->sq[c] = sum_squares(j->g + a, BD_MIN(j->n - a, (size_t)NORM_CHUNK));
+    }
 }
 
-/* bd__all_finite on wide vectors (it runs every step over the weights) */
-BD_HOT static int weights_finite(const float *x, size_t n) { return bd__all_finite(x, n); }
+/* √Σ g² over the trainable gradients */
+static double grad_norm(const bd_trainer *t)
+{
+    const bd_net *net = t->net;
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    const norm_job j = {.g = bd_f32(&net->grads) + off, .n = n, .sq = t->sq};
+    const int nc = norm_nchunks(n);
+    double s = 0.0;
+    if (nc > t->nsq) { /* layers unfrozen since create: the same sums, here */
+        for (int c = 0; c < nc; c++)
+            s += sum_squares(j.g + (size_t)c * NORM_CHUNK,
+                             BD_MIN(n - (size_t)c * NORM_CHUNK, (size_t)NORM_CHUNK));
+        return sqrt(s);
+    }
+    bd__parallel_for(nc, norm_chunks, (void *)&j);
+    for (int c = 0; c < nc; c++)
+        s += t->sq[c];
+    return sqrt(s);
+}
 
 /* After the gradient: the collective loss (and stop flag), the NaN guard,
  * the gradient hook, the gradient norm (reported, clipped), the update.
@@ -535,7 +576,7 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     }
     if (!isfinite(*loss)) {
         if (t->cfg.on_grad_norm) /* the history ends with this step's */
-            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(net));
+            t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(t));
         /* and the layer log with the layers of the step that blew up */
         bd__layer_log_write(&t->layer_log, net, p->iter + 1, p->epoch);
         /* keep the last good weights: those of the last finished epoch */
@@ -556,7 +597,7 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     if (bd__layer_log_due(&t->layer_log, it1, it1 % t->per_epoch == 0 || it1 == t->total))
         bd__layer_log_write(&t->layer_log, net, it1, p->epoch);
     if (t->cfg.on_grad_norm || t->cfg.clip_grad_norm > 0.0f) {
-        const double norm = grad_norm(net);
+        const double norm = grad_norm(t);
         if (t->cfg.on_grad_norm)
             t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, norm);
         if (t->cfg.clip_grad_norm > 0.0f && norm > t->cfg.clip_grad_norm) {
@@ -568,8 +609,11 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
                 g[i] *= f;
         }
     }
-    BD_TRY(bd_optim_step(t->opt, net));
-    if (!weights_finite(bd_f32(&net->params), net->params.size)) {
+    /* the update checks the weights it writes (the frozen ones never
+     * change): no second pass over the block */
+    int finite = 1;
+    BD_TRY(bd__optim_step_checked(t->opt, net, &finite));
+    if (!finite) {
         /* a finite loss but a broken optimizer state or rate: never go on
          * (or save) with non-finite weights */
         copy_put(&t->good_p, &t->good_s, net);
