@@ -118,6 +118,8 @@ static void conv_fast_equals_reference(void **st)
         {7, 3, 6, 6, 4, 5, 1, 1},   /* 4x4 out, smaller than the input */
         {2, 3, 5, 5, 2, 5, 1, 4},   /* 9x9 out, mostly border */
         {7, 1, 32, 32, 17, 5, 1, 2},
+        {7, 3, 9, 9, 4, 2, 1, 1},   /* kernels 2 and 7: the dW stays a product */
+        {1, 3, 12, 12, 5, 7, 1, 3},
         /* the reference path under both (stride 2, kernel 1) */
         {7, 3, 9, 9, 4, 3, 2, 1},
         {1, 17, 6, 7, 5, 1, 1, 0},
