@@ -1084,11 +1084,11 @@ BD_API bd_status bd_data_dir(const char *name, char *dir, size_t len);
  * column), BD_ERR_SHAPE (too many values), BD_ERR_NOMEM.
  * Thread-safety: safe (on different outputs). */
 BD_API bd_status bd_csv_load(const char *path, int label_col, bd_dataset *out);
-/* The classes of ds's labels (src/data/class_balance.c). classes > 0: every label
- * must be below it, and ds->nclasses becomes it; 0: the labels' own count
- * (0..max, which ds->nclasses becomes), refused (BD_ERR_FORMAT, naming the label) when the largest label
- * is far beyond the others -- more than half of 0..max never appear. The
- * number of distinct labels goes to *distinct (may be NULL).
+/* The classes of ds's labels (src/data/classes.c). classes > 0: every
+ * label must be below it, and ds->nclasses becomes it; 0: the labels' own
+ * count (0..max, which ds->nclasses becomes), refused when the largest
+ * label is far beyond the others -- more than half of 0..max never appear.
+ * The number of distinct labels goes to *distinct (may be NULL).
  * Errors: BD_ERR_ARG (ds NULL), BD_ERR_FORMAT (a label as above),
  * BD_ERR_NOMEM. Thread-safety: one thread per data set. */
 BD_API bd_status bd_dataset_classes(bd_dataset *ds, int classes, int *distinct);
@@ -1104,8 +1104,9 @@ BD_API bd_status bd_dataset_split(bd_dataset *ds, float frac, bd_rng *rng, bd_da
 /* Copy samples idx[0..n) into a float batch xb [n, D...] (scaled, and
  * normalised if the set has a normalisation) and labels yb [n] (may be
  * NULL); the tensors are the caller's, reshaped within their capacity.
- * Errors: BD_ERR_ARG (NULL ds, idx or xb, an index out of range, scale not
- * > 0), BD_ERR_SHAPE (n beyond the tensors' capacity).
+ * Errors: BD_ERR_ARG (NULL ds, idx or xb, n < 1, an index out of range,
+ * scale not > 0, a tensor of the wrong dtype), BD_ERR_SHAPE (n beyond the
+ * tensors' capacity).
  * Thread-safety: safe on one data set (it is only read), each thread with
  * its own xb, yb. */
 BD_API bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n,
@@ -1328,7 +1329,7 @@ typedef struct bd_image {
 
 /* A zero (black) image of w x h (img->px owned: free with bd_image_free,
  * which accepts NULL and zeroes img).
- * Errors: BD_ERR_ARG (img NULL, a size beyond the caps below),
+ * Errors: BD_ERR_ARG (img NULL, a size beyond the caps above),
  * BD_ERR_NOMEM. Thread-safety: safe on different images. */
 BD_API bd_status bd_image_alloc(bd_image *img, int w, int h);
 BD_API void bd_image_free(bd_image *img);

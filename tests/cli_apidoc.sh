@@ -73,7 +73,9 @@ check() {
 check "$hdr" >"$tmp/out"
 grep '^FAIL' "$tmp/out" | sed 's/^FAIL /badak.h: /' >"$tmp/fails"
 if [ -s "$tmp/fails" ]; then
-    bad "$(wc -l <"$tmp/fails") undocumented statements:"$'\n'"$(cat "$tmp/fails")"
+    bad "$(wc -l <"$tmp/fails") undocumented statements (give each function's comment an" \
+        "\"Errors:\" and a \"Thread-safety:\" statement: badak.h's conventions, docs/api.md):" \
+        $'\n'"$(cat "$tmp/fails")"
 else ok; fi
 # every extern function gcc finds in the header was parsed (and so checked)
 printf '#include <badak.h>\n' >"$tmp/h.c"
