@@ -6,7 +6,10 @@
 # 2 ranks x 1 thread (mpirun -np 2, one core each) with the gradient sums
 # overlapped with backward (--overlap) and after it (the default); with
 # the time rank 0 spends in MPI on the gradient sums per step, its share of
-# the epoch, and the user CPU seconds of every run. Each run is repeated
+# the epoch, and the user CPU seconds of every run. The sums are split into
+# the transfer itself -- the last step's sums timed again 50 times right
+# after an MPI_Barrier (--probe-sums), so that no rank waits for another --
+# and the rest, the time a rank waits in the sums for the slower one. Each run is repeated
 # (BENCH_MPI_REPEAT, default 2) and the fastest kept. The load average is
 # printed before and after: on a shared machine every figure depends on it.
 # About 100 s on an idle 2-core machine.
@@ -28,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 # run KEY LABEL COMMAND...: the fastest of REPEAT epochs; prints a row and
 # leaves the seconds in $tmp/KEY
 run() {
-    local key=$1 label=$2 out s it ar wt user best= bu= bar= bwt= acc=
+    local key=$1 label=$2 out s it ar wt al user best= bu= bar= bwt= bal= acc=
     shift 2
     for _ in $(seq "$REPEAT"); do
         out=$(/usr/bin/time -f 'usercpu %U' "$@" 2>&1 | tr '\r' '\n')
@@ -37,16 +40,22 @@ run() {
         it=$(sed -n 's/^done: [0-9]* epochs, \([0-9]*\) iterations.*/\1/p' <<<"$out")
         ar=$(sed -n 's/^data parallel: .*, \([0-9.]*\) s in all.*/\1/p' <<<"$out")
         wt=$(sed -n 's/^data parallel: .*; \([0-9.]*\) ms of it waiting.*/\1/p' <<<"$out")
+        al=$(sed -n 's/^gradient sums alone: \([0-9.]*\) ms a step.*/\1/p' <<<"$out")
         user=$(sed -n 's/^usercpu //p' <<<"$out")
         if [ -z "$best" ] || perl -e "exit !($s < $best)"; then
-            best=$s bu=$user bar=$ar bwt=$wt acc=$(sed -n 's/^test accuracy //p' <<<"$out")
+            best=$s bu=$user bar=$ar bwt=$wt bal=$al acc=$(sed -n 's/^test accuracy //p' <<<"$out")
         fi
     done
     if [ -n "$bar" ]; then
+        local per; per=$(calc "1000 * $bar / $it")
         printf '  %-34s %7.2f s  %7.2f s  %s  %7.3f ms/step  %5.1f%%  (%.3f ms waiting after backward)\n' \
-            "$label" "$best" "$bu" "$acc" "$(calc "1000 * $bar / $it")" \
+            "$label" "$best" "$bu" "$acc" "$per" \
             "$(calc "100 * $bar / $best")" "$bwt"
+        printf '  %-34s %30s transfer alone %7.3f ms/step  %5.1f%%;  waiting for the slower rank %7.3f ms/step  %5.1f%%\n' \
+            "" "" "$bal" "$(calc "100 * $bal * $it / 1000 / $best")" "$(calc "$per - $bal")" \
+            "$(calc "100 * ($per - $bal) * $it / 1000 / $best")"
         echo "$(calc "100 * $bar / $best")" >"$tmp/$key.share"
+        echo "$(calc "100 * $bal * $it / 1000 / $best")" >"$tmp/$key.tshare"
     else
         printf '  %-34s %7.2f s  %7.2f s  %s\n' "$label" "$best" "$bu" "$acc"
     fi
@@ -64,16 +73,16 @@ for model in mlp simple_convnet; do
     run a "1 rank x 1 thread" "$BADAK" "${args[@]}" --threads 1
     run b "1 rank x 2 threads" "$BADAK" "${args[@]}" --threads 2
     run c "2 ranks x 1 thread, --overlap" "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 \
-        --overlap
+        --overlap --probe-sums 50
     run d "2 ranks x 1 thread (default: after backward)" "${MPI[@]}" -np 2 "$BADAK" \
-        "${args[@]}" --threads 1
+        "${args[@]}" --threads 1 --probe-sums 50
     a=$(cat "$tmp/a") b=$(cat "$tmp/b") c=$(cat "$tmp/c") d=$(cat "$tmp/d")
     printf '  2 ranks (default): %.2fx over 1 rank x 1 thread (target >= 1.7), %.2fx over 1 rank x 2 threads (target >= 1)\n' \
         "$(calc "$a / $d")" "$(calc "$b / $d")"
     printf '  2 ranks (--overlap): %.2fx over 1 rank x 1 thread, %.2fx over 1 rank x 2 threads\n' \
         "$(calc "$a / $c")" "$(calc "$b / $c")"
-    printf '  gradient sums: %.1f%% of the epoch overlapped, %.1f%% not (target <= 5%%)\n' \
-        "$(cat "$tmp/c.share")" "$(cat "$tmp/d.share")"
+    printf '  gradient sums: %.1f%% of the epoch overlapped, %.1f%% not (target <= 5%%); of it the transfer alone %.1f%% / %.1f%%, the rest waiting for the slower rank\n' \
+        "$(cat "$tmp/c.share")" "$(cat "$tmp/d.share")" "$(cat "$tmp/c.tshare")" "$(cat "$tmp/d.tshare")"
 done
 echo
 echo "load: $(uptime)"

@@ -69,6 +69,10 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
 bd_status cli_dist_agree_net(const char *what, const bd_net *net);
 /* rank 0: ranks and the time spent in gradient allreduces */
 void cli_dist_report(int quiet);
+/* under mpirun: time the last step's gradient sums reps times after a
+ * barrier, for cli_dist_report (collective; nothing when reps is 0 or
+ * not under mpirun) */
+bd_status cli_dist_probe(int reps);
 /* the group for bd_hpsearch (NULL: alone) */
 const bd_comm *cli_dist_comm(int sync_bn);
 /* the trainer's data-parallel hooks (nothing when alone) */

@@ -140,6 +140,9 @@ static const char *HELP =
     "  --no-overlap          under mpirun: sum the gradient after backward (the default)\n"
     "  --bucket-kb N         under mpirun: start a gradient sum when N KB (default 256)\n"
     "                        of gradient are final (the first: the last layer's)\n"
+    "  --probe-sums N        under mpirun: after training, time the last step's\n"
+    "                        gradient sums N times right after a barrier (the transfer\n"
+    "                        alone, no rank waiting for a slower one) and report it\n"
     "  --augment LIST        augment every training batch (never the test or\n"
     "                        validation sets), from a PRNG stream of its own:\n"
     "                        shift[:PIXELS]  random shift, zero-padded (default 2)\n"
@@ -251,6 +254,7 @@ typedef struct train_opts {
     int overlap;          /* under mpirun: gradient sums during backward */
     int no_overlap;       /* under mpirun: after backward (the default, explicit) */
     long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
+    long probe_sums;      /* under mpirun: time this many sums alone after training */
 } train_opts;
 
 static void opts_default(train_opts *o)
@@ -406,6 +410,7 @@ static const train_flag FLAGS[] = {
     {"overlap", F_SET, OFF(overlap), 0, 0, 1, NULL},
     {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
     INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
+    INT("probe-sums", probe_sums, 1, 100000, 1),
 };
 #define NFLAGS (sizeof FLAGS / sizeof *FLAGS)
 #define FLAG_CODE 256 /* getopt code of FLAGS[i]: FLAG_CODE + i */
@@ -1010,6 +1015,8 @@ static int report(train_run *r, bd_status s)
     if (s != BD_OK)
         rc = cli_dist_fail(s, s == BD_ERR_NUMERIC || s == BD_ERR_ARG);
     else if ((s = cli_dist_agree_net("the trained network", r->net)) != BD_OK)
+        rc = cli_dist_fail(s, 1);
+    else if ((s = cli_dist_probe((int)o->probe_sums)) != BD_OK)
         rc = cli_dist_fail(s, 1);
     if (s == BD_ERR_NUMERIC && cli_dist_root())
         fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)bd_optim_get_config(r->opt)->lr);

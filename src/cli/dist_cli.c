@@ -109,6 +109,18 @@ void cli_dist_report(int quiet)
            dist_size(), steps, buckets, overlap ? "overlapped with backward" : "after backward",
            sec, steps ? 1e3 * sec / (double)steps : 0.0,
            steps ? 1e3 * wait / (double)steps : 0.0);
+    double alone;
+    int reps;
+    dist_grad_probe_stats(&alone, &reps);
+    if (reps > 0)
+        printf("gradient sums alone: %.3f ms a step (mean of %d, each right after a barrier); "
+               "so %.3f ms a step waiting for the slower rank\n", 1e3 * alone, reps,
+               steps ? 1e3 * sec / (double)steps - 1e3 * alone : 0.0);
+}
+
+bd_status cli_dist_probe(int reps)
+{
+    return dist_active() && reps > 0 ? dist_grad_probe(reps) : BD_OK;
 }
 
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }

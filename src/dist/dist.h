@@ -50,6 +50,13 @@ void dist_abort(int code) __attribute__((noreturn));
 void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb);
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap);
 void dist_grad_free(void);
+/* The last step's gradient sums timed `reps` times right after an
+ * MPI_Barrier, on a copy of the block: the transfer alone, without the
+ * time a rank waits for the slower one (collective; reps <= 0: nothing).
+ * dist_grad_probe_stats: the mean seconds of one step's sums, and reps (0:
+ * not probed). */
+bd_status dist_grad_probe(int reps);
+void dist_grad_probe_stats(double *seconds, int *reps);
 
 /* Checksums for dist_check_same (zlib's CRC-32, 64-bit by chaining). */
 uint64_t dist_crc(uint64_t crc, const void *data, size_t len);

@@ -49,6 +49,10 @@ static struct {
     double seconds;       /* in MPI on these sums (starting, testing, waiting) */
     double wait_s;        /* of which in on_done (after backward) */
     long steps;
+    size_t *last;         /* the last step's buckets, [last[2i], last[2i+1]) */
+    int nlast, last_cap;
+    double probe_s;       /* dist_grad_probe: mean seconds of one step's sums alone */
+    int probe_reps;
 } G;
 
 /* Grow *p (of *cap elements of size `size`) to hold `need`: 0, or -1. */
@@ -105,6 +109,11 @@ static bd_status start_first(void)
 static bd_status cut(size_t lo, size_t hi)
 {
     G.buckets++;
+    if (grow((void **)&G.last, &G.last_cap, 2 * G.nlast + 2, sizeof *G.last))
+        return bd_error(BD_ERR_NOMEM, "out of memory for the gradient buckets");
+    G.last[2 * G.nlast] = lo;
+    G.last[2 * G.nlast + 1] = hi;
+    G.nlast++;
     if (G.overlap)
         return G.first_done ? start_sum(G.g + lo, hi - lo) : start_first();
     if (grow((void **)&G.cut, &G.cut_cap, 2 * G.ncut + 2, sizeof *G.cut))
@@ -125,7 +134,7 @@ static bd_status on_part(void *ud, float *g, size_t n, size_t from, float *v)
         G.n = G.pend = n;
         G.v = v;
         G.first_done = 0;
-        G.ncut = G.nrq = G.buckets = 0;
+        G.ncut = G.nrq = G.buckets = G.nlast = 0;
     } else if (!G.first_done && (from < G.n || from == 0)) {
         G.first_from = from;
         s = cut(from, G.n);
@@ -158,6 +167,7 @@ static bd_status on_done(void *ud, float *g, size_t n)
             G.first_done = 1;
         }
         G.buckets = G.ncut;
+        G.nlast = G.ncut;
         G.overlap = 0;
     }
     if (s == BD_OK && MPI_Waitall(G.nrq, G.rq, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
@@ -192,8 +202,69 @@ void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, i
     *overlap = G.overlap;
 }
 
+/* The sums of one step with no rank waiting for another: `reps` times,
+ * every rank leaves an MPI_Barrier together, then sums the last step's
+ * buckets (the same slices, the first with its 2 values, the same
+ * nonblocking calls and MPI_Waitall) on a copy of the last gradient block
+ * (copied before the clock starts, so it is in cache as after backward).
+ * Collective. What training spends in the sums beyond this is waiting for
+ * the slower rank to arrive. */
+bd_status dist_grad_probe(int reps)
+{
+    G.probe_s = 0.0;
+    G.probe_reps = 0;
+    if (reps <= 0 || G.nlast == 0)
+        return BD_OK;
+    float *buf = malloc((G.n + 2) * sizeof *buf), *saved_g = G.g, *saved_v = G.v;
+    float v[2] = {0.0f, 0.0f};
+    if (!buf)
+        return bd_error(BD_ERR_NOMEM, "out of memory for the gradient sum probe");
+    bd_status s = BD_OK;
+    const int overlap = G.overlap, buckets = G.buckets;
+    double total = 0.0;
+    G.overlap = 1; /* cut() starts each bucket at once */
+    G.g = buf;
+    G.v = v;
+    for (int r = 0; r < reps && s == BD_OK; r++) {
+        memcpy(buf, saved_g, G.n * sizeof *buf);
+        const int nb = G.nlast;
+        if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
+            s = bd_error(BD_ERR_IO, "MPI_Barrier failed");
+            break;
+        }
+        const double t0 = MPI_Wtime();
+        G.first_done = 0;
+        G.nrq = G.nlast = 0; /* cut() writes bucket i back where it is read */
+        for (int i = 0; i < nb && s == BD_OK; i++) {
+            s = cut(G.last[2 * i], G.last[2 * i + 1]);
+            G.first_done = 1;
+        }
+        if (s == BD_OK && MPI_Waitall(G.nrq, G.rq, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+            s = bd_error(BD_ERR_IO, "MPI_Waitall on the probe's sums failed");
+        total += MPI_Wtime() - t0;
+        G.nrq = 0;
+    }
+    G.overlap = overlap;
+    G.buckets = buckets;
+    G.g = saved_g;
+    G.v = saved_v;
+    free(buf);
+    if (s == BD_OK) {
+        G.probe_s = total / reps;
+        G.probe_reps = reps;
+    }
+    return s;
+}
+
+void dist_grad_probe_stats(double *seconds, int *reps)
+{
+    *seconds = G.probe_s;
+    *reps = G.probe_reps;
+}
+
 void dist_grad_free(void)
 {
+    free(G.last);
     free(G.scratch);
     free(G.cut);
     free(G.rq);

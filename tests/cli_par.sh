@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# cli_par.sh — `--probe-sums N` under mpirun (src/dist/grad_sum.c): after
+# training, the last step's gradient sums are timed N times right after a
+# barrier and reported next to the in-training figure; the probe works on a
+# copy, so the trained model and the bucket count it reports are those of a
+# run without it. Small generated data, 2 ranks.
+set -u
+BADAK=${BADAK_BIN:-build/badak}
+case $BADAK in /*) ;; *) BADAK=$PWD/$BADAK ;; esac
+QUICK=${BADAK_QUICK:-0}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+. "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
+
+echo "== cli par tests ($BADAK)"
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "SKIP: mpirun not found (Debian's openmpi-bin; scripts/setup.sh installs it)"
+    echo "cli tests: 0 passed, 0 failed"
+    exit 0
+fi
+MPI=(timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none)
+[ "$QUICK" = 1 ] && MPI+=(-x "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+
+perl -e 'my $s = 5; sub r { $s = ($s * 1103515245 + 12345) % 2147483648; $s / 2147483648 }
+    for (1 .. 400) { my @x = map { sprintf "%.4f", 2 * r() - 1 } 1 .. 8;
+    my $c = ($x[0] + $x[1] > 0 ? 1 : 0) + ($x[2] - $x[3] > 0 ? 2 : 0);
+    print join(",", @x, $c), "\n" }' >"$tmp/d.csv"
+# 8-300-300-4: 93,304 gradients, 3 buckets of the default 256 KB
+args=(train --csv "$tmp/d.csv" --model mlp --hidden 300,300 --optimizer adam --batch 40 --iters 20
+      --threads 1 --seed 3)
+for mode in --no-overlap --overlap; do
+    out=$("${MPI[@]}" -np 2 "$BADAK" "${args[@]}" $mode --probe-sums 7 --save "$tmp/p$mode.st" 2>&1)
+    if grep -q 'gradient allreduces (3 buckets each' <<<"$out" &&
+       grep -q '^gradient sums alone: [0-9.]* ms a step (mean of 7, each right after a barrier); so -\?[0-9.]* ms a step waiting for the slower rank$' <<<"$out"; then
+        ok
+    else
+        bad "$mode --probe-sums 7: no probe line, or the bucket count changed:"$'\n'"$out"
+    fi
+    "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" $mode --quiet --save "$tmp/n$mode.st" >/dev/null 2>&1
+    if cmp -s "$tmp/p$mode.st" "$tmp/n$mode.st"; then ok; else bad "$mode: --probe-sums changed the model"; fi
+done
+# without mpirun the flag is accepted and does nothing
+expect 0 "test accuracy" -- "$BADAK" "${args[@]}" --probe-sums 7
+out=$("$BADAK" "${args[@]}" --probe-sums 7 2>&1)
+if grep -q "sums alone" <<<"$out"; then bad "a lone run printed a probe line"; else ok; fi
+expect 2 "--probe-sums" -- "$BADAK" "${args[@]}" --probe-sums 0
+
+echo "cli tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
