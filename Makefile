@@ -165,8 +165,10 @@ FORCE:
 # shell tests at the CLI of this build.
 # the ThreadSanitizer program (its rule is below), defined before `test` names it
 TSAN_BIN := build/tsan/tsan_predict
+# the thread pool's own tests under ThreadSanitizer (tests/cli_par.sh runs it)
+TSAN_POOL := build/tsan/test_parallel
 
-test: all $(TESTS) $(TSAN_BIN)
+test: all $(TESTS) $(TSAN_BIN) $(TSAN_POOL)
 	@bash tests/run_tests.sh $(B)
 
 # ThreadSanitizer (gcc): libbadak and tests/tsan_predict.c (4 threads
@@ -178,8 +180,15 @@ $(TSAN_BIN): tests/tsan_predict.c $(LIB_SRC) $(HDRS)
 	  -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(CJSON_CFLAGS) \
 	  -o $@ $< $(LIB_SRC) $(LDLIBS)
 
-test-tsan: $(TSAN_BIN)
+$(TSAN_POOL): tests/test_parallel.c tests/testutil.h $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -DBD_NO_CLONES -fno-math-errno -D_DEFAULT_SOURCE \
+	  -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) $(PNG_CFLAGS) $(CJSON_CFLAGS) \
+	  -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+
+test-tsan: $(TSAN_BIN) $(TSAN_POOL)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_BIN)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_POOL)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cli_par.sh — `--probe-sums N` under mpirun (src/dist/grad_sum.c): after
+# cli_par.sh — the thread pool's tests under ThreadSanitizer, and
+# `--probe-sums N` under mpirun (src/dist/grad_sum.c): after
 # training, the last step's gradient sums are timed N times right after a
 # barrier and reported next to the in-training figure; the probe works on a
 # copy, so the trained model and the bucket count it reports are those of a
@@ -17,6 +18,18 @@ fail=0
 . "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 echo "== cli par tests ($BADAK)"
+# the thread pool's tests under ThreadSanitizer (make test builds them;
+# skipped under BADAK_QUICK, the ASan run: one sanitizer at a time)
+tsan="$here/../build/tsan/test_parallel"
+if [ "$QUICK" != 1 ]; then
+    if [ ! -x "$tsan" ]; then
+        bad "$tsan missing (make test builds it)"
+    elif out=$(TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 "$tsan" 2>&1); then
+        ok
+    else
+        bad "the pool's tests under ThreadSanitizer:"$'\n'"$(head -n 40 <<<"$out")"
+    fi
+fi
 if ! command -v mpirun >/dev/null 2>&1; then
     echo "SKIP: mpirun not found (Debian's openmpi-bin; scripts/setup.sh installs it)"
     echo "cli tests: 0 passed, 0 failed"
