@@ -97,11 +97,6 @@ void bd__set_serial(int serial);
 /* the calling thread's index in the pool: 0 for the caller (and any thread
  * outside the pool), i for worker i, which owns part i of every loop */
 int bd__pool_self(void);
-/* the pool's spin-wait budget rule (parallel.c), in ns: the budget after a
- * wait that ended while spinning (ended_spinning) or outlasted it, the
- * thread having been preempted since its last long wait or not */
-#define BD__SPIN_MAX_NS 200000L
-long bd__spin_next(long budget, int ended_spinning, int preempted);
 
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */

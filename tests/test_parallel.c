@@ -155,31 +155,6 @@ static void parts_run_on_their_owners(void **st)
     bd_set_threads(1);
 }
 
-/* The spin budget: doubled by a wait that ended while spinning, up to the
- * maximum; after a wait that outlasted it, halved (to 2 us) only if the
- * thread was preempted meanwhile (a busy machine), else kept -- a run of
- * long serial stretches on a free machine must not talk the workers into
- * sleeping through every loop. */
-static void spin_budget_rule(void **st)
-{
-    long b = 50000;
-    b = bd__spin_next(b, 1, 0);
-    assert_int_equal(b, 100000);
-    for (int i = 0; i < 10; i++)
-        b = bd__spin_next(b, 1, 1); /* ended spinning: preemption does not matter */
-    assert_true(b >= BD__SPIN_MAX_NS && b < 2 * BD__SPIN_MAX_NS);
-    const long top = b;
-    for (int i = 0; i < 100; i++)
-        b = bd__spin_next(b, 0, 0); /* long waits on a free machine */
-    assert_int_equal(b, top);
-    b = bd__spin_next(b, 0, 1);
-    assert_int_equal(b, top / 2);
-    for (int i = 0; i < 100; i++)
-        b = bd__spin_next(b, 0, 1); /* a busy machine: down to the floor */
-    assert_true(b >= 1000 && b <= 2000);
-    assert_int_equal(bd__spin_next(b, 0, 1), b);
-}
-
 /* Loops from a thread that is not the pool's owner run serially. */
 static void *other_thread(void *arg)
 {
@@ -210,7 +185,6 @@ int main(void)
         cmocka_unit_test(loops_cover_each_part_once),
         cmocka_unit_test(oversubscribed_one_cpu),
         cmocka_unit_test(parts_run_on_their_owners),
-        cmocka_unit_test(spin_budget_rule),
         cmocka_unit_test(other_threads_run_serially),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,6 @@
  *
  * The pool belongs to the thread that calls bd_set_threads (the main
  * thread); any other thread (hpsearch trials) runs its loops serially. */
-#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "internal.h"
 
 #include <limits.h>
@@ -36,7 +35,6 @@
 #include <time.h>
 #ifdef __linux__
 #include <linux/futex.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
@@ -67,11 +65,12 @@ static pthread_t g_owner;
 static int g_has_owner;
 static _Thread_local int t_serial; /* this thread runs loops serially */
 static _Thread_local int t_self;   /* this thread's index in the pool: 0 the caller */
-/* the spin budget of this thread's waits, in ns (bd__spin_next) */
+/* the spin budget of this thread's waits, in ns: doubled when a wait ends
+ * while spinning, halved when it had to sleep */
 static _Thread_local long t_spin_ns;
-static _Thread_local long t_nivcsw = -1; /* involuntary switches seen last */
 
 #define SPIN_MIN_NS 2000L
+#define SPIN_MAX_NS 200000L
 
 static inline void cpu_relax(void)
 {
@@ -106,51 +105,18 @@ static void futex_wake(atomic_uint *addr, int count)
 #endif
 }
 
-/* The next spin budget. A wait that ended while spinning doubles it (up to
- * BD__SPIN_MAX_NS). A wait that outlasted it halves it (down to SPIN_MIN_NS)
- * only when this thread has been preempted since its last such wait (an
- * involuntary context switch: another process wants this core, so spinning
- * takes CPU from it or from our own other thread); on a free machine the
- * wait was just a long serial stretch, and the budget stays. Halving on
- * every long wait made the budget collapse on an idle machine too (a
- * training step has serial stretches of 10-100 us between its loops), and
- * a sleeping worker is late by a wake-up -- tens of microseconds in a
- * virtual machine -- for every loop: the caller then ran both parts. */
-long bd__spin_next(long budget, int ended_spinning, int preempted)
-{
-    if (ended_spinning)
-        return budget < BD__SPIN_MAX_NS ? 2 * budget : budget;
-    if (preempted && budget > SPIN_MIN_NS)
-        return budget / 2;
-    return budget;
-}
-
-/* 1 if this thread was switched out involuntarily since the last call */
-static int was_preempted(void)
-{
-#if defined(__linux__) && defined(RUSAGE_THREAD)
-    struct rusage ru;
-    if (getrusage(RUSAGE_THREAD, &ru) != 0)
-        return 1;
-    const long before = t_nivcsw;
-    t_nivcsw = ru.ru_nivcsw;
-    return before >= 0 && ru.ru_nivcsw != before;
-#else
-    return 1; /* no way to tell: back off as on a busy machine */
-#endif
-}
-
 /* Spin while *addr == val, for at most this thread's budget; 1 if it
- * changed meanwhile. The budget adapts (bd__spin_next). */
+ * changed meanwhile. The budget adapts to how long waits have been. */
 static int spin_while(atomic_uint *addr, unsigned val)
 {
     if (t_spin_ns == 0)
-        t_spin_ns = BD__SPIN_MAX_NS / 4;
+        t_spin_ns = SPIN_MAX_NS / 4;
     const long t0 = now_ns();
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (atomic_load_explicit(addr, memory_order_acquire) != val) {
-                t_spin_ns = bd__spin_next(t_spin_ns, 1, 0);
+                if (t_spin_ns < SPIN_MAX_NS)
+                    t_spin_ns *= 2;
                 return 1;
             }
             cpu_relax();
@@ -158,7 +124,8 @@ static int spin_while(atomic_uint *addr, unsigned val)
         if (now_ns() - t0 > t_spin_ns)
             break;
     }
-    t_spin_ns = bd__spin_next(t_spin_ns, 0, was_preempted());
+    if (t_spin_ns > SPIN_MIN_NS)
+        t_spin_ns /= 2;
     return 0;
 }
 
