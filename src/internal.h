@@ -98,6 +98,16 @@ void bd__set_serial(int serial);
  * outside the pool), i for worker i, which owns part i of every loop */
 int bd__pool_self(void);
 
+/* The pool's busy-machine rule (parallel.c's head comment): bd__pool_note_loop
+ * records one pool loop (stolen: a part ran on a thread that does not own
+ * it) and, at a window's end, may start a stretch of loops the caller runs
+ * alone; bd__pool_solo_left is what is left of that stretch, and
+ * bd__pool_solo_loops counts the loops run alone since the start. All three
+ * are for the pool's owner thread only; bd__pool_resize resets the rule. */
+void bd__pool_note_loop(int stolen);
+int bd__pool_solo_left(void);
+long bd__pool_solo_loops(void);
+
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */
 static inline float bd__sum(const float *x, size_t n)

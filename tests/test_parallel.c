@@ -179,6 +179,65 @@ static void other_threads_run_serially(void **st)
     free(r);
 }
 
+/* The busy-machine rule (parallel.c): a window of 32 pool loops in which at
+ * least half had a part stolen starts a stretch the caller runs alone,
+ * 64 loops first, doubling while windows stay bad, back to 64 after a
+ * window without a steal; a loop run alone runs every part, with the
+ * pool's split, on the caller. */
+static void note_window(int stolen)
+{
+    for (int i = 0; i < 32; i++)
+        bd__pool_note_loop(i < stolen);
+}
+
+static void on_thread(void *ctx, int lo, int hi, int part)
+{
+    owners *o = ctx;
+    (void)lo, (void)hi;
+    atomic_store(&o->on[part], bd__pool_self() + 1);
+}
+
+static void busy_machine_runs_alone(void **st)
+{
+    assert_int_equal(bd_set_threads(2), 2);
+    assert_int_equal(bd__pool_solo_left(), 0);
+    note_window(15); /* under half: the pool stays */
+    assert_int_equal(bd__pool_solo_left(), 0);
+    note_window(16);
+    assert_int_equal(bd__pool_solo_left(), 64);
+    /* alone: the same split, each part once, all on the caller */
+    rec *r = malloc(sizeof *r);
+    const long before = bd__pool_solo_loops();
+    check_loop(r, 100, 2);
+    free(r);
+    owners o;
+    memset(&o, 0, sizeof o);
+    bd__parallel_for(10, on_thread, &o);
+    assert_int_equal(atomic_load(&o.on[0]), 1);
+    assert_int_equal(atomic_load(&o.on[1]), 1);
+    assert_int_equal(bd__pool_solo_loops() - before, 2);
+    assert_int_equal(bd__pool_solo_left(), 62);
+    note_window(32); /* still busy: the next stretch is twice as long */
+    assert_int_equal(bd__pool_solo_left(), 128);
+    note_window(1); /* some stealing: no stretch, the length is kept */
+    note_window(20);
+    assert_int_equal(bd__pool_solo_left(), 256);
+    note_window(0); /* a clean window: back to the shortest */
+    note_window(16);
+    assert_int_equal(bd__pool_solo_left(), 64);
+    for (int i = 0; i < 7; i++)
+        note_window(32);
+    assert_int_equal(bd__pool_solo_left(), 4096); /* the longest */
+    note_window(32);
+    assert_int_equal(bd__pool_solo_left(), 4096);
+    /* a resize (bd_set_threads) forgets the rule's state */
+    assert_int_equal(bd_set_threads(2), 2);
+    assert_int_equal(bd__pool_solo_left(), 0);
+    note_window(16);
+    assert_int_equal(bd__pool_solo_left(), 64);
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +245,7 @@ int main(void)
         cmocka_unit_test(oversubscribed_one_cpu),
         cmocka_unit_test(parts_run_on_their_owners),
         cmocka_unit_test(other_threads_run_serially),
+        cmocka_unit_test(busy_machine_runs_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
