@@ -179,14 +179,14 @@ static void other_threads_run_serially(void **st)
     free(r);
 }
 
-/* The busy-machine rule (parallel.c): a window of 32 pool loops in which at
- * least half had a part stolen starts a stretch the caller runs alone,
- * 64 loops first, doubling while windows stay bad, back to 64 after a
+/* The busy-machine rule (parallel.c): a window of 256 pool loops in which
+ * at least half had a part stolen starts a stretch the caller runs alone,
+ * 256 loops first, doubling while windows stay bad, back to 256 after a
  * window without a steal; a loop run alone runs every part, with the
  * pool's split, on the caller. */
 static void note_window(int stolen)
 {
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < 256; i++)
         bd__pool_note_loop(i < stolen);
 }
 
@@ -201,10 +201,10 @@ static void busy_machine_runs_alone(void **st)
 {
     assert_int_equal(bd_set_threads(2), 2);
     assert_int_equal(bd__pool_solo_left(), 0);
-    note_window(15); /* under half: the pool stays */
+    note_window(127); /* under half: the pool stays */
     assert_int_equal(bd__pool_solo_left(), 0);
-    note_window(16);
-    assert_int_equal(bd__pool_solo_left(), 64);
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 256);
     /* alone: the same split, each part once, all on the caller */
     rec *r = malloc(sizeof *r);
     const long before = bd__pool_solo_loops();
@@ -216,25 +216,25 @@ static void busy_machine_runs_alone(void **st)
     assert_int_equal(atomic_load(&o.on[0]), 1);
     assert_int_equal(atomic_load(&o.on[1]), 1);
     assert_int_equal(bd__pool_solo_loops() - before, 2);
-    assert_int_equal(bd__pool_solo_left(), 62);
-    note_window(32); /* still busy: the next stretch is twice as long */
-    assert_int_equal(bd__pool_solo_left(), 128);
+    assert_int_equal(bd__pool_solo_left(), 254);
+    note_window(256); /* still busy: the next stretch is twice as long */
+    assert_int_equal(bd__pool_solo_left(), 512);
     note_window(1); /* some stealing: no stretch, the length is kept */
-    note_window(20);
-    assert_int_equal(bd__pool_solo_left(), 256);
+    note_window(200);
+    assert_int_equal(bd__pool_solo_left(), 1024);
     note_window(0); /* a clean window: back to the shortest */
-    note_window(16);
-    assert_int_equal(bd__pool_solo_left(), 64);
-    for (int i = 0; i < 7; i++)
-        note_window(32);
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 256);
+    for (int i = 0; i < 5; i++)
+        note_window(256);
     assert_int_equal(bd__pool_solo_left(), 4096); /* the longest */
-    note_window(32);
+    note_window(256);
     assert_int_equal(bd__pool_solo_left(), 4096);
     /* a resize (bd_set_threads) forgets the rule's state */
     assert_int_equal(bd_set_threads(2), 2);
     assert_int_equal(bd__pool_solo_left(), 0);
-    note_window(16);
-    assert_int_equal(bd__pool_solo_left(), 64);
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 256);
     bd_set_threads(1);
 }
 
