@@ -235,6 +235,16 @@ static void busy_machine_runs_alone(void **st)
     assert_int_equal(bd__pool_solo_left(), 0);
     note_window(128);
     assert_int_equal(bd__pool_solo_left(), 256);
+    /* the stretch ends: its 256 loops run alone, the next on the pool */
+    r = malloc(sizeof *r);
+    const long start = bd__pool_solo_loops();
+    for (int i = 0; i < 256; i++)
+        check_loop(r, 7, 2);
+    assert_int_equal(bd__pool_solo_loops() - start, 256);
+    assert_int_equal(bd__pool_solo_left(), 0);
+    check_loop(r, 7, 2);
+    assert_int_equal(bd__pool_solo_loops() - start, 256);
+    free(r);
     bd_set_threads(1);
 }
 
