@@ -103,23 +103,36 @@ d=$(maxdiff "$tmp/one.st" "$tmp/nosync.st")
 echo "  BatchNorm per shard (no --sync-bn), 2 ranks vs 1 process: $d"
 if perl -e "exit !($d > 1e-4)"; then ok; else bad "per-shard BatchNorm equals the global one ($d)"; fi
 
-# --- the gradient summed in buckets while backward runs (--overlap) or after
-# it (the default; --no-overlap says so): the same MPI calls on the same values, so the same
-# bits for every N; the loss and the stop vote travel in the first bucket
+# --- --sums allreduce: the gradient summed in MPI_Iallreduce buckets while
+# backward runs (--overlap) or after it (its default; --no-overlap says so):
+# the same MPI calls on the same values, so the same bits for every N; the
+# loss and the stop vote travel in the first bucket. And the default, the
+# shared-memory sums: with 2 ranks the same bits as the buckets (each value
+# is one a + b either way), with 3 the same up to the order of the adds,
+# and the same bits on every run
 same_bits() { # LABEL BUCKETS OPTIONS...
-    local label=$1 buckets=$2 out
+    local label=$1 buckets=$2 out sh
     shift 2
     for n in $RANKS; do
         out=$("${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 \
             --overlap --save "$tmp/ov.st" 2>&1)
         "${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 --quiet \
-            --no-overlap --save "$tmp/noov.st"
+            --sums allreduce --no-overlap --save "$tmp/noov.st"
         if grep -q "30 gradient allreduces ($buckets buckets each, overlapped" <<<"$out" &&
             cmp -s "$tmp/ov.st" "$tmp/noov.st" && "${MPI[@]}" -np $n "$BADAK" train "$@" \
-            --iters 30 --batch 50 --seed 3 --save "$tmp/def.st" 2>&1 |
+            --iters 30 --batch 50 --seed 3 --sums allreduce --save "$tmp/def.st" 2>&1 |
             grep -q "($buckets buckets each, after backward" && cmp -s "$tmp/def.st" "$tmp/noov.st"
         then ok
         else bad "$label, $n ranks: overlapped and --no-overlap differ, or not $buckets buckets"$'\n'"$(tail -3 <<<"$out")"; fi
+        sh=$("${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 \
+            --save "$tmp/sh.st" 2>&1)
+        "${MPI[@]}" -np $n "$BADAK" train "$@" --iters 30 --batch 50 --seed 3 --quiet \
+            --sums shared --save "$tmp/sh2.st"
+        if grep -q "30 gradient sums (shared memory, $n ranks a node, 1 node)" <<<"$sh" &&
+            cmp -s "$tmp/sh.st" "$tmp/sh2.st" && { [ $n != 2 ] || cmp -s "$tmp/sh.st" "$tmp/noov.st"; }
+        then ok
+        else bad "$label, $n ranks: shared sums not the default, not the same on every run, or (2 ranks) not the buckets' bits"$'\n'"$(tail -3 <<<"$sh")"; fi
+        within "$tmp/noov.st" "$tmp/sh.st" "$label, $n ranks, shared vs allreduce sums" 1e-6
     done
 }
 # mlp 8-20-20-4 with BatchNorm, buckets of 1 KB (256 values): Affine3 (84
@@ -133,6 +146,33 @@ same_bits "mlp + BatchNorm + Dropout + weight decay, --sync-bn" 3 --csv "$tmp/d.
 # Conv1's runs; Conv1 (780) at the end: 3 buckets
 [ "$QUICK" = 1 ] || same_bits "simple_convnet" 3 --data "$tmp/img" --model simple_convnet \
     --lr 0.3 --no-train-acc --bucket-kb 64
+
+# --- the multi-node path on one machine: BADAK_MPI_NODE_RANKS=k makes
+# nodes of k ranks; each node sums through its shared memory, the nodes by
+# one MPI_Allreduce per slice. Nodes of different sizes (3 ranks in nodes
+# of 2: 2 + 1) take the buckets; --sums shared is refused there
+nodes() { # RANKS NODE_RANKS LABEL EXPECTED_LINE
+    local out
+    out=$("${MPI[@]}" -np $1 -x BADAK_MPI_NODE_RANKS=$2 "$BADAK" train --csv "$tmp/d.csv" \
+        --model mlp --hidden 20,20 --dropout 0.3 --iters 100 --batch 50 --seed 3 \
+        --save "$tmp/nodes.st" 2>&1)
+    if grep -q "$4" <<<"$out"; then ok; else bad "$3: '$4' expected"$'\n'"$(tail -3 <<<"$out")"; fi
+    "$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 20,20 --dropout 0.3 --iters 100 \
+        --batch 50 --seed 3 --quiet --save "$tmp/one.st"
+    within "$tmp/one.st" "$tmp/nodes.st" "$3 vs 1 process"
+}
+nodes 2 1 "2 nodes of 1 rank" "100 gradient sums (shared memory, 1 rank a node, 2 nodes)"
+[ "$QUICK" = 1 ] ||
+    nodes 4 2 "2 nodes of 2 ranks" "100 gradient sums (shared memory, 2 ranks a node, 2 nodes)"
+[ "$QUICK" = 1 ] ||
+    nodes 3 2 "nodes of 2 and 1 ranks" "100 gradient allreduces (2 buckets each, after backward)"
+[ "$QUICK" = 1 ] || expect 2 "--sums shared needs the same number of ranks on every node" -- \
+    "${MPI[@]}" -np 3 -x BADAK_MPI_NODE_RANKS=2 "$BADAK" train --csv "$tmp/d.csv" --iters 5 \
+    --sums shared
+expect 2 "it goes with --sums allreduce, not --sums shared" -- \
+    "${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 5 --sums shared --overlap
+expect 2 "--sums: 'ring' (expected shared or allreduce)" -- \
+    "$BADAK" train --csv "$tmp/d.csv" --iters 5 --sums ring
 
 # --- BatchNorm per shard with checkpoints: the running averages are agreed
 # on by every rank before rank 0 writes (it waited alone in that sum and
@@ -148,8 +188,8 @@ expect 0 "network    mlp 8-20-4" -- "$BADAK" info "$tmp/ckbn/checkpoint.safetens
 out=$("${MPI[@]}" -np 2 "$BADAK" train --csv "$tmp/d.csv" --iters 20 --batch 50 2>&1)
 per=$(( $(nproc) / 2 )); [ $per -ge 1 ] || per=1
 if [ "$(grep -c '^badak 0' <<<"$out")" = 1 ] && grep -q "seed 1, $per threads" <<<"$out" &&
-    grep -q "data parallel: 2 ranks; 20 gradient allreduces" <<<"$out"; then ok
-else bad "2 ranks: one header with $per threads and the allreduce count expected"$'\n'"$out"; fi
+    grep -q "data parallel: 2 ranks; 20 gradient sums (shared memory" <<<"$out"; then ok
+else bad "2 ranks: one header with $per threads and the sums' count expected"$'\n'"$out"; fi
 expect 2 "batch of 2 rows is smaller than the 3 ranks" -- \
     "${MPI[@]}" -np 3 "$BADAK" train --csv "$tmp/d.csv" --iters 5 --batch 2
 
@@ -193,7 +233,11 @@ for epochs in 12 60 300 1500 6000; do
     RUN=(train --csv "$tmp/big.csv" --model mlp --hidden 64,64 --optimizer sgd --epochs $epochs
          --batch 20 --no-train-acc --threads 1)
     rm -rf "$tmp/ck"
-    "${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --checkpoint "$tmp/ck" >"$tmp/int.out" 2>&1 &
+    # --quiet: after Ctrl-C, mpirun sends SIGTERM and, a second later,
+    # SIGKILL, and does not always read the ranks' stdout in between: rank 0
+    # was seen blocked writing its end-of-run summary (the checkpoint saved
+    # before it) and killed, its stderr line lost with it
+    "${MPI[@]}" -np 2 "$BADAK" "${RUN[@]}" --quiet --checkpoint "$tmp/ck" >"$tmp/int.out" 2>&1 &
     mp=$! # timeout's PID; mpirun is its child
     wait_for "$tmp/ck/checkpoint.safetensors" && kill -INT "$(pgrep -P $mp)"
     wait $mp

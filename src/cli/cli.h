@@ -75,8 +75,16 @@ void cli_dist_report(int quiet);
 bd_status cli_dist_probe(int reps);
 /* the group for bd_hpsearch (NULL: alone) */
 const bd_comm *cli_dist_comm(int sync_bn);
-/* the trainer's data-parallel hooks (nothing when alone) */
-void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb);
+/* --sums: how the gradient is summed over the ranks (dist.h's dist_sums) */
+enum { CLI_SUMS_AUTO, CLI_SUMS_SHARED, CLI_SUMS_ALLREDUCE };
+/* 1 under mpirun when --sums shared (CLI_SUMS_SHARED) cannot be used: the
+ * nodes run different numbers of ranks */
+int cli_dist_sums_refused(int sums);
+/* the trainer's data-parallel hooks (nothing when alone); sums is a
+ * CLI_SUMS_* checked by cli_dist_sums_refused, overlap only without
+ * CLI_SUMS_SHARED */
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
+                           int bucket_kb);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */

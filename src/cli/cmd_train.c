@@ -134,12 +134,17 @@ static const char *HELP =
     "  --no-train-acc        skip the full training-set accuracy each epoch\n"
     "  --sync-bn             under mpirun: BatchNorm statistics over every rank's\n"
     "                        rows of the global batch (default: each rank's own)\n"
-    "  --overlap             under mpirun: sum the gradient while backward runs instead\n"
-    "                        of after it (the same bits; pays when ranks are on other\n"
-    "                        nodes; on one machine it was slower: docs/distributed.md)\n"
+    "  --sums MODE           under mpirun: how the gradient is summed over the ranks:\n"
+    "                        shared     through memory the ranks of a node share, then\n"
+    "                                   one MPI_Allreduce per slice across nodes (the\n"
+    "                                   default where every node runs as many ranks)\n"
+    "                        allreduce  MPI_Iallreduce of the block in buckets\n"
+    "  --overlap             under mpirun, --sums allreduce (implied): sum the gradient\n"
+    "                        while backward runs instead of after it (the same bits)\n"
     "  --no-overlap          under mpirun: sum the gradient after backward (the default)\n"
-    "  --bucket-kb N         under mpirun: start a gradient sum when N KB (default 256)\n"
-    "                        of gradient are final (the first: the last layer's)\n"
+    "  --bucket-kb N         under mpirun, --sums allreduce: start a sum when N KB\n"
+    "                        (default 256) of gradient are final (the first: the last\n"
+    "                        layer's)\n"
     "  --probe-sums N        under mpirun: after training, time the last step's\n"
     "                        gradient sums N times right after a barrier (the transfer\n"
     "                        alone, no rank waiting for a slower one) and report it\n"
@@ -251,6 +256,7 @@ typedef struct train_opts {
     long layer_every;             /* --log-layers-every K (0: 50) */
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
+    int sums;             /* under mpirun: dist_sums (0: auto) */
     int overlap;          /* under mpirun: gradient sums during backward */
     int no_overlap;       /* under mpirun: after backward (the default, explicit) */
     long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
@@ -315,6 +321,17 @@ static int parse_sampling(train_opts *o, const char *arg)
     else
         return cli_usage_error("train", "--sampling: '%s' (expected shuffle, replace or balanced)",
                                arg);
+    return 0;
+}
+
+static int parse_sums(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "shared") == 0)
+        o->sums = CLI_SUMS_SHARED;
+    else if (strcmp(arg, "allreduce") == 0)
+        o->sums = CLI_SUMS_ALLREDUCE;
+    else
+        return cli_usage_error("train", "--sums: '%s' (expected shared or allreduce)", arg);
     return 0;
 }
 
@@ -407,6 +424,7 @@ static const train_flag FLAGS[] = {
     INT("freeze", freeze, 0, 100000, 0),
     INT("replace-head", replace_head, 1, 1000000, 0),
     {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
+    FN("sums", parse_sums, 1),
     {"overlap", F_SET, OFF(overlap), 0, 0, 1, NULL},
     {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
     INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
@@ -549,6 +567,12 @@ static int check_options(train_opts *o, int resuming)
      * all, the initialised network is measured and saved */
     o->epochs = o->epochs < 0 ? 0 : o->epochs;
     o->iters = o->iters < 0 ? 0 : o->iters;
+    if (o->overlap && o->sums == CLI_SUMS_SHARED)
+        return cli_usage_error("train", "--overlap sums in MPI_Iallreduce buckets: it goes "
+                               "with --sums allreduce, not --sums shared");
+    if (cli_dist_sums_refused(o->sums))
+        return cli_usage_error("train", "--sums shared needs the same number of ranks on "
+                               "every node (mpirun's hostfile slots); use --sums allreduce");
     if ((o->test_csv || o->label_col != -1 || o->label_cols) && !o->csv)
         return cli_usage_error("train", "--test-csv, --label-col and --label-cols need --csv");
     if (o->balanced)
@@ -854,7 +878,8 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
     /* nothing unless under mpirun */
-    cli_dist_train_config(cfg, o->sync_bn, o->overlap && !o->no_overlap, (int)o->bucket_kb);
+    cli_dist_train_config(cfg, o->sync_bn, o->sums, o->overlap && !o->no_overlap,
+                          (int)o->bucket_kb);
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss

@@ -102,13 +102,22 @@ void cli_dist_report(int quiet)
         return;
     double sec, wait;
     long steps;
-    int buckets, overlap;
-    dist_grad_stats(&sec, &wait, &steps, &buckets, &overlap);
-    printf("data parallel: %d ranks; %ld gradient allreduces (%d buckets each, %s), %.3f s "
-           "in all (%.3f ms each on rank 0; %.3f ms of it waiting after backward)\n",
-           dist_size(), steps, buckets, overlap ? "overlapped with backward" : "after backward",
-           sec, steps ? 1e3 * sec / (double)steps : 0.0,
-           steps ? 1e3 * wait / (double)steps : 0.0);
+    int buckets, overlap, local, nodes;
+    if (dist_grad_shared()) {
+        dist_shm_stats(&sec, &wait, &steps, &local, &nodes);
+        printf("data parallel: %d ranks; %ld gradient sums (shared memory, %d rank%s a node, "
+               "%d node%s), %.3f s in all (%.3f ms each on rank 0; %.3f ms of it waiting "
+               "for the node's other ranks)\n", dist_size(), steps, local, local == 1 ? "" : "s",
+               nodes, nodes == 1 ? "" : "s", sec, steps ? 1e3 * sec / (double)steps : 0.0,
+               steps ? 1e3 * wait / (double)steps : 0.0);
+    } else {
+        dist_grad_stats(&sec, &wait, &steps, &buckets, &overlap);
+        printf("data parallel: %d ranks; %ld gradient allreduces (%d buckets each, %s), %.3f "
+               "s in all (%.3f ms each on rank 0; %.3f ms of it waiting after backward)\n",
+               dist_size(), steps, buckets,
+               overlap ? "overlapped with backward" : "after backward", sec,
+               steps ? 1e3 * sec / (double)steps : 0.0, steps ? 1e3 * wait / (double)steps : 0.0);
+    }
     double alone;
     int reps;
     dist_grad_probe_stats(&alone, &reps);
@@ -125,9 +134,19 @@ bd_status cli_dist_probe(int reps)
 
 const bd_comm *cli_dist_comm(int sync_bn) { return dist_comm(sync_bn); }
 
-void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb)
+int cli_dist_sums_refused(int sums)
 {
-    dist_train_hooks(cfg, sync_bn, overlap, bucket_kb);
+    return dist_active() && sums == CLI_SUMS_SHARED && !dist_shm_ready();
+}
+
+void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
+                           int bucket_kb)
+{
+    const dist_sums m = sums == CLI_SUMS_SHARED      ? DIST_SUMS_SHARED
+                        : sums == CLI_SUMS_ALLREDUCE ? DIST_SUMS_ALLREDUCE
+                                                     : DIST_SUMS_AUTO;
+    /* refused cases were refused by check_options: BD_OK here */
+    (void)dist_train_hooks(cfg, sync_bn, m, overlap, bucket_kb);
 }
 
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }

@@ -56,13 +56,17 @@ int dist_init(int *argc, char ***argv)
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, D.rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &D.local_size);
     MPI_Comm_free(&node);
+    if (D.size > 1)
+        dist_shm_init(D.rank, D.size);
     return 0;
 }
 
 void dist_finalize(void)
 {
-    if (D.started)
+    if (D.started) {
+        dist_shm_free();
         MPI_Finalize();
+    }
     D.started = 0;
     dist_grad_free();
 }
@@ -110,18 +114,29 @@ static bd_status on_state(void *ud, float *st, size_t n)
     return s;
 }
 
-void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb)
+bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
+                           int bucket_kb)
 {
     if (!dist_active())
-        return;
+        return BD_OK;
+    if (sums == DIST_SUMS_SHARED && overlap)
+        return bd_error(BD_ERR_ARG, "the shared-memory gradient sums run after backward: "
+                        "overlap needs the MPI_Iallreduce buckets");
+    if (sums == DIST_SUMS_SHARED && !dist_shm_ready())
+        return bd_error(BD_ERR_ARG, "the shared-memory gradient sums need the same number of "
+                        "ranks on every node");
     cfg->rank = D.rank;
     cfg->nranks = D.size;
-    dist_grad_hooks(cfg, overlap, bucket_kb);
+    if (sums == DIST_SUMS_SHARED || (sums == DIST_SUMS_AUTO && !overlap && dist_shm_ready()))
+        dist_grad_shared_hooks(cfg);
+    else
+        dist_grad_hooks(cfg, overlap, bucket_kb);
     cfg->on_sum = on_sum;
     /* with --sync-bn the running averages are equal on every rank already */
     cfg->on_state = sync_bn ? NULL : on_state;
     cfg->dist_ud = NULL;
     cfg->sync_bn = sync_bn ? dist_comm(1) : NULL;
+    return BD_OK;
 }
 
 const bd_comm *dist_comm(int sync_bn)

@@ -23,11 +23,21 @@ int dist_is_root(void);
 /* The library's view of the group: rank, size and MPI_Allreduce sums;
  * NULL when not active. sync_bn is copied into it. */
 const bd_comm *dist_comm(int sync_bn);
-/* Fill the trainer's data-parallel fields (rank, nranks; on_grad_part and
- * on_grad: the gradient block's sum in buckets of bucket_kb KB (0: 256),
- * overlapped with backward unless overlap is 0, see grad_sum.c; on_sum; on_state: BatchNorm running
- * averages averaged; sync_bn); nothing when not active. */
-void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb);
+/* How the gradient block is summed (dist_train_hooks): */
+typedef enum {
+    DIST_SUMS_AUTO,      /* shared memory where dist_shm_ready, else buckets */
+    DIST_SUMS_SHARED,    /* shm_sum.c (refused where not ready) */
+    DIST_SUMS_ALLREDUCE, /* grad_sum.c's MPI_Iallreduce buckets */
+} dist_sums;
+/* Fill the trainer's data-parallel fields (rank, nranks; on_grad (and
+ * on_grad_part for buckets): the gradient block's sum, through shared
+ * memory (shm_sum.c) or in MPI_Iallreduce buckets of bucket_kb KB (0: 256),
+ * overlapped with backward unless overlap is 0 (grad_sum.c); on_sum;
+ * on_state: BatchNorm running averages averaged; sync_bn); nothing when not
+ * active. BD_ERR_ARG when `sums` asks for shared memory that cannot be used
+ * or overlap is asked with it. */
+bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
+                           int bucket_kb);
 /* Threads per process when --threads is not given: the cores this process
  * may run on, shared with the other ranks on its node (MPI_COMM_TYPE_SHARED),
  * at least 1; 0 (all cores) when not active. */
@@ -49,6 +59,26 @@ void dist_abort(int code) __attribute__((noreturn));
  * (at MPI_Finalize). */
 void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb);
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap);
+/* shm_sum.c: dist_shm_init (from dist_init, collective) finds the ranks
+ * that share memory (MPI_COMM_TYPE_SHARED; BADAK_MPI_NODE_RANKS=k cuts them
+ * into nodes of k, to run the multi-node path on one machine) and, when
+ * every node has the same number, makes the shared sums ready;
+ * dist_shm_sum sums g[0..n) and v[0..nv) over every rank in place (collective; the
+ * first call and a changed n make the window, also collective), counted in
+ * the statistics when count is 1 (0: dist_grad_probe's reruns); the
+ * seconds in it, of them waiting for the node's other ranks, the steps,
+ * the ranks per node and the nodes; the window and communicators freed
+ * (collective, before MPI_Finalize). */
+void dist_shm_init(int world_rank, int world_size);
+int dist_shm_ready(void);
+bd_status dist_shm_sum(float *g, size_t n, float *v, int nv, int count);
+void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes);
+void dist_shm_free(void);
+/* the trainer's on_grad for the shared sums (grad_sum.c: also kept for
+ * dist_grad_probe) */
+void dist_grad_shared_hooks(bd_train_config *cfg);
+/* 1 when the run sums through shared memory */
+int dist_grad_shared(void);
 void dist_grad_free(void);
 /* The last step's gradient sums timed `reps` times right after an
  * MPI_Barrier, on a copy of the block: the transfer alone, without the

@@ -32,6 +32,7 @@
 #define MAX_COUNT ((size_t)1 << 30)
 
 static struct {
+    int shared;           /* summed by shm_sum.c, not in buckets */
     int overlap;
     size_t bucket;        /* floats: cut a bucket when this many are final */
     float *g;             /* this step's block, n floats */
@@ -193,6 +194,62 @@ void dist_grad_hooks(bd_train_config *cfg, int overlap, int bucket_kb)
     cfg->on_grad = on_done;
 }
 
+/* The shared sums: on_grad_part only keeps the step's {loss, stop vote}
+ * (its first call), on_grad sums the whole block with them after backward */
+static bd_status on_shared_part(void *ud, float *g, size_t n, size_t from, float *v)
+{
+    if (v) {
+        G.v = v;
+        G.g = g;
+        G.n = n;
+    }
+    return BD_OK;
+}
+
+static bd_status on_shared(void *ud, float *g, size_t n)
+{
+    G.g = g;
+    G.n = n;
+    return dist_shm_sum(g, n, G.v, 2, 1);
+}
+
+void dist_grad_shared_hooks(bd_train_config *cfg)
+{
+    G.shared = 1;
+    G.overlap = 0;
+    cfg->on_grad_part = on_shared_part;
+    cfg->on_grad = on_shared;
+}
+
+int dist_grad_shared(void) { return G.shared; }
+
+/* the shared sums of the last block, `reps` times on a copy, each after a
+ * barrier of every rank */
+static bd_status probe_shared(int reps)
+{
+    float *buf = malloc((G.n + 1) * sizeof *buf), v[2] = {0.0f, 0.0f};
+    if (!buf)
+        return bd_error(BD_ERR_NOMEM, "out of memory for the gradient sum probe");
+    bd_status s = BD_OK;
+    double total = 0.0;
+    for (int r = 0; r < reps && s == BD_OK; r++) {
+        memcpy(buf, G.g, G.n * sizeof *buf);
+        if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
+            s = bd_error(BD_ERR_IO, "MPI_Barrier failed");
+            break;
+        }
+        const double t0 = MPI_Wtime();
+        s = dist_shm_sum(buf, G.n, v, 2, 0);
+        total += MPI_Wtime() - t0;
+    }
+    free(buf);
+    if (s == BD_OK) {
+        G.probe_s = total / reps;
+        G.probe_reps = reps;
+    }
+    return s;
+}
+
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {
     *seconds = G.seconds;
@@ -213,6 +270,8 @@ bd_status dist_grad_probe(int reps)
 {
     G.probe_s = 0.0;
     G.probe_reps = 0;
+    if (reps > 0 && G.shared)
+        return probe_shared(reps);
     if (reps <= 0 || G.nlast == 0)
         return BD_OK;
     float *buf = malloc((G.n + 2) * sizeof *buf), *saved_g = G.g, *saved_v = G.v;
