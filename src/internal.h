@@ -157,6 +157,13 @@ int bd__bn_sync(const bd_net *net, float *x, size_t n);
  * layers before them are still in backward (src/dist/). */
 typedef bd_status (*bd__grads_done_fn)(void *ud, size_t from);
 bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud);
+/* Move a built network's gradient block to `block` (params.size floats, the
+ * caller's, e.g. memory that other processes can read: src/dist/shm_sum.c):
+ * the values are copied, every layer's dW/db views rebound, the old block
+ * freed; the net never frees `block`, which must outlive every use of the
+ * net's gradients. BD_ERR_ARG when net or block is NULL or net is not
+ * built. Not thread-safe (nothing else may use net meanwhile). */
+bd_status bd__net_use_grads(bd_net *net, float *block);
 
 /* A setting of a layer (bd_layer_conf / bd_layer) that a network
  * description's section gives with a key. */

@@ -85,6 +85,9 @@ int cli_dist_sums_refused(int sums);
  * CLI_SUMS_SHARED */
 void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
                            int bucket_kb);
+/* under mpirun with the shared gradient sums: net's gradient block moved
+ * into the node's shared window (collective); else nothing */
+bd_status cli_dist_bind(bd_net *net);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */

@@ -915,6 +915,11 @@ static bd_status run_training(train_run *r)
     ctx.diag = &r->diag;
     bd_train_config cfg;
     train_config(r, &ctx, &cfg); /* also the model's metadata */
+    /* under mpirun with the shared sums: the gradient block into the
+     * window the node's ranks read (collective) */
+    bd_status bs = cli_dist_bind(r->net);
+    if (bs != BD_OK)
+        return bs;
     cfg.on_grad_norm = on_grad_norm;
     cfg.clip_grad_norm = r->o->clip;
     {   /* room for every epoch's figures, before the loop */

@@ -149,6 +149,8 @@ void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int over
     (void)dist_train_hooks(cfg, sync_bn, m, overlap, bucket_kb);
 }
 
+bd_status cli_dist_bind(bd_net *net) { return dist_active() ? dist_train_bind(net) : BD_OK; }
+
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
 
 char *cli_dist_argv_text(int argc, char **argv)

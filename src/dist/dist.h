@@ -63,14 +63,17 @@ void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, i
  * that share memory (MPI_COMM_TYPE_SHARED; BADAK_MPI_NODE_RANKS=k cuts them
  * into nodes of k, to run the multi-node path on one machine) and, when
  * every node has the same number, makes the shared sums ready;
- * dist_shm_sum sums g[0..n) and v[0..nv) over every rank in place (collective; the
- * first call and a changed n make the window, also collective), counted in
- * the statistics when count is 1 (0: dist_grad_probe's reruns); the
- * seconds in it, of them waiting for the node's other ranks, the steps,
- * the ranks per node and the nodes; the window and communicators freed
- * (collective, before MPI_Finalize). */
+ * dist_shm_bind makes the window and moves net's gradient block into this
+ * rank's segment (collective: every rank's net has as many parameters);
+ * dist_shm_sum sums the bound block's suffix g[0..n) and v[0..nv) (nv <= 16)
+ * over every rank in place (collective; BD_ERR_ARG if g is not the bound
+ * block's end), counted in the statistics when count is 1 (0:
+ * dist_grad_probe's reruns); the seconds in it, of them waiting for the
+ * node's other ranks, the steps, the ranks per node and the nodes; the
+ * window and communicators freed (collective, before MPI_Finalize). */
 void dist_shm_init(int world_rank, int world_size);
 int dist_shm_ready(void);
+bd_status dist_shm_bind(bd_net *net);
 bd_status dist_shm_sum(float *g, size_t n, float *v, int nv, int count);
 void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes);
 void dist_shm_free(void);
@@ -79,6 +82,10 @@ void dist_shm_free(void);
 void dist_grad_shared_hooks(bd_train_config *cfg);
 /* 1 when the run sums through shared memory */
 int dist_grad_shared(void);
+/* Before training with the hooks of dist_train_hooks: with the shared sums,
+ * net's gradient block moved into the shared window (dist_shm_bind;
+ * collective); else nothing. */
+bd_status dist_train_bind(bd_net *net);
 void dist_grad_free(void);
 /* The last step's gradient sums timed `reps` times right after an
  * MPI_Barrier, on a copy of the block: the transfer alone, without the

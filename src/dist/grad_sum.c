@@ -223,25 +223,28 @@ void dist_grad_shared_hooks(bd_train_config *cfg)
 
 int dist_grad_shared(void) { return G.shared; }
 
-/* the shared sums of the last block, `reps` times on a copy, each after a
- * barrier of every rank */
+/* the shared sums of the last block, `reps` times, each after a barrier of
+ * every rank; they sum the bound block in place, so it is put back before
+ * each and at the end */
 static bd_status probe_shared(int reps)
 {
     float *buf = malloc((G.n + 1) * sizeof *buf), v[2] = {0.0f, 0.0f};
     if (!buf)
         return bd_error(BD_ERR_NOMEM, "out of memory for the gradient sum probe");
+    memcpy(buf, G.g, G.n * sizeof *buf);
     bd_status s = BD_OK;
     double total = 0.0;
     for (int r = 0; r < reps && s == BD_OK; r++) {
-        memcpy(buf, G.g, G.n * sizeof *buf);
+        memcpy(G.g, buf, G.n * sizeof *buf);
         if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
             s = bd_error(BD_ERR_IO, "MPI_Barrier failed");
             break;
         }
         const double t0 = MPI_Wtime();
-        s = dist_shm_sum(buf, G.n, v, 2, 0);
+        s = dist_shm_sum(G.g, G.n, v, 2, 0);
         total += MPI_Wtime() - t0;
     }
+    memcpy(G.g, buf, G.n * sizeof *buf);
     free(buf);
     if (s == BD_OK) {
         G.probe_s = total / reps;
@@ -249,6 +252,8 @@ static bd_status probe_shared(int reps)
     }
     return s;
 }
+
+bd_status dist_train_bind(bd_net *net) { return G.shared ? dist_shm_bind(net) : BD_OK; }
 
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {
@@ -270,7 +275,7 @@ bd_status dist_grad_probe(int reps)
 {
     G.probe_s = 0.0;
     G.probe_reps = 0;
-    if (reps > 0 && G.shared)
+    if (reps > 0 && G.shared && G.g)
         return probe_shared(reps);
     if (reps <= 0 || G.nlast == 0)
         return BD_OK;

@@ -4,33 +4,33 @@
  * summed when every node runs the same number of ranks (dist.h,
  * docs/distributed.md).
  *
- * The block is the n gradients g then nv values v (the step's loss share
- * and stop vote, so that one sum decides them too). Rank l of the L ranks
- * of a node owns the slice [lo_l, hi_l) of it (cut at cache lines). Its
- * segment of the window holds `slot`, a copy of its block that the others
- * read, and `res`, the sums of its slice:
- *   1. g and v are copied into the slot, except my own slice of g (I read
- *      that from g);
- *      barrier: every slot is written;
- *   2. res[lo_l, hi_l) = block of rank 0 + ... + block of rank L-1 over my
- *      slice, in rank order; with M > 1 nodes, one MPI_Allreduce of that
- *      slice among the M ranks that own it (the same local rank on every
- *      node); copied into g;
+ * Each rank's network keeps its gradient block in the rank's own segment of
+ * the window (dist_shm_bind, bd__net_use_grads), followed by a short tail
+ * for the step's nv values v (its loss share and stop vote, so that one sum
+ * decides them too): backward writes straight into memory the node's other
+ * ranks can read, and nothing is copied in. Rank l of the L ranks of a node
+ * owns the slice [lo_l, hi_l) of the n + nv values (cut at cache lines):
+ *   1. v is put in the tail; barrier: every block and tail is final;
+ *   2. rank l adds the other ranks' slice l to its own, in place, in rank
+ *      order; with M > 1 nodes, one MPI_Allreduce of that slice among the
+ *      M ranks that own it (the same local rank on every node);
  *      barrier: every slice is summed;
- *   3. the other slices are copied from their owners' res into g.
+ *   3. it copies the other slices from their owners' blocks into its own;
+ *      barrier: nobody reads my block any more, backward may write it.
  * Each slice is added by one rank per node and by one MPI call across
  * nodes, then copied by the others, so every rank ends with the same bits,
  * and the same on every run. Against one MPI_Allreduce of the whole block
  * over Open MPI's shared-memory transport (each rank copies the other's
  * whole block out of shared memory and adds all of it), a rank here reads
- * (L-1)/L of the block from the others and adds 1/L of it.
+ * (L-1)/L of the block from the others twice and adds 1/L of it.
  *
- * The next step's slot writes cannot overtake a slower rank still reading
- * them: step 2 of every rank ends before the second barrier, and step 3
- * (reading res) before the next step's first barrier, after which res is
- * written again. The window is locked once (MPI_Win_lock_all) and every
- * barrier is wrapped in MPI_Win_sync, MPI-3's rule for load/store access to
- * a shared window. */
+ * In step 2 a rank writes only its own slice of its own block, which no
+ * other rank reads then (they read their slices); in step 3 it reads the
+ * others' slices after they were written (barrier 2) and writes its own
+ * block outside its slice, which nobody reads; the next backward waits for
+ * barrier 3. The window is locked once (MPI_Win_lock_all) and every barrier
+ * is wrapped in MPI_Win_sync, MPI-3's rule for load/store access to a
+ * shared window. */
 #include "dist.h"
 #include "internal.h" /* BD_TRY */
 
@@ -39,6 +39,7 @@
 #include <string.h>
 
 #define LINE 16 /* floats in a 64-byte cache line: slices start on one */
+#define NV LINE  /* room for the values after the gradient (2 used) */
 #define MAX_COUNT ((size_t)1 << 30)
 
 static struct {
@@ -48,8 +49,8 @@ static struct {
     int l, L, M;         /* local rank, ranks per node, nodes */
     MPI_Win win;
     int win_open;
-    size_t n;            /* floats the window was made for */
-    float **slot, **res; /* of every local rank, [L] */
+    size_t np;           /* floats of a gradient block (params.size) */
+    float **blk, **tail; /* every local rank's gradient block and its tail, [L] */
     double seconds, wait_s;
     long steps;
 } S;
@@ -97,43 +98,51 @@ void dist_shm_init(int world_rank, int world_size)
 
 int dist_shm_ready(void) { return S.ready; }
 
-/* The window for a block of n floats (collective over the node: every rank
- * has the same n, its network being checked equal). */
-static bd_status open_window(size_t n)
+static void close_window(void)
 {
     if (S.win_open) {
         MPI_Win_unlock_all(S.win);
         MPI_Win_free(&S.win);
-        S.win_open = 0;
     }
-    free(S.slot);
-    S.slot = calloc((size_t)S.L * 2, sizeof *S.slot);
-    if (!S.slot)
+    S.win_open = 0;
+    free(S.blk);
+    S.blk = S.tail = NULL;
+}
+
+bd_status dist_shm_bind(bd_net *net)
+{
+    if (!S.ready)
+        return bd_error(BD_ERR_ARG, "the shared-memory gradient sums are not available");
+    size_t np = 0;
+    bd_net_params(net, &np);
+    close_window();
+    S.blk = calloc((size_t)S.L * 2, sizeof *S.blk);
+    if (!S.blk)
         return bd_error(BD_ERR_NOMEM, "out of memory for the shared gradient window");
-    S.res = S.slot + S.L;
-    const size_t stride = (n + LINE - 1) / LINE * LINE;
+    S.tail = S.blk + S.L;
+    const size_t stride = (np + LINE - 1) / LINE * LINE;
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true"); /* my segment on my pages */
     float *base = NULL;
-    int rc = MPI_Win_allocate_shared((MPI_Aint)(2 * stride * sizeof(float)), sizeof(float),
+    int rc = MPI_Win_allocate_shared((MPI_Aint)((stride + NV) * sizeof(float)), sizeof(float),
                                      info, S.node, &base, &S.win);
     MPI_Info_free(&info);
     if (rc != MPI_SUCCESS)
         return bd_error(BD_ERR_NOMEM, "MPI_Win_allocate_shared of %zu gradient values failed",
-                        2 * stride);
+                        stride + NV);
+    S.win_open = 1;
     for (int k = 0; k < S.L; k++) {
         MPI_Aint size;
         int unit;
         float *p;
         MPI_Win_shared_query(S.win, k, &size, &unit, &p);
-        S.slot[k] = p;
-        S.res[k] = p + stride;
+        S.blk[k] = p;
+        S.tail[k] = p + stride;
     }
     MPI_Win_lock_all(MPI_MODE_NOCHECK, S.win);
-    S.win_open = 1;
-    S.n = n;
-    return BD_OK;
+    S.np = np;
+    return bd__net_use_grads(net, S.blk[S.l]);
 }
 
 static bd_status barrier(void)
@@ -145,86 +154,75 @@ static bd_status barrier(void)
     return BD_OK;
 }
 
-/* Where local rank k's value i is: my own gradients in g itself (not
- * copied), the rest in the slots (the values after n: v, in every slot). */
-static const float *src(int k, const float *g, size_t n, size_t i)
+/* r[0..m) += b[0..m) */
+static void add_into(float *restrict r, const float *restrict b, size_t m)
 {
-    return k == S.l && i < n ? g + i : S.slot[k] + i;
-}
-
-/* r[0..m) = the blocks of local ranks 0..L-1 from value lo on, added in
- * rank order; [lo, lo + m) lies on one side of n */
-static void add_range(float *r, const float *g, size_t n, size_t lo, size_t m)
-{
-    const float *a = src(0, g, n, lo);
-    if (S.L == 1) {
-        memcpy(r, a, m * sizeof *r);
-        return;
-    }
-    const float *b = src(1, g, n, lo);
     for (size_t i = 0; i < m; i++)
-        r[i] = a[i] + b[i];
-    for (int k = 2; k < S.L; k++) {
-        const float *c = src(k, g, n, lo);
-        for (size_t i = 0; i < m; i++)
-            r[i] += c[i];
-    }
+        r[i] += b[i];
 }
 
-/* x[lo, hi) of the n + nv values g then v, from p (p[0] is value lo) */
-static void put(float *g, size_t n, float *v, size_t lo, size_t hi, const float *p)
+/* Local rank k's values [lo, hi) (of the gradient at off, then the tail)
+ * into mine: added (step 2: my slice, in rank order of the others: with 2
+ * ranks one a + b) or copied (step 3). */
+static void merge(int k, size_t off, size_t n, size_t lo, size_t hi, int add)
 {
-    const size_t gh = hi < n ? hi : n;
-    if (lo < gh)
-        memcpy(g + lo, p, (gh - lo) * sizeof *g);
-    const size_t vl = lo > n ? lo : n;
-    if (vl < hi)
-        memcpy(v + (vl - n), p + (vl - lo), (hi - vl) * sizeof *v);
+    const size_t gh = hi < n ? hi : n, vl = lo > n ? lo : n;
+    float *dst[2] = {S.blk[S.l] + off + lo, S.tail[S.l] + (vl - n)};
+    const float *src[2] = {S.blk[k] + off + lo, S.tail[k] + (vl - n)};
+    const size_t m[2] = {lo < gh ? gh - lo : 0, vl < hi ? hi - vl : 0};
+    for (int j = 0; j < 2; j++)
+        if (m[j] && add)
+            add_into(dst[j], src[j], m[j]);
+        else if (m[j])
+            memcpy(dst[j], src[j], m[j] * sizeof(float));
+}
+
+/* With M > 1 nodes: my slice [lo, hi) summed with the other nodes' */
+static bd_status across(size_t off, size_t n, size_t lo, size_t hi)
+{
+    const size_t gh = hi < n ? hi : n, vl = lo > n ? lo : n;
+    float *p[2] = {S.blk[S.l] + off + lo, S.tail[S.l] + (vl - n)};
+    const size_t m[2] = {lo < gh ? gh - lo : 0, vl < hi ? hi - vl : 0};
+    for (int j = 0; j < 2; j++)
+        for (size_t done = 0; done < m[j];) {
+            size_t k = m[j] - done < MAX_COUNT ? m[j] - done : MAX_COUNT;
+            if (MPI_Allreduce(MPI_IN_PLACE, p[j] + done, (int)k, MPI_FLOAT, MPI_SUM,
+                              S.across) != MPI_SUCCESS)
+                return bd_error(BD_ERR_IO, "MPI_Allreduce of %zu gradient values across "
+                                "nodes failed", k);
+            done += k;
+        }
+    return BD_OK;
 }
 
 bd_status dist_shm_sum(float *g, size_t n, float *v, int nv, int count)
 {
     const double t0 = MPI_Wtime();
-    const size_t nt = n + (size_t)nv;
-    if (nt == 0)
-        return BD_OK;
-    if (!S.win_open || S.n != nt)
-        BD_TRY(open_window(nt));
-    size_t lo, hi;
-    slice(S.l, nt, &lo, &hi);
-    /* 1. my block, for the others (not my slice of g: they never read it) */
-    float *mine = S.slot[S.l];
-    const size_t glo = lo < n ? lo : n, ghi = hi < n ? hi : n;
-    memcpy(mine, g, glo * sizeof *g);
-    memcpy(mine + ghi, g + ghi, (n - ghi) * sizeof *g);
-    memcpy(mine + n, v, (size_t)nv * sizeof *v);
-    const double t1 = MPI_Wtime();
+    float *mine = S.win_open ? S.blk[S.l] : NULL;
+    if (!mine || g < mine || g + n != mine + S.np || nv < 0 || nv > NV)
+        return bd_error(BD_ERR_ARG, "the gradient block (%zu values) is not the one bound to "
+                        "the shared window (dist_shm_bind)", n);
+    const size_t off = (size_t)(g - mine), nt = n + (size_t)nv;
+    memcpy(S.tail[S.l], v, (size_t)nv * sizeof *v);
     BD_TRY(barrier());
     if (count)
-        S.wait_s += MPI_Wtime() - t1;
-    /* 2. my slice summed over the node, then over the nodes */
-    float *r = S.res[S.l] + lo;
-    add_range(r, g, n, glo, ghi - glo);
-    const size_t vlo = lo > n ? lo : n;
-    if (vlo < hi)
-        add_range(r + (vlo - lo), g, n, vlo, hi - vlo);
-    for (size_t done = 0; S.M > 1 && done < hi - lo;) {
-        size_t k = hi - lo - done < MAX_COUNT ? hi - lo - done : MAX_COUNT;
-        if (MPI_Allreduce(MPI_IN_PLACE, r + done, (int)k, MPI_FLOAT, MPI_SUM, S.across) !=
-            MPI_SUCCESS)
-            return bd_error(BD_ERR_IO, "MPI_Allreduce of %zu gradient values across nodes "
-                            "failed", k);
-        done += k;
-    }
-    put(g, n, v, lo, hi, r);
+        S.wait_s += MPI_Wtime() - t0;
+    size_t lo, hi;
+    slice(S.l, nt, &lo, &hi);
+    for (int k = 0; k < S.L; k++)
+        if (k != S.l)
+            merge(k, off, n, lo, hi, 1);
+    if (S.M > 1)
+        BD_TRY(across(off, n, lo, hi));
     BD_TRY(barrier());
-    /* 3. the others' slices */
     for (int k = 0; k < S.L; k++) {
         size_t a, b;
         slice(k, nt, &a, &b);
         if (k != S.l)
-            put(g, n, v, a, b, S.res[k] + a);
+            merge(k, off, n, a, b, 0);
     }
+    memcpy(v, S.tail[S.l], (size_t)nv * sizeof *v);
+    BD_TRY(barrier());
     if (count) {
         S.steps++;
         S.seconds += MPI_Wtime() - t0;
@@ -243,15 +241,11 @@ void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int 
 
 void dist_shm_free(void)
 {
-    if (S.win_open) {
-        MPI_Win_unlock_all(S.win);
-        MPI_Win_free(&S.win);
-    }
+    close_window();
     if (S.across != MPI_COMM_NULL)
         MPI_Comm_free(&S.across);
     if (S.node != MPI_COMM_NULL)
         MPI_Comm_free(&S.node);
-    free(S.slot);
     memset(&S, 0, sizeof S);
     S.node = S.across = MPI_COMM_NULL;
 }

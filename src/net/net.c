@@ -243,6 +243,27 @@ static bd_status alloc_block(bd_tensor *t, size_t n)
     return BD_OK;
 }
 
+bd_status bd__net_use_grads(bd_net *net, float *block)
+{
+    if (!net || !block || !net->built)
+        return bd_error(BD_ERR_ARG, "bd__net_use_grads: %s", !net ? "net is NULL"
+                        : !block ? "block is NULL" : "the network is not built");
+    const size_t n = net->params.size;
+    memcpy(block, bd_f32(&net->grads), n * sizeof *block);
+    bd_tensor_free(&net->grads);
+    int shape[1] = {(int)(n ? n : 1)};
+    net->grads = bd_tensor_view(block, 1, shape);
+    net->grads.size = n;
+    for (int i = 0; i < net->nlayers; i++) {
+        bd_layer *l = &net->layers[i];
+        const bd_layer_op *op = bd__layer_op(l->kind);
+        if (op->bind) /* the same W/b/state views, dW/db into block */
+            op->bind(l, bd_f32(&net->params) + l->param_offset, block + l->param_offset,
+                     bd_f32(&net->state) + l->state_offset);
+    }
+    return BD_OK;
+}
+
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)
 {
     if (!net || !rng)

@@ -25,7 +25,18 @@ int dist_rank(void) { return 0; }
 int dist_size(void) { return 1; }
 int dist_is_root(void) { return 1; }
 const bd_comm *dist_comm(int sync_bn) { return NULL; }
-void dist_train_hooks(bd_train_config *cfg, int sync_bn, int overlap, int bucket_kb) {}
+bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
+                           int bucket_kb)
+{
+    return BD_OK;
+}
+int dist_shm_ready(void) { return 0; }
+bd_status dist_train_bind(bd_net *net) { return BD_OK; }
+int dist_grad_shared(void) { return 0; }
+void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes)
+{
+    *seconds = *wait = 0, *steps = 0, *local = 1, *nodes = 1;
+}
 int dist_default_threads(void) { return 0; }
 bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum) { return BD_OK; }
 int dist_any(int failed) { return failed != 0; }
