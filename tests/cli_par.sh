@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli_par.sh — the thread pool's tests under ThreadSanitizer, and
-# `--probe-sums N` under mpirun (src/dist/grad_sum.c): after
+# `--probe-sums N` under mpirun (src/dist/grad_sum.c, shm_sum.c): after
 # training, the last step's gradient sums are timed N times right after a
 # barrier and reported next to the in-training figure; the probe works on a
 # copy, so the trained model and the bucket count it reports are those of a
@@ -45,15 +45,21 @@ perl -e 'my $s = 5; sub r { $s = ($s * 1103515245 + 12345) % 2147483648; $s / 21
 # 8-300-300-4: 93,304 gradients, 3 buckets of the default 256 KB
 args=(train --csv "$tmp/d.csv" --model mlp --hidden 300,300 --optimizer adam --batch 40 --iters 20
       --threads 1 --seed 3)
-for mode in --no-overlap --overlap; do
-    out=$("${MPI[@]}" -np 2 "$BADAK" "${args[@]}" $mode --probe-sums 7 --save "$tmp/p$mode.st" 2>&1)
-    if grep -q 'gradient allreduces (3 buckets each' <<<"$out" &&
+# the shared sums (the default) and the buckets of --sums allreduce; the
+# shared probe sums the bound block itself and puts it back
+for mode in --sums=shared --no-overlap --overlap; do
+    case $mode in
+        --sums=shared) m=(--sums shared) line='gradient sums (shared memory, 2 ranks a node' ;;
+        *) m=(--sums allreduce $mode) line='gradient allreduces (3 buckets each' ;;
+    esac
+    out=$("${MPI[@]}" -np 2 "$BADAK" "${args[@]}" "${m[@]}" --probe-sums 7 --save "$tmp/p$mode.st" 2>&1)
+    if grep -qF "$line" <<<"$out" &&
        grep -q '^gradient sums alone: [0-9.]* ms a step (mean of 7, each right after a barrier); so -\?[0-9.]* ms a step waiting for the slower rank$' <<<"$out"; then
         ok
     else
         bad "$mode --probe-sums 7: no probe line, or the bucket count changed:"$'\n'"$out"
     fi
-    "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" $mode --quiet --save "$tmp/n$mode.st" >/dev/null 2>&1
+    "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" "${m[@]}" --quiet --save "$tmp/n$mode.st" >/dev/null 2>&1
     if cmp -s "$tmp/p$mode.st" "$tmp/n$mode.st"; then ok; else bad "$mode: --probe-sums changed the model"; fi
 done
 # without mpirun the flag is accepted and does nothing
