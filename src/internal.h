@@ -71,6 +71,14 @@ void bd__optim_release(bd_optim *o);
 /* bd_optim_step, and with finite != NULL: *finite = every updated (trainable)
  * weight is finite, checked chunk by chunk as the update writes it */
 bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite);
+/* The same, and with sq != NULL also sq[c] = Σ g² of chunk c of
+ * BD__OPT_CHUNK gradients (from the trainable offset; the last chunk
+ * short), in the update's one pass over the block: the gradient norm's
+ * sums (trainer.c), the bits of bd__sum_squares over each chunk. */
+#define BD__OPT_CHUNK 8192
+bd_status bd__optim_update(bd_optim *o, bd_net *net, int *finite, double *sq);
+/* Σ g[0..n)² in doubles (8 partial sums, the same bits everywhere) */
+double bd__sum_squares(const float *g, size_t n);
 
 #define BD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define BD_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -148,6 +156,36 @@ static inline uint64_t bd__layer_stream(const bd_layer *l)
  * (--sync-bn); returns 0 when there is nothing to sync. */
 int bd__bn_sync(const bd_net *net, float *x, size_t n);
 
+/* The pieces of bd_net_loss (net.c), for networks that run them on parts
+ * of a batch (rows.c): the layers' forward of B rows from x (no step key
+ * drawn, x not checked); the labels' check; the loss of y without the
+ * regularisation term, which fills prob and last_t; that term. */
+bd_status bd__net_forward_layers(bd_net *net, const bd_tensor *x, int B, const bd_tensor **y);
+bd_status bd__net_check_labels(const bd_net *net, bd_labels t, int B);
+bd_status bd__net_data_loss(bd_net *net, const bd_tensor *y, bd_labels t, double *loss);
+double bd__net_penalty(const bd_net *net);
+
+/* Whole-network row parallelism (rows.c, its head comment): does it apply
+ * to a batch of B rows of net (every layer's op has `rows`, more than one
+ * part, not disabled)? bd__net_gradient_rows is bd_net_gradient done that
+ * way: the loss and the network's buffers as after a plain pass, but
+ * net->grads holds part 0's gradient only until the parts' blocks are
+ * added: bd__net_rows_pending gives them (k blocks at extra + q*stride,
+ * indexed like net->grads; 0: none), to be added in order by
+ * bd__add_blocks (elements [a, a+len)), then bd__net_rows_done; or
+ * bd__net_rows_sum adds them all on the pool. bd__debug_rows(net, 1)
+ * keeps net on the per-layer split (tests compare both);
+ * bd__net_rows_steps counts its row-parallel passes. */
+int bd__net_rows_applies(const bd_net *net, int B);
+bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride);
+void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t a, size_t len);
+void bd__net_rows_done(bd_net *net);
+void bd__net_rows_sum(bd_net *net);
+void bd__net_rows_free(bd_net *net);
+void bd__debug_rows(bd_net *net, int off);
+long bd__net_rows_steps(const bd_net *net);
+
 /* bd_net_backward calling done(ud, from) after every layer's backward, from
  * the last layer to the first trainable one (layers without parameters
  * included: a caller may use the pause between layers), when the gradient
@@ -212,6 +250,12 @@ typedef struct bd_layer_op {
     int decay;                   /* 1: weight decay applies to W (Affine) */
     int kink;                    /* 1: not differentiable at input 0 (ReLU family);
                                   * gradient checks skip steps that cross it */
+    int rows;                    /* 1: row r of its output and input gradient
+                                  * depends on row r alone, its parameter
+                                  * gradients are sums over the rows, and it uses
+                                  * no shared scratch: a network of such layers
+                                  * may run each thread's rows through every
+                                  * layer at once (rows.c) */
     int fuse_relu;               /* 1: can apply a ReLU that follows it itself, to
                                   * each output while it is in cache, and mask the
                                   * incoming gradient (Conv2d); see bd_layer.fused */

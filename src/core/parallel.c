@@ -359,8 +359,12 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
     }
     pool *p = &g_pool;
     const int T = bd__split_parts(n);
+    /* a loop inside a part runs serially on the part's thread (workers
+     * always do): the pool runs one loop at a time */
+    t_serial = 1;
     if (g_solo.solo_left > 0) {
         run_alone(n, T, fn, ctx);
+        t_serial = 0;
         return;
     }
     p->fn = fn;
@@ -373,6 +377,7 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
     atomic_store_explicit(&p->claimed, T == 64 ? 0 : FULL << T, memory_order_release);
     publish(p);
     run_claimed(p);
+    t_serial = 0;
     wait_done(p);
     bd__pool_note_loop(atomic_exchange_explicit(&p->stolen, 0, memory_order_relaxed));
 }

@@ -91,6 +91,7 @@ static bd_status ws_make(const bd_model *m, model_ws **out)
         return bd_error(BD_ERR_NOMEM, "bd_model_predict: out of memory");
     bd_net *net = &w->net;
     *net = m->net;
+    net->rows = NULL; /* the parts of a training network are its own */
     net->params.owner = net->state.owner = 0; /* views: the model owns them */
     net->layers = malloc((size_t)m->net.nlayers * sizeof *net->layers);
     if (!net->layers) {

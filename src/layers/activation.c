@@ -99,6 +99,7 @@ static void relu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_relu = {
     .name = "Relu",
+    .rows = 1,
     .token = "relu",
     .act = 1,
     .relu_like = 1,
@@ -123,6 +124,7 @@ static void sigmoid_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_sigmoid = {
     .name = "Sigmoid",
+    .rows = 1,
     .token = "sigmoid",
     .act = 1,
     .emit_c = bd__emit_sigmoid,
@@ -294,6 +296,7 @@ static void tanh_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_tanh = {
     .name = "Tanh",
+    .rows = 1,
     .token = "tanh",
     .act = 1,
     .emit_c = bd__emit_tanh,
@@ -316,6 +319,7 @@ static void leaky_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_leaky_relu = {
     .name = "LeakyRelu",
+    .rows = 1,
     .token = "leaky_relu",
     .alias = "leakyrelu",
     .keys = {{"slope", BD__CONF_P0}},
@@ -360,6 +364,7 @@ static void prelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_prelu = {
     .name = "Prelu",
+    .rows = 1,
     .token = "prelu",
     .keys = {{"slope", BD__CONF_P0}},
     .act = 1,
@@ -408,6 +413,7 @@ static void rrelu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_rrelu = {
     .name = "Rrelu",
+    .rows = 1,
     .token = "rrelu",
     .keys = {{"lower", BD__CONF_P0}, {"upper", BD__CONF_P1}},
     .act = 1,
@@ -437,6 +443,7 @@ static void elu_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_elu = {
     .name = "Elu",
+    .rows = 1,
     .token = "elu",
     .keys = {{"alpha", BD__CONF_P0}},
     .act = 1,

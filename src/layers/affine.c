@@ -139,6 +139,7 @@ static void affine_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_affine = {
     .name = "Affine",
+    .rows = 1,
     .token = "affine",
     .keys = {{"units", BD__CONF_UNITS}},
     .emit_c = bd__emit_affine,

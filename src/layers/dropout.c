@@ -83,6 +83,7 @@ static void dropout_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_dropout = {
     .name = "Dropout",
+    .rows = 1,
     .token = "dropout",
     .keys = {{"p", BD__CONF_P0}},
     .emit_c = bd__emit_copy,

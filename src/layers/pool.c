@@ -367,6 +367,7 @@ static void flatten_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 
 const bd_layer_op bd__op_flatten = {
     .name = "Flatten",
+    .rows = 1,
     .token = "flatten",
     .emit_c = bd__emit_copy,
     .shape = flatten_shape,

@@ -446,6 +446,7 @@ void bd__net_release(bd_net *net)
     bd_tensor_free(&net->dlogits);
     bd_tensor_free(&net->xbatch);
     bd_tensor_free(&net->ybatch);
+    bd__net_rows_free(net);
     memset(net, 0, sizeof *net);
 }
 
@@ -494,6 +495,15 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
      * row0 + r): one draw per training forward, however the batch is split */
     if (net->training)
         net->step_key = bd_rng_u64(&net->rng);
+    const bd_tensor *y;
+    BD_TRY(bd__net_forward_layers(net, x, B, &y));
+    if (logits)
+        *logits = y;
+    return BD_OK;
+}
+
+bd_status bd__net_forward_layers(bd_net *net, const bd_tensor *x, int B, const bd_tensor **y)
+{
     const bd_tensor *in = x;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
@@ -507,14 +517,13 @@ bd_status bd_net_forward(bd_net *net, const bd_tensor *x, const bd_tensor **logi
         }
         in = &l->out;
     }
-    if (logits)
-        *logits = in;
+    *y = in;
     return BD_OK;
 }
 
 /* The regularisation term of the loss: ½λ Σ W² (book 6.4.1) + λ₁ Σ |W|, over
  * the weights of layers that decay (Affine W; not biases, not BatchNorm). */
-static double penalty(const bd_net *net)
+double bd__net_penalty(const bd_net *net)
 {
     double l2 = 0.0, l1 = 0.0;
     for (int i = 0; i < net->nlayers; i++) {
@@ -560,28 +569,44 @@ bd_status bd_net_loss(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
                         "(bd_model_open); load it with bd_model_load to train it");
     const bd_tensor *y;
     BD_TRY(bd_net_forward(net, x, &y));
+    BD_TRY(bd__net_check_labels(net, t, y->shape[0]));
+    double L;
+    BD_TRY(bd__net_data_loss(net, y, t, &L));
+    if (net->weight_decay != 0.0f || net->l1 != 0.0f)
+        L += bd__net_penalty(net);
+    net->last_loss = L;
+    if (loss)
+        *loss = (float)L;
+    return BD_OK;
+}
+
+bd_status bd__net_check_labels(const bd_net *net, bd_labels t, int B)
+{
     const bd_loss_op *op = bd__loss_op(net->loss);
-    int B = y->shape[0], C = net->out_size;
     if (!t.idx && !t.onehot)
         return bd_error(BD_ERR_ARG, "%s: no labels given", op->name);
-    int top = net->loss == BD_LOSS_SIGMOID_BCE ? 1 : C - 1;
+    int top = net->loss == BD_LOSS_SIGMOID_BCE ? 1 : net->out_size - 1;
     if (t.idx)
         for (int r = 0; r < B; r++)
             if (t.idx[r] < 0 || t.idx[r] > top)
                 return bd_error(BD_ERR_SHAPE, "%s: label %d at row %d outside 0..%d", op->name,
                                 t.idx[r], r, top);
+    return BD_OK;
+}
+
+bd_status bd__net_data_loss(bd_net *net, const bd_tensor *y, bd_labels t, double *loss)
+{
+    const bd_loss_op *op = bd__loss_op(net->loss);
+    int B = y->shape[0], C = net->out_size;
     int shape[2] = {B, C};
     BD_TRY(bd_tensor_reshape(&net->prob, 2, shape, "loss"));
     BD_TRY(bd_tensor_reshape(&net->dlogits, 2, shape, "loss"));
     double L = op->forward(bd_f32(&net->prob), bd_f32(y), t, B, C);
     if (net->class_weight && t.idx && net->loss == BD_LOSS_SOFTMAX_CE)
         L = weighted_ce(bd_f32(y), t.idx, net->class_weight, B, C);
-    if (net->weight_decay != 0.0f || net->l1 != 0.0f)
-        L += penalty(net);
     net->last_t = t;
     net->last_loss = L;
-    if (loss)
-        *loss = (float)L;
+    *loss = L;
     return BD_OK;
 }
 

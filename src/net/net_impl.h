@@ -102,6 +102,11 @@ struct bd_net {
     unsigned broken;         /* bit per bd_layer_kind: bd__debug_break_backward */
     int pool_unfused;        /* 1: no conv computes its max-pool (tests compare
                               * fused and unfused; bd__debug_unfuse_pool) */
+    /* whole-network row parallelism (src/net/rows.c): the parts' networks
+     * and gradient blocks, made on first use (NULL until then); rows_off 1
+     * keeps this network on the per-layer split (bd__debug_rows) */
+    struct bd__rows *rows;
+    int rows_off;
 };
 
 /* One optimizer = one entry of the table in src/optim/optim.c. `init`

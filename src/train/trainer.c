@@ -79,7 +79,7 @@ static bd_status log_close(train_log *lg, bd_status s)
 /* The gradient norm is summed in chunks of NORM_CHUNK gradients over the
  * thread pool, each chunk's sum kept apart and the chunks added in order:
  * the same bits for any thread count. */
-#define NORM_CHUNK 8192
+#define NORM_CHUNK BD__OPT_CHUNK /* the update's chunks: it may sum them (below) */
 
 static int norm_nchunks(size_t n) { return (int)((n + NORM_CHUNK - 1) / NORM_CHUNK); }
 
@@ -485,11 +485,18 @@ static bd_status shard_gradient(bd_trainer *t, const int32_t *bidx, float *loss)
     net->row0 = t->lo;
     net->grows = shard ? t->B : 0;
     net->sync = shard ? t->cfg.sync_bn : NULL;
-    bd_status s = bd_net_loss(net, &net->xbatch, bl, loss);
-    if (s == BD_OK && rows != t->B)
-        *loss = (float)((double)*loss * rows / t->B);
-    if (s == BD_OK)
-        s = overlapped(t) ? backward_parts(t, *loss) : bd_net_backward(net);
+    bd_status s;
+    if (!shard && bd__net_rows_applies(net, rows)) {
+        /* each thread its rows through the whole network (rows.c); the
+         * parts' gradients are added by the update */
+        s = bd__net_gradient_rows(net, &net->xbatch, bl, loss);
+    } else {
+        s = bd_net_loss(net, &net->xbatch, bl, loss);
+        if (s == BD_OK && rows != t->B)
+            *loss = (float)((double)*loss * rows / t->B);
+        if (s == BD_OK)
+            s = overlapped(t) ? backward_parts(t, *loss) : bd_net_backward(net);
+    }
     net->row0 = net->grows = 0;
     net->sync = NULL;
     return s;
@@ -504,21 +511,6 @@ static int stop_asked(const bd_trainer *t, const double *v)
     return t->cfg.stop && *t->cfg.stop;
 }
 
-/* Σ g[0..n)² in doubles, in 8 independent partial sums: one running sum
- * is a chain of dependent adds (4 cycles each), and this runs every step
- * over the whole gradient block (4% of a simple_convnet epoch before) */
-BD_HOT static double sum_squares(const float *g, size_t n)
-{
-    double acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += (double)g[i + k] * g[i + k];
-    for (; i < n; i++)
-        acc[0] += (double)g[i] * g[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 typedef struct norm_job {
     const float *g;
     size_t n;
@@ -530,7 +522,7 @@ static void norm_chunks(void *ctx, int lo, int hi, int part)
     const norm_job *j = ctx;
     for (int c = lo; c < hi; c++) {
         const size_t a = (size_t)c * NORM_CHUNK;
-        j->sq[c] = sum_squares(j->g + a, BD_MIN(j->n - a, (size_t)NORM_CHUNK));
+        j->sq[c] = bd__sum_squares(j->g + a, BD_MIN(j->n - a, (size_t)NORM_CHUNK));
     }
 }
 
@@ -544,7 +536,7 @@ static double grad_norm(const bd_trainer *t)
     double s = 0.0;
     if (nc > t->nsq) { /* layers unfrozen since create: the same sums, here */
         for (int c = 0; c < nc; c++)
-            s += sum_squares(j.g + (size_t)c * NORM_CHUNK,
+            s += bd__sum_squares(j.g + (size_t)c * NORM_CHUNK,
                              BD_MIN(n - (size_t)c * NORM_CHUNK, (size_t)NORM_CHUNK));
         return sqrt(s);
     }
@@ -564,6 +556,19 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     bd_net *net = t->net;
     bd_train_pos *p = &t->pos;
     const size_t off = bd_net_trainable_offset(net);
+    const long it1 = p->iter + 1;
+    const int log_due =
+        bd__layer_log_due(&t->layer_log, it1, it1 % t->per_epoch == 0 || it1 == t->total);
+    /* Without clipping the norm is only reported: the update sums each
+     * chunk's squares as it steps it (one pass over the block, not two;
+     * the same sums, so the same bits), and the hook comes after it. */
+    const int norm_in_step = t->cfg.on_grad_norm && !(t->cfg.clip_grad_norm > 0.0f) &&
+                             norm_nchunks(net->params.size - off) <= t->nsq;
+    /* a row-parallel gradient (rows.c) is completed by the update, as it
+     * steps each chunk; here first if anything reads the block before */
+    if (t->cfg.on_grad || log_due || (t->cfg.on_grad_norm && !norm_in_step) ||
+        t->cfg.clip_grad_norm > 0.0f || !isfinite(*loss))
+        bd__net_rows_sum(net);
     if (overlapped(t)) { /* the sums started in backward: complete them */
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off, net->params.size - off));
         *loss = t->part_v[0];
@@ -593,10 +598,9 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     }
     /* the layers' gradients (summed over the ranks, not yet clipped) and
      * the outputs of this step's forward pass: read only */
-    const long it1 = p->iter + 1;
-    if (bd__layer_log_due(&t->layer_log, it1, it1 % t->per_epoch == 0 || it1 == t->total))
+    if (log_due)
         bd__layer_log_write(&t->layer_log, net, it1, p->epoch);
-    if (t->cfg.on_grad_norm || t->cfg.clip_grad_norm > 0.0f) {
+    if ((t->cfg.on_grad_norm && !norm_in_step) || t->cfg.clip_grad_norm > 0.0f) {
         const double norm = grad_norm(t);
         if (t->cfg.on_grad_norm)
             t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, norm);
@@ -612,7 +616,13 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
     /* the update checks the weights it writes (the frozen ones never
      * change): no second pass over the block */
     int finite = 1;
-    BD_TRY(bd__optim_step_checked(t->opt, net, &finite));
+    BD_TRY(bd__optim_update(t->opt, net, &finite, norm_in_step ? t->sq : NULL));
+    if (norm_in_step) {
+        double s = 0.0; /* the chunks' sums in order, as grad_norm adds them */
+        for (int c = 0; c < norm_nchunks(net->params.size - off); c++)
+            s += t->sq[c];
+        t->cfg.on_grad_norm(t->cfg.ud, it1, sqrt(s));
+    }
     if (!finite) {
         /* a finite loss but a broken optimizer state or rate: never go on
          * (or save) with non-finite weights */
