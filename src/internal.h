@@ -178,6 +178,8 @@ double bd__net_penalty(const bd_net *net);
  * bd__net_rows_steps counts its row-parallel passes. */
 int bd__net_rows_applies(const bd_net *net, int B);
 bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
+/* bd_net_forward that way (evaluation): the logits of x [B, in] */
+bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
 int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride);
 void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t a, size_t len);
 void bd__net_rows_done(bd_net *net);

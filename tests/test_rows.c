@@ -6,7 +6,8 @@
  * thread count give the same bits run after run (and when the pool's
  * caller runs every part alone, as on a busy machine), BatchNorm networks
  * keep the per-layer path, odd batches (1, 7 rows on 2 and 3 threads) and
- * Dropout/RReLU (drawn per global row: the same masks) work. */
+ * Dropout/RReLU (drawn per global row: the same masks) work, and the
+ * evaluation's forward-only pass gives the per-layer path's logits. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -272,6 +273,46 @@ static void norm_of_summed_gradient(void **st)
     bd_dataset_free(&ds);
 }
 
+/* evaluation: the forward of each thread's rows through every layer gives
+ * the per-layer path's logits to rounding (1e-5 of the largest; measured:
+ * the same bits, each part's products being those of the per-layer split)
+ * and the same accuracy over a set */
+static void evaluation_equals_serial(void **st)
+{
+    bd_set_threads(2);
+    bd_net *a = make_net(0, 3), *b = make_net(0, 3);
+    bd__debug_rows(b, 1);
+    const int B = 99;
+    assert_ok(bd_net_reserve(a, B));
+    assert_ok(bd_net_reserve(b, B));
+    a->training = b->training = 0;
+    bd_tensor x, y;
+    random_batch_range(&x, &y, B, D, K, -1.0f, 1.0f, 4);
+    const bd_tensor *ya, *yb;
+    assert_true(bd__net_rows_applies(a, B));
+    assert_ok(bd__net_forward_rows(a, &x, &ya));
+    assert_ok(bd_net_forward(b, &x, &yb));
+    assert_int_equal(ya->shape[0], B);
+    const float big = max_abs(bd_f32(yb), (size_t)B * K);
+    const float diff = max_abs_diff(bd_f32(ya), bd_f32(yb), (size_t)B * K);
+    print_message("evaluation, 2 threads: logits max |diff| %.3g of max %.3g\n", (double)diff,
+                  (double)big);
+    if (!(diff <= 1e-5f * big))
+        fail_msg("logits differ by %g (max %g)", (double)diff, (double)big);
+    bd_dataset ds;
+    make_blobs(&ds, 1234, D, K, 1.0f, 1, 2);
+    float acc_a, acc_b;
+    assert_ok(bd_evaluate(a, &ds, &acc_a, NULL));
+    assert_ok(bd_evaluate(b, &ds, &acc_b, NULL));
+    assert_true(acc_a == acc_b);
+    bd_dataset_free(&ds);
+    bd_tensor_free(&x);
+    bd_tensor_free(&y);
+    bd_net_free(a);
+    bd_net_free(b);
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +322,7 @@ int main(void)
         cmocka_unit_test(same_bits_run_to_run),
         cmocka_unit_test(batchnorm_falls_back),
         cmocka_unit_test(norm_of_summed_gradient),
+        cmocka_unit_test(evaluation_equals_serial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,7 @@ typedef struct rows_job {
     const bd_tensor *x;
     bd_labels t;
     int B;
+    int backward;               /* 0: forward only (evaluation), no labels */
     double loss[BD__MAX_PARTS]; /* part p's share: its mean loss x rows / B */
     bd_status st[BD__MAX_PARTS];
 } rows_job;
@@ -170,39 +171,40 @@ static void run_part(void *ctx, int lo, int hi, int p)
     const bd_tensor *y;
     double L = 0.0;
     bd_status s = bd__net_forward_layers(pn, &pn->xbatch, hi - lo, &y);
-    if (s == BD_OK)
+    if (s == BD_OK && j->backward)
         s = bd__net_data_loss(pn, y, t, &L);
-    if (s == BD_OK)
+    if (s == BD_OK && j->backward)
         s = bd__net_backward_each(pn, NULL, NULL);
     j->loss[p] = L * (hi - lo) / j->B;
     j->st[p] = s;
 }
 
-bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
+/* The parts' pass over a batch x [B, in] (with backward: the loss of t and
+ * the gradient), then the network as after a plain pass: its buffers hold
+ * every row (the parts wrote their rows of them). */
+static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int backward,
+                           double *loss)
 {
     const int B = x->shape[0];
     if (B > net->max_batch || x->size != (size_t)B * net->in_size)
-        return bd_error(BD_ERR_SHAPE, "row-parallel gradient: batch of %d rows, %d reserved",
-                        B, net->max_batch);
-    BD_TRY(bd__net_check_labels(net, t, B));
+        return bd_error(BD_ERR_SHAPE, "row-parallel pass: batch of %d rows, %d reserved", B,
+                        net->max_batch);
+    if (backward)
+        BD_TRY(bd__net_check_labels(net, t, B));
     const int T = bd__split_parts(B);
     BD_TRY(rows_make(net, T));
     /* the one draw of a training forward (bd_net_forward): every part's
      * Dropout rows come from this key */
     if (net->training)
         net->step_key = bd_rng_u64(&net->rng);
-    rows_job j = {.net = net, .x = x, .t = t, .B = B};
+    rows_job j = {.net = net, .x = x, .t = t, .B = B, .backward = backward};
     bd__parallel_for(B, run_part, &j);
     double L = 0.0;
     for (int p = 0; p < T; p++) {
         if (j.st[p] != BD_OK)
-            return bd_error(j.st[p], "row-parallel gradient: part %d of %d failed", p, T);
+            return bd_error(j.st[p], "row-parallel pass: part %d of %d failed", p, T);
         L += j.loss[p];
     }
-    if (net->weight_decay != 0.0f || net->l1 != 0.0f)
-        L += bd__net_penalty(net);
-    /* the network as after a plain pass over the batch: its buffers hold
-     * every row (the parts wrote their rows of them) */
     const bd_tensor *in = x;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
@@ -212,21 +214,40 @@ bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, fl
             l->out = bd_tensor_view(bd_f32(in), 2, shape);
         else
             BD_TRY(bd_tensor_reshape(&l->out, 2, shape, l->name));
-        if (l->dx.data) {
+        if (backward && l->dx.data) {
             int ds[2] = {B, l->in_size};
             BD_TRY(bd_tensor_reshape(&l->dx, 2, ds, l->name));
         }
         in = &l->out;
     }
+    *loss = L;
+    return BD_OK;
+}
+
+bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
+{
+    double L;
+    BD_TRY(rows_pass(net, x, t, 1, &L));
+    if (net->weight_decay != 0.0f || net->l1 != 0.0f)
+        L += bd__net_penalty(net);
+    const int B = x->shape[0];
     int ps[2] = {B, net->out_size};
     BD_TRY(bd_tensor_reshape(&net->prob, 2, ps, "loss"));
     BD_TRY(bd_tensor_reshape(&net->dlogits, 2, ps, "loss"));
     net->last_t = t;
     net->last_loss = L;
-    net->rows->pending = T - 1;
+    net->rows->pending = net->rows->T - 1;
     net->rows->steps++;
     if (loss)
         *loss = (float)L;
+    return BD_OK;
+}
+
+bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor **logits)
+{
+    double unused;
+    BD_TRY(rows_pass(net, x, (bd_labels){NULL, NULL}, 0, &unused));
+    *logits = &net->layers[net->nlayers - 1].out;
     return BD_OK;
 }
 

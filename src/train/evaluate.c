@@ -112,7 +112,10 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, in
                                      net->out_size);
         } else {
             const bd_tensor *y;
-            BD_TRY(bd_net_forward(net, &net->xbatch, &y));
+            if (bd__net_rows_applies(net, n)) /* each thread its rows, every layer */
+                BD_TRY(bd__net_forward_rows(net, &net->xbatch, &y));
+            else
+                BD_TRY(bd_net_forward(net, &net->xbatch, &y));
             int top = net->out_size == 1 ? 1 : net->out_size - 1;
             for (int r = 0; r < n; r++)
                 if (t.idx[r] < 0 || t.idx[r] > top)
