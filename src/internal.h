@@ -171,8 +171,9 @@ double bd__net_penalty(const bd_net *net);
  * way: the loss and the network's buffers as after a plain pass, but
  * net->grads holds part 0's gradient only until the parts' blocks are
  * added: bd__net_rows_pending gives them (k blocks at extra + q*stride,
- * indexed like net->grads; 0: none), to be added in order by
- * bd__add_blocks (elements [a, a+len)), then bd__net_rows_done; or
+ * indexed like net->grads, meaningful from element `from` on; 0: none), to
+ * be added in order by bd__add_blocks (elements [a, a+len) that are at or
+ * after from), then bd__net_rows_done; or
  * bd__net_rows_sum adds them all on the pool. bd__debug_rows(net, 1)
  * keeps net on the per-layer split (tests compare both);
  * bd__net_rows_steps counts its row-parallel passes. */
@@ -180,8 +181,9 @@ int bd__net_rows_applies(const bd_net *net, int B);
 bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
 /* bd_net_forward that way (evaluation): the logits of x [B, in] */
 bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
-int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride);
-void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t a, size_t len);
+int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride, size_t *from);
+void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t from, size_t a,
+                    size_t len);
 void bd__net_rows_done(bd_net *net);
 void bd__net_rows_sum(bd_net *net);
 void bd__net_rows_free(bd_net *net);
@@ -197,6 +199,9 @@ long bd__net_rows_steps(const bd_net *net);
  * layers before them are still in backward (src/dist/). */
 typedef bd_status (*bd__grads_done_fn)(void *ud, size_t from);
 bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud);
+/* One layer's step of that pass: layer i's backward of dy [B, out] (its dx
+ * if need_dx), the debug break, the regularisation gradient times part. */
+void bd__net_backward_layer(bd_net *net, int i, float *dy, int B, int need_dx, float part);
 /* Move a built network's gradient block to `block` (params.size floats, the
  * caller's, e.g. memory that other processes can read: src/dist/shm_sum.c):
  * the values are copied, every layer's dW/db views rebound, the old block

@@ -698,25 +698,32 @@ bd_status bd__net_backward_each(bd_net *net, bd__grads_done_fn done, void *ud)
             d[k] *= part;
     }
     float *dy = bd_f32(&net->dlogits);
-    /* frozen layers (transfer learning) get no gradient: stop before them */
+    /* frozen layers (transfer learning) get no gradient: stop before them;
+     * a row-parallel part also before the layers its caller does (rows.c) */
     const int stop = net->frozen > 0 ? net->frozen : 0;
-    for (int i = net->nlayers - 1; i >= stop; i--) {
+    for (int i = net->nlayers - 1; i >= BD_MAX(stop, net->backward_to); i--) {
         bd_layer *l = &net->layers[i];
-        /* a fused layer's dy goes on to the layer before, which masks it */
-        if (!l->fused)
-            bd__layer_op(l->kind)->backward(l, dy, B, i > stop);
-        if (net->broken)
-            break_backward(net, l, dy, B, i > stop);
+        bd__net_backward_layer(net, i, dy, B, i > stop, part);
         if (i > stop && !l->fused)
             dy = bd_f32(&l->dx);
-        /* per layer, as soon as its dW is there: the same sums as after the
-         * whole pass, and the layer's gradient is final for `done` */
-        if (!l->fused)
-            decay_grad(net, l, part);
         if (done)
             BD_TRY(done(ud, l->param_offset));
     }
     return BD_OK;
+}
+
+void bd__net_backward_layer(bd_net *net, int i, float *dy, int B, int need_dx, float part)
+{
+    bd_layer *l = &net->layers[i];
+    /* a fused layer's dy goes on to the layer before, which masks it */
+    if (!l->fused)
+        bd__layer_op(l->kind)->backward(l, dy, B, need_dx);
+    if (net->broken)
+        break_backward(net, l, dy, B, need_dx);
+    /* per layer, as soon as its dW is there: the same sums as after the
+     * whole pass, and the layer's gradient is final for `done` */
+    if (!l->fused)
+        decay_grad(net, l, part);
 }
 
 bd_status bd_net_gradient(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)

@@ -107,6 +107,8 @@ struct bd_net {
      * keeps this network on the per-layer split (bd__debug_rows) */
     struct bd__rows *rows;
     int rows_off;
+    int backward_to;         /* backward stops after this layer (0: runs them all;
+                              * a row-parallel part's network: rows.c) */
 };
 
 /* One optimizer = one entry of the table in src/optim/optim.c. `init`

@@ -16,6 +16,14 @@
  * row. The blocks are then added in part order, g = ((g0 + g1) + g2) ...,
  * by the optimizer's chunked update as it steps each chunk (optim.c), or
  * by bd__net_rows_sum where something reads the gradient before the step.
+ * The first trainable layer is the exception: the parts stop their
+ * backward above it (net->backward_to), and its gradient is taken from the
+ * whole batch afterwards on the per-layer split (rows_pass). In a dense
+ * net it is the widest product (784 inputs): in the parts its dW would be
+ * two products of half the depth, each writing the whole dW, then summed;
+ * that made the parts' serial run (the pool's busy-machine stretches)
+ * 8% slower than --threads 1 beside a busy process. Evaluation passes run
+ * the parts' forward only (bd__net_forward_rows).
  *
  * It applies to networks whose every layer has `rows` in its op row (a row
  * of the output and of the input gradient depends on that row only, the
@@ -45,6 +53,8 @@ struct bd__rows {
     float *block;                /* [T - 1, params.size]: the gradients of parts 1.. */
     size_t n;                    /* params.size the blocks were made for */
     int nlayers;
+    int first;                   /* the first trainable layer (-1: none), done whole */
+    size_t from;                 /* the blocks hold gradients from here on */
     int pending;                 /* blocks not yet added into net->grads (0 or T-1) */
     long steps;                  /* row-parallel passes so far */
 };
@@ -123,6 +133,7 @@ static void part_net(bd_net *net, int p, const bd_tensor *x, int B, int lo, int 
     pn->layers_cap = net->nlayers;
     pn->row0 = net->row0 + lo;
     pn->grows = net->grows > 0 ? net->grows : B;
+    pn->backward_to = r->first + 1; /* the first trainable layer: rows_pass */
     pn->max_batch = rows;
     int gs[1] = {(int)net->params.size};
     pn->grads = bd_tensor_view(g, 1, gs);
@@ -193,6 +204,22 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
         BD_TRY(bd__net_check_labels(net, t, B));
     const int T = bd__split_parts(B);
     BD_TRY(rows_make(net, T));
+    bd__rows *r = net->rows;
+    /* The first trainable layer (the widest product of a dense net: 784
+     * inputs) gets its gradient after the parts, from the whole batch, on
+     * the per-layer split (its dW is split by input features: no sums, so
+     * the bits of one thread): the parts' dW products of it would have half
+     * the depth each and write its whole dW twice, and its gradient would
+     * be summed too. The parts' blocks then start after it. */
+    r->first = -1;
+    for (int i = net->frozen > 0 ? net->frozen : 0; backward && i < net->nlayers; i++)
+        if (net->layers[i].param_count > 0) {
+            r->first = i;
+            break;
+        }
+    r->from = r->first >= 0
+                  ? net->layers[r->first].param_offset + net->layers[r->first].param_count
+                  : net->params.size;
     /* the one draw of a training forward (bd_net_forward): every part's
      * Dropout rows come from this key */
     if (net->training)
@@ -219,6 +246,11 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
             BD_TRY(bd_tensor_reshape(&l->dx, 2, ds, l->name));
         }
         in = &l->out;
+    }
+    if (r->first >= 0) { /* its dy: the whole batch's, which the parts wrote */
+        const int f = r->first;
+        float *dy = f + 1 < net->nlayers ? bd_f32(&net->layers[f + 1].dx) : bd_f32(&net->dlogits);
+        bd__net_backward_layer(net, f, dy, B, 0, 1.0f);
     }
     *loss = L;
     return BD_OK;
@@ -251,13 +283,14 @@ bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor 
     return BD_OK;
 }
 
-int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride)
+int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride, size_t *from)
 {
     const bd__rows *r = net ? net->rows : NULL;
     if (!r || r->pending == 0)
         return 0;
     *extra = r->block;
     *stride = r->n;
+    *from = r->from;
     return r->pending;
 }
 
@@ -273,8 +306,13 @@ BD_HOT static void add_block(float *restrict g, const float *restrict e, size_t 
         g[i] += e[i];
 }
 
-void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t a, size_t len)
+void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t from, size_t a,
+                    size_t len)
 {
+    if (a + len <= from)
+        return;
+    if (a < from)
+        len -= from - a, a = from;
     for (int q = 0; q < k; q++) /* g0 + g1, then + g2 ...: part order */
         add_block(g + a, extra + (size_t)q * stride + a, len);
 }
@@ -284,7 +322,7 @@ void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t a
 typedef struct sum_job {
     float *g;
     const float *extra;
-    size_t stride, off, n;
+    size_t stride, from, off, n;
     int k;
 } sum_job;
 
@@ -293,7 +331,7 @@ static void sum_chunks(void *ctx, int lo, int hi, int part)
     const sum_job *j = ctx;
     for (int c = lo; c < hi; c++) {
         const size_t a = j->off + (size_t)c * SUM_CHUNK;
-        bd__add_blocks(j->g, j->extra, j->stride, j->k, a,
+        bd__add_blocks(j->g, j->extra, j->stride, j->k, j->from, a,
                        BD_MIN(j->off + j->n - a, (size_t)SUM_CHUNK));
     }
 }
@@ -301,7 +339,7 @@ static void sum_chunks(void *ctx, int lo, int hi, int part)
 void bd__net_rows_sum(bd_net *net)
 {
     sum_job j;
-    j.k = bd__net_rows_pending(net, &j.extra, &j.stride);
+    j.k = bd__net_rows_pending(net, &j.extra, &j.stride, &j.from);
     if (j.k == 0)
         return;
     j.g = bd_f32(&net->grads);

@@ -311,7 +311,7 @@ typedef struct step_job {
     /* the row-parallel parts' gradient blocks still to add into g (rows.c):
      * k blocks at extra + q*stride, indexed from the trainable offset off */
     const float *extra;
-    size_t stride, off;
+    size_t stride, off, from;
     int k;
     double *sq; /* NULL, or Σ g² of each chunk (the gradient norm's, trainer.c) */
     int bad[BD__MAX_PARTS]; /* by part: a chunk of it is not finite */
@@ -346,7 +346,7 @@ static void step_chunks(void *ctx, int lo, int hi, int part)
             if (j->o->state[k].data)
                 oc.state[k].data = bd_f32(&j->o->state[k]) + a;
         if (j->k) /* the gradient summed over the parts while the chunk is in cache */
-            bd__add_blocks(j->g - j->off, j->extra, j->stride, j->k, j->off + a, len);
+            bd__add_blocks(j->g - j->off, j->extra, j->stride, j->k, j->from, j->off + a, len);
         if (j->sq)
             j->sq[c] = sum_squares(j->g + a, len);
         oc.ops->step(&oc, j->p + a, j->g + a, len);
@@ -388,7 +388,7 @@ bd_status bd__optim_update(bd_optim *o, bd_net *net, int *finite, double *sq)
     step_job j = {.o = o, .p = bd_f32(&net->params) + off, .g = bd_f32(&net->grads) + off,
                   .n = o->n, .check = finite != NULL, .off = off, .sq = sq};
     /* a row-parallel gradient (rows.c) is completed here, chunk by chunk */
-    j.k = bd__net_rows_pending(net, &j.extra, &j.stride);
+    j.k = bd__net_rows_pending(net, &j.extra, &j.stride, &j.from);
     bd__parallel_for((int)((o->n + OPT_CHUNK - 1) / OPT_CHUNK), step_chunks, &j);
     bd__net_rows_done(net);
     if (finite) {
