@@ -86,8 +86,10 @@ int cli_dist_sums_refused(int sums);
 void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
                            int bucket_kb);
 /* under mpirun with the shared gradient sums: net's gradient block moved
- * into the node's shared window (collective); else nothing */
-bd_status cli_dist_bind(bd_net *net);
+ * into the node's shared window, or cfg's hooks changed to the buckets
+ * where a node has no room for it (an error with sums CLI_SUMS_SHARED);
+ * collective; else nothing */
+bd_status cli_dist_bind(bd_train_config *cfg, bd_net *net, int sums, int bucket_kb);
 /* 1 alone or on rank 0 */
 int cli_dist_root(void);
 /* argv as one malloc'd string (for cli_dist_agree's options check) */

@@ -917,7 +917,7 @@ static bd_status run_training(train_run *r)
     train_config(r, &ctx, &cfg); /* also the model's metadata */
     /* under mpirun with the shared sums: the gradient block into the
      * window the node's ranks read (collective) */
-    bd_status bs = cli_dist_bind(r->net);
+    bd_status bs = cli_dist_bind(&cfg, r->net, r->o->sums, (int)r->o->bucket_kb);
     if (bs != BD_OK)
         return bs;
     cfg.on_grad_norm = on_grad_norm;

@@ -149,7 +149,13 @@ void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int over
     (void)dist_train_hooks(cfg, sync_bn, m, overlap, bucket_kb);
 }
 
-bd_status cli_dist_bind(bd_net *net) { return dist_active() ? dist_train_bind(net) : BD_OK; }
+bd_status cli_dist_bind(bd_train_config *cfg, bd_net *net, int sums, int bucket_kb)
+{
+    if (!dist_active())
+        return BD_OK;
+    return dist_train_bind(cfg, net, sums == CLI_SUMS_SHARED ? DIST_SUMS_SHARED : DIST_SUMS_AUTO,
+                           bucket_kb);
+}
 
 int cli_dist_root(void) { return !dist_active() || dist_is_root(); }
 

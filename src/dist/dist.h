@@ -74,6 +74,10 @@ void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, i
 void dist_shm_init(int world_rank, int world_size);
 int dist_shm_ready(void);
 bd_status dist_shm_bind(bd_net *net);
+/* Is there room on every node for net's window in Open MPI's backing
+ * directory (collective)? 1 or 0 on every rank; this node's need and free
+ * space in MB, and the directory (osc_sm_backing_directory, /dev/shm). */
+int dist_shm_room(const bd_net *net, double *need_mb, double *free_mb, const char **dir);
 bd_status dist_shm_sum(float *g, size_t n, float *v, int nv, int count);
 void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes);
 void dist_shm_free(void);
@@ -82,10 +86,12 @@ void dist_shm_free(void);
 void dist_grad_shared_hooks(bd_train_config *cfg);
 /* 1 when the run sums through shared memory */
 int dist_grad_shared(void);
-/* Before training with the hooks of dist_train_hooks: with the shared sums,
- * net's gradient block moved into the shared window (dist_shm_bind;
- * collective); else nothing. */
-bd_status dist_train_bind(bd_net *net);
+/* Before training with the hooks of dist_train_hooks (collective): with the
+ * shared sums, net's gradient block moved into the shared window
+ * (dist_shm_bind); where a node's backing directory has no room for it, the
+ * buckets of bucket_kb instead (a note on rank 0), or BD_ERR_NOMEM when
+ * `sums` asked for shared memory; else nothing. */
+bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int bucket_kb);
 void dist_grad_free(void);
 /* The last step's gradient sums timed `reps` times right after an
  * MPI_Barrier, on a copy of the block: the transfer alone, without the

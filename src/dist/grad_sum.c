@@ -21,6 +21,7 @@
 #include "dist.h"
 
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,7 +254,29 @@ static bd_status probe_shared(int reps)
     return s;
 }
 
-bd_status dist_train_bind(bd_net *net) { return G.shared ? dist_shm_bind(net) : BD_OK; }
+bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int bucket_kb)
+{
+    if (!G.shared)
+        return BD_OK;
+    double need, avail;
+    const char *dir;
+    if (dist_shm_room(net, &need, &avail, &dir))
+        return dist_shm_bind(net);
+    if (sums == DIST_SUMS_SHARED)
+        return bd_error(BD_ERR_NOMEM, "the shared-memory gradient sums need %.1f MB in %s on "
+                        "every node, and a node has %.1f MB free there; give Open MPI more "
+                        "room (--mca osc_sm_backing_directory DIR) or use --sums allreduce",
+                        need, dir, avail);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0)
+        fprintf(stderr, "badak: note: %s has %.1f MB free on a node, the shared gradient sums "
+                "need %.1f MB: summing with MPI_Iallreduce buckets instead\n", dir, avail,
+                need);
+    G.shared = 0;
+    dist_grad_hooks(cfg, 0, bucket_kb);
+    return BD_OK;
+}
 
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {

@@ -37,6 +37,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #define LINE 16 /* floats in a 64-byte cache line: slices start on one */
 #define NV LINE  /* room for the values after the gradient (2 used) */
@@ -109,6 +110,34 @@ static void close_window(void)
     S.blk = S.tail = NULL;
 }
 
+/* Where Open MPI puts a shared window's backing file (its MCA parameter
+ * osc_sm_backing_directory, which mpirun --mca passes in the environment) */
+static const char *backing_dir(void)
+{
+    const char *d = getenv("OMPI_MCA_osc_sm_backing_directory");
+    return d && *d ? d : "/dev/shm";
+}
+
+/* Floats of one rank's segment for a block of np */
+static size_t segment(size_t np) { return (np + LINE - 1) / LINE * LINE + NV; }
+
+int dist_shm_room(const bd_net *net, double *need_mb, double *free_mb, const char **dir)
+{
+    size_t np = 0;
+    bd_net_params(net, &np);
+    const double need = (double)segment(np) * sizeof(float) * S.L + (64 << 10);
+    struct statvfs st;
+    /* a tmpfs too small for the window gives SIGBUS on first touch, not an
+     * error: check first (unknown: assume room) */
+    double avail = statvfs(backing_dir(), &st) == 0 ? (double)st.f_bavail * st.f_frsize : need;
+    int ok = avail >= need, all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    *need_mb = need / (1 << 20);
+    *free_mb = avail / (1 << 20);
+    *dir = backing_dir();
+    return all;
+}
+
 bd_status dist_shm_bind(bd_net *net)
 {
     if (!S.ready)
@@ -120,7 +149,7 @@ bd_status dist_shm_bind(bd_net *net)
     if (!S.blk)
         return bd_error(BD_ERR_NOMEM, "out of memory for the shared gradient window");
     S.tail = S.blk + S.L;
-    const size_t stride = (np + LINE - 1) / LINE * LINE;
+    const size_t stride = segment(np) - NV;
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true"); /* my segment on my pages */

@@ -31,7 +31,10 @@ bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, in
     return BD_OK;
 }
 int dist_shm_ready(void) { return 0; }
-bd_status dist_train_bind(bd_net *net) { return BD_OK; }
+bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int bucket_kb)
+{
+    return BD_OK;
+}
 int dist_grad_shared(void) { return 0; }
 void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes)
 {
