@@ -447,6 +447,19 @@ void bd__bn2d_forward(float *y, float *xhat, float *mean_istd, const float *x,
 void bd__bn2d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                        const float *xhat, float *mean_istd, const float *gamma, int training,
                        int B, int C, int HW, const bd_net *net);
+/* The residual block's fused BatchNorm2d (resblock.c): the forward stores
+ * no x̂ (the backward recomputes it from x, which the caller keeps: the same
+ * operations, so the same bits) and writes y = relu(res + BN(x)) (res not
+ * NULL), relu(BN(x)) (relu) or BN(x); the backward takes dy where mask > 0
+ * (mask not NULL: the fused ReLU's output), x̂ from x and mean_istd. dx may
+ * be dy. Otherwise as bd__bn2d_forward / bd__bn2d_backward. */
+void bd__bn2d_fwd_fused(float *y, float *mean_istd, const float *x, const float *res, int relu,
+                        const float *gamma, const float *beta, float *rmean, float *rvar,
+                        float mom, float eps, int training, int B, int C, int HW,
+                        const bd_net *net);
+void bd__bn2d_bwd_fused(float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *mask, const float *x, float *mean_istd, const float *gamma,
+                        int training, int B, int C, int HW, const bd_net *net);
 /* Undo the ReLU fusion bd_net_build did (tests compare fused and unfused
  * numbers): every ReLU runs as a layer of its own again. Before
  * bd_net_reserve only (the ReLUs then get buffers of their own). */

@@ -61,12 +61,13 @@ static size_t n_bn(const bd_layer *l) { return (size_t)l->units * (has_proj(l) ?
 static size_t res_params(const bd_layer *l) { return n_weights(l) + n_bn(l); }
 static size_t res_state(const bd_layer *l) { return n_bn(l); }
 
-/* aux per sample: x̂1, r1, x̂2, t1, t2 (each C*OH*OW) and, with a
- * projection, x̂p (C*OH*OW) and tin (Cin*H*W, its input gradient) */
+/* aux per sample: c1, r1, c2, t2 (each C*OH*OW) and, with a projection,
+ * cp (C*OH*OW) and tin (Cin*H*W, its input gradient). c1, c2, cp are the
+ * convolutions' outputs, which the fused BatchNorm2d keeps instead of x̂. */
 static size_t res_aux_cols(const bd_layer *l)
 {
     size_t o = (size_t)l->out_size;
-    return has_proj(l) ? 6 * o + (size_t)l->in_size : 5 * o;
+    return has_proj(l) ? 5 * o + (size_t)l->in_size : 4 * o;
 }
 
 /* aux2: mean and 1/std of each BatchNorm, [4C] each (the last 2C for
@@ -118,7 +119,7 @@ static void res_init(bd_layer *l, bd_init init, bd_rng *rng)
 typedef struct res_parts {
     float *W1, *W2, *Wp, *dW1, *dW2, *dWp;
     float *bn[3], *dbn[3], *st[3], *mi[3]; /* γ (β follows at +C), running, mean/istd */
-    float *xh1, *r1, *xh2, *t1, *t2, *xhp, *tin;
+    float *c1, *r1, *c2, *t2, *cp, *tin;
 } res_parts;
 
 static res_parts parts(bd_layer *l, int B)
@@ -138,78 +139,108 @@ static res_parts parts(bd_layer *l, int B)
         q.mi[k] = bd_f32(&l->aux2) + 4 * C * k;
     }
     float *a = bd_f32(&l->aux);
-    q.xh1 = a;
-    q.r1 = a + o;
-    q.xh2 = a + 2 * o;
-    q.t1 = a + 3 * o;
-    q.t2 = a + 4 * o;
-    q.xhp = a + 5 * o;
-    q.tin = a + 6 * o;
+    q.c1 = a;
+    q.r1 = a + o; /* res_kinks reads it there */
+    q.c2 = a + 2 * o;
+    q.t2 = a + 3 * o;
+    q.cp = a + 4 * o;
+    q.tin = a + 5 * o;
     return q;
 }
 
+/* Element-wise passes of the block on the pool, in chunks (each chunk
+ * writes only its own elements, so any split gives the same bits). */
+#define RES_CHUNK 16384
+
+typedef struct res_ew {
+    float *dx;
+    const float *a, *mask;
+    size_t n;
+} res_ew;
+
+/* dx += a, or with a mask dx += a where mask > 0 */
+BD_HOT static void add_part(void *ctx, int lo, int hi, int part)
+{
+    const res_ew *e = ctx;
+    float *dx = e->dx;
+    const float *a = e->a, *mk = e->mask;
+    const size_t i0 = (size_t)lo * RES_CHUNK, i1 = BD_MIN(e->n, (size_t)hi * RES_CHUNK);
+    if (mk)
+        for (size_t i = i0; i < i1; i++) {
+            const float g = a[i]; /* loaded unconditionally: a select, not a branch */
+            dx[i] += mk[i] > 0.0f ? g : 0.0f;
+        }
+    else
+        for (size_t i = i0; i < i1; i++)
+            dx[i] += a[i];
+}
+
+static void add_into(float *dx, const float *a, const float *mask, size_t n)
+{
+    res_ew e = {dx, a, mask, n};
+    bd__parallel_for((int)((n + RES_CHUNK - 1) / RES_CHUNK), add_part, &e);
+}
+
+/* Forward: each BatchNorm pass also applies what follows it (the ReLU
+ * after BN1; the shortcut's sum and the output ReLU after the last BN)
+ * and stores no x̂, so a feature map is written once per BN instead of
+ * three times (x̂, y, the ReLU's or the sum's pass). */
 static void res_fwd(bd_layer *l, int B)
 {
     bd_conv_geom g1, g2, gp;
     geoms(l, B, &g1, &g2, &gp);
     res_parts q = parts(l, B);
     const int C = l->units, HW = l->out_h * l->out_w, tr = l->net->training;
-    const size_t n = (size_t)B * l->out_size;
     const float mom = l->p0, eps = l->p1, *x = bd_f32(l->in);
     float *scr = bd__scratch(l), *out = bd_f32(&l->out);
 
-    bd_conv2d_forward(q.t1, x, q.W1, NULL, scr, &g1);
-    bd__bn2d_forward(q.r1, q.xh1, q.mi[0], q.t1, q.bn[0], q.bn[0] + C, q.st[0], q.st[0] + C, mom,
-                     eps, tr, B, C, HW, l->net);
-    bd_relu_forward(q.r1, q.r1, n);
-    bd_conv2d_forward(q.t1, q.r1, q.W2, NULL, scr, &g2);
-    bd__bn2d_forward(q.t2, q.xh2, q.mi[1], q.t1, q.bn[1], q.bn[1] + C, q.st[1], q.st[1] + C, mom,
-                     eps, tr, B, C, HW, l->net);
+    bd_conv2d_forward(q.c1, x, q.W1, NULL, scr, &g1);
+    bd__bn2d_fwd_fused(q.r1, q.mi[0], q.c1, NULL, 1, q.bn[0], q.bn[0] + C, q.st[0],
+                       q.st[0] + C, mom, eps, tr, B, C, HW, l->net);
+    bd_conv2d_forward(q.c2, q.r1, q.W2, NULL, scr, &g2);
     if (has_proj(l)) {
-        bd_conv2d_forward(q.t1, x, q.Wp, NULL, scr, &gp);
-        bd__bn2d_forward(out, q.xhp, q.mi[2], q.t1, q.bn[2], q.bn[2] + C, q.st[2], q.st[2] + C,
-                         mom, eps, tr, B, C, HW, l->net);
-        for (size_t i = 0; i < n; i++)
-            out[i] = BD_MAX(out[i] + q.t2[i], 0.0f);
+        bd__bn2d_fwd_fused(q.t2, q.mi[1], q.c2, NULL, 0, q.bn[1], q.bn[1] + C, q.st[1],
+                           q.st[1] + C, mom, eps, tr, B, C, HW, l->net);
+        bd_conv2d_forward(q.cp, x, q.Wp, NULL, scr, &gp);
+        bd__bn2d_fwd_fused(out, q.mi[2], q.cp, q.t2, 1, q.bn[2], q.bn[2] + C, q.st[2],
+                           q.st[2] + C, mom, eps, tr, B, C, HW, l->net);
     } else {
-        for (size_t i = 0; i < n; i++)
-            out[i] = BD_MAX(x[i] + q.t2[i], 0.0f);
+        bd__bn2d_fwd_fused(out, q.mi[1], q.c2, x, 1, q.bn[1], q.bn[1] + C, q.st[1],
+                           q.st[1] + C, mom, eps, tr, B, C, HW, l->net);
     }
 }
 
+/* Backward: the ReLUs' masks (the output's, r1's) are applied inside the
+ * BatchNorm passes that read dy, and x̂ is recomputed there from c1, c2,
+ * cp. */
 static void res_bwd(bd_layer *l, const float *dy, int B, int need_dx)
 {
     bd_conv_geom g1, g2, gp;
     geoms(l, B, &g1, &g2, &gp);
     res_parts q = parts(l, B);
     const int C = l->units, HW = l->out_h * l->out_w, tr = l->net->training;
-    const size_t n = (size_t)B * l->out_size;
     const float *x = bd_f32(l->in), *out = bd_f32(&l->out);
     float *scr = bd__scratch(l), *dx = need_dx ? bd_f32(&l->dx) : NULL;
 
-    /* dz = dy·[out > 0], the gradient of both branches' sum (t1) */
-    bd_relu_backward(q.t1, dy, out, n);
-    /* main branch: BN2, conv2 (its input gradient into x̂2, no longer needed),
-     * relu, BN1 (in place), conv1 */
-    bd__bn2d_backward(q.t2, q.dbn[1], q.dbn[1] + C, q.t1, q.xh2, q.mi[1], q.bn[1], tr, B, C, HW,
-                      l->net);
-    bd_conv2d_backward(q.xh2, q.dW2, NULL, q.t2, q.r1, q.W2, scr, &g2);
-    bd_relu_backward(q.xh2, q.xh2, q.r1, n);
-    bd__bn2d_backward(q.xh2, q.dbn[0], q.dbn[0] + C, q.xh2, q.xh1, q.mi[0], q.bn[0], tr, B, C,
-                      HW, l->net);
-    bd_conv2d_backward(dx, q.dW1, NULL, q.xh2, x, q.W1, scr, &g1);
+    /* dz = dy·[out > 0] is the gradient of both branches' sum; main branch:
+     * BN2 (into t2), conv2 (its input gradient into c2, no longer needed),
+     * BN1 with r1's ReLU (in place), conv1 */
+    bd__bn2d_bwd_fused(q.t2, q.dbn[1], q.dbn[1] + C, dy, out, q.c2, q.mi[1], q.bn[1], tr, B, C,
+                       HW, l->net);
+    bd_conv2d_backward(q.c2, q.dW2, NULL, q.t2, q.r1, q.W2, scr, &g2);
+    bd__bn2d_bwd_fused(q.c2, q.dbn[0], q.dbn[0] + C, q.c2, q.r1, q.c1, q.mi[0], q.bn[0], tr, B,
+                       C, HW, l->net);
+    bd_conv2d_backward(dx, q.dW1, NULL, q.c2, x, q.W1, scr, &g1);
     /* shortcut: the projection's gradient, or dz itself, joins dx */
     const size_t nin = (size_t)B * l->in_size;
     if (has_proj(l)) {
-        bd__bn2d_backward(q.t2, q.dbn[2], q.dbn[2] + C, q.t1, q.xhp, q.mi[2], q.bn[2], tr, B, C,
-                          HW, l->net);
+        bd__bn2d_bwd_fused(q.t2, q.dbn[2], q.dbn[2] + C, dy, out, q.cp, q.mi[2], q.bn[2], tr, B,
+                           C, HW, l->net);
         bd_conv2d_backward(dx ? q.tin : NULL, q.dWp, NULL, q.t2, x, q.Wp, scr, &gp);
         if (dx)
-            for (size_t i = 0; i < nin; i++)
-                dx[i] += q.tin[i];
+            add_into(dx, q.tin, NULL, nin);
     } else if (dx) {
-        for (size_t i = 0; i < nin; i++)
-            dx[i] += q.t1[i];
+        add_into(dx, dy, out, nin);
     }
 }
 
