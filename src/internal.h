@@ -391,10 +391,14 @@ size_t bd__conv_wide_pad_floats(const bd_conv_geom *g);
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
                            float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                            int relu, const bd__fused_pool *pool);
+/* n samples at once (n > 1 only where bd__conv_direct_dw_group allows):
+ * dx, dy, yrelu, x, the pool's arrays are the first sample's, the others'
+ * follow at one sample's size; dyw and xpad, the first sample's scratch,
+ * the others' dyws and xpads floats on */
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
                             float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
-                            const bd__fused_pool *pool);
+                            const bd__fused_pool *pool, int n, size_t dyws, size_t xpads);
 /* conv_direct.c: the direct AVX-512 forward and input gradient of padded
  * stride-1 convs, where bd__conv_direct_applies (the CPU has AVX-512 and
  * the fast kernels are chosen). bd__conv_direct: one sample, y [F, OH,
@@ -409,11 +413,15 @@ void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, 
                      int F, int K, float *tmp);
 void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K);
 /* the weight gradient directly (3x3 and 5x5 kernels, where
- * bd__conv_direct_dw_applies): one sample, dW [F, C*K*K] = (accumulate ?
- * dW : 0) + Σ dyw[f, oh, ow] · xp[c, oh+kh, ow+kw], dyw [F, OH, ldy] */
+ * bd__conv_direct_dw_applies): G samples, dW [F, C*K*K] = (accumulate ?
+ * dW : 0) + Σ_s Σ dyw_s[f, oh, ow] · xp_s[c, oh+kh, ow+kw], dyw [F, OH,
+ * ldy], the samples' dyw dys and xp xs floats apart; bd__conv_direct_dw_group:
+ * the G that bd__conv_wide_backward groups (1 where the direct dW does not
+ * apply) */
 int bd__conv_direct_dw_applies(const bd_conv_geom *g);
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                        int C, int Hp, int Wp, int F, int K);
+                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs);
+int bd__conv_direct_dw_group(const bd_conv_geom *g1);
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);
 void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,

@@ -340,15 +340,21 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
     float *pdb = pdW + (size_t)F * a->CKK;
     memset(pdb, 0, (size_t)F * sizeof(float));
     if (a->wide) {
-        float *dyw = a->mask + (size_t)lo * a->maskz, *xpad = a->xpad + (size_t)lo * a->padz;
+        /* groups of G samples, each in its own scratch (the direct dW sums
+         * a group's gradients lane-wise before reducing them) */
+        const int G = a->wdir ? bd__conv_direct_dw_group(&g1) : 1;
         bd__fused_pool ps;
-        for (int bi = lo; bi < hi; bi++)
+        for (int bi = lo; bi < hi; bi += G) {
+            const int n = BD_MIN(G, hi - bi);
             bd__conv_wide_backward(a->dx ? a->dx + (size_t)bi * a->in : NULL, pdW, pdb, bi > lo,
                                    a->dy + (size_t)bi * a->out,
                                    a->yrelu ? a->yrelu + (size_t)bi * a->out : NULL,
-                                   a->x + (size_t)bi * a->in, a->W, col, dyw, xpad,
+                                   a->x + (size_t)bi * a->in, a->W, col,
+                                   a->mask + (size_t)bi * a->maskz,
+                                   a->xpad + (size_t)bi * a->padz,
                                    a->wdir ? a->wdir + (size_t)g->F * a->CKK : NULL, &g1,
-                                   pool_of(a, bi, &ps));
+                                   pool_of(a, bi, &ps), n, a->maskz, a->padz);
+        }
         return;
     }
     for (int bi = lo; bi < hi; bi++) {

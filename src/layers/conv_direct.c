@@ -180,27 +180,33 @@ static AVX512F void direct_avx512(float *y, int ldy, const float *xp, int C, int
 #define R4(R) R(0) R(1) R(2) R(3)
 #define R8(R) R4(R) R(4) R(5) R(6) R(7)
 /* dW at [f0, c, kh, 0] (filters CKK apart); dy at [f0, 0, 0] (filters fs
- * apart, rows ldy apart); x: the input at [c, kh, 0] (rows Wp apart) */
+ * apart, rows ldy apart); x: the input at [c, kh, 0] (rows Wp apart); G
+ * samples, their dy dys and their x xs floats apart, summed lane-wise
+ * before the one reduction across the lanes */
 #define DEFINE_DW(name, FL, KL, KV, RL, ROW)                                                    \
-    static AVX512F void name(float *dW, int CKK, int accumulate, const float *dy, size_t fs,   \
-                             int ldy, const float *x, int Wp, int OH, int OW, int flat)        \
+    static AVX512F void name(float *dW, int CKK, int accumulate, const float *dy0, size_t fs,  \
+                             int ldy, const float *x0, int Wp, int OH, int OW, int flat,       \
+                             int G, size_t dys, size_t xs)                                     \
     {                                                                                           \
         FL(DW_DECL, KL)                                                                         \
-        if (flat) { /* ldy = Wp, the garbage positions of dy 0 */                                \
-            const size_t Lq = (size_t)(OH - 1) * Wp + OW;                                       \
-            const float *dr = dy, *xr = x;                                                      \
-            for (size_t ow0 = 0; ow0 < Lq; ow0 += 16) {                                         \
-                const __mmask16 m = lanes16((int)(Lq - ow0));                                   \
-                KV(DW_LOADX)                                                                    \
-                RL(ROW)                                                                         \
-            }                                                                                   \
-        } else {                                                                                \
-            for (int oh = 0; oh < OH; oh++) {                                                   \
-                const float *dr = dy + (size_t)oh * ldy, *xr = x + (size_t)oh * Wp;             \
-                for (int ow0 = 0; ow0 < OW; ow0 += 16) {                                        \
-                    const __mmask16 m = lanes16(OW - ow0);                                      \
+        for (int s = 0; s < G; s++) {                                                           \
+            const float *dy = dy0 + s * dys, *x = x0 + s * xs;                                  \
+            if (flat) { /* ldy = Wp, the garbage positions of dy 0 */                            \
+                const size_t Lq = (size_t)(OH - 1) * Wp + OW;                                   \
+                const float *dr = dy, *xr = x;                                                  \
+                for (size_t ow0 = 0; ow0 < Lq; ow0 += 16) {                                     \
+                    const __mmask16 m = lanes16((int)(Lq - ow0));                               \
                     KV(DW_LOADX)                                                                \
                     RL(ROW)                                                                     \
+                }                                                                               \
+            } else {                                                                            \
+                for (int oh = 0; oh < OH; oh++) {                                               \
+                    const float *dr = dy + (size_t)oh * ldy, *xr = x + (size_t)oh * Wp;         \
+                    for (int ow0 = 0; ow0 < OW; ow0 += 16) {                                    \
+                        const __mmask16 m = lanes16(OW - ow0);                                  \
+                        KV(DW_LOADX)                                                            \
+                        RL(ROW)                                                                 \
+                    }                                                                           \
                 }                                                                               \
             }                                                                                   \
         }                                                                                       \
@@ -211,12 +217,14 @@ DEFINE_DW(dw1x3, F1, K3, KV3, R1, ROW3)
 DEFINE_DW(dw4x5, F4, K5, KV5, R4, ROW5)
 DEFINE_DW(dw1x5, F1, K5, KV5, R1, ROW5)
 
-/* One sample: dW [F, C*K*K] = (accumulate ? dW : 0) + the weight gradient
- * of dyw [F, OH, ldy] (the first OW of each row read) over xp [C, Hp, Wp];
- * K is 3 or 5. A block of filters is the outer loop, so its dy (FB x OH x
- * ldy floats: 18 KB for 4 filters of 32x36) stays in L1 for every (c, kh). */
+/* G samples: dW [F, C*K*K] = (accumulate ? dW : 0) + the weight gradient
+ * of dyw [F, OH, ldy] (the first OW of each row read) over xp [C, Hp, Wp],
+ * the samples' dyw dys and their xp xs floats apart; K is 3 or 5. A block
+ * of filters is the outer loop, so its dy (FB x OH x ldy floats: 18 KB for
+ * 4 filters of 32x36, times G) stays in L1 for every (c, kh). */
 static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ldy,
-                              const float *xp, int C, int Hp, int Wp, int F, int K)
+                              const float *xp, int C, int Hp, int Wp, int F, int K, int G,
+                              size_t dys, size_t xs)
 {
     const int OH = Hp - K + 1, OW = Wp - K + 1, CKK = C * K * K, FB = K == 3 ? 8 : 4;
     const size_t fs = (size_t)OH * ldy, cs = (size_t)Hp * Wp;
@@ -228,13 +236,13 @@ static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ld
                 float *o = dW + (size_t)f * CKK + (size_t)(c * K + kh) * K;
                 const float *x = xp + c * cs + (size_t)kh * Wp, *d = dy + f * fs;
                 if (K == 3 && n == FB)
-                    dw8x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
+                    dw8x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat, G, dys, xs);
                 else if (K == 3)
-                    dw1x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
+                    dw1x3(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat, G, dys, xs);
                 else if (n == FB)
-                    dw4x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
+                    dw4x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat, G, dys, xs);
                 else
-                    dw1x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat);
+                    dw1x5(o, CKK, accumulate, d, fs, ldy, x, Wp, OH, OW, flat, G, dys, xs);
             }
         f += n;
     }
@@ -249,7 +257,7 @@ int bd__conv_direct_cpu(void)
 int bd__conv_direct_cpu(void) { return 0; }
 /* never called: bd__conv_direct_applies is 0 without AVX-512 */
 static void dw_avx512(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                      int C, int Hp, int Wp, int F, int K)
+                      int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs)
 {
     abort();
 }
@@ -273,7 +281,28 @@ int bd__conv_direct_dw_applies(const bd_conv_geom *g)
 }
 
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                        int C, int Hp, int Wp, int F, int K)
+                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs)
 {
-    dw_avx512(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K);
+    dw_avx512(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K, G, dys, xs);
+}
+
+/* Samples whose weight gradients dw_avx512 sums lane-wise before its one
+ * reduction across the lanes per weight: enough that a reduction (about 8
+ * instructions per weight and filter) follows at least 64 vector steps —
+ * a 7x7 map has 4 per sample, 14x14 14, 28x28 56: the reductions were half
+ * of the kernel's time on resnet — but at most 16 samples and 1 MB of
+ * their bordered inputs and gradients (L2). On the padded geometry g1 of
+ * one sample (bd__conv_wide_backward's). */
+int bd__conv_direct_dw_group(const bd_conv_geom *g1)
+{
+    if (!bd__conv_direct_dw_applies(g1))
+        return 1;
+    const int Hp = g1->H + 2 * g1->P, Wp = g1->W + 2 * g1->P, OH = g1->OH, OW = g1->OW;
+    const long steps = flat_better(OW, Wp) ? ((long)(OH - 1) * Wp + OW + 15) / 16
+                                           : (long)OH * ((OW + 15) / 16);
+    const size_t per = ((size_t)g1->C * Hp * Wp + (size_t)g1->F * OH * Wp) * sizeof(float);
+    long G = (64 + steps - 1) / steps;
+    G = BD_MIN(G, 16);
+    G = BD_MIN(G, (long)((1u << 20) / per));
+    return G < 1 ? 1 : (int)G;
 }

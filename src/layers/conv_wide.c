@@ -221,45 +221,61 @@ BD_HOT static void widen_dy(float *dyw, float *db, const float *dy, const float 
  * Padded: the unpadded backward of the zero-bordered input, whose widened
  * dx (in xpad, the bordered x being no longer needed then) is cropped, or
  * with Wdir (the direct kernel's flipped weights, conv_direct.c) dx is the
- * direct convolution of dy in a border of K-1-P zeros (in xpad too). */
+ * direct convolution of dy in a border of K-1-P zeros (in xpad too).
+ * n > 1 samples (the direct dW only, bd__conv_direct_dw_group): each
+ * sample's bordered x and widened dy in its own scratch (dyws, xpads
+ * floats apart), then one direct dW over all of them, then each one's dx. */
 void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, const float *dy,
                             const float *yrelu, const float *x, const float *Wt, float *col,
                             float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
-                            const bd__fused_pool *pool)
+                            const bd__fused_pool *pool, int n, size_t dyws, size_t xpads)
 {
     const bd_conv_geom gp = padded_geom(g1);
-    if (g1->P > 0) {
-        pad_input(xpad, x, g1);
-        x = xpad;
-    }
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
-    if (pool)
-        bd__conv_pool_widen(dyw, pdb, pool->dp, pool->p, pool->am, &gp);
-    else
-        widen_dy(dyw, pdb, dy, yrelu, &gp);
+    const size_t in = (size_t)g1->C * g1->H * g1->W, out = (size_t)F * g1->OH * g1->OW;
+    const size_t pout = (size_t)F * (g1->OH / 2) * (g1->OW / 2);
+    const float *xb = x; /* the bordered input of sample 0 (x itself if P = 0) */
+    for (int s = 0; s < n; s++) {
+        float *xs = xpad + (size_t)s * xpads, *dys = dyw + (size_t)s * dyws;
+        if (g1->P > 0)
+            pad_input(xs, x + (size_t)s * in, g1);
+        if (pool)
+            bd__conv_pool_widen(dys, pdb, pool->dp + s * pout, pool->p + s * pout,
+                                pool->am + s * pout, &gp);
+        else
+            widen_dy(dys, pdb, dy + (size_t)s * out, yrelu ? yrelu + (size_t)s * out : NULL, &gp);
+    }
+    if (g1->P > 0)
+        xb = xpad;
     if (Wdir && bd__conv_direct_dw_applies(g1)) {
-        bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, x, gp.C, gp.H, gp.W, F, gp.K);
+        /* unpadded (P = 0) samples are x's, in apart */
+        bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n, dyws,
+                           g1->P > 0 ? xpads : in);
     } else {
-        im2col_wide(col, x, &gp);
+        im2col_wide(col, xb, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
                     accumulate ? 1.0f : 0.0f, pdW, CKK);
     }
     if (!dx)
         return;
-    if (Wdir) {
-        const int Q = g1->K - 1 - g1->P;
-        pad_copy(xpad, dyw, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
-        /* col (C*K*K*OH*Wp floats, free now) holds a flat kernel's wide dx */
-        bd__conv_direct(dx, g1->W, xpad, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C, g1->K,
-                        col);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dyw, L, 0.0f,
-                col, L);
-    if (g1->P > 0) {
-        col2im_wide(xpad, col, &gp);
-        crop_dx(dx, xpad, g1);
-    } else {
-        col2im_wide(dx, col, &gp);
+    for (int s = 0; s < n; s++) {
+        float *xs = xpad + (size_t)s * xpads, *dys = dyw + (size_t)s * dyws;
+        float *dxs = dx + (size_t)s * in;
+        if (Wdir) {
+            const int Q = g1->K - 1 - g1->P;
+            pad_copy(xs, dys, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
+            /* col (C*K*K*OH*Wp floats, free now) holds a flat kernel's wide dx */
+            bd__conv_direct(dxs, g1->W, xs, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C,
+                            g1->K, col);
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dys, L,
+                    0.0f, col, L);
+        if (g1->P > 0) {
+            col2im_wide(xs, col, &gp);
+            crop_dx(dxs, xs, g1);
+        } else {
+            col2im_wide(dxs, col, &gp);
+        }
     }
 }
