@@ -115,6 +115,10 @@ int bd__pool_self(void);
 void bd__pool_note_loop(int stolen);
 int bd__pool_solo_left(void);
 long bd__pool_solo_loops(void);
+/* The file the rule reads the run queue from, in /proc/loadavg's format
+ * ("a b c R/T last"): NULL, /proc/loadavg itself (tests point it at their
+ * own files; a file that cannot be read lets the stolen loops decide). */
+void bd__pool_set_runq(const char *path);
 
 /* Σ x[0..n) with 8 independent partial sums, so the loop vectorises (a
  * single float accumulator is a chain of dependent adds). */

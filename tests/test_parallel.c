@@ -199,6 +199,9 @@ static void on_thread(void *ctx, int lo, int hi, int part)
 
 static void busy_machine_runs_alone(void **st)
 {
+    char busy[32];
+    runq_file(busy, 1000); /* the run queue: more runnable threads than any CPU count */
+    bd__pool_set_runq(busy);
     assert_int_equal(bd_set_threads(2), 2);
     assert_int_equal(bd__pool_solo_left(), 0);
     note_window(127); /* under half: the pool stays */
@@ -246,6 +249,71 @@ static void busy_machine_runs_alone(void **st)
     assert_int_equal(bd__pool_solo_loops() - start, 256);
     free(r);
     bd_set_threads(1);
+    bd__pool_set_runq(NULL);
+    unlink(busy);
+}
+
+/* Stolen parts on a free machine (a virtual machine's slow wake-ups) start
+ * no stretch: the run queue must say the cores are taken too; where it
+ * cannot be read, the stolen loops decide alone. */
+static void stolen_on_free_cores_stays_on_pool(void **st)
+{
+    char free_q[32], busy[32];
+    runq_file(free_q, 1); /* this thread alone is runnable */
+    runq_file(busy, 1000);
+    bd__pool_set_runq(free_q);
+    assert_int_equal(bd_set_threads(2), 2);
+    note_window(256);
+    assert_int_equal(bd__pool_solo_left(), 0);
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 0);
+    /* the loops still run on the pool, on their owners' split */
+    rec *r = malloc(sizeof *r);
+    const long before = bd__pool_solo_loops();
+    check_loop(r, 100, 2);
+    assert_int_equal(bd__pool_solo_loops(), before);
+    /* the same windows with the cores taken: a stretch of the shortest
+     * length (free windows neither lengthened nor reset it) */
+    bd__pool_set_runq(busy);
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 256);
+    /* a run queue that cannot be read: stealing decides, as before */
+    assert_int_equal(bd_set_threads(2), 2);
+    bd__pool_set_runq("/nonexistent/badak/loadavg");
+    note_window(128);
+    assert_int_equal(bd__pool_solo_left(), 256);
+    /* an empty one (no "R/T" field): the same */
+    assert_int_equal(bd_set_threads(2), 2);
+    bd__pool_set_runq("/dev/null");
+    note_window(200);
+    assert_int_equal(bd__pool_solo_left(), 256);
+    free(r);
+    bd_set_threads(1);
+    bd__pool_set_runq(NULL);
+    unlink(free_q);
+    unlink(busy);
+}
+
+/* The kernel's own file parses: on whatever machine runs the tests, the
+ * rule either starts the stretch or not, and never breaks the loops. */
+static void kernel_run_queue_is_read(void **st)
+{
+    bd__pool_set_runq(NULL);
+    assert_int_equal(bd_set_threads(2), 2);
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double a, b, c;
+        long running;
+        assert_int_equal(fscanf(f, "%lf %lf %lf %ld/", &a, &b, &c, &running), 4);
+        assert_true(running >= 1); /* this thread */
+        fclose(f);
+    }
+    note_window(256);
+    assert_true(bd__pool_solo_left() == 0 || bd__pool_solo_left() == 256);
+    rec *r = malloc(sizeof *r);
+    check_loop(r, 100, 2);
+    free(r);
+    bd_set_threads(1);
 }
 
 int main(void)
@@ -256,6 +324,8 @@ int main(void)
         cmocka_unit_test(parts_run_on_their_owners),
         cmocka_unit_test(other_threads_run_serially),
         cmocka_unit_test(busy_machine_runs_alone),
+        cmocka_unit_test(stolen_on_free_cores_stays_on_pool),
+        cmocka_unit_test(kernel_run_queue_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

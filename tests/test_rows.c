@@ -183,10 +183,16 @@ static void same_bits_run_to_run(void **st)
             assert_true(bd__net_rows_steps(a) > 0);
             assert_memory_equal(a->params.data, b->params.data,
                                 a->params.size * sizeof(float));
-            /* alone: a window of stolen loops starts a stretch of 256 */
+            /* alone: a window of stolen loops on taken cores starts a
+             * stretch of 256 */
+            char busy[32];
+            runq_file(busy, 1000);
+            bd__pool_set_runq(busy);
             bd_set_threads(T);
             for (int i = 0; i < 256; i++)
                 bd__pool_note_loop(1);
+            bd__pool_set_runq(NULL);
+            unlink(busy);
             assert_true(bd__pool_solo_left() > 0);
             const long solo = bd__pool_solo_loops();
             bd_net *c = make_net(0, 5);

@@ -43,6 +43,21 @@
             fail_msg("message \"%s\" lacks \"%s\"", bd_errmsg(), (sub));            \
     } while (0)
 
+/* A file in /proc/loadavg's format whose run queue says R runnable threads,
+ * for the pool's busy-machine rule (bd__pool_set_runq), written to a new
+ * temporary file: its path in buf (at least 32 bytes); the caller unlinks
+ * it. */
+static inline void runq_file(char *buf, long running)
+{
+    strcpy(buf, "/tmp/badak-runq-XXXXXX");
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    char line[64];
+    int n = snprintf(line, sizeof line, "1.00 0.50 0.25 %ld/300 4242\n", running);
+    assert_int_equal(write(fd, line, (size_t)n), n);
+    close(fd);
+}
+
 /* A batch of B random samples of D features uniform in [lo, hi), labels
  * uniform in 0..C-1. Caller frees x and y. */
 static inline void random_batch_range(bd_tensor *x, bd_tensor *y, int B, int D, int C, float lo,

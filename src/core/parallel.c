@@ -45,6 +45,18 @@
  * the window is 256 loops. The parts and their order of summation do not
  * change, so the numbers are the same bits.
  *
+ * Stealing alone is not proof: on a virtual machine whose idle vCPUs wake
+ * slowly (a 2-vCPU AMD EPYC guest with 10-15% host steal), a free machine
+ * had stolen parts in 30-60% of the loops of deep_convnet, and whole
+ * windows of them sent 2-thread runs alone for 1,052 loops: one core for
+ * runs that then took as long as --threads 1 (simple_convnet 4.6 s against
+ * 2.4-2.9 s on the pool). So a bad window starts a stretch only when the
+ * kernel's run queue also says the cores are taken: more runnable threads
+ * (the fourth field of /proc/loadavg, ours counted as all runnable) than
+ * online CPUs. Beside a CPU-bound process that is 3 of 2 while our worker
+ * is preempted or spinning; on a free machine at most 2. Where the file
+ * cannot be read, stealing decides alone, as before.
+ *
  * The pool belongs to the thread that calls bd_set_threads (the main
  * thread); any other thread (hpsearch trials) runs its loops serially. */
 #include "internal.h"
@@ -54,7 +66,9 @@
 #include <stdatomic.h>
 #include <time.h>
 #ifdef __linux__
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
@@ -98,6 +112,9 @@ static _Thread_local long t_spin_ns;
 #define SOLO_WINDOW 256
 #define SOLO_MIN 256
 #define SOLO_MAX 4096
+/* the run queue's file (bd__pool_set_runq): NULL, the kernel's */
+static const char *g_runq_path;
+
 static struct {
     int solo_left;   /* loops still to run alone */
     int solo_len;    /* the next solo stretch */
@@ -315,14 +332,44 @@ static void wait_done(pool *p)
 
 int bd__split_parts(int n) { return n <= 1 ? 1 : BD_MIN(bd__parts(), n); }
 
+void bd__pool_set_runq(const char *path) { g_runq_path = path; }
+
+/* Are the cores taken? More runnable threads than online CPUs in the run
+ * queue (loadavg's "R/T" field: R counts this thread, and the pool's other
+ * threads when they spin or were preempted); 1 when it cannot be read (the
+ * stolen loops decide alone). Read once per bad window, not per loop. */
+static int cores_taken(void)
+{
+#ifdef __linux__
+    const int fd = open(g_runq_path ? g_runq_path : "/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    char buf[128];
+    const ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0)
+        return 1;
+    buf[len] = '\0';
+    double a1, a5, a15;
+    long running;
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (sscanf(buf, "%lf %lf %lf %ld/", &a1, &a5, &a15, &running) != 4 || cpus <= 0)
+        return 1;
+    return running > cpus;
+#else
+    return 1;
+#endif
+}
+
 /* One loop of the window done; stolen: a part of it was. At a window's end,
- * decide whether the next loops run alone. */
+ * decide whether the next loops run alone: a window with stolen parts in
+ * half its loops, on cores that other threads want too. */
 void bd__pool_note_loop(int stolen)
 {
     g_solo.win_stolen += stolen != 0;
     if (++g_solo.win_loops < SOLO_WINDOW)
         return;
-    if (2 * g_solo.win_stolen >= SOLO_WINDOW) {
+    if (2 * g_solo.win_stolen >= SOLO_WINDOW && cores_taken()) {
         g_solo.solo_left = g_solo.solo_len;
         if (g_solo.solo_len < SOLO_MAX)
             g_solo.solo_len *= 2;
