@@ -38,6 +38,15 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "uptime: $(uptime)"
 PEAK=$("$B/bench/gemm_probe")
 echo "floor: cblas_sgemm 2048^3 on $(nproc) threads: $PEAK GFLOP/s (best of 5)"
+"$BADAK" version | sed -n 's/^BLAS: /blas:  /p'
+# OPENBLAS_CORETYPE set in the environment (as on some machines here, to
+# Haswell's AVX2 kernels): the rows run with it, and so does the floor;
+# OpenBLAS's own pick is shown beside it, not used
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    own=$(env -u OPENBLAS_CORETYPE "$B/bench/gemm_probe")
+    echo "       without OPENBLAS_CORETYPE: $(env -u OPENBLAS_CORETYPE "$BADAK" version |
+        sed -n 's/^BLAS: [^,]*, \([^ ]*\) kernels.*/\1/p') kernels, floor $own GFLOP/s (not used below)"
+fi
 echo
 printf '%-34s %8s %7s %8s %7s %8s %6s %8s %6s' workload seconds user_s GFLOP GF/s floor_s ratio \
     target load1

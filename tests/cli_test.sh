@@ -19,6 +19,10 @@ expect 0 "Commands:" -- "$BADAK" --help
 expect 2 "Usage: badak" -- "$BADAK"
 expect 2 "unknown command 'fly'" -- "$BADAK" fly
 expect 0 "badak 0." -- "$BADAK" version
+# the BLAS line: OpenBLAS's kernels, and whether the environment chose them
+expect 0 "kernels (OpenBLAS's pick for this CPU)" -- env -u OPENBLAS_CORETYPE "$BADAK" version
+expect 0 "Prescott kernels (OPENBLAS_CORETYPE=Prescott in the environment" -- \
+    env OPENBLAS_CORETYPE=Prescott "$BADAK" version
 for opt in --data --csv --label-col --test-csv --test-split --train-size --model --hidden \
     --activation --init --optimizer --lr --batch --epochs --iters --sampling --seed --threads \
     --log --json --quiet; do

@@ -6,6 +6,7 @@
 #include "badak.h"
 
 #include <cJSON.h>
+#include <stdio.h>
 
 /* exit codes */
 #define EXIT_USAGE 2 /* bad option or value */
@@ -20,6 +21,10 @@
         if (cli_s_ != BD_OK)          \
             return cli_s_;            \
     } while (0)
+
+/* blas_info.c: one line on f: the OpenBLAS version, the kernels it runs
+ * and whether OPENBLAS_CORETYPE chose them (`badak version`). */
+void cli_blas_describe(FILE *f);
 
 int cmd_train(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -38,6 +38,7 @@ static int dispatch(int argc, char **argv)
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("badak %s\n", bd_version());
+        cli_blas_describe(stdout);
         return 0;
     }
     if (!strcmp(cmd, "train"))
