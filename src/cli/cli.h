@@ -72,7 +72,8 @@ bd_status cli_dist_agree(const bd_dataset *train, const bd_dataset *test,
                          const bd_dataset *val, const bd_net *net, const char *run);
 /* The same for a network alone (after training: the ranks still agree). */
 bd_status cli_dist_agree_net(const char *what, const bd_net *net);
-/* rank 0: ranks and the time spent in gradient allreduces */
+/* rank 0, unless quiet: ranks, the time spent in the gradient sums and
+ * each rank's waiting in them (collective: every rank calls it) */
 void cli_dist_report(int quiet);
 /* under mpirun: time the last step's gradient sums reps times after a
  * barrier, for cli_dist_report (collective; nothing when reps is 0 or

@@ -1050,9 +1050,10 @@ static int report(train_run *r, bd_status s)
         rc = cli_dist_fail(s, 1);
     if (s == BD_ERR_NUMERIC && cli_dist_root())
         fprintf(stderr, "badak: hint: try a lower --lr (it was %g)\n", (double)bd_optim_get_config(r->opt)->lr);
-    if (!o->quiet && s == BD_OK) {
-        print_summary(r);
-        cli_dist_report(o->quiet);
+    if (s == BD_OK) {
+        if (!o->quiet)
+            print_summary(r);
+        cli_dist_report(o->quiet); /* collective: every rank, quiet or not */
     }
     if ((s == BD_OK || s == BD_ERR_NUMERIC) && bd_net_param_count(r->net) &&
         cli_dist_root()) {

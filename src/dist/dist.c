@@ -193,6 +193,16 @@ int dist_any(int failed)
     return any;
 }
 
+void dist_gather(double v, double *all)
+{
+    if (!dist_active()) {
+        if (all)
+            all[0] = v;
+        return;
+    }
+    MPI_Gather(&v, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
 void dist_abort(int code)
 {
     fflush(stdout);
