@@ -6,6 +6,8 @@
 #include "testutil.h"
 #include "internal.h"
 
+#include <cblas.h>
+
 #define N 300
 #define C 3
 #define H 16
@@ -231,12 +233,39 @@ static void record_norm(void *ud, long iter, double norm)
     r->n++;
 }
 
+/* Does the BLAS give each row of a product the same bits however the rows
+ * are split into calls (as the threads split a batch)? OpenBLAS's AVX-512
+ * kernels do; its Haswell (AVX2) kernels (OPENBLAS_CORETYPE=Haswell) give
+ * 22% of the entries of a 50x200 product other bits when it is computed in
+ * three calls of 17, 17 and 16 rows. */
+static int blas_split_stable(void)
+{
+    enum { SM = 50, SK = 100, SN = 200 };
+    float *a = malloc(sizeof(float) * (SM * SK + SK * SN + 2 * SM * SN));
+    float *b = a + SM * SK, *c1 = b + SK * SN, *c2 = c1 + SM * SN;
+    bd_rng r;
+    bd_rng_seed(&r, 4);
+    for (int i = 0; i < SM * SK + SK * SN; i++)
+        a[i] = bd_rng_uniform(&r) - 0.5f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, SM, SN, SK, 1.0f, a, SK, b, SN, 0.0f, c1,
+                SN);
+    const int at[4] = {0, 17, 34, SM};
+    for (int p = 0; p < 3; p++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, at[p + 1] - at[p], SN, SK, 1.0f,
+                    a + at[p] * SK, SK, b, SN, 0.0f, c2 + at[p] * SN, SN);
+    const int same = !memcmp(c1, c2, sizeof(float) * SM * SN);
+    free(a);
+    return same;
+}
+
 /* 8 steps of an MLP of 22,210 parameters (three chunks): the norm the hook
  * sees is √Σg² (1e-12 relative: measured 1e-16) and the same bits on 1, 2
  * and 3 threads. The bits are the per-layer path's: its dense gradients do
  * not depend on the thread count, while the row-parallel path's (rows.c,
  * test_rows.c) differ by rounding between thread counts, so the network is
- * kept on the per-layer path here (bd__debug_rows). */
+ * kept on the per-layer path here (bd__debug_rows). Where the BLAS itself
+ * gives split-dependent bits (blas_split_stable), the gradients differ by
+ * rounding between thread counts and the norms are compared to 1e-6. */
 static void grad_norm_same_bits_any_threads(void **st)
 {
     enum { M = 200, IN = 100 };
@@ -283,8 +312,16 @@ static void grad_norm_same_bits_any_threads(void **st)
         bd_optim_free(opt);
         bd_net_free(net);
     }
-    for (int T = 2; T <= 3; T++)
-        assert_memory_equal(rec[T - 1].got, rec[0].got, sizeof rec[0].got);
+    if (blas_split_stable()) {
+        for (int T = 2; T <= 3; T++)
+            assert_memory_equal(rec[T - 1].got, rec[0].got, sizeof rec[0].got);
+    } else {
+        printf("note: OpenBLAS's %s kernels give split-dependent bits: the norms of 1, 2 "
+               "and 3 threads compared to 1e-6\n", openblas_get_corename());
+        for (int T = 2; T <= 3; T++)
+            for (int i = 0; i < 8; i++)
+                assert_close(rec[T - 1].got[i], rec[0].got[i], 1e-6 * rec[0].got[i]);
+    }
     bd_set_threads(1);
     bd_dataset_free(&ds);
 }
