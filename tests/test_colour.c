@@ -280,11 +280,14 @@ static void gradcheck_preset(int which, int hw, int B, size_t entries, int train
     bd_gradcheck_config_default(&gc);
     gc.max_entries = entries;
     /* 20 float32 layers deep, a difference quotient loses about a digit
-     * more than in the small nets: 4% worst relative difference (measured
-     * 3.11% on W7 with OpenBLAS's Haswell kernels, under 3% with its
-     * AVX-512 ones) */
-    if (which == 1)
+     * more than in the small nets: 4% worst relative difference and 2e-4
+     * mean absolute (measured with OpenBLAS's Haswell kernels: 3.11% on W7,
+     * and, with BADAK_QUICK's fewer entries, 3.15% and 1.65e-4 on bn5; with
+     * its AVX-512 kernels under 3% and 1e-4) */
+    if (which == 1) {
         gc.tol_rel = 0.04f;
+        gc.tol_abs = 2e-4f;
+    }
     bd_gradcheck_row rows[64];
     int nr = 0;
     bd_status s = bd_gradcheck(net, &x, (bd_labels){bd_i32(&y), NULL}, &gc, rows, &nr);
