@@ -6,6 +6,8 @@
 #include "testutil.h"
 #include "internal.h"
 
+#include <cblas.h>
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -316,6 +318,50 @@ static void kernel_run_queue_is_read(void **st)
     bd_set_threads(1);
 }
 
+/* threads of this process (/proc/self/status), 0 if unknown */
+static int process_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* The pool is the only pool: after bd_set_threads(2) the process runs the
+ * caller and one worker, not OpenBLAS's server threads too (they spin at
+ * start-up); a BLAS given threads again afterwards still multiplies right. */
+static void blas_threads_stopped(void **st)
+{
+    assert_int_equal(bd_set_threads(2), 2);
+    const int n = process_threads();
+#ifndef __SANITIZE_THREAD__ /* ThreadSanitizer runs a thread of its own */
+    if (n)
+        assert_int_equal(n, 2);
+#else
+    (void)n;
+#endif
+    enum { S = 256 };
+    float *a = malloc(sizeof(float) * 4 * S * S), *b = a + S * S, *c1 = b + S * S,
+          *c2 = c1 + S * S;
+    bd_rng r;
+    bd_rng_seed(&r, 2);
+    for (int i = 0; i < 2 * S * S; i++)
+        a[i] = bd_rng_uniform(&r) - 0.5f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1.0f, a, S, b, S, 0.0f, c1, S);
+    openblas_set_num_threads(2); /* as hpsearch restores it */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1.0f, a, S, b, S, 0.0f, c2, S);
+    for (int i = 0; i < S * S; i++)
+        assert_close(c2[i], c1[i], 1e-4);
+    openblas_set_num_threads(1);
+    free(a);
+    bd_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +372,7 @@ int main(void)
         cmocka_unit_test(busy_machine_runs_alone),
         cmocka_unit_test(stolen_on_free_cores_stays_on_pool),
         cmocka_unit_test(kernel_run_queue_is_read),
+        cmocka_unit_test(blas_threads_stopped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,9 +12,20 @@
 
 static int g_threads = 0;
 
+/* OpenBLAS's (pthreads build) stop for its server threads: exported, but in
+ * no header (its fork handler calls it). Weak: NULL with a BLAS that has
+ * none (the serial build, another CBLAS). */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 /* badak's pool (parallel.c) is the only pool: it splits every layer's batch
  * over the threads, and each part calls OpenBLAS single-threaded, so no two
- * pools ever fight over the cores. */
+ * pools ever fight over the cores. OpenBLAS starts its own threads when it
+ * is loaded, and each spins in sched_yield for about 2^28 cycles (~0.1 s)
+ * before it sleeps: on 2 cores one of them took a core from the pool for
+ * the first tenth of every command (12% of `badak eval`'s samples; 0.34-0.40
+ * against 0.35-0.57 user-s for the whole eval). With one BLAS thread they
+ * have nothing to do, so they are stopped here; OpenBLAS starts them again
+ * if it is ever given more threads (hpsearch restores its count). */
 int bd_set_threads(int n)
 {
     if (n <= 0) {
@@ -22,6 +33,8 @@ int bd_set_threads(int n)
         n = c > 0 ? (int)c : 1;
     }
     openblas_set_num_threads(1);
+    if (blas_thread_shutdown_)
+        blas_thread_shutdown_();
     n = bd__pool_resize(n);
     g_threads = n;
     return n;
