@@ -54,7 +54,10 @@ for mode in --sums=shared --no-overlap --overlap; do
     esac
     out=$("${MPI[@]}" -np 2 "$BADAK" "${args[@]}" "${m[@]}" --probe-sums 7 --save "$tmp/p$mode.st" 2>&1)
     if grep -qF "$line" <<<"$out" &&
-       grep -q '^gradient sums alone: [0-9.]* ms a step (mean of 7, each right after a barrier); so -\?[0-9.]* ms a step waiting for the slower rank$' <<<"$out"; then
+       grep -q '^gradient sums alone: [0-9.]* ms a step (mean of 7, each right after a barrier); so -\?[0-9.]* ms a step waiting for the slower rank$' <<<"$out" &&
+       # the ranks that waited least and most, gathered from both (a
+       # collective every rank must reach: a quiet rank that skipped it hung)
+       perl -ne '$n++, $ok = $1 <= $2 if /^waiting for the other ranks, ms a step: least ([0-9.]+) \(rank [01]\), most ([0-9.]+) \(rank [01]\)$/; END { exit !($n == 1 && $ok) }' <<<"$out"; then
         ok
     else
         bad "$mode --probe-sums 7: no probe line, or the bucket count changed:"$'\n'"$out"

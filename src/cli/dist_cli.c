@@ -96,17 +96,6 @@ bd_status cli_dist_agree_net(const char *what, const bd_net *net)
     return dist_check_same(what, bd_net_param_count(net), c);
 }
 
-/* Rank 0 prints each rank's waiting per step in ms (at most 16 ranks) */
-static void print_waits(const double *w, long steps)
-{
-    const int n = dist_size() < 16 ? dist_size() : 16;
-    printf("waiting for the other ranks, ms a step:");
-    for (int k = 0; k < n; k++)
-        printf(" rank %d %.3f%s", k, steps ? 1e3 * w[k] / (double)steps : 0.0,
-               k + 1 < n ? "," : "");
-    printf("%s\n", n < dist_size() ? ", ..." : "");
-}
-
 void cli_dist_report(int quiet)
 {
     if (!dist_active())
@@ -119,13 +108,13 @@ void cli_dist_report(int quiet)
         dist_shm_stats(&sec, &wait, &steps, &local, &nodes);
     else
         dist_grad_stats(&sec, &wait, &steps, &buckets, &overlap);
-    /* every rank's waiting: which rank is the slow one (collective) */
-    double *waits = dist_is_root() ? calloc((size_t)dist_size(), sizeof *waits) : NULL;
-    dist_gather(wait, waits);
-    if (!dist_is_root() || quiet) {
-        free(waits);
+    /* the ranks that waited least and most: one slow rank, or jitter that
+     * makes each wait in turn (collective) */
+    double wlo, whi;
+    int rlo, rhi;
+    dist_minmax(wait, &wlo, &rlo, &whi, &rhi);
+    if (!dist_is_root() || quiet)
         return;
-    }
     if (shared) {
         printf("data parallel: %d ranks; %ld gradient sums (shared memory, %d rank%s a node, "
                "%d node%s), %.3f s in all (%.3f ms each on rank 0; %.3f ms of it waiting "
@@ -139,9 +128,9 @@ void cli_dist_report(int quiet)
                overlap ? "overlapped with backward" : "after backward", sec,
                steps ? 1e3 * sec / (double)steps : 0.0, steps ? 1e3 * wait / (double)steps : 0.0);
     }
-    if (waits)
-        print_waits(waits, steps);
-    free(waits);
+    if (steps)
+        printf("waiting for the other ranks, ms a step: least %.3f (rank %d), most %.3f "
+               "(rank %d)\n", 1e3 * wlo / (double)steps, rlo, 1e3 * whi / (double)steps, rhi);
     double alone;
     int reps;
     dist_grad_probe_stats(&alone, &reps);

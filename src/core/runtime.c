@@ -21,11 +21,12 @@ extern int blas_thread_shutdown_(void) __attribute__((weak));
  * over the threads, and each part calls OpenBLAS single-threaded, so no two
  * pools ever fight over the cores. OpenBLAS starts its own threads when it
  * is loaded, and each spins in sched_yield for about 2^28 cycles (~0.1 s)
- * before it sleeps: on 2 cores one of them took a core from the pool for
- * the first tenth of every command (12% of `badak eval`'s samples; 0.34-0.40
- * against 0.35-0.57 user-s for the whole eval). With one BLAS thread they
- * have nothing to do, so they are stopped here; OpenBLAS starts them again
- * if it is ever given more threads (hpsearch restores its count). */
+ * before it sleeps: on 2 cores one of them competes with the pool for the
+ * first tenth of every command (12% of `badak eval`'s samples in perf; no
+ * wall-clock gain was measurable on a noisy machine, docs/speed.md). With
+ * one BLAS thread they have nothing to do, so they are stopped here;
+ * OpenBLAS starts them again if it is ever given more threads (hpsearch
+ * restores its count). */
 int bd_set_threads(int n)
 {
     if (n <= 0) {

@@ -193,14 +193,17 @@ int dist_any(int failed)
     return any;
 }
 
-void dist_gather(double v, double *all)
+void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank)
 {
-    if (!dist_active()) {
-        if (all)
-            all[0] = v;
-        return;
+    struct {
+        double v;
+        int rank;
+    } in = {v, dist_rank()}, mn = in, mx = in;
+    if (dist_active()) {
+        MPI_Allreduce(&in, &mn, 1, MPI_DOUBLE_INT, MPI_MINLOC, MPI_COMM_WORLD);
+        MPI_Allreduce(&in, &mx, 1, MPI_DOUBLE_INT, MPI_MAXLOC, MPI_COMM_WORLD);
     }
-    MPI_Gather(&v, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    *lo = mn.v, *lo_rank = mn.rank, *hi = mx.v, *hi_rank = mx.rank;
 }
 
 void dist_abort(int code)

@@ -49,9 +49,9 @@ bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum);
 /* Did any rank fail? (collective): returns 1 on every rank if `failed` was
  * non-zero on one of them. */
 int dist_any(int failed);
-/* Rank 0 gets every rank's v in all[0..size) (collective; all may be NULL
- * on the other ranks). */
-void dist_gather(double v, double *all);
+/* The least and the largest v over the ranks, and the ranks that hold them
+ * (collective; every rank gets them; alone: v and rank 0). */
+void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank);
 /* End the whole job now with `code` (a rank failing alone while the others
  * may wait for it in a sum: MPI_Abort, never a hang). */
 void dist_abort(int code) __attribute__((noreturn));

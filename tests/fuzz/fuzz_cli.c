@@ -44,6 +44,10 @@ int dist_default_threads(void) { return 0; }
 bd_status dist_check_same(const char *what, uint64_t count, uint64_t sum) { return BD_OK; }
 int dist_any(int failed) { return failed != 0; }
 void dist_abort(int code) { exit(code); }
+void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank)
+{
+    *lo = *hi = v, *lo_rank = *hi_rank = 0;
+}
 void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, int *overlap)
 {
     *seconds = *wait = 0, *steps = 0, *buckets = 0, *overlap = 0;
