@@ -390,8 +390,10 @@ typedef struct bd__fused_pool {
     const float *dp;
 } bd__fused_pool;
 int bd__conv_wide_applies(const bd_conv_geom *g);
-/* floats of one sample's zero-bordered input [C, H+2P, W+2P] (0 if P = 0) */
-size_t bd__conv_wide_pad_floats(const bd_conv_geom *g);
+/* floats of one sample's zero-bordered input [C, H+2P, W+2P] (none if P =
+ * 0), or with dx (an input gradient wanted) and AVX-512 of the direct
+ * input gradient's bordered dy, whichever is more */
+size_t bd__conv_wide_pad_floats(const bd_conv_geom *g, int dx);
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
                            float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                            int relu, const bd__fused_pool *pool);
@@ -403,14 +405,16 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
                             const float *yrelu, const float *x, const float *Wt, float *col,
                             float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                             const bd__fused_pool *pool, int n, size_t dyws, size_t xpads);
-/* conv_direct.c: the direct AVX-512 forward and input gradient of padded
- * stride-1 convs, where bd__conv_direct_applies (the CPU has AVX-512 and
- * the fast kernels are chosen). bd__conv_direct: one sample, y [F, OH,
+/* conv_direct.c: the direct AVX-512 forward and input gradient of the
+ * stride-1 convs the wide kernels take, where bd__conv_direct_applies (the
+ * CPU has AVX-512: bd__conv_direct_isa, and the fast kernels are chosen:
+ * bd__conv_direct_cpu). bd__conv_direct: one sample, y [F, OH,
  * ldy] (OH = Hp-K+1; the first OW = Wp-K+1 of a row written) from xp [C,
  * Hp, Wp] and Wt [C*K*K, F] (tmp: NULL, or F*OH*Wp floats of scratch it
  * may use); bd__conv_direct_weights makes Wt (NULL: not)
  * and the input gradient's flipped Wtd [F*K*K, C] (NULL: not) from W
  * [F, C, K, K]. */
+int bd__conv_direct_isa(void);
 int bd__conv_direct_cpu(void);
 int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
@@ -435,12 +439,16 @@ int bd__kernels_reference(void);
 int bd__kernels_portable(void);
 /* pool (NULL: none): also the 2x2 max-pool of the ReLU'd output (forward)
  * and the gradient through it (backward: dy and y unused). Only with relu
- * and where the wide kernels run: bd__conv_pooled says when a layer may. */
+ * and where the wide kernels run: bd__conv_pooled says when a layer may.
+ * dxroom: whether scratch has bd__conv2d_scratch(g, 1) floats (else
+ * (g, 0): then the backward's dx must be NULL); the same in the forward
+ * and the backward of a step. */
+size_t bd__conv2d_scratch(const bd_conv_geom *g, int dx);
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
-                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool);
+                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool, int dxroom);
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                          const float *W, const float *y, float *scratch, const bd_conv_geom *g,
-                         const bd__fused_pool *pool);
+                         const bd__fused_pool *pool, int dxroom);
 /* The MaxPool layer that conv (a Conv2d) computes itself in the same pass,
  * or NULL: a 2x2, stride-2 unpadded max-pool right after the conv's fused
  * ReLU, under the fast kernels, where the wide kernels run. */

@@ -43,24 +43,29 @@ static size_t col_positions(const bd_conv_geom *g)
     return (size_t)g->OH * (bd__conv_wide_applies(g) ? g->W + 2 * g->P : g->OW);
 }
 
-/* floats of a sample's zero-bordered input (the padded wide kernels) */
-static size_t pad_positions(const bd_conv_geom *g)
+/* floats of a sample's zero-bordered input (the padded wide kernels) or
+ * dy (the direct input gradient, if dx may be wanted) */
+static size_t pad_positions(const bd_conv_geom *g, int dx)
 {
-    return bd__conv_wide_applies(g) ? bd__conv_wide_pad_floats(g) : 0;
+    return bd__conv_wide_applies(g) ? bd__conv_wide_pad_floats(g, dx) : 0;
 }
 
 /* floats of the direct kernels' transposed weights (conv_direct.c): the
  * forward's and the input gradient's, where they may run */
 static size_t direct_weights(const bd_conv_geom *g)
 {
-    return g->S == 1 && g->P > 0 ? 2 * (size_t)g->F * g->C * g->K * g->K : 0;
+    return bd__conv_wide_applies(g) ? 2 * (size_t)g->F * g->C * g->K * g->K : 0;
 }
 
 /* parts the backward's batch can be split into, whatever the thread count
  * later: the partial sums are sized for this many */
 static int max_parts(const bd_conv_geom *g) { return BD_MIN(g->B, BD__MAX_PARTS); }
 
-size_t bd_conv2d_scratch(const bd_conv_geom *g)
+size_t bd_conv2d_scratch(const bd_conv_geom *g) { return bd__conv2d_scratch(g, 1); }
+
+/* dx: whether a backward may want dx (a network's first layer never: no
+ * bordered dy for it) */
+size_t bd__conv2d_scratch(const bd_conv_geom *g, int dx)
 {
     const size_t CKK = (size_t)g->C * g->K * g->K, L = col_positions(g);
     /* columns and the masked gradient of a fused ReLU (the wide kernels'
@@ -68,7 +73,7 @@ size_t bd_conv2d_scratch(const bd_conv_geom *g)
      * of the backward (at most one per sample, at most BD__MAX_PARTS), and
      * for a padded wide conv the zero-bordered input per sample (as the
      * columns, a part uses its first sample's) */
-    return (size_t)g->B * (CKK * L + (size_t)g->F * L + pad_positions(g)) +
+    return (size_t)g->B * (CKK * L + (size_t)g->F * L + pad_positions(g, dx)) +
            (size_t)max_parts(g) * ((size_t)g->F * CKK + g->F) + direct_weights(g);
 }
 
@@ -225,7 +230,8 @@ typedef struct conv_args {
     size_t pout;           /* floats of a sample's pooled output */
 } conv_args;
 
-static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fused_pool *pool)
+static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fused_pool *pool,
+                            int dxroom)
 {
     conv_args a = {.g = g, .col = scratch};
     a.CKK = g->C * g->K * g->K;
@@ -240,7 +246,7 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fus
      * block, at the offsets bd_conv2d_scratch sized */
     a.part = scratch + (size_t)g->B * a.CKK * L;
     a.mask = a.part + (size_t)max_parts(g) * ((size_t)g->F * a.CKK + g->F);
-    a.padz = a.wide ? pad_positions(g) : 0;
+    a.padz = a.wide ? pad_positions(g, dxroom) : 0;
     a.xpad = a.mask + (size_t)g->B * a.maskz;
     a.wdir = a.wide && bd__conv_direct_applies(g) ? a.xpad + (size_t)g->B * a.padz : NULL;
     if (pool && a.wide) {
@@ -306,9 +312,9 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
 
 /* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
-                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool)
+                        const bd_conv_geom *g, int relu, const bd__fused_pool *pool, int dxroom)
 {
-    conv_args a = conv_setup(g, scratch, relu ? pool : NULL);
+    conv_args a = conv_setup(g, scratch, relu ? pool : NULL, dxroom);
     a.y = y;
     a.x = x;
     a.W = W;
@@ -322,7 +328,7 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
 void bd_conv2d_forward(float *y, const float *x, const float *W, const float *b,
                        float *scratch, const bd_conv_geom *g)
 {
-    bd__conv2d_forward(y, x, W, b, scratch, g, 0, NULL);
+    bd__conv2d_forward(y, x, W, b, scratch, g, 0, NULL, 1);
 }
 
 /* backward, one pass by samples. For each sample of the part: its columns,
@@ -392,15 +398,15 @@ BD_HOT static void bwd_part(void *ctx, int lo, int hi, int part)
 void bd_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                         const float *W, float *scratch, const bd_conv_geom *g)
 {
-    bd__conv2d_backward(dx, dW, db, dy, x, W, NULL, scratch, g, NULL);
+    bd__conv2d_backward(dx, dW, db, dy, x, W, NULL, scratch, g, NULL, 1);
 }
 
 /* y: the output of the forward with a fused ReLU (NULL: none) */
 void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                          const float *W, const float *y, float *scratch, const bd_conv_geom *g,
-                         const bd__fused_pool *pool)
+                         const bd__fused_pool *pool, int dxroom)
 {
-    conv_args a = conv_setup(g, scratch, y ? pool : NULL);
+    conv_args a = conv_setup(g, scratch, y ? pool : NULL, dxroom);
     a.dx = dx;
     a.x = x;
     a.W = W;
@@ -456,7 +462,8 @@ static size_t conv_params(const bd_layer *l)
 static size_t conv_scratch(const bd_layer *l, int B)
 {
     bd_conv_geom g = bd__geom(l, B);
-    return bd_conv2d_scratch(&g);
+    /* a layer without dx (the first; every layer of an inference net) */
+    return bd__conv2d_scratch(&g, l->dx.data != NULL);
 }
 
 static void conv_bind(bd_layer *l, float *p, float *g, float *s)
@@ -504,7 +511,7 @@ static void conv_fwd(bd_layer *l, int B)
     bd__fused_pool pool = {pl ? bd_f32(&pl->out) : NULL, pl ? (int32_t *)pl->aux.data : NULL,
                            NULL};
     bd__conv2d_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
-                       bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL);
+                       bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL, l->dx.data != NULL);
 }
 
 static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
@@ -516,7 +523,7 @@ static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
                            pl ? pl->pool_dy : NULL};
     bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
                         l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g,
-                        pl ? &pool : NULL);
+                        pl ? &pool : NULL, l->dx.data != NULL);
 }
 
 const bd_layer_op bd__op_conv2d = {

@@ -28,7 +28,7 @@
 
 int bd__conv_direct_applies(const bd_conv_geom *g)
 {
-    return g->S == 1 && g->P > 0 && bd__conv_direct_cpu();
+    return bd__conv_wide_applies(g) && bd__conv_direct_cpu();
 }
 
 /* Wt [C*K*K, F] (the forward's) and Wtd [F*K*K, C] (the input gradient's,
@@ -248,13 +248,9 @@ static AVX512F void dw_avx512(float *dW, int accumulate, const float *dy, int ld
     }
 }
 
-int bd__conv_direct_cpu(void)
-{
-    return !bd__kernels_portable() && !bd__kernels_reference() &&
-           __builtin_cpu_supports("avx512f");
-}
+int bd__conv_direct_isa(void) { return __builtin_cpu_supports("avx512f"); }
 #else
-int bd__conv_direct_cpu(void) { return 0; }
+int bd__conv_direct_isa(void) { return 0; }
 /* never called: bd__conv_direct_applies is 0 without AVX-512 */
 static void dw_avx512(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
                       int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs)
@@ -268,6 +264,11 @@ static void direct_avx512(float *y, int ldy, const float *xp, int C, int Hp, int
     abort();
 }
 #endif
+
+int bd__conv_direct_cpu(void)
+{
+    return !bd__kernels_portable() && !bd__kernels_reference() && bd__conv_direct_isa();
+}
 
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
                      int F, int K, float *tmp)

@@ -36,13 +36,16 @@ int bd__conv_wide_applies(const bd_conv_geom *g)
     return g->S == 1 && (g->P > 0 || g->OW < g->W);
 }
 
-size_t bd__conv_wide_pad_floats(const bd_conv_geom *g)
+size_t bd__conv_wide_pad_floats(const bd_conv_geom *g, int dx)
 {
-    if (g->P == 0)
-        return 0;
-    /* the bordered input [C, H+2P, W+2P], later the direct input
-     * gradient's bordered dy [F, OH+2Q, OW+2Q], Q = K-1-P: OH+2Q = H+K-1 */
-    const size_t xp = (size_t)g->C * (g->H + 2 * g->P) * (g->W + 2 * g->P);
+    /* the bordered input [C, H+2P, W+2P] (none if P = 0), later the direct
+     * input gradient's bordered dy [F, OH+2Q, OW+2Q], Q = K-1-P: OH+2Q =
+     * H+K-1 (none without dx, or where the CPU cannot run the direct
+     * kernels; sized by the CPU, not by the kernels chosen now, which may
+     * change later) */
+    const size_t xp = g->P ? (size_t)g->C * (g->H + 2 * g->P) * (g->W + 2 * g->P) : 0;
+    if (!dx || !bd__conv_direct_isa())
+        return xp;
     const size_t dyp = (size_t)g->F * (g->H + g->K - 1) * (g->W + g->K - 1);
     return BD_MAX(xp, dyp);
 }
@@ -157,7 +160,7 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
 
 /* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*Wp
  * floats, yw: F*OH*Wp floats of scratch (Wp = W + 2P), xpad:
- * bd__conv_wide_pad_floats floats (unused when P = 0). pool (not NULL, with
+ * bd__conv_wide_pad_floats floats (the forward uses none when P = 0). pool (not NULL, with
  * relu): also the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c).
  * A padded conv is the unpadded one of the zero-bordered input; Wt (not
  * NULL: bd__conv_direct_applies) is the transposed weights of the direct
