@@ -1785,13 +1785,18 @@ typedef struct bd_layer_stats {
     double grad_norm;         /* sqrt(sum g^2) over them; -1: none (no
                                * parameters, frozen, or no gradients) */
     double weight_norm;       /* sqrt(sum w^2); -1: no parameters */
-    int rows;                 /* rows of the last forward (0: none yet: the
-                               * act_ fields are 0) */
+    int rows;                 /* rows of the last forward (0: none yet, or
+                               * its output was not written: the act_ fields
+                               * are 0; see bd_net_layer_stats) */
     double act_mean, act_std; /* over every value of its output [rows, out] */
     double act_min, act_max;
     double act_zero_frac;     /* values exactly 0 (dead ReLUs) */
 } bd_layer_stats;
-/* The statistics of layer i into *st.
+/* The statistics of layer i into *st. bd_train without a layer log,
+ * bd_evaluate and bd_model skip writing the output of a Conv2d that computes
+ * its ReLU and 2x2 max-pool in one pass (and its ReLU's): after those, such
+ * a layer reports rows 0; bd_net_forward, bd_net_loss, bd_net_gradient and
+ * bd_trainer_step write every output.
  * Errors: BD_ERR_ARG (NULL, an unbuilt net, i not in 0..nlayers-1).
  * Thread-safety: safe while no thread changes the net. */
 BD_API bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st);

@@ -430,6 +430,7 @@ int bd__conv_direct_dw_applies(const bd_conv_geom *g);
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
                         int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs);
 int bd__conv_direct_dw_group(const bd_conv_geom *g1);
+/* y NULL: the pool's p and am only (bd_net.pooled_y_unread) */
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);
 void bd__conv_pool_widen(float *dyw, float *db, const float *dp, const float *p,
@@ -647,5 +648,13 @@ void bd__debug_break_backward(bd_net *net, bd_layer_kind kind, int broken);
  * fused path with the plain one; 0 allows it again. Per network, like the
  * break above (it replaced a process-wide switch); NULL: nothing. */
 void bd__debug_unfuse_pool(bd_net *net, int unfused);
+/* Forwards that read the logits alone (training without a layer log,
+ * evaluation, inference) may leave the outputs of convs with a fused
+ * max-pool unwritten, between begin (which returns the setting before)
+ * and end (which restores it); bd_net_layer_stats then reports no rows for
+ * those layers. bd__layer_out_stale: whether layer i's out is such. */
+int bd__net_unread_begin(bd_net *net);
+void bd__net_unread_end(bd_net *net, int before);
+int bd__layer_out_stale(const bd_net *net, int i);
 
 #endif

@@ -104,6 +104,112 @@ static void test_log_changes_nothing(void **st)
     bd_dataset_free(&tr);
 }
 
+/* a conv 3x3 (6 filters) + ReLU + 2x2 max-pool + Affine 4 net on 1x9x8,
+ * the pool computed by the conv (conv_pool.c) */
+static void pooled_convnet(bd_net **out, uint64_t seed)
+{
+    bd_net *net = NULL;
+    assert_ok(bd_net_create(&net, 1, 9, 8));
+    assert_ok(bd_net_add_conv(net, 6, 3, 1, 0));
+    assert_ok(bd_net_add_relu(net));
+    assert_ok(bd_net_add_pool(net, BD_LAYER_MAXPOOL, 2, 2));
+    assert_ok(bd_net_add_affine(net, 4));
+    bd_rng r;
+    bd_rng_seed(&r, seed);
+    assert_ok(bd_net_build(net, (bd_init){BD_INIT_HE, 0}, &r));
+    *out = net;
+}
+
+/* bd_train without a layer log and bd_evaluate leave the output of a conv
+ * with a fused max-pool unwritten (nothing else reads it): the same
+ * weights as a run with the log, which writes it, and the stats say "no
+ * rows" for the conv and its ReLU until a plain forward writes them
+ * again. */
+static void pooled_skip_case(const char *kernels)
+{
+    assert_ok(bd_set_kernels(kernels));
+    bd_set_threads(2);
+    bd_dataset tr; /* 200 images 1x9x8: class k brightens rows 2k, 2k+1 */
+    make_blobs(&tr, 200, 16, 4, 1.0f, 1, 5); /* the labels and the fields */
+    bd_tensor_free(&tr.x);
+    int xs0[2] = {200, 72};
+    assert_ok(bd_tensor_alloc(&tr.x, BD_F32, 2, xs0));
+    bd_rng r;
+    bd_rng_seed(&r, 11);
+    for (int i = 0; i < 200; i++)
+        for (int j = 0; j < 72; j++)
+            bd_f32(&tr.x)[i * 72 + j] =
+                bd_rng_normal(&r) + (j / 8 / 2 == bd_i32(&tr.y)[i] ? 2.0f : 0.0f);
+    tr.h = 9;
+    tr.w = 8;
+    bd_net *a = NULL, *b = NULL;
+    pooled_convnet(&a, 7);
+    pooled_convnet(&b, 7);
+    assert_non_null(bd__conv_pooled(&a->layers[0])); /* the case at stake */
+    char path[256];
+    path_of(path, sizeof path, "pooled.csv");
+    train_once(a, &tr, NULL, 0, 2);
+    train_once(b, &tr, path, 1, 2);
+    assert_memory_equal(a->params.data, b->params.data, a->params.size * sizeof(float));
+    /* the log had the conv's output: its rows carry act_ fields */
+    assert_int_equal(data_rows(path), 16 * 4);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512];
+    int conv_rows = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, ",Conv,") || strstr(line, ",conv,")) {
+            conv_rows++;
+            assert_null(strstr(line, ",,,,,")); /* act_ fields present */
+        }
+    fclose(f);
+    assert_int_equal(conv_rows, 16);
+    bd_layer_stats s0, s1, s2;
+    float acc;
+    assert_ok(bd_evaluate(a, &tr, &acc, NULL));
+    assert_ok(bd_net_layer_stats(a, 0, &s0));
+    assert_ok(bd_net_layer_stats(a, 1, &s1));
+    assert_ok(bd_net_layer_stats(a, 2, &s2));
+    assert_int_equal(s0.rows, 0); /* not written */
+    assert_int_equal(s1.rows, 0); /* the ReLU's view of it */
+    assert_true(s2.rows > 0);     /* the pool's output was */
+    assert_true(s0.params > 0 && s0.weight_norm > 0.0);
+    /* a plain forward writes it: the pool's maxima are among its values */
+    int xs[2] = {3, 72};
+    bd_tensor x;
+    assert_ok(bd_tensor_alloc(&x, BD_F32, 2, xs));
+    memcpy(x.data, tr.x.data, 3 * 72 * sizeof(float));
+    const bd_tensor *z;
+    assert_ok(bd_net_forward(a, &x, &z));
+    assert_ok(bd_net_layer_stats(a, 0, &s0));
+    assert_ok(bd_net_layer_stats(a, 1, &s1));
+    assert_ok(bd_net_layer_stats(a, 2, &s2));
+    assert_int_equal(s0.rows, 3);
+    assert_int_equal(s1.rows, 3);
+    assert_true(s0.act_min >= 0.0 && s0.act_max > 0.0); /* ReLU'd */
+    assert_true(s2.act_max == s0.act_max);               /* the largest is some window's max */
+    const float *y = bd_f32(&a->layers[0].out), *p = bd_f32(&a->layers[2].out);
+    for (int i = 0; i < 3 * 6 * 3 * 3; i++) { /* each pooled value appears in y */
+        int found = 0;
+        for (int k = 0; k < 3 * 6 * 7 * 6 && !found; k++)
+            found = y[k] == p[i];
+        assert_true(found);
+    }
+    bd_tensor_free(&x);
+    bd_net_free(a);
+    bd_net_free(b);
+    bd_dataset_free(&tr);
+    assert_ok(bd_set_kernels("fast"));
+}
+
+/* with the AVX-512 pool kernels where the CPU has them, and in plain C */
+static void test_pooled_conv_output_skipped(void **st)
+{
+    (void)st;
+    pooled_skip_case("fast");
+    pooled_skip_case("portable");
+}
+
 /* The statistics of known outputs: a ReLU of a fixed batch. Backward does
  * not change them (the log reads them after backward). */
 static void test_layer_stats_values(void **st)
@@ -332,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_changes_nothing),
         cmocka_unit_test(test_layer_stats_values),
+        cmocka_unit_test(test_pooled_conv_output_skipped),
         cmocka_unit_test(test_sigmoid_gradient_vanishes),
         cmocka_unit_test(test_frozen_and_every),
         cmocka_unit_test(test_nonfinite_step_logged),

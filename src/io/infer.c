@@ -52,6 +52,7 @@ static void strip_training(bd_net *net)
     net->max_batch = 0;
     net->training = 0;
     net->inference = 1;
+    net->pooled_y_unread = 1; /* a model's layers are never read, its logits only */
 }
 
 bd_model *bd_model_open(const char *path, bd_status *st)

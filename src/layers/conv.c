@@ -288,7 +288,7 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
         float *yw = a->mask + (size_t)lo * a->maskz, *xpad = a->xpad + (size_t)lo * a->padz;
         bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
-            bd__conv_wide_forward(a->y + (size_t)bi * out, a->x + (size_t)bi * a->in, a->W, a->b,
+            bd__conv_wide_forward(a->y ? a->y + (size_t)bi * out : NULL, a->x + (size_t)bi * a->in, a->W, a->b,
                                   col, yw, xpad, a->wdir, &g1, a->relu, pool_of(a, bi, &ps));
         return;
     }
@@ -310,7 +310,8 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
     }
 }
 
-/* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] */
+/* x [B,C,H,W], W [F,C,K,K], b [F] (may be NULL) -> y [B,F,OH,OW] (NULL
+ * with a fused pool: only the pool's output) */
 void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b, float *scratch,
                         const bd_conv_geom *g, int relu, const bd__fused_pool *pool, int dxroom)
 {
@@ -510,7 +511,9 @@ static void conv_fwd(bd_layer *l, int B)
     bd_layer *pl = bd__conv_pooled(l);
     bd__fused_pool pool = {pl ? bd_f32(&pl->out) : NULL, pl ? (int32_t *)pl->aux.data : NULL,
                            NULL};
-    bd__conv2d_forward(bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
+    /* the pool's output is all that the next layers read */
+    l->out_stale = pl && l->net->pooled_y_unread;
+    bd__conv2d_forward(l->out_stale ? NULL : bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
                        bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL, l->dx.data != NULL);
 }
 

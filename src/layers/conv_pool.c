@@ -23,9 +23,16 @@
  * the argmax, where y equals p. tests/test_kernels.c compares the two. */
 #include "internal.h"
 
-/* One sample (g1: the conv's geometry, B = 1). y [F, OH, OW]; p, am
- * [F, OH/2, OW/2]: am holds each maximum's index in y_b (f*OH*OW + i*OW + j),
- * as pool.c's argmax. */
+static inline float relu_at(const float *s, int j, float bias)
+{
+    const float v = s[j] + bias;
+    return v > 0.0f ? v : 0.0f;
+}
+
+/* One sample (g1: the conv's geometry, B = 1). y [F, OH, OW] (NULL: not
+ * written; the pool reads the same values from yw); p, am [F, OH/2, OW/2]:
+ * am holds each maximum's index in y_b (f*OH*OW + i*OW + j), as pool.c's
+ * argmax. */
 BD_HOT static void narrow_pool(float *restrict y, float *restrict p, int32_t *restrict am,
                                const float *restrict yw, const float *b, const bd_conv_geom *g1)
 {
@@ -34,22 +41,24 @@ BD_HOT static void narrow_pool(float *restrict y, float *restrict p, int32_t *re
     for (int f = 0; f < F; f++) {
         const float bias = b ? b[f] : 0.0f;
         const float *sf = yw + (size_t)f * L;
-        float *yf = y + (size_t)f * OH * OW;
+        float *yf = y ? y + (size_t)f * OH * OW : NULL;
         const int32_t base = f * OH * OW;
         for (int ph = 0; ph < PH; ph++) {
             const float *s0 = sf + (size_t)(2 * ph) * W, *s1 = s0 + W;
-            float *y0 = yf + (size_t)(2 * ph) * OW, *y1 = y0 + OW;
             float *pp = p + ((size_t)f * PH + ph) * PW;
             int32_t *ap = am + ((size_t)f * PH + ph) * PW;
             const int32_t i0 = base + 2 * ph * OW, i1 = i0 + OW;
-            for (int ow = 0; ow < OW; ow++) {
-                const float v0 = s0[ow] + bias, v1 = s1[ow] + bias;
-                y0[ow] = v0 > 0.0f ? v0 : 0.0f;
-                y1[ow] = v1 > 0.0f ? v1 : 0.0f;
+            if (yf) {
+                float *y0 = yf + (size_t)(2 * ph) * OW, *y1 = y0 + OW;
+                for (int ow = 0; ow < OW; ow++) {
+                    y0[ow] = relu_at(s0, ow, bias);
+                    y1[ow] = relu_at(s1, ow, bias);
+                }
             }
             for (int pw = 0; pw < PW; pw++) {
                 const int j = 2 * pw;
-                const float a = y0[j], c = y0[j + 1], d = y1[j], e = y1[j + 1];
+                const float a = relu_at(s0, j, bias), c = relu_at(s0, j + 1, bias);
+                const float d = relu_at(s1, j, bias), e = relu_at(s1, j + 1, bias);
                 const float m0 = a >= c ? a : c, m1 = d >= e ? d : e;
                 const int32_t k0 = a >= c ? i0 + j : i0 + j + 1;
                 const int32_t k1 = d >= e ? i1 + j : i1 + j + 1;
@@ -57,13 +66,11 @@ BD_HOT static void narrow_pool(float *restrict y, float *restrict p, int32_t *re
                 ap[pw] = m0 >= m1 ? k0 : k1;
             }
         }
-        if (OH & 1) { /* the last row, in no window */
+        if ((OH & 1) && yf) { /* the last row, in no window */
             const float *s = sf + (size_t)(OH - 1) * W;
             float *yr = yf + (size_t)(OH - 1) * OW;
-            for (int ow = 0; ow < OW; ow++) {
-                const float v = s[ow] + bias;
-                yr[ow] = v > 0.0f ? v : 0.0f;
-            }
+            for (int ow = 0; ow < OW; ow++)
+                yr[ow] = relu_at(s, ow, bias);
         }
     }
 }
@@ -122,7 +129,8 @@ static inline AVX512 __mmask16 lanes(int n) /* the first n of 16 lanes, n in [0,
     return (__mmask16)(n >= 16 ? 0xffff : (1u << (n < 0 ? 0 : n)) - 1u);
 }
 
-/* one row pair of narrow_pool: s0, s1 -> y0, y1 (OW floats), pp, ap (PW) */
+/* one row pair of narrow_pool: s0, s1 -> y0, y1 (OW floats; NULL: not
+ * written), pp, ap (PW) */
 static AVX512 void narrow_rows(float *y0, float *y1, float *pp, int32_t *ap, const float *s0,
                                const float *s1, float bias, int OW, int PW, int32_t i0)
 {
@@ -139,10 +147,12 @@ static AVX512 void narrow_rows(float *y0, float *y1, float *pp, int32_t *ap, con
         a1 = _mm512_max_ps(_mm512_add_ps(a1, vb), zero);
         b0 = _mm512_max_ps(_mm512_add_ps(b0, vb), zero);
         b1 = _mm512_max_ps(_mm512_add_ps(b1, vb), zero);
-        _mm512_mask_storeu_ps(y0 + j0, ml, a0);
-        _mm512_mask_storeu_ps(y0 + j0 + 16, mh, a1);
-        _mm512_mask_storeu_ps(y1 + j0, ml, b0);
-        _mm512_mask_storeu_ps(y1 + j0 + 16, mh, b1);
+        if (y0) {
+            _mm512_mask_storeu_ps(y0 + j0, ml, a0);
+            _mm512_mask_storeu_ps(y0 + j0 + 16, mh, a1);
+            _mm512_mask_storeu_ps(y1 + j0, ml, b0);
+            _mm512_mask_storeu_ps(y1 + j0 + 16, mh, b1);
+        }
         const int pw0 = j0 / 2;
         if (pw0 >= PW)
             continue;
@@ -168,20 +178,19 @@ static AVX512 void narrow_pool_avx512(float *y, float *p, int32_t *am, const flo
     for (int f = 0; f < F; f++) {
         const float bias = b ? b[f] : 0.0f;
         const float *sf = yw + (size_t)f * L;
-        float *yf = y + (size_t)f * OH * OW;
+        float *yf = y ? y + (size_t)f * OH * OW : NULL;
         for (int ph = 0; ph < PH; ph++) {
             const size_t o = ((size_t)f * PH + ph) * PW;
-            narrow_rows(yf + (size_t)(2 * ph) * OW, yf + (size_t)(2 * ph + 1) * OW, p + o, am + o,
+            narrow_rows(yf ? yf + (size_t)(2 * ph) * OW : NULL,
+                        yf ? yf + (size_t)(2 * ph + 1) * OW : NULL, p + o, am + o,
                         sf + (size_t)(2 * ph) * W, sf + (size_t)(2 * ph + 1) * W, bias, OW, PW,
                         f * OH * OW + 2 * ph * OW);
         }
-        if (OH & 1) { /* the last row, in no window */
+        if ((OH & 1) && yf) { /* the last row, in no window */
             const float *s = sf + (size_t)(OH - 1) * W;
             float *yr = yf + (size_t)(OH - 1) * OW;
-            for (int ow = 0; ow < OW; ow++) {
-                const float v = s[ow] + bias;
-                yr[ow] = v > 0.0f ? v : 0.0f;
-            }
+            for (int ow = 0; ow < OW; ow++)
+                yr[ow] = relu_at(s, ow, bias);
         }
     }
 }

@@ -158,7 +158,7 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
     }
 }
 
-/* One sample (g1->B == 1): y [F, OH*OW] from x [C,H,W]; col: C*K*K*OH*Wp
+/* One sample (g1->B == 1): y [F, OH*OW] (NULL with pool: not written) from x [C,H,W]; col: C*K*K*OH*Wp
  * floats, yw: F*OH*Wp floats of scratch (Wp = W + 2P), xpad:
  * bd__conv_wide_pad_floats floats (the forward uses none when P = 0). pool (not NULL, with
  * relu): also the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c).

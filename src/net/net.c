@@ -631,6 +631,22 @@ void bd__debug_unfuse_pool(bd_net *net, int unfused)
         net->pool_unfused = unfused != 0;
 }
 
+int bd__net_unread_begin(bd_net *net)
+{
+    const int before = net->pooled_y_unread;
+    net->pooled_y_unread = 1;
+    return before;
+}
+
+void bd__net_unread_end(bd_net *net, int before) { net->pooled_y_unread = before; }
+
+int bd__layer_out_stale(const bd_net *net, int i)
+{
+    const bd_layer *l = &net->layers[i];
+    /* a fused ReLU's out is a view of its conv's */
+    return l->out_stale || (l->fused && i > 0 && l[-1].out_stale);
+}
+
 /* Scale by 1.5 what layer l's backward gave if its kind is broken: its
  * parameter gradient dW and the input gradient it passes on (l->dx, or for
  * a fused ReLU the dy the layer before will mask; for a max-pool fused into

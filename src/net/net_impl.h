@@ -51,6 +51,10 @@ struct bd_layer {
      * backward do nothing, and its backward leaves here the gradient it was
      * given, for the conv's backward. */
     const float *pool_dy;
+    /* 1: the last forward left out unwritten (a conv whose fused max-pool
+     * made it unread, under bd_net.pooled_y_unread; its fused ReLU's view
+     * with it) */
+    int out_stale;
 };
 
 struct bd_net {
@@ -102,6 +106,13 @@ struct bd_net {
     unsigned broken;         /* bit per bd_layer_kind: bd__debug_break_backward */
     int pool_unfused;        /* 1: no conv computes its max-pool (tests compare
                               * fused and unfused; bd__debug_unfuse_pool) */
+    int pooled_y_unread;     /* 1: forwards may leave a conv's own output (its
+                              * ReLU's) unwritten where its fused max-pool made
+                              * it unread: nothing but bd_net_layer_stats and
+                              * the feature-map figure reads it, and writing it
+                              * was 12% of a simple_convnet epoch. Set only
+                              * around forwards that read the logits alone
+                              * (bd__net_unread_begin) */
     /* whole-network row parallelism (src/net/rows.c): the parts' networks
      * and gradient blocks, made on first use (NULL until then); rows_off 1
      * keeps this network on the per-layer split (bd__debug_rows) */

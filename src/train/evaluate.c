@@ -140,7 +140,9 @@ bd_status bd_evaluate_range(bd_net *net, const bd_dataset *ds, int lo, int hi, i
                         !net ? "the network" : !ds ? "the data set" : "the result");
     int mode = net->training;
     net->training = 0;
+    const int unread = bd__net_unread_begin(net); /* the logits are all it reads */
     bd_status s = eval_loop(net, ds, lo, hi, with_loss, out);
+    bd__net_unread_end(net, unread);
     net->training = mode;
     return s;
 }

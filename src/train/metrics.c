@@ -21,6 +21,7 @@ static bd_status for_batches(bd_net *net, const bd_dataset *ds, batch_fn fn, voi
         BD_TRY(bd_net_reserve(net, 100));
     int mode = net->training;
     net->training = 0;
+    const int unread = bd__net_unread_begin(net); /* fn reads the logits alone */
     bd_status s = BD_OK;
     for (int start = 0; s == BD_OK && start < ds->n; start += net->max_batch) {
         int n = BD_MIN(net->max_batch, ds->n - start);
@@ -31,6 +32,7 @@ static bd_status for_batches(bd_net *net, const bd_dataset *ds, batch_fn fn, voi
         if (s == BD_OK)
             fn(ud, ds, bd_f32(y), start, n);
     }
+    bd__net_unread_end(net, unread);
     net->training = mode;
     return s;
 }

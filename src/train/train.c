@@ -53,6 +53,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
     }
     bd_trainer *t;
     bd_status s = bd_trainer_create(&t, net, opt, train, test, cfg);
+    /* nothing reads the layers' outputs but a layer log */
+    const int unread = t && !cfg->layer_log ? bd__net_unread_begin(net) : -1;
     while (s == BD_OK && !bd_trainer_done(t)) {
         s = bd_trainer_step(t, NULL);
         if (s == BD_OK && bd_trainer_epoch_end(t))
@@ -62,6 +64,8 @@ bd_status bd_train(bd_net *net, bd_optim *opt, const bd_dataset *train, const bd
         s = bd_trainer_finish(t, res);
         bd_trainer_free(t);
     }
+    if (unread >= 0)
+        bd__net_unread_end(net, unread);
     bd_optim_free(own);
     return s;
 }
