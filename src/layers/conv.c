@@ -288,8 +288,9 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
         float *yw = a->mask + (size_t)lo * a->maskz, *xpad = a->xpad + (size_t)lo * a->padz;
         bd__fused_pool ps;
         for (int bi = lo; bi < hi; bi++)
-            bd__conv_wide_forward(a->y ? a->y + (size_t)bi * out : NULL, a->x + (size_t)bi * a->in, a->W, a->b,
-                                  col, yw, xpad, a->wdir, &g1, a->relu, pool_of(a, bi, &ps));
+            bd__conv_wide_forward(a->y ? a->y + (size_t)bi * out : NULL, a->x + (size_t)bi * a->in,
+                                  a->W, a->b, col, yw, xpad, a->wdir, &g1, a->relu,
+                                  pool_of(a, bi, &ps));
         return;
     }
     for (int bi = lo; bi < hi; bi++) {
@@ -460,11 +461,14 @@ static size_t conv_params(const bd_layer *l)
     return (size_t)l->units * l->in_c * l->k * l->k + (size_t)l->units;
 }
 
+/* whether the layer has an input gradient: not the first layer, nor any
+ * layer of an inference net (net.c allocates dx with the scratch) */
+static int has_dx(const bd_layer *l) { return l->dx.data != NULL; }
+
 static size_t conv_scratch(const bd_layer *l, int B)
 {
     bd_conv_geom g = bd__geom(l, B);
-    /* a layer without dx (the first; every layer of an inference net) */
-    return bd__conv2d_scratch(&g, l->dx.data != NULL);
+    return bd__conv2d_scratch(&g, has_dx(l));
 }
 
 static void conv_bind(bd_layer *l, float *p, float *g, float *s)
@@ -513,8 +517,9 @@ static void conv_fwd(bd_layer *l, int B)
                            NULL};
     /* the pool's output is all that the next layers read */
     l->out_stale = pl && l->net->pooled_y_unread;
-    bd__conv2d_forward(l->out_stale ? NULL : bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W), bd_f32(&l->b),
-                       bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL, l->dx.data != NULL);
+    bd__conv2d_forward(l->out_stale ? NULL : bd_f32(&l->out), bd_f32(l->in), bd_f32(&l->W),
+                       bd_f32(&l->b), bd__scratch(l), &g, l->relu_after, pl ? &pool : NULL,
+                       has_dx(l));
 }
 
 static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
@@ -526,7 +531,7 @@ static void conv_bwd(bd_layer *l, const float *dy, int B, int need_dx)
                            pl ? pl->pool_dy : NULL};
     bd__conv2d_backward(dx, bd_f32(&l->dW), bd_f32(&l->db), dy, bd_f32(l->in), bd_f32(&l->W),
                         l->relu_after ? bd_f32(&l->out) : NULL, bd__scratch(l), &g,
-                        pl ? &pool : NULL, l->dx.data != NULL);
+                        pl ? &pool : NULL, has_dx(l));
 }
 
 const bd_layer_op bd__op_conv2d = {

@@ -83,7 +83,8 @@ bd_status bd_net_layer_stats(const bd_net *net, int i, bd_layer_stats *st)
     }
     /* out is [B, out_size] of the last forward (a fused ReLU's is a view of
      * its conv's, which then holds the ReLU's output) */
-    st->rows = l->out.ndim >= 1 && l->out.data && !bd__layer_out_stale(net, i) ? l->out.shape[0] : 0;
+    const int written = l->out.ndim >= 1 && l->out.data && !bd__layer_out_stale(net, i);
+    st->rows = written ? l->out.shape[0] : 0;
     if (st->rows > 0 && l->out.size > 0)
         act_stats(bd_f32(&l->out), l->out.size, st);
     return BD_OK;
