@@ -225,6 +225,10 @@ $(B)/bench/gemm_probe: bench/gemm_probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BLAS_LIBS)
 
+$(B)/bench/fairshare: bench/fairshare.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
 $(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
@@ -243,7 +247,7 @@ bench-mpi: all
 	@bash bench/bench_mpi.sh $(B)
 
 # the pool next to one competing busy process (it starts and kills it)
-bench-contended: all
+bench-contended: all $(B)/bench/fairshare
 	@bash bench/bench_contended.sh $(B)
 
 # issue 13's CIFAR timings: tobigs_cnn one epoch, resnet18 extrapolated

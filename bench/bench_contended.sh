@@ -6,6 +6,11 @@
 # kills. The pool's target: contended, the default is never slower than
 # --threads 1 and at most 1.5x its own time alone. On a machine that other
 # work also loads, the `load` column says how far "alone" was from idle.
+# The ceiling: build/bench/fairshare (2 threads that never wait) measures
+# the cores the scheduler gives a 2-thread process, alone and beside the
+# busy loop (4/3 of 2 when 3 threads share 2 cores); --threads 1's work
+# over those cores is the fastest any 2-thread run can be there, printed
+# with the ratio to alone-default that it allows.
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -32,7 +37,20 @@ bash -c 'while :; do :; done' &
 BUSY=$!
 run busy-default
 run busy-threads1 --threads 1
+FAIR="$B/bench/fairshare"
+[ -x "$FAIR" ] && "$FAIR" 2 2 | sed -n 's/^cores //p' >"$OUT/cores.busy"
 kill "$BUSY"; BUSY=
+[ -x "$FAIR" ] && "$FAIR" 2 2 | sed -n 's/^cores //p' >"$OUT/cores.alone"
 r() { awk "BEGIN { printf \"%.2f\", $(cat "$OUT/$1.s") / $(cat "$OUT/$2.s") }"; }
 echo "busy-default / busy-threads1 = $(r busy-default busy-threads1) (target <= 1.00)"
 echo "busy-default / alone-default = $(r busy-default alone-default) (target <= 1.50)"
+if [ -s "$OUT/cores.busy" ]; then
+    cb=$(cat "$OUT/cores.busy") ca=$(cat "$OUT/cores.alone")
+    awk -v cb="$cb" -v ca="$ca" -v t1="$(cat "$OUT/alone-threads1.s")" \
+        -v ad="$(cat "$OUT/alone-default.s")" -v bd="$(cat "$OUT/busy-default.s")" 'BEGIN {
+        best = t1 / cb
+        printf "ceiling: 2 threads that never wait get %.2f cores alone, %.2f beside the busy loop\n", ca, cb
+        printf "         so a 2-thread run beside it takes at least alone-threads1 / %.2f = %.2f s\n", cb, best
+        printf "         = %.2fx alone-default at best; busy-default used %.0f%% of those cores\n", best / ad, 100 * best / bd
+    }'
+fi

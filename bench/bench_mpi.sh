@@ -11,7 +11,7 @@
 # the transfer itself -- the last step's sums timed again 50 times right
 # after an MPI_Barrier (--probe-sums), so that no rank waits for another --
 # and the rest, the time a rank waits in the sums for the slower one. Each run is repeated
-# (BENCH_MPI_REPEAT, default 2) and the fastest kept. The load average is
+# (BENCH_MPI_REPEAT, default 2; the configurations take turns) and the fastest kept. The load average is
 # printed before and after: on a shared machine every figure depends on it.
 # About 100 s on an idle 2-core machine.
 set -euo pipefail
@@ -29,38 +29,44 @@ MPI=(mpirun --allow-run-as-root)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run KEY LABEL COMMAND...: the fastest of REPEAT epochs; prints a row and
-# leaves the seconds in $tmp/KEY
-run() {
-    local key=$1 label=$2 out s it ar wt al user best= bu= bar= bwt= bal= acc=
-    shift 2
-    for _ in $(seq "$REPEAT"); do
-        out=$(/usr/bin/time -f 'usercpu %U' "$@" 2>&1 | tr '\r' '\n')
-        s=$(sed -n 's/^done: .* iterations in \([0-9.]*\)s.*/\1/p' <<<"$out")
-        [ -n "$s" ] || { echo "bench-mpi: $label failed:"$'\n'"$out" >&2; exit 1; }
-        it=$(sed -n 's/^done: [0-9]* epochs, \([0-9]*\) iterations.*/\1/p' <<<"$out")
-        ar=$(sed -n 's/^data parallel: .*, \([0-9.]*\) s in all.*/\1/p' <<<"$out")
-        wt=$(sed -n 's/^data parallel: .*; \([0-9.]*\) ms of it waiting.*/\1/p' <<<"$out")
-        al=$(sed -n 's/^gradient sums alone: \([0-9.]*\) ms a step.*/\1/p' <<<"$out")
-        user=$(sed -n 's/^usercpu //p' <<<"$out")
-        if [ -z "$best" ] || perl -e "exit !($s < $best)"; then
-            best=$s bu=$user bar=$ar bwt=$wt bal=$al acc=$(sed -n 's/^test accuracy //p' <<<"$out")
-        fi
-    done
-    if [ -n "$bar" ]; then
-        local per; per=$(calc "1000 * $bar / $it")
+# once KEY COMMAND...: one epoch; where it is the fastest of KEY so far,
+# its figures are kept in $tmp/KEY.* (the seconds in $tmp/KEY)
+once() {
+    local key=$1 out s it ar wt al user
+    shift
+    out=$(/usr/bin/time -f 'usercpu %U' "$@" 2>&1 | tr '\r' '\n')
+    s=$(sed -n 's/^done: .* iterations in \([0-9.]*\)s.*/\1/p' <<<"$out")
+    [ -n "$s" ] || { echo "bench-mpi: $key failed:"$'\n'"$out" >&2; exit 1; }
+    if [ -s "$tmp/$key" ] && ! perl -e "exit !($s < $(cat "$tmp/$key"))"; then
+        return 0
+    fi
+    it=$(sed -n 's/^done: [0-9]* epochs, \([0-9]*\) iterations.*/\1/p' <<<"$out")
+    ar=$(sed -n 's/^data parallel: .*, \([0-9.]*\) s in all.*/\1/p' <<<"$out")
+    wt=$(sed -n 's/^data parallel: .*; \([0-9.]*\) ms of it waiting.*/\1/p' <<<"$out")
+    al=$(sed -n 's/^gradient sums alone: \([0-9.]*\) ms a step.*/\1/p' <<<"$out")
+    user=$(sed -n 's/^usercpu //p' <<<"$out")
+    echo "$s" >"$tmp/$key"
+    printf '%s\n' "$it" "$ar" "$wt" "$al" "$user" "$(sed -n 's/^test accuracy //p' <<<"$out")" \
+        >"$tmp/$key.fig"
+}
+
+# row KEY LABEL: the row of KEY's fastest epoch
+row() {
+    local key=$1 label=$2 best it ar wt al bu acc
+    best=$(cat "$tmp/$key")
+    { read -r it; read -r ar; read -r wt; read -r al; read -r bu; read -r acc; } <"$tmp/$key.fig"
+    if [ -n "$ar" ]; then
+        local per; per=$(calc "1000 * $ar / $it")
         printf '  %-34s %7.2f s  %7.2f s  %s  %7.3f ms/step  %5.1f%%  (%.3f ms of it waiting)\n' \
-            "$label" "$best" "$bu" "$acc" "$per" \
-            "$(calc "100 * $bar / $best")" "$bwt"
+            "$label" "$best" "$bu" "$acc" "$per" "$(calc "100 * $ar / $best")" "$wt"
         printf '  %-34s %30s transfer alone %7.3f ms/step  %5.1f%%;  waiting for the slower rank %7.3f ms/step  %5.1f%%\n' \
-            "" "" "$bal" "$(calc "100 * $bal * $it / 1000 / $best")" "$(calc "$per - $bal")" \
-            "$(calc "100 * ($per - $bal) * $it / 1000 / $best")"
-        echo "$(calc "100 * $bar / $best")" >"$tmp/$key.share"
-        echo "$(calc "100 * $bal * $it / 1000 / $best")" >"$tmp/$key.tshare"
+            "" "" "$al" "$(calc "100 * $al * $it / 1000 / $best")" "$(calc "$per - $al")" \
+            "$(calc "100 * ($per - $al) * $it / 1000 / $best")"
+        calc "100 * $ar / $best" >"$tmp/$key.share"
+        calc "100 * $al * $it / 1000 / $best" >"$tmp/$key.tshare"
     else
         printf '  %-34s %7.2f s  %7.2f s  %s\n' "$label" "$best" "$bu" "$acc"
     fi
-    echo "$best" >"$tmp/$key"
 }
 
 for model in mlp simple_convnet; do
@@ -71,14 +77,22 @@ for model in mlp simple_convnet; do
     echo "$model: badak ${args[*]}  (best of $REPEAT)"
     printf '  %-34s %9s  %9s  %-6s  %-15s %s\n' "" "s/epoch" "user CPU" "test" \
         "gradient sums" "share"
-    run a "1 rank x 1 thread" "$BADAK" "${args[@]}" --threads 1
-    run b "1 rank x 2 threads" "$BADAK" "${args[@]}" --threads 2
-    run c "2 ranks x 1 thread, allreduce --overlap" "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" \
-        --threads 1 --sums allreduce --overlap --probe-sums 50
-    run e "2 ranks x 1 thread, allreduce after bwd" "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" \
-        --threads 1 --sums allreduce --probe-sums 50
-    run d "2 ranks x 1 thread (default: shared)" "${MPI[@]}" -np 2 "$BADAK" \
-        "${args[@]}" --threads 1 --probe-sums 50
+    rm -f "$tmp"/[a-e] "$tmp"/[a-e].*
+    # the configurations take turns, REPEAT rounds: a machine whose speed
+    # drifts (a shared host) slows them alike, not one more than another
+    for _ in $(seq "$REPEAT"); do
+        once a "$BADAK" "${args[@]}" --threads 1
+        once b "$BADAK" "${args[@]}" --threads 2
+        once c "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --sums allreduce --overlap \
+            --probe-sums 50
+        once e "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --sums allreduce --probe-sums 50
+        once d "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --probe-sums 50
+    done
+    row a "1 rank x 1 thread"
+    row b "1 rank x 2 threads"
+    row c "2 ranks x 1 thread, allreduce --overlap"
+    row e "2 ranks x 1 thread, allreduce after bwd"
+    row d "2 ranks x 1 thread (default: shared)"
     a=$(cat "$tmp/a") b=$(cat "$tmp/b") c=$(cat "$tmp/c") d=$(cat "$tmp/d") e=$(cat "$tmp/e")
     printf '  2 ranks (default, shared sums): %.2fx over 1 rank x 1 thread (target >= 1.7), %.2fx over 1 rank x 2 threads (target >= 1)\n' \
         "$(calc "$a / $d")" "$(calc "$b / $d")"
