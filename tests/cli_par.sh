@@ -57,7 +57,12 @@ for mode in --sums=shared --no-overlap --overlap; do
        grep -q '^gradient sums alone: [0-9.]* ms a step (mean of 7, each right after a barrier); so -\?[0-9.]* ms a step waiting for the slower rank$' <<<"$out" &&
        # the ranks that waited least and most, gathered from both (a
        # collective every rank must reach: a quiet rank that skipped it hung)
-       perl -ne '$n++, $ok = $1 <= $2 if /^waiting for the other ranks, ms a step: least ([0-9.]+) \(rank [01]\), most ([0-9.]+) \(rank [01]\)$/; END { exit !($n == 1 && $ok) }' <<<"$out"; then
+       perl -ne '$n++, $ok = $1 <= $2 if /^waiting for the other ranks, ms a step: least ([0-9.]+) \(rank [01]\), most ([0-9.]+) \(rank [01]\)$/; END { exit !($n == 1 && $ok) }' <<<"$out" &&
+       # the work between the sums: 20 steps in epochs of 8 (320 training
+       # rows, batch 40), less each epoch's first (steps 1, 9, 17: the
+       # first of the run, and the two after an evaluation): 17 intervals,
+       # least <= most, means > 0
+       perl -ne '$n++, $ok = $1 == 17 && 0 < $2 && $2 <= $3 && $4 <= $5 if /^work between the sums, ms a step \(([0-9]+) steps\): mean least ([0-9.]+) \(rank [01]\), most ([0-9.]+) \(rank [01]\); standard deviation least ([0-9.]+) \(rank [01]\), most ([0-9.]+) \(rank [01]\)$/; END { exit !($n == 1 && $ok) }' <<<"$out"; then
         ok
     else
         bad "$mode --probe-sums 7: no probe line, or the bucket count changed:"$'\n'"$out"

@@ -113,6 +113,14 @@ void cli_dist_report(int quiet)
     double wlo, whi;
     int rlo, rhi;
     dist_minmax(wait, &wlo, &rlo, &whi, &rhi);
+    /* the work between the sums: uneven ranks (the means differ) or
+     * steps that vary (the spreads) make the waits */
+    double wm, wsd, mlo, mhi, slo, shi;
+    long wn;
+    int rmlo, rmhi, rslo, rshi;
+    dist_work_stats(&wm, &wsd, &wn);
+    dist_minmax(wm, &mlo, &rmlo, &mhi, &rmhi);
+    dist_minmax(wsd, &slo, &rslo, &shi, &rshi);
     if (!dist_is_root() || quiet)
         return;
     if (shared) {
@@ -131,6 +139,10 @@ void cli_dist_report(int quiet)
     if (steps)
         printf("waiting for the other ranks, ms a step: least %.3f (rank %d), most %.3f "
                "(rank %d)\n", 1e3 * wlo / (double)steps, rlo, 1e3 * whi / (double)steps, rhi);
+    if (wn > 1)
+        printf("work between the sums, ms a step (%ld steps): mean least %.3f (rank %d), most "
+               "%.3f (rank %d); standard deviation least %.3f (rank %d), most %.3f (rank %d)\n",
+               wn, 1e3 * mlo, rmlo, 1e3 * mhi, rmhi, 1e3 * slo, rslo, 1e3 * shi, rshi);
     double alone;
     int reps;
     dist_grad_probe_stats(&alone, &reps);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "dist.h"
 
+#include <math.h>
 #include <mpi.h>
 #include <sched.h>
 #include <stdio.h>
@@ -103,10 +104,15 @@ static bd_status sum_f64(void *ud, double *x, size_t n)
 /* The trainer's hooks: the gradient block in buckets with the step's loss
  * and stop vote (grad_sum.c), the evaluations' doubles, the BatchNorm
  * running averages (averaged: each rank's came from its own rows). */
-static bd_status on_sum(void *ud, double *v, int n) { return sum_f64(ud, v, (size_t)n); }
+static bd_status on_sum(void *ud, double *v, int n)
+{
+    dist_work_break(); /* an evaluation or the epoch's votes: not a step's work */
+    return sum_f64(ud, v, (size_t)n);
+}
 
 static bd_status on_state(void *ud, float *st, size_t n)
 {
+    dist_work_break();
     bd_status s = sum_f32(ud, st, n);
     const float inv = 1.0f / (float)D.size;
     for (size_t k = 0; s == BD_OK && k < n; k++)
@@ -204,6 +210,35 @@ void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank)
         MPI_Allreduce(&in, &mx, 1, MPI_DOUBLE_INT, MPI_MAXLOC, MPI_COMM_WORLD);
     }
     *lo = mn.v, *lo_rank = mn.rank, *hi = mx.v, *hi_rank = mx.rank;
+}
+
+/* the work between the sums: the end of the last sum (0: none to count
+ * from), and the count, sum and sum of squares of the intervals */
+static struct {
+    double last, sum, sq;
+    long n;
+} W;
+
+void dist_work_begin(void)
+{
+    if (W.last > 0.0) {
+        const double d = MPI_Wtime() - W.last;
+        W.n++;
+        W.sum += d;
+        W.sq += d * d;
+    }
+}
+
+void dist_work_end(void) { W.last = MPI_Wtime(); }
+
+void dist_work_break(void) { W.last = 0.0; }
+
+void dist_work_stats(double *mean, double *sd, long *n)
+{
+    *n = W.n;
+    *mean = W.n ? W.sum / (double)W.n : 0.0;
+    const double var = W.n > 1 ? (W.sq - W.sum * *mean) / (double)(W.n - 1) : 0.0;
+    *sd = var > 0.0 ? sqrt(var) : 0.0;
 }
 
 void dist_abort(int code)

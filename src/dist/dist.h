@@ -52,6 +52,20 @@ int dist_any(int failed);
 /* The least and the largest v over the ranks, and the ranks that hold them
  * (collective; every rank gets them; alone: v and rank 0). */
 void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank);
+/* The work of a rank between two gradient sums (the step's gather, forward,
+ * backward and the update before it), timed by the sum hooks of grad_sum.c:
+ * dist_work_begin when a step's gradient is complete and its sum starts,
+ * dist_work_end when the sum is done. An interval that holds anything else
+ * collective (an evaluation, the epoch's votes, the averaged BatchNorm
+ * state: dist_work_break) is left out, and so is the first. The spread of
+ * these times is what one rank waits for in the next sum: two ranks with
+ * equal means still wait in turn if their steps vary.
+ * dist_work_stats: this rank's mean and standard deviation in seconds, and
+ * how many intervals they are over. */
+void dist_work_begin(void);
+void dist_work_end(void);
+void dist_work_break(void);
+void dist_work_stats(double *mean, double *sd, long *n);
 /* End the whole job now with `code` (a rank failing alone while the others
  * may wait for it in a sum: MPI_Abort, never a hang). */
 void dist_abort(int code) __attribute__((noreturn));

@@ -159,6 +159,7 @@ static bd_status on_part(void *ud, float *g, size_t n, size_t from, float *v)
  * the order they were cut), all waited for, bucket 1 and v copied back. */
 static bd_status on_done(void *ud, float *g, size_t n)
 {
+    dist_work_begin();
     double t0 = MPI_Wtime();
     bd_status s = BD_OK;
     if (!G.overlap) {
@@ -184,6 +185,7 @@ static bd_status on_done(void *ud, float *g, size_t n)
     G.steps++;
     G.seconds += MPI_Wtime() - t0;
     G.wait_s += MPI_Wtime() - t0;
+    dist_work_end();
     return s;
 }
 
@@ -211,7 +213,10 @@ static bd_status on_shared(void *ud, float *g, size_t n)
 {
     G.g = g;
     G.n = n;
-    return dist_shm_sum(g, n, G.v, 2, 1);
+    dist_work_begin();
+    const bd_status s = dist_shm_sum(g, n, G.v, 2, 1);
+    dist_work_end();
+    return s;
 }
 
 void dist_grad_shared_hooks(bd_train_config *cfg)
