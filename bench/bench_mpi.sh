@@ -10,9 +10,12 @@
 # the epoch, and the user CPU seconds of every run. The sums are split into
 # the transfer itself -- the last step's sums timed again 50 times right
 # after an MPI_Barrier (--probe-sums), so that no rank waits for another --
-# and the rest, the time a rank waits in the sums for the slower one. Each run is repeated
-# (BENCH_MPI_REPEAT, default 2; the configurations take turns) and the fastest kept. The load average is
-# printed before and after: on a shared machine every figure depends on it.
+# and the rest, the time a rank waits in the sums for the slower one, with
+# every rank's work between the sums (least and most mean and standard
+# deviation: one slow rank, or steps that vary). Each run is repeated
+# (BENCH_MPI_REPEAT, default 2; the configurations take turns) and the
+# fastest kept. The load average is printed before and after: on a shared
+# machine every figure depends on it.
 # About 100 s on an idle 2-core machine.
 set -euo pipefail
 B=${1:-build}
@@ -47,14 +50,16 @@ once() {
     user=$(sed -n 's/^usercpu //p' <<<"$out")
     echo "$s" >"$tmp/$key"
     printf '%s\n' "$it" "$ar" "$wt" "$al" "$user" "$(sed -n 's/^test accuracy //p' <<<"$out")" \
+        "$(sed -n 's/^work between the sums, ms a step ([0-9]* steps): //p' <<<"$out")" \
         >"$tmp/$key.fig"
 }
 
 # row KEY LABEL: the row of KEY's fastest epoch
 row() {
-    local key=$1 label=$2 best it ar wt al bu acc
+    local key=$1 label=$2 best it ar wt al bu acc wk
     best=$(cat "$tmp/$key")
-    { read -r it; read -r ar; read -r wt; read -r al; read -r bu; read -r acc; } <"$tmp/$key.fig"
+    { read -r it; read -r ar; read -r wt; read -r al; read -r bu; read -r acc; read -r wk; } \
+        <"$tmp/$key.fig"
     if [ -n "$ar" ]; then
         local per; per=$(calc "1000 * $ar / $it")
         printf '  %-34s %7.2f s  %7.2f s  %s  %7.3f ms/step  %5.1f%%  (%.3f ms of it waiting)\n' \
@@ -62,6 +67,7 @@ row() {
         printf '  %-34s %30s transfer alone %7.3f ms/step  %5.1f%%;  waiting for the slower rank %7.3f ms/step  %5.1f%%\n' \
             "" "" "$al" "$(calc "100 * $al * $it / 1000 / $best")" "$(calc "$per - $al")" \
             "$(calc "100 * ($per - $al) * $it / 1000 / $best")"
+        [ -n "$wk" ] && printf '  %-34s %30s work between the sums, ms: %s\n' "" "" "$wk"
         calc "100 * $ar / $best" >"$tmp/$key.share"
         calc "100 * $al * $it / 1000 / $best" >"$tmp/$key.tshare"
     else
