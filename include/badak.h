@@ -219,6 +219,15 @@ BD_API int bd_set_threads(int n);
 /* The thread count set (before any bd_set_threads: OpenBLAS's default).
  * Errors: none. Thread-safety: safe while nobody sets it. */
 BD_API int bd_get_threads(void);
+/* How badak's pool ran its loops since the process started: *loops, the
+ * loops split over more than one thread; *alone, of them those the owning
+ * thread ran by itself, every part in part order (the same numbers),
+ * because other processes held the cores (the busy-machine rule of
+ * docs/speed.md). A run whose *alone is a large share of *loops had about
+ * one core, whatever --threads said. Either pointer may be NULL.
+ * Errors: none. Thread-safety: call it from the thread that set the
+ * threads, between loops (the counters are that thread's). */
+BD_API void bd_pool_stats(long *loops, long *alone);
 /* Flush denormals to zero (FTZ/DAZ) on this thread; returns the previous
  * control word so it can be restored with bd_restore_denormals.
  * Errors: none (no-op where the CPU has no such mode).

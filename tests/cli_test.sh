@@ -84,6 +84,20 @@ fi
 for key in test_accuracy train_accuracy epochs iterations seconds seed; do
     grep -q "\"$key\":" <<<"$last" && ok || bad "JSON lacks $key: $last"
 done
+# the pool's loops: counted with 2 threads (and those run alone on a busy
+# machine, never more than all of them), none with 1
+for t in 1 2; do
+    j=$("$BADAK" train --csv "$tmp/circle.csv" --model mlp --hidden 64 --epochs 2 --batch 40 \
+        --seed 3 --json --quiet --threads $t 2>&1 | tail -n 1)
+    l=$(sed -n 's/.*"pool_loops":\([0-9]*\).*/\1/p' <<<"$j")
+    a=$(sed -n 's/.*"pool_loops_alone":\([0-9]*\).*/\1/p' <<<"$j")
+    if [ $t = 1 ]; then want='-eq'; else want='-gt'; fi
+    if [ -n "$l" ] && [ -n "$a" ] && [ "$a" -le "$l" ] && [ "$l" $want 0 ]; then
+        ok
+    else
+        bad "--threads $t: pool_loops '$l', pool_loops_alone '$a': $j"
+    fi
+done
 # the log: a header, one row per iteration, one per epoch
 if [ -f "$tmp/run.csv" ] && [ "$(head -n 1 "$tmp/run.csv")" = "kind,epoch,iter,loss,train_acc,test_acc,seconds,val_acc,val_loss,lr" ] &&
     [ "$(grep -c '^epoch,' "$tmp/run.csv")" -eq 150 ] &&

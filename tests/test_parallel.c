@@ -243,12 +243,25 @@ static void busy_machine_runs_alone(void **st)
     /* the stretch ends: its 256 loops run alone, the next on the pool */
     r = malloc(sizeof *r);
     const long start = bd__pool_solo_loops();
+    long loops0, alone0, loops1, alone1;
+    bd_pool_stats(&loops0, &alone0);
     for (int i = 0; i < 256; i++)
         check_loop(r, 7, 2);
     assert_int_equal(bd__pool_solo_loops() - start, 256);
     assert_int_equal(bd__pool_solo_left(), 0);
+    bd_pool_stats(&loops1, &alone1); /* the public counters say the same */
+    assert_int_equal(loops1 - loops0, 256);
+    assert_int_equal(alone1 - alone0, 256);
     check_loop(r, 7, 2);
     assert_int_equal(bd__pool_solo_loops() - start, 256);
+    bd_pool_stats(&loops1, &alone1); /* a loop on the pool: counted, not alone */
+    assert_int_equal(loops1 - loops0, 257);
+    assert_int_equal(alone1 - alone0, 256);
+    owners one;
+    memset(&one, 0, sizeof one);
+    bd__parallel_for(1, on_thread, &one); /* one part: no pool loop */
+    bd_pool_stats(&loops1, NULL);
+    assert_int_equal(loops1 - loops0, 257);
     free(r);
     bd_set_threads(1);
     bd__pool_set_runq(NULL);

@@ -988,6 +988,11 @@ static void print_summary(const train_run *r)
             printf("test accuracy %.4f\n", (double)res->test_acc);
     }
     printf("peak memory %.1f MB\n", (double)bd_peak_rss() / 1e6);
+    long loops, alone;
+    bd_pool_stats(&loops, &alone);
+    if (alone > 0) /* the busy-machine rule: say why the threads did not help */
+        printf("busy machine: %ld of %ld parallel loops ran on one thread (other processes "
+               "held the cores)\n", alone, loops);
 }
 
 /* The --json line: the run's options and results (json.c escapes the
@@ -1021,6 +1026,10 @@ static void print_json(const train_run *r, bd_status s)
     cli_json_u64(j, "seed", o->seed);
     cJSON_AddNumberToObject(j, "threads", r->nthreads);
     cli_json_num(j, "peak_rss_mb", (double)bd_peak_rss() / 1e6, "%.1f");
+    long loops, alone;
+    bd_pool_stats(&loops, &alone);
+    cJSON_AddNumberToObject(j, "pool_loops", (double)loops);
+    cJSON_AddNumberToObject(j, "pool_loops_alone", (double)alone);
     cJSON_AddStringToObject(j, "augment", bd_augment_str(&o->aug, jaug, sizeof jaug));
     cJSON_AddBoolToObject(j, "interrupted", res->interrupted);
     if (o->task != BD_TASK_CLASSIFY)

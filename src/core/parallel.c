@@ -121,6 +121,7 @@ static struct {
     int win_loops;   /* loops of the current pool window */
     int win_stolen;  /* of them, loops where a part was stolen */
     long solo_loops; /* loops run alone so far (bd__pool_solo_loops) */
+    long loops;      /* loops of more than one part so far, alone or not */
 } g_solo = {.solo_len = SOLO_MIN};
 
 static inline void cpu_relax(void)
@@ -383,6 +384,14 @@ int bd__pool_solo_left(void) { return g_solo.solo_left; }
 
 long bd__pool_solo_loops(void) { return g_solo.solo_loops; }
 
+void bd_pool_stats(long *loops, long *alone)
+{
+    if (loops)
+        *loops = g_solo.loops;
+    if (alone)
+        *alone = g_solo.solo_loops;
+}
+
 /* every part of the loop on the caller, in part order: what the pool would
  * compute, the same bits */
 static void run_alone(int n, int T, bd__range_fn fn, void *ctx)
@@ -409,6 +418,7 @@ void bd__parallel_for(int n, bd__range_fn fn, void *ctx)
     /* a loop inside a part runs serially on the part's thread (workers
      * always do): the pool runs one loop at a time */
     t_serial = 1;
+    g_solo.loops++;
     if (g_solo.solo_left > 0) {
         run_alone(n, T, fn, ctx);
         t_serial = 0;
