@@ -112,7 +112,7 @@ static bd_status on_sum(void *ud, double *v, int n)
 
 static bd_status on_state(void *ud, float *st, size_t n)
 {
-    dist_work_break();
+    dist_work_break(); /* before an evaluation or a save: not a step's work */
     bd_status s = sum_f32(ud, st, n);
     const float inv = 1.0f / (float)D.size;
     for (size_t k = 0; s == BD_OK && k < n; k++)

@@ -54,8 +54,10 @@ int dist_any(int failed);
 void dist_minmax(double v, double *lo, int *lo_rank, double *hi, int *hi_rank);
 /* The work of a rank between two gradient sums (the step's gather, forward,
  * backward and the update before it), timed by the sum hooks of grad_sum.c:
- * dist_work_begin when a step's gradient is complete and its sum starts,
- * dist_work_end when the sum is done. An interval that holds anything else
+ * dist_work_begin when a step's gradient is complete and the rank enters
+ * the sum's completion (with --overlap its buckets started during
+ * backward, which is the rank's work too), dist_work_end when the sum is
+ * done. An interval that holds anything else
  * collective (an evaluation, the epoch's votes, the averaged BatchNorm
  * state: dist_work_break) is left out, and so is the first. The spread of
  * these times is what one rank waits for in the next sum: two ranks with
