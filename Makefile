@@ -229,6 +229,10 @@ $(B)/bench/fairshare: bench/fairshare.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $<
 
+$(B)/bench/forkjoin: bench/forkjoin.c $(B)/libbadak.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libbadak.a $(LDLIBS)
+
 $(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
@@ -247,7 +251,7 @@ bench-mpi: all
 	@bash bench/bench_mpi.sh $(B)
 
 # the pool next to one competing busy process (it starts and kills it)
-bench-contended: all $(B)/bench/fairshare
+bench-contended: all $(B)/bench/fairshare $(B)/bench/forkjoin
 	@bash bench/bench_contended.sh $(B)
 
 # issue 13's CIFAR timings: tobigs_cnn one epoch, resnet18 extrapolated

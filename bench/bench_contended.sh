@@ -37,10 +37,16 @@ bash -c 'while :; do :; done' &
 BUSY=$!
 run busy-default
 run busy-threads1 --threads 1
-FAIR="$B/bench/fairshare"
+FAIR="$B/bench/fairshare" FJ="$B/bench/forkjoin"
 [ -x "$FAIR" ] && "$FAIR" 2 2 | sed -n 's/^cores //p' >"$OUT/cores.busy"
+# the pool on pure arithmetic: loops of 2 parts of 50 us and of 3 ms
+if [ -x "$FJ" ]; then
+    "$FJ" 2 50 5 2 >"$OUT/fj.busy"
+    "$FJ" 2 3000 5 2 >>"$OUT/fj.busy"
+fi
 kill "$BUSY"; BUSY=
 [ -x "$FAIR" ] && "$FAIR" 2 2 | sed -n 's/^cores //p' >"$OUT/cores.alone"
+[ -x "$FJ" ] && "$FJ" 2 50 5 2 >"$OUT/fj.alone"
 r() { awk "BEGIN { printf \"%.2f\", $(cat "$OUT/$1.s") / $(cat "$OUT/$2.s") }"; }
 echo "busy-default / busy-threads1 = $(r busy-default busy-threads1) (target <= 1.00)"
 echo "busy-default / alone-default = $(r busy-default alone-default) (target <= 1.50)"
@@ -53,4 +59,11 @@ if [ -s "$OUT/cores.busy" ]; then
         printf "         so a 2-thread run beside it takes at least alone-threads1 / %.2f = %.2f s\n", cb, best
         printf "         = %.2fx alone-default at best; busy-default used %.0f%% of those cores\n", best / ad, 100 * best / bd
     }'
+fi
+if [ -s "$OUT/fj.busy" ]; then
+    # "cores C" of forkjoin's line: the work its loops did, in cores
+    fj() { sed -n "${2}s/.*: cores \([0-9.]*\).*/\1/p" "$OUT/$1"; }
+    echo "fork-join: the pool's own loops of pure arithmetic (bench/forkjoin, 2 threads) do $(fj fj.alone 1) cores' work alone,"
+    echo "           $(fj fj.busy 1) beside the busy loop with 50 us parts and $(fj fj.busy 2) with 3 ms parts: a loop waits for"
+    echo "           its slowest part, so a pool gets about one core there whatever the part size"
 fi
