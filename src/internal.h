@@ -426,6 +426,17 @@ void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C
  * ldy], the samples' dyw dys and xp xs floats apart; bd__conv_direct_dw_group:
  * the G that bd__conv_wide_backward groups (1 where the direct dW does not
  * apply) */
+/* The forward of the convs the wide kernels do not take (strided: resnet's
+ * stride-2 3x3) with the filters in the vector, where
+ * bd__conv_direct_strided_applies (AVX-512, the fast kernels, K > 1, 32 or
+ * more filters a multiple of 16): one sample, y [F, OH*OW]
+ * (no bias) from x [C, H, W] and Wt [C*K*K, F] (bd__conv_direct_weights);
+ * xpad: C*(H+2P)*(W+2P) floats for the bordered copy (unused if P = 0). */
+int bd__conv_direct_strided_applies(const bd_conv_geom *g);
+void bd__conv_direct_strided(float *y, const float *x, const float *Wt, float *xpad,
+                             const bd_conv_geom *g1);
+/* x [C, H, W] -> xp [C, H+2P, W+2P]: x inside a border of P zeros (g1 one sample) */
+void bd__conv_pad_input(float *xp, const float *x, const bd_conv_geom *g1);
 int bd__conv_direct_dw_applies(const bd_conv_geom *g);
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
                         int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs);

@@ -120,6 +120,22 @@ static void conv_fast_equals_reference(void **st)
         {7, 1, 32, 32, 17, 5, 1, 2},
         {7, 3, 9, 9, 4, 2, 1, 1},   /* kernels 2 and 7: the dW stays a product */
         {1, 3, 12, 12, 5, 7, 1, 3},
+        /* 32 and more channels out (the forward's F, dx's C): the filters
+         * in the vector, rows in tiles of 7, 4, 2 and 1 positions, 32
+         * filters a tile and the last 16 alone (48) */
+        {3, 16, 7, 15, 48, 3, 1, 1}, /* rows of 15: 7 + 7 + 1 */
+        {2, 48, 6, 13, 32, 3, 1, 1}, /* dx 48 channels; rows of 13: 7 + 4 + 2 */
+        {1, 64, 7, 7, 64, 3, 1, 1},  /* resnet's last blocks */
+        {2, 32, 9, 10, 32, 3, 1, 0}, /* unpadded, rows of 8 */
+        {1, 32, 8, 8, 32, 5, 1, 2},
+        /* stride 2 with 32 or more filters: the forward with the filters
+         * in the vector (resnet's stride-2 3x3), the backward the
+         * reference's; 1x1 ones stay products */
+        {3, 16, 14, 14, 32, 3, 2, 1},
+        {2, 16, 13, 13, 32, 1, 2, 0},
+        {1, 32, 9, 11, 48, 3, 2, 1},
+        {2, 17, 6, 7, 32, 1, 1, 0},
+        {1, 3, 11, 11, 64, 5, 3, 2},
         /* the reference path under both (stride 2, kernel 1) */
         {7, 3, 9, 9, 4, 3, 2, 1},
         {1, 17, 6, 7, 5, 1, 1, 0},

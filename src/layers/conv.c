@@ -220,6 +220,7 @@ typedef struct conv_args {
     const bd_conv_geom *g;
     float *y, *dx, *col, *part, *mask, *xpad;
     float *wdir; /* the direct kernels' weights (conv_direct.c), NULL: none */
+    float *sdir; /* the strided direct forward's weights (in the backward's partial sums) */
     const float *x, *W, *b, *dy, *yrelu;
     int relu, wide;        /* wide: conv_wide.c's kernels */
     int CKK, OHW;
@@ -249,6 +250,9 @@ static conv_args conv_setup(const bd_conv_geom *g, float *scratch, const bd__fus
     a.padz = a.wide ? pad_positions(g, dxroom) : 0;
     a.xpad = a.mask + (size_t)g->B * a.maskz;
     a.wdir = a.wide && bd__conv_direct_applies(g) ? a.xpad + (size_t)g->B * a.padz : NULL;
+    /* the forward does not use the backward's partial sums: the strided
+     * direct forward's weights go there */
+    a.sdir = bd__conv_direct_strided_applies(g) ? a.part : NULL;
     if (pool && a.wide) {
         a.pool = *pool;
         a.pout = (size_t)g->F * (g->OH / 2) * (g->OW / 2);
@@ -275,6 +279,23 @@ static const bd__fused_pool *pool_of(const conv_args *a, int bi, bd__fused_pool 
     return s;
 }
 
+/* y [F, OHW] += b per channel (b may be NULL), then ReLU if relu */
+BD_HOT static void bias_relu(float *y, const float *b, int F, int OHW, int relu)
+{
+    for (int f = 0; f < F; f++) {
+        float *restrict yf = y + (size_t)f * OHW;
+        const float bias = b ? b[f] : 0.0f;
+        if (relu)
+            for (int p = 0; p < OHW; p++) {
+                const float v = yf[p] + bias;
+                yf[p] = v > 0.0f ? v : 0.0f;
+            }
+        else if (b)
+            for (int p = 0; p < OHW; p++)
+                yf[p] += bias;
+    }
+}
+
 BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
 {
     const conv_args *a = ctx;
@@ -295,6 +316,11 @@ BD_HOT static void fwd_part(void *ctx, int lo, int hi, int part)
     }
     for (int bi = lo; bi < hi; bi++) {
         float *y = a->y + (size_t)bi * out;
+        if (a->sdir) { /* the bordered input in the columns' place */
+            bd__conv_direct_strided(y, a->x + (size_t)bi * a->in, a->sdir, col, &g1);
+            bias_relu(y, a->b, g->F, OHW, a->relu);
+            continue;
+        }
         im2col_ld(col, (size_t)OHW, a->x + (size_t)bi * a->in, &g1);
         if (a->b)
             for (int f = 0; f < g->F; f++) {
@@ -324,6 +350,8 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
     a.relu = relu;
     if (a.wdir)
         bd__conv_direct_weights(a.wdir, NULL, W, g->F, g->C, g->K);
+    if (a.sdir)
+        bd__conv_direct_weights(a.sdir, NULL, W, g->F, g->C, g->K);
     bd__parallel_for(g->B, fwd_part, &a);
 }
 

@@ -83,7 +83,7 @@ static void pad_copy(float *dst, const float *src, int C, int H, int W, size_t l
 }
 
 /* x_b [C,H,W] -> xp [C, H+2P, W+2P] */
-static void pad_input(float *xp, const float *x, const bd_conv_geom *g1)
+void bd__conv_pad_input(float *xp, const float *x, const bd_conv_geom *g1)
 {
     pad_copy(xp, x, g1->C, g1->H, g1->W, (size_t)g1->W, (size_t)g1->H * g1->W, g1->P);
 }
@@ -173,7 +173,7 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
 {
     const bd_conv_geom gp = padded_geom(g1);
     if (g1->P > 0) {
-        pad_input(xpad, x, g1);
+        bd__conv_pad_input(xpad, x, g1);
         x = xpad;
     }
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
@@ -242,7 +242,7 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
     for (int s = 0; s < n; s++) {
         float *xs = xpad + (size_t)s * xpads, *dys = dyw + (size_t)s * dyws;
         if (g1->P > 0)
-            pad_input(xs, x + (size_t)s * in, g1);
+            bd__conv_pad_input(xs, x + (size_t)s * in, g1);
         if (pool)
             bd__conv_pool_widen(dys, pdb, pool->dp + s * pout, pool->p + s * pout,
                                 pool->am + s * pout, &gp);
