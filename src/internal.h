@@ -420,12 +420,6 @@ int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,
                      int F, int K, float *tmp);
 void bd__conv_direct_weights(float *Wt, float *Wtd, const float *W, int F, int C, int K);
-/* the weight gradient directly (3x3 and 5x5 kernels, where
- * bd__conv_direct_dw_applies): G samples, dW [F, C*K*K] = (accumulate ?
- * dW : 0) + Σ_s Σ dyw_s[f, oh, ow] · xp_s[c, oh+kh, ow+kw], dyw [F, OH,
- * ldy], the samples' dyw dys and xp xs floats apart; bd__conv_direct_dw_group:
- * the G that bd__conv_wide_backward groups (1 where the direct dW does not
- * apply) */
 /* The forward of the convs the wide kernels do not take (strided: resnet's
  * stride-2 3x3) with the filters in the vector, where
  * bd__conv_direct_strided_applies (AVX-512, the fast kernels, K > 1, 32 or
@@ -437,9 +431,18 @@ void bd__conv_direct_strided(float *y, const float *x, const float *Wt, float *x
                              const bd_conv_geom *g1);
 /* x [C, H, W] -> xp [C, H+2P, W+2P]: x inside a border of P zeros (g1 one sample) */
 void bd__conv_pad_input(float *xp, const float *x, const bd_conv_geom *g1);
+/* the weight gradient directly (3x3 and 5x5 kernels, where
+ * bd__conv_direct_dw_applies): G samples, dW [F, C*K*K] = (accumulate ?
+ * dW : 0) + Σ_s Σ dyw_s[f, oh, ow] · xp_s[c, oh+kh, ow+kw], dyw [F, OH,
+ * ldy], the samples' dyw dys and xp xs floats apart; tmp (tmpn floats, may
+ * be NULL) holds the transposed dy of the filters-in-the-vector kernel
+ * (G*F*OH*OW floats), which runs where F >= 32 is a multiple of 16 and
+ * tmp is large enough; bd__conv_direct_dw_group: the G that
+ * bd__conv_wide_backward groups (1 where the direct dW does not apply) */
 int bd__conv_direct_dw_applies(const bd_conv_geom *g);
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs);
+                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs,
+                        float *tmp, size_t tmpn);
 int bd__conv_direct_dw_group(const bd_conv_geom *g1);
 /* y NULL: the pool's p and am only (bd_net.pooled_y_unread) */
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,

@@ -315,6 +315,113 @@ DEFINE_DW(dw1x3, F1, K3, KV3, R1, ROW3)
 DEFINE_DW(dw4x5, F4, K5, KV5, R4, ROW5)
 DEFINE_DW(dw1x5, F1, K5, KV5, R1, ROW5)
 
+/* ---- the weight gradient with the filters in the vector (32 or more, a
+ * multiple of 16): dy transposed first, dyT [G, OH*OW, F], so that one
+ * position's 16 filters are a vector; a tile is FV filter vectors times J
+ * weights (c, kh, kw) of a row of dW, FV·J accumulators summed over every
+ * position of every sample — no sums across the lanes at the end (half of
+ * dw_avx512's time on 7x7 maps). A step loads FV dy vectors and broadcasts
+ * J inputs (x at the position shifted by that weight's offset) into FV·J
+ * FMAs. Every dW is summed over (sample, oh, ow) in that order. */
+static INLINE AVX512F void dwv_tile(float *dW, int CKK, int accumulate, const float *dyT, int F,
+                                    const float *x0, size_t xs, const int *off, int Wp,
+                                    int OH, int OW, int G, const int FV, const int J)
+{
+    __m512 acc[2][7];
+    for (int v = 0; v < FV; v++)
+        for (int j = 0; j < J; j++)
+            acc[v][j] = _mm512_setzero_ps();
+    const float *d = dyT;
+    for (int s = 0; s < G; s++) {
+        const float *x = x0 + s * xs;
+        for (int oh = 0; oh < OH; oh++) {
+            const float *xr = x + (size_t)oh * Wp;
+            for (int ow = 0; ow < OW; ow++, d += F) {
+                __m512 dv[2];
+                for (int v = 0; v < FV; v++)
+                    dv[v] = _mm512_loadu_ps(d + 16 * v);
+                for (int j = 0; j < J; j++) {
+                    const __m512 b = _mm512_set1_ps(xr[ow + off[j]]);
+                    for (int v = 0; v < FV; v++)
+                        acc[v][j] = _mm512_fmadd_ps(dv[v], b, acc[v][j]);
+                }
+            }
+        }
+    }
+    float t[16];
+    for (int v = 0; v < FV; v++)
+        for (int j = 0; j < J; j++) {
+            _mm512_storeu_ps(t, acc[v][j]);
+            for (int l = 0; l < 16; l++) {
+                float *o = dW + (size_t)(16 * v + l) * CKK + j;
+                *o = accumulate ? *o + t[l] : t[l];
+            }
+        }
+}
+/* dW at [f0, j0] (filters CKK apart), dyT at filter f0 (positions F
+ * apart), off: the J input offsets of weights j0.. */
+typedef void (*dwv_fn)(float *dW, int CKK, int accumulate, const float *dyT, int F,
+                       const float *x0, size_t xs, const int *off, int Wp, int OH, int OW, int G);
+#define DEFINE_DWV(FV, J)                                                                       \
+    static AVX512F void dwv##FV##_##J(float *dW, int CKK, int accumulate, const float *dyT,    \
+                                      int F, const float *x0, size_t xs, const int *off,       \
+                                      int Wp, int OH, int OW, int G)                           \
+    {                                                                                           \
+        dwv_tile(dW, CKK, accumulate, dyT, F, x0, xs, off, Wp, OH, OW, G, FV, J);              \
+    }
+DEFINE_DWV(2, 7)
+DEFINE_DWV(2, 4)
+DEFINE_DWV(2, 2)
+DEFINE_DWV(2, 1)
+DEFINE_DWV(1, 7)
+DEFINE_DWV(1, 4)
+DEFINE_DWV(1, 2)
+DEFINE_DWV(1, 1)
+
+/* G samples' dyw [F, OH, ldy] (dys apart) -> dyT [G, OH*OW, F] */
+static void transpose_dy(float *dyT, const float *dy, int ldy, int F, int OH, int OW, int G,
+                         size_t dys)
+{
+    for (int s = 0; s < G; s++) {
+        const float *src = dy + s * dys;
+        float *dst = dyT + (size_t)s * OH * OW * F;
+        for (int f = 0; f < F; f++)
+            for (int oh = 0; oh < OH; oh++) {
+                const float *r = src + ((size_t)f * OH + oh) * ldy;
+                float *o = dst + (size_t)oh * OW * F + f;
+                for (int ow = 0; ow < OW; ow++)
+                    o[(size_t)ow * F] = r[ow];
+            }
+    }
+}
+
+static AVX512F void dw_cv(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                          int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs,
+                          float *dyT)
+{
+    const int OH = Hp - K + 1, OW = Wp - K + 1, CKK = C * K * K;
+    const size_t cs = (size_t)Hp * Wp;
+    transpose_dy(dyT, dy, ldy, F, OH, OW, G, dys);
+    static const dwv_fn tiles[2][4] = {{dwv1_7, dwv1_4, dwv1_2, dwv1_1},
+                                       {dwv2_7, dwv2_4, dwv2_2, dwv2_1}};
+    static const int width[4] = {7, 4, 2, 1};
+    for (int f = 0; f < F;) {
+        const int FV = F - f >= 32 ? 2 : 1;
+        int j = 0;
+        for (int t = 0; t < 4; t++)
+            for (; j + width[t] <= CKK; j += width[t]) {
+                int off[7];
+                for (int q = 0; q < width[t]; q++) {
+                    const int c = (j + q) / (K * K), k = (j + q) % (K * K);
+                    off[q] = (int)(c * cs) + (k / K) * Wp + k % K;
+                }
+                tiles[FV - 1][t](dW + (size_t)f * CKK + j, CKK, accumulate, dyT + f, F, xp, xs,
+                                 off, Wp, OH, OW, G);
+            }
+        f += 16 * FV;
+    }
+}
+
 /* G samples: dW [F, C*K*K] = (accumulate ? dW : 0) + the weight gradient
  * of dyw [F, OH, ldy] (the first OW of each row read) over xp [C, Hp, Wp],
  * the samples' dyw dys and their xp xs floats apart; K is 3 or 5. A block
@@ -352,6 +459,12 @@ int bd__conv_direct_isa(void) { return 0; }
 /* never called: bd__conv_direct_applies is 0 without AVX-512 */
 static void dw_avx512(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
                       int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs)
+{
+    abort();
+}
+/* never called: bd__conv_direct_dw_applies is 0 without AVX-512 */
+static void dw_cv(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                  int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs, float *dyT)
 {
     abort();
 }
@@ -410,9 +523,14 @@ int bd__conv_direct_dw_applies(const bd_conv_geom *g)
 }
 
 void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs)
+                        int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs,
+                        float *tmp, size_t tmpn)
 {
-    dw_avx512(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K, G, dys, xs);
+    const size_t dyT = (size_t)G * F * (Hp - K + 1) * (Wp - K + 1);
+    if (cv_applies(F) && tmp && dyT <= tmpn)
+        dw_cv(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K, G, dys, xs, tmp);
+    else
+        dw_avx512(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, K, G, dys, xs);
 }
 
 /* Samples whose weight gradients dw_avx512 sums lane-wise before its one

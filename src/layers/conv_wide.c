@@ -253,8 +253,10 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
         xb = xpad;
     if (Wdir && bd__conv_direct_dw_applies(g1)) {
         /* unpadded (P = 0) samples are x's, in apart */
+        /* col (n samples' columns blocks, unused by the direct kernels)
+         * takes the transposed dy of the filters-in-the-vector dW */
         bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n, dyws,
-                           g1->P > 0 ? xpads : in);
+                           g1->P > 0 ? xpads : in, col, (size_t)n * CKK * L);
     } else {
         im2col_wide(col, xb, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
