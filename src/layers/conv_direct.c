@@ -72,20 +72,32 @@ static inline AVX512F __mmask16 lanes16(int n) /* the first n of 16 lanes, n >= 
 #define DECL(j) __m512 a##j = _mm512_setzero_ps();
 #define FMA(j) a##j = _mm512_fmadd_ps(v, _mm512_set1_ps(w[j]), a##j);
 #define STORE(j) _mm512_mask_storeu_ps(y + (j) * fs, m, a##j);
+/* The steps (c, kh, kw) of a block; KK a constant where it can be (3, 5),
+ * so that the (kh, kw) loops unroll: on a core that does one 512-bit FMA
+ * a cycle (the 2-vCPU Zen 4 guest of 2026-12-03) the loops' own
+ * instructions cost a fifth of the time (measured on cv_tile: 72 -> 90
+ * GFLOP/s). The same operations in the same order: the same bits. */
+#define BLOCK_STEPS(LIST, KK)                                                                   \
+    for (int c = 0; c < C; c++)                                                                 \
+        for (int kh = 0; kh < (KK); kh++) {                                                     \
+            const float *xr = x + c * cs + (size_t)kh * Wp;                                     \
+            for (int kw = 0; kw < (KK); kw++) {                                                 \
+                const __m512 v = _mm512_maskz_loadu_ps(m, xr + kw);                             \
+                LIST(FMA)                                                                       \
+                w += F;                                                                         \
+            }                                                                                   \
+        }
 #define DEFINE_BLOCK(name, LIST)                                                                \
     static AVX512F void name(float *y, size_t fs, const float *x, size_t cs, int Wp,          \
                              const float *w, int F, int C, int K, __mmask16 m)                \
     {                                                                                           \
         LIST(DECL)                                                                              \
-        for (int c = 0; c < C; c++)                                                             \
-            for (int kh = 0; kh < K; kh++) {                                                    \
-                const float *xr = x + c * cs + (size_t)kh * Wp;                                 \
-                for (int kw = 0; kw < K; kw++) {                                                \
-                    const __m512 v = _mm512_maskz_loadu_ps(m, xr + kw);                         \
-                    LIST(FMA)                                                                   \
-                    w += F;                                                                     \
-                }                                                                               \
-            }                                                                                   \
+        if (K == 3)                                                                             \
+            BLOCK_STEPS(LIST, 3)                                                                \
+        else if (K == 5)                                                                        \
+            BLOCK_STEPS(LIST, 5)                                                                \
+        else                                                                                    \
+            BLOCK_STEPS(LIST, K)                                                                \
         LIST(STORE)                                                                             \
     }
 DEFINE_BLOCK(block16, ACC16)
@@ -162,7 +174,12 @@ typedef void (*cv_fn)(float *y, size_t fs, const float *x, size_t cs, int Wp, co
     static AVX512F void cv##FV##_##P(float *y, size_t fs, const float *x, size_t cs, int Wp,   \
                                      const float *w, int F, int C, int K, int S)              \
     {                                                                                           \
-        cv_tile(y, fs, x, cs, Wp, w, F, C, K, S, FV, P);                                       \
+        if (K == 3) /* K a constant: the (kh, kw) loops unroll (BLOCK_STEPS) */             \
+            cv_tile(y, fs, x, cs, Wp, w, F, C, 3, S, FV, P);                                   \
+        else if (K == 5)                                                                        \
+            cv_tile(y, fs, x, cs, Wp, w, F, C, 5, S, FV, P);                                   \
+        else                                                                                    \
+            cv_tile(y, fs, x, cs, Wp, w, F, C, K, S, FV, P);                                   \
     }
 DEFINE_CV(2, 7)
 DEFINE_CV(2, 4)
