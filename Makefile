@@ -225,6 +225,10 @@ $(B)/bench/gemm_probe: bench/gemm_probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BLAS_LIBS)
 
+$(B)/bench/fma_probe: bench/fma_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
 $(B)/bench/fairshare: bench/fairshare.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $<
@@ -237,12 +241,12 @@ $(B)/bench/flops: bench/flops.c $(B)/libbadak.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libbadak.a $(LDLIBS)
 
-bench: all $(B)/bench/gemm_probe $(B)/bench/flops
+bench: all $(B)/bench/gemm_probe $(B)/bench/flops $(B)/bench/fma_probe
 	@bash bench/bench.sh $(B)
 
 # bench-compare: bench with PyTorch side by side (installs Debian's
 # python3-torch first if it is missing; never part of the default setup)
-bench-compare: all $(B)/bench/gemm_probe $(B)/bench/flops
+bench-compare: all $(B)/bench/gemm_probe $(B)/bench/flops $(B)/bench/fma_probe
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || bash scripts/setup.sh --torch
 	@BENCH_TORCH=1 bash bench/bench.sh $(B)
 

@@ -16,7 +16,7 @@ set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
 BADAK="$B/badak"
-for t in "$BADAK" "$B/bench/flops" "$B/bench/gemm_probe"; do
+for t in "$BADAK" "$B/bench/flops" "$B/bench/gemm_probe" "$B/bench/fma_probe"; do
     [ -x "$t" ] || { echo "bench: $t not built (run make bench)" >&2; exit 1; }
 done
 TORCH=${BENCH_TORCH:-0}
@@ -38,6 +38,9 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "uptime: $(uptime)"
 PEAK=$("$B/bench/gemm_probe")
 echo "floor: cblas_sgemm 2048^3 on $(nproc) threads: $PEAK GFLOP/s (best of 5)"
+# one core's FMA peak: what the direct conv kernels are measured against
+# (machines of one name differ by 2x: bench/fma_probe.c)
+"$B/bench/fma_probe"
 "$BADAK" version | sed -n 's/^BLAS: /blas:  /p'
 # OPENBLAS_CORETYPE set in the environment (as on some machines here, to
 # Haswell's AVX2 kernels): the rows run with it, and so does the floor;
