@@ -444,6 +444,21 @@ void bd__conv_direct_dw(float *dW, int accumulate, const float *dy, int ldy, con
                         int C, int Hp, int Wp, int F, int K, int G, size_t dys, size_t xs,
                         float *tmp, size_t tmpn);
 int bd__conv_direct_dw_group(const bd_conv_geom *g1);
+/* conv_winograd.c: 3x3 stride-1 convs by Winograd's F(2x2, 3x3), where
+ * bd__conv_wino_applies (AVX-512, the fast kernels, C >= 8 input channels,
+ * F >= 16 a multiple of 16): bd__conv_wino is bd__conv_direct's K = 3 with
+ * U [16, C, F] (bd__conv_wino_weights from Wt [C*9, F]) and tmp of
+ * bd__conv_wino_scratch floats. */
+int bd__conv_wino_applies(int C, int F, int K, int S);
+/* Winograd's U in the direct weights' region that conv.c sizes: Wt
+ * [F*C*9], Wtd [F*C*9], U of the forward [16*C*F], U of the input
+ * gradient [16*F*C]; Wdir is Wt (dx = 0) or Wtd (dx = 1) */
+const float *bd__conv_wino_U(const float *Wdir, const bd_conv_geom *g, int dx);
+size_t bd__conv_wino_weight_floats(int C, int F);
+size_t bd__conv_wino_scratch(int C, int F, int Hp, int Wp);
+void bd__conv_wino_weights(float *U, const float *Wt, int C, int F);
+void bd__conv_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U,
+                   int F, float *tmp);
 /* y NULL: the pool's p and am only (bd_net.pooled_y_unread) */
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);

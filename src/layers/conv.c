@@ -52,9 +52,14 @@ static size_t pad_positions(const bd_conv_geom *g, int dx)
 
 /* floats of the direct kernels' transposed weights (conv_direct.c): the
  * forward's and the input gradient's, where they may run */
+/* the direct kernels' Wt and Wtd, then for 3x3 kernels Winograd's U of
+ * the forward and of the input gradient (conv_wide.c bd__conv_wino_U) */
 static size_t direct_weights(const bd_conv_geom *g)
 {
-    return bd__conv_wide_applies(g) ? 2 * (size_t)g->F * g->C * g->K * g->K : 0;
+    if (!bd__conv_wide_applies(g))
+        return 0;
+    const size_t w = 2 * (size_t)g->F * g->C * g->K * g->K;
+    return g->K == 3 ? w + 2 * bd__conv_wino_weight_floats(g->C, g->F) : w;
 }
 
 /* parts the backward's batch can be split into, whatever the thread count
@@ -348,8 +353,11 @@ void bd__conv2d_forward(float *y, const float *x, const float *W, const float *b
     a.W = W;
     a.b = b;
     a.relu = relu;
-    if (a.wdir)
+    if (a.wdir) {
         bd__conv_direct_weights(a.wdir, NULL, W, g->F, g->C, g->K);
+        if (bd__conv_wino_applies(g->C, g->F, g->K, 1))
+            bd__conv_wino_weights((float *)bd__conv_wino_U(a.wdir, g, 0), a.wdir, g->C, g->F);
+    }
     if (a.sdir)
         bd__conv_direct_weights(a.sdir, NULL, W, g->F, g->C, g->K);
     bd__parallel_for(g->B, fwd_part, &a);
@@ -442,8 +450,12 @@ void bd__conv2d_backward(float *dx, float *dW, float *db, const float *dy, const
     a.W = W;
     a.dy = dy;
     a.yrelu = y;
-    if (a.wdir && dx)
-        bd__conv_direct_weights(NULL, a.wdir + (size_t)g->F * a.CKK, W, g->F, g->C, g->K);
+    if (a.wdir && dx) {
+        float *Wtd = a.wdir + (size_t)g->F * a.CKK;
+        bd__conv_direct_weights(NULL, Wtd, W, g->F, g->C, g->K);
+        if (bd__conv_wino_applies(g->F, g->C, g->K, 1)) /* dx: F channels in, C out */
+            bd__conv_wino_weights((float *)bd__conv_wino_U(Wtd, g, 1), Wtd, g->F, g->C);
+    }
     bd__parallel_for(g->B, bwd_part, &a);
     /* the parts' sums, added in part order: the same numbers for a given
      * thread count */

@@ -167,6 +167,26 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
  * NULL: bd__conv_direct_applies) is the transposed weights of the direct
  * kernel (conv_direct.c), which then computes yw instead of the columns
  * and their product. */
+const float *bd__conv_wino_U(const float *Wdir, const bd_conv_geom *g, int dx)
+{
+    const size_t w = (size_t)g->F * g->C * g->K * g->K;
+    return dx ? Wdir + w + bd__conv_wino_weight_floats(g->C, g->F)
+              : Wdir + 2 * w;
+}
+
+/* y [F, OH, ldy] of the bordered xp [C, Hp, Wp] by Winograd where it
+ * applies and tmp (tmpn floats) holds its scratch, else directly */
+static void direct_or_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
+                           const float *Wdir, const float *U, int F, int K, float *tmp,
+                           size_t tmpn)
+{
+    if (K == 3 && bd__conv_wino_applies(C, F, K, 1) && tmp &&
+        bd__conv_wino_scratch(C, F, Hp, Wp) <= tmpn)
+        bd__conv_wino(y, ldy, xp, C, Hp, Wp, U, F, tmp);
+    else
+        bd__conv_direct(y, ldy, xp, C, Hp, Wp, Wdir, F, K, tmp);
+}
+
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
                            float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                            int relu, const bd__fused_pool *pool)
@@ -178,7 +198,10 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
     }
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
     if (Wdir) {
-        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K, NULL);
+        /* col: the sample's columns block (C*K*K*L floats), unused here */
+        direct_or_wino(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir,
+                       g1->K == 3 ? bd__conv_wino_U(Wdir, g1, 0) : NULL, F, gp.K, col,
+                       (size_t)CKK * L);
     } else {
         im2col_wide(col, x, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
@@ -271,8 +294,9 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
             const int Q = g1->K - 1 - g1->P;
             pad_copy(xs, dys, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
             /* col (C*K*K*OH*Wp floats, free now) holds a flat kernel's wide dx */
-            bd__conv_direct(dxs, g1->W, xs, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir, g1->C,
-                            g1->K, col);
+            direct_or_wino(dxs, g1->W, xs, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir,
+                           g1->K == 3 ? bd__conv_wino_U(Wdir, g1, 1) : NULL, g1->C, g1->K, col,
+                           (size_t)n * CKK * L);
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dys, L,

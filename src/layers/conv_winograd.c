@@ -1,0 +1,309 @@
+/* conv_winograd.c — the 3x3 stride-1 convolutions (resnet's and
+ * deep_convnet's, forward and input gradient) with Winograd's minimal
+ * filtering F(2x2, 3x3) (Lavin & Gray 2016, "Fast Algorithms for
+ * Convolutional Neural Networks"): 16 multiplications per 2x2 outputs and
+ * input channel instead of 36.
+ *
+ * Why: the direct kernels (conv_direct.c) run at about 90% of a core's FMA
+ * peak, so only fewer FMAs make these convs faster. For one sample of
+ * xp [C, Hp, Wp] (the zero-bordered input; OH = Hp-2, OW = Wp-2) the
+ * output is cut into TH x TW tiles of 2x2 (TH = ⌈OH/2⌉), each read from a
+ * 4x4 patch d of the input, and
+ *
+ *   Y_tile[f] = A^T ( Σ_c U[f, c] ⊙ V[c] ) A,  U = G g G^T,  V = B^T d B
+ *
+ * with g the 3x3 kernel and ⊙ elementwise over the 16 positions ξ of a 4x4
+ * tile: for each ξ one product M[ξ] (T tiles x F) = V[ξ] (T x C) · U[ξ]
+ * (C x F), 16·T·C·F multiply-adds against 9·OH·OW·C·F (2.25x fewer where
+ * OH, OW are even; a 7x7 map pays for 8x8: 1.72x).
+ *
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * Layouts: U [16, C, F] (bd__conv_wino_weights, once per step from the
+ * direct kernels' Wt [C·9, F]); the input in channels-last order xt [Hq,
+ * Wq, C] (Hq = 2·TH+2: a zero row or column more for odd maps), so that a
+ * vector holds 16 channels of one pixel and the input transform is vector
+ * adds; V [16, T, C]; the product's tile of 16·FV filters x P tiles runs C
+ * steps of FV weight loads and P broadcasts (as conv_direct.c's cv_tile),
+ * for all 16 ξ of P tiles, whose M [16, P, F] the output transform turns
+ * into 2x2 outputs of 16 filters a vector. The sums are in another order
+ * than the direct kernels' and the transforms round, so the numbers equal
+ * the reference's to rounding (tests/test_kernels.c: 3x3 shapes with 16+
+ * filters a multiple of 16); a seed and a thread count still give the same
+ * bits, every sample being computed alone. AVX-512 and the fast kernels
+ * only (bd__conv_wino_applies). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* tiles of a map of OH x OW outputs */
+static int tiles_h(int OH) { return (OH + 1) / 2; }
+
+int bd__conv_wino_applies(int C, int F, int K, int S)
+{
+    /* fewer than 8 input channels: too few product steps per store (the
+     * stems' 1-channel convs stay direct) */
+    return K == 3 && S == 1 && F % 16 == 0 && F >= 16 && C >= 8 && bd__conv_direct_cpu();
+}
+
+size_t bd__conv_wino_weight_floats(int C, int F) { return (size_t)16 * C * F; }
+
+size_t bd__conv_wino_scratch(int C, int F, int Hp, int Wp)
+{
+    const int TH = tiles_h(Hp - 2), TW = tiles_h(Wp - 2);
+    const size_t T = (size_t)TH * TW;
+    const size_t xt = (size_t)(2 * TH + 2) * (2 * TW + 2) * C, yt = (size_t)4 * T * F;
+    return (xt > yt ? xt : yt) + 16 * T * C + (size_t)16 * 7 * F;
+}
+
+/* U [16, C, F] = G g G^T of every (c, f), g [3, 3] from Wt [C·9, F]; the
+ * loops over f innermost, where Wt's and U's rows are contiguous */
+BD_HOT void bd__conv_wino_weights(float *U, const float *Wt, int C, int F)
+{
+    const size_t cf = (size_t)C * F;
+    for (int c = 0; c < C; c++) {
+        const float *g = Wt + (size_t)c * 9 * F; /* g[(3*kh + kw)*F + f] */
+        float *u = U + (size_t)c * F;
+        for (int i = 0; i < 4; i++) {
+            float *restrict u0 = u + (size_t)(4 * i) * cf, *restrict u1 = u0 + cf;
+            float *restrict u2 = u1 + cf, *restrict u3 = u2 + cf;
+            for (int f = 0; f < F; f++) {
+                float t[3]; /* row i of G g */
+                for (int j = 0; j < 3; j++) {
+                    const float g0 = g[(size_t)j * F + f], g1 = g[(size_t)(3 + j) * F + f];
+                    const float g2 = g[(size_t)(6 + j) * F + f];
+                    t[j] = i == 0 ? g0 : i == 3 ? g2 : i == 1 ? 0.5f * (g0 + g1 + g2)
+                                                              : 0.5f * (g0 - g1 + g2);
+                }
+                u0[f] = t[0]; /* (G g) G^T */
+                u1[f] = 0.5f * (t[0] + t[1] + t[2]);
+                u2[f] = 0.5f * (t[0] - t[1] + t[2]);
+                u3[f] = t[2];
+            }
+        }
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
+#include <immintrin.h>
+
+#define AVX512F __attribute__((target("avx512f")))
+#define INLINE inline __attribute__((always_inline))
+
+static inline AVX512F __mmask16 lanes(int n) /* the first n of 16 lanes */
+{
+    return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u);
+}
+
+/* r[0..16) rows of a 16x16 block -> its columns, in place: 32-bit then
+ * 64-bit interleaves within 128-bit blocks, then two 4x4 transposes of the
+ * 128-bit blocks */
+static INLINE AVX512F void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* r[4i+k], 128-bit block b: column 4b+k of rows 4i.. */
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int k = 0; k < 4; k++) {
+        const __m512 s0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+        const __m512 s1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
+        const __m512 s2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+        const __m512 s3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+        t[k] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+        t[8 + k] = _mm512_shuffle_f32x4(s0, s2, 0xdd);
+        t[12 + k] = _mm512_shuffle_f32x4(s1, s3, 0xdd);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* dst[j, c] = src[c, j] for j < n, c < d (rows ldd and lds floats apart):
+ * 16 x 16 blocks through transpose16 */
+static AVX512F void transpose(float *dst, size_t ldd, const float *src, size_t lds, int n, int d)
+{
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        const __mmask16 mj = lanes(n - j0);
+        for (int c0 = 0; c0 < d; c0 += 16) {
+            const int nc = d - c0 < 16 ? d - c0 : 16, nj = n - j0 < 16 ? n - j0 : 16;
+            __m512 r[16];
+            for (int c = 0; c < 16; c++)
+                r[c] = c < nc ? _mm512_maskz_loadu_ps(mj, src + (size_t)(c0 + c) * lds + j0)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            for (int j = 0; j < nj; j++)
+                _mm512_mask_storeu_ps(dst + (size_t)(j0 + j) * ldd + c0, lanes(nc), r[j]);
+        }
+    }
+}
+
+/* xp [C, Hp, Wp] -> xt [Hq, Wq, C], zero past xp's rows and columns */
+static AVX512F void to_channels_last(float *xt, const float *xp, int C, int Hp, int Wp, int Hq,
+                                     int Wq)
+{
+    for (int i = 0; i < Hp; i++) {
+        float *o = xt + (size_t)i * Wq * C;
+        transpose(o, (size_t)C, xp + (size_t)i * Wp, (size_t)Hp * Wp, Wp, C);
+        memset(o + (size_t)Wp * C, 0, (size_t)(Wq - Wp) * C * sizeof(float));
+    }
+    memset(xt + (size_t)Hp * Wq * C, 0, (size_t)(Hq - Hp) * Wq * C * sizeof(float));
+}
+
+/* V [16, T, C] = B^T d B of every tile, 16 channels a vector (C a multiple
+ * of 16, or the last vector masked) */
+static AVX512F void input_transform(float *V, const float *xt, int C, int TH, int TW, int Wq)
+{
+    const size_t T = (size_t)TH * TW, xs = T * C; /* floats from one ξ to the next */
+    for (int th = 0; th < TH; th++)
+        for (int tw = 0; tw < TW; tw++) {
+            const size_t t = (size_t)th * TW + tw;
+            for (int c = 0; c < C; c += 16) {
+                const __mmask16 m = (__mmask16)(C - c >= 16 ? 0xffff : (1u << (C - c)) - 1u);
+                __m512 d[4][4], r[4][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++)
+                        d[i][j] = _mm512_maskz_loadu_ps(
+                            m, xt + ((size_t)(2 * th + i) * Wq + 2 * tw + j) * C + c);
+                for (int j = 0; j < 4; j++) { /* r = B^T d */
+                    r[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                    r[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                    r[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                    r[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+                }
+                float *v = V + t * C + c;
+                for (int i = 0; i < 4; i++) { /* V = r B */
+                    _mm512_mask_storeu_ps(v + (4 * i + 0) * xs, m, _mm512_sub_ps(r[i][0], r[i][2]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 1) * xs, m, _mm512_add_ps(r[i][1], r[i][2]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 2) * xs, m, _mm512_sub_ps(r[i][2], r[i][1]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 3) * xs, m, _mm512_sub_ps(r[i][1], r[i][3]));
+                }
+            }
+        }
+}
+
+/* M [16, P, F] at filters f0.. (FV vectors): for every ξ, Σ_c V[ξ, t0+p, c]
+ * · U[ξ, c, f0..] — C steps of FV loads, P broadcasts, FV·P FMAs */
+static INLINE AVX512F void product_tile(float *M, const float *V, const float *U, int C, int F,
+                                        size_t T, const int FV, const int P)
+{
+    for (int xi = 0; xi < 16; xi++) {
+        const float *v = V + (size_t)xi * T * C, *u = U + (size_t)xi * C * F;
+        __m512 acc[2][7];
+        for (int a = 0; a < FV; a++)
+            for (int p = 0; p < P; p++)
+                acc[a][p] = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++, u += F) {
+            __m512 w[2];
+            for (int a = 0; a < FV; a++)
+                w[a] = _mm512_loadu_ps(u + 16 * a);
+            for (int p = 0; p < P; p++) {
+                const __m512 b = _mm512_set1_ps(v[(size_t)p * C + c]);
+                for (int a = 0; a < FV; a++)
+                    acc[a][p] = _mm512_fmadd_ps(w[a], b, acc[a][p]);
+            }
+        }
+        for (int p = 0; p < P; p++)
+            for (int a = 0; a < FV; a++)
+                _mm512_storeu_ps(M + ((size_t)xi * P + p) * F + 16 * a, acc[a][p]);
+    }
+}
+typedef void (*product_fn)(float *M, const float *V, const float *U, int C, int F, size_t T);
+#define DEFINE_PRODUCT(FV, P)                                                                   \
+    static AVX512F void product##FV##_##P(float *M, const float *V, const float *U, int C,     \
+                                          int F, size_t T)                                    \
+    {                                                                                           \
+        product_tile(M, V, U, C, F, T, FV, P);                                                 \
+    }
+DEFINE_PRODUCT(2, 7)
+DEFINE_PRODUCT(2, 4)
+DEFINE_PRODUCT(2, 2)
+DEFINE_PRODUCT(2, 1)
+DEFINE_PRODUCT(1, 7)
+DEFINE_PRODUCT(1, 4)
+DEFINE_PRODUCT(1, 2)
+DEFINE_PRODUCT(1, 1)
+
+/* Y = A^T M A for P tiles from t0 and 16·FV filters from f0: 2x2 outputs
+ * of 16 filters a vector, into yt [2·TH, 2·TW, F] (channels last) */
+static AVX512F void output_transform(float *yt, const float *M, int F, int f0, int FV, int P,
+                                     size_t t0, int TW)
+{
+    for (int p = 0; p < P; p++) {
+        const int th = (int)((t0 + p) / TW), tw = (int)((t0 + p) % TW);
+        float *yo = yt + ((size_t)(2 * th) * 2 * TW + 2 * tw) * F + f0;
+        const size_t row = (size_t)2 * TW * F;
+        for (int a = 0; a < FV; a++) {
+            __m512 m[4][4], s[2][4];
+            for (int xi = 0; xi < 16; xi++)
+                m[xi / 4][xi % 4] = _mm512_loadu_ps(M + ((size_t)xi * P + p) * F + f0 + 16 * a);
+            for (int j = 0; j < 4; j++) { /* s = A^T m */
+                s[0][j] = _mm512_add_ps(_mm512_add_ps(m[0][j], m[1][j]), m[2][j]);
+                s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m[1][j], m[2][j]), m[3][j]);
+            }
+            for (int i = 0; i < 2; i++) { /* Y = s A */
+                float *o = yo + i * row + 16 * a;
+                _mm512_storeu_ps(o, _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]));
+                _mm512_storeu_ps(o + F, _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]));
+            }
+        }
+    }
+}
+
+/* One sample, as bd__conv_direct's K = 3: y [F, OH, ldy] from xp [C, Hp,
+ * Wp] and U (bd__conv_wino_weights); tmp: bd__conv_wino_scratch floats */
+static AVX512F void wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
+                         const float *U, int F, float *tmp)
+{
+    const int OH = Hp - 2, OW = Wp - 2, TH = tiles_h(OH), TW = tiles_h(OW);
+    const int Hq = 2 * TH + 2, Wq = 2 * TW + 2;
+    const size_t T = (size_t)TH * TW;
+    const size_t xtn = (size_t)Hq * Wq * C, ytn = 4 * T * F;
+    float *xt = tmp, *yt = tmp, *V = xt + (xtn > ytn ? xtn : ytn), *M = V + 16 * T * C;
+    to_channels_last(xt, xp, C, Hp, Wp, Hq, Wq);
+    input_transform(V, xt, C, TH, TW, Wq);
+    static const product_fn prod[2][4] = {{product1_7, product1_4, product1_2, product1_1},
+                                          {product2_7, product2_4, product2_2, product2_1}};
+    /* tiles of 7 (7x7 and 14x14 maps' 49 and 196 tiles), or of 4 (a 7x7
+     * map's 16: 7 + 7 + 2 left a tile of 2, at a third of the speed) */
+    static const int width7[4] = {7, 4, 2, 1}, width4[4] = {4, 4, 2, 1};
+    const int *width = T % 7 && T % 4 == 0 ? width4 : width7;
+#define PICK(P) ((P) == 7 ? 0 : (P) == 4 ? 1 : (P) == 2 ? 2 : 3)
+    size_t t0 = 0;
+    for (int k = 0; k < 4; k++)
+        for (; t0 + (size_t)width[k] <= T; t0 += (size_t)width[k])
+            for (int f0 = 0; f0 < F;) {
+                const int FV = F - f0 >= 32 ? 2 : 1;
+                prod[FV - 1][PICK(width[k])](M + f0, V + t0 * C, U + f0, C, F, T);
+                output_transform(yt, M, F, f0, FV, width[k], t0, TW);
+                f0 += 16 * FV;
+            }
+    for (int oh = 0; oh < OH; oh++) /* yt [2TH, 2TW, F] -> y [F, OH, ldy] */
+        transpose(y + (size_t)oh * ldy, (size_t)OH * ldy, yt + (size_t)oh * 2 * TW * F,
+                (size_t)F, F, OW);
+#undef PICK
+}
+#else
+static void wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U, int F,
+                 float *tmp)
+{
+    abort();
+}
+#endif
+
+void bd__conv_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U,
+                   int F, float *tmp)
+{
+    wino(y, ldy, xp, C, Hp, Wp, U, F, tmp);
+}
