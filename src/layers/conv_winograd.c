@@ -61,7 +61,7 @@ size_t bd__conv_wino_scratch(int C, int F, int Hp, int Wp)
 
 /* U [16, C, F] = G g G^T of every (c, f), g [3, 3] from Wt [C·9, F]; the
  * loops over f innermost, where Wt's and U's rows are contiguous */
-BD_HOT void bd__conv_wino_weights(float *U, const float *Wt, int C, int F)
+BD_HOT static void wino_weights(float *U, const float *Wt, int C, int F)
 {
     const size_t cf = (size_t)C * F;
     for (int c = 0; c < C; c++) {
@@ -86,6 +86,10 @@ BD_HOT void bd__conv_wino_weights(float *U, const float *Wt, int C, int F)
         }
     }
 }
+
+/* (BD_HOT's clones on a static function: an exported one would export
+ * its resolver too) */
+void bd__conv_wino_weights(float *U, const float *Wt, int C, int F) { wino_weights(U, Wt, C, F); }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
 #include <immintrin.h>
