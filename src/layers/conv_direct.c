@@ -23,7 +23,11 @@
  * rounding; tests/test_kernels.c compares them. The weight gradient of a
  * 3x3 or 5x5 kernel is direct too (below); of other kernels it stays a
  * product (conv_wide.c). Only with AVX-512 and the fast kernels; elsewhere
- * (BADAK_KERNELS=portable, other CPUs) the wide kernels run. */
+ * (BADAK_KERNELS=portable, other CPUs) the wide kernels run. The 3x3
+ * forward and input gradient with 8 or more channels in and a multiple of
+ * 16 out go to Winograd's F(2x2, 3x3) instead (conv_winograd.c: these
+ * kernels reach about 90% of a core's FMA peak, so only fewer FMAs go
+ * faster); the direct dW stays for every 3x3 and 5x5. */
 #include "internal.h"
 
 int bd__conv_direct_applies(const bd_conv_geom *g)
