@@ -129,6 +129,7 @@ static void conv_fast_equals_reference(void **st)
         {2, 32, 9, 10, 32, 3, 1, 0}, /* unpadded, rows of 8 */
         {1, 32, 8, 8, 32, 5, 1, 2},
         {3, 8, 28, 28, 32, 3, 1, 1}, /* dW in groups of 2 samples: 2 + 1, added */
+        {33, 16, 7, 7, 16, 3, 1, 1}, /* Winograd's dW in groups of 16: 16 + 16 (+ 1 direct), added */
         /* stride 2 with 32 or more filters: the forward with the filters
          * in the vector (resnet's stride-2 3x3), the backward the
          * reference's; 1x1 ones stay products */

@@ -278,8 +278,14 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
         /* unpadded (P = 0) samples are x's, in apart */
         /* col (n samples' columns blocks, unused by the direct kernels)
          * takes the transposed dy of the filters-in-the-vector dW */
-        bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n, dyws,
-                           g1->P > 0 ? xpads : in, col, (size_t)n * CKK * L);
+        const size_t xs = g1->P > 0 ? xpads : in, tmpn = (size_t)n * CKK * L;
+        if (gp.K == 3 && bd__conv_wino_applies(gp.C, F, 3, 1) &&
+            bd__conv_wino_dw_scratch(gp.C, F, gp.H, gp.W) <= tmpn)
+            bd__conv_wino_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, n, dyws, xs,
+                             col);
+        else
+            bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n,
+                               dyws, xs, col, tmpn);
     } else {
         im2col_wide(col, xb, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,

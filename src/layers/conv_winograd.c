@@ -298,9 +298,151 @@ static AVX512F void wino(float *y, int ldy, const float *xp, int C, int Hp, int 
                 (size_t)F, F, OW);
 #undef PICK
 }
+
+/* ---- the weight gradient: the forward is Y = A^T M A with M[ξ] = Σ_c
+ * U[ξ, f, c] V[ξ, c], so dM = A dY A^T per tile, dU[ξ, c, f] = Σ_tiles
+ * V[ξ, t, c] · dM[ξ, t, f], and dW = G^T dU G per (f, c): the same 16
+ * products as the forward, their sums over the tiles of every sample. */
+
+/* dM [16, T, F] = A dY A^T of every tile, 16 filters a vector, from yt
+ * [2TH, 2TW, F] (dy channels-last, zero past the map) */
+static AVX512F void dy_transform(float *dM, const float *yt, int F, int TH, int TW)
+{
+    const size_t T = (size_t)TH * TW, xs = T * F, row = (size_t)2 * TW * F;
+    for (size_t t = 0; t < T; t++) {
+        const float *y = yt + ((size_t)(2 * (t / TW)) * 2 * TW + 2 * (t % TW)) * F;
+        for (int f = 0; f < F; f += 16) {
+            const __m512 y00 = _mm512_loadu_ps(y + f), y01 = _mm512_loadu_ps(y + F + f);
+            const __m512 y10 = _mm512_loadu_ps(y + row + f), y11 = _mm512_loadu_ps(y + row + F + f);
+            /* r = A dY: rows y0, y0 + y1, y0 - y1, -y1 */
+            const __m512 z = _mm512_setzero_ps();
+            const __m512 r[4][2] = {{y00, y01},
+                                    {_mm512_add_ps(y00, y10), _mm512_add_ps(y01, y11)},
+                                    {_mm512_sub_ps(y00, y10), _mm512_sub_ps(y01, y11)},
+                                    {_mm512_sub_ps(z, y10), _mm512_sub_ps(z, y11)}};
+            float *o = dM + t * F + f;
+            for (int i = 0; i < 4; i++) { /* dM = r A^T */
+                _mm512_storeu_ps(o + (4 * i + 0) * xs, r[i][0]);
+                _mm512_storeu_ps(o + (4 * i + 1) * xs, _mm512_add_ps(r[i][0], r[i][1]));
+                _mm512_storeu_ps(o + (4 * i + 2) * xs, _mm512_sub_ps(r[i][0], r[i][1]));
+                _mm512_storeu_ps(o + (4 * i + 3) * xs, _mm512_sub_ps(z, r[i][1]));
+            }
+        }
+    }
+}
+
+/* dU[ξ, c0+p, f0..] += Σ_t V[ξ, t, c0+p] · dM[ξ, t, f0..] for P channels
+ * and FV filter vectors: T steps of FV loads, P broadcasts, FV·P FMAs */
+static INLINE AVX512F void dprod_tile(float *dU, const float *V, const float *dM, int C, int F,
+                                      size_t T, const int FV, const int P)
+{
+    for (int xi = 0; xi < 16; xi++) {
+        const float *v = V + (size_t)xi * T * C, *d = dM + (size_t)xi * T * F;
+        __m512 acc[2][7];
+        for (int a = 0; a < FV; a++)
+            for (int p = 0; p < P; p++)
+                acc[a][p] = _mm512_setzero_ps();
+        for (size_t t = 0; t < T; t++, v += C, d += F) {
+            __m512 w[2];
+            for (int a = 0; a < FV; a++)
+                w[a] = _mm512_loadu_ps(d + 16 * a);
+            for (int p = 0; p < P; p++) {
+                const __m512 b = _mm512_set1_ps(v[p]);
+                for (int a = 0; a < FV; a++)
+                    acc[a][p] = _mm512_fmadd_ps(w[a], b, acc[a][p]);
+            }
+        }
+        float *u = dU + (size_t)xi * C * F;
+        for (int p = 0; p < P; p++)
+            for (int a = 0; a < FV; a++) {
+                float *o = u + (size_t)p * F + 16 * a;
+                _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[a][p]));
+            }
+    }
+}
+typedef void (*dprod_fn)(float *dU, const float *V, const float *dM, int C, int F, size_t T);
+#define DEFINE_DPROD(FV, P)                                                                     \
+    static AVX512F void dprod##FV##_##P(float *dU, const float *V, const float *dM, int C,     \
+                                        int F, size_t T)                                      \
+    {                                                                                           \
+        dprod_tile(dU, V, dM, C, F, T, FV, P);                                                 \
+    }
+DEFINE_DPROD(2, 7)
+DEFINE_DPROD(2, 4)
+DEFINE_DPROD(2, 2)
+DEFINE_DPROD(2, 1)
+DEFINE_DPROD(1, 7)
+DEFINE_DPROD(1, 4)
+DEFINE_DPROD(1, 2)
+DEFINE_DPROD(1, 1)
+
+/* dW [F, C*9] (+)= G^T dU G of every (c, f), dU [16, C, F] */
+static void dw_from_dU(float *dW, int accumulate, const float *dU, int C, int F)
+{
+    const size_t cf = (size_t)C * F;
+    for (int c = 0; c < C; c++)
+        for (int f = 0; f < F; f++) {
+            const float *u = dU + (size_t)c * F + f;
+            float m[4][4], t[3][4];
+            for (int xi = 0; xi < 16; xi++)
+                m[xi / 4][xi % 4] = u[(size_t)xi * cf];
+            for (int j = 0; j < 4; j++) { /* t = G^T dU */
+                t[0][j] = m[0][j] + 0.5f * (m[1][j] + m[2][j]);
+                t[1][j] = 0.5f * (m[1][j] - m[2][j]);
+                t[2][j] = 0.5f * (m[1][j] + m[2][j]) + m[3][j];
+            }
+            float *o = dW + (size_t)f * C * 9 + (size_t)c * 9;
+            for (int k = 0; k < 3; k++) { /* t G */
+                const float g[3] = {t[k][0] + 0.5f * (t[k][1] + t[k][2]),
+                                    0.5f * (t[k][1] - t[k][2]),
+                                    0.5f * (t[k][1] + t[k][2]) + t[k][3]};
+                for (int j = 0; j < 3; j++)
+                    o[3 * k + j] = accumulate ? o[3 * k + j] + g[j] : g[j];
+            }
+        }
+}
+
+/* G samples' dW, as bd__conv_direct_dw's K = 3 */
+static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
+                            int C, int Hp, int Wp, int F, int G, size_t dys, size_t xs,
+                            float *tmp)
+{
+    const int OH = Hp - 2, OW = Wp - 2, TH = tiles_h(OH), TW = tiles_h(OW);
+    const int Hq = 2 * TH + 2, Wq = 2 * TW + 2;
+    const size_t T = (size_t)TH * TW, xtn = (size_t)Hq * Wq * C, ytn = 4 * T * F;
+    float *xt = tmp, *yt = tmp, *V = xt + (xtn > ytn ? xtn : ytn), *dM = V + 16 * T * C;
+    float *dU = dM + 16 * T * F;
+    memset(dU, 0, (size_t)16 * C * F * sizeof(float));
+    static const dprod_fn prod[2][4] = {{dprod1_7, dprod1_4, dprod1_2, dprod1_1},
+                                        {dprod2_7, dprod2_4, dprod2_2, dprod2_1}};
+    static const int width[4] = {7, 4, 2, 1};
+    for (int s = 0; s < G; s++) {
+        to_channels_last(xt, xp + s * xs, C, Hp, Wp, Hq, Wq);
+        input_transform(V, xt, C, TH, TW, Wq);
+        memset(yt, 0, ytn * sizeof(float)); /* the garbage outputs' dy: 0 */
+        for (int oh = 0; oh < OH; oh++)
+            transpose(yt + (size_t)oh * 2 * TW * F, (size_t)F, dy + s * dys + (size_t)oh * ldy,
+                      (size_t)OH * ldy, OW, F);
+        dy_transform(dM, yt, F, TH, TW);
+        for (int f0 = 0; f0 < F;) {
+            const int FV = F - f0 >= 32 ? 2 : 1;
+            int c0 = 0;
+            for (int k = 0; k < 4; k++)
+                for (; c0 + width[k] <= C; c0 += width[k])
+                    prod[FV - 1][k](dU + (size_t)c0 * F + f0, V + c0, dM + f0, C, F, T);
+            f0 += 16 * FV;
+        }
+    }
+    dw_from_dU(dW, accumulate, dU, C, F);
+}
 #else
 static void wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U, int F,
                  float *tmp)
+{
+    abort();
+}
+static void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp, int C,
+                    int Hp, int Wp, int F, int G, size_t dys, size_t xs, float *tmp)
 {
     abort();
 }
@@ -310,4 +452,18 @@ void bd__conv_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, co
                    int F, float *tmp)
 {
     wino(y, ldy, xp, C, Hp, Wp, U, F, tmp);
+}
+
+size_t bd__conv_wino_dw_scratch(int C, int F, int Hp, int Wp)
+{
+    const int TH = tiles_h(Hp - 2), TW = tiles_h(Wp - 2);
+    const size_t T = (size_t)TH * TW;
+    const size_t xt = (size_t)(2 * TH + 2) * (2 * TW + 2) * C, yt = (size_t)4 * T * F;
+    return (xt > yt ? xt : yt) + 16 * T * (size_t)(C + F) + (size_t)16 * C * F;
+}
+
+void bd__conv_wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp, int C,
+                      int Hp, int Wp, int F, int G, size_t dys, size_t xs, float *tmp)
+{
+    wino_dw(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, G, dys, xs, tmp);
 }
