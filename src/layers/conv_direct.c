@@ -27,7 +27,8 @@
  * forward and input gradient with 8 or more channels in and a multiple of
  * 16 out go to Winograd's F(2x2, 3x3) instead (conv_winograd.c: these
  * kernels reach about 90% of a core's FMA peak, so only fewer FMAs go
- * faster); the direct dW stays for every 3x3 and 5x5. */
+ * faster), and so does their dW where a group's buffers fit; the direct
+ * dW takes the other 3x3 and every 5x5. */
 #include "internal.h"
 
 int bd__conv_direct_applies(const bd_conv_geom *g)

@@ -1,5 +1,5 @@
 /* conv_winograd.c — the 3x3 stride-1 convolutions (resnet's and
- * deep_convnet's, forward and input gradient) with Winograd's minimal
+ * deep_convnet's: forward, input and weight gradient) with Winograd's minimal
  * filtering F(2x2, 3x3) (Lavin & Gray 2016, "Fast Algorithms for
  * Convolutional Neural Networks"): 16 multiplications per 2x2 outputs and
  * input channel instead of 36.
@@ -32,8 +32,9 @@
  * than the direct kernels' and the transforms round, so the numbers equal
  * the reference's to rounding (tests/test_kernels.c: 3x3 shapes with 16+
  * filters a multiple of 16); a seed and a thread count still give the same
- * bits, every sample being computed alone. AVX-512 and the fast kernels
- * only (bd__conv_wino_applies). */
+ * bits (every output computed alone; dW summed over a part's samples in
+ * their order). The weight gradient of the same convs is below (wino_dw).
+ * AVX-512 and the fast kernels only (bd__conv_wino_applies). */
 #include "internal.h"
 
 #include <stdlib.h>
