@@ -50,10 +50,9 @@ static size_t pad_positions(const bd_conv_geom *g, int dx)
     return bd__conv_wide_applies(g) ? bd__conv_wide_pad_floats(g, dx) : 0;
 }
 
-/* floats of the direct kernels' transposed weights (conv_direct.c): the
- * forward's and the input gradient's, where they may run */
-/* the direct kernels' Wt and Wtd, then for 3x3 kernels Winograd's U of
- * the forward and of the input gradient (conv_wide.c bd__conv_wino_U) */
+/* floats of the direct kernels' transposed weights (conv_direct.c), the
+ * forward's and the input gradient's, where they may run, then for 3x3
+ * kernels Winograd's U of both (conv_wide.c bd__conv_wino_U) */
 static size_t direct_weights(const bd_conv_geom *g)
 {
     if (!bd__conv_wide_applies(g))

@@ -158,15 +158,6 @@ BD_HOT static void narrow_y(float *y, const float *yw, const float *b, const bd_
     }
 }
 
-/* One sample (g1->B == 1): y [F, OH*OW] (NULL with pool: not written)
- * from x [C,H,W]; col: C*K*K*OH*Wp floats, yw: F*OH*Wp floats of scratch
- * (Wp = W + 2P), xpad: bd__conv_wide_pad_floats floats (the forward uses
- * none when P = 0). pool (not NULL, with relu): also the 2x2 max-pool of y
- * into pool->p, pool->am (conv_pool.c).
- * A padded conv is the unpadded one of the zero-bordered input; Wt (not
- * NULL: bd__conv_direct_applies) is the transposed weights of the direct
- * kernel (conv_direct.c), which then computes yw instead of the columns
- * and their product. */
 const float *bd__conv_wino_U(const float *Wdir, const bd_conv_geom *g, int dx)
 {
     const size_t w = (size_t)g->F * g->C * g->K * g->K;
@@ -187,6 +178,15 @@ static void direct_or_wino(float *y, int ldy, const float *xp, int C, int Hp, in
         bd__conv_direct(y, ldy, xp, C, Hp, Wp, Wdir, F, K, tmp);
 }
 
+/* One sample (g1->B == 1): y [F, OH*OW] (NULL with pool: not written)
+ * from x [C,H,W]; col: C*K*K*OH*Wp floats, yw: F*OH*Wp floats of scratch
+ * (Wp = W + 2P), xpad: bd__conv_wide_pad_floats floats (the forward uses
+ * none when P = 0). pool (not NULL, with relu): also the 2x2 max-pool of y
+ * into pool->p, pool->am (conv_pool.c).
+ * A padded conv is the unpadded one of the zero-bordered input; Wt (not
+ * NULL: bd__conv_direct_applies) is the transposed weights of the direct
+ * kernel (conv_direct.c), which then computes yw instead of the columns
+ * and their product. */
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
                            float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                            int relu, const bd__fused_pool *pool)
