@@ -195,9 +195,32 @@ static AVX512 void narrow_pool_avx512(float *y, float *p, int32_t *am, const flo
     }
 }
 
-/* one row pair of widen_pool: d0, d1 (W floats) from PW windows */
-static AVX512 void widen_rows(float *d0, float *d1, const float *dp, const float *p,
-                              const int32_t *am, int OW, int PW, int W, int32_t i0)
+/* bd__sum's 8 partial sums of a row, kept in a vector: acc += the 8
+ * columns at half h (0: lanes 0-7, 1: lanes 8-15) of v */
+static inline AVX512 __m256 add_half(__m256 acc, __m512 v, int h)
+{
+    return _mm256_add_ps(acc, h ? _mm512_extractf32x8_ps(v, 1) : _mm512_castps512_ps256(v));
+}
+
+/* bd__sum's last step on its 8 partial sums a:
+ * ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7)) */
+static inline AVX512 float sum_partials(__m256 a)
+{
+    const __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 u = _mm_add_ps(t, _mm_shuffle_ps(t, t, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_movehl_ps(u, u)));
+}
+
+/* One row pair of widen_pool: d0, d1 (W floats) from PW windows, the
+ * garbage columns zeroed in the same stores (the lanes past the windows
+ * hold zeros). Where OW is a multiple of 8, the rows' sums are also taken
+ * from the registers, in bd__sum's order (its 8 partial sums over the
+ * columns' 8-column blocks, then its tree), into *r0, *r1: the same bits
+ * without loading back what the masked stores just wrote (a masked store
+ * does not forward to a later load, which then waits for it). */
+static AVX512 void widen_rows(float *d0, float *d1, float *r0, float *r1, const float *dp,
+                              const float *p, const int32_t *am, int OW, int PW, int W,
+                              int32_t i0)
 {
     const __m512i iota2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
                                             30);
@@ -205,7 +228,9 @@ static AVX512 void widen_rows(float *d0, float *d1, const float *dp, const float
     const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
     const __m512i one = _mm512_set1_epi32(1), vOW = _mm512_set1_epi32(OW);
     const __m512i vOW1 = _mm512_set1_epi32(OW + 1);
-    for (int pw0 = 0; pw0 < PW; pw0 += 16) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int pw0 = 0;
+    for (; pw0 < PW; pw0 += 16) {
         const __mmask16 mp = lanes(PW - pw0);
         const __mmask16 pos = _mm512_mask_cmp_ps_mask(
             mp, _mm512_maskz_loadu_ps(mp, p + pw0), _mm512_setzero_ps(), _CMP_GT_OQ);
@@ -218,15 +243,40 @@ static AVX512 void widen_rows(float *d0, float *d1, const float *dp, const float
         const __m512 o0 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, one), v);
         const __m512 e1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, vOW), v);
         const __m512 o1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, vOW1), v);
-        const int n = 2 * (PW - pw0); /* columns of this chunk */
+        const int n = W - 2 * pw0; /* columns left in the row, garbage ones included */
         const __mmask16 ml = lanes(n), mh = lanes(n - 16);
-        _mm512_mask_storeu_ps(d0 + 2 * pw0, ml, _mm512_permutex2var_ps(e0, lo, o0));
-        _mm512_mask_storeu_ps(d0 + 2 * pw0 + 16, mh, _mm512_permutex2var_ps(e0, hi, o0));
-        _mm512_mask_storeu_ps(d1 + 2 * pw0, ml, _mm512_permutex2var_ps(e1, lo, o1));
-        _mm512_mask_storeu_ps(d1 + 2 * pw0 + 16, mh, _mm512_permutex2var_ps(e1, hi, o1));
+        const __m512 x0 = _mm512_permutex2var_ps(e0, lo, o0), y0 = _mm512_permutex2var_ps(e0, hi, o0);
+        const __m512 x1 = _mm512_permutex2var_ps(e1, lo, o1), y1 = _mm512_permutex2var_ps(e1, hi, o1);
+        _mm512_mask_storeu_ps(d0 + 2 * pw0, ml, x0);
+        _mm512_mask_storeu_ps(d0 + 2 * pw0 + 16, mh, y0);
+        _mm512_mask_storeu_ps(d1 + 2 * pw0, ml, x1);
+        _mm512_mask_storeu_ps(d1 + 2 * pw0 + 16, mh, y1);
+        /* the row sums: the 8-column blocks of this chunk inside OW, then
+         * the columns past the last whole block, one by one into lane 0 */
+        const int c = OW - 2 * pw0;
+        if (c >= 8)
+            a0 = add_half(a0, x0, 0), a1 = add_half(a1, x1, 0);
+        if (c >= 16)
+            a0 = add_half(a0, x0, 1), a1 = add_half(a1, x1, 1);
+        if (c >= 24)
+            a0 = add_half(a0, y0, 0), a1 = add_half(a1, y1, 0);
+        if (c >= 32)
+            a0 = add_half(a0, y0, 1), a1 = add_half(a1, y1, 1);
+        if (c < 32 && c % 8) {
+            __m128 s0 = _mm256_castps256_ps128(a0), s1 = _mm256_castps256_ps128(a1);
+            for (int j = c / 8 * 8; j < c; j++) {
+                const __m512i at = _mm512_set1_epi32(j & 15);
+                s0 = _mm_add_ss(s0, _mm512_castps512_ps128(_mm512_permutexvar_ps(at, j < 16 ? x0 : y0)));
+                s1 = _mm_add_ss(s1, _mm512_castps512_ps128(_mm512_permutexvar_ps(at, j < 16 ? x1 : y1)));
+            }
+            a0 = _mm256_blend_ps(a0, _mm256_castps128_ps256(s0), 1);
+            a1 = _mm256_blend_ps(a1, _mm256_castps128_ps256(s1), 1);
+        }
     }
-    for (int ow = 2 * PW; ow < W; ow++) /* an odd last column, the garbage columns */
+    for (int ow = 2 * pw0 + 32 < W ? 2 * pw0 + 32 : W; ow < W; ow++) /* garbage past the stores */
         d0[ow] = d1[ow] = 0.0f;
+    *r0 = sum_partials(a0);
+    *r1 = sum_partials(a1);
 }
 
 static AVX512 void widen_pool_avx512(float *dyw, float *db, const float *dp, const float *p,
@@ -236,16 +286,19 @@ static AVX512 void widen_pool_avx512(float *dyw, float *db, const float *dp, con
     const int PH = OH / 2, PW = OW / 2;
     for (int f = 0; f < F; f++) {
         float *df = dyw + (size_t)f * L;
+        float acc = 0.0f;
         for (int ph = 0; ph < PH; ph++) {
             const size_t o = ((size_t)f * PH + ph) * PW;
-            widen_rows(df + (size_t)(2 * ph) * W, df + (size_t)(2 * ph + 1) * W, dp + o, p + o,
-                       am + o, OW, PW, W, f * OH * OW + 2 * ph * OW);
+            float *d0 = df + (size_t)(2 * ph) * W, s0, s1;
+            widen_rows(d0, d0 + W, &s0, &s1, dp + o, p + o, am + o, OW, PW, W,
+                       f * OH * OW + 2 * ph * OW);
+            acc += s0;
+            acc += s1;
         }
-        if (OH & 1)
+        if (OH & 1) {
             memset(df + (size_t)(OH - 1) * W, 0, (size_t)W * sizeof(float));
-        float acc = 0.0f;
-        for (int oh = 0; oh < OH; oh++)
-            acc += bd__sum(df + (size_t)oh * W, (size_t)OW);
+            acc += 0.0f; /* bd__sum of the zeroed row */
+        }
         db[f] += acc;
     }
 }
