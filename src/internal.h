@@ -457,14 +457,23 @@ const float *bd__conv_wino_U(const float *Wdir, const bd_conv_geom *g, int dx);
 size_t bd__conv_wino_weight_floats(int C, int F);
 size_t bd__conv_wino_scratch(int C, int F, int Hp, int Wp);
 void bd__conv_wino_weights(float *U, const float *Wt, int C, int F);
-void bd__conv_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U,
-                   int F, float *tmp);
+/* A zero-bordered image [C, H+2P, W+2P] given by its inside: x [C, H, W],
+ * rows ld and channels cs floats apart. The Winograd kernels read it so,
+ * as they turn it channels-last: no bordered copy is made. */
+typedef struct bd__bordered {
+    const float *x;
+    size_t ld, cs;
+    int H, W, P;
+} bd__bordered;
+void bd__conv_wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
+                   float *tmp);
 /* the weight gradient of G samples as bd__conv_direct_dw's K = 3 (dW [F,
- * C*9] (+)= ..., dyw [F, OH, ldy] with dys, xp with xs floats apart), tmp
- * of bd__conv_wino_dw_scratch floats */
+ * C*9] (+)= ..., dyw [F, OH, ldy] with dys floats apart; sample s's image
+ * is xp's with x + s*xs), tmp of bd__conv_wino_dw_scratch floats (Hp, Wp:
+ * the bordered image's) */
 size_t bd__conv_wino_dw_scratch(int C, int F, int Hp, int Wp);
-void bd__conv_wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp, int C,
-                      int Hp, int Wp, int F, int G, size_t dys, size_t xs, float *tmp);
+void bd__conv_wino_dw(float *dW, int accumulate, const float *dy, int ldy, const bd__bordered *xp,
+                      int C, int F, int G, size_t dys, size_t xs, float *tmp);
 /* y NULL: the pool's p and am only (bd_net.pooled_y_unread) */
 void bd__conv_pool_narrow(float *y, float *p, int32_t *am, const float *yw, const float *b,
                           const bd_conv_geom *g1);

@@ -271,17 +271,14 @@ const float *bd__conv_wino_U(const float *Wdir, const bd_conv_geom *g, int dx)
               : Wdir + 2 * w;
 }
 
-/* y [F, OH, ldy] of the bordered xp [C, Hp, Wp] by Winograd where it
- * applies and tmp (tmpn floats) holds its scratch, else directly */
-static void direct_or_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
-                           const float *Wdir, const float *U, int F, int K, float *tmp,
-                           size_t tmpn)
+/* Whether Winograd takes a K x K conv of C -> F channels on a bordered
+ * Hp x Wp image, with tmp (tmpn floats) as its scratch; it reads its input
+ * inside the border (bd__bordered), where the direct kernel reads a
+ * bordered copy */
+static int wino_fits(int C, int F, int K, int Hp, int Wp, const float *tmp, size_t tmpn)
 {
-    if (K == 3 && bd__conv_wino_applies(C, F, K, 1) && tmp &&
-        bd__conv_wino_scratch(C, F, Hp, Wp) <= tmpn)
-        bd__conv_wino(y, ldy, xp, C, Hp, Wp, U, F, tmp);
-    else
-        bd__conv_direct(y, ldy, xp, C, Hp, Wp, Wdir, F, K, tmp);
+    return K == 3 && bd__conv_wino_applies(C, F, K, 1) && tmp &&
+           bd__conv_wino_scratch(C, F, Hp, Wp) <= tmpn;
 }
 
 /* One sample (g1->B == 1): y [F, OH*OW] (NULL with pool: not written)
@@ -298,17 +295,23 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
                            int relu, const bd__fused_pool *pool)
 {
     const bd_conv_geom gp = padded_geom(g1);
-    if (g1->P > 0) {
-        bd__conv_pad_input(xpad, x, g1);
-        x = xpad;
-    }
     const int F = g1->F, CKK = g1->C * g1->K * g1->K, L = gp.OH * gp.W;
-    if (Wdir) {
-        /* col: the sample's columns block (C*K*K*L floats), unused here */
-        direct_or_wino(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir,
-                       g1->K == 3 ? bd__conv_wino_U(Wdir, g1, 0) : NULL, F, gp.K, col,
-                       (size_t)CKK * L);
+    /* col: the sample's columns block (C*K*K*L floats), which the direct
+     * kernels leave unused: their scratch */
+    if (Wdir && wino_fits(g1->C, F, g1->K, gp.H, gp.W, col, (size_t)CKK * L)) {
+        const bd__bordered xb = {x, (size_t)g1->W, (size_t)g1->H * g1->W, g1->H, g1->W, g1->P};
+        bd__conv_wino(yw, gp.W, &xb, g1->C, bd__conv_wino_U(Wdir, g1, 0), F, col);
+    } else if (Wdir) {
+        if (g1->P > 0) {
+            bd__conv_pad_input(xpad, x, g1);
+            x = xpad;
+        }
+        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K, col);
     } else {
+        if (g1->P > 0) {
+            bd__conv_pad_input(xpad, x, g1);
+            x = xpad;
+        }
         im2col_wide(col, x, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
                     0.0f, yw, L);
@@ -368,9 +371,16 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
     const size_t in = (size_t)g1->C * g1->H * g1->W, out = (size_t)F * g1->OH * g1->OW;
     const size_t pout = (size_t)F * (g1->OH / 2) * (g1->OW / 2);
     const float *xb = x; /* the bordered input of sample 0 (x itself if P = 0) */
+    /* col (n samples' columns blocks, unused by the direct kernels) takes
+     * the transposed dy of the filters-in-the-vector dW, or Winograd's
+     * scratch, which reads x inside its border */
+    const size_t tmpn = (size_t)n * CKK * L;
+    const int ddw = Wdir && bd__conv_direct_dw_applies(g1);
+    const int wdw = ddw && gp.K == 3 && bd__conv_wino_applies(gp.C, F, 3, 1) &&
+                    bd__conv_wino_dw_scratch(gp.C, F, gp.H, gp.W) <= tmpn;
     for (int s = 0; s < n; s++) {
         float *xs = xpad + (size_t)s * xpads, *dys = dyw + (size_t)s * dyws;
-        if (g1->P > 0)
+        if (g1->P > 0 && !wdw)
             bd__conv_pad_input(xs, x + (size_t)s * in, g1);
         if (pool)
             bd__conv_pool_widen(dys, pdb, pool->dp + s * pout, pool->p + s * pout,
@@ -380,18 +390,14 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
     }
     if (g1->P > 0)
         xb = xpad;
-    if (Wdir && bd__conv_direct_dw_applies(g1)) {
+    if (wdw) {
+        const bd__bordered x0 = {x, (size_t)g1->W, (size_t)g1->H * g1->W, g1->H, g1->W, g1->P};
+        bd__conv_wino_dw(pdW, accumulate, dyw, gp.W, &x0, gp.C, F, n, dyws, in, col);
+    } else if (ddw) {
         /* unpadded (P = 0) samples are x's, in apart */
-        /* col (n samples' columns blocks, unused by the direct kernels)
-         * takes the transposed dy of the filters-in-the-vector dW */
-        const size_t xs = g1->P > 0 ? xpads : in, tmpn = (size_t)n * CKK * L;
-        if (gp.K == 3 && bd__conv_wino_applies(gp.C, F, 3, 1) &&
-            bd__conv_wino_dw_scratch(gp.C, F, gp.H, gp.W) <= tmpn)
-            bd__conv_wino_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, n, dyws, xs,
-                             col);
-        else
-            bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n,
-                               dyws, xs, col, tmpn);
+        const size_t xs = g1->P > 0 ? xpads : in;
+        bd__conv_direct_dw(pdW, accumulate, dyw, gp.W, xb, gp.C, gp.H, gp.W, F, gp.K, n, dyws,
+                           xs, col, tmpn);
     } else {
         im2col_wide(col, xb, &gp);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, CKK, L, 1.0f, dyw, L, col, L,
@@ -403,12 +409,16 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
         float *xs = xpad + (size_t)s * xpads, *dys = dyw + (size_t)s * dyws;
         float *dxs = dx + (size_t)s * in;
         if (Wdir) {
-            const int Q = g1->K - 1 - g1->P;
-            pad_copy(xs, dys, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
-            /* col (C*K*K*OH*Wp floats, free now) holds a flat kernel's wide dx */
-            direct_or_wino(dxs, g1->W, xs, F, gp.OH + 2 * Q, gp.OW + 2 * Q, Wdir,
-                           g1->K == 3 ? bd__conv_wino_U(Wdir, g1, 1) : NULL, g1->C, g1->K, col,
-                           (size_t)n * CKK * L);
+            /* dx: the conv of dy in a border of Q zeros; col (free now) is
+             * Winograd's scratch or holds a flat kernel's wide dx */
+            const int Q = g1->K - 1 - g1->P, Hq = gp.OH + 2 * Q, Wq = gp.OW + 2 * Q;
+            if (wino_fits(F, g1->C, g1->K, Hq, Wq, col, tmpn)) {
+                const bd__bordered dyb = {dys, (size_t)gp.W, (size_t)L, gp.OH, gp.OW, Q};
+                bd__conv_wino(dxs, g1->W, &dyb, F, bd__conv_wino_U(Wdir, g1, 1), g1->C, col);
+            } else {
+                pad_copy(xs, dys, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
+                bd__conv_direct(dxs, g1->W, xs, F, Hq, Wq, Wdir, g1->C, g1->K, col);
+            }
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, L, F, 1.0f, Wt, CKK, dys, L,

@@ -154,16 +154,24 @@ static AVX512F void transpose(float *dst, size_t ldd, const float *src, size_t l
     }
 }
 
-/* xp [C, Hp, Wp] -> xt [Hq, Wq, C], zero past xp's rows and columns */
-static AVX512F void to_channels_last(float *xt, const float *xp, int C, int Hp, int Wp, int Hq,
-                                     int Wq)
+/* the bordered image xp [C, Hp, Wp] -> xt [Hq, Wq, C], zero on its border
+ * and past its rows and columns: row i of xt is row i - P of x, transposed,
+ * between zeros (the rows of the border are zeros alone) */
+static AVX512F void to_channels_last(float *xt, const bd__bordered *xp, int C, int Hq, int Wq)
 {
-    for (int i = 0; i < Hp; i++) {
-        float *o = xt + (size_t)i * Wq * C;
-        transpose(o, (size_t)C, xp + (size_t)i * Wp, (size_t)Hp * Wp, Wp, C);
-        memset(o + (size_t)Wp * C, 0, (size_t)(Wq - Wp) * C * sizeof(float));
+    const int P = xp->P, W = xp->W;
+    const size_t row = (size_t)Wq * C;
+    for (int i = 0; i < Hq; i++) {
+        float *o = xt + (size_t)i * row;
+        const int r = i - P;
+        if (r < 0 || r >= xp->H) {
+            memset(o, 0, row * sizeof(float));
+            continue;
+        }
+        memset(o, 0, (size_t)P * C * sizeof(float));
+        transpose(o + (size_t)P * C, (size_t)C, xp->x + (size_t)r * xp->ld, xp->cs, W, C);
+        memset(o + (size_t)(P + W) * C, 0, (size_t)(Wq - P - W) * C * sizeof(float));
     }
-    memset(xt + (size_t)Hp * Wq * C, 0, (size_t)(Hq - Hp) * Wq * C * sizeof(float));
 }
 
 /* V [16, T, C] = B^T d B of every tile, 16 channels a vector (C a multiple
@@ -266,17 +274,19 @@ static AVX512F void output_transform(float *yt, const float *M, int F, int f0, i
     }
 }
 
-/* One sample, as bd__conv_direct's K = 3: y [F, OH, ldy] from xp [C, Hp,
- * Wp] and U (bd__conv_wino_weights); tmp: bd__conv_wino_scratch floats */
-static AVX512F void wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp,
-                         const float *U, int F, float *tmp)
+/* One sample, as bd__conv_direct's K = 3: y [F, OH, ldy] from the bordered
+ * xp [C, Hp, Wp] and U (bd__conv_wino_weights); tmp: bd__conv_wino_scratch
+ * floats */
+static AVX512F void wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
+                         float *tmp)
 {
+    const int Hp = xp->H + 2 * xp->P, Wp = xp->W + 2 * xp->P;
     const int OH = Hp - 2, OW = Wp - 2, TH = tiles_h(OH), TW = tiles_h(OW);
     const int Hq = 2 * TH + 2, Wq = 2 * TW + 2;
     const size_t T = (size_t)TH * TW;
     const size_t xtn = (size_t)Hq * Wq * C, ytn = 4 * T * F;
     float *xt = tmp, *yt = tmp, *V = xt + (xtn > ytn ? xtn : ytn), *M = V + 16 * T * C;
-    to_channels_last(xt, xp, C, Hp, Wp, Hq, Wq);
+    to_channels_last(xt, xp, C, Hq, Wq);
     input_transform(V, xt, C, TH, TW, Wq);
     static const product_fn prod[2][4] = {{product1_7, product1_4, product1_2, product1_1},
                                           {product2_7, product2_4, product2_2, product2_1}};
@@ -404,10 +414,11 @@ static void dw_from_dU(float *dW, int accumulate, const float *dU, int C, int F)
 }
 
 /* G samples' dW, as bd__conv_direct_dw's K = 3 */
-static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp,
-                            int C, int Hp, int Wp, int F, int G, size_t dys, size_t xs,
+static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy,
+                            const bd__bordered *xp, int C, int F, int G, size_t dys, size_t xs,
                             float *tmp)
 {
+    const int Hp = xp->H + 2 * xp->P, Wp = xp->W + 2 * xp->P;
     const int OH = Hp - 2, OW = Wp - 2, TH = tiles_h(OH), TW = tiles_h(OW);
     const int Hq = 2 * TH + 2, Wq = 2 * TW + 2;
     const size_t T = (size_t)TH * TW, xtn = (size_t)Hq * Wq * C, ytn = 4 * T * F;
@@ -418,7 +429,9 @@ static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy,
                                         {dprod2_7, dprod2_4, dprod2_2, dprod2_1}};
     static const int width[4] = {7, 4, 2, 1};
     for (int s = 0; s < G; s++) {
-        to_channels_last(xt, xp + s * xs, C, Hp, Wp, Hq, Wq);
+        bd__bordered xps = *xp; /* sample s */
+        xps.x += s * xs;
+        to_channels_last(xt, &xps, C, Hq, Wq);
         input_transform(V, xt, C, TH, TW, Wq);
         memset(yt, 0, ytn * sizeof(float)); /* the garbage outputs' dy: 0 */
         for (int oh = 0; oh < OH; oh++)
@@ -437,22 +450,22 @@ static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy,
     dw_from_dU(dW, accumulate, dU, C, F);
 }
 #else
-static void wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U, int F,
+static void wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
                  float *tmp)
 {
     abort();
 }
-static void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp, int C,
-                    int Hp, int Wp, int F, int G, size_t dys, size_t xs, float *tmp)
+static void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const bd__bordered *xp,
+                    int C, int F, int G, size_t dys, size_t xs, float *tmp)
 {
     abort();
 }
 #endif
 
-void bd__conv_wino(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *U,
-                   int F, float *tmp)
+void bd__conv_wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
+                   float *tmp)
 {
-    wino(y, ldy, xp, C, Hp, Wp, U, F, tmp);
+    wino(y, ldy, xp, C, U, F, tmp);
 }
 
 size_t bd__conv_wino_dw_scratch(int C, int F, int Hp, int Wp)
@@ -463,8 +476,8 @@ size_t bd__conv_wino_dw_scratch(int C, int F, int Hp, int Wp)
     return (xt > yt ? xt : yt) + 16 * T * (size_t)(C + F) + (size_t)16 * C * F;
 }
 
-void bd__conv_wino_dw(float *dW, int accumulate, const float *dy, int ldy, const float *xp, int C,
-                      int Hp, int Wp, int F, int G, size_t dys, size_t xs, float *tmp)
+void bd__conv_wino_dw(float *dW, int accumulate, const float *dy, int ldy, const bd__bordered *xp,
+                      int C, int F, int G, size_t dys, size_t xs, float *tmp)
 {
-    wino_dw(dW, accumulate, dy, ldy, xp, C, Hp, Wp, F, G, dys, xs, tmp);
+    wino_dw(dW, accumulate, dy, ldy, xp, C, F, G, dys, xs, tmp);
 }
