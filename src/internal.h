@@ -465,8 +465,14 @@ typedef struct bd__bordered {
     size_t ld, cs;
     int H, W, P;
 } bd__bordered;
+/* What bd__conv_wino may do to its outputs (NULL: nothing): + b[f] (0 if
+ * b is NULL), then max(0, .) if relu, as the conv's narrowing does */
+typedef struct bd__wino_epilogue {
+    const float *b;
+    int relu;
+} bd__wino_epilogue;
 void bd__conv_wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
-                   float *tmp);
+                   float *tmp, const bd__wino_epilogue *epi);
 /* the weight gradient of G samples as bd__conv_direct_dw's K = 3 (dW [F,
  * C*9] (+)= ..., dyw [F, OH, ldy] with dys floats apart; sample s's image
  * is xp's with x + s*xs), tmp of bd__conv_wino_dw_scratch floats (Hp, Wp:

@@ -300,7 +300,13 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
      * kernels leave unused: their scratch */
     if (Wdir && wino_fits(g1->C, F, g1->K, gp.H, gp.W, col, (size_t)CKK * L)) {
         const bd__bordered xb = {x, (size_t)g1->W, (size_t)g1->H * g1->W, g1->H, g1->W, g1->P};
-        bd__conv_wino(yw, gp.W, &xb, g1->C, bd__conv_wino_U(Wdir, g1, 0), F, col);
+        const float *U = bd__conv_wino_U(Wdir, g1, 0);
+        if (!pool) { /* straight into y, with narrow_y's bias and ReLU */
+            const bd__wino_epilogue epi = {b, relu};
+            bd__conv_wino(y, g1->OW, &xb, g1->C, U, F, col, &epi);
+            return;
+        }
+        bd__conv_wino(yw, gp.W, &xb, g1->C, U, F, col, NULL);
     } else if (Wdir) {
         if (g1->P > 0) {
             bd__conv_pad_input(xpad, x, g1);
@@ -414,7 +420,8 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
             const int Q = g1->K - 1 - g1->P, Hq = gp.OH + 2 * Q, Wq = gp.OW + 2 * Q;
             if (wino_fits(F, g1->C, g1->K, Hq, Wq, col, tmpn)) {
                 const bd__bordered dyb = {dys, (size_t)gp.W, (size_t)L, gp.OH, gp.OW, Q};
-                bd__conv_wino(dxs, g1->W, &dyb, F, bd__conv_wino_U(Wdir, g1, 1), g1->C, col);
+                bd__conv_wino(dxs, g1->W, &dyb, F, bd__conv_wino_U(Wdir, g1, 1), g1->C, col,
+                              NULL);
             } else {
                 pad_copy(xs, dys, F, gp.OH, gp.OW, (size_t)gp.W, (size_t)L, Q);
                 bd__conv_direct(dxs, g1->W, xs, F, Hq, Wq, Wdir, g1->C, g1->K, col);

@@ -249,9 +249,11 @@ DEFINE_PRODUCT(1, 2)
 DEFINE_PRODUCT(1, 1)
 
 /* Y = A^T M A for P tiles from t0 and 16·FV filters from f0: 2x2 outputs
- * of 16 filters a vector, into yt [2·TH, 2·TW, F] (channels last) */
+ * of 16 filters a vector, into yt [2·TH, 2·TW, F] (channels last); with
+ * epi (bd__wino_epilogue), each output + b (0 if b is NULL), then the ReLU
+ * if relu: the conv's narrow_y, the same operations in the same order */
 static AVX512F void output_transform(float *yt, const float *M, int F, int f0, int FV, int P,
-                                     size_t t0, int TW)
+                                     size_t t0, int TW, const bd__wino_epilogue *epi)
 {
     for (int p = 0; p < P; p++) {
         const int th = (int)((t0 + p) / TW), tw = (int)((t0 + p) % TW);
@@ -265,10 +267,21 @@ static AVX512F void output_transform(float *yt, const float *M, int F, int f0, i
                 s[0][j] = _mm512_add_ps(_mm512_add_ps(m[0][j], m[1][j]), m[2][j]);
                 s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m[1][j], m[2][j]), m[3][j]);
             }
+            __m512 bv = _mm512_setzero_ps();
+            if (epi && epi->b)
+                bv = _mm512_loadu_ps(epi->b + f0 + 16 * a);
             for (int i = 0; i < 2; i++) { /* Y = s A */
                 float *o = yo + i * row + 16 * a;
-                _mm512_storeu_ps(o, _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]));
-                _mm512_storeu_ps(o + F, _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]));
+                __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
+                __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+                if (epi) {
+                    y0 = _mm512_add_ps(y0, bv), y1 = _mm512_add_ps(y1, bv);
+                    if (epi->relu) /* max(v, 0) is v > 0 ? v : 0, -0 and NaN giving 0 */
+                        y0 = _mm512_max_ps(y0, _mm512_setzero_ps()),
+                        y1 = _mm512_max_ps(y1, _mm512_setzero_ps());
+                }
+                _mm512_storeu_ps(o, y0);
+                _mm512_storeu_ps(o + F, y1);
             }
         }
     }
@@ -278,7 +291,7 @@ static AVX512F void output_transform(float *yt, const float *M, int F, int f0, i
  * xp [C, Hp, Wp] and U (bd__conv_wino_weights); tmp: bd__conv_wino_scratch
  * floats */
 static AVX512F void wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
-                         float *tmp)
+                         float *tmp, const bd__wino_epilogue *epi)
 {
     const int Hp = xp->H + 2 * xp->P, Wp = xp->W + 2 * xp->P;
     const int OH = Hp - 2, OW = Wp - 2, TH = tiles_h(OH), TW = tiles_h(OW);
@@ -301,7 +314,7 @@ static AVX512F void wino(float *y, int ldy, const bd__bordered *xp, int C, const
             for (int f0 = 0; f0 < F;) {
                 const int FV = F - f0 >= 32 ? 2 : 1;
                 prod[FV - 1][PICK(width[k])](M + f0, V + t0 * C, U + f0, C, F, T);
-                output_transform(yt, M, F, f0, FV, width[k], t0, TW);
+                output_transform(yt, M, F, f0, FV, width[k], t0, TW, epi);
                 f0 += 16 * FV;
             }
     for (int oh = 0; oh < OH; oh++) /* yt [2TH, 2TW, F] -> y [F, OH, ldy] */
@@ -451,7 +464,7 @@ static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy,
 }
 #else
 static void wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
-                 float *tmp)
+                 float *tmp, const bd__wino_epilogue *epi)
 {
     abort();
 }
@@ -463,9 +476,9 @@ static void wino_dw(float *dW, int accumulate, const float *dy, int ldy, const b
 #endif
 
 void bd__conv_wino(float *y, int ldy, const bd__bordered *xp, int C, const float *U, int F,
-                   float *tmp)
+                   float *tmp, const bd__wino_epilogue *epi)
 {
-    wino(y, ldy, xp, C, U, F, tmp);
+    wino(y, ldy, xp, C, U, F, tmp, epi);
 }
 
 size_t bd__conv_wino_dw_scratch(int C, int F, int Hp, int Wp)
