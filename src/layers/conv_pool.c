@@ -213,11 +213,12 @@ static inline AVX512 float sum_partials(__m256 a)
 
 /* One row pair of widen_pool: d0, d1 (W floats) from PW windows, the
  * garbage columns zeroed in the same stores (the lanes past the windows
- * hold zeros). Where OW is a multiple of 8, the rows' sums are also taken
- * from the registers, in bd__sum's order (its 8 partial sums over the
- * columns' 8-column blocks, then its tree), into *r0, *r1: the same bits
- * without loading back what the masked stores just wrote (a masked store
- * does not forward to a later load, which then waits for it). */
+ * hold zeros). The rows' sums (for db) are taken from the registers too,
+ * in bd__sum's order (its 8 partial sums over the row's 8-column blocks,
+ * the columns past the last block into the first, then its tree), into
+ * *r0, *r1: the same bits without loading back what the masked stores
+ * just wrote (a masked store does not forward to a later load, which then
+ * waits for it; those sums were a third of this kernel). */
 static AVX512 void widen_rows(float *d0, float *d1, float *r0, float *r1, const float *dp,
                               const float *p, const int32_t *am, int OW, int PW, int W,
                               int32_t i0)
@@ -245,8 +246,10 @@ static AVX512 void widen_rows(float *d0, float *d1, float *r0, float *r1, const 
         const __m512 o1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, vOW1), v);
         const int n = W - 2 * pw0; /* columns left in the row, garbage ones included */
         const __mmask16 ml = lanes(n), mh = lanes(n - 16);
-        const __m512 x0 = _mm512_permutex2var_ps(e0, lo, o0), y0 = _mm512_permutex2var_ps(e0, hi, o0);
-        const __m512 x1 = _mm512_permutex2var_ps(e1, lo, o1), y1 = _mm512_permutex2var_ps(e1, hi, o1);
+        const __m512 x0 = _mm512_permutex2var_ps(e0, lo, o0);
+        const __m512 y0 = _mm512_permutex2var_ps(e0, hi, o0);
+        const __m512 x1 = _mm512_permutex2var_ps(e1, lo, o1);
+        const __m512 y1 = _mm512_permutex2var_ps(e1, hi, o1);
         _mm512_mask_storeu_ps(d0 + 2 * pw0, ml, x0);
         _mm512_mask_storeu_ps(d0 + 2 * pw0 + 16, mh, y0);
         _mm512_mask_storeu_ps(d1 + 2 * pw0, ml, x1);
@@ -266,8 +269,10 @@ static AVX512 void widen_rows(float *d0, float *d1, float *r0, float *r1, const 
             __m128 s0 = _mm256_castps256_ps128(a0), s1 = _mm256_castps256_ps128(a1);
             for (int j = c / 8 * 8; j < c; j++) {
                 const __m512i at = _mm512_set1_epi32(j & 15);
-                s0 = _mm_add_ss(s0, _mm512_castps512_ps128(_mm512_permutexvar_ps(at, j < 16 ? x0 : y0)));
-                s1 = _mm_add_ss(s1, _mm512_castps512_ps128(_mm512_permutexvar_ps(at, j < 16 ? x1 : y1)));
+                const __m512 v0 = _mm512_permutexvar_ps(at, j < 16 ? x0 : y0);
+                const __m512 v1 = _mm512_permutexvar_ps(at, j < 16 ? x1 : y1);
+                s0 = _mm_add_ss(s0, _mm512_castps512_ps128(v0));
+                s1 = _mm_add_ss(s1, _mm512_castps512_ps128(v1));
             }
             a0 = _mm256_blend_ps(a0, _mm256_castps128_ps256(s0), 1);
             a1 = _mm256_blend_ps(a1, _mm256_castps128_ps256(s1), 1);

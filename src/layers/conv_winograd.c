@@ -174,6 +174,80 @@ static AVX512F void to_channels_last(float *xt, const bd__bordered *xp, int C, i
     }
 }
 
+/* The same where x's rows are contiguous (ld = W: a channel's H*W values
+ * one run), 16 positions of the map at a time instead of one row: a
+ * 16 x 16 block of a 7-wide map's rows was 7 columns and 9 of zeros. The
+ * border is zeroed first; each position's 16 channels are one store. */
+static AVX512F void to_channels_last_flat(float *xt, const bd__bordered *xp, int C, int Hq,
+                                          int Wq)
+{
+    const int H = xp->H, W = xp->W, P = xp->P, HW = H * W;
+    const size_t row = (size_t)Wq * C;
+    for (int i = 0; i < Hq; i++) {
+        float *o = xt + (size_t)i * row;
+        if (i < P || i >= P + H) {
+            memset(o, 0, row * sizeof(float));
+            continue;
+        }
+        memset(o, 0, (size_t)P * C * sizeof(float));
+        memset(o + (size_t)(P + W) * C, 0, (size_t)(Wq - P - W) * C * sizeof(float));
+    }
+    for (int p0 = 0; p0 < HW; p0 += 16) {
+        const int np = HW - p0 < 16 ? HW - p0 : 16;
+        for (int c0 = 0; c0 < C; c0 += 16) {
+            const int nc = C - c0 < 16 ? C - c0 : 16;
+            __m512 r[16];
+            for (int c = 0; c < 16; c++) {
+                const float *src = xp->x + (size_t)(c0 + c) * xp->cs + p0;
+                r[c] = c < nc ? _mm512_maskz_loadu_ps(lanes(np), src) : _mm512_setzero_ps();
+            }
+            transpose16(r); /* r[k]: the channels of position p0 + k */
+            int i = p0 / W, j = p0 % W;
+            for (int k = 0; k < np; k++) {
+                float *dst = xt + ((size_t)(i + P) * Wq + j + P) * C + c0;
+                _mm512_mask_storeu_ps(dst, lanes(nc), r[k]);
+                if (++j == W)
+                    j = 0, i++;
+            }
+        }
+    }
+}
+
+/* yt [2TH, 2TW, F] -> y [F, OH*OW] where y's rows are contiguous (ldy =
+ * OW), 16 positions at a time as to_channels_last_flat */
+static AVX512F void from_channels_last_flat(float *y, const float *yt, int F, int OH, int OW,
+                                            int TW)
+{
+    const int L = OH * OW;
+    for (int p0 = 0; p0 < L; p0 += 16) {
+        const int np = L - p0 < 16 ? L - p0 : 16;
+        for (int f0 = 0; f0 < F; f0 += 16) {
+            const int nf = F - f0 < 16 ? F - f0 : 16;
+            __m512 r[16];
+            int i = p0 / OW, j = p0 % OW;
+            for (int k = 0; k < 16; k++) {
+                r[k] = k < np ? _mm512_maskz_loadu_ps(lanes(nf),
+                                                      yt + ((size_t)i * 2 * TW + j) * F + f0)
+                              : _mm512_setzero_ps();
+                if (++j == OW)
+                    j = 0, i++;
+            }
+            transpose16(r); /* r[f]: filter f0 + f at positions p0.. */
+            for (int f = 0; f < nf; f++)
+                _mm512_mask_storeu_ps(y + (size_t)(f0 + f) * L + p0, lanes(np), r[f]);
+        }
+    }
+}
+
+/* xp -> xt by the flat copy where it can */
+static AVX512F void channels_last(float *xt, const bd__bordered *xp, int C, int Hq, int Wq)
+{
+    if (xp->ld == (size_t)xp->W)
+        to_channels_last_flat(xt, xp, C, Hq, Wq);
+    else
+        to_channels_last(xt, xp, C, Hq, Wq);
+}
+
 /* V [16, T, C] = B^T d B of every tile, 16 channels a vector (C a multiple
  * of 16, or the last vector masked) */
 static AVX512F void input_transform(float *V, const float *xt, int C, int TH, int TW, int Wq)
@@ -299,7 +373,7 @@ static AVX512F void wino(float *y, int ldy, const bd__bordered *xp, int C, const
     const size_t T = (size_t)TH * TW;
     const size_t xtn = (size_t)Hq * Wq * C, ytn = 4 * T * F;
     float *xt = tmp, *yt = tmp, *V = xt + (xtn > ytn ? xtn : ytn), *M = V + 16 * T * C;
-    to_channels_last(xt, xp, C, Hq, Wq);
+    channels_last(xt, xp, C, Hq, Wq);
     input_transform(V, xt, C, TH, TW, Wq);
     static const product_fn prod[2][4] = {{product1_7, product1_4, product1_2, product1_1},
                                           {product2_7, product2_4, product2_2, product2_1}};
@@ -317,9 +391,12 @@ static AVX512F void wino(float *y, int ldy, const bd__bordered *xp, int C, const
                 output_transform(yt, M, F, f0, FV, width[k], t0, TW, epi);
                 f0 += 16 * FV;
             }
-    for (int oh = 0; oh < OH; oh++) /* yt [2TH, 2TW, F] -> y [F, OH, ldy] */
-        transpose(y + (size_t)oh * ldy, (size_t)OH * ldy, yt + (size_t)oh * 2 * TW * F,
-                (size_t)F, F, OW);
+    if (ldy == OW) /* yt [2TH, 2TW, F] -> y [F, OH, ldy] */
+        from_channels_last_flat(y, yt, F, OH, OW, TW);
+    else
+        for (int oh = 0; oh < OH; oh++)
+            transpose(y + (size_t)oh * ldy, (size_t)OH * ldy, yt + (size_t)oh * 2 * TW * F,
+                      (size_t)F, F, OW);
 #undef PICK
 }
 
@@ -444,7 +521,7 @@ static AVX512F void wino_dw(float *dW, int accumulate, const float *dy, int ldy,
     for (int s = 0; s < G; s++) {
         bd__bordered xps = *xp; /* sample s */
         xps.x += s * xs;
-        to_channels_last(xt, &xps, C, Hq, Wq);
+        channels_last(xt, &xps, C, Hq, Wq);
         input_transform(V, xt, C, TH, TW, Wq);
         memset(yt, 0, ytn * sizeof(float)); /* the garbage outputs' dy: 0 */
         for (int oh = 0; oh < OH; oh++)
