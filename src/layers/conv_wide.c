@@ -284,12 +284,13 @@ static int wino_fits(int C, int F, int K, int Hp, int Wp, const float *tmp, size
 /* One sample (g1->B == 1): y [F, OH*OW] (NULL with pool: not written)
  * from x [C,H,W]; col: C*K*K*OH*Wp floats, yw: F*OH*Wp floats of scratch
  * (Wp = W + 2P), xpad: bd__conv_wide_pad_floats floats (the forward uses
- * none when P = 0). pool (not NULL, with relu): also the 2x2 max-pool of y
- * into pool->p, pool->am (conv_pool.c).
+ * none when P = 0, or where Winograd takes the conv). pool (not NULL, with
+ * relu): also the 2x2 max-pool of y into pool->p, pool->am (conv_pool.c).
  * A padded conv is the unpadded one of the zero-bordered input; Wt (not
  * NULL: bd__conv_direct_applies) is the transposed weights of the direct
  * kernel (conv_direct.c), which then computes yw instead of the columns
- * and their product. */
+ * and their product. Winograd (conv_winograd.c) reads x inside its border
+ * and, without a pool, writes y itself with the bias and the ReLU. */
 void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const float *b, float *col,
                            float *yw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                            int relu, const bd__fused_pool *pool)
@@ -363,7 +364,9 @@ BD_HOT static void widen_dy(float *dyw, float *db, const float *dy, const float 
  * Padded: the unpadded backward of the zero-bordered input, whose widened
  * dx (in xpad, the bordered x being no longer needed then) is cropped, or
  * with Wdir (the direct kernel's flipped weights, conv_direct.c) dx is the
- * direct convolution of dy in a border of K-1-P zeros (in xpad too).
+ * convolution of dy in a border of K-1-P zeros (bordered in xpad for the
+ * direct kernel; Winograd reads dy inside the border, and its dW reads x
+ * so, which then is not bordered at all).
  * n > 1 samples (the direct dW only, bd__conv_direct_dw_group): each
  * sample's bordered x and widened dy in its own scratch (dyws, xpads
  * floats apart), then one direct dW over all of them, then each one's dx. */
