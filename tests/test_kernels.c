@@ -6,7 +6,8 @@
  * AVX-512 and portable copies against each other, bit for bit, and both
  * against the reference kernels; gradient checks of networks whose
  * convolutions take the fast paths; Adam's update split over the threads
- * against the serial one, bit for bit. */
+ * against the serial one, bit for bit; the AVX-512 bordered copy against
+ * the portable one. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -467,6 +468,51 @@ static void adam_split_same_bits(void **st)
     bd_set_threads(1);
 }
 
+/* The bordered copy (conv_wide.c pad_copy) under the fast kernels (AVX-512
+ * where the CPU has it) against the portable one, bit for bit: borders of
+ * 1 to 20 (past one vector: the chunk where the row starts is not the
+ * first), rows of 1 to 33 floats, 1 and 5 channels */
+static void pad_copy_fast_equals_portable(void **st)
+{
+    (void)st;
+    static const int shapes[][4] = {
+        /* C  H   W   P */
+        {1, 1, 1, 1}, {5, 7, 7, 1}, {3, 28, 28, 2}, {2, 4, 13, 3},  {1, 3, 33, 15},
+        {2, 5, 16, 16}, {1, 2, 3, 17}, {2, 3, 30, 20}, {5, 14, 14, 1}, {1, 6, 17, 4},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int C = shapes[i][0], H = shapes[i][1], W = shapes[i][2], P = shapes[i][3];
+        const bd_conv_geom g = {1, C, H, W, 1, P + 1, 1, P, H + P, W + P}; /* K = P + 1 */
+        const size_t in = (size_t)C * H * W, out = (size_t)C * (H + 2 * P) * (W + 2 * P);
+        float *x = malloc(in * sizeof *x), *a = malloc(out * sizeof *a);
+        float *b = malloc(out * sizeof *b);
+        assert_non_null(x);
+        assert_non_null(a);
+        assert_non_null(b);
+        fill(x, in, 31 + i, -1.0f, 1.0f);
+        for (size_t k = 0; k < out; k++)
+            a[k] = b[k] = 7.0f; /* every value must be written */
+        assert_ok(bd_set_kernels("fast"));
+        bd__conv_pad_input(a, x, &g);
+        assert_ok(bd_set_kernels("portable"));
+        bd__conv_pad_input(b, x, &g);
+        assert_ok(bd_set_kernels("fast"));
+        assert_memory_equal(a, b, out * sizeof *a);
+        for (int c = 0; c < C; c++) /* and it is x in a border of zeros */
+            for (int r = 0; r < H + 2 * P; r++)
+                for (int q = 0; q < W + 2 * P; q++) {
+                    const int h = r - P, w = q - P;
+                    const float want = h >= 0 && h < H && w >= 0 && w < W
+                                           ? x[((size_t)c * H + h) * W + w]
+                                           : 0.0f;
+                    assert_true(a[((size_t)c * (H + 2 * P) + r) * (W + 2 * P) + q] == want);
+                }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +523,7 @@ int main(void)
         cmocka_unit_test(gradcheck_fused_pools),
         cmocka_unit_test(fused_breaks_caught),
         cmocka_unit_test(adam_split_same_bits),
+        cmocka_unit_test(pad_copy_fast_equals_portable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

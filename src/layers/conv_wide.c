@@ -84,7 +84,7 @@ static void pad_copy_c(float *dst, const float *src, int C, int H, int W, size_t
 
 /* dx_b [C,H,W] = the inside of dxp [C, H+2P, W+2P] (what fell on the
  * border belonged to the padding's zeros) */
-static void crop_dx_c(float *dx, const float *dxp, const bd_conv_geom *g1)
+static void crop_dx(float *dx, const float *dxp, const bd_conv_geom *g1)
 {
     const int P = g1->P, H = g1->H, W = g1->W, Wp = W + 2 * P;
     const size_t HWp = (size_t)(H + 2 * P) * Wp;
@@ -95,11 +95,12 @@ static void crop_dx_c(float *dx, const float *dxp, const bd_conv_geom *g1)
 }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
-/* The same copies with AVX-512 masked loads and stores, 16 floats at a
- * time: the rows are short (7 to 32 floats), and a memcpy and a memset
- * call per row of every channel were 5-9% of a deep_convnet run (its
- * 14x14 and 7x7 maps, and the 10,000-image test pass). A copy: the same
- * bits. */
+/* pad_copy with AVX-512 masked loads and stores, 16 floats at a time: the
+ * rows are short (7 to 32 floats), and a memcpy and a memset call per row
+ * of every channel were 5-9% of a deep_convnet run (its 14x14 and 7x7
+ * maps, and the 10,000-image test pass). A copy: the same bits. (crop_dx
+ * has no such twin: it runs only where the direct kernels do not, so
+ * never where AVX-512 is.) */
 #include <immintrin.h>
 
 #define AVX512F_ __attribute__((target("avx512f")))
@@ -127,10 +128,12 @@ static AVX512F_ void pad_copy_avx512(float *dst, const float *src, int C, int H,
 {
     const int Wp = W + 2 * P;
     const size_t HWp = (size_t)(H + 2 * P) * Wp, edge = (size_t)P * Wp;
-    /* lane j of the first chunk takes lane j - P of the loaded floats */
+    /* the chunk where the source starts, j0 = P - sh: its lane j takes lane
+     * j - sh of the floats loaded from the row's start */
+    const int sh = P % 16;
     const __m512i shift = _mm512_sub_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(P));
+        _mm512_set1_epi32(sh));
     for (int c = 0; c < C; c++) {
         float *d = dst + (size_t)c * HWp;
         const float *s = src + (size_t)c * cs;
@@ -139,21 +142,17 @@ static AVX512F_ void pad_copy_avx512(float *dst, const float *src, int C, int H,
             float *r = d + edge + (size_t)i * Wp;
             const float *q = s + (size_t)i * ld;
             /* a whole bordered row; the lanes of columns [P, P+W) are the
-             * source's. The first chunk loads q's first 16 - P floats and
-             * moves them P lanes up (nothing before q is addressed; an
-             * expanding load did the same, 3x slower) */
-            int j0 = 0;
-            if (P < 16) {
-                const __m512 v = _mm512_maskz_loadu_ps(first_lanes(BD_MIN(W, 16 - P)), q);
-                _mm512_mask_storeu_ps(r, room(d + HWp - r),
-                                      _mm512_maskz_permutexvar_ps((__mmask16)~first_lanes(P),
-                                                                  shift, v));
-                j0 = 16;
-            }
-            for (; j0 < Wp; j0 += 16) {
-                const __mmask16 in = (__mmask16)(first_lanes(P + W - j0) & ~first_lanes(P - j0));
-                const __m512 v = j0 < P ? _mm512_setzero_ps()
-                                        : _mm512_maskz_loadu_ps(in, q + (j0 - P));
+             * source's. The chunk where they start loads q's first 16 - sh
+             * floats and moves them sh lanes up (nothing before q is
+             * addressed; an expanding load did the same, 3x slower) */
+            for (int j0 = 0; j0 < Wp; j0 += 16) {
+                __m512 v = _mm512_setzero_ps(); /* the left border */
+                if (j0 == P - sh) {
+                    v = _mm512_maskz_loadu_ps(first_lanes(BD_MIN(W, 16 - sh)), q);
+                    v = _mm512_maskz_permutexvar_ps((__mmask16)~first_lanes(sh), shift, v);
+                } else if (j0 > P) {
+                    v = _mm512_maskz_loadu_ps(first_lanes(P + W - j0), q + (j0 - P));
+                }
                 _mm512_mask_storeu_ps(r + j0, room(d + HWp - (r + j0)), v);
             }
         }
@@ -161,26 +160,10 @@ static AVX512F_ void pad_copy_avx512(float *dst, const float *src, int C, int H,
     }
 }
 
-static AVX512F_ void crop_dx_avx512(float *dx, const float *dxp, const bd_conv_geom *g1)
-{
-    const int P = g1->P, H = g1->H, W = g1->W, Wp = W + 2 * P;
-    const size_t HWp = (size_t)(H + 2 * P) * Wp;
-    for (int c = 0; c < g1->C; c++)
-        for (int i = 0; i < H; i++) {
-            float *d = dx + ((size_t)c * H + i) * W;
-            const float *q = dxp + c * HWp + (size_t)(i + P) * Wp + P;
-            for (int j0 = 0; j0 < W; j0 += 16) {
-                const __mmask16 m = first_lanes(W - j0);
-                _mm512_mask_storeu_ps(d + j0, m, _mm512_maskz_loadu_ps(m, q + j0));
-            }
-        }
-}
-
 static int copies_avx512(void) { return !bd__kernels_portable() && bd__conv_direct_isa(); }
 #else
 static int copies_avx512(void) { return 0; }
 #define pad_copy_avx512 pad_copy_c
-#define crop_dx_avx512 crop_dx_c
 #endif
 
 static void pad_copy(float *dst, const float *src, int C, int H, int W, size_t ld, size_t cs,
@@ -192,13 +175,6 @@ static void pad_copy(float *dst, const float *src, int C, int H, int W, size_t l
         pad_copy_c(dst, src, C, H, W, ld, cs, P);
 }
 
-static void crop_dx(float *dx, const float *dxp, const bd_conv_geom *g1)
-{
-    if (copies_avx512())
-        crop_dx_avx512(dx, dxp, g1);
-    else
-        crop_dx_c(dx, dxp, g1);
-}
 
 /* x_b [C,H,W] -> xp [C, H+2P, W+2P] */
 void bd__conv_pad_input(float *xp, const float *x, const bd_conv_geom *g1)
