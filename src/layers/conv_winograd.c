@@ -248,33 +248,47 @@ static AVX512F void channels_last(float *xt, const bd__bordered *xp, int C, int 
         to_channels_last(xt, xp, C, Hq, Wq);
 }
 
+/* r[.][j] = B^T of one column of a tile: the 4 rows' values at p, rs
+ * floats apart (16 channels, masked by m) */
+static INLINE AVX512F void column_transform(__m512 r[4][4], int j, const float *p, size_t rs,
+                                            __mmask16 m)
+{
+    const __m512 d0 = _mm512_maskz_loadu_ps(m, p), d1 = _mm512_maskz_loadu_ps(m, p + rs);
+    const __m512 d2 = _mm512_maskz_loadu_ps(m, p + 2 * rs);
+    const __m512 d3 = _mm512_maskz_loadu_ps(m, p + 3 * rs);
+    r[0][j] = _mm512_sub_ps(d0, d2);
+    r[1][j] = _mm512_add_ps(d1, d2);
+    r[2][j] = _mm512_sub_ps(d2, d1);
+    r[3][j] = _mm512_sub_ps(d1, d3);
+}
+
 /* V [16, T, C] = B^T d B of every tile, 16 channels a vector (C a multiple
- * of 16, or the last vector masked) */
+ * of 16, or the last vector masked). Tiles overlap by two columns, and
+ * r = B^T d works column by column, so a row of tiles takes each image
+ * column's r once: the last two of tile tw are the first two of tw + 1
+ * (the same operations on the same values as per tile, half the loads) */
 static AVX512F void input_transform(float *V, const float *xt, int C, int TH, int TW, int Wq)
 {
     const size_t T = (size_t)TH * TW, xs = T * C; /* floats from one ξ to the next */
+    const size_t rs = (size_t)Wq * C;             /* from one row of xt to the next */
     for (int th = 0; th < TH; th++)
-        for (int tw = 0; tw < TW; tw++) {
-            const size_t t = (size_t)th * TW + tw;
-            for (int c = 0; c < C; c += 16) {
-                const __mmask16 m = (__mmask16)(C - c >= 16 ? 0xffff : (1u << (C - c)) - 1u);
-                __m512 d[4][4], r[4][4];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        d[i][j] = _mm512_maskz_loadu_ps(
-                            m, xt + ((size_t)(2 * th + i) * Wq + 2 * tw + j) * C + c);
-                for (int j = 0; j < 4; j++) { /* r = B^T d */
-                    r[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                    r[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                    r[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                    r[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-                }
-                float *v = V + t * C + c;
+        for (int c = 0; c < C; c += 16) {
+            const __mmask16 m = (__mmask16)(C - c >= 16 ? 0xffff : (1u << (C - c)) - 1u);
+            const float *x = xt + (size_t)(2 * th) * rs + c;
+            __m512 r[4][4];
+            column_transform(r, 0, x, rs, m);
+            column_transform(r, 1, x + C, rs, m);
+            for (int tw = 0; tw < TW; tw++) {
+                column_transform(r, 2, x + (size_t)(2 * tw + 2) * C, rs, m);
+                column_transform(r, 3, x + (size_t)(2 * tw + 3) * C, rs, m);
+                float *v = V + ((size_t)th * TW + tw) * C + c;
                 for (int i = 0; i < 4; i++) { /* V = r B */
                     _mm512_mask_storeu_ps(v + (4 * i + 0) * xs, m, _mm512_sub_ps(r[i][0], r[i][2]));
                     _mm512_mask_storeu_ps(v + (4 * i + 1) * xs, m, _mm512_add_ps(r[i][1], r[i][2]));
                     _mm512_mask_storeu_ps(v + (4 * i + 2) * xs, m, _mm512_sub_ps(r[i][2], r[i][1]));
                     _mm512_mask_storeu_ps(v + (4 * i + 3) * xs, m, _mm512_sub_ps(r[i][1], r[i][3]));
+                    r[i][0] = r[i][2]; /* the next tile's first two columns */
+                    r[i][1] = r[i][3];
                 }
             }
         }
