@@ -329,6 +329,8 @@ static void pool_fused_equals_unfused(void **st)
         {1, 17, 14, 14, 4, 3, 2}, /* 16x16 (deep_convnet's conv4) */
         {7, 1, 12, 9, 3, 5, 2},  /* 12x9 */
         {2, 3, 40, 70, 2, 3, 1}, /* 40x70 */
+        {2, 3, 6, 34, 2, 3, 0},  /* 4x32: 16 windows a row, one whole chunk */
+        {1, 2, 5, 35, 3, 3, 0},  /* 3x33: 16 windows and an odd column */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *s = shapes[i];

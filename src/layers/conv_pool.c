@@ -278,8 +278,15 @@ static AVX512 void widen_rows(float *d0, float *d1, float *r0, float *r1, const 
             a1 = _mm256_blend_ps(a1, _mm256_castps128_ps256(s1), 1);
         }
     }
-    for (int ow = 2 * pw0 + 32 < W ? 2 * pw0 + 32 : W; ow < W; ow++) /* garbage past the stores */
+    /* the chunks stored columns [0, 2*pw0) (those past W masked off);
+     * the rest is the odd last column (inside OW: bd__sum adds its zero to
+     * its first partial sum) and garbage */
+    for (int ow = 2 * pw0; ow < W; ow++)
         d0[ow] = d1[ow] = 0.0f;
+    if (OW > 2 * pw0) {
+        a0 = _mm256_blend_ps(a0, _mm256_add_ps(a0, _mm256_setzero_ps()), 1);
+        a1 = _mm256_blend_ps(a1, _mm256_add_ps(a1, _mm256_setzero_ps()), 1);
+    }
     *r0 = sum_partials(a0);
     *r1 = sum_partials(a1);
 }
