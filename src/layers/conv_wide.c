@@ -121,7 +121,10 @@ static AVX512F_ void zero_floats(float *d, size_t n)
  * for them: what lies past the row is the next row's, or the bottom
  * border's, and is written after it (masked stores that end inside a
  * cache line were the copy's slowest part) */
-static inline AVX512F_ __mmask16 room(ptrdiff_t left) { return first_lanes((int)BD_MIN(left, 16)); }
+static inline AVX512F_ __mmask16 room(ptrdiff_t left)
+{
+    return first_lanes((int)BD_MIN(left, 16));
+}
 
 static AVX512F_ void pad_copy_avx512(float *dst, const float *src, int C, int H, int W,
                                      size_t ld, size_t cs, int P)
@@ -174,7 +177,6 @@ static void pad_copy(float *dst, const float *src, int C, int H, int W, size_t l
     else
         pad_copy_c(dst, src, C, H, W, ld, cs, P);
 }
-
 
 /* x_b [C,H,W] -> xp [C, H+2P, W+2P] */
 void bd__conv_pad_input(float *xp, const float *x, const bd_conv_geom *g1)
@@ -284,20 +286,18 @@ void bd__conv_wide_forward(float *y, const float *x, const float *Wt, const floa
             return;
         }
         bd__conv_wino(yw, gp.W, &xb, g1->C, U, F, col, NULL);
-    } else if (Wdir) {
-        if (g1->P > 0) {
-            bd__conv_pad_input(xpad, x, g1);
-            x = xpad;
-        }
-        bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K, col);
     } else {
         if (g1->P > 0) {
             bd__conv_pad_input(xpad, x, g1);
             x = xpad;
         }
-        im2col_wide(col, x, &gp);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col, L,
-                    0.0f, yw, L);
+        if (Wdir) {
+            bd__conv_direct(yw, gp.W, x, gp.C, gp.H, gp.W, Wdir, F, gp.K, col);
+        } else {
+            im2col_wide(col, x, &gp);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, L, CKK, 1.0f, Wt, CKK, col,
+                        L, 0.0f, yw, L);
+        }
     }
     if (pool)
         bd__conv_pool_narrow(y, pool->p, pool->am, yw, b, &gp);
