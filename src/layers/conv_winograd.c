@@ -154,34 +154,11 @@ static AVX512F void transpose(float *dst, size_t ldd, const float *src, size_t l
     }
 }
 
-/* the bordered image xp [C, Hp, Wp] -> xt [Hq, Wq, C], zero on its border
- * and past its rows and columns: row i of xt is row i - P of x, transposed,
- * between zeros (the rows of the border are zeros alone) */
-static AVX512F void to_channels_last(float *xt, const bd__bordered *xp, int C, int Hq, int Wq)
+/* xt [Hq, Wq, C]: zero outside the image xp puts at rows [P, P+H) and
+ * columns [P, P+W) (its border, and past its rows and columns) */
+static void zero_border(float *xt, const bd__bordered *xp, int C, int Hq, int Wq)
 {
-    const int P = xp->P, W = xp->W;
-    const size_t row = (size_t)Wq * C;
-    for (int i = 0; i < Hq; i++) {
-        float *o = xt + (size_t)i * row;
-        const int r = i - P;
-        if (r < 0 || r >= xp->H) {
-            memset(o, 0, row * sizeof(float));
-            continue;
-        }
-        memset(o, 0, (size_t)P * C * sizeof(float));
-        transpose(o + (size_t)P * C, (size_t)C, xp->x + (size_t)r * xp->ld, xp->cs, W, C);
-        memset(o + (size_t)(P + W) * C, 0, (size_t)(Wq - P - W) * C * sizeof(float));
-    }
-}
-
-/* The same where x's rows are contiguous (ld = W: a channel's H*W values
- * one run), 16 positions of the map at a time instead of one row: a
- * 16 x 16 block of a 7-wide map's rows was 7 columns and 9 of zeros. The
- * border is zeroed first; each position's 16 channels are one store. */
-static AVX512F void to_channels_last_flat(float *xt, const bd__bordered *xp, int C, int Hq,
-                                          int Wq)
-{
-    const int H = xp->H, W = xp->W, P = xp->P, HW = H * W;
+    const int P = xp->P, H = xp->H, W = xp->W;
     const size_t row = (size_t)Wq * C;
     for (int i = 0; i < Hq; i++) {
         float *o = xt + (size_t)i * row;
@@ -192,6 +169,27 @@ static AVX512F void to_channels_last_flat(float *xt, const bd__bordered *xp, int
         memset(o, 0, (size_t)P * C * sizeof(float));
         memset(o + (size_t)(P + W) * C, 0, (size_t)(Wq - P - W) * C * sizeof(float));
     }
+}
+
+/* the bordered image xp [C, Hp, Wp] -> xt [Hq, Wq, C], zero on its border
+ * and past its rows and columns: row i of xt is row i - P of x, transposed */
+static AVX512F void to_channels_last(float *xt, const bd__bordered *xp, int C, int Hq, int Wq)
+{
+    zero_border(xt, xp, C, Hq, Wq);
+    for (int r = 0; r < xp->H; r++)
+        transpose(xt + ((size_t)(r + xp->P) * Wq + xp->P) * C, (size_t)C,
+                  xp->x + (size_t)r * xp->ld, xp->cs, xp->W, C);
+}
+
+/* The same where x's rows are contiguous (ld = W: a channel's H*W values
+ * one run), 16 positions of the map at a time instead of one row: a
+ * 16 x 16 block of a 7-wide map's rows was 7 columns and 9 of zeros. Each
+ * position's 16 channels are one store. */
+static AVX512F void to_channels_last_flat(float *xt, const bd__bordered *xp, int C, int Hq,
+                                          int Wq)
+{
+    const int W = xp->W, P = xp->P, HW = xp->H * W;
+    zero_border(xt, xp, C, Hq, Wq);
     for (int p0 = 0; p0 < HW; p0 += 16) {
         const int np = HW - p0 < 16 ? HW - p0 : 16;
         for (int c0 = 0; c0 < C; c0 += 16) {
