@@ -415,6 +415,15 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
  * and the input gradient's flipped Wtd [F*K*K, C] (NULL: not) from W
  * [F, C, K, K]. */
 int bd__conv_direct_isa(void);
+/* affine_sparse.c: the Affine forward of rows that are mostly zeros.
+ * bd__affine_row_sparse: whether the row x [In] is one (at most 30% of it
+ * nonzero). bd__affine_rows_sparse: the rows rows[0..n) of y [*, Out] =
+ * x [*, In] · W [In, Out] + b, summed over their nonzero inputs, 4 rows at
+ * a time; the AVX-512 kernel where the CPU has it and the kernels are
+ * "fast", its plain C twin otherwise (the same bits). */
+int bd__affine_row_sparse(const float *x, int In);
+void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
+                            const float *b, int In, int Out);
 int bd__conv_direct_cpu(void);
 int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,

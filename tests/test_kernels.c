@@ -7,7 +7,8 @@
  * against the reference kernels; gradient checks of networks whose
  * convolutions take the fast paths; Adam's update split over the threads
  * against the serial one, bit for bit; the AVX-512 bordered copy against
- * the portable one. */
+ * the portable one; the Affine forward's sparse rows against a plain sum
+ * and the GEMM. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -515,6 +516,87 @@ static void pad_copy_fast_equals_portable(void **st)
     }
 }
 
+/* The Affine forward's sparse rows (affine_sparse.c): a row at most 30%
+ * nonzero is the sum of its nonzero terms in increasing k, each product
+ * rounded, then + b (computed here in plain C, bit for bit), in the AVX-512
+ * and the portable kernels alike and on 1 and 2 threads; a denser row goes
+ * to the GEMM, near the reference kernels'; a NaN input is kept. */
+static void affine_sparse_rows(void **st)
+{
+    (void)st;
+    static const int shapes[][3] = {
+        /* B  In   Out */
+        {1, 1, 1},   {7, 784, 50}, {5, 257, 17}, {9, 300, 65}, {4, 40, 130},
+        {3, 16, 64}, {6, 255, 100}, {13, 100, 3}, {8, 513, 48}, {2, 10, 33},
+    };
+    static const float density[] = {0.0f, 0.05f, 0.2f, 0.3f, 0.31f, 0.5f, 1.0f, 0.1f};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int B = shapes[si][0], In = shapes[si][1], Out = shapes[si][2];
+        float *x = malloc((size_t)B * In * sizeof *x), *W = malloc((size_t)In * Out * sizeof *W);
+        float *b = malloc((size_t)Out * sizeof *b), *want = malloc((size_t)B * Out * sizeof *want);
+        float *y[4];
+        for (int v = 0; v < 4; v++)
+            y[v] = malloc((size_t)B * Out * sizeof *y[v]);
+        fill(W, (size_t)In * Out, 70 + si, -1.0f, 1.0f);
+        fill(b, (size_t)Out, 80 + si, -1.0f, 1.0f);
+        fill(x, (size_t)B * In, 90 + si, 0.0f, 1.0f);
+        int sparse[16];
+        for (int r = 0; r < B; r++) { /* row r: exactly round(d In) nonzeros, spread */
+            const float d = density[(r + si) % 8];
+            const int nz = (int)(d * In + 0.5f);
+            for (int k = 0; k < In; k++)
+                if ((long)k * nz / In == (long)(k + 1) * nz / In)
+                    x[(size_t)r * In + k] = 0.0f;
+            sparse[r] = (long long)nz * 10 <= (long long)In * 3;
+            assert_int_equal(bd__affine_row_sparse(x + (size_t)r * In, In), sparse[r]);
+        }
+        for (int r = 0; r < B; r++) { /* the sum the sparse rows must be */
+            float *wr = want + (size_t)r * Out;
+            for (int j = 0; j < Out; j++) {
+                float acc = 0.0f;
+                for (int k = 0; k < In; k++) {
+                    const float xk = x[(size_t)r * In + k];
+                    if (xk != 0.0f) {
+                        const float p = xk * W[(size_t)k * Out + j];
+                        acc += p;
+                    }
+                }
+                wr[j] = acc + b[j];
+            }
+        }
+        const char *kern[4] = {"fast", "portable", "fast", "reference"};
+        for (int v = 0; v < 4; v++) {
+            assert_ok(bd_set_kernels(kern[v]));
+            bd_set_threads(v == 2 ? 2 : 1);
+            bd_affine_forward(y[v], x, W, b, B, In, Out);
+        }
+        bd_set_threads(1);
+        assert_ok(bd_set_kernels("fast"));
+        assert_memory_equal(y[0], y[1], (size_t)B * Out * sizeof(float));
+        for (int r = 0; r < B; r++) {
+            /* a dense row's GEMM bits may depend on the run of rows it is
+             * in (OpenBLAS's blocking): only near the whole batch's */
+            const size_t o = (size_t)r * Out;
+            if (sparse[r]) {
+                assert_memory_equal(y[0] + o, want + o, (size_t)Out * sizeof(float));
+                assert_memory_equal(y[2] + o, want + o, (size_t)Out * sizeof(float));
+            }
+            assert_near(y[0] + o, y[3] + o, (size_t)Out, 1e-5, "sparse vs GEMM");
+            assert_near(y[2] + o, y[3] + o, (size_t)Out, 1e-5, "2 threads vs GEMM");
+        }
+        x[0] = NAN; /* a NaN input is not a zero: row 0 is all NaN */
+        bd_affine_forward(y[0], x, W, b, B, In, Out);
+        for (int j = 0; j < Out; j++)
+            assert_true(isnan(y[0][j]));
+        for (int v = 0; v < 4; v++)
+            free(y[v]);
+        free(x);
+        free(W);
+        free(b);
+        free(want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +608,7 @@ int main(void)
         cmocka_unit_test(fused_breaks_caught),
         cmocka_unit_test(adam_split_same_bits),
         cmocka_unit_test(pad_copy_fast_equals_portable),
+        cmocka_unit_test(affine_sparse_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* affine.c — the Affine layer (book 5.6.2): y = x·W + b, and its backward.
- * Both matrix products go through OpenBLAS cblas_sgemm, row-major.
+ * The products go through OpenBLAS cblas_sgemm, row-major, except the
+ * forward of rows that are mostly zeros (affine_sparse.c).
  * The book's plain version: learn/ch05/layers.h (Affine, in loops over
  * doubles). */
 #include "internal.h"
@@ -26,16 +27,46 @@ typedef struct affine_args {
     int B, In, Out;
 } affine_args;
 
-/* rows [lo, hi) of y = x W + b */
-static void fwd_rows(void *ctx, int lo, int hi, int part)
+/* rows [lo, hi) of y = x W + b on the GEMM */
+static void fwd_gemm(const affine_args *a, int lo, int hi)
 {
-    const affine_args *a = ctx;
     float *y = a->y + (size_t)lo * a->Out;
     /* Broadcast the bias into y first, then y = 1·x·W + 1·y: one GEMM pass. */
     for (int r = lo; r < hi; r++)
         memcpy(a->y + (size_t)r * a->Out, a->b, (size_t)a->Out * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, a->Out, a->In, 1.0f,
                 a->x + (size_t)lo * a->In, a->In, a->W, a->Out, 1.0f, y, a->Out);
+}
+
+/* rows [lo, hi) of y = x W + b: a row that is mostly zeros (pixels) is
+ * summed over its nonzero inputs (affine_sparse.c), the runs of denser rows
+ * between them go to the GEMM. The reference kernels take the GEMM only. */
+static void fwd_rows(void *ctx, int lo, int hi, int part)
+{
+    const affine_args *a = ctx;
+    (void)part;
+    if (bd__kernels_reference()) {
+        fwd_gemm(a, lo, hi);
+        return;
+    }
+    int run = lo; /* the dense rows [run, r) wait for one GEMM */
+    int sparse[64], n = 0;
+    for (int r = lo; r < hi; r++) {
+        if (!bd__affine_row_sparse(a->x + (size_t)r * a->In, a->In))
+            continue;
+        if (run < r)
+            fwd_gemm(a, run, r);
+        run = r + 1;
+        sparse[n++] = r;
+        if (n == 64) {
+            bd__affine_rows_sparse(a->y, a->x, sparse, n, a->W, a->b, a->In, a->Out);
+            n = 0;
+        }
+    }
+    if (run < hi)
+        fwd_gemm(a, run, hi);
+    if (n > 0)
+        bd__affine_rows_sparse(a->y, a->x, sparse, n, a->W, a->b, a->In, a->Out);
 }
 
 /* x [B,I], W [I,O], b [O] -> y [B,O]; the batch's rows split over the threads */
