@@ -422,6 +422,14 @@ int bd__conv_direct_isa(void);
  * a time; the AVX-512 kernel where the CPU has it and the kernels are
  * "fast", its plain C twin otherwise (the same bits). */
 int bd__affine_row_sparse(const float *x, int In);
+/* bd__affine_batch_sparse: whether the batch x [B, In] is at most 30%
+ * nonzero. bd__affine_dW_sparse: the rows [lo, hi) of dW [In, Out] = xᵀ ·
+ * dy (x [B, In], dy [B, Out]), row k the sum over the rows n with x[n,k] !=
+ * 0 of x[n,k]·dy[n,:] in increasing n (the same bits for any split of
+ * [0, In) over the threads). */
+int bd__affine_batch_sparse(const float *x, int B, int In);
+void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,
+                          int lo, int hi);
 void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
                             const float *b, int In, int Out);
 int bd__conv_direct_cpu(void);

@@ -7,8 +7,8 @@
  * against the reference kernels; gradient checks of networks whose
  * convolutions take the fast paths; Adam's update split over the threads
  * against the serial one, bit for bit; the AVX-512 bordered copy against
- * the portable one; the Affine forward's sparse rows against a plain sum
- * and the GEMM. */
+ * the portable one; the Affine forward's sparse rows and sparse dW against
+ * a plain sum and the GEMM. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -597,6 +597,75 @@ static void affine_sparse_rows(void **st)
     }
 }
 
+/* dW = xᵀ·dy of a batch at most 30% nonzero (affine_sparse.c): row k is
+ * the sum over the rows with x[n,k] != 0 of x[n,k]·dy[n,:] in increasing n
+ * (computed here in plain C, bit for bit), in the AVX-512 and portable
+ * kernels and on 1 and 2 threads; a denser batch is the GEMM's, bit for bit
+ * the reference kernels'. Batches of more than 256 rows take two lists. */
+static void affine_sparse_dW(void **st)
+{
+    (void)st;
+    static const int shapes[][4] = {
+        /* B  In   Out  density% */
+        {7, 784, 100, 19}, {130, 257, 65, 10}, {5, 40, 130, 25}, {3, 17, 64, 30},
+        {2, 10, 200, 20},  {600, 33, 64, 5},   {1, 1, 64, 0},    {9, 50, 100, 31},
+        {6, 784, 50, 19},  {4, 100, 63, 10},
+    };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int B = shapes[si][0], In = shapes[si][1], Out = shapes[si][2];
+        const float d = shapes[si][3] / 100.0f;
+        const size_t nx = (size_t)B * In, nw = (size_t)In * Out;
+        float *x = malloc(nx * sizeof *x), *dy = malloc((size_t)B * Out * sizeof *dy);
+        float *want = malloc(nw * sizeof *want), *db = malloc((size_t)Out * sizeof *db);
+        float *dW[4];
+        for (int v = 0; v < 4; v++)
+            dW[v] = malloc(nw * sizeof *dW[v]);
+        fill(dy, (size_t)B * Out, 110 + si, -1.0f, 1.0f);
+        fill(x, nx, 120 + si, 0.0f, 1.0f);
+        const size_t nz = (size_t)(d * nx + 0.5f); /* exactly nz nonzeros, spread */
+        for (size_t i = 0; i < nx; i++)
+            if (i * nz / nx == (i + 1) * nz / nx)
+                x[i] = 0.0f;
+        const int sparse = nz * 10 <= nx * 3;
+        assert_int_equal(bd__affine_batch_sparse(x, B, In), nz * 10 <= nx * 3);
+        for (int k = 0; k < In; k++)
+            for (int j = 0; j < Out; j++) {
+                float acc = 0.0f;
+                for (int n = 0; n < B; n++) {
+                    const float xv = x[(size_t)n * In + k];
+                    if (xv != 0.0f) {
+                        const float p = xv * dy[(size_t)n * Out + j];
+                        acc += p;
+                    }
+                }
+                want[(size_t)k * Out + j] = acc;
+            }
+        const char *kern[4] = {"fast", "portable", "fast", "reference"};
+        for (int v = 0; v < 4; v++) {
+            assert_ok(bd_set_kernels(kern[v]));
+            bd_set_threads(v == 2 ? 2 : 1);
+            bd_affine_backward(NULL, dW[v], db, dy, x, NULL, B, In, Out);
+        }
+        bd_set_threads(1);
+        assert_ok(bd_set_kernels("fast"));
+        assert_memory_equal(dW[0], dW[1], nw * sizeof(float));
+        if (sparse) {
+            assert_memory_equal(dW[0], want, nw * sizeof(float));
+            assert_memory_equal(dW[2], want, nw * sizeof(float));
+        } else {
+            assert_memory_equal(dW[0], dW[3], nw * sizeof(float));
+        }
+        assert_near(dW[0], dW[3], nw, 1e-5, "sparse dW vs GEMM");
+        assert_near(dW[2], dW[3], nw, 1e-5, "2 threads vs GEMM");
+        for (int v = 0; v < 4; v++)
+            free(dW[v]);
+        free(x);
+        free(dy);
+        free(want);
+        free(db);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +678,7 @@ int main(void)
         cmocka_unit_test(adam_split_same_bits),
         cmocka_unit_test(pad_copy_fast_equals_portable),
         cmocka_unit_test(affine_sparse_rows),
+        cmocka_unit_test(affine_sparse_dW),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,13 @@ static void dW_rows(void *ctx, int lo, int hi, int part)
                 a->In, a->dy, a->Out, 0.0f, a->dW + (size_t)lo * a->Out, a->Out);
 }
 
+/* rows [lo, hi) of dW = xᵀ dy summed over the nonzero x only (affine_sparse.c) */
+static void dW_sparse_rows(void *ctx, int lo, int hi, int part)
+{
+    const affine_args *a = ctx;
+    bd__affine_dW_sparse(a->dW, a->x, a->dy, a->B, a->In, a->Out, lo, hi);
+}
+
 /* dy [B,O], x [B,I], W [I,O] -> dx [B,I] (optional), dW [I,O], db [O]
  * Book eq. 5.13: dL/dX = dL/dY · W^T,  dL/dW = X^T · dL/dY,  dL/db = Σ_B dL/dY */
 void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
@@ -103,7 +110,9 @@ void bd_affine_backward(float *dx, float *dW, float *db, const float *dy,
     const size_t macs = (size_t)B * In * Out;
     if (dx)
         maybe_parallel(macs, B, dx_rows, &a);
-    maybe_parallel(macs, In, dW_rows, &a);
+    /* a batch at most 30% nonzero (pixels): dW from its nonzeros only */
+    const int sparse = !bd__kernels_reference() && bd__affine_batch_sparse(x, B, In);
+    maybe_parallel(macs, In, sparse ? dW_sparse_rows : dW_rows, &a);
     for (int j = 0; j < Out; j++)
         db[j] = 0.0f;
     for (int r = 0; r < B; r++) {
