@@ -405,6 +405,23 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
                             const float *yrelu, const float *x, const float *Wt, float *col,
                             float *dyw, float *xpad, const float *Wdir, const bd_conv_geom *g1,
                             const bd__fused_pool *pool, int n, size_t dyws, size_t xpads);
+/* affine_sparse.c: the Affine layer's products where x is mostly zeros;
+ * the AVX-512 kernels where the CPU has them and the kernels are "fast",
+ * their plain C twins otherwise (the same bits). bd__affine_row_sparse:
+ * whether the row x [In] is at most 30% nonzero. bd__affine_rows_sparse:
+ * the rows rows[0..n) of y [*, Out] = x [*, In] · W [In, Out] + b, summed
+ * over their nonzero inputs, 4 rows at a time. bd__affine_batch_sparse:
+ * whether the batch x [B, In] is at most 30% nonzero.
+ * bd__affine_dW_sparse: the rows [lo, hi) of dW [In, Out] = xᵀ · dy (x [B,
+ * In], dy [B, Out]), row k the sum over the rows n with x[n,k] != 0 of
+ * x[n,k]·dy[n,:] in increasing n (the same bits for any split of [0, In)
+ * over the threads). */
+int bd__affine_row_sparse(const float *x, int In);
+void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
+                            const float *b, int In, int Out);
+int bd__affine_batch_sparse(const float *x, int B, int In);
+void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,
+                          int lo, int hi);
 /* conv_direct.c: the direct AVX-512 forward and input gradient of the
  * stride-1 convs the wide kernels take, where bd__conv_direct_applies (the
  * CPU has AVX-512: bd__conv_direct_isa, and the fast kernels are chosen:
@@ -415,23 +432,6 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
  * and the input gradient's flipped Wtd [F*K*K, C] (NULL: not) from W
  * [F, C, K, K]. */
 int bd__conv_direct_isa(void);
-/* affine_sparse.c: the Affine forward of rows that are mostly zeros.
- * bd__affine_row_sparse: whether the row x [In] is one (at most 30% of it
- * nonzero). bd__affine_rows_sparse: the rows rows[0..n) of y [*, Out] =
- * x [*, In] · W [In, Out] + b, summed over their nonzero inputs, 4 rows at
- * a time; the AVX-512 kernel where the CPU has it and the kernels are
- * "fast", its plain C twin otherwise (the same bits). */
-int bd__affine_row_sparse(const float *x, int In);
-/* bd__affine_batch_sparse: whether the batch x [B, In] is at most 30%
- * nonzero. bd__affine_dW_sparse: the rows [lo, hi) of dW [In, Out] = xᵀ ·
- * dy (x [B, In], dy [B, Out]), row k the sum over the rows n with x[n,k] !=
- * 0 of x[n,k]·dy[n,:] in increasing n (the same bits for any split of
- * [0, In) over the threads). */
-int bd__affine_batch_sparse(const float *x, int B, int In);
-void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,
-                          int lo, int hi);
-void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
-                            const float *b, int In, int Out);
 int bd__conv_direct_cpu(void);
 int bd__conv_direct_applies(const bd_conv_geom *g);
 void bd__conv_direct(float *y, int ldy, const float *xp, int C, int Hp, int Wp, const float *Wt,

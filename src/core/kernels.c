@@ -1,7 +1,8 @@
 /* kernels.c — which kernels the layers run. "fast" (the default) lets a
  * layer take a faster path where it has one (conv_wide.c: stride-1
- * unpadded convolutions; conv_pool.c: a max-pool fused into them), with
- * AVX-512 intrinsics where the CPU has them; "portable" takes the same
+ * unpadded convolutions; conv_pool.c: a max-pool fused into them;
+ * affine_sparse.c: the Affine products of inputs that are mostly zeros),
+ * with AVX-512 intrinsics where the CPU has them; "portable" takes the same
  * paths in plain C (the same bits: what the tests compare the intrinsics
  * with); "reference" runs the book's im2col + GEMM everywhere — the
  * readable kernels, and what tests/test_kernels.c compares the fast ones

@@ -1,6 +1,7 @@
 /* affine.c — the Affine layer (book 5.6.2): y = x·W + b, and its backward.
  * The products go through OpenBLAS cblas_sgemm, row-major, except the
- * forward of rows that are mostly zeros (affine_sparse.c).
+ * forward of rows and dW of batches that are mostly zeros
+ * (affine_sparse.c).
  * The book's plain version: learn/ch05/layers.h (Affine, in loops over
  * doubles). */
 #include "internal.h"

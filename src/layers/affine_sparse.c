@@ -209,24 +209,28 @@ static AVX512_INLINE_ void add_rows_gn(float *const *y, const int32_t *idx,
     FOR_ACC(STORE)
 }
 
-#define ADD_ROWS_G(g)                                                        \
-    switch ((cols + 15) / 16) {                                              \
-    case 1: add_rows_gn(y, idx, val, c, W, Out, j0, cols, g, 1); break;      \
-    case 2: add_rows_gn(y, idx, val, c, W, Out, j0, cols, g, 2); break;      \
-    case 3: add_rows_gn(y, idx, val, c, W, Out, j0, cols, g, 3); break;      \
-    default: add_rows_gn(y, idx, val, c, W, Out, j0, cols, g, 4); break;     \
+/* CALL(g, nv) with g and nv as constants: 16 inlined copies of a kernel */
+#define NV_CASES(CALL, g)                    \
+    switch ((cols + 15) / 16) {              \
+    case 1: CALL(g, 1); break;               \
+    case 2: CALL(g, 2); break;               \
+    case 3: CALL(g, 3); break;               \
+    default: CALL(g, 4); break;              \
     }
+#define GN_CASES(CALL)                       \
+    switch (g) {                             \
+    case 1: NV_CASES(CALL, 1) break;         \
+    case 2: NV_CASES(CALL, 2) break;         \
+    case 3: NV_CASES(CALL, 3) break;         \
+    default: NV_CASES(CALL, 4) break;        \
+    }
+#define ADD_ROWS(g_, nv_) add_rows_gn(y, idx, val, c, W, Out, j0, cols, g_, nv_)
 
 static AVX512F_ void add_rows_avx512(float *const *y, int g, const int32_t *idx,
                                      float (*val)[CHUNK + 16], int c, const float *W, int Out,
                                      int j0, int cols)
 {
-    switch (g) {
-    case 1: ADD_ROWS_G(1) break;
-    case 2: ADD_ROWS_G(2) break;
-    case 3: ADD_ROWS_G(3) break;
-    default: ADD_ROWS_G(4) break;
-    }
+    GN_CASES(ADD_ROWS)
 }
 
 /* dW_lists_c, one 16-column compare per row */
@@ -256,6 +260,7 @@ static AVX512_INLINE_ void dW_sums_gn(float *dW, int Out, const int32_t *rows, i
                                       const float *x, int In, int k, const float *dy, int j0,
                                       int cols, int g, int nv)
 {
+    /* rows past g point at row k + g - 1: never used (ON folds them away) */
     float *const y[4] = {dW + (size_t)k * Out, dW + (size_t)(k + BD_MIN(1, g - 1)) * Out,
                          dW + (size_t)(k + BD_MIN(2, g - 1)) * Out,
                          dW + (size_t)(k + BD_MIN(3, g - 1)) * Out};
@@ -278,24 +283,13 @@ static AVX512_INLINE_ void dW_sums_gn(float *dW, int Out, const int32_t *rows, i
     FOR_ACC(STORE)
 }
 
-#define DW_SUMS_G(g)                                                                      \
-    switch ((cols + 15) / 16) {                                                           \
-    case 1: dW_sums_gn(dW, Out, rows, c, x, In, k, dy, j0, cols, g, 1); break;            \
-    case 2: dW_sums_gn(dW, Out, rows, c, x, In, k, dy, j0, cols, g, 2); break;            \
-    case 3: dW_sums_gn(dW, Out, rows, c, x, In, k, dy, j0, cols, g, 3); break;            \
-    default: dW_sums_gn(dW, Out, rows, c, x, In, k, dy, j0, cols, g, 4); break;           \
-    }
+#define DW_SUMS(g_, nv_) dW_sums_gn(dW, Out, rows, c, x, In, k, dy, j0, cols, g_, nv_)
 
 static AVX512F_ void dW_sums_avx512(float *dW, int Out, const int32_t *rows, int c,
                                     const float *x, int In, int k, int g, const float *dy,
                                     int j0, int cols)
 {
-    switch (g) {
-    case 1: DW_SUMS_G(1) break;
-    case 2: DW_SUMS_G(2) break;
-    case 3: DW_SUMS_G(3) break;
-    default: DW_SUMS_G(4) break;
-    }
+    GN_CASES(DW_SUMS)
 }
 
 static int sparse_avx512(void) { return !bd__kernels_portable() && bd__conv_direct_isa(); }
