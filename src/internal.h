@@ -183,8 +183,19 @@ double bd__net_penalty(const bd_net *net);
  * bd__net_rows_steps counts its row-parallel passes. */
 int bd__net_rows_applies(const bd_net *net, int B);
 bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss);
-/* bd_net_forward that way (evaluation): the logits of x [B, in] */
-bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor **logits);
+/* Evaluation that way (bd__net_eval_rows): the logits of a set's rows [0,
+ * n), each part over its share in chunks of its rows of the network's
+ * buffers. On part p's thread, fill writes rows [start, start + k) of the
+ * set's inputs into x [k, in] and take reads their logits y [k, out]; both
+ * may write only what is part p's own (ctx slots indexed by p). Needs
+ * bd__net_rows_applies(net, net->max_batch). A failure of fill or take
+ * (its status) ends the pass with that status. */
+typedef struct bd__rows_feed {
+    bd_status (*fill)(void *ctx, int p, int start, int k, float *x);
+    bd_status (*take)(void *ctx, int p, int start, int k, const float *y);
+    void *ctx;
+} bd__rows_feed;
+bd_status bd__net_eval_rows(bd_net *net, int n, const bd__rows_feed *f);
 int bd__net_rows_pending(const bd_net *net, const float **extra, size_t *stride, size_t *from);
 void bd__add_blocks(float *g, const float *extra, size_t stride, int k, size_t from, size_t a,
                     size_t len);
@@ -411,7 +422,8 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
  * whether the row x [In] is at most 30% nonzero. bd__affine_rows_sparse:
  * the rows rows[0..n) of y [*, Out] = x [*, In] · W [In, Out] + b, summed
  * over their nonzero inputs, 4 rows at a time. bd__affine_batch_sparse:
- * whether the batch x [B, In] is at most 30% nonzero.
+ * whether the columns [lo, hi) of the batch x [B, In] are at most 30%
+ * nonzero.
  * bd__affine_dW_sparse: the rows [lo, hi) of dW [In, Out] = xᵀ · dy (x [B,
  * In], dy [B, Out]), row k the sum over the rows n with x[n,k] != 0 of
  * x[n,k]·dy[n,:] in increasing n (the same bits for any split of [0, In)
@@ -419,7 +431,7 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
 int bd__affine_row_sparse(const float *x, int In);
 void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
                             const float *b, int In, int Out);
-int bd__affine_batch_sparse(const float *x, int B, int In);
+int bd__affine_batch_sparse(const float *x, int B, int In, int lo, int hi);
 void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,
                           int lo, int hi);
 /* conv_direct.c: the direct AVX-512 forward and input gradient of the
@@ -554,6 +566,11 @@ void bd__bn2d_bwd_fused(float *dx, float *dgamma, float *dbeta, const float *dy,
 void bd__net_unfuse(bd_net *net);
 /* The network's scratch block. */
 static inline float *bd__scratch(const bd_layer *l) { return bd_f32(&l->net->scratch); }
+
+/* Samples [start, start + n) of ds as floats into x [n, D] (converted as
+ * bd_dataset_slice does), on the calling thread; the range is the caller's
+ * to check (dataset.c). */
+void bd__dataset_rows(const bd_dataset *ds, int start, int n, float *x);
 
 /* The targets of samples idx[0..n) (idx NULL: start .. start+n-1) of a
  * regression / multi-label set into out [n, K] (dataset.c). */

@@ -597,23 +597,47 @@ static void affine_sparse_rows(void **st)
     }
 }
 
-/* dW = xᵀ·dy of a batch at most 30% nonzero (affine_sparse.c): row k is
- * the sum over the rows with x[n,k] != 0 of x[n,k]·dy[n,:] in increasing n
- * (computed here in plain C, bit for bit), in the AVX-512 and portable
- * kernels and on 1 and 2 threads; a denser batch is the GEMM's, bit for bit
- * the reference kernels'. Batches of more than 256 rows take two lists. */
+/* x [B, In] with exactly round(d·n) nonzeros spread evenly over the n =
+ * B·w values of each half of its columns (d1 in columns [0, In/2), d2 in
+ * the rest) */
+static void sparse_halves(float *x, int B, int In, float d1, float d2, unsigned seed)
+{
+    fill(x, (size_t)B * In, seed, 0.0f, 1.0f);
+    for (int half = 0; half < 2; half++) {
+        const int c0 = half ? In / 2 : 0, w = half ? In - In / 2 : In / 2;
+        const size_t n = (size_t)B * w, nz = (size_t)((half ? d2 : d1) * n + 0.5f);
+        for (size_t i = 0; i < n; i++)
+            if (i * nz / n == (i + 1) * nz / n)
+                x[(i / w) * In + c0 + i % w] = 0.0f;
+    }
+}
+
+/* Does affine.c split dW's B x In x Out product over the threads (its
+ * SPLIT_MACS)? */
+static int dW_splits(int B, int In, int Out) { return (size_t)B * In * Out >= ((size_t)1 << 18); }
+
+/* dW = xᵀ·dy where the batch's columns are at most 30% nonzero
+ * (affine_sparse.c): row k is the sum over the rows with x[n,k] != 0 of
+ * x[n,k]·dy[n,:] in increasing n (computed here in plain C, bit for bit),
+ * in the AVX-512 and portable kernels and on 1 and 2 threads; denser
+ * columns are the GEMM's, bit for bit the reference kernels' on 1 thread.
+ * On 2 threads each thread's columns are looked at alone: the two last
+ * shapes have dense first columns (40%) and sparse last ones (5%, 15%),
+ * 22.5% and 27.5% over the batch. Batches of more than 256 rows take two
+ * lists. */
 static void affine_sparse_dW(void **st)
 {
     (void)st;
-    static const int shapes[][4] = {
-        /* B  In   Out  density% */
-        {7, 784, 100, 19}, {130, 257, 65, 10}, {5, 40, 130, 25}, {3, 17, 64, 30},
-        {2, 10, 200, 20},  {600, 33, 64, 5},   {1, 1, 64, 0},    {9, 50, 100, 31},
-        {6, 784, 50, 19},  {4, 100, 63, 10},
+    static const int shapes[][5] = {
+        /* B  In   Out  density% (first half, second half) */
+        {7, 784, 100, 19, 19}, {130, 257, 65, 10, 10}, {5, 40, 130, 25, 25},
+        {3, 17, 64, 30, 30},   {2, 10, 200, 20, 20},   {600, 33, 64, 5, 5},
+        {1, 1, 64, 0, 0},      {9, 50, 100, 31, 31},   {6, 784, 50, 19, 19},
+        {4, 100, 63, 10, 10},  {100, 784, 50, 40, 5},  {50, 300, 64, 40, 15},
     };
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int B = shapes[si][0], In = shapes[si][1], Out = shapes[si][2];
-        const float d = shapes[si][3] / 100.0f;
+        const float d1 = shapes[si][3] / 100.0f, d2 = shapes[si][4] / 100.0f;
         const size_t nx = (size_t)B * In, nw = (size_t)In * Out;
         float *x = malloc(nx * sizeof *x), *dy = malloc((size_t)B * Out * sizeof *dy);
         float *want = malloc(nw * sizeof *want), *db = malloc((size_t)Out * sizeof *db);
@@ -621,13 +645,12 @@ static void affine_sparse_dW(void **st)
         for (int v = 0; v < 4; v++)
             dW[v] = malloc(nw * sizeof *dW[v]);
         fill(dy, (size_t)B * Out, 110 + si, -1.0f, 1.0f);
-        fill(x, nx, 120 + si, 0.0f, 1.0f);
-        const size_t nz = (size_t)(d * nx + 0.5f); /* exactly nz nonzeros, spread */
+        sparse_halves(x, B, In, d1, d2, 120 + si);
+        size_t nz = 0;
         for (size_t i = 0; i < nx; i++)
-            if (i * nz / nx == (i + 1) * nz / nx)
-                x[i] = 0.0f;
+            nz += x[i] != 0.0f;
         const int sparse = nz * 10 <= nx * 3;
-        assert_int_equal(bd__affine_batch_sparse(x, B, In), nz * 10 <= nx * 3);
+        assert_int_equal(bd__affine_batch_sparse(x, B, In, 0, In), sparse);
         for (int k = 0; k < In; k++)
             for (int j = 0; j < Out; j++) {
                 float acc = 0.0f;
@@ -649,12 +672,23 @@ static void affine_sparse_dW(void **st)
         bd_set_threads(1);
         assert_ok(bd_set_kernels("fast"));
         assert_memory_equal(dW[0], dW[1], nw * sizeof(float));
-        if (sparse) {
+        if (sparse)
             assert_memory_equal(dW[0], want, nw * sizeof(float));
-            assert_memory_equal(dW[2], want, nw * sizeof(float));
-        } else {
+        else
             assert_memory_equal(dW[0], dW[3], nw * sizeof(float));
+        const int parts = dW_splits(B, In, Out) && In > 1 ? 2 : 1;
+        int split_sparse = 0;
+        for (int p = 0; p < parts; p++) { /* 2 threads: each part its own choice */
+            int lo, hi;
+            bd__split_range(In, parts, p, &lo, &hi);
+            const int sp = bd__affine_batch_sparse(x, B, In, lo, hi);
+            split_sparse |= sp << p;
+            const size_t a = (size_t)lo * Out, n = (size_t)(hi - lo) * Out;
+            /* a dense part is the GEMM of its rows of dW: the reference's bits */
+            assert_memory_equal(dW[2] + a, (sp ? want : dW[3]) + a, n * sizeof(float));
         }
+        if (si + 2 >= sizeof shapes / sizeof shapes[0]) /* the mixed shapes: mixed parts */
+            assert_int_equal(split_sparse, 2);
         assert_near(dW[0], dW[3], nw, 1e-5, "sparse dW vs GEMM");
         assert_near(dW[2], dW[3], nw, 1e-5, "2 threads vs GEMM");
         for (int v = 0; v < 4; v++)

@@ -7,7 +7,8 @@
  * caller runs every part alone, as on a busy machine), BatchNorm networks
  * keep the per-layer path, odd batches (1, 7 rows on 2 and 3 threads) and
  * Dropout/RReLU (drawn per global row: the same masks) work, and the
- * evaluation's forward-only pass gives the per-layer path's logits. */
+ * evaluation's pass (each part filling and reading its own rows) gives the
+ * per-layer path's logits. */
 #include "testutil.h"
 #include "internal.h"
 
@@ -279,43 +280,97 @@ static void norm_of_summed_gradient(void **st)
     bd_dataset_free(&ds);
 }
 
-/* evaluation: the forward of each thread's rows through every layer gives
- * the per-layer path's logits to rounding (1e-5 of the largest; measured:
- * the same bits, each part's products being those of the per-layer split)
- * and the same accuracy over a set */
+/* The evaluation's pass (bd__net_eval_rows): each part fills and reads
+ * its rows; here fill copies rows of a set x [N, D] and take keeps their
+ * logits, both recording which rows they saw. */
+typedef struct feed {
+    const float *x;
+    float *y;
+    int *seen;    /* [N]: times fill saw the row, plus 100 x times take did */
+    int fail_at;  /* fill fails on the chunk holding this row (-1: never) */
+} feed;
+
+static bd_status fill_rows(void *ctx, int p, int start, int k, float *x)
+{
+    feed *f = ctx;
+    assert_true(p >= 0 && p < BD__MAX_PARTS);
+    if (f->fail_at >= start && f->fail_at < start + k)
+        return BD_ERR_IO;
+    memcpy(x, f->x + (size_t)start * D, (size_t)k * D * sizeof *x);
+    for (int r = start; r < start + k; r++)
+        f->seen[r] += 1;
+    return BD_OK;
+}
+
+static bd_status take_rows(void *ctx, int p, int start, int k, const float *y)
+{
+    feed *f = ctx;
+    (void)p;
+    memcpy(f->y + (size_t)start * K, y, (size_t)k * K * sizeof *y);
+    for (int r = start; r < start + k; r++)
+        f->seen[r] += 100;
+    return BD_OK;
+}
+
+/* evaluation on 2 and 3 threads with 7 rows reserved (parts of 3-4 and 2-3
+ * rows; rounds of 16 x 7 = 112 rows, and 1234 rows end in a round of 2):
+ * every row filled and read once, its logits the per-layer path's to
+ * rounding (1e-5 of the largest; measured: the same bits, each part's
+ * products being those of the per-layer split), the same accuracy over a
+ * set, and a failing fill ends the pass with its status */
 static void evaluation_equals_serial(void **st)
 {
-    bd_set_threads(2);
-    bd_net *a = make_net(0, 3), *b = make_net(0, 3);
-    bd__debug_rows(b, 1);
-    const int B = 99;
-    assert_ok(bd_net_reserve(a, B));
-    assert_ok(bd_net_reserve(b, B));
-    a->training = b->training = 0;
-    bd_tensor x, y;
-    random_batch_range(&x, &y, B, D, K, -1.0f, 1.0f, 4);
-    const bd_tensor *ya, *yb;
-    assert_true(bd__net_rows_applies(a, B));
-    assert_ok(bd__net_forward_rows(a, &x, &ya));
-    assert_ok(bd_net_forward(b, &x, &yb));
-    assert_int_equal(ya->shape[0], B);
-    const float big = max_abs(bd_f32(yb), (size_t)B * K);
-    const float diff = max_abs_diff(bd_f32(ya), bd_f32(yb), (size_t)B * K);
-    print_message("evaluation, 2 threads: logits max |diff| %.3g of max %.3g\n", (double)diff,
-                  (double)big);
-    if (!(diff <= 1e-5f * big))
-        fail_msg("logits differ by %g (max %g)", (double)diff, (double)big);
-    bd_dataset ds;
-    make_blobs(&ds, 1234, D, K, 1.0f, 1, 2);
-    float acc_a, acc_b;
-    assert_ok(bd_evaluate(a, &ds, &acc_a, NULL));
-    assert_ok(bd_evaluate(b, &ds, &acc_b, NULL));
-    assert_true(acc_a == acc_b);
-    bd_dataset_free(&ds);
-    bd_tensor_free(&x);
-    bd_tensor_free(&y);
-    bd_net_free(a);
-    bd_net_free(b);
+    (void)st;
+    const int N = 1234, B = 7;
+    for (int T = 2; T <= 3; T++) {
+        bd_set_threads(T);
+        bd_net *a = make_net(0, 3), *b = make_net(0, 3);
+        bd__debug_rows(b, 1);
+        assert_ok(bd_net_reserve(a, B));
+        assert_ok(bd_net_reserve(b, B));
+        a->training = b->training = 0;
+        bd_tensor x, lab;
+        random_batch_range(&x, &lab, N, D, K, -1.0f, 1.0f, 4);
+        float *ya = calloc((size_t)N * K, sizeof *ya);
+        int *seen = calloc((size_t)N, sizeof *seen);
+        feed f = {bd_f32(&x), ya, seen, -1};
+        const bd__rows_feed rf = {fill_rows, take_rows, &f};
+        assert_true(bd__net_rows_applies(a, B));
+        assert_ok(bd__net_eval_rows(a, N, &rf));
+        float big = 0.0f, diff = 0.0f;
+        for (int r0 = 0; r0 < N; r0 += B) {
+            const int n = N - r0 < B ? N - r0 : B;
+            int shape[2] = {n, D};
+            bd_tensor xc = bd_tensor_view(bd_f32(&x) + (size_t)r0 * D, 2, shape);
+            const bd_tensor *yb;
+            assert_ok(bd_net_forward(b, &xc, &yb));
+            big = fmaxf(big, max_abs(bd_f32(yb), (size_t)n * K));
+            diff = fmaxf(diff, max_abs_diff(ya + (size_t)r0 * K, bd_f32(yb), (size_t)n * K));
+        }
+        for (int r = 0; r < N; r++)
+            if (seen[r] != 101)
+                fail_msg("%d threads: row %d filled/read %d times (want 101)", T, r, seen[r]);
+        print_message("evaluation, %d threads: logits max |diff| %.3g of max %.3g\n", T,
+                      (double)diff, (double)big);
+        if (!(diff <= 1e-5f * big))
+            fail_msg("logits differ by %g (max %g)", (double)diff, (double)big);
+        f.fail_at = 500;
+        assert_int_equal(bd__net_eval_rows(a, N, &rf), BD_ERR_IO);
+        bd_dataset ds;
+        make_blobs(&ds, 1234, D, K, 1.0f, 1, 2);
+        float acc_a, acc_b;
+        assert_ok(bd_evaluate(a, &ds, &acc_a, NULL));
+        assert_ok(bd_evaluate(b, &ds, &acc_b, NULL));
+        assert_true(acc_a == acc_b);
+        assert_true(acc_a > 0.0f && acc_a < 1.0f); /* an untrained net: some right */
+        bd_dataset_free(&ds);
+        free(ya);
+        free(seen);
+        bd_tensor_free(&x);
+        bd_tensor_free(&lab);
+        bd_net_free(a);
+        bd_net_free(b);
+    }
     bd_set_threads(1);
 }
 

@@ -405,6 +405,12 @@ bd_status bd_dataset_gather(const bd_dataset *ds, const int32_t *idx, int n, bd_
     return BD_OK;
 }
 
+void bd__dataset_rows(const bd_dataset *ds, int start, int n, float *x)
+{
+    const rows_job j = {.ds = ds, .start = start, .xd = x};
+    convert_rows((void *)&j, 0, n, 0);
+}
+
 bd_status bd_dataset_slice(const bd_dataset *ds, int start, int n, bd_tensor *xb,
                            bd_tensor *yb)
 {

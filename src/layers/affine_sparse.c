@@ -341,12 +341,12 @@ void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, co
     }
 }
 
-int bd__affine_batch_sparse(const float *x, int B, int In)
+int bd__affine_batch_sparse(const float *x, int B, int In, int lo, int hi)
 {
     size_t c = 0; /* row by row: count_nonzeros counts in an int */
     for (int n = 0; n < B; n++)
-        c += (size_t)count_nonzeros(x + (size_t)n * In, In);
-    return c * 10 <= (size_t)B * (size_t)In * 3;
+        c += (size_t)count_nonzeros(x + (size_t)n * In + lo, hi - lo);
+    return c * 10 <= (size_t)B * (size_t)(hi - lo) * 3;
 }
 
 void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,

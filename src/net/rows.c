@@ -23,7 +23,8 @@
  * two products of half the depth, each writing the whole dW, then summed;
  * that made the parts' serial run (the pool's busy-machine stretches)
  * 8% slower than --threads 1 beside a busy process. Evaluation passes run
- * the parts' forward only (bd__net_forward_rows).
+ * the parts' forward only, each part over its share of the set
+ * (bd__net_eval_rows).
  *
  * It applies to networks whose every layer has `rows` in its op row (a row
  * of the output and of the input gradient depends on that row only, the
@@ -164,7 +165,6 @@ typedef struct rows_job {
     const bd_tensor *x;
     bd_labels t;
     int B;
-    int backward;               /* 0: forward only (evaluation), no labels */
     double loss[BD__MAX_PARTS]; /* part p's share: its mean loss x rows / B */
     bd_status st[BD__MAX_PARTS];
 } rows_job;
@@ -182,26 +182,24 @@ static void run_part(void *ctx, int lo, int hi, int p)
     const bd_tensor *y;
     double L = 0.0;
     bd_status s = bd__net_forward_layers(pn, &pn->xbatch, hi - lo, &y);
-    if (s == BD_OK && j->backward)
+    if (s == BD_OK)
         s = bd__net_data_loss(pn, y, t, &L);
-    if (s == BD_OK && j->backward)
+    if (s == BD_OK)
         s = bd__net_backward_each(pn, NULL, NULL);
     j->loss[p] = L * (hi - lo) / j->B;
     j->st[p] = s;
 }
 
-/* The parts' pass over a batch x [B, in] (with backward: the loss of t and
- * the gradient), then the network as after a plain pass: its buffers hold
+/* The parts' pass over a batch x [B, in] (the loss of t and the gradient),
+ * then the network as after a plain pass: its buffers hold
  * every row (the parts wrote their rows of them). */
-static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int backward,
-                           double *loss)
+static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, double *loss)
 {
     const int B = x->shape[0];
     if (B > net->max_batch || x->size != (size_t)B * net->in_size)
         return bd_error(BD_ERR_SHAPE, "row-parallel pass: batch of %d rows, %d reserved", B,
                         net->max_batch);
-    if (backward)
-        BD_TRY(bd__net_check_labels(net, t, B));
+    BD_TRY(bd__net_check_labels(net, t, B));
     const int T = bd__split_parts(B);
     BD_TRY(rows_make(net, T));
     bd__rows *r = net->rows;
@@ -212,7 +210,7 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
      * the depth each and write its whole dW twice, and its gradient would
      * be summed too. The parts' blocks then start after it. */
     r->first = -1;
-    for (int i = net->frozen > 0 ? net->frozen : 0; backward && i < net->nlayers; i++)
+    for (int i = net->frozen > 0 ? net->frozen : 0; i < net->nlayers; i++)
         if (net->layers[i].param_count > 0) {
             r->first = i;
             break;
@@ -224,7 +222,7 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
      * Dropout rows come from this key */
     if (net->training)
         net->step_key = bd_rng_u64(&net->rng);
-    rows_job j = {.net = net, .x = x, .t = t, .B = B, .backward = backward};
+    rows_job j = {.net = net, .x = x, .t = t, .B = B};
     bd__parallel_for(B, run_part, &j);
     double L = 0.0;
     for (int p = 0; p < T; p++) {
@@ -241,7 +239,7 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
             l->out = bd_tensor_view(bd_f32(in), 2, shape);
         else
             BD_TRY(bd_tensor_reshape(&l->out, 2, shape, l->name));
-        if (backward && l->dx.data) {
+        if (l->dx.data) {
             int ds[2] = {B, l->in_size};
             BD_TRY(bd_tensor_reshape(&l->dx, 2, ds, l->name));
         }
@@ -259,7 +257,7 @@ static bd_status rows_pass(bd_net *net, const bd_tensor *x, bd_labels t, int bac
 bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, float *loss)
 {
     double L;
-    BD_TRY(rows_pass(net, x, t, 1, &L));
+    BD_TRY(rows_pass(net, x, t, &L));
     if (net->weight_decay != 0.0f || net->l1 != 0.0f)
         L += bd__net_penalty(net);
     const int B = x->shape[0];
@@ -275,11 +273,66 @@ bd_status bd__net_gradient_rows(bd_net *net, const bd_tensor *x, bd_labels t, fl
     return BD_OK;
 }
 
-bd_status bd__net_forward_rows(bd_net *net, const bd_tensor *x, const bd_tensor **logits)
+/* Evaluation: a set's rows [0, n) split over the parts as a batch would be
+ * (bd__split_range), in rounds of EVAL_ROUND reserved batches: part p takes
+ * its share of a round through every layer in chunks of its own rows of the
+ * network's buffers, and fills each chunk's input and reads its logits
+ * itself, on its thread. So a round is one pool loop where a chunk of
+ * max_batch rows was two (the conversion, then the layers), each with its
+ * wake-up, its wait for the slower part and its own imbalance; and a part's
+ * input is converted in the cache of the core that reads it. The rounds
+ * bound what one late part can make the others wait (a busy machine). A
+ * row's logits depend on that row only (the layers have `rows`) and the
+ * split on the thread count: the same bits for a seed and a thread count. */
+#define EVAL_ROUND 16
+
+typedef struct eval_job {
+    bd_net *net;
+    const bd__rows_feed *f;
+    int start; /* the round's first row */
+    bd_status st[BD__MAX_PARTS];
+} eval_job;
+
+static void eval_part(void *ctx, int lo, int hi, int p)
 {
-    double unused;
-    BD_TRY(rows_pass(net, x, (bd_labels){NULL, NULL}, 0, &unused));
-    *logits = &net->layers[net->nlayers - 1].out;
+    eval_job *j = ctx;
+    bd_net *net = j->net, *pn = &net->rows->part[p];
+    int a, b; /* part p's rows of the buffers: its share of a reserved batch */
+    bd__split_range(net->max_batch, net->rows->T, p, &a, &b);
+    part_net(net, p, &net->xbatch, net->max_batch, a, b);
+    bd_status s = BD_OK;
+    for (int r = lo; s == BD_OK && r < hi; r += b - a) {
+        const int n = BD_MIN(b - a, hi - r);
+        int shape[2] = {n, net->in_size};
+        bd_tensor x = bd_tensor_view(bd_f32(&pn->xbatch), 2, shape);
+        const bd_tensor *y;
+        s = j->f->fill(j->f->ctx, p, j->start + r, n, bd_f32(&x));
+        if (s == BD_OK)
+            s = bd__net_forward_layers(pn, &x, n, &y);
+        if (s == BD_OK)
+            s = j->f->take(j->f->ctx, p, j->start + r, n, bd_f32(y));
+    }
+    j->st[p] = s;
+}
+
+bd_status bd__net_eval_rows(bd_net *net, int n, const bd__rows_feed *f)
+{
+    const int T = bd__split_parts(net->max_batch);
+    if (T < 2)
+        return bd_error(BD_ERR_ARG, "row-parallel evaluation: one part (%d threads, %d rows "
+                        "reserved)", bd__parts(), net->max_batch);
+    BD_TRY(rows_make(net, T));
+    net->rows->first = -1;
+    const int round = EVAL_ROUND * net->max_batch;
+    for (int start = 0; start < n; start += round) {
+        eval_job j = {.net = net, .f = f, .start = start};
+        const int m = BD_MIN(round, n - start);
+        bd__parallel_for(m, eval_part, &j);
+        for (int p = 0; p < bd__split_parts(m); p++)
+            if (j.st[p] != BD_OK)
+                return bd_error(j.st[p], "row-parallel evaluation: part %d of %d failed at "
+                                "rows %d..%d", p, T, start, start + m - 1);
+    }
     return BD_OK;
 }
 

@@ -25,6 +25,53 @@ static int count_correct(const float *y, const int32_t *t, int B, int C)
     return ok;
 }
 
+/* every label of samples [start, start + n) a class of a C-output network */
+static bd_status check_labels(const bd_dataset *ds, int start, int n, int C)
+{
+    const int32_t *t = bd_i32(&ds->y) + start;
+    const int top = C == 1 ? 1 : C - 1;
+    for (int r = 0; r < n; r++)
+        if (t[r] < 0 || t[r] > top)
+            return bd_error(BD_ERR_SHAPE, "%s: label %d of sample %d outside 0..%d", ds->name,
+                            t[r], start + r, top);
+    return BD_OK;
+}
+
+/* The count on the parts (bd__net_eval_rows): part p converts its rows of
+ * the set and counts its right answers into correct[p]. */
+typedef struct part_count {
+    const bd_dataset *ds;
+    int lo; /* the pass's first sample */
+    int C;
+    long correct[BD__MAX_PARTS];
+} part_count;
+
+static bd_status fill_part(void *ctx, int p, int start, int k, float *x)
+{
+    (void)p;
+    const part_count *c = ctx;
+    bd__dataset_rows(c->ds, c->lo + start, k, x);
+    return BD_OK;
+}
+
+static bd_status take_part(void *ctx, int p, int start, int k, const float *y)
+{
+    part_count *c = ctx;
+    c->correct[p] += count_correct(y, bd_i32(&c->ds->y) + c->lo + start, k, c->C);
+    return BD_OK;
+}
+
+/* samples [lo, hi) of ds through the parts: the number right */
+static bd_status count_rows(bd_net *net, const bd_dataset *ds, int lo, int hi, long *correct)
+{
+    part_count c = {.ds = ds, .lo = lo, .C = net->out_size};
+    const bd__rows_feed f = {fill_part, take_part, &c};
+    BD_TRY(bd__net_eval_rows(net, hi - lo, &f));
+    for (int p = 0; p < BD__MAX_PARTS; p++)
+        *correct += c.correct[p];
+    return BD_OK;
+}
+
 /* Regression and multi-label sets: the loss against the float targets, and
  * as "accuracy" R² (regression: 1 - SSE / SST over every target, in the
  * standardised units the network is trained in) or the exact-match rate
@@ -77,9 +124,36 @@ static bd_status eval_targets(bd_net *net, const bd_dataset *ds, float *accuracy
     return BD_OK;
 }
 
-/* Rows [lo, hi) of ds through the network in chunks of its reserved rows:
- * the number right and, with with_loss, the sum of the per-row losses (each
- * chunk's mean loss times its rows). */
+/* samples [lo, hi) of ds in chunks of the reserved rows on the per-layer
+ * split: the number right and, with with_loss, the sum of the per-row
+ * losses (each chunk's mean loss times its rows) */
+static bd_status count_chunks(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
+                              long *correct, double *total_loss)
+{
+    for (int start = lo; start < hi; start += net->max_batch) {
+        int n = BD_MIN(net->max_batch, hi - start);
+        BD_TRY(bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch));
+        bd_labels t = {bd_i32(&net->ybatch), NULL};
+        if (with_loss) {
+            float l;
+            BD_TRY(bd_net_loss(net, &net->xbatch, t, &l));
+            *total_loss += (double)l * n;
+            *correct += count_correct(bd_f32(&net->layers[net->nlayers - 1].out), t.idx, n,
+                                     net->out_size);
+        } else {
+            const bd_tensor *y;
+            BD_TRY(bd_net_forward(net, &net->xbatch, &y));
+            BD_TRY(check_labels(ds, start, n, net->out_size));
+            *correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
+        }
+    }
+    return BD_OK;
+}
+
+/* Rows [lo, hi) of ds through the network: the number right and, with
+ * with_loss, the sum of the per-row losses. A network whose every layer has
+ * `rows` counts on the parts (one pool loop per round of chunks), others
+ * in chunks of its reserved rows. */
 static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, int with_loss,
                            bd_eval_sums *out)
 {
@@ -100,30 +174,11 @@ static bd_status eval_loop(bd_net *net, const bd_dataset *ds, int lo, int hi, in
                         ds->name);
     long correct = 0;
     double total_loss = 0.0;
-    for (int start = lo; start < hi; start += net->max_batch) {
-        int n = BD_MIN(net->max_batch, hi - start);
-        BD_TRY(bd_dataset_slice(ds, start, n, &net->xbatch, &net->ybatch));
-        bd_labels t = {bd_i32(&net->ybatch), NULL};
-        if (with_loss) {
-            float l;
-            BD_TRY(bd_net_loss(net, &net->xbatch, t, &l));
-            total_loss += (double)l * n;
-            correct += count_correct(bd_f32(&net->layers[net->nlayers - 1].out), t.idx, n,
-                                     net->out_size);
-        } else {
-            const bd_tensor *y;
-            if (bd__net_rows_applies(net, n)) /* each thread its rows, every layer */
-                BD_TRY(bd__net_forward_rows(net, &net->xbatch, &y));
-            else
-                BD_TRY(bd_net_forward(net, &net->xbatch, &y));
-            int top = net->out_size == 1 ? 1 : net->out_size - 1;
-            for (int r = 0; r < n; r++)
-                if (t.idx[r] < 0 || t.idx[r] > top)
-                    return bd_error(BD_ERR_SHAPE, "%s: label %d of sample %d outside 0..%d",
-                                    ds->name, t.idx[r], start + r, top);
-            correct += count_correct(bd_f32(y), t.idx, n, net->out_size);
-        }
-    }
+    if (!with_loss && bd__net_rows_applies(net, net->max_batch)) {
+        BD_TRY(check_labels(ds, lo, hi - lo, net->out_size));
+        BD_TRY(count_rows(net, ds, lo, hi, &correct));
+    } else
+        BD_TRY(count_chunks(net, ds, lo, hi, with_loss, &correct, &total_loss));
     out->n = hi - lo;
     out->correct = correct;
     out->loss_sum = total_loss;
