@@ -428,6 +428,7 @@ void bd__conv_wide_backward(float *dx, float *pdW, float *pdb, int accumulate, c
  * In], dy [B, Out]), row k the sum over the rows n with x[n,k] != 0 of
  * x[n,k]·dy[n,:] in increasing n (the same bits for any split of [0, In)
  * over the threads). */
+int bd__affine_nonzeros(const float *x, int n); /* x[k] != 0 in x[0..n) (NaN: not 0) */
 int bd__affine_row_sparse(const float *x, int In);
 void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, const float *W,
                             const float *b, int In, int Out);

@@ -39,8 +39,28 @@ static void fwd_gemm(const affine_args *a, int lo, int hi)
                 a->x + (size_t)lo * a->In, a->In, a->W, a->Out, 1.0f, y, a->Out);
 }
 
-/* rows [lo, hi) of y = x W + b: a row that is mostly zeros (pixels) is
- * summed over its nonzero inputs (affine_sparse.c), the runs of denser rows
+/* the sparse rows rows[0..n) of y = x W + b (affine_sparse.c), in order of
+ * their nonzero counts cnt: summed 4 at a time over the union of their
+ * nonzero inputs, rows of like counts have smaller unions (MNIST, groups of
+ * 4 in a run of 64 rows: 36% of the pixels sorted, 39% as they come). A
+ * row's bits do not depend on the rows it is grouped with. */
+static void fwd_sparse(const affine_args *a, int *rows, int *cnt, int n)
+{
+    for (int i = 1; i < n; i++) { /* insertion sort: stable, n <= 64 */
+        const int r = rows[i], c = cnt[i];
+        int k = i;
+        for (; k > 0 && cnt[k - 1] > c; k--) {
+            rows[k] = rows[k - 1];
+            cnt[k] = cnt[k - 1];
+        }
+        rows[k] = r;
+        cnt[k] = c;
+    }
+    bd__affine_rows_sparse(a->y, a->x, rows, n, a->W, a->b, a->In, a->Out);
+}
+
+/* rows [lo, hi) of y = x W + b: a row at most 30% nonzero (pixels) is
+ * summed over its nonzero inputs (fwd_sparse), the runs of denser rows
  * between them go to the GEMM. The reference kernels take the GEMM only. */
 static void fwd_rows(void *ctx, int lo, int hi, int part)
 {
@@ -51,23 +71,25 @@ static void fwd_rows(void *ctx, int lo, int hi, int part)
         return;
     }
     int run = lo; /* the dense rows [run, r) wait for one GEMM */
-    int sparse[64], n = 0;
+    int sparse[64], cnt[64], n = 0;
     for (int r = lo; r < hi; r++) {
-        if (!bd__affine_row_sparse(a->x + (size_t)r * a->In, a->In))
+        const int c = bd__affine_nonzeros(a->x + (size_t)r * a->In, a->In);
+        if ((long long)c * 10 > (long long)a->In * 3) /* bd__affine_row_sparse */
             continue;
         if (run < r)
             fwd_gemm(a, run, r);
         run = r + 1;
-        sparse[n++] = r;
+        sparse[n] = r;
+        cnt[n++] = c;
         if (n == 64) {
-            bd__affine_rows_sparse(a->y, a->x, sparse, n, a->W, a->b, a->In, a->Out);
+            fwd_sparse(a, sparse, cnt, n);
             n = 0;
         }
     }
     if (run < hi)
         fwd_gemm(a, run, hi);
     if (n > 0)
-        bd__affine_rows_sparse(a->y, a->x, sparse, n, a->W, a->b, a->In, a->Out);
+        fwd_sparse(a, sparse, cnt, n);
 }
 
 /* x [B,I], W [I,O], b [O] -> y [B,O]; the batch's rows split over the threads */

@@ -61,6 +61,8 @@ BD_HOT static int count_nonzeros(const float *x, int n)
     return c;
 }
 
+int bd__affine_nonzeros(const float *x, int n) { return count_nonzeros(x, n); }
+
 int bd__affine_row_sparse(const float *x, int In)
 {
     return (long long)count_nonzeros(x, In) * 10 <= (long long)In * 3;
