@@ -16,7 +16,8 @@
  * count and the scans included): W 784x50, sgemm 92-101 µs, one row at a
  * time 61, 4 rows 57-72; W 784x100, sgemm 166-182, one row 114-120, 4 rows
  * 99-103. A row takes this path when at most 30% of its inputs are nonzero
- * (bd__affine_row_sparse); a denser row goes to the GEMM (affine.c).
+ * (bd__affine_row_sparse); a denser row goes to the GEMM (affine.c, which
+ * also orders the rows by their nonzero counts: like rows, smaller unions).
  *
  * The sum, for every output j of a row:
  *   y[j] = (((0 + x[k1]·W[k1,j]) + x[k2]·W[k2,j]) + ...) + b[j]
@@ -39,8 +40,8 @@
  * exact again. Measured (one thread, batches of 100 MNIST rows): 784x50,
  * sgemm 93 µs, this 61-65; 784x100, 166-175 against 91-110. (Lists of
  * each input's own rows, dealt from codes, took 82-113 and 134-139: one
- * row of dW at a time.) affine.c takes it where the batch is at most 30%
- * nonzero.
+ * row of dW at a time.) affine.c takes it where the batch's columns that a
+ * thread computes are at most 30% nonzero.
  *
  * Shapes: x rows [In], W [In, Out] row-major, b [Out], y rows [Out]; dW
  * [In, Out], dy [B, Out]. The inputs are scanned CHUNK at a time, the rows
