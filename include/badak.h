@@ -1549,6 +1549,30 @@ typedef struct bd_train_config {
      * (BatchNorm running averages, n floats) agree over the ranks, e.g.
      * average it (NULL: leave it as each rank has it). */
     bd_status (*on_state)(void *ud, float *state, size_t n);
+    /* The sharded update (ZeRO stage 1; optional, nranks > 1, with
+     * on_grad_part and all three set): each rank steps the optimizer on its
+     * own slice of the trainable block, and the ranks then trade the
+     * stepped weights, so the update's work is divided by the ranks instead
+     * of repeated on each. Every step, instead of on_grad:
+     *   on_grad_shard sums over the ranks at least grads[*lo, *hi) of the
+     *     n trainable gradients, and v as on_grad would, where it cuts
+     *     [*lo, *hi) at multiples of `chunk` (the same cut every step);
+     *   the trainer steps the optimizer on [*lo, *hi) only, fills sq[c]
+     *     (Σ g² of the summed gradient's chunk c of `chunk`, for this
+     *     rank's chunks) and *finite (its new weights are finite);
+     *   on_params makes params[0..n) whole (every other slice from the rank
+     *     that stepped it), sq whole and *finite the AND over the ranks.
+     * The optimizer state is then current only in this rank's slice:
+     * on_opt_state makes one state array (n floats) whole, called by every
+     * rank wherever on_state is (before evaluations and checkpoints).
+     * The numbers are those of on_grad's update, bit for bit, when the sums
+     * are. The trainer uses these hooks only with clip_grad_norm <= 0 and no
+     * layer_log (both need the whole gradient); bd_trainer_create fails with
+     * BD_ERR_ARG otherwise, so every rank must be given the same choice. */
+    bd_status (*on_grad_shard)(void *ud, float *grads, size_t n, size_t chunk, size_t *lo,
+                               size_t *hi);
+    bd_status (*on_params)(void *ud, float *params, size_t n, double *sq, int *finite);
+    bd_status (*on_opt_state)(void *ud, float *state, size_t n);
     void *dist_ud;                 /* the user data of these hooks */
     /* With nranks > 1 (--sync-bn): BatchNorm layers sum their batch
      * statistics over the ranks through this, so they normalise over the

@@ -77,6 +77,11 @@ bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite);
  * sums (trainer.c), the bits of bd__sum_squares over each chunk. */
 #define BD__OPT_CHUNK 8192
 bd_status bd__optim_update(bd_optim *o, bd_net *net, int *finite, double *sq);
+/* The same on the trainable block's slice [lo, hi) only (lo a multiple of
+ * BD__OPT_CHUNK, hi too or the end): a rank's share of the sharded update;
+ * sq by the block's chunks (only the slice's filled). One step counted. */
+bd_status bd__optim_update_range(bd_optim *o, bd_net *net, size_t lo, size_t hi, int *finite,
+                                 double *sq);
 /* Σ g[0..n)² in doubles (8 partial sums, the same bits everywhere) */
 double bd__sum_squares(const float *g, size_t n);
 
@@ -224,6 +229,10 @@ void bd__net_backward_layer(bd_net *net, int i, float *dy, int B, int need_dx, f
  * net's gradients. BD_ERR_ARG when net or block is NULL or net is not
  * built. Not thread-safe (nothing else may use net meanwhile). */
 bd_status bd__net_use_grads(bd_net *net, float *block);
+/* The same for the parameter block, copied only with copy 1 (the sharded
+ * update: one block the ranks of a node share, each stepping its slice of
+ * it; the block already holds the same weights when copy is 0). */
+bd_status bd__net_use_params(bd_net *net, float *block, int copy);
 
 /* A setting of a layer (bd_layer_conf / bd_layer) that a network
  * description's section gives with a key. */

@@ -154,6 +154,47 @@ same_bits "mlp + BatchNorm + Dropout + weight decay, --sync-bn" 3 --csv "$tmp/d.
 [ "$QUICK" = 1 ] || same_bits "simple_convnet" 3 --data "$tmp/img" --model simple_convnet \
     --lr 0.3 --no-train-acc --bucket-kb 64
 
+# --- the sharded update (the default with the shared sums): each rank
+# steps its slice of the weights, cut at the optimizer's chunks of 8192
+# (mlp 8-100-100-4: 11,404 parameters, 2 chunks; with 3 ranks one rank
+# steps none), and the ranks trade the stepped slices. Every value is
+# summed in rank order whoever owns it, so the weights are those of every
+# rank stepping all (--update all), bit for bit. Adam's moments are
+# current only in a rank's own slice until they are gathered before each
+# checkpoint: a 2-rank checkpoint resumes bit for bit with 2 ranks, and
+# with 1 process up to rounding. --clip-grad-norm and --log-layers need
+# the whole gradient: there every rank steps all, or --update shard is
+# refused
+SH=(train --csv "$tmp/d.csv" --model mlp --hidden 100,100 --optimizer adam --lr 0.01 --batch 50
+    --seed 3 --no-train-acc)
+for n in $RANKS; do
+    out=$("${MPI[@]}" -np $n "$BADAK" "${SH[@]}" --epochs 3 --save "$tmp/sh$n.st" 2>&1)
+    "${MPI[@]}" -np $n "$BADAK" "${SH[@]}" --epochs 3 --update all --quiet --save "$tmp/all$n.st"
+    if grep -q "optimizer step: sharded, each rank steps 1/$n of the weights" <<<"$out" &&
+        cmp -s "$tmp/sh$n.st" "$tmp/all$n.st"; then ok
+    else bad "sharded update, $n ranks: not the default, or not the bits of --update all"$'\n'"$(tail -4 <<<"$out")"; fi
+done
+"${MPI[@]}" -np 2 "$BADAK" "${SH[@]}" --epochs 2 --quiet --checkpoint "$tmp/shck" >/dev/null
+for n in 1 2; do
+    rm -rf "$tmp/shck$n"
+    cp -r "$tmp/shck" "$tmp/shck$n"
+    if [ $n = 1 ]; then L=(); else L=("${MPI[@]}" -np $n); fi
+    "${L[@]}" "$BADAK" train --resume "$tmp/shck$n" --epochs 3 --checkpoint "$tmp/shck$n" \
+        --quiet --save "$tmp/shr$n.st"
+done
+d=$(maxdiff "$tmp/sh2.st" "$tmp/shr2.st")
+echo "  sharded 2-rank checkpoint resumed with 2 ranks vs uninterrupted: max |difference| $d"
+if [ "$d" = 0 ]; then ok; else bad "sharded 2-rank resume is not bit-identical ($d)"; fi
+within "$tmp/sh2.st" "$tmp/shr1.st" "sharded 2-rank checkpoint resumed by 1 process"
+out=$("${MPI[@]}" -np 2 "$BADAK" "${SH[@]}" --iters 10 --clip-grad-norm 1 2>&1)
+if grep -q "optimizer step: every rank steps all the weights" <<<"$out"; then ok
+else bad "--clip-grad-norm under mpirun: every rank should step all"$'\n'"$(tail -3 <<<"$out")"; fi
+expect 2 "and --clip-grad-norm needs all of it (use --update all)" -- \
+    "${MPI[@]}" -np 2 "$BADAK" "${SH[@]}" --iters 5 --clip-grad-norm 1 --update shard
+expect 2 "--update shard goes with the shared sums" -- \
+    "${MPI[@]}" -np 2 "$BADAK" "${SH[@]}" --iters 5 --sums allreduce --update shard
+expect 2 "--update: 'half' (expected shard or all)" -- "$BADAK" "${SH[@]}" --iters 5 --update half
+
 # --- the multi-node path on one machine: BADAK_MPI_NODE_RANKS=k makes
 # nodes of k ranks; each node sums through its shared memory, the nodes by
 # one MPI_Allreduce per slice. Nodes of different sizes (3 ranks in nodes
@@ -188,9 +229,9 @@ expect 2 "--sums: 'ring' (expected shared or allreduce)" -- \
 mkdir -p "$tmp/shm"
 if [ "$QUICK" != 1 ] && mount -t tmpfs -o size=1m tmpfs "$tmp/shm" 2>/dev/null; then
     SHM=(-x OMPI_MCA_osc_sm_backing_directory="$tmp/shm")
-    expect 0 "need 2.9 MB: summing with MPI_Iallreduce buckets instead" -- "${MPI[@]}" -np 2 \
+    expect 0 "need 4.3 MB: summing with MPI_Iallreduce buckets instead" -- "${MPI[@]}" -np 2 \
         "${SHM[@]}" "$BADAK" train --csv "$tmp/d.csv" --model mlp --hidden 600,600 --iters 5 --batch 50
-    expect 1 "the shared-memory gradient sums need 2.9 MB in $tmp/shm on every node" -- \
+    expect 1 "the shared-memory gradient sums need 4.3 MB in $tmp/shm on every node" -- \
         "${MPI[@]}" -np 2 "${SHM[@]}" "$BADAK" train --csv "$tmp/d.csv" --model mlp \
         --hidden 600,600 --iters 5 --batch 50 --sums shared
     expect 0 "5 gradient sums (shared memory, 2 ranks a node" -- "${MPI[@]}" -np 2 "${SHM[@]}" \

@@ -109,6 +109,10 @@ typedef struct group {
     void *buf[GMAX];
     float f[GCAP];
     double d[64];
+    /* the sharded update's blocks, as each member posts them */
+    float *gp[GMAX], *pp[GMAX], *st[GMAX];
+    double *sqp[GMAX];
+    int fl[GMAX];
 } group;
 
 typedef struct member {
@@ -125,6 +129,13 @@ typedef struct member {
     int count_state;      /* on_state only counts its calls (no sum) */
     long nstate;          /* on_state calls */
     const char *ckpt;     /* rank 0's checkpoint folder (NULL: none) */
+    int shard;            /* the sharded update (on_grad_shard ...) */
+    float *pv;            /* its step's {loss share, stop vote} (on_grad_part) */
+    size_t chunk;         /* its cut */
+    long nparams, nopt;   /* on_params, on_opt_state calls */
+    double norms[64];     /* the gradient norms reported, by step */
+    int nnorm;
+    bd_optim *opt;        /* kept after the run (run_shard_member) */
     bd_net *net;
     bd_train_result res;
     bd_status status;
@@ -253,6 +264,247 @@ static void *member_main(void *arg)
     member *m = arg;
     m->status = run_member(m, &m->comm);
     return NULL;
+}
+
+/* --- the sharded update: each member steps its slice of the block */
+
+/* member k's slice of n, cut at multiples of chunk (as src/dist's) */
+static void test_slice(int k, int size, size_t n, size_t chunk, size_t *lo, size_t *hi)
+{
+    const size_t chunks = (n + chunk - 1) / chunk;
+    *lo = BD_MIN(chunks * (size_t)k / (size_t)size * chunk, n);
+    *hi = BD_MIN(chunks * (size_t)(k + 1) / (size_t)size * chunk, n);
+}
+
+static bd_status sh_part(void *ud, float *g, size_t n, size_t from, float *v)
+{
+    if (v)
+        ((member *)ud)->pv = v;
+    return BD_OK;
+}
+
+static bd_status sh_unused(void *ud, float *g, size_t n)
+{
+    return bd_error(BD_ERR_ARG, "test group: on_grad called in a sharded run");
+}
+
+/* only my slice summed, in gsum's order (rank 0 first) */
+static bd_status sh_shard(void *ud, float *g, size_t n, size_t chunk, size_t *lo, size_t *hi)
+{
+    member *m = ud;
+    group *G = m->g;
+    TRY(gsum(m, m->pv, 2, 0));
+    G->gp[m->rank] = g;
+    pthread_barrier_wait(&G->bar);
+    test_slice(m->rank, m->size, n, chunk, lo, hi);
+    for (size_t k = *lo; k < *hi; k++) {
+        float sf = 0.0f;
+        for (int r = 0; r < m->size; r++)
+            sf += G->gp[r][k];
+        g[k] = sf;
+    }
+    pthread_barrier_wait(&G->bar);
+    m->chunk = chunk;
+    return BD_OK;
+}
+
+/* the others' slices of p and sq from them, their flags ANDed */
+static bd_status sh_params(void *ud, float *p, size_t n, double *sq, int *finite)
+{
+    member *m = ud;
+    group *G = m->g;
+    G->pp[m->rank] = p;
+    G->sqp[m->rank] = sq;
+    G->fl[m->rank] = *finite;
+    pthread_barrier_wait(&G->bar);
+    for (int r = 0; r < m->size; r++) {
+        size_t lo, hi;
+        test_slice(r, m->size, n, m->chunk, &lo, &hi);
+        if (r == m->rank || lo == hi)
+            continue;
+        memcpy(p + lo, G->pp[r] + lo, (hi - lo) * sizeof *p);
+        for (size_t a = lo; sq && a < hi; a += m->chunk)
+            sq[a / m->chunk] = G->sqp[r][a / m->chunk];
+        *finite &= G->fl[r];
+    }
+    pthread_barrier_wait(&G->bar);
+    m->nparams++;
+    return BD_OK;
+}
+
+static bd_status sh_opt_state(void *ud, float *state, size_t n)
+{
+    member *m = ud;
+    group *G = m->g;
+    G->st[m->rank] = state;
+    pthread_barrier_wait(&G->bar);
+    for (int r = 0; r < m->size; r++) {
+        size_t lo, hi;
+        test_slice(r, m->size, n, m->chunk ? m->chunk : n, &lo, &hi);
+        if (r != m->rank && m->chunk)
+            memcpy(state + lo, G->st[r] + lo, (hi - lo) * sizeof *state);
+    }
+    pthread_barrier_wait(&G->bar);
+    m->nopt++;
+    return BD_OK;
+}
+
+static void note_norm(void *ud, long iter, double norm)
+{
+    member *m = ud;
+    if (m->nnorm < 64)
+        m->norms[m->nnorm++] = norm;
+}
+
+/* mlp 8-100-100-4 (11,404 parameters: 2 of the update's chunks) with
+ * BatchNorm, Dropout and weight decay, Adam, 3 epochs of batch 30;
+ * sharded or every member stepping all */
+static bd_status run_shard_member(member *m)
+{
+    bd_net_spec sp;
+    bd_net_spec_default(&sp);
+    snprintf(sp.model, sizeof sp.model, "mlp");
+    sp.hidden[0] = 100, sp.hidden[1] = 100, sp.nhidden = 2;
+    sp.batchnorm = 1;
+    sp.dropout = 0.25f;
+    sp.weight_decay = 0.01f;
+    bd_rng r;
+    bd_rng_seed(&r, 5);
+    TRY(bd_net_from_spec(&m->net, &sp, 1, 1, 8, 4, &r));
+    TRY(bd_optim_create(&m->opt, "adam", &(bd_optim_config){.lr = 0.01f}, m->net));
+    bd_train_config cfg;
+    bd_train_config_default(&cfg);
+    cfg.batch = 30;
+    cfg.epochs = 3;
+    cfg.seed = 11;
+    cfg.rank = m->rank;
+    cfg.nranks = m->size;
+    cfg.on_sum = on_sum;
+    cfg.dist_ud = m;
+    cfg.sync_bn = &m->comm;
+    if (m->shard) {
+        cfg.on_grad = sh_unused;
+        cfg.on_grad_part = sh_part;
+        cfg.on_grad_shard = sh_shard;
+        cfg.on_params = sh_params;
+        cfg.on_opt_state = sh_opt_state;
+    } else {
+        cfg.on_grad = sum_f32;
+    }
+    cfg.on_grad_norm = note_norm;
+    cfg.ud = m;
+    return bd_train(m->net, m->opt, m->train, m->test, &cfg, &m->res);
+}
+
+static void *shard_main(void *arg)
+{
+    member *m = arg;
+    m->status = run_shard_member(m);
+    return NULL;
+}
+
+static void run_shard_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
+                            int shard)
+{
+    static group g;
+    pthread_barrier_init(&g.bar, NULL, (unsigned)size);
+    pthread_t th[GMAX];
+    for (int r = 0; r < size; r++) {
+        member *m = &ms[r];
+        *m = (member){.g = &g, .rank = r, .size = size, .train = tr, .test = te,
+                      .stop_at = -1, .shard = shard};
+        m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
+                            .sum_f32 = sum_f32, .sum_f64 = sum_f64};
+        assert_int_equal(pthread_create(&th[r], NULL, shard_main, m), 0);
+    }
+    for (int r = 0; r < size; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.bar);
+}
+
+/* 2 and 3 members stepping a slice each give the weights, the optimizer
+ * state (made whole before every evaluation), the gradient norms and the
+ * loss of members that step everything, bit for bit; with 3 members and 2
+ * chunks one member steps nothing */
+static void group_sharded_same_bits(void **st)
+{
+    bd_set_threads(1);
+    bd_dataset tr, te;
+    make_blobs(&tr, 200, 8, 4, 1.0f, 1, 5);
+    make_blobs(&te, 100, 8, 4, 1.0f, 2, 5);
+    for (int size = 2; size <= 3; size++) {
+        member all[3], sh[3];
+        run_shard_group(all, size, &tr, &te, 0);
+        run_shard_group(sh, size, &tr, &te, 1);
+        const size_t n = all[0].opt->n;
+        assert_true(n > BD__OPT_CHUNK);
+        for (int r = 0; r < size; r++) {
+            assert_ok(all[r].status);
+            assert_ok(sh[r].status);
+            assert_int_equal(sh[r].res.iters, all[r].res.iters);
+            assert_int_equal(sh[r].nparams, all[r].res.iters);
+            assert_int_equal(sh[r].nopt, 2 * 3); /* m and v, at each of 3 epochs' ends */
+            assert_memory_equal(bd_f32(&sh[r].net->params), bd_f32(&all[r].net->params),
+                                n * sizeof(float));
+            assert_memory_equal(bd_f32(&sh[r].net->state), bd_f32(&all[r].net->state),
+                                sh[r].net->state.size * sizeof(float));
+            for (int k = 0; k < 2; k++)
+                assert_memory_equal(bd_f32(&sh[r].opt->state[k]), bd_f32(&all[r].opt->state[k]),
+                                    n * sizeof(float));
+            assert_int_equal(sh[r].nnorm, all[r].nnorm);
+            assert_memory_equal(sh[r].norms, all[r].norms, (size_t)all[r].nnorm * sizeof(double));
+            assert_true(sh[r].res.final_loss == all[r].res.final_loss);
+            assert_true(sh[r].res.test_acc == all[r].res.test_acc);
+        }
+        for (int r = 0; r < size; r++) {
+            bd_optim_free(all[r].opt);
+            bd_optim_free(sh[r].opt);
+            bd_net_free(all[r].net);
+            bd_net_free(sh[r].net);
+        }
+    }
+    bd_dataset_free(&tr);
+    bd_dataset_free(&te);
+}
+
+/* the sharded update needs the whole gradient on no step */
+static void sharded_refuses_clip_and_layer_log(void **st)
+{
+    bd_dataset tr;
+    make_blobs(&tr, 60, 8, 4, 1.0f, 1, 5);
+    bd_net *net = NULL;
+    bd_rng r;
+    bd_rng_seed(&r, 5);
+    bd_net_spec sp;
+    bd_net_spec_default(&sp);
+    snprintf(sp.model, sizeof sp.model, "mlp");
+    assert_ok(bd_net_from_spec(&net, &sp, 1, 1, 8, 4, &r));
+    bd_optim *opt = NULL;
+    assert_ok(bd_optim_create(&opt, "sgd", NULL, net));
+    bd_train_config cfg;
+    bd_train_config_default(&cfg);
+    cfg.rank = 0;
+    cfg.nranks = 2;
+    cfg.on_sum = on_sum;
+    cfg.on_grad = sh_unused;
+    cfg.on_grad_part = sh_part;
+    cfg.on_grad_shard = sh_shard;
+    bd_trainer *t = NULL;
+    assert_int_equal(bd_trainer_create(&t, net, opt, &tr, NULL, &cfg), BD_ERR_ARG);
+    assert_non_null(strstr(bd_errmsg(), "on_params and on_opt_state"));
+    cfg.on_params = sh_params;
+    cfg.on_opt_state = sh_opt_state;
+    cfg.clip_grad_norm = 1.0f;
+    assert_int_equal(bd_trainer_create(&t, net, opt, &tr, NULL, &cfg), BD_ERR_ARG);
+    assert_non_null(strstr(bd_errmsg(), "gradient clipping"));
+    cfg.clip_grad_norm = 0.0f;
+    cfg.layer_log = "/nonexistent/layers.csv";
+    assert_int_equal(bd_trainer_create(&t, net, opt, &tr, NULL, &cfg), BD_ERR_ARG);
+    assert_non_null(strstr(bd_errmsg(), "the layer log"));
+    assert_null(t);
+    bd_optim_free(opt);
+    bd_net_free(net);
+    bd_dataset_free(&tr);
 }
 
 /* size members train together; returns them (nets to free) */
@@ -492,6 +744,8 @@ int main(void)
         cmocka_unit_test(group_overlapped_same_bits),
         cmocka_unit_test(backward_reports_final_suffixes),
         cmocka_unit_test(group_checkpoint_state_collective),
+        cmocka_unit_test(group_sharded_same_bits),
+        cmocka_unit_test(sharded_refuses_clip_and_layer_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,14 +83,16 @@ bd_status cli_dist_probe(int reps);
 const bd_comm *cli_dist_comm(int sync_bn);
 /* --sums: how the gradient is summed over the ranks (dist.h's dist_sums) */
 enum { CLI_SUMS_AUTO, CLI_SUMS_SHARED, CLI_SUMS_ALLREDUCE };
+/* --update: the sharded update where it can run (auto), always, never */
+enum { CLI_UPDATE_AUTO, CLI_UPDATE_SHARD, CLI_UPDATE_ALL };
 /* 1 under mpirun when --sums shared (CLI_SUMS_SHARED) cannot be used: the
  * nodes run different numbers of ranks */
 int cli_dist_sums_refused(int sums);
 /* the trainer's data-parallel hooks (nothing when alone); sums is a
  * CLI_SUMS_* checked by cli_dist_sums_refused, overlap only without
- * CLI_SUMS_SHARED */
+ * CLI_SUMS_SHARED; shard 1: the sharded update where the sums are shared */
 void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
-                           int bucket_kb);
+                           int bucket_kb, int shard);
 /* under mpirun with the shared gradient sums: net's gradient block moved
  * into the node's shared window, or cfg's hooks changed to the buckets
  * where a node has no room for it (an error with sums CLI_SUMS_SHARED);

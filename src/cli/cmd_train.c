@@ -139,6 +139,11 @@ static const char *HELP =
     "                                   one MPI_Allreduce per slice across nodes (the\n"
     "                                   default where every node runs as many ranks)\n"
     "                        allreduce  MPI_Iallreduce of the block in buckets\n"
+    "  --update MODE         under mpirun: who steps the optimizer:\n"
+    "                        shard  each rank its slice of the weights, then the\n"
+    "                               ranks trade them (the default with the shared\n"
+    "                               sums, without --clip-grad-norm or --log-layers)\n"
+    "                        all    every rank all of them\n"
     "  --overlap             under mpirun, --sums allreduce (implied): sum the gradient\n"
     "                        while backward runs instead of after it (the same bits)\n"
     "  --no-overlap          under mpirun: sum the gradient after backward (the default)\n"
@@ -257,6 +262,7 @@ typedef struct train_opts {
     int json, quiet;
     int sync_bn;          /* under mpirun: BatchNorm statistics over all ranks */
     int sums;             /* under mpirun: dist_sums (0: auto) */
+    int update;           /* under mpirun: CLI_UPDATE_* (0: auto) */
     int overlap;          /* under mpirun: gradient sums during backward */
     int no_overlap;       /* under mpirun: after backward (the default, explicit) */
     long bucket_kb;       /* under mpirun: gradient bucket size (0: default) */
@@ -332,6 +338,17 @@ static int parse_sums(train_opts *o, const char *arg)
         o->sums = CLI_SUMS_ALLREDUCE;
     else
         return cli_usage_error("train", "--sums: '%s' (expected shared or allreduce)", arg);
+    return 0;
+}
+
+static int parse_update(train_opts *o, const char *arg)
+{
+    if (strcmp(arg, "shard") == 0)
+        o->update = CLI_UPDATE_SHARD;
+    else if (strcmp(arg, "all") == 0)
+        o->update = CLI_UPDATE_ALL;
+    else
+        return cli_usage_error("train", "--update: '%s' (expected shard or all)", arg);
     return 0;
 }
 
@@ -425,6 +442,7 @@ static const train_flag FLAGS[] = {
     INT("replace-head", replace_head, 1, 1000000, 0),
     {"sync-bn", F_SET, OFF(sync_bn), 0, 0, 0, NULL},
     FN("sums", parse_sums, 1),
+    FN("update", parse_update, 1),
     {"overlap", F_SET, OFF(overlap), 0, 0, 1, NULL},
     {"no-overlap", F_SET, OFF(no_overlap), 0, 0, 1, NULL},
     INT("bucket-kb", bucket_kb, 1, 1 << 22, 1),
@@ -570,6 +588,13 @@ static int check_options(train_opts *o, int resuming)
     if (o->overlap && o->sums == CLI_SUMS_SHARED)
         return cli_usage_error("train", "--overlap sums in MPI_Iallreduce buckets: it goes "
                                "with --sums allreduce, not --sums shared");
+    if (o->update == CLI_UPDATE_SHARD && (o->sums == CLI_SUMS_ALLREDUCE || o->overlap))
+        return cli_usage_error("train", "--update shard goes with the shared sums, not with "
+                               "--sums allreduce or --overlap");
+    if (o->update == CLI_UPDATE_SHARD && (o->clip > 0.0f || o->layer_log))
+        return cli_usage_error("train", "--update shard sums a slice of the gradient on each "
+                               "rank, and %s needs all of it (use --update all)",
+                               o->layer_log ? "--log-layers" : "--clip-grad-norm");
     if (cli_dist_sums_refused(o->sums))
         return cli_usage_error("train", "--sums shared needs the same number of ranks on "
                                "every node (mpirun's hostfile slots); use --sums allreduce");
@@ -878,8 +903,11 @@ static void train_config(train_run *r, run_ctx *ctx, bd_train_config *cfg)
     cfg->ckpt_run = r->run;
     cfg->resume = r->ck ? &r->ck->pos : NULL;
     /* nothing unless under mpirun */
+    /* the sharded update where nothing needs the whole gradient */
+    const int shard = o->update == CLI_UPDATE_SHARD ||
+                      (o->update == CLI_UPDATE_AUTO && !(o->clip > 0.0f) && !o->layer_log);
     cli_dist_train_config(cfg, o->sync_bn, o->sums, o->overlap && !o->no_overlap,
-                          (int)o->bucket_kb);
+                          (int)o->bucket_kb, shard);
 }
 
 /* --epochs 0 / --iters 0: no training step; the untrained network's loss

@@ -136,6 +136,11 @@ void cli_dist_report(int quiet)
                overlap ? "overlapped with backward" : "after backward", sec,
                steps ? 1e3 * sec / (double)steps : 0.0, steps ? 1e3 * wait / (double)steps : 0.0);
     }
+    if (dist_grad_sharded())
+        printf("optimizer step: sharded, each rank steps 1/%d of the weights and the ranks "
+               "trade them\n", local);
+    else
+        printf("optimizer step: every rank steps all the weights\n");
     if (steps)
         printf("waiting for the other ranks, ms a step: least %.3f (rank %d), most %.3f "
                "(rank %d)\n", 1e3 * wlo / (double)steps, rlo, 1e3 * whi / (double)steps, rhi);
@@ -165,13 +170,13 @@ int cli_dist_sums_refused(int sums)
 }
 
 void cli_dist_train_config(bd_train_config *cfg, int sync_bn, int sums, int overlap,
-                           int bucket_kb)
+                           int bucket_kb, int shard)
 {
     const dist_sums m = sums == CLI_SUMS_SHARED      ? DIST_SUMS_SHARED
                         : sums == CLI_SUMS_ALLREDUCE ? DIST_SUMS_ALLREDUCE
                                                      : DIST_SUMS_AUTO;
     /* refused cases were refused by check_options: BD_OK here */
-    (void)dist_train_hooks(cfg, sync_bn, m, overlap, bucket_kb);
+    (void)dist_train_hooks(cfg, sync_bn, m, overlap, bucket_kb, shard);
 }
 
 bd_status cli_dist_bind(bd_train_config *cfg, bd_net *net, int sums, int bucket_kb)

@@ -121,7 +121,7 @@ static bd_status on_state(void *ud, float *st, size_t n)
 }
 
 bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
-                           int bucket_kb)
+                           int bucket_kb, int shard)
 {
     if (!dist_active())
         return BD_OK;
@@ -134,7 +134,7 @@ bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, in
     cfg->rank = D.rank;
     cfg->nranks = D.size;
     if (sums == DIST_SUMS_SHARED || (sums == DIST_SUMS_AUTO && !overlap && dist_shm_ready()))
-        dist_grad_shared_hooks(cfg);
+        dist_grad_shared_hooks(cfg, shard);
     else
         dist_grad_hooks(cfg, overlap, bucket_kb);
     cfg->on_sum = on_sum;

@@ -34,10 +34,11 @@ typedef enum {
  * memory (shm_sum.c) or in MPI_Iallreduce buckets of bucket_kb KB (0: 256),
  * overlapped with backward unless overlap is 0 (grad_sum.c); on_sum;
  * on_state: BatchNorm running averages averaged; sync_bn); nothing when not
- * active. BD_ERR_ARG when `sums` asks for shared memory that cannot be used
- * or overlap is asked with it. */
+ * active; with shard 1 and the shared sums, the sharded update's hooks
+ * too (bd_train_config.on_grad_shard). BD_ERR_ARG when `sums` asks for
+ * shared memory that cannot be used or overlap is asked with it. */
 bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
-                           int bucket_kb);
+                           int bucket_kb, int shard);
 /* Threads per process when --threads is not given: the cores this process
  * may run on, shared with the other ranks on its node (MPI_COMM_TYPE_SHARED),
  * at least 1; 0 (all cores) when not active. */
@@ -92,19 +93,39 @@ void dist_grad_stats(double *seconds, double *wait, long *steps, int *buckets, i
  * window and communicators freed (collective, before MPI_Finalize). */
 void dist_shm_init(int world_rank, int world_size);
 int dist_shm_ready(void);
-bd_status dist_shm_bind(bd_net *net);
+bd_status dist_shm_bind(bd_net *net, int shard);
 /* Is there room on every node for net's window in Open MPI's backing
  * directory (collective)? 1 or 0 on every rank; this node's need and free
  * space in MB, and the directory (osc_sm_backing_directory, /dev/shm). */
-int dist_shm_room(const bd_net *net, double *need_mb, double *free_mb, const char **dir);
+int dist_shm_room(const bd_net *net, int shard, double *need_mb, double *free_mb,
+                  const char **dir);
 bd_status dist_shm_sum(float *g, size_t n, float *v, int nv, int count);
+/* The sharded update (bd_train_config.on_grad_shard; dist_shm_bind with
+ * shard 1 also moves net's parameter block into the window):
+ * dist_shm_reduce sums this local rank's slice [*lo, *hi) of the bound
+ * block's suffix g[0..n) (cut at multiples of chunk, BD__OPT_CHUNK at most
+ * as fine) over every rank, and v[0..nv) (every rank sums the tails in rank
+ * order, then across nodes); dist_shm_params, after the rank stepped its
+ * slice of p[0..n) (the bound parameters' suffix), copies the others'
+ * slices of p and of sq (Σ g² by chunk; NULL: none) from them and ANDs
+ * their *finite; dist_shm_opt_state makes an optimizer state array (n
+ * floats, current in this rank's slice) whole with one MPI_Allgatherv
+ * among the node's ranks. All collective; BD_ERR_ARG for blocks that are
+ * not the bound ones; count as for dist_shm_sum. */
+bd_status dist_shm_reduce(float *g, size_t n, float *v, int nv, size_t chunk, size_t *lo,
+                          size_t *hi, int count);
+bd_status dist_shm_params(float *p, size_t n, double *sq, int *finite, int count);
+bd_status dist_shm_opt_state(float *state, size_t n);
 void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes);
 void dist_shm_free(void);
 /* the trainer's on_grad for the shared sums (grad_sum.c: also kept for
- * dist_grad_probe) */
-void dist_grad_shared_hooks(bd_train_config *cfg);
-/* 1 when the run sums through shared memory */
+ * dist_grad_probe), and with shard 1 the sharded update's hooks
+ * (on_grad_shard, on_params, on_opt_state) */
+void dist_grad_shared_hooks(bd_train_config *cfg, int shard);
+/* 1 when the run sums through shared memory; dist_grad_sharded: and
+ * each rank steps only its slice (the sharded update) */
 int dist_grad_shared(void);
+int dist_grad_sharded(void);
 /* Before training with the hooks of dist_train_hooks (collective): with the
  * shared sums, net's gradient block moved into the shared window
  * (dist_shm_bind); where a node's backing directory has no room for it, the

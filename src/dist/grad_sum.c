@@ -34,6 +34,9 @@
 
 static struct {
     int shared;           /* summed by shm_sum.c, not in buckets */
+    int shard;            /* and the update sharded (on_grad_shard) */
+    size_t chunk;         /* its cut (on_grad_shard's chunk) */
+    float *p;             /* its parameter block (on_params) */
     int overlap;
     size_t bucket;        /* floats: cut a bucket when this many are final */
     float *g;             /* this step's block, n floats */
@@ -219,13 +222,45 @@ static bd_status on_shared(void *ud, float *g, size_t n)
     return s;
 }
 
-void dist_grad_shared_hooks(bd_train_config *cfg)
+/* The sharded update: the rank's slice summed (the clock of the work
+ * between the sums stops here), stepped by the trainer, then the stepped
+ * slices traded (it starts again) */
+static bd_status on_shared_shard(void *ud, float *g, size_t n, size_t chunk, size_t *lo,
+                                 size_t *hi)
+{
+    G.g = g;
+    G.n = n;
+    G.chunk = chunk;
+    dist_work_begin();
+    return dist_shm_reduce(g, n, G.v, 2, chunk, lo, hi, 1);
+}
+
+static bd_status on_shared_params(void *ud, float *p, size_t n, double *sq, int *finite)
+{
+    G.p = p;
+    const bd_status s = dist_shm_params(p, n, sq, finite, 1);
+    dist_work_end();
+    return s;
+}
+
+static bd_status on_shared_opt_state(void *ud, float *state, size_t n)
+{
+    return dist_shm_opt_state(state, n);
+}
+
+void dist_grad_shared_hooks(bd_train_config *cfg, int shard)
 {
     G.shared = 1;
     G.overlap = 0;
+    G.shard = shard;
     cfg->on_grad_part = on_shared_part;
     cfg->on_grad = on_shared;
+    cfg->on_grad_shard = shard ? on_shared_shard : NULL;
+    cfg->on_params = shard ? on_shared_params : NULL;
+    cfg->on_opt_state = shard ? on_shared_opt_state : NULL;
 }
+
+int dist_grad_sharded(void) { return G.shared && G.shard; }
 
 int dist_grad_shared(void) { return G.shared; }
 
@@ -235,8 +270,14 @@ int dist_grad_shared(void) { return G.shared; }
 static bd_status probe_shared(int reps)
 {
     float *buf = malloc((G.n + 1) * sizeof *buf), v[2] = {0.0f, 0.0f};
-    if (!buf)
+    /* sharded: the two halves around the update (its squares as traded) */
+    const size_t nsq = G.shard && G.chunk ? (G.n + G.chunk - 1) / G.chunk : 0;
+    double *sq = nsq ? calloc(nsq, sizeof *sq) : NULL;
+    if (!buf || (nsq && !sq)) {
+        free(buf);
+        free(sq);
         return bd_error(BD_ERR_NOMEM, "out of memory for the gradient sum probe");
+    }
     memcpy(buf, G.g, G.n * sizeof *buf);
     bd_status s = BD_OK;
     double total = 0.0;
@@ -247,11 +288,20 @@ static bd_status probe_shared(int reps)
             break;
         }
         const double t0 = MPI_Wtime();
-        s = dist_shm_sum(G.g, G.n, v, 2, 0);
+        if (nsq) {
+            size_t lo, hi;
+            int finite = 1;
+            s = dist_shm_reduce(G.g, G.n, v, 2, G.chunk, &lo, &hi, 0);
+            if (s == BD_OK)
+                s = dist_shm_params(G.p, G.n, sq, &finite, 0);
+        } else {
+            s = dist_shm_sum(G.g, G.n, v, 2, 0);
+        }
         total += MPI_Wtime() - t0;
     }
     memcpy(G.g, buf, G.n * sizeof *buf);
     free(buf);
+    free(sq);
     if (s == BD_OK) {
         G.probe_s = total / reps;
         G.probe_reps = reps;
@@ -265,8 +315,9 @@ bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int
         return BD_OK;
     double need, avail;
     const char *dir;
-    if (dist_shm_room(net, &need, &avail, &dir))
-        return dist_shm_bind(net);
+    const int shard = cfg->on_grad_shard != NULL;
+    if (dist_shm_room(net, shard, &need, &avail, &dir))
+        return dist_shm_bind(net, shard);
     if (sums == DIST_SUMS_SHARED)
         return bd_error(BD_ERR_NOMEM, "the shared-memory gradient sums need %.1f MB in %s on "
                         "every node, and a node has %.1f MB free there; give Open MPI more "
@@ -278,7 +329,10 @@ bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int
         fprintf(stderr, "badak: note: %s has %.1f MB free on a node, the shared gradient sums "
                 "need %.1f MB: summing with MPI_Iallreduce buckets instead\n", dir, avail,
                 need);
-    G.shared = 0;
+    G.shared = G.shard = 0;
+    cfg->on_grad_shard = NULL; /* the buckets sum the whole block */
+    cfg->on_params = NULL;
+    cfg->on_opt_state = NULL;
     dist_grad_hooks(cfg, 0, bucket_kb);
     return BD_OK;
 }

@@ -243,25 +243,39 @@ static bd_status alloc_block(bd_tensor *t, size_t n)
     return BD_OK;
 }
 
-bd_status bd__net_use_grads(bd_net *net, float *block)
+/* Move one of the net's blocks (params or grads) into `block`: copied, the
+ * old one freed, every layer's views rebound. */
+static bd_status use_block(bd_net *net, bd_tensor *t, float *block, int copy, const char *fn)
 {
     if (!net || !block || !net->built)
-        return bd_error(BD_ERR_ARG, "bd__net_use_grads: %s", !net ? "net is NULL"
+        return bd_error(BD_ERR_ARG, "%s: %s", fn, !net ? "net is NULL"
                         : !block ? "block is NULL" : "the network is not built");
     const size_t n = net->params.size;
-    memcpy(block, bd_f32(&net->grads), n * sizeof *block);
-    bd_tensor_free(&net->grads);
+    if (copy)
+        memcpy(block, bd_f32(t), n * sizeof *block);
+    bd_tensor_free(t);
     int shape[1] = {(int)(n ? n : 1)};
-    net->grads = bd_tensor_view(block, 1, shape);
-    net->grads.size = n;
+    *t = bd_tensor_view(block, 1, shape);
+    t->size = n;
     for (int i = 0; i < net->nlayers; i++) {
         bd_layer *l = &net->layers[i];
         const bd_layer_op *op = bd__layer_op(l->kind);
-        if (op->bind) /* the same W/b/state views, dW/db into block */
-            op->bind(l, bd_f32(&net->params) + l->param_offset, block + l->param_offset,
+        if (op->bind) /* the W/b/state views and dW/db into the blocks */
+            op->bind(l, bd_f32(&net->params) + l->param_offset,
+                     bd_f32(&net->grads) + l->param_offset,
                      bd_f32(&net->state) + l->state_offset);
     }
     return BD_OK;
+}
+
+bd_status bd__net_use_grads(bd_net *net, float *block)
+{
+    return use_block(net, net ? &net->grads : NULL, block, 1, "bd__net_use_grads");
+}
+
+bd_status bd__net_use_params(bd_net *net, float *block, int copy)
+{
+    return use_block(net, net ? &net->params : NULL, block, copy, "bd__net_use_params");
 }
 
 bd_status bd_net_build(bd_net *net, bd_init init, bd_rng *rng)

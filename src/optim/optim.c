@@ -314,6 +314,7 @@ typedef struct step_job {
     size_t stride, off, from;
     int k;
     double *sq; /* NULL, or Σ g² of each chunk (the gradient norm's, trainer.c) */
+    int c0;     /* the first chunk stepped (a rank's slice: the sharded update) */
     int bad[BD__MAX_PARTS]; /* by part: a chunk of it is not finite */
 } step_job;
 
@@ -340,7 +341,7 @@ static void step_chunks(void *ctx, int lo, int hi, int part)
 {
     step_job *j = ctx;
     bd_optim oc = *j->o;
-    for (int c = lo; c < hi; c++) {
+    for (int c = lo + j->c0; c < hi + j->c0; c++) {
         const size_t a = (size_t)c * OPT_CHUNK, len = BD_MIN(j->n - a, (size_t)OPT_CHUNK);
         for (int k = 0; k < 2; k++)
             if (j->o->state[k].data)
@@ -382,14 +383,24 @@ bd_status bd__optim_step_checked(bd_optim *o, bd_net *net, int *finite)
 
 bd_status bd__optim_update(bd_optim *o, bd_net *net, int *finite, double *sq)
 {
+    return bd__optim_update_range(o, net, 0, o ? o->n : 0, finite, sq);
+}
+
+bd_status bd__optim_update_range(bd_optim *o, bd_net *net, size_t lo, size_t hi, int *finite,
+                                 double *sq)
+{
     size_t off = 0;
     BD_TRY(step_args(o, net, &off));
+    if (lo > hi || hi > o->n || lo % OPT_CHUNK || (hi % OPT_CHUNK && hi != o->n))
+        return bd_error(BD_ERR_ARG, "%s: the slice [%zu, %zu) of %zu parameters is not cut at "
+                        "multiples of %d", o->ops->name, lo, hi, o->n, OPT_CHUNK);
     o->t++;
     step_job j = {.o = o, .p = bd_f32(&net->params) + off, .g = bd_f32(&net->grads) + off,
-                  .n = o->n, .check = finite != NULL, .off = off, .sq = sq};
+                  .n = o->n, .check = finite != NULL, .off = off, .sq = sq,
+                  .c0 = (int)(lo / OPT_CHUNK)};
     /* a row-parallel gradient (rows.c) is completed here, chunk by chunk */
     j.k = bd__net_rows_pending(net, &j.extra, &j.stride, &j.from);
-    bd__parallel_for((int)((o->n + OPT_CHUNK - 1) / OPT_CHUNK), step_chunks, &j);
+    bd__parallel_for((int)((hi - lo + OPT_CHUNK - 1) / OPT_CHUNK), step_chunks, &j);
     bd__net_rows_done(net);
     if (finite) {
         *finite = 1;

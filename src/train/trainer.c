@@ -115,6 +115,12 @@ static bd_status check_set(const bd_net *net, const bd_dataset *ds)
     return BD_OK;
 }
 
+/* Does the run step the optimizer on this rank's slice only (ZeRO-1)? */
+static int sharded(const bd_train_config *cfg)
+{
+    return cfg->nranks > 1 && cfg->on_grad_shard;
+}
+
 /* The arguments and the configuration, before anything is allocated. */
 static bd_status check_args(const bd_net *net, const bd_optim *opt, const bd_dataset *train,
                             const bd_dataset *test, const bd_train_config *cfg)
@@ -141,6 +147,13 @@ static bd_status check_args(const bd_net *net, const bd_optim *opt, const bd_dat
     if (cfg->nranks > 1 && cfg->on_grad_part && !cfg->on_grad)
         return bd_error(BD_ERR_ARG, "data-parallel training: on_grad_part needs on_grad to "
                         "complete the sums it starts");
+    if (sharded(cfg) && !(cfg->on_grad_part && cfg->on_params && cfg->on_opt_state))
+        return bd_error(BD_ERR_ARG, "data-parallel training: on_grad_shard needs on_grad_part, "
+                        "on_params and on_opt_state");
+    if (sharded(cfg) && (cfg->clip_grad_norm > 0.0f || cfg->layer_log))
+        return bd_error(BD_ERR_ARG, "data-parallel training: the sharded update sums only a "
+                        "slice of the gradient on each rank, and %s needs all of it (use on_grad)",
+                        cfg->layer_log ? "the layer log" : "gradient clipping");
     /* every rank computes rows of every step: its one training forward a
      * step draws the step's key for Dropout (and --sync-bn sums need all) */
     if (cfg->nranks > 1 && BD_MIN(cfg->batch, train->n) < cfg->nranks)
@@ -546,6 +559,75 @@ static double grad_norm(const bd_trainer *t)
     return sqrt(s);
 }
 
+/* The NaN guard: the loss of this step is not finite. The last good
+ * weights are kept: those of the last finished epoch. */
+static bd_status loss_failed(bd_trainer *t, float loss)
+{
+    const bd_train_pos *p = &t->pos;
+    copy_put(&t->good_p, &t->good_s, t->net);
+    return bd_error(BD_ERR_NUMERIC,
+                    "loss became %s at epoch %d, iteration %ld: the learning rate (%g) is "
+                    "probably too high; the weights of epoch %d are kept",
+                    isnan(loss) ? "NaN" : "infinite", p->epoch, p->iter + 1, (double)p->lr,
+                    p->epoch - 1);
+}
+
+/* A finite loss but a broken optimizer state or rate: never go on (or
+ * save) with non-finite weights. */
+static bd_status weights_failed(bd_trainer *t)
+{
+    const bd_train_pos *p = &t->pos;
+    copy_put(&t->good_p, &t->good_s, t->net);
+    return bd_error(BD_ERR_NUMERIC,
+                    "the weights became non-finite in the step of epoch %d, iteration %ld "
+                    "(learning rate %g; optimizer state broken?); the weights of epoch %d are "
+                    "kept", p->epoch, p->iter + 1, (double)p->lr, p->epoch - 1);
+}
+
+/* The sharded update (ZeRO-1, bd_train_config.on_grad_shard): the ranks sum
+ * the gradient a slice each; this rank steps its slice [lo, hi), summing
+ * its chunks' squares on the way, and on_params trades the stepped slices,
+ * the squares and the finite flags. Every rank so holds the weights, the
+ * norm and the verdict that update() would give; no layer log and no
+ * clipping here (bd_trainer_create refuses them). With a non-finite loss
+ * nothing is stepped: the chunks' squares are taken for the norm's history
+ * and traded the same way. */
+static bd_status update_sharded(bd_trainer *t, float *loss, double *v)
+{
+    bd_net *net = t->net;
+    const size_t off = bd_net_trainable_offset(net), n = net->params.size - off;
+    const int nc = norm_nchunks(n);
+    const long it1 = t->pos.iter + 1;
+    if (nc > t->nsq)
+        return bd_error(BD_ERR_ARG, "the sharded update: %zu trainable parameters, more than "
+                        "when the trainer was created (layers unfrozen?)", n);
+    float *g = bd_f32(&net->grads) + off;
+    size_t lo = 0, hi = 0;
+    BD_TRY(t->cfg.on_grad_shard(t->cfg.dist_ud, g, n, NORM_CHUNK, &lo, &hi));
+    *loss = t->part_v[0];
+    v[1] = t->part_v[1];
+    if (lo > hi || hi > n)
+        return bd_error(BD_ERR_ARG, "the sharded update: on_grad_shard gave the slice [%zu, "
+                        "%zu) of %zu parameters", lo, hi, n);
+    double *sq = t->cfg.on_grad_norm ? t->sq : NULL;
+    int finite = 1;
+    if (isfinite(*loss))
+        BD_TRY(bd__optim_update_range(t->opt, net, lo, hi, &finite, sq));
+    else if (sq)
+        for (size_t a = lo; a < hi; a += NORM_CHUNK)
+            sq[a / NORM_CHUNK] = bd__sum_squares(g + a, BD_MIN(hi - a, (size_t)NORM_CHUNK));
+    BD_TRY(t->cfg.on_params(t->cfg.dist_ud, bd_f32(&net->params) + off, n, sq, &finite));
+    if (sq) {
+        double s = 0.0; /* the chunks' sums in order, as grad_norm adds them */
+        for (int c = 0; c < nc; c++)
+            s += sq[c];
+        t->cfg.on_grad_norm(t->cfg.ud, it1, sqrt(s));
+    }
+    if (!isfinite(*loss))
+        return loss_failed(t, *loss);
+    return finite ? BD_OK : weights_failed(t);
+}
+
 /* After the gradient: the collective loss (and stop flag), the NaN guard,
  * the gradient hook, the gradient norm (reported, clipped), the update.
  * Overlapped, on_grad completes the sums begun in backward (the block, the
@@ -553,6 +635,8 @@ static double grad_norm(const bd_trainer *t)
  * sum of the loss. */
 static bd_status update(bd_trainer *t, float *loss, double *v)
 {
+    if (sharded(&t->cfg))
+        return update_sharded(t, loss, v);
     bd_net *net = t->net;
     bd_train_pos *p = &t->pos;
     const size_t off = bd_net_trainable_offset(net);
@@ -584,13 +668,7 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
             t->cfg.on_grad_norm(t->cfg.ud, p->iter + 1, grad_norm(t));
         /* and the layer log with the layers of the step that blew up */
         bd__layer_log_write(&t->layer_log, net, p->iter + 1, p->epoch);
-        /* keep the last good weights: those of the last finished epoch */
-        copy_put(&t->good_p, &t->good_s, net);
-        return bd_error(BD_ERR_NUMERIC,
-                        "loss became %s at epoch %d, iteration %ld: the learning rate (%g) is "
-                        "probably too high; the weights of epoch %d are kept",
-                        isnan(*loss) ? "NaN" : "infinite", p->epoch, p->iter + 1,
-                        (double)p->lr, p->epoch - 1);
+        return loss_failed(t, *loss);
     }
     if (t->cfg.on_grad && !overlapped(t)) {
         BD_TRY(t->cfg.on_grad(t->cfg.dist_ud, bd_f32(&net->grads) + off,
@@ -623,15 +701,21 @@ static bd_status update(bd_trainer *t, float *loss, double *v)
             s += t->sq[c];
         t->cfg.on_grad_norm(t->cfg.ud, it1, sqrt(s));
     }
-    if (!finite) {
-        /* a finite loss but a broken optimizer state or rate: never go on
-         * (or save) with non-finite weights */
-        copy_put(&t->good_p, &t->good_s, net);
-        return bd_error(BD_ERR_NUMERIC,
-                        "the weights became non-finite in the step of epoch %d, iteration %ld "
-                        "(learning rate %g; optimizer state broken?); the weights of epoch %d "
-                        "are kept", p->epoch, p->iter + 1, (double)p->lr, p->epoch - 1);
-    }
+    return finite ? BD_OK : weights_failed(t);
+}
+
+/* Before an evaluation or a checkpoint, the ranks agree: on the state
+ * (on_state: BatchNorm's running averages) and, after sharded updates, on
+ * the optimizer's (each rank's slice of it is current only there). */
+static bd_status agree(bd_trainer *t)
+{
+    if (t->cfg.on_state)
+        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
+    if (sharded(&t->cfg))
+        for (int k = 0; k < 2; k++)
+            if (t->opt->state[k].data)
+                BD_TRY(t->cfg.on_opt_state(t->cfg.dist_ud, bd_f32(&t->opt->state[k]),
+                                           t->opt->n));
     return BD_OK;
 }
 
@@ -679,9 +763,7 @@ static bd_status step(bd_trainer *t, float *loss_out)
          * is here (the stop was voted), but only rank 0 has a checkpoint
          * folder: the running averages are agreed on first, by all */
         t->done = 1;
-        if (t->cfg.on_state)
-            BD_TRY(fail(t, t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state),
-                                           t->net->state.size)));
+        BD_TRY(fail(t, agree(t)));
         if (t->cfg.checkpoint)
             BD_TRY(fail(t, save_here(t, t->cfg.checkpoint)));
         p->res.interrupted = 1;
@@ -749,8 +831,7 @@ static bd_status epoch_figures(bd_trainer *t, bd_epoch_stats *st)
     st->loss = (float)(p->epoch_loss / (double)p->epoch_iters);
     st->train_acc = st->test_acc = st->val_acc = st->val_loss = -1.0f;
     st->lr = p->lr;
-    if (t->cfg.on_state)
-        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
+    BD_TRY(agree(t));
     if (t->cfg.eval_train)
         BD_TRY(bd_trainer_evaluate(t, t->train, &st->train_acc, NULL));
     if (t->test)
@@ -878,8 +959,7 @@ bd_status bd_trainer_save(bd_trainer *t, const char *dir)
 {
     if (!t || !dir)
         return bd_error(BD_ERR_ARG, "bd_trainer_save: %s is NULL", !t ? "the trainer" : "dir");
-    if (t->cfg.on_state)
-        BD_TRY(t->cfg.on_state(t->cfg.dist_ud, bd_f32(&t->net->state), t->net->state.size));
+    BD_TRY(agree(t));
     return save_here(t, dir);
 }
 

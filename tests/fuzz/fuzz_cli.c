@@ -26,7 +26,7 @@ int dist_size(void) { return 1; }
 int dist_is_root(void) { return 1; }
 const bd_comm *dist_comm(int sync_bn) { return NULL; }
 bd_status dist_train_hooks(bd_train_config *cfg, int sync_bn, dist_sums sums, int overlap,
-                           int bucket_kb)
+                           int bucket_kb, int shard)
 {
     return BD_OK;
 }
@@ -36,6 +36,7 @@ bd_status dist_train_bind(bd_train_config *cfg, bd_net *net, dist_sums sums, int
     return BD_OK;
 }
 int dist_grad_shared(void) { return 0; }
+int dist_grad_sharded(void) { return 0; }
 void dist_shm_stats(double *seconds, double *wait, long *steps, int *local, int *nodes)
 {
     *seconds = *wait = 0, *steps = 0, *local = 1, *nodes = 1;
