@@ -5,7 +5,9 @@
 # Adam lr 0.001, seed 1, as 1 rank x 1 thread, 1 rank x 2 threads and
 # 2 ranks x 1 thread (mpirun -np 2, one core each) with the gradient summed
 # through shared memory (the default), and in MPI_Iallreduce buckets
-# (--sums allreduce) after backward and overlapped with it (--overlap); with
+# (--sums allreduce) after backward and overlapped with it (--overlap), and
+# the shared sums with every rank stepping all the weights (--update all)
+# against the default sharded update (each rank its slice); with
 # the time rank 0 spends in MPI on the gradient sums per step, its share of
 # the epoch, and the user CPU seconds of every run. The sums are split into
 # the transfer itself -- the last step's sums timed again 50 times right
@@ -83,7 +85,7 @@ for model in mlp simple_convnet; do
     echo "$model: badak ${args[*]}  (best of $REPEAT)"
     printf '  %-34s %9s  %9s  %-6s  %-15s %s\n' "" "s/epoch" "user CPU" "test" \
         "gradient sums" "share"
-    rm -f "$tmp"/[a-e] "$tmp"/[a-e].*
+    rm -f "$tmp"/[a-f] "$tmp"/[a-f].*
     # the configurations take turns, REPEAT rounds: a machine whose speed
     # drifts (a shared host) slows them alike, not one more than another
     for _ in $(seq "$REPEAT"); do
@@ -93,15 +95,20 @@ for model in mlp simple_convnet; do
             --probe-sums 50
         once e "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --sums allreduce --probe-sums 50
         once d "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --probe-sums 50
+        once f "${MPI[@]}" -np 2 "$BADAK" "${args[@]}" --threads 1 --update all --probe-sums 50
     done
     row a "1 rank x 1 thread"
     row b "1 rank x 2 threads"
     row c "2 ranks x 1 thread, allreduce --overlap"
     row e "2 ranks x 1 thread, allreduce after bwd"
-    row d "2 ranks x 1 thread (default: shared)"
+    row f "2 ranks x 1 thread, shared, --update all"
+    row d "2 ranks x 1 thread (default: shared, sharded update)"
     a=$(cat "$tmp/a") b=$(cat "$tmp/b") c=$(cat "$tmp/c") d=$(cat "$tmp/d") e=$(cat "$tmp/e")
+    f=$(cat "$tmp/f")
     printf '  2 ranks (default, shared sums): %.2fx over 1 rank x 1 thread (target >= 1.7), %.2fx over 1 rank x 2 threads (target >= 1)\n' \
         "$(calc "$a / $d")" "$(calc "$b / $d")"
+    printf '  2 ranks, every rank stepping all the weights (--update all): %.2fx over 1 rank x 1 thread, %.2fx over 1 rank x 2 threads\n' \
+        "$(calc "$a / $f")" "$(calc "$b / $f")"
     printf '  2 ranks (--sums allreduce): %.2fx over 1 rank x 1 thread, %.2fx over 1 rank x 2 threads; with --overlap %.2fx, %.2fx\n' \
         "$(calc "$a / $e")" "$(calc "$b / $e")" "$(calc "$a / $c")" "$(calc "$b / $c")"
     printf '  gradient sums: %.1f%% of the epoch shared (target <= 5%%), %.1f%% allreduce, %.1f%% overlapped; of it the transfer alone %.1f%% / %.1f%% / %.1f%%, the rest waiting for the slower rank\n' \
