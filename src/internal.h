@@ -444,6 +444,17 @@ void bd__affine_rows_sparse(float *y, const float *x, const int *rows, int n, co
 int bd__affine_batch_sparse(const float *x, int B, int In, int lo, int hi);
 void bd__affine_dW_sparse(float *dW, const float *x, const float *dy, int B, int In, int Out,
                           int lo, int hi);
+/* affine_gemm.c: the Affine layer's dense products on AVX-512 where the
+ * CPU has it and OpenBLAS's kernels are not AVX-512 ones
+ * (bd__affine_gemm_isa; bd__affine_gemm_used: and the kernels are
+ * "fast"). bd__affine_gemm: C [M, N] (ldc) += Σ_t a(m, t)·B[t, :] over
+ * t = 0..K-1 in increasing order, one FMA a term, a(m, t) = A[m·ars +
+ * t·ats], B [K, N] (ldb): an element's bits do not depend on how the rows
+ * are split. Nothing without AVX-512 in the build. */
+int bd__affine_gemm_isa(void);
+int bd__affine_gemm_used(void);
+void bd__affine_gemm(float *C, int ldc, const float *A, long ars, long ats, const float *B,
+                     int ldb, int M, int N, int K);
 /* conv_direct.c: the direct AVX-512 forward and input gradient of the
  * stride-1 convs the wide kernels take, where bd__conv_direct_applies (the
  * CPU has AVX-512: bd__conv_direct_isa, and the fast kernels are chosen:

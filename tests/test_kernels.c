@@ -523,6 +523,70 @@ static void pad_copy_fast_equals_portable(void **st)
  * rounded, then + b (computed here in plain C, bit for bit), in the AVX-512
  * and the portable kernels alike and on 1 and 2 threads; a denser row goes
  * to the GEMM, near the reference kernels'; a NaN input is kept. */
+/* C [M, N] = c0 + Σ_t a(m, t)·B[t, :] with one fmaf a term in increasing
+ * t, a(m, t) = A[m·ars + t·ats]; c0 the row vector b (NULL: 0) — what
+ * affine_gemm.c's kernel computes, element by element */
+static void fma_rows(float *C, const float *A, long ars, long ats, const float *B, int ldb,
+                     const float *c0, int M, int N, int K)
+{
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < N; j++) {
+            float acc = c0 ? c0[j] : 0.0f;
+            for (int t = 0; t < K; t++)
+                acc = fmaf(A[m * ars + t * ats], B[(size_t)t * ldb + j], acc);
+            C[(size_t)m * N + j] = acc;
+        }
+}
+
+/* affine_gemm.c's kernel (where the CPU has AVX-512, whatever OpenBLAS
+ * runs): the fmaf sums above bit for bit, over shapes that take every tile
+ * (1-4 vectors of columns, full and masked; tiles of R rows and the single
+ * rows after them) and B in one or more blocks of 256 rows; x's rows (the
+ * forward) and x's columns (dW); C's start kept; any split of the rows the
+ * same bits */
+static void affine_gemm_equals_fma_sums(void **st)
+{
+    (void)st;
+    if (!__builtin_cpu_supports("avx512f")) {
+        print_message("no AVX-512 here: the kernel is not built to run\n");
+        return;
+    }
+    static const int shapes[][3] = {
+        /* M  N    K */
+        {1, 1, 1},    {7, 10, 3},  {8, 16, 255}, {9, 17, 256}, {13, 36, 257}, {6, 48, 100},
+        {5, 64, 600}, {11, 65, 40}, {16, 100, 784}, {3, 130, 7}, {25, 100, 100}, {2, 200, 513},
+    };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *A = malloc((size_t)M * K * sizeof *A), *B = malloc((size_t)K * N * sizeof *B);
+        float *c0 = malloc((size_t)N * sizeof *c0), *want = malloc((size_t)M * N * sizeof *want);
+        float *got = malloc((size_t)M * N * sizeof *got);
+        fill(A, (size_t)M * K, 200 + si, -1.0f, 1.0f);
+        fill(B, (size_t)K * N, 210 + si, -1.0f, 1.0f);
+        fill(c0, (size_t)N, 220 + si, -1.0f, 1.0f);
+        for (int layout = 0; layout < 2; layout++) {
+            /* 0: a(m, t) = A[m K + t] (x's rows); 1: A[t M + m] (x's columns) */
+            const long ars = layout ? 1 : K, ats = layout ? M : 1;
+            fma_rows(want, A, ars, ats, B, N, c0, M, N, K);
+            for (int split = 0; split <= 1; split++) {
+                const int cut = split ? M / 2 + 1 : M;
+                for (int m = 0; m < M; m++)
+                    memcpy(got + (size_t)m * N, c0, (size_t)N * sizeof *got);
+                bd__affine_gemm(got, N, A, ars, ats, B, N, BD_MIN(cut, M), N, K);
+                if (cut < M)
+                    bd__affine_gemm(got + (size_t)cut * N, N, A + cut * ars, ars, ats, B, N,
+                                    M - cut, N, K);
+                assert_memory_equal(got, want, (size_t)M * N * sizeof *got);
+            }
+        }
+        free(A);
+        free(B);
+        free(c0);
+        free(want);
+        free(got);
+    }
+}
+
 static void affine_sparse_rows(void **st)
 {
     (void)st;
@@ -574,14 +638,22 @@ static void affine_sparse_rows(void **st)
         }
         bd_set_threads(1);
         assert_ok(bd_set_kernels("fast"));
-        assert_memory_equal(y[0], y[1], (size_t)B * Out * sizeof(float));
+        const int own = bd__affine_gemm_used(); /* dense rows: affine_gemm.c's sums */
         for (int r = 0; r < B; r++) {
             /* a dense row's GEMM bits may depend on the run of rows it is
-             * in (OpenBLAS's blocking): only near the whole batch's */
+             * in (OpenBLAS's blocking): only near the whole batch's; on
+             * affine_gemm.c's kernel, b + Σ_k x[k]·W[k,:] by FMAs in order */
             const size_t o = (size_t)r * Out;
             if (sparse[r]) {
                 assert_memory_equal(y[0] + o, want + o, (size_t)Out * sizeof(float));
                 assert_memory_equal(y[2] + o, want + o, (size_t)Out * sizeof(float));
+                assert_memory_equal(y[1] + o, want + o, (size_t)Out * sizeof(float));
+            } else if (own) {
+                fma_rows(want + o, x + (size_t)r * In, In, 1, W, Out, b, 1, Out, In);
+                assert_memory_equal(y[0] + o, want + o, (size_t)Out * sizeof(float));
+                assert_memory_equal(y[2] + o, want + o, (size_t)Out * sizeof(float));
+            } else {
+                assert_memory_equal(y[0] + o, y[1] + o, (size_t)Out * sizeof(float));
             }
             assert_near(y[0] + o, y[3] + o, (size_t)Out, 1e-5, "sparse vs GEMM");
             assert_near(y[2] + o, y[3] + o, (size_t)Out, 1e-5, "2 threads vs GEMM");
@@ -673,11 +745,17 @@ static void affine_sparse_dW(void **st)
         }
         bd_set_threads(1);
         assert_ok(bd_set_kernels("fast"));
-        assert_memory_equal(dW[0], dW[1], nw * sizeof(float));
-        if (sparse)
+        const int own = bd__affine_gemm_used(); /* dense dW: affine_gemm.c's sums */
+        float *fsum = malloc(nw * sizeof *fsum); /* row k: Σ_n x[n,k]·dy[n,:] by FMAs */
+        fma_rows(fsum, x, 1, In, dy, Out, NULL, In, Out, B);
+        if (sparse) {
+            assert_memory_equal(dW[0], dW[1], nw * sizeof(float));
             assert_memory_equal(dW[0], want, nw * sizeof(float));
-        else
-            assert_memory_equal(dW[0], dW[3], nw * sizeof(float));
+        } else {
+            assert_memory_equal(dW[0], own ? fsum : dW[3], nw * sizeof(float));
+            if (!own)
+                assert_memory_equal(dW[0], dW[1], nw * sizeof(float));
+        }
         const int parts = dW_splits(B, In, Out) && In > 1 ? 2 : 1;
         int split_sparse = 0;
         for (int p = 0; p < parts; p++) { /* 2 threads: each part its own choice */
@@ -692,9 +770,11 @@ static void affine_sparse_dW(void **st)
             float *part = malloc(n * sizeof *part);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, Out, B, 1.0f, x + lo,
                         In, dy, Out, 0.0f, part, Out);
-            assert_memory_equal(dW[2] + a, sp ? want + a : part, n * sizeof(float));
+            assert_memory_equal(dW[2] + a, sp ? want + a : own ? fsum + a : part,
+                                n * sizeof(float));
             free(part);
         }
+        free(fsum);
         if (si + 2 >= sizeof shapes / sizeof shapes[0]) /* the mixed shapes: mixed parts */
             assert_int_equal(split_sparse, 2);
         assert_near(dW[0], dW[3], nw, 1e-5, "sparse dW vs GEMM");
@@ -719,6 +799,7 @@ int main(void)
         cmocka_unit_test(fused_breaks_caught),
         cmocka_unit_test(adam_split_same_bits),
         cmocka_unit_test(pad_copy_fast_equals_portable),
+        cmocka_unit_test(affine_gemm_equals_fma_sums),
         cmocka_unit_test(affine_sparse_rows),
         cmocka_unit_test(affine_sparse_dW),
     };

@@ -1,7 +1,8 @@
 /* affine.c — the Affine layer (book 5.6.2): y = x·W + b, and its backward.
  * The products go through OpenBLAS cblas_sgemm, row-major, except the
  * forward of rows and dW of batches that are mostly zeros
- * (affine_sparse.c).
+ * (affine_sparse.c), and the dense forward and dW where OpenBLAS runs
+ * narrower kernels than the CPU's AVX-512 (affine_gemm.c).
  * The book's plain version: learn/ch05/layers.h (Affine, in loops over
  * doubles). */
 #include "internal.h"
@@ -35,8 +36,12 @@ static void fwd_gemm(const affine_args *a, int lo, int hi)
     /* Broadcast the bias into y first, then y = 1·x·W + 1·y: one GEMM pass. */
     for (int r = lo; r < hi; r++)
         memcpy(a->y + (size_t)r * a->Out, a->b, (size_t)a->Out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, a->Out, a->In, 1.0f,
-                a->x + (size_t)lo * a->In, a->In, a->W, a->Out, 1.0f, y, a->Out);
+    if (bd__affine_gemm_used()) /* OpenBLAS on narrower kernels (affine_gemm.c) */
+        bd__affine_gemm(y, a->Out, a->x + (size_t)lo * a->In, a->In, 1, a->W, a->Out, hi - lo,
+                        a->Out, a->In);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, a->Out, a->In, 1.0f,
+                    a->x + (size_t)lo * a->In, a->In, a->W, a->Out, 1.0f, y, a->Out);
 }
 
 /* the sparse rows rows[0..n) of y = x W + b (affine_sparse.c), in order of
@@ -113,6 +118,12 @@ static void dx_rows(void *ctx, int lo, int hi, int part)
 static void dW_rows(void *ctx, int lo, int hi, int part)
 {
     const affine_args *a = ctx;
+    if (bd__affine_gemm_used()) { /* row k of dW: Σ_n x[n, k]·dy[n, :] (affine_gemm.c) */
+        float *dW = a->dW + (size_t)lo * a->Out;
+        memset(dW, 0, (size_t)(hi - lo) * a->Out * sizeof *dW);
+        bd__affine_gemm(dW, a->Out, a->x + lo, 1, a->In, a->dy, a->Out, hi - lo, a->Out, a->B);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, a->Out, a->B, 1.0f, a->x + lo,
                 a->In, a->dy, a->Out, 0.0f, a->dW + (size_t)lo * a->Out, a->Out);
 }
