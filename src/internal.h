@@ -455,6 +455,9 @@ int bd__affine_gemm_isa(void);
 int bd__affine_gemm_used(void);
 void bd__affine_gemm(float *C, int ldc, const float *A, long ars, long ats, const float *B,
                      int ldb, int M, int N, int K);
+/* The same with C [M, N] += A [M, K] (lda) · Bᵀ, B [N, K] (ldb): dx = dy·Wᵀ. */
+void bd__affine_gemm_nt(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+                        int M, int N, int K);
 /* conv_direct.c: the direct AVX-512 forward and input gradient of the
  * stride-1 convs the wide kernels take, where bd__conv_direct_applies (the
  * CPU has AVX-512: bd__conv_direct_isa, and the fast kernels are chosen:

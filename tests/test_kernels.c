@@ -538,12 +538,12 @@ static void fma_rows(float *C, const float *A, long ars, long ats, const float *
         }
 }
 
-/* affine_gemm.c's kernel (where the CPU has AVX-512, whatever OpenBLAS
+/* affine_gemm.c's kernels (where the CPU has AVX-512, whatever OpenBLAS
  * runs): the fmaf sums above bit for bit, over shapes that take every tile
  * (1-4 vectors of columns, full and masked; tiles of R rows and the single
  * rows after them) and B in one or more blocks of 256 rows; x's rows (the
- * forward) and x's columns (dW); C's start kept; any split of the rows the
- * same bits */
+ * forward), x's columns (dW) and B transposed (dx); C's start kept; any
+ * split of the rows the same bits */
 static void affine_gemm_equals_fma_sums(void **st)
 {
     (void)st;
@@ -579,6 +579,23 @@ static void affine_gemm_equals_fma_sums(void **st)
                 assert_memory_equal(got, want, (size_t)M * N * sizeof *got);
             }
         }
+        /* dx's product, C += A·Bᵀ with Bᵀ's rows B's columns: B [N, K] here */
+        float *Bt = malloc((size_t)K * N * sizeof *Bt);
+        for (int t = 0; t < K; t++)
+            for (int j = 0; j < N; j++)
+                Bt[(size_t)t * N + j] = B[(size_t)j * K + t];
+        fma_rows(want, A, K, 1, Bt, N, c0, M, N, K);
+        for (int split = 0; split <= 1; split++) {
+            const int cut = split ? M / 2 + 1 : M;
+            for (int m = 0; m < M; m++)
+                memcpy(got + (size_t)m * N, c0, (size_t)N * sizeof *got);
+            bd__affine_gemm_nt(got, N, A, K, B, K, BD_MIN(cut, M), N, K);
+            if (cut < M)
+                bd__affine_gemm_nt(got + (size_t)cut * N, N, A + (size_t)cut * K, K, B, K, M - cut,
+                                   N, K);
+            assert_memory_equal(got, want, (size_t)M * N * sizeof *got);
+        }
+        free(Bt);
         free(A);
         free(B);
         free(c0);

@@ -1,8 +1,8 @@
 /* affine.c — the Affine layer (book 5.6.2): y = x·W + b, and its backward.
  * The products go through OpenBLAS cblas_sgemm, row-major, except the
  * forward of rows and dW of batches that are mostly zeros
- * (affine_sparse.c), and the dense forward and dW where OpenBLAS runs
- * narrower kernels than the CPU's AVX-512 (affine_gemm.c).
+ * (affine_sparse.c), and the dense products where OpenBLAS runs narrower
+ * kernels than the CPU's AVX-512 (affine_gemm.c).
  * The book's plain version: learn/ch05/layers.h (Affine, in loops over
  * doubles). */
 #include "internal.h"
@@ -109,6 +109,13 @@ void bd_affine_forward(float *y, const float *x, const float *W, const float *b,
 static void dx_rows(void *ctx, int lo, int hi, int part)
 {
     const affine_args *a = ctx;
+    if (bd__affine_gemm_used()) { /* dx[n, :] = Σ_j dy[n, j]·W[:, j] (affine_gemm.c) */
+        float *dx = a->dx + (size_t)lo * a->In;
+        memset(dx, 0, (size_t)(hi - lo) * a->In * sizeof *dx);
+        bd__affine_gemm_nt(dx, a->In, a->dy + (size_t)lo * a->Out, a->Out, a->W, a->Out, hi - lo,
+                           a->In, a->Out);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->In, a->Out, 1.0f,
                 a->dy + (size_t)lo * a->Out, a->Out, a->W, a->Out, 0.0f,
                 a->dx + (size_t)lo * a->In, a->In);

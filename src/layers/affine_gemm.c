@@ -1,5 +1,5 @@
-/* affine_gemm.c — the Affine layer's dense products (y = x·W + b and
- * dW = xᵀ·dy) on AVX-512, for machines where OpenBLAS runs narrower
+/* affine_gemm.c — the Affine layer's dense products (y = x·W + b,
+ * dW = xᵀ·dy and dx = dy·Wᵀ) on AVX-512, for machines where OpenBLAS runs narrower
  * kernels on an AVX-512 core.
  *
  * Why: OpenBLAS picks its kernels when it is loaded, and an environment
@@ -15,7 +15,9 @@
  * element's bits depend on its own row of a and column of B only, not on
  * how the rows are tiled or split over threads (OpenBLAS's Haswell kernels
  * give split-dependent bits). a(m, t) = A[m·ars + t·ats]: for y, x's rows
- * (ars = In, ats = 1); for dW, x's columns (ars = 1, ats = In).
+ * (ars = In, ats = 1); for dW, x's columns (ars = 1, ats = In). For dx
+ * the other operand is W's rows, transposed a block at a time on the stack
+ * (gemm_nt_avx512).
  *
  * A tile is R rows × NV vectors of 16 columns (NV ≤ 4, R·NV ≤ 24
  * accumulators): a step loads NV vectors of B's row t and broadcasts R
@@ -134,6 +136,44 @@ static void gemm_avx512(float *C, int ldc, const float *A, long ars, long ats, c
         }
     }
 }
+
+/* C [M, N] += A [M, K] · Bᵀ, B [N, K] (ldb): for dx = dy·Wᵀ. Each block of
+ * 64 of B's rows and KB of its columns is transposed into a buffer on the
+ * stack (64 KB: the tiles then read it as B's rows), so every element is
+ * still its terms by FMAs in increasing t. */
+static AVX512F_ void gemm_nt_avx512(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+                           int M, int N, int K)
+{
+    float bt[KB * 16 * NVMAX];
+    for (int j0 = 0; j0 < N; j0 += 16 * NVMAX) {
+        const int w = N - j0 < 16 * NVMAX ? N - j0 : 16 * NVMAX, nv = (w + 15) / 16;
+        const __mmask16 last = lanes16(w - 16 * (nv - 1));
+        const int R = TILE[nv].R;
+        for (int t0 = 0; t0 < K; t0 += KB) {
+            const int kt = K - t0 < KB ? K - t0 : KB;
+            /* bt[t][j] = B[j0 + j, t0 + t], 16 j's a gather (rows past w:
+             * lanes masked off, never read by the tiles' masked loads) */
+            for (int v = 0; v < nv; v++) {
+                const __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+                const __m512i idx = _mm512_mullo_epi32(
+                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                    _mm512_set1_epi32(ldb));
+                const float *col = B + (size_t)(j0 + 16 * v) * ldb + t0;
+                for (int t = 0; t < kt; t++)
+                    _mm512_mask_storeu_ps(bt + t * 16 * NVMAX + 16 * v, m,
+                                          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx,
+                                                                   col + t, 4));
+            }
+            const float *a = A + t0;
+            float *c = C + j0;
+            int m = 0;
+            for (; m + R <= M; m += R)
+                TILE[nv].many(c, ldc, a, lda, 1, bt, 16 * NVMAX, m, 0, 0, kt, last);
+            for (; m < M; m++)
+                TILE[nv].one(c, ldc, a, lda, 1, bt, 16 * NVMAX, m, 0, 0, kt, last);
+        }
+    }
+}
 #endif
 
 /* A name among OpenBLAS's AVX-512 kernel sets (SkylakeX, Cooperlake,
@@ -177,5 +217,16 @@ void bd__affine_gemm(float *C, int ldc, const float *A, long ars, long ats, cons
 #else
     (void)C, (void)ldc, (void)A, (void)ars, (void)ats, (void)B, (void)ldb, (void)M, (void)N,
         (void)K;
+#endif
+}
+
+void bd__affine_gemm_nt(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
+                        int M, int N, int K)
+{
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(BD_NO_AVX512)
+    if (M > 0 && N > 0 && K > 0)
+        gemm_nt_avx512(C, ldc, A, lda, B, ldb, M, N, K);
+#else
+    (void)C, (void)ldc, (void)A, (void)lda, (void)B, (void)ldb, (void)M, (void)N, (void)K;
 #endif
 }
