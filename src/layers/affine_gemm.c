@@ -138,19 +138,20 @@ static void gemm_avx512(float *C, int ldc, const float *A, long ars, long ats, c
 }
 
 /* C [M, N] += A [M, K] · Bᵀ, B [N, K] (ldb): for dx = dy·Wᵀ. Each block of
- * 64 of B's rows and KB of its columns is transposed into a buffer on the
- * stack (64 KB: the tiles then read it as B's rows), so every element is
+ * 64 of B's rows and KBT of its columns is transposed into a buffer on the
+ * stack (32 KB: the tiles then read it as B's rows), so every element is
  * still its terms by FMAs in increasing t. */
-static AVX512F_ void gemm_nt_avx512(float *C, int ldc, const float *A, int lda, const float *B, int ldb,
-                           int M, int N, int K)
+#define KBT 128
+static AVX512F_ void gemm_nt_avx512(float *C, int ldc, const float *A, int lda, const float *B,
+                                    int ldb, int M, int N, int K)
 {
-    float bt[KB * 16 * NVMAX];
+    float bt[KBT * 16 * NVMAX];
     for (int j0 = 0; j0 < N; j0 += 16 * NVMAX) {
         const int w = N - j0 < 16 * NVMAX ? N - j0 : 16 * NVMAX, nv = (w + 15) / 16;
         const __mmask16 last = lanes16(w - 16 * (nv - 1));
         const int R = TILE[nv].R;
-        for (int t0 = 0; t0 < K; t0 += KB) {
-            const int kt = K - t0 < KB ? K - t0 : KB;
+        for (int t0 = 0; t0 < K; t0 += KBT) {
+            const int kt = K - t0 < KBT ? K - t0 : KBT;
             /* bt[t][j] = B[j0 + j, t0 + t], 16 j's a gather (rows past w:
              * lanes masked off, never read by the tiles' masked loads) */
             for (int v = 0; v < nv; v++) {
