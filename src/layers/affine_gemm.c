@@ -102,22 +102,54 @@ static AVX512F_ inline __mmask16 lanes16(int n)
     }
 
 /* rows per tile for NV vectors: R·NV <= 24 accumulators, NV + 1 more
- * registers for B's row and the broadcast */
-#define TILES(NV, R) DEFINE_TILE(NV, R) DEFINE_TILE(NV, 1)
-TILES(1, 8)
-TILES(2, 8)
-TILES(3, 6)
-TILES(4, 5)
+ * registers for B's row and the broadcast; and a tile for each smaller
+ * count of rows, for what is left of M (64 rows in tiles of 5 left 4
+ * single rows, each a load of B per 4 FMAs) */
+#define TILES_8(NV)                                                                             \
+    DEFINE_TILE(NV, 1)                                                                          \
+    DEFINE_TILE(NV, 2) DEFINE_TILE(NV, 3) DEFINE_TILE(NV, 4) DEFINE_TILE(NV, 5)                 \
+        DEFINE_TILE(NV, 6) DEFINE_TILE(NV, 7) DEFINE_TILE(NV, 8)
+TILES_8(1)
+TILES_8(2)
+DEFINE_TILE(3, 1)
+DEFINE_TILE(3, 2)
+DEFINE_TILE(3, 3)
+DEFINE_TILE(3, 4)
+DEFINE_TILE(3, 5)
+DEFINE_TILE(3, 6)
+DEFINE_TILE(4, 1)
+DEFINE_TILE(4, 2)
+DEFINE_TILE(4, 3)
+DEFINE_TILE(4, 4)
+DEFINE_TILE(4, 5)
 
 typedef void (*tile_fn)(float *, int, const float *, long, long, const float *, int, int, int,
                         int, int, __mmask16);
-static const struct {
-    tile_fn many, one;
-    int R;
-} TILE[NVMAX + 1] = {
-    {NULL, NULL, 0},         {tile_1_8, tile_1_1, 8}, {tile_2_8, tile_2_1, 8},
-    {tile_3_6, tile_3_1, 6}, {tile_4_5, tile_4_1, 5},
+#define ROWS_8(NV)                                                                              \
+    {NULL, tile_##NV##_1, tile_##NV##_2, tile_##NV##_3, tile_##NV##_4, tile_##NV##_5,            \
+     tile_##NV##_6, tile_##NV##_7, tile_##NV##_8}
+/* TILE[nv][r]: r rows of nv vectors; R[nv] the most */
+static const tile_fn TILE[NVMAX + 1][9] = {
+    {NULL},
+    ROWS_8(1),
+    ROWS_8(2),
+    {NULL, tile_3_1, tile_3_2, tile_3_3, tile_3_4, tile_3_5, tile_3_6, NULL, NULL},
+    {NULL, tile_4_1, tile_4_2, tile_4_3, tile_4_4, tile_4_5, NULL, NULL, NULL},
 };
+static const int RMAX[NVMAX + 1] = {0, 8, 8, 6, 5};
+
+/* rows [0, M) in tiles of the most rows, then one tile of what is left */
+static AVX512F_ void tile_rows(int nv, float *C, int ldc, const float *A, long ars, long ats,
+                               const float *B, int ldb, int M, int j0, int t0, int t1,
+                               __mmask16 last)
+{
+    const int R = RMAX[nv];
+    int m = 0;
+    for (; m + R <= M; m += R)
+        TILE[nv][R](C, ldc, A, ars, ats, B, ldb, m, j0, t0, t1, last);
+    if (m < M)
+        TILE[nv][M - m](C, ldc, A, ars, ats, B, ldb, m, j0, t0, t1, last);
+}
 
 static void gemm_avx512(float *C, int ldc, const float *A, long ars, long ats, const float *B,
                         int ldb, int M, int N, int K)
@@ -125,14 +157,9 @@ static void gemm_avx512(float *C, int ldc, const float *A, long ars, long ats, c
     for (int j0 = 0; j0 < N; j0 += 16 * NVMAX) {
         const int w = N - j0 < 16 * NVMAX ? N - j0 : 16 * NVMAX, nv = (w + 15) / 16;
         const __mmask16 last = lanes16(w - 16 * (nv - 1));
-        const int R = TILE[nv].R;
         for (int t0 = 0; t0 < K; t0 += KB) {
             const int t1 = K - t0 < KB ? K : t0 + KB;
-            int m = 0;
-            for (; m + R <= M; m += R)
-                TILE[nv].many(C, ldc, A, ars, ats, B, ldb, m, j0, t0, t1, last);
-            for (; m < M; m++)
-                TILE[nv].one(C, ldc, A, ars, ats, B, ldb, m, j0, t0, t1, last);
+            tile_rows(nv, C, ldc, A, ars, ats, B, ldb, M, j0, t0, t1, last);
         }
     }
 }
@@ -149,7 +176,6 @@ static AVX512F_ void gemm_nt_avx512(float *C, int ldc, const float *A, int lda, 
     for (int j0 = 0; j0 < N; j0 += 16 * NVMAX) {
         const int w = N - j0 < 16 * NVMAX ? N - j0 : 16 * NVMAX, nv = (w + 15) / 16;
         const __mmask16 last = lanes16(w - 16 * (nv - 1));
-        const int R = TILE[nv].R;
         for (int t0 = 0; t0 < K; t0 += KBT) {
             const int kt = K - t0 < KBT ? K - t0 : KBT;
             /* bt[t][j] = B[j0 + j, t0 + t], 16 j's a gather (rows past w:
@@ -165,13 +191,7 @@ static AVX512F_ void gemm_nt_avx512(float *C, int ldc, const float *A, int lda, 
                                           _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx,
                                                                    col + t, 4));
             }
-            const float *a = A + t0;
-            float *c = C + j0;
-            int m = 0;
-            for (; m + R <= M; m += R)
-                TILE[nv].many(c, ldc, a, lda, 1, bt, 16 * NVMAX, m, 0, 0, kt, last);
-            for (; m < M; m++)
-                TILE[nv].one(c, ldc, a, lda, 1, bt, 16 * NVMAX, m, 0, 0, kt, last);
+            tile_rows(nv, C + j0, ldc, A + t0, lda, 1, bt, 16 * NVMAX, M, 0, 0, kt, last);
         }
     }
 }
