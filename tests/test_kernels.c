@@ -540,8 +540,8 @@ static void fma_rows(float *C, const float *A, long ars, long ats, const float *
 
 /* affine_gemm.c's kernels (where the CPU has AVX-512, whatever OpenBLAS
  * runs): the fmaf sums above bit for bit, over shapes that take every tile
- * (1-4 vectors of columns, full and masked; tiles of R rows and the single
- * rows after them) and B in one or more blocks of 256 rows; x's rows (the
+ * (1-4 vectors of columns, full and masked; full tiles of R rows and the
+ * tile of the rows left after them) and B in one or more blocks of 256 rows; x's rows (the
  * forward), x's columns (dW) and B transposed (dx); C's start kept; any
  * split of the rows the same bits */
 static void affine_gemm_equals_fma_sums(void **st)
