@@ -219,16 +219,23 @@ static void on_iter_stop(void *ud, long iter, long total, float loss)
         m->flag = 1;
 }
 
+/* mlp 8-h-h-4 with BatchNorm, Dropout 0.25 and weight decay 0.01 (added
+ * per layer in backward: summed with it) */
+static void mlp_spec(bd_net_spec *sp, int h)
+{
+    bd_net_spec_default(sp);
+    snprintf(sp->model, sizeof sp->model, "mlp");
+    sp->hidden[0] = h, sp->hidden[1] = h, sp->nhidden = 2;
+    sp->batchnorm = 1;
+    sp->dropout = 0.25f;
+    sp->weight_decay = 0.01f;
+}
+
 /* mlp 8-16-16-4 with BatchNorm and Dropout, SGD, 3 epochs of batch 30 */
 static bd_status run_member(member *m, const bd_comm *comm)
 {
     bd_net_spec sp;
-    bd_net_spec_default(&sp);
-    snprintf(sp.model, sizeof sp.model, "mlp");
-    sp.hidden[0] = 16, sp.hidden[1] = 16, sp.nhidden = 2;
-    sp.batchnorm = 1;
-    sp.dropout = 0.25f;
-    sp.weight_decay = 0.01f; /* added per layer in backward: summed with it */
+    mlp_spec(&sp, 16);
     bd_rng r;
     bd_rng_seed(&r, 5);
     TRY(bd_net_from_spec(&m->net, &sp, 1, 1, 8, 4, &r));
@@ -264,6 +271,27 @@ static void *member_main(void *arg)
     member *m = arg;
     m->status = run_member(m, &m->comm);
     return NULL;
+}
+
+/* size members, their run fields set, each a thread of main_fn over one
+ * group (its barrier, its comm), till all are done */
+static void run_members(member *ms, int size, void *(*main_fn)(void *))
+{
+    static group g;
+    pthread_barrier_init(&g.bar, NULL, (unsigned)size);
+    pthread_t th[GMAX];
+    for (int r = 0; r < size; r++) {
+        member *m = &ms[r];
+        m->g = &g;
+        m->rank = r;
+        m->size = size;
+        m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
+                            .sum_f32 = sum_f32, .sum_f64 = sum_f64};
+        assert_int_equal(pthread_create(&th[r], NULL, main_fn, m), 0);
+    }
+    for (int r = 0; r < size; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g.bar);
 }
 
 /* --- the sharded update: each member steps its slice of the block */
@@ -362,12 +390,7 @@ static void note_norm(void *ud, long iter, double norm)
 static bd_status run_shard_member(member *m)
 {
     bd_net_spec sp;
-    bd_net_spec_default(&sp);
-    snprintf(sp.model, sizeof sp.model, "mlp");
-    sp.hidden[0] = 100, sp.hidden[1] = 100, sp.nhidden = 2;
-    sp.batchnorm = 1;
-    sp.dropout = 0.25f;
-    sp.weight_decay = 0.01f;
+    mlp_spec(&sp, 100);
     bd_rng r;
     bd_rng_seed(&r, 5);
     TRY(bd_net_from_spec(&m->net, &sp, 1, 1, 8, 4, &r));
@@ -406,20 +429,9 @@ static void *shard_main(void *arg)
 static void run_shard_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
                             int shard)
 {
-    static group g;
-    pthread_barrier_init(&g.bar, NULL, (unsigned)size);
-    pthread_t th[GMAX];
-    for (int r = 0; r < size; r++) {
-        member *m = &ms[r];
-        *m = (member){.g = &g, .rank = r, .size = size, .train = tr, .test = te,
-                      .stop_at = -1, .shard = shard};
-        m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
-                            .sum_f32 = sum_f32, .sum_f64 = sum_f64};
-        assert_int_equal(pthread_create(&th[r], NULL, shard_main, m), 0);
-    }
     for (int r = 0; r < size; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.bar);
+        ms[r] = (member){.train = tr, .test = te, .stop_at = -1, .shard = shard};
+    run_members(ms, size, shard_main);
 }
 
 /* 2 and 3 members stepping a slice each give the weights, the optimizer
@@ -511,22 +523,10 @@ static void sharded_refuses_clip_and_layer_log(void **st)
 static void run_group_ck(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,
                          long stop_rank1_at, int overlap, const char *ckpt)
 {
-    static group g;
-    pthread_barrier_init(&g.bar, NULL, (unsigned)size);
-    pthread_t th[GMAX];
-    for (int r = 0; r < size; r++) {
-        member *m = &ms[r];
-        memset(m, 0, sizeof *m);
-        *m = (member){.g = &g, .rank = r, .size = size, .train = tr, .test = te,
-                      .stop_at = r == 1 ? stop_rank1_at : -1, .overlap = overlap,
-                      .count_state = ckpt != NULL, .ckpt = ckpt};
-        m->comm = (bd_comm){.rank = r, .size = size, .sync_bn = 1, .ud = m,
-                            .sum_f32 = sum_f32, .sum_f64 = sum_f64};
-        assert_int_equal(pthread_create(&th[r], NULL, member_main, m), 0);
-    }
     for (int r = 0; r < size; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&g.bar);
+        ms[r] = (member){.train = tr, .test = te, .stop_at = r == 1 ? stop_rank1_at : -1,
+                         .overlap = overlap, .count_state = ckpt != NULL, .ckpt = ckpt};
+    run_members(ms, size, member_main);
 }
 
 static void run_group(member *ms, int size, const bd_dataset *tr, const bd_dataset *te,

@@ -271,7 +271,7 @@ static bd_status probe_shared(int reps)
 {
     float *buf = malloc((G.n + 1) * sizeof *buf), v[2] = {0.0f, 0.0f};
     /* sharded: the two halves around the update (its squares as traded) */
-    const size_t nsq = G.shard && G.chunk ? (G.n + G.chunk - 1) / G.chunk : 0;
+    const size_t nsq = G.shard && G.chunk && G.p ? (G.n + G.chunk - 1) / G.chunk : 0;
     double *sq = nsq ? calloc(nsq, sizeof *sq) : NULL;
     if (!buf || (nsq && !sq)) {
         free(buf);

@@ -80,17 +80,22 @@ static struct {
     long steps;
 } S;
 
-/* Slice of local rank k: [lo, hi) of n, starting on cache lines. */
-static void slice(int k, size_t n, size_t *lo, size_t *hi)
+/* Local rank k's slice of n values: [lo, hi), cut at multiples of `unit`
+ * (cache lines for the whole-block sums; the optimizer's chunks for the
+ * sharded update, so that a rank steps whole ones). */
+static void cut(int k, size_t n, size_t unit, size_t *lo, size_t *hi)
 {
-    const size_t lines = (n + LINE - 1) / LINE;
-    *lo = lines * (size_t)k / (size_t)S.L * LINE;
-    *hi = lines * (size_t)(k + 1) / (size_t)S.L * LINE;
+    const size_t units = (n + unit - 1) / unit;
+    *lo = units * (size_t)k / (size_t)S.L * unit;
+    *hi = units * (size_t)(k + 1) / (size_t)S.L * unit;
     if (*lo > n)
         *lo = n;
     if (*hi > n)
         *hi = n;
 }
+
+/* the whole-block sums' slice, starting on cache lines */
+static void slice(int k, size_t n, size_t *lo, size_t *hi) { cut(k, n, LINE, lo, hi); }
 
 void dist_shm_init(int world_rank, int world_size)
 {
@@ -123,18 +128,6 @@ void dist_shm_init(int world_rank, int world_size)
 
 int dist_shm_ready(void) { return S.ready; }
 
-/* The sharded update's slice of local rank k: [lo, hi) of n, cut at
- * multiples of `chunk` (the optimizer's chunks: a rank steps whole ones) */
-static void shard_slice(int k, size_t n, size_t chunk, size_t *lo, size_t *hi)
-{
-    const size_t chunks = (n + chunk - 1) / chunk;
-    *lo = chunks * (size_t)k / (size_t)S.L * chunk;
-    *hi = chunks * (size_t)(k + 1) / (size_t)S.L * chunk;
-    if (*lo > n)
-        *lo = n;
-    if (*hi > n)
-        *hi = n;
-}
 
 static void close_window(void)
 {
@@ -381,7 +374,7 @@ bd_status dist_shm_reduce(float *g, size_t n, float *v, int nv, size_t chunk, si
     BD_TRY(barrier());
     if (count)
         S.wait_s += MPI_Wtime() - t0;
-    shard_slice(S.l, n, chunk, lo, hi);
+    cut(S.l, n, chunk, lo, hi);
     sum_ranks(S.blk, off + *lo, *hi - *lo);
     for (int j = 0; j < nv; j++) {
         float acc = S.tail[0][j];
@@ -416,7 +409,7 @@ bd_status dist_shm_params(float *p, size_t n, double *sq, int *finite, int count
                         "the shared window, or no dist_shm_reduce came before", n);
     const size_t ch = S.chunk;
     size_t lo, hi;
-    shard_slice(S.l, n, ch, &lo, &hi);
+    cut(S.l, n, ch, &lo, &hi);
     if (sq)
         for (size_t a = lo; a < hi; a += ch)
             S.sq[S.l][a / ch] = sq[a / ch];
@@ -425,7 +418,7 @@ bd_status dist_shm_params(float *p, size_t n, double *sq, int *finite, int count
     for (int k = 0; k < S.L; k++) {
         if (k == S.l)
             continue;
-        shard_slice(k, n, ch, &lo, &hi);
+        cut(k, n, ch, &lo, &hi);
         if (sq)
             for (size_t a = lo; a < hi; a += ch)
                 sq[a / ch] = S.sq[k][a / ch];
@@ -451,7 +444,7 @@ bd_status dist_shm_opt_state(float *state, size_t n)
     int *dsp = cnt + S.L;
     for (int k = 0; k < S.L; k++) {
         size_t lo, hi;
-        shard_slice(k, n, S.chunk, &lo, &hi);
+        cut(k, n, S.chunk, &lo, &hi);
         if (hi > (size_t)INT_MAX) {
             free(cnt);
             return bd_error(BD_ERR_ARG, "an optimizer state of %zu values is too large for one "
